@@ -1,0 +1,62 @@
+"""EVM memory: one ``bytearray`` per frame, grown in 32-byte words."""
+
+from __future__ import annotations
+
+from hyperion.vm.exceptions import OutOfGas
+from hyperion.vm.gas import MAX_MEMORY_END, memory_cost
+
+
+def expand(f, end: int) -> None:
+    """Grow ``f.memory`` to cover ``end`` bytes, charging the expansion gas.
+
+    Callers check ``end > len(f.memory)`` first, so the common case (no
+    growth) costs one comparison and no call.
+    """
+    if end > MAX_MEMORY_END:
+        raise OutOfGas()
+    mem = f.memory
+    old = len(mem)
+    new = (end + 31) & ~31
+    cost = memory_cost(new) - memory_cost(old)
+    gas = f.gas - cost
+    if gas < 0:
+        raise OutOfGas()
+    f.gas = gas
+    mem.extend(bytes(new - old))
+
+
+def expansion_cost(f, offset: int, size: int) -> int:
+    """Gas that touching [offset, offset+size) would cost, without growing."""
+    if size == 0:
+        return 0
+    end = offset + size
+    if end <= len(f.memory):
+        return 0
+    if end > MAX_MEMORY_END:
+        return 1 << 64  # unpayable
+    return memory_cost((end + 31) & ~31) - memory_cost(len(f.memory))
+
+
+def grow(f, offset: int, size: int) -> None:
+    """Ensure [offset, offset+size) is addressable (no-op for size 0)."""
+    if size:
+        end = offset + size
+        if end > len(f.memory):
+            expand(f, end)
+
+
+def read(f, offset: int, size: int) -> bytes:
+    """Read a region after ``grow`` made it addressable."""
+    if size == 0:
+        return b""
+    return bytes(f.memory[offset : offset + size])
+
+
+def padded_slice(data: bytes, offset: int, size: int) -> bytes:
+    """data[offset:offset+size], zero-padded on the right (CALLDATACOPY & co.)."""
+    if offset >= len(data):
+        return bytes(size)
+    chunk = data[offset : offset + size]
+    if len(chunk) < size:
+        return chunk + bytes(size - len(chunk))
+    return chunk
