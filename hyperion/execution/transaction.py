@@ -1,0 +1,240 @@
+"""The transaction state-transition function (Shanghai, Cancun, Prague).
+
+``apply_transaction`` validates a transaction against the block and the
+state, buys its gas, runs the message through MetisVM, refunds, pays the
+coinbase and cleans up. An invalid transaction raises
+``InvalidTransaction`` (geth's wording) and leaves the state untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
+from hyperion.primitives import rlp
+from hyperion.primitives.keccak import keccak256
+from hyperion.primitives.secp256k1 import InvalidSignature
+from hyperion.vm import gas as G
+from hyperion.vm.environment import BlockEnv
+from hyperion.vm.frame import TxContext
+from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
+from hyperion.vm.interpreter import FAILED, SUCCESS, execute_call, execute_create
+
+SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+MAX_NONCE = 2**64 - 1
+
+
+class InvalidTransaction(ValueError):
+    """The transaction cannot be included: nothing was executed or charged."""
+
+
+@dataclass
+class TransactionResult:
+    gas_used: int
+    success: bool
+    output: bytes = b""
+    logs: list = field(default_factory=list)
+    contract_address: Optional[bytes] = None
+    error: Optional[str] = None
+    blob_gas_used: int = 0
+    gas_refunded: int = 0
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def effective_gas_price(tx, base_fee: int) -> int:
+    if tx.type >= 2:
+        return min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee) + base_fee
+    return tx.gas_price
+
+
+def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_blob_gas_used: int = 0):
+    """Validity against block and state. Returns (sender, gas_price, intrinsic, floor, blob_gas)."""
+    fork = env.fork
+    try:
+        validate_transaction_static(tx, fork)
+        intrinsic, floor = intrinsic_gas(tx, fork)
+    except InvalidTransactionError as exc:
+        raise InvalidTransaction(str(exc)) from None
+    if tx.chain_id is not None and tx.chain_id != env.chain_id:
+        raise InvalidTransaction(f"invalid chain id: have {tx.chain_id}, want {env.chain_id}")
+    if tx.gas > env.gas_limit - block_gas_used:
+        raise InvalidTransaction(
+            f"gas limit reached: tx gas {tx.gas} exceeds block gas available {env.gas_limit - block_gas_used}"
+        )
+    blob_gas = G_PER_BLOB * len(tx.blob_versioned_hashes)
+    if blob_gas and blob_gas > fork.max_blob_gas_per_block - block_blob_gas_used:
+        raise InvalidTransaction(f"blob gas limit exceeded: {blob_gas} > {fork.max_blob_gas_per_block}")
+    try:
+        sender = tx.sender
+    except InvalidSignature as exc:
+        raise InvalidTransaction(f"invalid sender: {exc}") from None
+    except ValueError as exc:
+        raise InvalidTransaction(f"invalid sender: {exc}") from None
+    base_fee = env.base_fee
+    if tx.type >= 2:
+        if tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
+            raise InvalidTransaction(
+                f"max priority fee per gas higher than max fee per gas: address {_hex(sender)}, "
+                f"maxPriorityFeePerGas: {tx.max_priority_fee_per_gas}, maxFeePerGas: {tx.max_fee_per_gas}"
+            )
+        if tx.max_fee_per_gas < base_fee:
+            raise InvalidTransaction(
+                f"max fee per gas less than block base fee: address {_hex(sender)}, "
+                f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {base_fee}"
+            )
+        max_gas_fee = tx.gas * tx.max_fee_per_gas
+    else:
+        if tx.gas_price < base_fee:
+            raise InvalidTransaction(
+                f"max fee per gas less than block base fee: address {_hex(sender)}, "
+                f"maxFeePerGas: {tx.gas_price}, baseFee: {base_fee}"
+            )
+        max_gas_fee = tx.gas * tx.gas_price
+    if tx.type == 3:
+        blob_price = G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction)
+        if tx.max_fee_per_blob_gas < blob_price:
+            raise InvalidTransaction(
+                f"max fee per blob gas less than block blob gas fee: address {_hex(sender)}, "
+                f"blobGasFeeCap: {tx.max_fee_per_blob_gas}, blobBaseFee: {blob_price}"
+            )
+        max_gas_fee += blob_gas * tx.max_fee_per_blob_gas
+    nonce = state.get_nonce(sender)
+    if tx.nonce < nonce:
+        raise InvalidTransaction(f"nonce too low: address {_hex(sender)}, tx: {tx.nonce} state: {nonce}")
+    if tx.nonce > nonce:
+        raise InvalidTransaction(f"nonce too high: address {_hex(sender)}, tx: {tx.nonce} state: {nonce}")
+    if nonce >= MAX_NONCE:
+        raise InvalidTransaction(f"nonce has max value: address {_hex(sender)}, nonce: {nonce}")
+    balance = state.get_balance(sender)
+    if balance < max_gas_fee + tx.value:
+        raise InvalidTransaction(
+            f"insufficient funds for gas * price + value: address {_hex(sender)} "
+            f"have {balance} want {max_gas_fee + tx.value}"
+        )
+    code = state.get_code(sender)
+    if code and not (fork.has_set_code and delegation_target(code) is not None):
+        raise InvalidTransaction(
+            f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
+        )
+    return sender, effective_gas_price(tx, base_fee), intrinsic, floor, blob_gas
+
+
+G_PER_BLOB = 2**17
+
+
+def _apply_authorizations(state, env: BlockEnv, tx) -> int:
+    """EIP-7702: install delegation designators; returns the refund earned."""
+    refund = 0
+    for auth in tx.authorizations:
+        if auth.chain_id not in (0, env.chain_id):
+            continue
+        if auth.nonce >= MAX_NONCE:
+            continue
+        authority = auth.authority()
+        if authority is None:
+            continue
+        state.warm_address(authority)
+        code = state.get_code(authority)
+        if code and delegation_target(code) is None:
+            continue
+        if state.get_nonce(authority) != auth.nonce:
+            continue
+        if state.account_exists(authority):
+            refund += G.PER_EMPTY_ACCOUNT_COST - G.PER_AUTH_BASE_COST
+        if auth.address == b"\x00" * 20:
+            state.set_code(authority, b"")
+        else:
+            state.set_code(authority, DELEGATION_PREFIX + auth.address)
+        state.set_nonce(authority, auth.nonce + 1)
+    return refund
+
+
+def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int = 0,
+                      block_blob_gas_used: int = 0) -> TransactionResult:
+    """Execute ``tx`` on ``state``; raise InvalidTransaction if it is not includable."""
+    fork = env.fork
+    sender, gas_price, intrinsic, floor, blob_gas = check_transaction(
+        state, env, tx, block_gas_used, block_blob_gas_used
+    )
+    state.begin_transaction()
+
+    blob_fee = blob_gas * G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction) if blob_gas else 0
+    nonce = state.get_nonce(sender)
+    state.set_nonce(sender, nonce + 1)
+    state.set_balance(sender, state.get_balance(sender) - tx.gas * gas_price - blob_fee)
+
+    ctx = TxContext(state, env, fork, sender, gas_price, tx.blob_versioned_hashes, tracer)
+    state.warm_address(sender)
+    if fork.has_warm_coinbase:
+        state.warm_address(env.coinbase)
+    for address in ctx.precompiles:
+        state.warm_address(address)
+    for address, keys in tx.access_list:
+        state.warm_address(address)
+        for key in keys:
+            state.warm_slot(address, int.from_bytes(key, "big") if isinstance(key, bytes) else key)
+
+    gas = tx.gas - intrinsic
+    contract_address = None
+    if tx.to is None:
+        contract_address = keccak256(rlp.encode([sender, nonce]))[12:]
+        state.warm_address(contract_address)
+        if (
+            state.get_nonce(contract_address)
+            or state.get_code(contract_address)
+            or state.has_storage(contract_address)
+        ):
+            status, gas_left, output = FAILED, 0, b""
+        else:
+            if tracer is not None:
+                tracer.on_start(sender, contract_address, tx.value, tx.data, gas, True)
+            status, gas_left, output = execute_create(ctx, sender, contract_address, tx.value, tx.data, gas, 0)
+    else:
+        if tx.type == 4:
+            ctx.refund += _apply_authorizations(state, env, tx)
+        to = tx.to
+        state.warm_address(to)
+        code = state.get_code(to)
+        code_address = to
+        delegated = False
+        if fork.has_set_code:
+            target = delegation_target(code)
+            if target is not None:
+                state.warm_address(target)
+                code = state.get_code(target)
+                code_address = target
+                delegated = True
+        if tracer is not None:
+            tracer.on_start(sender, to, tx.value, tx.data, gas, False)
+        status, gas_left, output = execute_call(
+            ctx, sender, to, code_address, tx.value, tx.data, gas, 0, False, True, code, delegated
+        )
+
+    used = tx.gas - gas_left
+    refund = min(used // G.MAX_REFUND_QUOTIENT, ctx.refund)
+    used_after_refund = max(used - refund, floor)
+    state.set_balance(sender, state.get_balance(sender) + (tx.gas - used_after_refund) * gas_price)
+    fee = used_after_refund * (gas_price - env.base_fee)
+    if fee:
+        state.set_balance(env.coinbase, state.get_balance(env.coinbase) + fee)
+    for address in set(ctx.to_delete):
+        state.destroy_account(address)
+    state.end_transaction()
+
+    success = status == SUCCESS
+    if tracer is not None:
+        tracer.on_end(output, used_after_refund, success)
+    return TransactionResult(
+        gas_used=used_after_refund,
+        success=success,
+        output=output,
+        logs=list(ctx.logs) if success else [],
+        contract_address=contract_address if (tx.to is None and success) else None,
+        error=None if success else ("execution reverted" if status == 0 else "execution failed"),
+        blob_gas_used=blob_gas,
+        gas_refunded=refund,
+    )
