@@ -190,8 +190,6 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         ):
             status, gas_left, output = FAILED, 0, b""
         else:
-            if tracer is not None:
-                tracer.on_start(sender, contract_address, tx.value, tx.data, gas, True)
             status, gas_left, output = execute_create(ctx, sender, contract_address, tx.value, tx.data, gas, 0)
     else:
         if tx.type == 4:
@@ -208,8 +206,6 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
                 code = state.get_code(target)
                 code_address = target
                 delegated = True
-        if tracer is not None:
-            tracer.on_start(sender, to, tx.value, tx.data, gas, False)
         status, gas_left, output = execute_call(
             ctx, sender, to, code_address, tx.value, tx.data, gas, 0, False, True, code, delegated
         )

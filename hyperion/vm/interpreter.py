@@ -67,6 +67,9 @@ def execute_call(
     log_mark = len(ctx.logs)
     refund_mark = ctx.refund
     delete_mark = len(ctx.to_delete)
+    tracer = ctx.tracer
+    if tracer is not None:
+        tracer.on_enter("CALL", caller, address, value, data, gas, depth)
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
         state.set_balance(address, state.get_balance(address) + value)
@@ -87,6 +90,8 @@ def execute_call(
         del ctx.logs[log_mark:]
         ctx.refund = refund_mark
         del ctx.to_delete[delete_mark:]
+    if tracer is not None:
+        tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
 
 
@@ -123,6 +128,9 @@ def execute_create(
     log_mark = len(ctx.logs)
     refund_mark = ctx.refund
     delete_mark = len(ctx.to_delete)
+    tracer = ctx.tracer
+    if tracer is not None:
+        tracer.on_enter("CREATE", caller, address, value, initcode, gas, depth)
     state.mark_created(address)
     state.set_nonce(address, 1)
     if value:
@@ -151,6 +159,8 @@ def execute_create(
         del ctx.to_delete[delete_mark:]
         if status == FAILED:
             output = b""
+    if tracer is not None:
+        tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
 
 

@@ -242,7 +242,10 @@ def selfdestruct(f, pc):
     if balance:
         st.set_balance(me, 0)
         st.set_balance(beneficiary, st.get_balance(beneficiary) + balance)
-    if st.was_created(me):
+    if not f.ctx.fork.has_selfdestruct_same_tx_only or st.was_created(me):
+        # EIP-6780 (Cancun): only a contract created in this transaction is
+        # deleted; before it, every SELFDESTRUCT deletes (and burns a
+        # balance sent to itself).
         st.set_balance(me, 0)
         f.ctx.to_delete.append(me)
     raise Halt()
