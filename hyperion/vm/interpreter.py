@@ -8,7 +8,7 @@ deletions back to the marks taken at entry.
 
 from __future__ import annotations
 
-from hyperion.vm.analysis import analyse
+from hyperion.vm import analysis as _analysis
 from hyperion.vm.exceptions import ExceptionalHalt, Halt, OutOfGas, Revert
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE, MAX_CODE_SIZE
@@ -24,7 +24,7 @@ def _run(f: Frame) -> int:
     code = f.code
     if not code:
         return SUCCESS
-    analysis = analyse(f.ctx, code)
+    analysis = _analysis.analyse(f.ctx, code)
     handlers = analysis.handlers
     f.jumpdests = analysis.jumpdests
     tracer = f.ctx.tracer

@@ -101,6 +101,7 @@ class Tracer:
     def run(self, f, analysis) -> int:
         """Execute a frame instruction by instruction; raises like the fast loop."""
         ops = analysis.ops
+        f.jumpdests = analysis.plain_jumpdests  # this loop charges every step itself
         stop_handler = analysis.handlers[-1]
         pc = 0
         while True:

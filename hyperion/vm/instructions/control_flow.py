@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode, Revert
+from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode, OutOfGas, Revert, StackOverflow, StackUnderflow
 from hyperion.vm.memory import expand
 
 
@@ -13,9 +13,22 @@ def stop(f, pc):
 
 
 def jump(f, pc):
-    dest = f.stack.pop()
-    if dest not in f.jumpdests:
-        raise InvalidJump()
+    s = f.stack
+    dest = s.pop()
+    try:
+        gas, need, limit = f.jumpdests[dest]
+    except KeyError:
+        raise InvalidJump() from None
+    # Enter the destination block: its static gas and stack bounds (see analysis).
+    g = f.gas - gas
+    if g < 0:
+        raise OutOfGas()
+    f.gas = g
+    n = len(s)
+    if n < need:
+        raise StackUnderflow()
+    if n > limit:
+        raise StackOverflow()
     return dest
 
 
@@ -23,8 +36,19 @@ def jumpi(f, pc):
     s = f.stack
     dest = s.pop()
     if s.pop():
-        if dest not in f.jumpdests:
-            raise InvalidJump()
+        try:
+            gas, need, limit = f.jumpdests[dest]
+        except KeyError:
+            raise InvalidJump() from None
+        g = f.gas - gas
+        if g < 0:
+            raise OutOfGas()
+        f.gas = g
+        n = len(s)
+        if n < need:
+            raise StackUnderflow()
+        if n > limit:
+            raise StackOverflow()
         return dest
     return pc + 1
 
