@@ -7,6 +7,20 @@ on every opcode, and slot access is the cheapest attribute access CPython has.
 from __future__ import annotations
 
 
+_FORK_TABLES: dict = {}
+
+
+def _fork_tables(fork):
+    """(precompiles, instruction table) of a fork, built once per fork name."""
+    tables = _FORK_TABLES.get(fork.name)
+    if tables is None:
+        from hyperion.vm.opcodes import table_for
+        from hyperion.vm.precompiles import precompiles_for
+
+        tables = _FORK_TABLES[fork.name] = (precompiles_for(fork), table_for(fork))
+    return tables
+
+
 class TxContext:
     """What every frame of one transaction shares.
 
@@ -33,17 +47,13 @@ class TxContext:
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
-        from hyperion.vm.opcodes import table_for
-        from hyperion.vm.precompiles import precompiles_for
-
         self.state = state
         self.env = env
         self.fork = fork
         self.origin = origin
         self.gas_price = gas_price
         self.blob_hashes = tuple(blob_hashes)
-        self.precompiles = precompiles_for(fork)
-        self.table = table_for(fork)
+        self.precompiles, self.table = _fork_tables(fork)
         self.logs: list = []
         self.refund = 0
         self.to_delete: list = []
