@@ -179,6 +179,8 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
             state.warm_slot(address, int.from_bytes(key, "big") if isinstance(key, bytes) else key)
 
     gas = tx.gas - intrinsic
+    if tracer is not None:
+        tracer.on_start(tx.gas)
     contract_address = None
     if tx.to is None:
         contract_address = keccak256(rlp.encode([sender, nonce]))[12:]

@@ -57,7 +57,10 @@ def encode_int(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
 
 
-def _decode_at(data: bytes, pos: int, end: int):
+MAX_DEPTH = 1024  # nesting limit: no Ethereum structure comes close
+
+
+def _decode_at(data: bytes, pos: int, end: int, depth: int = 0):
     """Decode one item starting at ``pos``; return (item, next_pos)."""
     if pos >= end:
         raise RLPError("unexpected end of input")
@@ -103,10 +106,12 @@ def _decode_at(data: bytes, pos: int, end: int):
     stop = start + length
     if stop > end:
         raise RLPError("list length exceeds input")
+    if depth >= MAX_DEPTH:
+        raise RLPError(f"RLP nesting deeper than {MAX_DEPTH}")
     items = []
     p = start
     while p < stop:
-        item, p = _decode_at(data, p, stop)
+        item, p = _decode_at(data, p, stop, depth + 1)
         items.append(item)
     if p != stop:
         raise RLPError("list payload length mismatch")

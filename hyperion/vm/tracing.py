@@ -94,7 +94,8 @@ class Tracer:
     def on_end(self, output: bytes, gas_used: int, success: bool) -> None:
         pass
 
-    def on_start(self, *args) -> None:  # kept for callers that announce the tx
+    def on_start(self, tx_gas: int) -> None:
+        """The transaction's gas limit, before intrinsic gas is taken."""
         pass
 
     # -- stepping loop ------------------------------------------------------
@@ -215,6 +216,10 @@ class CallTracer(Tracer):
         self.stack: list[dict] = []
         self.root: Optional[dict] = None
         self.gas_used = 0
+        self.tx_gas: Optional[int] = None
+
+    def on_start(self, tx_gas: int) -> None:
+        self.tx_gas = tx_gas
 
     def on_enter(self, kind, caller, to, value, data, gas, depth):
         if depth == 0:
@@ -263,6 +268,8 @@ class CallTracer(Tracer):
         self.gas_used = gas_used
         if self.root is not None:
             self.root["gasUsed"] = hex(gas_used)
+            if self.tx_gas is not None:  # geth reports the tx gas limit at the top
+                self.root["gas"] = hex(self.tx_gas)
 
     def result(self) -> dict:
         def clean(frame: dict) -> dict:
