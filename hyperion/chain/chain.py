@@ -1,0 +1,814 @@
+"""The ``Chain`` facade: what the JSON-RPC server and the node call.
+
+One ``Chain`` owns a ``StateDatabase``, the chain records kept beside the
+state (``ChainStore``), the transaction pool and the sequencer: in automine
+mode every accepted transaction is mined into its own block before
+``send_raw_transaction`` returns; with a block time a timer thread mines
+every N seconds. Every public method takes one re-entrant lock, so callers
+may use it from any thread.
+
+See /notes/chain_api.md for the contract with the RPC layer. The pool is
+not persisted: a restarted node continues from its last committed block
+with an empty pool. Readers returned by ``state_at`` must be closed by the
+caller (they hold a database snapshot).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Callable, Optional, Union
+
+from hyperion.chain import calls as _calls
+from hyperion.chain import fees as _fees
+from hyperion.chain.blocks import Block
+from hyperion.chain.builder import BlockBuilder
+from hyperion.chain.calls import CallResult, build_call_transaction, parse_access_list
+from hyperion.chain.errors import BlockNotFound, ChainError, ExecutionReverted, TxPoolError
+from hyperion.chain.genesis import ChainConfig, genesis_alloc, genesis_block, write_alloc
+from hyperion.chain.logfilter import bloom_may_match, log_matches, topic_filter
+from hyperion.chain.records import LogEntry, TxReceipt
+from hyperion.chain.store import ChainStore, ReceiptRecord, receipts_of
+from hyperion.chain.txpool import TxPool, unwrap_blob_network_form
+from hyperion.execution.transaction import InvalidTransaction
+from hyperion.primitives.transactions import (
+    AccessListTransaction,
+    FeeMarketTransaction,
+    LegacyTransaction,
+    TransactionDecodeError,
+    decode_transaction,
+)
+from hyperion.state.database import StateUnavailable
+from hyperion.vm.environment import BlockEnv
+
+__all__ = ["Chain", "ChainConfig", "CallResult", "TxReceipt", "LogEntry", "ChainError", "TxPoolError",
+           "BlockNotFound", "ExecutionReverted"]
+
+log = logging.getLogger("hyperion.chain")
+
+MAX_LOG_RANGE = 10_000
+BLOCKHASH_WINDOW = 256
+_TAGS_LATEST = ("latest", "pending", "safe", "finalized")
+
+
+class Chain:
+    """A single-node dev chain over a ``StateDatabase`` (see the module docstring)."""
+
+    def __init__(self, config: Optional[ChainConfig] = None, state_db=None):
+        if state_db is None:
+            from hyperion.state.memorydb import MemoryStateDatabase
+            state_db = MemoryStateDatabase()
+        self.config = config = config or ChainConfig()
+        self.db = state_db
+        self.chain_id = config.chain_id
+        self.fork = config.fork
+        self._lock = threading.RLock()
+        self.store = ChainStore(state_db)
+        self._dev_keys = dict(config.dev_accounts())
+        self._accounts = list(self._dev_keys)
+        self.pool = TxPool(self.fork, self.chain_id, max_slots=config.txpool_max_slots,
+                           max_queued_per_account=config.txpool_max_queued_per_account,
+                           queued_lifetime=config.txpool_queued_lifetime, min_priority_fee=config.min_priority_fee)
+        self._impersonated: set[bytes] = set()
+        self._time_offset = 0
+        self._next_timestamp: Optional[int] = None
+        self._snapshots: dict[int, tuple] = {}
+        self._next_snapshot_id = 1
+        self._amendments: list[tuple] = []  # (block, address, kind, key, old value) of dev state edits
+        self._block_listeners: list[Callable] = []
+        self._pending_listeners: list[Callable] = []
+        self.automine = config.automine and not config.block_time
+        self.block_time: Optional[float] = None
+        self._interval_thread: Optional[threading.Thread] = None
+        self._interval_stop = threading.Event()
+        self._closed = False
+        latest = state_db.latest_block_number()
+        if latest is None:
+            self._head = self._write_genesis()
+        else:
+            head = self.store.block(latest)
+            if head is None:
+                raise ChainError(f"the database has state for block {latest} but no block record")
+            self._head = head
+            stored_chain_id = self.store.get_meta("chain_id")
+            if stored_chain_id is not None and int.from_bytes(stored_chain_id, "big") != self.chain_id:
+                # the chain id is part of the chain's identity (signatures depend on it): the stored one wins
+                log.warning("chain id %d given, but the data dir holds chain %d: using %d", self.chain_id,
+                            int.from_bytes(stored_chain_id, "big"), int.from_bytes(stored_chain_id, "big"))
+                self.chain_id = config.chain_id = int.from_bytes(stored_chain_id, "big")
+                self.pool.chain_id = self.chain_id
+        if config.block_time:
+            self.set_block_time(config.block_time)
+
+    # ------------------------------------------------------------------ genesis
+    def _write_genesis(self) -> Block:
+        pending = self.db.pending()
+        write_alloc(pending, genesis_alloc(self.config))
+        block = genesis_block(self.config, pending.state_root())
+        writes = self.store.block_writes(block, [])
+        writes += self.store.meta_writes({"chain_id": self.chain_id.to_bytes(8, "big"), "genesis": block.hash})
+        self.db.commit(pending, 0, writes)
+        self.store.remember(block, [])
+        return block
+
+    # ------------------------------------------------------------------ blocks
+    def head(self) -> Block:
+        return self._head
+
+    def block_by_number(self, number: int) -> Optional[Block]:
+        with self._lock:
+            if not isinstance(number, int) or number < 0 or number > self._head.number:
+                return None
+            return self.store.block(number)
+
+    def block_by_hash(self, block_hash: bytes) -> Optional[Block]:
+        with self._lock:
+            number = self.store.number_of_hash(block_hash)
+            if number is None or number > self._head.number:
+                return None
+            block = self.store.block(number)
+            return block if block is not None and block.hash == block_hash else None
+
+    def resolve_block(self, spec) -> Block:
+        """Turn a block spec (tag, number, EIP-1898 object) into a block; BlockNotFound if unknown."""
+        with self._lock:
+            if spec is None:
+                return self._head
+            if isinstance(spec, Block):
+                return spec
+            if isinstance(spec, str):
+                if spec in _TAGS_LATEST:
+                    return self._head
+                if spec == "earliest":
+                    return self.store.block(0)
+                try:
+                    spec = int(spec, 16) if spec.lower().startswith("0x") else int(spec)
+                except ValueError:
+                    raise BlockNotFound(f"invalid block tag {spec!r}") from None
+            if isinstance(spec, bool):
+                raise BlockNotFound(f"invalid block spec {spec!r}")
+            if isinstance(spec, int):
+                block = self.block_by_number(spec)
+                if block is None:
+                    raise BlockNotFound("header not found")
+                return block
+            if isinstance(spec, (bytes, bytearray)) and len(spec) == 32:
+                spec = {"blockHash": bytes(spec)}
+            if isinstance(spec, dict):
+                if spec.get("blockHash") is not None:
+                    block = self.block_by_hash(spec["blockHash"])
+                    if block is None:
+                        raise BlockNotFound("header for hash not found")
+                    return block
+                if "blockNumber" in spec:
+                    return self.resolve_block(spec["blockNumber"])
+            raise BlockNotFound(f"invalid block spec {spec!r}")
+
+    def state_at(self, block: Union[Block, str, int, dict] = "latest"):
+        """A ``StateReader`` of the block's state; the caller closes it.
+
+        ``"pending"`` reads the latest state, except that nonces count the
+        sender's executable pool transactions (what wallets need to chain txs).
+        """
+        with self._lock:
+            number = self.resolve_block(block).number
+            try:
+                reader = self.db.reader(number)
+            except StateUnavailable as exc:
+                raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
+            if isinstance(block, str) and block == "pending":
+                return PendingReader(reader, self.pool)
+            return reader
+
+    def block_env(self, block: Block) -> BlockEnv:
+        """The EVM block context of ``block`` (what its own transactions saw)."""
+        header = block.header
+        return BlockEnv(
+            fork=self.fork, chain_id=self.chain_id, coinbase=header.coinbase, number=header.number,
+            timestamp=header.timestamp, gas_limit=header.gas_limit, base_fee=header.base_fee or 0,
+            prev_randao=header.prev_randao, excess_blob_gas=header.excess_blob_gas or 0,
+            parent_beacon_block_root=header.parent_beacon_block_root, block_hash=self._block_hash_reader(header.number),
+        )
+
+    def _block_hash_reader(self, current: int) -> Callable[[int], Optional[bytes]]:
+        """BLOCKHASH for a block numbered ``current``: the 256 ancestors from the store."""
+        store = self.store
+
+        def block_hash(number: int) -> Optional[bytes]:
+            if not current - BLOCKHASH_WINDOW <= number < current:
+                return None
+            block = store.block(number)
+            return None if block is None else block.hash
+
+        return block_hash
+
+    # ------------------------------------------------------------------ receipts, txs, logs
+    def receipts(self, block: Block) -> list[TxReceipt]:
+        with self._lock:
+            return receipts_of(block, self.store.receipt_records(block.number))
+
+    def _locate(self, tx_hash: bytes) -> Optional[tuple[Block, int]]:
+        location = self.store.tx_location(tx_hash)
+        if location is None:
+            return None
+        number, index = location
+        if number > self._head.number:
+            return None
+        block = self.store.block(number)
+        if block is None or index >= len(block.transactions) or block.transactions[index].hash != tx_hash:
+            return None
+        return block, index
+
+    def transaction(self, tx_hash: bytes):
+        """``(tx, block, index)`` for a mined tx, ``(tx, None, None)`` for a pooled one, else None."""
+        with self._lock:
+            found = self._locate(tx_hash)
+            if found is not None:
+                block, index = found
+                return block.transactions[index], block, index
+            tx = self.pool.get(tx_hash)
+            return None if tx is None else (tx, None, None)
+
+    def receipt(self, tx_hash: bytes) -> Optional[TxReceipt]:
+        with self._lock:
+            found = self._locate(tx_hash)
+            if found is None:
+                return None
+            block, index = found
+            return self.receipts(block)[index]
+
+    def get_logs(self, from_block: int, to_block: int, addresses: Optional[list] = None,
+                 topics: Optional[list] = None, block_hash: Optional[bytes] = None) -> list[LogEntry]:
+        """Logs matching the filter; blocks whose bloom rules the filter out are skipped unread."""
+        with self._lock:
+            if block_hash is not None:
+                block = self.block_by_hash(block_hash)
+                if block is None:
+                    raise BlockNotFound("unknown block")
+                blocks = [block]
+            else:
+                if to_block - from_block + 1 > MAX_LOG_RANGE:
+                    raise ChainError(f"query exceeds max block range {MAX_LOG_RANGE}")
+                to_block = min(self._head.number, to_block)
+                if from_block > to_block:
+                    return []
+                blocks = (self.store.block(n) for n in range(from_block, to_block + 1))
+            addresses = [bytes(a) for a in addresses] if addresses else None
+            topic_sets = topic_filter(topics)
+            found = []
+            for block in blocks:
+                if not bloom_may_match(block.header.logs_bloom, addresses, topic_sets):
+                    continue
+                for receipt in self.receipts(block):
+                    for entry in receipt.logs:
+                        if log_matches(entry, addresses, topic_sets):
+                            found.append(entry)
+            return found
+
+    # ------------------------------------------------------------------ transactions in
+    def accounts(self) -> list[bytes]:
+        return list(self._accounts)
+
+    def dev_accounts(self) -> list[tuple[bytes, bytes]]:
+        """``(address, private_key)`` of the dev accounts (for the node's start banner)."""
+        return list(self._dev_keys.items())
+
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Validate and pool a signed transaction (mining it at once in automine mode); returns its hash."""
+        try:
+            tx = decode_transaction(raw)
+        except TransactionDecodeError as exc:
+            tx = unwrap_blob_network_form(raw)
+            if tx is None:
+                raise TxPoolError(f"rlp: {exc}") from None
+        return self.submit_transaction(tx)
+
+    def submit_transaction(self, tx) -> bytes:
+        """Pool an already decoded transaction (its sender may be preset for impersonation)."""
+        with self._lock:
+            self._check_open()
+            head = self._head.header
+            base_fee = _fees.next_base_fee(head.base_fee or 0, head.gas_used, head.gas_limit)
+            if tx.hash in self.pool:
+                raise TxPoolError("already known")
+            self.pool.validate_static(tx, self.config.gas_limit, base_fee)
+            sender = tx.sender
+            reader = self.db.reader()
+            try:
+                self.pool.add(tx, state_nonce=reader.get_nonce(sender), balance=reader.get_balance(sender),
+                              gas_limit=self.config.gas_limit, base_fee=base_fee, prevalidated=True)
+            finally:
+                reader.close()
+            tx_hash = tx.hash
+            self._emit(self._pending_listeners, tx_hash)
+            if self.automine:
+                dropped = self._automine()
+                if tx_hash in dropped:
+                    raise TxPoolError(dropped[tx_hash])
+            return tx_hash
+
+    def send_transaction(self, fields: dict) -> bytes:
+        """eth_sendTransaction for dev and impersonated accounts: fill defaults, sign, submit."""
+        with self._lock:
+            sender = fields.get("from")
+            if not isinstance(sender, (bytes, bytearray)) or len(sender) != 20:
+                raise ChainError("from address is required")
+            sender = bytes(sender)
+            key = self._dev_keys.get(sender)
+            if key is None and sender not in self._impersonated:
+                raise ChainError(f"unknown account 0x{sender.hex()}")
+            tx = self._fill_transaction(fields, sender)
+            if key is not None:
+                tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
+            else:
+                tx = _impersonated(tx, sender)
+            return self.submit_transaction(tx)
+
+    def _fill_transaction(self, fields: dict, sender: bytes):
+        reader = self.db.reader()
+        try:
+            state_nonce = reader.get_nonce(sender)
+        finally:
+            reader.close()
+        nonce = fields.get("nonce")
+        if nonce is None:
+            nonce = self.pool.pending_nonce(sender, state_nonce)
+        head = self._head.header
+        next_base = _fees.next_base_fee(head.base_fee or 0, head.gas_used, head.gas_limit)
+        fields = dict(fields)
+        if fields.get("gasPrice") is None and fields.get("type") in (0, 1):
+            fields["gasPrice"] = self.gas_price()
+        if fields.get("gasPrice") is None:
+            tip = fields.get("maxPriorityFeePerGas")
+            if tip is None:
+                tip = self.config.priority_fee_suggestion
+                if fields.get("maxFeePerGas") is not None:
+                    tip = min(tip, fields["maxFeePerGas"])
+            fields["maxPriorityFeePerGas"] = tip
+            if fields.get("maxFeePerGas") is None:
+                fields["maxFeePerGas"] = 2 * next_base + tip
+        gas = fields.get("gas")
+        if gas is None:
+            gas = self.estimate_gas(dict(fields, nonce=None), "pending")
+        template, _ = build_call_transaction(fields, chain_id=self.chain_id, nonce=nonce, gas=gas)
+        access_list = parse_access_list(fields.get("accessList"))
+        if fields.get("gasPrice") is not None:
+            if access_list or fields.get("type") == 1:
+                return AccessListTransaction(self.chain_id, nonce, fields["gasPrice"], gas, template.to,
+                                             template.value, template.data, access_list)
+            return LegacyTransaction(nonce, fields["gasPrice"], gas, template.to, template.value, template.data)
+        return FeeMarketTransaction(self.chain_id, nonce, fields["maxPriorityFeePerGas"], fields["maxFeePerGas"],
+                                    gas, template.to, template.value, template.data, access_list)
+
+    def sign_transaction(self, fields: dict) -> bytes:
+        """eth_signTransaction: the raw signed transaction of a dev account, not submitted."""
+        with self._lock:
+            sender = fields.get("from")
+            key = self._dev_keys.get(bytes(sender)) if isinstance(sender, (bytes, bytearray)) else None
+            if key is None:
+                raise ChainError("unknown account")
+            tx = self._fill_transaction(fields, bytes(sender))
+            tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
+            return tx.encode()
+
+    def dev_key(self, address: bytes) -> Optional[bytes]:
+        """Private key of a dev account (eth_sign / personal_sign), or None."""
+        return self._dev_keys.get(address)
+
+    # ------------------------------------------------------------------ mining
+    def _next_timestamp_value(self, explicit: Optional[int]) -> int:
+        parent_ts = self._head.header.timestamp
+        if explicit is not None:
+            ts = explicit
+        elif self._next_timestamp is not None:
+            ts = self._next_timestamp
+        else:
+            return max(int(time.time()) + self._time_offset, parent_ts + 1)
+        if ts <= parent_ts:
+            raise ChainError(f"timestamp {ts} is not after the parent block's timestamp {parent_ts}")
+        self._next_timestamp = None
+        self._time_offset = ts - int(time.time())
+        return ts
+
+    def _mine_one(self, timestamp: Optional[int] = None, max_txs: Optional[int] = None) -> tuple[Block, dict]:
+        """Build, commit and announce one block from the pool; returns it and the txs dropped as invalid."""
+        parent = self._head
+        ts = self._next_timestamp_value(timestamp)
+        pending = self.db.pending(parent.number)
+        builder = BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id, timestamp=ts,
+                               coinbase=self.config.coinbase, gas_limit=self.config.gas_limit,
+                               extra_data=self.config.extra_data, block_hash=self._block_hash_reader(parent.number + 1),
+                               allow_code_senders=True)
+        dropped: dict[bytes, str] = {}
+        ordered = self.pool.ordered_for_block(builder.env.base_fee)
+        try:
+            tx = next(ordered)
+            while True:
+                skip = False
+                if max_txs is not None and len(builder.transactions) >= max_txs:
+                    break
+                if builder.gas_remaining < 21000:
+                    break
+                if tx.gas > builder.gas_remaining:
+                    skip = True
+                else:
+                    try:
+                        builder.add(tx)
+                    except InvalidTransaction as exc:
+                        dropped[tx.hash] = str(exc)
+                        skip = True
+                    except Exception as exc:
+                        # the pending state may be half-written: give up on this block, and drop the
+                        # transaction so that it cannot wedge the sequencer
+                        self.pool.remove(tx.hash)
+                        log.exception("executing transaction 0x%s failed", tx.hash.hex())
+                        raise ChainError(f"internal error executing transaction 0x{tx.hash.hex()}: {exc!r}") from exc
+                tx = ordered.send(skip)
+        except StopIteration:
+            pass
+        for tx_hash in dropped:
+            self.pool.remove(tx_hash)
+        block = builder.finish()
+        self._commit_block(pending, block, builder.records)
+        return block, dropped
+
+    def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
+        writes = self.store.block_writes(block, records)
+        self.db.commit(pending, block.number, writes)
+        self.store.remember(block, records)
+        self._head = block
+        reader = self.db.reader()
+        try:
+            self.pool.reset(reader.get_nonce, reader.get_balance)
+        finally:
+            reader.close()
+        if self._block_listeners:
+            receipts = receipts_of(block, records)
+            self._emit(self._block_listeners, block, receipts)
+
+    def _automine(self) -> dict[bytes, str]:
+        """Mine one block per executable pool transaction until none is left."""
+        dropped_all: dict[bytes, str] = {}
+        while self.pool.status()["pending"]:
+            block, dropped = self._mine_one(max_txs=1)
+            dropped_all.update(dropped)
+            if not block.transactions and not dropped:
+                break
+        return dropped_all
+
+    def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> list[Block]:
+        """Mine ``blocks`` blocks with whatever the pool holds (evm_mine / anvil_mine)."""
+        if not isinstance(blocks, int) or blocks < 0:
+            raise ChainError("blocks must be a non-negative integer")
+        with self._lock:
+            self._check_open()
+            mined = []
+            for i in range(blocks):
+                block, _ = self._mine_one(timestamp if i == 0 else None)
+                mined.append(block)
+            return mined
+
+    # ------------------------------------------------------------------ calls
+    def call(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None,
+             block_overrides: Optional[dict] = None) -> CallResult:
+        with self._lock:
+            return _calls.call(self, self.resolve_block(block_spec), tx_fields, state_overrides, block_overrides)
+
+    def estimate_gas(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None) -> int:
+        with self._lock:
+            return _calls.estimate_gas(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+
+    def create_access_list(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None):
+        with self._lock:
+            return _calls.create_access_list(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+
+    # ------------------------------------------------------------------ tracing
+    @staticmethod
+    def _make_tracer(tracer: Optional[str], config: Optional[dict]):
+        from hyperion.vm import tracing
+
+        if tracer in (None, "", "structLogger", "structLog"):
+            return tracing.StructLogger(config)
+        if tracer == "callTracer":
+            return tracing.CallTracer(config)
+        raise ChainError(f"tracer {tracer!r} is not supported (use the default struct logger or callTracer)")
+
+    def trace_transaction(self, tx_hash: bytes, tracer: Optional[str] = None,
+                          tracer_config: Optional[dict] = None) -> dict:
+        """Re-execute a mined transaction on its parent state (after the block's earlier txs) with a tracer."""
+        with self._lock:
+            found = self._locate(tx_hash)
+            if found is None:
+                raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
+            block, index = found
+            parent = self.store.block(block.number - 1)
+            tracer_obj = self._make_tracer(tracer, tracer_config)
+            try:
+                reader = self.db.reader(parent.number)
+            except StateUnavailable as exc:
+                raise ChainError(f"required historical state unavailable: {exc}") from None
+            try:
+                return self._replay_traced(reader.pending(), parent, block, index, tracer_obj)
+            finally:
+                reader.close()
+
+    def _replay_traced(self, state, parent: Block, block: Block, index: int, tracer_obj) -> dict:
+        """Rebuild ``block`` on ``state`` up to transaction ``index``, which runs under the tracer."""
+        header = block.header
+        builder = BlockBuilder(state, parent.header, fork=self.fork, chain_id=self.chain_id,
+                               timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
+                               extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
+                               base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
+                               prev_randao=header.prev_randao, allow_code_senders=True)
+        for earlier in block.transactions[:index]:
+            builder.add(earlier)
+        builder.add(block.transactions[index], tracer=tracer_obj)
+        return tracer_obj.result()
+
+    def trace_call(self, tx_fields: dict, block_spec="latest", tracer: Optional[str] = None,
+                   tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None) -> dict:
+        with self._lock:
+            tracer_obj = self._make_tracer(tracer, tracer_config)
+            runner = _calls.CallRunner(self, self.resolve_block(block_spec), state_overrides)
+            runner.run(tx_fields, tracer=tracer_obj)
+            return tracer_obj.result()
+
+    # ------------------------------------------------------------------ fees
+    def max_priority_fee(self) -> int:
+        return self.config.priority_fee_suggestion
+
+    def next_base_fee(self) -> int:
+        header = self._head.header
+        return _fees.next_base_fee(header.base_fee or 0, header.gas_used, header.gas_limit)
+
+    def gas_price(self) -> int:
+        """Suggested legacy gas price: the next block's base fee plus the priority suggestion."""
+        return self.next_base_fee() + self.max_priority_fee()
+
+    def blob_base_fee(self) -> int:
+        header = self._head.header
+        return _fees.blob_base_fee(
+            _fees.next_excess_blob_gas(header.excess_blob_gas, header.blob_gas_used, self.fork), self.fork)
+
+    def fee_history(self, block_count: int, newest_block_spec="latest",
+                    reward_percentiles: Optional[list] = None) -> dict:
+        with self._lock:
+            return _fees.fee_history(self, block_count, newest_block_spec, reward_percentiles)
+
+    # ------------------------------------------------------------------ pool views
+    def txpool_status(self) -> dict:
+        with self._lock:
+            return self.pool.status()
+
+    def txpool_content(self) -> dict:
+        with self._lock:
+            pending, queued = self.pool.content()
+            return {"pending": pending, "queued": queued}
+
+    def pending_nonce(self, address: bytes) -> int:
+        """eth_getTransactionCount(address, "pending"): state nonce plus executable pool txs."""
+        with self._lock:
+            reader = self.db.reader()
+            try:
+                return self.pool.pending_nonce(address, reader.get_nonce(address))
+            finally:
+                reader.close()
+
+    # ------------------------------------------------------------------ dev: time, snapshots
+    def increase_time(self, seconds: int) -> int:
+        """evm_increaseTime: shift the clock used for new blocks; returns the total shift."""
+        if not isinstance(seconds, int) or isinstance(seconds, bool):
+            raise ChainError("seconds must be an integer")
+        with self._lock:
+            self._time_offset += seconds
+            return self._time_offset
+
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        with self._lock:
+            if timestamp <= self._head.header.timestamp:
+                raise ChainError(
+                    f"timestamp {timestamp} is lower than or equal to the previous block's timestamp "
+                    f"{self._head.header.timestamp}")
+            self._next_timestamp = timestamp
+
+    def snapshot(self) -> int:
+        with self._lock:
+            snapshot_id = self._next_snapshot_id
+            self._next_snapshot_id += 1
+            self._snapshots[snapshot_id] = (self._head.number, self._time_offset, self._next_timestamp,
+                                            len(self._amendments))
+            return snapshot_id
+
+    def revert(self, snapshot_id: int) -> bool:
+        """evm_revert: roll the chain back to the snapshot (which, with every later one, is used up)."""
+        with self._lock:
+            saved = self._snapshots.get(snapshot_id)
+            if saved is None:
+                return False
+            number, offset, next_ts, amend_mark = saved
+            self._rollback_to(number)
+            undo = [a for a in self._amendments[amend_mark:] if a[0] == number]
+            del self._amendments[amend_mark:]
+            if undo:
+                pending = self.db.pending()
+                for _block, address, kind, key, old in reversed(undo):
+                    _write_field(pending, address, kind, key, old)
+                self.db.amend_latest(pending)
+            self._time_offset, self._next_timestamp = offset, next_ts
+            for other in [s for s in self._snapshots if s >= snapshot_id]:
+                del self._snapshots[other]
+            reader = self.db.reader()
+            try:
+                self.pool.reset(reader.get_nonce, reader.get_balance)
+            finally:
+                reader.close()
+            return True
+
+    def _rollback_to(self, number: int) -> None:
+        if number < self._head.number:
+            try:
+                self.db.rollback(number)
+            except StateUnavailable as exc:
+                raise ChainError(f"cannot revert to block {number}: {exc}") from None
+            self.store.forget_above(number)
+            self._head = self.store.block(number)
+
+    # ------------------------------------------------------------------ dev: state edits
+    def _amend(self, address: bytes, kind: str, value, key: int = 0) -> None:
+        if not isinstance(address, (bytes, bytearray)) or len(address) != 20:
+            raise ChainError("address must be 20 bytes")
+        address = bytes(address)
+        with self._lock:
+            pending = self.db.pending()
+            old = _read_field(pending, address, kind, key)
+            _write_field(pending, address, kind, key, value)
+            self.db.amend_latest(pending)
+            self._amendments.append((self._head.number, address, kind, key, old))
+
+    def set_balance(self, address: bytes, value: int) -> None:
+        self._amend(address, "balance", _uint(value, "balance"))
+
+    def set_nonce(self, address: bytes, nonce: int) -> None:
+        self._amend(address, "nonce", _uint(nonce, "nonce", 2**64 - 1))
+
+    def set_code(self, address: bytes, code: bytes) -> None:
+        if not isinstance(code, (bytes, bytearray)):
+            raise ChainError("code must be bytes")
+        self._amend(address, "code", bytes(code))
+
+    def set_storage_at(self, address: bytes, slot: int, value: int) -> None:
+        self._amend(address, "storage", _uint(value, "value"), _uint(slot, "slot"))
+
+    def impersonate(self, address: bytes) -> None:
+        with self._lock:
+            self._impersonated.add(bytes(address))
+
+    def stop_impersonating(self, address: bytes) -> None:
+        with self._lock:
+            self._impersonated.discard(bytes(address))
+
+    # ------------------------------------------------------------------ dev: mining mode
+    def set_automine(self, enabled: bool) -> None:
+        with self._lock:
+            self.automine = bool(enabled)
+            if self.automine and self.pool.status()["pending"]:
+                self._automine()
+
+    def set_block_time(self, seconds: Optional[float]) -> None:
+        """Mine every ``seconds`` (None or 0 stops interval mining); interval mining turns automine off."""
+        with self._lock:
+            self._stop_interval(wait=False)  # the old thread exits when it next sees its stop flag
+            if seconds:
+                if seconds < 0:
+                    raise ChainError("block time must be positive")
+                self.block_time = float(seconds)
+                self.automine = False
+                self._interval_stop = threading.Event()
+                self._interval_thread = threading.Thread(target=self._interval_loop, args=(self._interval_stop,),
+                                                         name="hyperion-interval-miner", daemon=True)
+                self._interval_thread.start()
+            else:
+                self.block_time = None
+
+    def _interval_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.block_time or 1.0):
+            try:
+                with self._lock:
+                    if stop.is_set() or self._closed:
+                        return
+                    self._mine_one()
+            except Exception:  # keep the sequencer alive; the error is logged
+                log.exception("interval mining failed")
+
+    def _stop_interval(self, wait: bool = True) -> None:
+        thread = self._interval_thread
+        if thread is not None:
+            self._interval_stop.set()
+            if wait and thread is not threading.current_thread():
+                thread.join(timeout=5)
+            self._interval_thread = None
+
+    # ------------------------------------------------------------------ events
+    def on_new_block(self, callback: Callable[[Block, list], None]) -> Callable[[], None]:
+        return self._subscribe(self._block_listeners, callback)
+
+    def on_pending_transaction(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        return self._subscribe(self._pending_listeners, callback)
+
+    def _subscribe(self, listeners: list, callback: Callable) -> Callable[[], None]:
+        with self._lock:
+            listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in listeners:
+                    listeners.remove(callback)
+
+        return unsubscribe
+
+    @staticmethod
+    def _emit(listeners: list, *args) -> None:
+        for callback in list(listeners):
+            try:
+                callback(*args)
+            except Exception:  # a subscriber's bug must not break mining
+                log.exception("chain event listener failed")
+
+    # ------------------------------------------------------------------ lifecycle
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ChainError("the chain is closed")
+
+    def close(self) -> None:
+        """Stop interval mining and close the state database."""
+        self._stop_interval()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.db.close()
+
+
+# ---------------------------------------------------------------------- helpers
+class PendingReader:
+    """A latest-state reader whose nonces include the pool's executable transactions."""
+
+    def __init__(self, reader, pool: TxPool):
+        self._reader = reader
+        self._pool = pool
+
+    def get_nonce(self, address: bytes) -> int:
+        return self._pool.pending_nonce(address, self._reader.get_nonce(address))
+
+    def __getattr__(self, name: str):
+        return getattr(self._reader, name)
+
+    def __enter__(self) -> "PendingReader":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._reader.close()
+
+
+def _uint(value, name: str, limit: int = 2**256 - 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+        raise ChainError(f"{name} must be an integer in [0, {limit}]")
+    return value
+
+
+def _read_field(state, address: bytes, kind: str, key: int):
+    if kind == "balance":
+        return state.get_balance(address)
+    if kind == "nonce":
+        return state.get_nonce(address)
+    if kind == "code":
+        return state.get_code(address)
+    return state.get_storage(address, key)
+
+
+def _write_field(state, address: bytes, kind: str, key: int, value) -> None:
+    if kind == "balance":
+        state.set_balance(address, value)
+    elif kind == "nonce":
+        state.set_nonce(address, value)
+    elif kind == "code":
+        state.set_code(address, value)
+    else:
+        state.set_storage(address, key, value)
+
+
+def _impersonated(tx, sender: bytes):
+    """A transaction from an impersonated account: a placeholder signature and the sender preset.
+
+    r carries the sender so that equal fields from two impersonated accounts
+    still hash differently.
+    """
+    r = int.from_bytes(sender, "big") or 1
+    if tx.type == 0:
+        signed = dataclasses.replace(tx, v=27, r=r, s=1)
+    else:
+        signed = dataclasses.replace(tx, y_parity=0, r=r, s=1)
+    object.__setattr__(signed, "_sender", sender)
+    return signed

@@ -1,0 +1,1 @@
+"""Tests of the dev chain (blocks, pool, sequencer, calls, persistence)."""
