@@ -1,0 +1,31 @@
+# Hyperion developer commands. The fixtures live outside the repository at
+# ../shared/fixtures (see ../shared/README.md).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful install; re-install only when pyproject.toml changes.
+INSTALLED := $(VENV)/.hyperion-installed
+FIXTURES := ../shared/fixtures
+JOBS ?= 2
+
+.PHONY: setup test statetests node
+
+setup: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+test: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/python -m pytest -q
+
+# The whole conformance suite: every state-test fixture, on $(JOBS) processes.
+statetests: setup
+	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests
+
+# A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
+node: setup
+	$(BIN)/hyperion node $(ARGS)

@@ -1,0 +1,1 @@
+"""Developer tools: fixture readers and the state-test runner behind ``hyperion statetest``."""
