@@ -1,0 +1,226 @@
+"""``hyperion node``: run a dev chain behind JSON-RPC (HTTP + WebSocket).
+
+With no flags: chain id 133717, ten funded dev accounts from the standard
+test mnemonic, automine, state kept under ``~/.hyperion/node`` (MetisDB),
+listening on 127.0.0.1:8545. Restarting on the same data dir continues the
+chain. SIGINT / SIGTERM stop the server, then close the database cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+DEFAULT_DATA_DIR = Path.home() / ".hyperion" / "node"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def build_parser(prog: str = "hyperion node") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run a Hyperion dev node: a local chain served over JSON-RPC (HTTP and WebSocket "
+                    "on the same port), with funded dev accounts, like anvil.",
+    )
+    network = parser.add_argument_group("network")
+    network.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    network.add_argument("--port", "-p", type=_port, default=8545,
+                         help="port to listen on (default 8545; 0 picks a free port)")
+    storage = parser.add_argument_group("storage")
+    where = storage.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", type=Path, metavar="DIR",
+                       help="keep the chain in DIR (default ~/.hyperion/node); a restart continues it")
+    where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost on exit)")
+    chain = parser.add_argument_group("chain")
+    chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
+    chain.add_argument("--genesis", type=Path, metavar="FILE",
+                       help="geth-style genesis JSON (config.chainId, alloc, gasLimit, baseFeePerGas, ...)")
+    chain.add_argument("--block-time", type=_positive_float, metavar="SECONDS",
+                       help="mine a block every SECONDS instead of one per transaction (automine)")
+    chain.add_argument("--gas-limit", type=_non_negative_int, metavar="GAS", help="block gas limit (default 30M)")
+    chain.add_argument("--base-fee", type=_non_negative_int, metavar="WEI", help="genesis base fee (default 1 gwei)")
+    chain.add_argument("--accounts", "-a", type=_non_negative_int, metavar="N",
+                       help="number of funded dev accounts (default 10)")
+    chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
+                       help="balance of each dev account in ether (default 10000)")
+    chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    output = parser.add_argument_group("output")
+    output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                        help="log verbosity (debug logs one line per RPC request)")
+    output.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="key=value text lines or one JSON object per line")
+    output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    return parser
+
+
+# -- logging ------------------------------------------------------------------------------
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                 "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiohttp").setLevel(max(logging.WARNING, root.level))
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def chain_config_from_args(args: argparse.Namespace) -> Any:
+    from hyperion.chain.genesis import ETHER, ChainConfig
+
+    config = ChainConfig.from_genesis_file(args.genesis) if args.genesis else ChainConfig()
+    if args.chain_id is not None:
+        config.chain_id = args.chain_id
+    if args.gas_limit is not None:
+        config.gas_limit = args.gas_limit
+    if args.base_fee is not None:
+        config.base_fee = args.base_fee
+    if args.accounts is not None:
+        config.dev_account_count = args.accounts
+    if args.balance is not None:
+        config.dev_balance = args.balance * ETHER
+    if args.mnemonic:
+        config.mnemonic = args.mnemonic
+    if args.block_time is not None:
+        config.block_time = args.block_time
+        config.automine = False
+    return config
+
+
+def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: int,
+           data_dir: Optional[Path], head_number: int) -> str:
+    """anvil-style startup text: accounts, keys, mnemonic, chain id, address."""
+    from hyperion import __version__
+    from hyperion.primitives.address import to_checksum_address
+
+    balance_eth = config.dev_balance // 10**18
+    lines = [f"Hyperion node v{__version__}", "", "Available Accounts", "=================="]
+    lines += [f"({i}) {to_checksum_address(addr)} ({balance_eth} ETH)" for i, (addr, _) in enumerate(accounts)]
+    lines += ["", "Private Keys", "=================="]
+    lines += [f"({i}) 0x{key.hex()}" for i, (_, key) in enumerate(accounts)]
+    lines += ["", "Wallet", "==================", f"Mnemonic:          {config.mnemonic}",
+              "Derivation path:   m/44'/60'/0'/0/", "",
+              f"Chain ID:          {config.chain_id}",
+              f"Base fee:          {config.base_fee}",
+              f"Gas limit:         {config.gas_limit}",
+              f"Mining:            {'automine' if config.block_time is None else f'every {config.block_time:g}s'}",
+              f"Storage:           {'in memory' if data_dir is None else data_dir}",
+              f"Head block:        {head_number}", ""]
+    return "\n".join(lines)
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> None:
+    from hyperion.rpc.server import RpcServer
+
+    chain = node.chain
+    server = RpcServer(chain, args.host, args.port)
+    await server.start()
+    if not args.silent:
+        accounts = config.dev_accounts()
+        print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
+    print(f"Listening on {args.host}:{server.port}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("hyperion.node").info("shutting down")
+        await server.stop()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``hyperion node``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level, args.log_format)
+    log = logging.getLogger("hyperion.node")
+    try:
+        config = chain_config_from_args(args)
+    except (OSError, ValueError) as exc:
+        print(f"hyperion node: {exc}", file=sys.stderr)
+        return 2
+    data_dir: Optional[Path] = None if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
+    if data_dir is not None:
+        data_dir = data_dir.expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+
+    from hyperion.chain.node import Node
+
+    started = time.monotonic()
+    try:
+        node = Node(config, data_dir)
+    except (OSError, ValueError) as exc:
+        print(f"hyperion node: cannot open the chain: {exc}", file=sys.stderr)
+        return 1
+    log.info("chain opened chain_id=%d head=%d storage=%s seconds=%.2f", config.chain_id,
+             node.chain.head().header.number, data_dir or "memory", time.monotonic() - started)
+    try:
+        asyncio.run(_serve(node, args, config, data_dir))
+    except OSError as exc:  # e.g. the port is taken
+        print(f"hyperion node: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        node.close()
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""``hyperion bench rpc`` on a tiny load, against its own node and anvil from npm."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from hyperion.bench.rpc import anvil_binary
+from tests.e2e.harness import REPO_ROOT
+
+
+def test_bench_rpc_against_anvil(js_tools):
+    assert anvil_binary() is not None, "setup-e2e.sh installs @foundry-rs/anvil"
+    result = subprocess.run([sys.executable, "-m", "hyperion", "bench", "rpc", "--txs", "30", "--batch", "10",
+                             "--against", "anvil", "--json"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for target in ("hyperion", "against"):
+        for phase in ("ETH transfers", "ERC-20 transfers"):
+            assert report[target][phase]["transactions"] == 30
+            assert report[target][phase]["tx_per_s"] > 0
+    assert set(report["ratio"]) == {"ETH transfers", "ERC-20 transfers"}
+
+
+def test_bench_rpc_rejects_bad_arguments():
+    result = subprocess.run([sys.executable, "-m", "hyperion", "bench", "rpc", "--senders", "0"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2

@@ -1,0 +1,215 @@
+import orjson
+import pytest
+
+from hyperion.rpc.dispatch import registered_methods
+from tests.rpc.fake_chain import REVERT_SELECTOR
+from tests.rpc.helpers import call, fee_market_tx, legacy_tx, make_dispatcher, request
+
+
+@pytest.fixture
+def dispatcher():
+    return make_dispatcher()
+
+
+def test_simple_methods(dispatcher):
+    assert call(dispatcher, request("eth_chainId")) == {"jsonrpc": "2.0", "id": 1, "result": "0x539"}
+    assert call(dispatcher, request("net_version"))["result"] == "1337"
+    assert call(dispatcher, request("web3_sha3", "0x"))["result"] == (
+        "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
+    assert call(dispatcher, request("web3_clientVersion"))["result"].startswith("Hyperion/")
+
+
+def test_parse_error_has_null_id(dispatcher):
+    answer = call(dispatcher, b'{"jsonrpc": "2.0", "id": 1, "method": ')
+    assert answer["id"] is None and answer["error"]["code"] == -32700
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"jsonrpc": "1.0", "id": 1, "method": "eth_chainId"}, -32600),
+    ({"jsonrpc": "2.0", "id": 1}, -32600),
+    ({"jsonrpc": "2.0", "id": [1], "method": "eth_chainId"}, -32600),
+    ('"just a string"', -32600),
+    ({"jsonrpc": "2.0", "id": 1, "method": "eth_noSuchThing"}, -32601),
+    ({"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": {"a": 1}}, -32602),
+    ({"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": ["0x12"]}, -32602),
+])
+def test_request_errors(dispatcher, body, code):
+    assert call(dispatcher, body)["error"]["code"] == code
+
+
+def test_method_not_found_message(dispatcher):
+    error = call(dispatcher, request("foo_bar"))["error"]
+    assert error == {"code": -32601, "message": "the method foo_bar does not exist/is not available"}
+
+
+def test_batch_keeps_order_and_skips_notifications(dispatcher):
+    batch = [request("eth_chainId", request_id=7),
+             {"jsonrpc": "2.0", "method": "eth_chainId"},
+             request("nope_nope", request_id="x"),
+             request("net_version", request_id=9)]
+    answers = call(dispatcher, batch)
+    assert [a["id"] for a in answers] == [7, "x", 9]
+    assert "error" in answers[1] and answers[2]["result"] == "1337"
+
+
+def test_batch_limits(dispatcher):
+    assert call(dispatcher, [])["error"]["code"] == -32600
+    small = make_dispatcher(max_batch_size=3)
+    answer = call(small, [request("eth_chainId")] * 4)
+    assert answer["error"]["code"] == -32600 and "batch too large" in answer["error"]["message"]
+    assert len(call(small, [request("eth_chainId")] * 3)) == 3
+
+
+def test_notification_gets_no_answer(dispatcher):
+    assert call(dispatcher, {"jsonrpc": "2.0", "method": "eth_chainId"}) is None
+    assert call(dispatcher, [{"jsonrpc": "2.0", "method": "eth_chainId"}]) is None
+
+
+def test_internal_errors_do_not_escape(dispatcher):
+    def broken_head():
+        raise RuntimeError("disk on fire")
+
+    dispatcher.context.chain.head = broken_head
+    error = call(dispatcher, request("eth_blockNumber"))["error"]
+    assert error["code"] == -32603 and "disk on fire" in error["message"]
+
+
+def test_send_raw_transaction_and_pool_error(dispatcher):
+    raw = "0x" + legacy_tx().encode().hex()
+    answer = call(dispatcher, request("eth_sendRawTransaction", raw))
+    assert answer["result"] == "0x" + legacy_tx().hash.hex()
+    again = call(dispatcher, request("eth_sendRawTransaction", raw))
+    assert again["error"] == {"code": -32000, "message": "already known"}
+    garbage = call(dispatcher, request("eth_sendRawTransaction", "0x0102"))
+    assert garbage["error"]["code"] == -32602
+
+
+def test_call_revert_is_code_3_with_data(dispatcher):
+    args = {"to": "0x" + "11" * 20, "data": "0x" + REVERT_SELECTOR.hex()}
+    error = call(dispatcher, request("eth_call", args))["error"]
+    assert error["code"] == 3
+    assert error["message"] == "execution reverted: boom"
+    assert error["data"].startswith("0x08c379a0")
+    estimate = call(dispatcher, request("eth_estimateGas", args))["error"]
+    assert estimate["code"] == 3 and estimate["message"] == "execution reverted: boom"
+
+
+def test_call_passes_overrides(dispatcher):
+    args = {"to": "0x" + "11" * 20, "input": "0x0102"}
+    overrides = {"0x" + "22" * 20: {"balance": "0x1"}}
+    assert call(dispatcher, request("eth_call", args, "latest", overrides))["result"] == "0x0201"
+    fields, spec, state, block = dispatcher.context.chain.calls[-1]
+    assert spec == "latest" and state == {b"\x22" * 20: {"balance": 1}} and block is None
+
+
+def test_block_and_transaction_lookups(dispatcher):
+    tx = fee_market_tx()
+    call(dispatcher, request("eth_sendRawTransaction", "0x" + tx.encode().hex()))
+    assert call(dispatcher, request("eth_blockNumber"))["result"] == "0x1"
+    block = call(dispatcher, request("eth_getBlockByNumber", "latest", True))["result"]
+    assert block["transactions"][0]["hash"] == "0x" + tx.hash.hex()
+    assert block["transactions"][0]["gasPrice"] == hex(2_000_000_000)  # base fee 1 gwei + tip 1 gwei
+    assert call(dispatcher, request("eth_getBlockByNumber", "0x99", False))["result"] is None
+    by_hash = call(dispatcher, request("eth_getBlockByHash", block["hash"], False))["result"]
+    assert by_hash["transactions"] == ["0x" + tx.hash.hex()]
+    receipt = call(dispatcher, request("eth_getTransactionReceipt", "0x" + tx.hash.hex()))["result"]
+    assert receipt["status"] == "0x1" and receipt["type"] == "0x2" and len(receipt["logs"]) == 1
+    assert receipt["logs"][0]["blockTimestamp"] == block["timestamp"]
+    assert call(dispatcher, request("eth_getTransactionReceipt", "0x" + "00" * 32))["result"] is None
+    count = call(dispatcher, request("eth_getBlockTransactionCountByHash", block["hash"]))["result"]
+    assert count == "0x1"
+    by_index = call(dispatcher, request("eth_getTransactionByBlockNumberAndIndex", "0x1", "0x0"))["result"]
+    assert by_index["hash"] == "0x" + tx.hash.hex()
+    receipts = call(dispatcher, request("eth_getBlockReceipts", "latest"))["result"]
+    assert [r["transactionHash"] for r in receipts] == ["0x" + tx.hash.hex()]
+
+
+def test_state_reads_and_proof(dispatcher):
+    chain = dispatcher.context.chain
+    chain.balances[b"\x11" * 20] = 10**18
+    chain.storage[(b"\x11" * 20, 1)] = 0xABC
+    assert call(dispatcher, request("eth_getBalance", "0x" + "11" * 20, "latest"))["result"] == hex(10**18)
+    assert call(dispatcher, request("eth_getBalance", "0x" + "11" * 20,
+                                    {"blockNumber": "0x0"}))["result"] == hex(10**18)
+    slot = call(dispatcher, request("eth_getStorageAt", "0x" + "11" * 20, "0x1", "latest"))["result"]
+    assert slot == "0x" + "00" * 30 + "0abc"
+    missing = call(dispatcher, request("eth_getBalance", "0x" + "11" * 20, "0x99"))["error"]
+    assert missing["code"] == -32000 and "header not found" in missing["message"]
+    proof = call(dispatcher, request("eth_getProof", "0x" + "11" * 20, ["0x1"], "latest"))["result"]
+    assert proof["balance"] == hex(10**18)
+    assert proof["storageProof"][0] == {"key": "0x" + "00" * 31 + "01", "value": "0xabc", "proof": []}
+
+
+def test_filters(dispatcher):
+    block_filter = call(dispatcher, request("eth_newBlockFilter"))["result"]
+    log_filter = call(dispatcher, request("eth_newFilter", {"fromBlock": "latest"}))["result"]
+    pending_filter = call(dispatcher, request("eth_newPendingTransactionFilter"))["result"]
+    assert call(dispatcher, request("eth_getFilterChanges", block_filter))["result"] == []
+    tx = legacy_tx()
+    call(dispatcher, request("eth_sendRawTransaction", "0x" + tx.encode().hex()))
+    blocks = call(dispatcher, request("eth_getFilterChanges", block_filter))["result"]
+    assert blocks == ["0x" + dispatcher.context.chain.head().hash.hex()]
+    logs = call(dispatcher, request("eth_getFilterChanges", log_filter))["result"]
+    assert len(logs) == 1 and logs[0]["transactionHash"] == "0x" + tx.hash.hex()
+    assert call(dispatcher, request("eth_getFilterChanges", log_filter))["result"] == []
+    assert call(dispatcher, request("eth_getFilterChanges", pending_filter))["result"] == ["0x" + tx.hash.hex()]
+    assert call(dispatcher, request("eth_uninstallFilter", block_filter))["result"] is True
+    assert call(dispatcher, request("eth_uninstallFilter", block_filter))["result"] is False
+    gone = call(dispatcher, request("eth_getFilterChanges", block_filter))["error"]
+    assert gone == {"code": -32000, "message": "filter not found"}
+
+
+def test_filters_expire():
+    dispatcher = make_dispatcher()
+    dispatcher.context.filters._timeout = 0.0
+    filter_id = call(dispatcher, request("eth_newBlockFilter"))["result"]
+    assert call(dispatcher, request("eth_getFilterChanges", filter_id))["error"]["message"] == "filter not found"
+
+
+def test_subscribe_needs_websocket(dispatcher):
+    error = call(dispatcher, request("eth_subscribe", "newHeads"))["error"]
+    assert error == {"code": -32601, "message": "notifications not supported"}
+
+
+def test_every_method_survives_garbage_params(dispatcher):
+    garbage = [["0xzz"], [None, None, None, None, None], [{"x": [1, 2]}], ["latest", "nope"], [True], [12.5]]
+    for name in registered_methods():
+        if name == "eth_subscribe":
+            continue
+        for params in garbage:
+            answer = call(dispatcher, {"jsonrpc": "2.0", "id": 1, "method": name, "params": params})
+            if "error" in answer and answer["error"]["code"] == -32603:
+                # only the fake chain's missing facade methods may fail this way
+                assert "'FakeChain' object has no attribute" in answer["error"]["message"], (name, params)
+
+
+def test_response_is_compact_json(dispatcher):
+    raw = __import__("asyncio").run(dispatcher.handle_body(orjson.dumps(request("eth_chainId"))))
+    assert raw == b'{"jsonrpc":"2.0","id":1,"result":"0x539"}'
+
+
+def test_slow_call_times_out_without_blocking_others():
+    import asyncio
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    dispatcher = make_dispatcher(call_timeout=0.2)
+    dispatcher.executor = ThreadPoolExecutor(2)
+
+    def slow_call(*args, **kwargs):
+        time.sleep(0.6)
+        raise AssertionError("never reported")
+
+    dispatcher.context.chain.call = slow_call
+
+    async def scenario():
+        slow = dispatcher.handle_body(orjson.dumps(request("eth_call", {"to": "0x" + "11" * 20})))
+        quick = dispatcher.handle_body(orjson.dumps(request("eth_blockNumber", request_id=2)))
+        return await asyncio.gather(slow, quick)
+
+    started = time.monotonic()
+    slow_answer, quick_answer = [orjson.loads(raw) for raw in asyncio.run(scenario())]
+    assert slow_answer["error"] == {"code": -32000, "message": "execution aborted (timeout = 0.2s)"}
+    assert quick_answer["result"] == "0x0"
+    assert time.monotonic() - started < 0.55
+    dispatcher.executor.shutdown(wait=True)
