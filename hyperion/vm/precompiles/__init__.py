@@ -3,7 +3,10 @@
 ``precompiles_for(fork)`` maps each 20-byte address to a ``Precompile``
 (``gas(data)``, then ``run(data)``). Shanghai has 0x01-0x09; ``has_blobs``
 adds 0x0a (KZG point evaluation); ``has_bls_precompiles`` adds the seven
-EIP-2537 contracts at their final Prague addresses 0x0b-0x11.
+EIP-2537 contracts at their final Prague addresses 0x0b-0x11. A fork variant
+may add node-bound precompiles through ``fork.extra["precompiles"]``
+(address -> Precompile), e.g. the AI inference precompile
+(``inference.fork_with_inference``); mainnet forks carry none.
 """
 
 from __future__ import annotations
@@ -80,4 +83,8 @@ def _table(has_blobs: bool, has_bls: bool) -> dict[bytes, Precompile]:
 
 def precompiles_for(fork: Fork) -> dict[bytes, Precompile]:
     """Address -> precompile for ``fork`` (a fresh dict the caller may keep)."""
-    return dict(_table(fork.has_blobs, fork.has_bls_precompiles))
+    table = dict(_table(fork.has_blobs, fork.has_bls_precompiles))
+    extra = fork.extra.get("precompiles") if fork.extra else None
+    if extra:
+        table.update(extra)
+    return table

@@ -1,0 +1,229 @@
+# pragma version 0.4.3
+# pragma evm-version cancun
+"""
+@title ModelRegistry
+@notice Models registered by content hash (keccak256 of the HYQM bytes), and the compute-fee split.
+@dev The chain holds only the hash and the facts a caller needs (shapes, MACs, input scale);
+     the bytes live in each node's model store. With a LazAI DAT contract configured,
+     registration anchors the model as a new DAT class (integrityHash = model hash; the
+     model owner is made a minter of the class so it can issue holder tokens). Fees are
+     split in basis points between the model's DAT holders, the protocol vault (Holders
+     Mining) and the producer of the compute (the block producer for on-chain inference,
+     the worker for off-chain jobs). The holders' share accrues per model and
+     `settle_holders` pushes it into the DAT class as revenue (DAT.settleRevenueETH); a
+     model without a DAT class pays its holders' share to the `holders` address (the owner
+     by default). Other payouts are pull-based: `credits` accrue, `withdraw` / `flush` pay.
+"""
+
+interface DAT:
+    def createClass(metadataURI: String[512], integrityHash: bytes32, unitDecimals: uint8,
+                    policyURI: String[512]) -> uint256: nonpayable
+    def setClassMinter(classId: uint256, minter: address, enabled: bool): nonpayable
+    def settleRevenueETH(classId: uint256): payable
+
+struct Model:
+    owner: address
+    holders: address
+    dat_class_id: uint256
+    input_shape: DynArray[uint32, 4]
+    output_size: uint32
+    macs: uint64
+    input_scale_q32: uint256
+    inference_fee: uint256
+    registered_at: uint256
+    name: String[64]
+
+event ModelRegistered:
+    model_hash: indexed(bytes32)
+    owner: indexed(address)
+    dat_class_id: uint256
+    macs: uint64
+    name: String[64]
+
+event ModelUpdated:
+    model_hash: indexed(bytes32)
+    holders: address
+    dat_class_id: uint256
+    inference_fee: uint256
+
+event HoldersRevenueSettled:
+    model_hash: indexed(bytes32)
+    dat_class_id: indexed(uint256)
+    amount: uint256
+
+event ComputeFeePaid:
+    model_hash: indexed(bytes32)
+    payer: indexed(address)
+    producer: indexed(address)
+    holders_share: uint256
+    protocol_share: uint256
+    producer_share: uint256
+
+event Withdrawal:
+    account: indexed(address)
+    amount: uint256
+
+BPS: constant(uint256) = 10000
+MAX_MODELS: constant(uint256) = 4096
+
+admin: public(address)
+dat: public(address)
+protocol_vault: public(address)
+holders_bps: public(uint256)
+protocol_bps: public(uint256)
+models: public(HashMap[bytes32, Model])
+model_hashes: public(DynArray[bytes32, MAX_MODELS])
+credits: public(HashMap[address, uint256])
+holders_revenue: public(HashMap[bytes32, uint256])
+
+
+@deploy
+def __init__(protocol_vault: address, holders_bps: uint256, protocol_bps: uint256, dat: address):
+    assert holders_bps + protocol_bps <= BPS, "split exceeds 100%"
+    self.admin = msg.sender
+    self.dat = dat
+    self.protocol_vault = protocol_vault
+    self.holders_bps = holders_bps
+    self.protocol_bps = protocol_bps
+
+
+@external
+def register(model_hash: bytes32, input_shape: DynArray[uint32, 4], output_size: uint32, macs: uint64,
+             input_scale_q32: uint256, inference_fee: uint256, name: String[64]) -> uint256:
+    """
+    @notice Register a model by its content hash; the caller becomes its owner.
+    @return The DAT class anchoring the model (0 when no DAT contract is configured).
+    """
+    assert model_hash != empty(bytes32), "empty model hash"
+    assert self.models[model_hash].owner == empty(address), "model already registered"
+    assert len(input_shape) > 0, "input shape required"
+    for dim: uint32 in input_shape:
+        assert dim > 0, "zero dimension"
+    assert output_size > 0, "output size required"
+    class_id: uint256 = 0
+    if self.dat != empty(address):
+        class_id = extcall DAT(self.dat).createClass(concat("hyperion-model:", name), model_hash, 0, "")
+        extcall DAT(self.dat).setClassMinter(class_id, msg.sender, True)
+    self.models[model_hash] = Model(
+        owner=msg.sender, holders=msg.sender, dat_class_id=class_id, input_shape=input_shape,
+        output_size=output_size, macs=macs, input_scale_q32=input_scale_q32, inference_fee=inference_fee,
+        registered_at=block.number, name=name)
+    self.model_hashes.append(model_hash)
+    log ModelRegistered(model_hash=model_hash, owner=msg.sender, dat_class_id=class_id, macs=macs, name=name)
+    return class_id
+
+
+@external
+def update_model(model_hash: bytes32, holders: address, dat_class_id: uint256, inference_fee: uint256):
+    """
+    @notice The owner reprices, re-points the holders' share (an address, or an existing DAT class).
+    """
+    assert self.models[model_hash].owner == msg.sender, "not the model owner"
+    assert holders != empty(address), "empty holders address"
+    assert dat_class_id == 0 or self.dat != empty(address), "no DAT contract configured"
+    self.models[model_hash].holders = holders
+    self.models[model_hash].dat_class_id = dat_class_id
+    self.models[model_hash].inference_fee = inference_fee
+    log ModelUpdated(model_hash=model_hash, holders=holders, dat_class_id=dat_class_id, inference_fee=inference_fee)
+
+
+@view
+@external
+def is_registered(model_hash: bytes32) -> bool:
+    return self.models[model_hash].owner != empty(address)
+
+
+@view
+@external
+def inference_fee(model_hash: bytes32) -> uint256:
+    return self.models[model_hash].inference_fee
+
+
+@view
+@external
+def model_count() -> uint256:
+    return len(self.model_hashes)
+
+
+@view
+@external
+def split(amount: uint256) -> (uint256, uint256, uint256):
+    """
+    @notice (holders, protocol, producer) shares of `amount`; the producer gets the rounding remainder.
+    """
+    holders: uint256 = amount * self.holders_bps // BPS
+    protocol: uint256 = amount * self.protocol_bps // BPS
+    return holders, protocol, amount - holders - protocol
+
+
+@payable
+@external
+def pay_compute_fee(model_hash: bytes32, producer: address):
+    """
+    @notice Split msg.value between the model's DAT holders, the protocol vault and `producer`.
+    """
+    assert self.models[model_hash].owner != empty(address), "unknown model"
+    holders: uint256 = msg.value * self.holders_bps // BPS
+    protocol: uint256 = msg.value * self.protocol_bps // BPS
+    producer_share: uint256 = msg.value - holders - protocol
+    if self.models[model_hash].dat_class_id != 0:
+        self.holders_revenue[model_hash] += holders
+    else:
+        self.credits[self.models[model_hash].holders] += holders
+    self.credits[self.protocol_vault] += protocol
+    self.credits[producer] += producer_share
+    log ComputeFeePaid(model_hash=model_hash, payer=msg.sender, producer=producer, holders_share=holders,
+                       protocol_share=protocol, producer_share=producer_share)
+
+
+@nonreentrant
+@external
+def settle_holders(model_hash: bytes32):
+    """
+    @notice Push the model's accrued holders' share into its DAT class (reverts while the class has no holders).
+    """
+    class_id: uint256 = self.models[model_hash].dat_class_id
+    assert class_id != 0, "model has no DAT class"
+    amount: uint256 = self.holders_revenue[model_hash]
+    assert amount > 0, "nothing to settle"
+    self.holders_revenue[model_hash] = 0
+    extcall DAT(self.dat).settleRevenueETH(class_id, value=amount)
+    log HoldersRevenueSettled(model_hash=model_hash, dat_class_id=class_id, amount=amount)
+
+
+@nonreentrant
+@external
+def withdraw():
+    self._pay_out(msg.sender)
+
+
+@nonreentrant
+@external
+def flush(account: address):
+    """
+    @notice Push `account`'s credits to it (for vault contracts that cannot call withdraw).
+    """
+    self._pay_out(account)
+
+
+@internal
+def _pay_out(account: address):
+    amount: uint256 = self.credits[account]
+    assert amount > 0, "nothing to withdraw"
+    self.credits[account] = 0
+    raw_call(account, b"", value=amount)
+    log Withdrawal(account=account, amount=amount)
+
+
+@external
+def set_fee_split(holders_bps: uint256, protocol_bps: uint256):
+    assert msg.sender == self.admin, "not admin"
+    assert holders_bps + protocol_bps <= BPS, "split exceeds 100%"
+    self.holders_bps = holders_bps
+    self.protocol_bps = protocol_bps
+
+
+@external
+def set_protocol_vault(vault: address):
+    assert msg.sender == self.admin, "not admin"
+    self.protocol_vault = vault

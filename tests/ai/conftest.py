@@ -1,0 +1,50 @@
+"""Shared fixtures: the shipped model, a store, and an in-process chain with the AI contracts deployed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
+from hyperion.ai.digits import load_digits_model, sample_inputs
+from hyperion.ai.sdk import AIClient
+from hyperion.ai.store import MemoryModelStore
+
+FUNDS = 10**24
+VAULT = b"\x77" * 20
+WINDOW = 3_600
+WORKER_BOND = 10**16
+
+
+@pytest.fixture(scope="session")
+def digits_model():
+    return load_digits_model()
+
+
+@pytest.fixture(scope="session")
+def digits_inputs():
+    return sample_inputs(40)
+
+
+@dataclass
+class World:
+    backend: InProcessBackend
+    client: AIClient
+    store: MemoryModelStore
+    keys: dict
+    model: object
+
+    def address(self, name: str) -> bytes:
+        return address_of_key(self.keys[name])
+
+
+@pytest.fixture
+def world(digits_model) -> World:
+    """AI contracts deployed, the digits model registered by ``owner`` (fee 1e15 wei)."""
+    store = MemoryModelStore()
+    keys = {name: dev_key(name) for name in ("admin", "owner", "user", "requester", "worker", "challenger")}
+    backend = InProcessBackend(store, funded={address_of_key(k): FUNDS for k in keys.values()})
+    client = AIClient.deploy(backend, keys["admin"], VAULT, challenge_window=WINDOW, worker_bond=WORKER_BOND)
+    client.register_model(digits_model, store, name="digits", inference_fee=10**15, sender=keys["owner"])
+    return World(backend, client, store, keys, digits_model)

@@ -1,0 +1,99 @@
+"""The CLI (against an in-process chain), the artifact build check, and the bench."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hyperion.ai import build
+from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
+from hyperion.ai.engine import Runner
+from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
+from hyperion.ai_cli import main as ai_main
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
+    node_store = DirectoryModelStore(tmp_path / "models")
+    keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
+    backend = InProcessBackend(node_store, funded={address_of_key(k): 10**24 for k in keys.values()})
+    common = ["--deployment", str(tmp_path / "ai.json"), "--store", str(tmp_path / "models")]
+
+    def run(*argv: str, key: str = "admin") -> int:
+        return ai_main([*argv, *common, "--key", keys[key].hex()], backend=backend)
+
+    return run, backend, keys
+
+
+def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
+    run, backend, keys = cli
+    assert run("model", "deploy", "--challenge-window", "100", "--worker-bond", "0.01eth") == 0
+    assert run("model", "register", "digits", "--name", "digits", "--fee", "1gwei") == 0
+    out = capsys.readouterr().out
+    h = "0x" + digits_model.content_hash.hex()
+    assert f"registered {h}" in out
+    assert run("model", "list") == 0
+    assert h in capsys.readouterr().out
+    expected = int.from_bytes(Runner(digits_model).run(digits_inputs[2]), "big")
+    assert run("model", "infer", h, "--digits-sample", "2") == 0
+    assert f"(class {expected})" in capsys.readouterr().out
+    assert run("model", "infer", h, "--input-hex", "00" * 10) == 1  # bad shape: the call fails, cleanly
+
+    assert run("job", "register-worker", key="worker") == 0
+    assert run("job", "post", h, "--digits-sample", "2", "--fee", "1000", "--bond", "10") == 0
+    assert "job 1" in capsys.readouterr().out
+    assert run("job", "submit", "1", "--output-hex", "00" * 31 + "0b", "--bond", "0.01eth", key="worker") == 0
+    assert run("job", "challenge", "1", "--digits-sample", "2", "--bond", "0.01eth", key="challenger") == 0
+    assert "worker slashed" in capsys.readouterr().out
+    assert run("job", "status", "1") == 0
+    status = capsys.readouterr().out
+    assert "job 1: slashed" in status and "ChallengeResolved" in status and "JobPosted" in status
+
+    assert run("job", "post", h, "--digits-sample", "3", "--fee", "1000") == 0
+    assert run("job", "submit", "2", "--compute", "--digits-sample", "3", "--bond", "0.01eth", key="worker") == 0
+    backend.advance_time(100)
+    assert run("job", "finalize", "2") == 0
+    assert run("job", "status", "2") == 0
+    assert "job 2: finalized" in capsys.readouterr().out
+    assert run("job", "status", "99") == 1
+    assert run("job", "finalize", "2") == 1  # already final: the chain refuses
+    assert run("job", "submit", "2", "--bond", "1", key="worker") == 2  # no output given
+
+
+def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys):
+    backend = InProcessBackend(MemoryModelStore(), funded={address_of_key(dev_key("x")): 10**20})
+    code = ai_main(["model", "list", "--deployment", str(tmp_path / "none.json"), "--key", dev_key("x").hex()],
+                   backend=backend)
+    assert code == 2 and "no deployment file" in capsys.readouterr().err
+
+
+def test_top_level_cli_wires_model_job_and_bench(capsys):
+    from hyperion.cli import main
+
+    for group, command in (("model", "register"), ("job", "challenge")):
+        with pytest.raises(SystemExit) as exited:
+            main([group, "--help"])
+        assert exited.value.code == 0 and command in capsys.readouterr().out
+    assert main(["bench", "ai", "--iterations", "5", "--tx-iterations", "2"]) == 0
+    assert "gas/inference" in capsys.readouterr().out
+
+
+def test_artifacts_are_current():
+    assert build.check() == []
+    for name in build.CONTRACT_NAMES:
+        artifact = json.loads(build.artifact_path(name).read_text())
+        assert artifact["vyper_version"] == "0.4.3" and artifact["bytecode"].startswith("0x")
+
+
+def test_bench_reports_rate_and_gas(capsys):
+    from hyperion.bench.ai import main, run_bench
+
+    result = run_bench(iterations=50, tx_iterations=10)
+    assert result["precompile_gas"] == 5656
+    assert result["precompile"]["inferences_per_second"] > 0
+    assert result["evm_call"]["gas_per_inference"] > result["precompile_gas"]
+    assert result["contract"]["gas_per_inference"] > result["precompile_gas"]
+    assert main(["--iterations", "20", "--tx-iterations", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macs"] == 2368
