@@ -67,6 +67,9 @@ def build_parser(prog: str = "hyperion node") -> argparse.ArgumentParser:
     where.add_argument("--data-dir", type=Path, metavar="DIR",
                        help="keep the chain in DIR (default ~/.hyperion/node); a restart continues it")
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost on exit)")
+    storage.add_argument("--model-store", type=Path, metavar="DIR",
+                         help="folder of registered AI models the inference precompile reads "
+                              "(default <data-dir>/models, or a temporary folder with --in-memory)")
     chain = parser.add_argument_group("chain")
     chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
     chain.add_argument("--genesis", type=Path, metavar="FILE",
@@ -156,6 +159,7 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
               f"Gas limit:         {config.gas_limit}",
               f"Mining:            {'automine' if config.block_time is None else f'every {config.block_time:g}s'}",
               f"Storage:           {'in memory' if data_dir is None else data_dir}",
+              f"Model store:       {getattr(config, 'model_store', None) or '-'}",
               f"Head block:        {head_number}", ""]
     return "\n".join(lines)
 
@@ -185,6 +189,26 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         await server.stop()
 
 
+def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
+    """Turn on the inference precompile (this chain's Prague rule) over a model store folder.
+
+    The node CLI is the composition root, so it is the place where the AI
+    layer's store is bound into the VM's fork; the chain itself stays generic.
+    """
+    import tempfile
+
+    from hyperion.ai.store import DirectoryModelStore
+    from hyperion.vm.precompiles.inference import fork_with_inference
+
+    if model_store is None:
+        model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+    model_store = model_store.expanduser()
+    model_store.mkdir(parents=True, exist_ok=True)
+    config.fork = fork_with_inference(DirectoryModelStore(model_store), base=config.fork)
+    config.model_store = model_store
+    return model_store
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``hyperion node``; returns the exit status."""
     parser = build_parser()
@@ -200,6 +224,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if data_dir is not None:
         data_dir = data_dir.expanduser()
         data_dir.mkdir(parents=True, exist_ok=True)
+
+    enable_inference(config, args.model_store, data_dir)
 
     from hyperion.chain.node import Node
 
