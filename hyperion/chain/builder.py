@@ -63,8 +63,11 @@ class BlockBuilder:
                  gas_limit: Optional[int] = None, extra_data: bytes = b"",
                  block_hash: Callable[[int], Optional[bytes]] = lambda n: None,
                  base_fee: Optional[int] = None, beacon_root: bytes = ZERO_HASH,
-                 prev_randao: Optional[bytes] = None, allow_code_senders: bool = False):
+                 prev_randao: Optional[bytes] = None, allow_code_senders: bool = False,
+                 base_fee_recipient: Optional[bytes] = None):
         self.state = state
+        # Chain rule of this network: the base fee is credited here instead of burned.
+        self.base_fee_recipient = base_fee_recipient
         self.parent = parent
         self.fork = fork
         number = parent.number + 1
@@ -120,6 +123,9 @@ class BlockBuilder:
                 state.set_code(tx.sender, hidden_code)
         self.gas_used += result.gas_used
         self.blob_gas_used += result.blob_gas_used
+        recipient = self.base_fee_recipient
+        if recipient is not None and env.base_fee and result.gas_used:
+            state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
         record = ReceiptRecord(
             tx.type, 1 if result.success else 0, self.gas_used, result.gas_used,
             effective_gas_price(tx, env.base_fee), result.contract_address, list(result.logs),

@@ -400,7 +400,7 @@ class Chain:
         builder = BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id, timestamp=ts,
                                coinbase=self.config.coinbase, gas_limit=self.config.gas_limit,
                                extra_data=self.config.extra_data, block_hash=self._block_hash_reader(parent.number + 1),
-                               allow_code_senders=True)
+                               allow_code_senders=True, base_fee_recipient=self.config.base_fee_recipient)
         dropped: dict[bytes, str] = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
@@ -521,7 +521,8 @@ class Chain:
                                timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
                                extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
                                base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
-                               prev_randao=header.prev_randao, allow_code_senders=True)
+                               prev_randao=header.prev_randao, allow_code_senders=True,
+                               base_fee_recipient=self.config.base_fee_recipient)
         for earlier in block.transactions[:index]:
             builder.add(earlier)
         builder.add(block.transactions[index], tracer=tracer_obj)

@@ -74,6 +74,9 @@ class ChainConfig:
     txpool_max_slots: int = 5120
     txpool_max_queued_per_account: int = 64
     txpool_queued_lifetime: float = 3 * 3600.0
+    # Where the EIP-1559 base fee goes; None burns it (Ethereum). Hyperion's
+    # node routes it to the Holders Mining fee vault.
+    base_fee_recipient: Optional[bytes] = None
 
     @classmethod
     def from_genesis_file(cls, path: str | Path, **overrides: Any) -> "ChainConfig":
