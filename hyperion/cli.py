@@ -101,9 +101,17 @@ def _run_statetest(args: argparse.Namespace) -> int:
 
 # -- commands implemented elsewhere ----------------------------------------------
 
+LAZAI_COMMANDS = {
+    "contracts": "system contracts of this chain: names, addresses, ABIs (JSON)",
+    "dat": "Data Anchoring Tokens (ERC-8028): classes, mint, usage, revenue",
+    "idao": "iDAOs: register, members, proposals, votes",
+    "stake": "Holders Mining: stake METIS, claim fee revenue, unstake",
+    "lazai-genesis": "write a genesis file with the LazAI predeploys",
+}
+
 
 def _add_delegating_command(commands: argparse._SubParsersAction, name: str, module_name: str,
-                            summary: str, label: str) -> None:
+                            summary: str, label: str, pass_name: bool = False) -> None:
     """A command run by ``module_name.main(argv) -> int``, imported only when used.
 
     The command has no options of its own (no -h, an unusable prefix
@@ -112,7 +120,8 @@ def _add_delegating_command(commands: argparse._SubParsersAction, name: str, mod
     """
     parser = commands.add_parser(name, help=summary, add_help=False, prefix_chars="\0")
     parser.add_argument("delegated_args", nargs=argparse.REMAINDER)
-    parser.set_defaults(handler=_run_delegated, module_name=module_name, label=label)
+    parser.set_defaults(handler=_run_delegated, module_name=module_name, label=label,
+                        leading_args=[name] if pass_name else [])
 
 
 def _run_delegated(args: argparse.Namespace) -> int:
@@ -129,7 +138,7 @@ def _run_delegated(args: argparse.Namespace) -> int:
     if entry is None:
         print(f"hyperion {args.label}: {args.module_name} has no main(argv)", file=sys.stderr)
         return EXIT_USAGE
-    return int(entry(list(args.delegated_args)) or 0)
+    return int(entry([*args.leading_args, *args.delegated_args]) or 0)
 
 
 def _add_bench_command(commands: argparse._SubParsersAction) -> None:
@@ -161,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "AI model registry: deploy, register, list, infer", label="model")
     _add_delegating_command(commands, "job", "hyperion.ai.cli_job",
                             "verified off-chain inference jobs: post, submit, challenge, status", label="job")
+    for name, summary in LAZAI_COMMANDS.items():
+        _add_delegating_command(commands, name, "hyperion.lazai_cli", summary, label=name, pass_name=True)
     return parser
 
 

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""LazAI on Hyperion, end to end: contribute data -> verify -> DAT -> usage -> revenue to DAT holders and stakers.
+
+Run against a dev node started with LazAI's chain id:
+
+    hyperion node --chain-id 133718            # in one terminal
+    python examples/lazai_flow.py              # in another
+
+or let the script start a throwaway node itself:
+
+    python examples/lazai_flow.py --start-node
+
+It uses the node's dev accounts: 0 admin, 1 data contributor, 2 verifier
+(admitted by an iDAO vote), 3 AI platform (DAT operator paying for usage),
+4 and 5 METIS stakers. Every step goes through ``hyperion.sdk``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from hyperion.chain.genesis import ChainConfig  # noqa: E402
+from hyperion.lazai import genesis as G  # noqa: E402
+from hyperion.sdk import connect  # noqa: E402
+
+ETHER = 10**18
+ROLES = ["admin", "contributor", "verifier", "ai-platform", "staker-a", "staker-b"]  # verifier also runs inference
+
+
+def metis(wei: int) -> str:
+    return f"{wei / ETHER:,.6f}"
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}")
+
+
+def start_node():
+    from tests.lazai.node_process import start_lazai_node
+
+    node = start_lazai_node(Path(tempfile.mkdtemp(prefix="lazai-example-")))
+    print(f"started hyperion node at {node.url} (predeploys from {'its genesis' if node.wired else 'a genesis file'})")
+    return node
+
+
+def run(rpc_url: str) -> None:
+    keys = ["0x" + key.hex() for _address, key in ChainConfig().dev_accounts()[:6]]
+    admin, contributor, verifier, platform, staker_a, staker_b = (connect(rpc_url, key) for key in keys)
+    everyone = dict(zip(ROLES, (admin, contributor, verifier, platform, staker_a, staker_b)))
+    start = {role: user.client.balance() for role, user in everyone.items()}
+    vault_start = admin.client.balance("0x" + G.FEE_VAULT_ADDRESS.hex())
+    print(f"chain id {admin.client.w3.eth.chain_id}, block {admin.client.w3.eth.block_number}")
+
+    step("Holders Mining: two METIS holders stake")
+    staker_a.staking.stake(10 * ETHER)
+    staker_b.staking.stake(30 * ETHER)
+    print("staker-a 10 METIS, staker-b 30 METIS")
+
+    step("iDAO: the contributor's iDAO votes a verifier node into its scope")
+    idao_id = contributor.idao.register("open-health-data", "ipfs://idao/open-health", quorum_bps=5_000,
+                                        voting_period=30, stake=1 * ETHER)
+    proposal = contributor.idao.propose_admit_verifier(idao_id, verifier.client.address, "https://tee.verifier.dev")
+    contributor.idao.vote(proposal, True)
+    contributor.client.increase_time(31)
+    passed = contributor.idao.execute(proposal)
+    print(f"iDAO {idao_id}, proposal {proposal} passed={passed}; verifier registered:",
+          admin.client.contract("VerifiedComputing").functions.isNode(verifier.client.address).call())
+
+    step("Contribute data: add the file, grant the verifier its key, pay for a proof")
+    admin.client.transact(admin.client.contract("VerifiedComputing").functions.updateNodeFee(ETHER // 100))
+    url = f"ipfs://bafy-example-dataset-{admin.client.w3.eth.block_number}"
+    file_id = contributor.data.add_file(url, "sha256:5e2d...")
+    contributor.data.grant_permission(file_id, verifier.client.address, "rsa-encrypted-file-key")
+    job_id = contributor.data.request_proof(file_id)
+    print(f"file {file_id} -> proof job {job_id} for node {contributor.data.job(job_id)['node']}, fee 0.01 METIS")
+
+    step("Verify: the verifier completes the job and adds its signed proof")
+    verifier.data.complete_job(job_id)
+    verifier.data.add_proof(file_id, score=80, file_url=url, proof_url="ipfs://proof/tee-report")
+    print("proof 1 recorded; signer checked against VerifiedComputing nodes")
+
+    step("DAT: the contributor requests the reward")
+    reward = contributor.data.request_reward(file_id)
+    token = contributor.dat.token(reward.erc8028_token_id)
+    print(f"ERC-1155 DAT #{reward.dat_1155_token_id} x{reward.amount} and ERC-8028 token #{token.token_id} "
+          f"(class {token.class_id}, quota {token.value}, shareRatio {token.share_ratio})")
+
+    step("Usage: the AI platform, approved for the class, meters usage and pays for it")
+    contributor.dat.approve_for_class(token.class_id, platform.client.address)
+    platform.dat.record_usage(token.token_id, "inference_calls", 25)
+    platform.dat.settle_eth(token.class_id, ETHER // 2)
+    print(f"25 inference calls recorded (quota left {contributor.dat.token(token.token_id).value}); "
+          f"0.5 METIS settled into class {token.class_id}")
+
+    step("Compute: the AI platform pays an inference node through Settlement")
+    admin.settlement.add_node("inference", verifier.client.address, "https://inference.node.dev")
+    platform.settlement.add_user(ETHER)
+    platform.settlement.fund_node("inference", verifier.client.address, ETHER // 2)
+    nonce = 1
+    signature = platform.settlement.sign_request(nonce, verifier.client.address)
+    verifier.settlement.collect_fee("inference", "job-42", platform.client.address, ETHER // 5, nonce, signature)
+    verifier.settlement.claim_node_earnings("inference")
+    print(f"inference node collected 0.2 METIS; the platform has {metis(platform.settlement.user().total)} METIS "
+          f"left in Settlement")
+
+    step("Revenue: the DAT holder claims")
+    pending = contributor.dat.pending_revenue(token.token_id)
+    claimed = contributor.dat.claim(token.token_id)
+    print(f"contributor claimed {metis(claimed)} METIS (pending was {metis(pending)}; other holders of the class "
+          f"keep their share)")
+
+    step("Revenue: stakers share base fees and the protocol's cut of compute and verification fees")
+    staker_a.staking.wait_for_epoch()
+    staker_a.staking.checkpoint()
+    state = staker_a.staking.state()
+    print("vault revenue by stream:", json.dumps({k: metis(v) for k, v in state.revenue_by_stream.items()}))
+    paid_a = staker_a.staking.claim()
+    paid_b = staker_b.staking.claim()
+    print(f"staker-a claimed {metis(paid_a)} METIS, staker-b claimed {metis(paid_b)} METIS (1:3 like their stakes)")
+    verifier.data.claim_node_fees()
+
+    step("Balances (METIS, change since the start; gas included)")
+    for role, user in everyone.items():
+        now = user.client.balance()
+        print(f"  {role:<12} {metis(now):>22}   {'+' if now >= start[role] else ''}{metis(now - start[role])}")
+    vault_now = admin.client.balance("0x" + G.FEE_VAULT_ADDRESS.hex())
+    print(f"  {'fee vault':<12} {metis(vault_now):>22}   {'+' if vault_now >= vault_start else ''}"
+          f"{metis(vault_now - vault_start)}  (the stakes plus undistributed revenue)")
+    admin.client.transact(admin.client.contract("VerifiedComputing").functions.updateNodeFee(0))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
+    parser.add_argument("--start-node", action="store_true", help="start a throwaway in-memory node first")
+    args = parser.parse_args(argv)
+    node = start_node() if args.start_node else None
+    try:
+        run(node.url if node else args.rpc)
+    finally:
+        if node:
+            node.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
