@@ -28,6 +28,7 @@ EXIT_USAGE = 2
 # `hyperion bench <target>` -> (module exposing ``main(argv) -> int``, help)
 BENCH_TARGETS = {
     "vm": ("hyperion.bench.vm", "EVM execution speed"),
+    "db": ("hyperion.bench.db", "state database (MetisDB) vs py-trie: update+commit, reads, proofs"),
     "ai": ("hyperion.bench.ai", "inference precompile: inferences per second and gas per inference"),
     "rpc": ("hyperion.bench.rpc", "JSON-RPC throughput: signed ETH and ERC-20 transfers per second"),
 }

@@ -1,0 +1,872 @@
+"""``MetisDB``: Hyperion's persistent state database on LMDB.
+
+One LMDB environment (a directory) holds named sub-databases (see
+``codec``): the flat view (``accounts``, ``storage``, ``code``), the
+Merkle-Patricia trie nodes (``nodes``, plus ``refs`` when pruning), the
+block -> state root index (``roots``), per-block changesets (``changes``),
+``meta`` (format version, mode, latest and oldest retained block) and the
+chain's own tables (``chain.<name>``).
+
+Commit = one LMDB write transaction: flat records, new trie nodes (only the
+dirty paths are re-hashed: ``batchtrie`` merges the block's sorted changes
+into each stored trie in one pass, O(k log n) for k changed keys), the root
+index entry, the changeset, the chain writes, pruning of blocks that left the
+window, and the new "latest" marker. New nodes are written with one sorted
+``putmulti``. LMDB's copy-on-write B+tree makes the
+transaction atomic and durable (fsync at commit unless ``sync=False``): a
+process killed at any point reopens at the last committed block.
+
+Reads are MVCC: ``reader(n)`` holds an LMDB read transaction, unaffected by
+later commits. The latest block is served from the flat view through a read
+cache; older retained blocks through their trie (slower, but exact).
+
+History and retention: ``retention=None`` is archive mode (every block's state
+and changeset is kept; no reference counts). ``retention=R`` keeps the state
+of blocks ``latest - R .. latest``; older roots are released and trie nodes no
+retained block reaches are deleted by reference counting (``nodestore``).
+``rollback(n)`` undoes blocks above ``n`` with their changesets (n retained).
+Contract code is kept forever (content addressed and small); in archive mode a
+rollback also leaves the abandoned blocks' trie nodes in place (unreachable,
+harmless: content addressed).
+
+Out of room: ``lmdb.MapFullError`` makes the commit retry with a doubled map
+when no reader is open in this process (LMDB cannot remap under readers), else
+``DatabaseFull`` says to reopen with a larger ``map_size``; a full disk is
+``DatabaseFull`` too. The failed transaction leaves nothing behind.
+
+One writer process per data dir (an ``flock`` on ``metisdb.lock``); inside it,
+commits are serialized by a lock and readers may live in any thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import gc
+import os
+import threading
+import weakref
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+import lmdb
+
+from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
+from hyperion.state.account import encode_account, storage_trie_value
+from hyperion.state.database import (
+    DatabaseClosed,
+    InvalidCommit,
+    StateUnavailable,
+    check_table_name,
+    validate_chain_writes,
+)
+from hyperion.state.metisdb.cache import StateCache
+from hyperion.state.metisdb.codec import (
+    ABSENT_ACCOUNT,
+    block_from_key,
+    block_key,
+    decode_changeset,
+    decode_record,
+    encode_changeset,
+    is_leaf_node,
+    node_references,
+)
+from hyperion.state.metisdb.errors import (
+    ConfigurationMismatch,
+    DatabaseFull,
+    DatabaseLocked,
+    DataDirReadOnly,
+    IncompatibleFormat,
+)
+from hyperion.state.metisdb.nodestore import (
+    SnapshotNodes,
+    WriteNodes,
+    add_root_reference,
+    apply_reference_deltas,
+)
+from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.pending import AccountChange, PendingState
+from hyperion.state.metisdb.snapshot import Snapshot
+from hyperion.trie.codec import EMPTY_TRIE_ROOT, TrieError
+from hyperion.trie.hexary import HexaryTrie
+
+FORMAT_VERSION = b"metisdb/1"
+DEFAULT_MAP_SIZE = 1 << 34  # 16 GiB of address space; the file only grows as used
+MAX_MAP_SIZE = 1 << 42
+_LOCK_FILE = "metisdb.lock"
+_INTERNAL_TABLES = ("meta", "accounts", "storage", "code", "nodes", "refs", "roots", "changes")
+_META_FORMAT = b"format"
+_META_PRUNING = b"pruning"
+_META_LATEST = b"latest"
+_META_OLDEST = b"oldest"
+_META_VERSION = b"version"  # bumped by every commit, amend and rollback
+
+
+class _Tables:
+    """Handles of the internal sub-databases."""
+
+    __slots__ = _INTERNAL_TABLES
+
+    def __init__(self, env: lmdb.Environment, txn) -> None:
+        for name in _INTERNAL_TABLES:
+            setattr(self, name, env.open_db(name.encode(), txn=txn, create=True))
+
+
+class MetisDB:
+    """Persistent ``StateDatabase`` (see the module docstring for the design)."""
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        *,
+        retention: Optional[int] = None,
+        map_size: int = DEFAULT_MAP_SIZE,
+        sync: bool = True,
+        cache_accounts: int = 200_000,
+        cache_slots: int = 400_000,
+        parsed_node_cache: int = 200_000,
+    ) -> None:
+        if retention is not None and (type(retention) is not int or retention < 0):
+            raise ValueError(f"retention must be None (archive) or an int >= 0, got {retention!r}")
+        if type(map_size) is not int or map_size < 1 << 16:
+            raise ValueError(f"map_size must be an int >= 65536, got {map_size!r}")
+        self.path = Path(path)
+        self.retention = retention
+        self._pruning = retention is not None
+        self._closed = True
+        self._lock_file = _acquire_dir_lock(self.path)
+        try:
+            self._env = _open_env(self.path, map_size, sync)
+        except BaseException:
+            self._lock_file.close()
+            raise
+        self._map_size = map_size
+        self._write_lock = threading.RLock()
+        self._cache = StateCache(cache_accounts, cache_slots)
+        self._readers: "weakref.WeakSet[Snapshot]" = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._chain_tables: dict[str, object] = {}
+        # Commit-time trie merges; they keep split branch nodes (content addressed,
+        # never stale) between commits so the upper levels are not re-read.
+        self._parsed_nodes: dict[bytes, tuple] = {}
+        self._parsed_node_cache = parsed_node_cache
+        self._generation = 0
+        try:
+            self._open_tables()
+        except BaseException:
+            self._env.close()
+            self._lock_file.close()
+            raise
+        self._closed = False
+        self._cache.generation = self._generation
+
+    # -- opening -----------------------------------------------------------------------
+    def _open_tables(self) -> None:
+        env = self._env
+        try:
+            with env.begin(write=True) as txn:
+                main = env.open_db(None, txn=txn)
+                stored_format = txn.get(b"meta")  # sub-databases appear as keys of the main one
+                is_new = stored_format is None and txn.stat(main)["entries"] == 0
+                if not is_new and stored_format is None:
+                    raise IncompatibleFormat(f"{self.path} holds an LMDB environment that is not MetisDB")
+                self._tables = _Tables(env, txn)
+                meta = self._tables.meta
+                if is_new:
+                    txn.put(_META_FORMAT, FORMAT_VERSION, db=meta)
+                    txn.put(_META_PRUNING, b"1" if self._pruning else b"0", db=meta)
+                else:
+                    found = txn.get(_META_FORMAT, db=meta)
+                    if found != FORMAT_VERSION:
+                        raise IncompatibleFormat(
+                            f"{self.path} was written in format {found!r}; this MetisDB reads "
+                            f"{FORMAT_VERSION!r} (migrate or use a new data dir)"
+                        )
+                    stored_pruning = txn.get(_META_PRUNING, db=meta) == b"1"
+                    if stored_pruning != self._pruning:
+                        raise ConfigurationMismatch(
+                            f"{self.path} was created in "
+                            f"{'pruning' if stored_pruning else 'archive'} mode; open it with "
+                            f"{'a retention window' if stored_pruning else 'retention=None'}"
+                        )
+                latest = txn.get(_META_LATEST, db=meta)
+                oldest = txn.get(_META_OLDEST, db=meta)
+                version = txn.get(_META_VERSION, db=meta)
+                self._state_version = 0 if version is None else block_from_key(version)
+                self._latest = None if latest is None else block_from_key(latest)
+                self._oldest = None if oldest is None else block_from_key(oldest)
+                self._latest_root = (
+                    EMPTY_TRIE_ROOT if latest is None else txn.get(latest, db=self._tables.roots)
+                )
+        except lmdb.MapFullError:
+            raise DatabaseFull(f"{self.path}: no room to initialise the database (map_size too small)") from None
+        except lmdb.ReadonlyError:
+            raise DataDirReadOnly(f"{self.path} is read-only; MetisDB needs a writable data dir") from None
+
+    # -- small queries -----------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseClosed(f"MetisDB at {self.path} is closed")
+
+    def latest_block_number(self) -> Optional[int]:
+        """Highest committed block, or None for an empty database."""
+        self._check_open()
+        return self._latest
+
+    def oldest_block_number(self) -> Optional[int]:
+        """Lowest block whose state is retained."""
+        self._check_open()
+        return self._oldest
+
+    def state_root(self, block_number: Optional[int] = None) -> bytes:
+        """State root of a retained block (default latest)."""
+        with self.reader(block_number) as snapshot:
+            return snapshot.state_root
+
+    # -- readers -----------------------------------------------------------------------
+    def reader(self, block_number: Optional[int] = None) -> Snapshot:
+        """MVCC snapshot as of ``block_number`` (default latest); close it when done.
+
+        Raises ``StateUnavailable`` for a block outside the retained window.
+        """
+        self._check_open()
+        cache = self._cache
+        generation_before = cache.generation
+        with self._readers_lock:  # no read transaction may start while the map is resized
+            txn = self._env.begin(buffers=False)
+        try:
+            generation_after = cache.generation
+            tables = self._tables
+            latest_key = txn.get(_META_LATEST, db=tables.meta)
+            if latest_key is None:
+                raise StateUnavailable("the database holds no block yet")
+            latest = block_from_key(latest_key)
+            number = latest if block_number is None else block_number
+            if type(number) is not int or number < 0:
+                raise StateUnavailable(f"block number must be a non-negative int, got {number!r}")
+            root = txn.get(block_key(number), db=tables.roots) if number <= latest else None
+            if root is None:
+                oldest_key = txn.get(_META_OLDEST, db=tables.meta)
+                oldest = 0 if oldest_key is None else block_from_key(oldest_key)
+                raise StateUnavailable(
+                    f"state of block {number} is not retained (available: {oldest}..{latest})"
+                )
+            generation = generation_before if generation_before == generation_after else None
+            version = txn.get(_META_VERSION, db=tables.meta)
+            snapshot = Snapshot(self, txn, number, root, number == latest, generation,
+                                0 if version is None else block_from_key(version))
+        except BaseException:
+            txn.abort()
+            raise
+        with self._readers_lock:
+            self._readers.add(snapshot)
+        return snapshot
+
+    def _begin_read(self):
+        """A short read transaction (not registered as a reader)."""
+        with self._readers_lock:  # no read transaction may start while the map is resized
+            return self._env.begin(buffers=False)
+
+    def _reader_closed(self, snapshot: Snapshot) -> None:
+        with self._readers_lock:
+            self._readers.discard(snapshot)
+
+
+    def pending(self, parent_block: Optional[int] = None) -> PendingState:
+        """Writable state on top of ``parent_block`` (default latest; empty for a new database)."""
+        self._check_open()
+        if parent_block is None and self._latest is None:
+            with self._readers_lock:
+                txn = self._env.begin(buffers=False)
+            version = txn.get(_META_VERSION, db=self._tables.meta)
+            snapshot = Snapshot(self, txn, None, EMPTY_TRIE_ROOT, True, None,
+                                0 if version is None else block_from_key(version))
+            with self._readers_lock:
+                self._readers.add(snapshot)
+            return PendingState(snapshot)
+        return PendingState(self.reader(parent_block))
+
+    # -- writing -----------------------------------------------------------------------
+    def _take_pending(self, pending: object) -> list[AccountChange]:
+        if not isinstance(pending, PendingState) or pending._owner is not self:
+            raise InvalidCommit("pending state was not created by this database")
+        if pending._consumed:
+            raise InvalidCommit("pending state was already committed")
+        if pending.parent_block != self._latest:
+            raise InvalidCommit(
+                f"pending state is built on block {pending.parent_block}, "
+                f"but the latest block is {self._latest}"
+            )
+        if pending.base_snapshot.state_version != self._state_version:
+            raise InvalidCommit("pending state is stale: the latest state was amended or rolled "
+                                "back after it was opened")
+        changes = pending.changes()
+        pending._consumed = True
+        pending.base_snapshot.close()  # its changes are extracted; frees the read transaction
+        return changes
+
+    def commit(
+        self,
+        pending: PendingState,
+        block_number: int,
+        chain_writes: Iterable[tuple[str, bytes, Optional[bytes]]] = (),
+    ) -> bytes:
+        """Persist ``pending`` as block ``block_number`` with ``chain_writes``, atomically.
+
+        ``block_number`` must be latest + 1 (0 for the first block). The pending
+        state is consumed, even when the write fails (re-execute to retry).
+        Returns the new state root.
+        """
+        with self._write_lock:
+            self._check_open()
+            expected = 0 if self._latest is None else self._latest + 1
+            if type(block_number) is not int or block_number != expected:
+                raise InvalidCommit(f"expected block {expected}, got {block_number!r}")
+            writes = validate_chain_writes(chain_writes)
+            changes = self._take_pending(pending)
+            return self._write(lambda txn: self._write_block(txn, block_number, changes, writes, False))
+
+    def amend_latest(self, pending: PendingState) -> bytes:
+        """Replace the latest block's state with ``pending`` (built on it) without a new
+        block, e.g. for dev RPC state edits. Its changeset is merged so rollback stays exact."""
+        with self._write_lock:
+            self._check_open()
+            if self._latest is None:
+                raise InvalidCommit("there is no block to amend yet")
+            changes = self._take_pending(pending)
+            latest = self._latest
+            return self._write(lambda txn: self._write_block(txn, latest, changes, [], True))
+
+    def chain_put(self, table: str, key: bytes, value: Optional[bytes]) -> None:
+        """Write (or with ``None`` delete) a chain record outside a block commit."""
+        with self._write_lock:
+            self._check_open()
+            writes = validate_chain_writes([(table, key, value)])
+            self._write(lambda txn: self._apply_chain_writes(txn, writes))
+
+    def chain_get(self, table: str, key: bytes) -> Optional[bytes]:
+        """A record written through ``commit(chain_writes=...)`` or ``chain_put``."""
+        self._check_open()
+        handle = self._chain_table(check_table_name(table), None)
+        if handle is None:
+            return None
+        if not isinstance(key, (bytes, bytearray)) or not key:
+            raise ValueError(f"chain key must be non-empty bytes, got {key!r}")
+        with self._begin_read() as txn:
+            return txn.get(bytes(key), db=handle)
+
+    def rollback(self, block_number: int) -> None:
+        """Undo every block above ``block_number``; it must be retained."""
+        with self._write_lock:
+            self._check_open()
+            latest = self._latest
+            oldest = self._oldest
+            if (latest is None or type(block_number) is not int
+                    or not (oldest or 0) <= block_number <= latest):
+                raise StateUnavailable(
+                    f"cannot roll back to block {block_number!r} (retained: {oldest}..{latest})"
+                )
+            if block_number == latest:
+                return
+            self._write(lambda txn: self._undo_blocks(txn, latest, block_number), clear_cache=True)
+
+    # -- write transactions -----------------------------------------------------------
+    def _write(self, work, clear_cache: bool = False):
+        """Run ``work(txn)`` in a write transaction, growing the map when it is full.
+
+        The read cache stops serving before the LMDB commit and is refreshed after
+        it, so no reader ever mixes blocks. ``work`` returns its result and fills
+        ``self._effects`` (cache updates and new in-memory markers).
+        """
+        cache = self._cache
+        while True:
+            with cache.lock:
+                cache.retire()
+            self._effects = _Effects()
+            txn = self._env.begin(write=True)
+            # A commit allocates many short-lived, acyclic objects next to a large
+            # long-lived trie; cyclic GC passes over it would only cost time.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                result = work(txn)
+                txn.commit()
+            except lmdb.MapFullError:
+                txn.abort()
+                self._restore_after_failure()
+                self._grow_map()
+                continue
+            except lmdb.Error as exc:
+                txn.abort()
+                self._restore_after_failure()
+                if _is_disk_full(exc):
+                    raise DatabaseFull(
+                        f"{self.path}: the disk is full ({exc}); free space and retry"
+                    ) from None
+                if isinstance(exc, lmdb.ReadonlyError):
+                    raise DataDirReadOnly(f"{self.path} became read-only: {exc}") from None
+                raise
+            except BaseException:
+                txn.abort()
+                self._restore_after_failure()
+                raise
+            finally:
+                if collecting:
+                    gc.enable()
+            self._publish(self._effects, clear_cache)
+            return result
+
+    def _restore_after_failure(self) -> None:
+        """Nothing reached LMDB: forget write-side state, serve the cache again."""
+        for name in self._effects.new_tables:
+            self._chain_tables.pop(name, None)
+        with self._cache.lock:
+            self._cache.generation = self._generation
+
+    def _publish(self, effects: "_Effects", clear_cache: bool) -> None:
+        if effects.latest is not _UNSET:
+            self._latest, self._latest_root = effects.latest, effects.latest_root
+        if effects.oldest is not _UNSET:
+            self._oldest = effects.oldest
+        if effects.state_version is not _UNSET:
+            self._state_version = effects.state_version
+        cache = self._cache
+        with cache.lock:
+            if clear_cache or effects.clear_slots:
+                cache.slots.clear()
+            if clear_cache:
+                cache.accounts.clear()
+            accounts = cache.accounts
+            for address, record in effects.accounts.items():
+                if address in accounts:
+                    accounts[address] = record
+            slots = cache.slots
+            for key, value in effects.slots.items():
+                if key in slots:
+                    slots[key] = value
+            self._generation += 1
+            cache.generation = self._generation
+
+    def _grow_map(self) -> None:
+        """Double the LMDB map; only possible while this process has no read transaction."""
+        new_size = self._map_size * 2
+        with self._readers_lock:
+            readers = len(self._readers)
+            if readers or new_size > MAX_MAP_SIZE:
+                raise DatabaseFull(
+                    f"{self.path}: LMDB map of {self._map_size} bytes is full and cannot grow "
+                    f"({f'{readers} readers are open' if readers else 'limit reached'}); "
+                    f"reopen with a larger map_size"
+                )
+            try:
+                self._env.set_mapsize(new_size)
+            except lmdb.Error as exc:
+                raise DatabaseFull(f"{self.path}: cannot grow the LMDB map: {exc}") from None
+        self._map_size = new_size
+
+    def _chain_table(self, table: str, txn):
+        """Handle of ``chain.<table>``; created inside ``txn`` when given, else None if absent."""
+        handle = self._chain_tables.get(table)
+        if handle is not None:
+            return handle
+        name = f"chain.{table}".encode()
+        if txn is None:
+            try:
+                handle = self._env.open_db(name, create=False)
+            except lmdb.NotFoundError:
+                return None
+        else:
+            handle = self._env.open_db(name, txn=txn, create=True)
+            self._effects.new_tables.append(table)
+        self._chain_tables[table] = handle
+        return handle
+
+    def _apply_chain_writes(self, txn, writes: list[tuple[str, bytes, Optional[bytes]]]) -> None:
+        for table, key, value in writes:
+            handle = self._chain_table(table, txn)
+            if value is None:
+                txn.delete(key, db=handle)
+            else:
+                txn.put(key, value, db=handle)
+
+    def _trie_updaters(
+        self, txn, deltas: Optional[dict]
+    ) -> tuple[BatchTrieUpdater, BatchTrieUpdater, WriteNodes]:
+        """Account-trie and storage-trie mergers writing into ``txn`` through one node buffer."""
+        tables = self._tables
+        limit = self._parsed_node_cache
+        account_nodes = WriteNodes(txn, tables.nodes, True, deltas)
+        storage_nodes = WriteNodes(txn, tables.nodes, False, deltas, account_nodes.buffer)
+        accounts = BatchTrieUpdater(account_nodes.__getitem__, account_nodes.__setitem__, limit)
+        storage = BatchTrieUpdater(storage_nodes.__getitem__, storage_nodes.__setitem__, limit)
+        accounts.parsed = storage.parsed = self._parsed_nodes
+        return accounts, storage, account_nodes
+
+    def _bump_state_version(self, txn) -> None:
+        version = self._state_version + 1
+        txn.put(_META_VERSION, block_key(version), db=self._tables.meta)
+        self._effects.state_version = version
+
+    def _write_block(self, txn, number: int, changes: list[AccountChange],
+                     writes: list, amend: bool) -> bytes:
+        tables = self._tables
+        effects = self._effects
+        deltas: Optional[dict[bytes, int]] = {} if self._pruning else None
+        account_trie, storage_tries, account_nodes = self._trie_updaters(txn, deltas)
+        leaves: list[tuple[bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf)
+        changeset = [self._apply_account(txn, change, leaves, storage_tries) for change in changes]
+        leaves.sort()
+        root = account_trie.update(self._latest_root, [(key, new) for key, new, _ in leaves],
+                                   [old for _, _, old in leaves])
+        account_nodes.flush()
+        if effects.account_puts:
+            effects.account_puts.sort()
+            txn.cursor(db=tables.accounts).putmulti(effects.account_puts)
+        self._bump_state_version(txn)
+        number_key = block_key(number)
+        if amend:
+            old_root = txn.get(number_key, db=tables.roots)
+            if deltas is not None:
+                add_root_reference(deltas, old_root, -1)
+            previous = txn.get(number_key, db=tables.changes)
+            if previous is not None:
+                changeset = _merge_changesets(decode_changeset(previous), changeset)
+        txn.put(number_key, root, db=tables.roots)
+        if deltas is not None:
+            add_root_reference(deltas, root, +1)
+        if number > 0 or amend:
+            txn.put(number_key, encode_changeset(changeset), db=tables.changes)
+        self._apply_chain_writes(txn, writes)
+        txn.put(_META_LATEST, number_key, db=tables.meta)
+        if self._oldest is None:
+            txn.put(_META_OLDEST, number_key, db=tables.meta)
+            effects.oldest = number
+        if self.retention is not None and not amend:
+            self._release_old_blocks(txn, number, deltas)
+        if deltas is not None:
+            apply_reference_deltas(txn, tables.nodes, tables.refs, deltas)
+        effects.latest, effects.latest_root = number, root
+        return root
+
+    def _apply_account(self, txn, change: AccountChange, leaves: list[tuple[bytes, bytes, bytes]],
+                       storage_tries: BatchTrieUpdater) -> list:
+        """Write one account's flat records and storage trie, queue its account-trie leaf;
+        returns its changeset entry."""
+        tables = self._tables
+        effects = self._effects
+        address = change.address
+        base = change.base_record
+        old_record = None if base is None else encode_account(*base)
+        slot_log: list[list[bytes]] = []
+        logged: set[bytes] = set()
+        if change.wiped and old_record is not None:
+            cursor = txn.cursor(db=tables.storage)
+            if cursor.set_range(address):
+                while True:
+                    key = cursor.key()
+                    if key[:20] != address:
+                        break
+                    slot_log.append([key[20:], cursor.value()])
+                    logged.add(key[20:])
+                    if not cursor.delete():
+                        break
+            effects.clear_slots = True
+        storage = tables.storage
+        for slot, value in change.slots.items():
+            slot_bytes = slot.to_bytes(32, "big")
+            key = address + slot_bytes
+            if slot_bytes not in logged:
+                old_value = txn.get(key, db=storage)
+                slot_log.append([slot_bytes, b"" if old_value is None else old_value])
+            if value:
+                txn.put(key, value.to_bytes((value.bit_length() + 7) // 8, "big"), db=storage)
+            else:
+                txn.delete(key, db=storage)
+            effects.slots[(address, slot)] = value
+        address_hash = keccak256(address)
+        if change.record is None:
+            txn.delete(address, db=tables.accounts)
+            leaves.append((address_hash, b"", old_record or b""))
+            effects.accounts[address] = ABSENT_ACCOUNT
+        else:
+            if change.slots or change.wiped:
+                base_root = EMPTY_TRIE_ROOT if change.wiped else change.base_storage_root
+                storage_root = storage_tries.update(base_root, sorted(
+                    (keccak256(slot.to_bytes(32, "big")), storage_trie_value(value) if value else b"")
+                    for slot, value in change.slots.items()
+                ))
+            else:
+                storage_root = change.base_storage_root
+            nonce, balance, code_hash = change.record
+            record = encode_account(nonce, balance, storage_root, code_hash)
+            effects.account_puts.append((address, record))
+            leaves.append((address_hash, record, old_record or b""))
+            if code_hash != EMPTY_KECCAK:
+                txn.put(code_hash, change.code, db=tables.code, overwrite=False)
+            effects.accounts[address] = (nonce, balance, storage_root, code_hash)
+        return [address, b"" if old_record is None else old_record, slot_log]
+
+    def _release_old_blocks(self, txn, latest: int, deltas: Optional[dict]) -> None:
+        """Drop roots (and the changesets that would lead to them) outside the window."""
+        tables = self._tables
+        horizon = latest - self.retention
+        oldest = self._effects.oldest if self._effects.oldest is not _UNSET else self._oldest
+        if oldest is None or horizon <= oldest:
+            return
+        for number in range(oldest, horizon):
+            key = block_key(number)
+            root = txn.get(key, db=tables.roots)
+            if root is not None:
+                txn.delete(key, db=tables.roots)
+                if deltas is not None:
+                    add_root_reference(deltas, root, -1)
+        for number in range(oldest, horizon + 1):
+            txn.delete(block_key(number), db=tables.changes)
+        txn.put(_META_OLDEST, block_key(horizon), db=tables.meta)
+        self._effects.oldest = horizon
+
+    def _undo_blocks(self, txn, latest: int, target: int) -> None:
+        tables = self._tables
+        deltas: Optional[dict[bytes, int]] = {} if self._pruning else None
+        for number in range(latest, target, -1):
+            key = block_key(number)
+            stored = txn.get(key, db=tables.changes)
+            if stored is None:
+                raise StateUnavailable(f"changeset of block {number} is missing; cannot roll back")
+            for address, old_record, slot_log in reversed(decode_changeset(stored)):
+                for slot_bytes, old_value in slot_log:
+                    if old_value:
+                        txn.put(address + slot_bytes, old_value, db=tables.storage)
+                    else:
+                        txn.delete(address + slot_bytes, db=tables.storage)
+                if old_record:
+                    txn.put(address, old_record, db=tables.accounts)
+                else:
+                    txn.delete(address, db=tables.accounts)
+            txn.delete(key, db=tables.changes)
+            root = txn.get(key, db=tables.roots)
+            txn.delete(key, db=tables.roots)
+            if deltas is not None and root is not None:
+                add_root_reference(deltas, root, -1)
+        if deltas is not None:
+            apply_reference_deltas(txn, tables.nodes, tables.refs, deltas)
+        target_key = block_key(target)
+        txn.put(_META_LATEST, target_key, db=tables.meta)
+        self._bump_state_version(txn)
+        self._effects.latest = target
+        self._effects.latest_root = txn.get(target_key, db=tables.roots)
+
+    # -- maintenance -------------------------------------------------------------------
+    def check_integrity(self) -> "IntegrityReport":
+        """Full consistency check (slow, O(state)): every retained root's trie is
+        complete, stored nodes are exactly the reachable ones (pruning mode),
+        reference counts are exact, and the flat view equals the latest trie."""
+        self._check_open()
+        tables = self._tables
+        report = IntegrityReport()
+        with self._begin_read() as txn:
+            expected_counts: dict[bytes, int] = {}
+            stack = []
+            for _, root in txn.cursor(db=tables.roots):
+                if root != EMPTY_TRIE_ROOT:
+                    expected_counts[root] = expected_counts.get(root, 0) + 1
+                    stack.append((root, True))
+            reachable: set[bytes] = set()
+            while stack:
+                node_hash, account_trie = stack.pop()
+                if node_hash in reachable:
+                    continue
+                reachable.add(node_hash)
+                encoded = txn.get(node_hash, db=tables.nodes)
+                if encoded is None:
+                    report.missing_nodes += 1
+                    continue
+                child_kind = account_trie and not is_leaf_node(encoded)
+                for child in node_references(encoded, account_trie):
+                    expected_counts[child] = expected_counts.get(child, 0) + 1
+                    stack.append((child, child_kind))
+            stored = {key for key, _ in txn.cursor(db=tables.nodes)}
+            report.reachable_nodes = len(reachable)
+            report.unreachable_nodes = len(stored - reachable)
+            if self._pruning:
+                counted = {key: int.from_bytes(value, "big") for key, value in txn.cursor(db=tables.refs)}
+                report.wrong_counts = sum(
+                    1 for key in stored | set(counted)
+                    if counted.get(key, 0) != expected_counts.get(key, 0)
+                )
+            root = EMPTY_TRIE_ROOT
+            if self._latest is not None:
+                root = txn.get(block_key(self._latest), db=tables.roots)
+            try:
+                self._compare_flat_with_trie(txn, root, report)
+            except TrieError:
+                report.missing_nodes += 1
+        return report
+
+    def _compare_flat_with_trie(self, txn, root: bytes, report: "IntegrityReport") -> None:
+        """Count flat records that differ from the state trie at ``root``."""
+        tables = self._tables
+        trie = HexaryTrie(SnapshotNodes(txn, tables.nodes), root)
+        flat_accounts = 0
+        for address, record in txn.cursor(db=tables.accounts):
+            flat_accounts += 1
+            if trie.get(keccak256(address)) != record:
+                report.flat_mismatches += 1
+                continue
+            storage_root = decode_record(record)[2]
+            flat_slots = {}
+            cursor = txn.cursor(db=tables.storage)
+            if cursor.set_range(address):
+                for key, value in cursor.iternext():
+                    if key[:20] != address:
+                        break
+                    flat_slots[keccak256(key[20:])] = storage_trie_value(int.from_bytes(value, "big"))
+            if dict(HexaryTrie(SnapshotNodes(txn, tables.nodes), storage_root).items()) != flat_slots:
+                report.flat_mismatches += 1
+        if flat_accounts != sum(1 for _ in trie.items()):
+            report.flat_mismatches += 1
+
+    def clear_cache(self) -> None:
+        """Empty the read cache (benchmarks, memory pressure); it refills on reads."""
+        with self._cache.lock:
+            self._cache.clear()
+
+    def stats(self) -> dict[str, int]:
+        """Entry counts of the internal tables (diagnostics and tests)."""
+        self._check_open()
+        with self._begin_read() as txn:
+            return {name: txn.stat(getattr(self._tables, name))["entries"] for name in _INTERNAL_TABLES}
+
+    def close(self) -> None:
+        """Close readers, the environment and the writer lock (idempotent)."""
+        if self._closed:
+            return
+        with self._write_lock:
+            self._closed = True
+            with self._readers_lock:
+                open_readers = list(self._readers)
+            for snapshot in open_readers:
+                snapshot.close()
+            self._parsed_nodes = {}
+            self._env.close()
+            self._lock_file.close()
+
+    def __enter__(self) -> "MetisDB":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+_UNSET = object()
+
+
+class IntegrityReport:
+    """Result of ``MetisDB.check_integrity``; ``ok`` when nothing is wrong."""
+
+    __slots__ = ("missing_nodes", "unreachable_nodes", "reachable_nodes", "wrong_counts", "flat_mismatches")
+
+    def __init__(self) -> None:
+        self.missing_nodes = 0
+        self.unreachable_nodes = 0
+        self.reachable_nodes = 0
+        self.wrong_counts = 0
+        self.flat_mismatches = 0
+
+    def ok(self, pruned: bool = True) -> bool:
+        """No missing node, exact counts, flat == trie; with ``pruned`` also no garbage."""
+        garbage = self.unreachable_nodes if pruned else 0
+        return not (self.missing_nodes or self.wrong_counts or self.flat_mismatches or garbage)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+        return f"IntegrityReport({fields})"
+
+
+class _Effects:
+    """What a write transaction changes outside LMDB, applied only after it commits."""
+
+    __slots__ = ("accounts", "slots", "clear_slots", "latest", "latest_root", "oldest", "new_tables",
+                 "state_version", "account_puts")
+
+    def __init__(self) -> None:
+        self.accounts: dict[bytes, tuple] = {}
+        self.slots: dict[tuple[bytes, int], int] = {}
+        self.clear_slots = False
+        self.latest = _UNSET
+        self.latest_root = _UNSET
+        self.oldest = _UNSET
+        self.new_tables: list[str] = []
+        self.state_version = _UNSET
+        self.account_puts: list[tuple[bytes, bytes]] = []
+
+
+def _merge_changesets(older: list, newer: list) -> list:
+    """Changeset of two successive edits of one block: the oldest value of each record wins."""
+    merged = {address: (old_record, {slot: value for slot, value in slot_log})
+              for address, old_record, slot_log in older}
+    for address, old_record, slot_log in newer:
+        if address not in merged:
+            merged[address] = (old_record, dict(slot_log))
+            continue
+        slots = merged[address][1]
+        for slot, value in slot_log:
+            slots.setdefault(slot, value)
+    return [[address, record, [[slot, value] for slot, value in slots.items()]]
+            for address, (record, slots) in merged.items()]
+
+
+def _is_disk_full(exc: lmdb.Error) -> bool:
+    return isinstance(exc, lmdb.DiskError) or "No space left" in str(exc) or str(errno.ENOSPC) in str(exc)
+
+
+def _acquire_dir_lock(path: Path):
+    """Create the data dir if needed and take its exclusive writer lock."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise DataDirReadOnly(f"cannot create data dir {path}: permission denied") from None
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise DataDirReadOnly(f"cannot create data dir {path}: read-only file system") from None
+        raise
+    if not path.is_dir():
+        raise NotADirectoryError(f"MetisDB data dir {path} is not a directory")
+    if not os.access(path, os.W_OK):
+        raise DataDirReadOnly(f"MetisDB data dir {path} is not writable")
+    try:
+        lock_file = open(path / _LOCK_FILE, "a+b")
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise DataDirReadOnly(f"MetisDB data dir {path} is not writable: {exc.strerror}") from None
+        raise
+    try:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise DatabaseLocked(f"MetisDB data dir {path} is in use by another process") from None
+    return lock_file
+
+
+def _open_env(path: Path, map_size: int, sync: bool) -> lmdb.Environment:
+    try:
+        return lmdb.open(
+            str(path),
+            map_size=map_size,
+            max_dbs=128,
+            max_readers=1024,
+            subdir=True,
+            sync=sync,
+            metasync=sync,
+            readahead=False,
+        )
+    except lmdb.InvalidError:
+        raise IncompatibleFormat(f"{path} does not hold an LMDB environment MetisDB can read") from None
+    except lmdb.VersionMismatchError as exc:
+        raise IncompatibleFormat(f"{path} was written by an incompatible LMDB version: {exc}") from None
+    except lmdb.Error as exc:
+        if _is_disk_full(exc):
+            raise DatabaseFull(f"cannot open {path}: disk full") from None
+        if "Permission denied" in str(exc) or "Read-only" in str(exc):
+            raise DataDirReadOnly(f"cannot open {path}: {exc}") from None
+        raise

@@ -1,0 +1,335 @@
+"""``PendingState``: a writable ``WorldState`` layered over a ``Snapshot``.
+
+It *is* a ``MemoryState`` (same journal, snapshots, original/transient
+storage, warm sets, touch and EIP-161 rules, so the semantics are identical
+by construction); only its account map and each loaded account's storage
+map are lazy: a miss reads the snapshot once and keeps the result. Writes
+stay in memory until ``MetisDB.commit``.
+
+What changed is read back at commit time:
+- an account object loaded from the snapshot and still present keeps its
+  storage map, which records the slots written (``written``) and their values
+  at load (``base``); only those slots can differ from the snapshot;
+- any other account object present (created, re-created after a destroy,
+  or replaced by ``set_account``) means "storage starts empty";
+- an address known absent that existed in the snapshot was deleted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
+
+from hyperion.primitives.keccak import keccak256
+from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
+from hyperion.state.memory import MemoryState
+from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
+from hyperion.state.metisdb.nodestore import OverlayNodes
+from hyperion.trie.codec import EMPTY_TRIE_ROOT
+from hyperion.trie.hexary import HexaryTrie
+
+if TYPE_CHECKING:
+    from hyperion.state.metisdb.snapshot import Snapshot
+
+
+class LazyStorage(dict):
+    """Slot -> non-zero value; a miss reads the snapshot. Tracks written slots."""
+
+    __slots__ = ("_snapshot", "_address", "_absent", "base", "written")
+
+    def __init__(self, snapshot: "Snapshot", address: bytes) -> None:
+        super().__init__()
+        self._snapshot = snapshot
+        self._address = address
+        self._absent: set[int] = set()  # slots known to be zero now
+        self.base: dict[int, int] = {}  # value in the snapshot of every slot looked at
+        self.written: set[int] = set()
+
+    def get(self, key: int, default: int = 0) -> int:
+        value = dict.get(self, key)
+        if value is not None:
+            return value
+        if key in self._absent:
+            return default
+        value = self._snapshot.slot_value(self._address, key)
+        self.base[key] = value
+        if value:
+            dict.__setitem__(self, key, value)
+            return value
+        self._absent.add(key)
+        return default
+
+    def __getitem__(self, key: int) -> int:
+        value = self.get(key)
+        if not value:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self.get(key))  # type: ignore[arg-type]
+
+    def __setitem__(self, key: int, value: int) -> None:
+        if key not in self.base:
+            self.get(key)
+        dict.__setitem__(self, key, value)
+        self._absent.discard(key)
+        self.written.add(key)
+
+    def __delitem__(self, key: int) -> None:
+        self.pop(key)
+
+    def pop(self, key: int, default: Optional[int] = None) -> Optional[int]:  # type: ignore[override]
+        if key not in self.base:
+            self.get(key)
+        value = dict.pop(self, key, None)
+        self._absent.add(key)
+        self.written.add(key)
+        return default if value is None else value
+
+    def __bool__(self) -> bool:
+        if dict.__len__(self):
+            return True
+        return self._snapshot.has_storage_besides(self._address, self._absent)
+
+    def changes(self) -> dict[int, int]:
+        """Written slots whose value differs from the snapshot (0 = deleted)."""
+        base = self.base
+        changed = {}
+        for key in self.written:
+            value = dict.get(self, key, 0)
+            if value != base.get(key, 0):
+                changed[key] = value
+        return changed
+
+
+class _BaseAccount(NamedTuple):
+    account: Account
+    nonce: int
+    balance: int
+    code_hash: bytes
+    storage_root: bytes
+
+
+class LazyAccounts(dict):
+    """Address -> ``Account``; a miss reads the snapshot once, absence is remembered."""
+
+    __slots__ = ("_snapshot", "absent", "loaded")
+
+    def __init__(self, snapshot: "Snapshot") -> None:
+        super().__init__()
+        self._snapshot = snapshot
+        self.absent: set[bytes] = set()
+        self.loaded: dict[bytes, _BaseAccount] = {}  # accounts as found in the snapshot
+
+    def _load(self, address: bytes) -> Optional[Account]:
+        snapshot = self._snapshot
+        record = snapshot.account_record(address)
+        if record is ABSENT_ACCOUNT:
+            self.absent.add(address)
+            return None
+        nonce, balance, storage_root, code_hash = record
+        account = Account(nonce, balance, snapshot.code(code_hash), code_hash)
+        account.storage = LazyStorage(snapshot, address)  # after __init__: it would test emptiness
+        account.storage_root = storage_root
+        self.loaded[address] = _BaseAccount(account, nonce, balance, code_hash, storage_root)
+        dict.__setitem__(self, address, account)
+        return account
+
+    def get(self, address: bytes, default=None):  # type: ignore[override]
+        account = dict.get(self, address)
+        if account is not None:
+            return account
+        if address in self.absent or address in self.loaded:
+            return default
+        account = self._load(address)
+        return default if account is None else account
+
+    def __getitem__(self, address: bytes) -> Account:
+        account = self.get(address)
+        if account is None:
+            raise KeyError(address)
+        return account
+
+    def __contains__(self, address: object) -> bool:
+        return self.get(address) is not None  # type: ignore[arg-type]
+
+    def __setitem__(self, address: bytes, account: Account) -> None:
+        dict.__setitem__(self, address, account)
+        self.absent.discard(address)
+
+    def __delitem__(self, address: bytes) -> None:
+        if self.get(address) is None:
+            raise KeyError(address)
+        dict.__delitem__(self, address)
+        self.absent.add(address)
+
+    def pop(self, address: bytes, default=None):  # type: ignore[override]
+        account = self.get(address)
+        if account is None:
+            return default
+        dict.__delitem__(self, address)
+        self.absent.add(address)
+        return account
+
+
+class AccountChange(NamedTuple):
+    """Net change of one account against the snapshot."""
+
+    address: bytes
+    record: Optional[tuple[int, int, bytes]]  # (nonce, balance, code_hash); None = deleted
+    code: bytes
+    wiped: bool  # storage starts empty (deleted, created or replaced)
+    slots: dict[int, int]  # slot -> new value (0 = delete), applied after a wipe
+    base_storage_root: bytes  # storage root in the snapshot (empty if absent)
+    base_record: Optional[tuple[int, int, bytes, bytes]]  # the snapshot's record; None if absent
+
+
+class PendingState(MemoryState):
+    """Journaled writable state over a snapshot; ``MetisDB.commit`` persists it."""
+
+    __slots__ = ("base_snapshot", "parent_block", "_owner", "_consumed", "_destroyed_storage")
+
+    def __init__(self, snapshot: "Snapshot") -> None:
+        super().__init__()
+        self._accounts = LazyAccounts(snapshot)
+        self.base_snapshot = snapshot
+        self.parent_block = snapshot.block_number
+        self._owner = snapshot._db
+        self._consumed = False
+        # Storage maps of accounts destroyed in the current transaction: their
+        # unread slots still hold the values the transaction started with.
+        self._destroyed_storage: dict[bytes, LazyStorage] = {}
+
+    # -- where lazily loaded storage needs care ------------------------------------------
+    def destroy_account(self, address: bytes) -> None:
+        """As ``MemoryState``; slots never read keep their original value via the old map."""
+        account = self._accounts.get(address)
+        if account is not None and isinstance(account.storage, LazyStorage):
+            self._destroyed_storage.setdefault(address, account.storage)
+        super().destroy_account(address)
+
+    def set_storage(self, address: bytes, key: int, value: int) -> None:
+        """As ``MemoryState``; a slot of an account destroyed in this transaction keeps
+        the original value it had (``MemoryState`` records those at destroy time)."""
+        destroyed = self._destroyed_storage
+        if destroyed and address in destroyed:
+            slot = (address, key)
+            if slot not in self._original_storage:
+                self._original_storage[slot] = destroyed[address].get(key, 0)
+        MemoryState.set_storage(self, address, key, value)
+
+    def get_original_storage(self, address: bytes, key: int) -> int:
+        """Value of the slot at the start of the current transaction (EIP-2200)."""
+        if address in self._created:
+            return 0
+        original = self._original_storage.get((address, key))
+        if original is not None:
+            return original
+        destroyed = self._destroyed_storage.get(address)
+        if destroyed is not None:
+            return destroyed.get(key, 0)
+        account = self._accounts.get(address)
+        return 0 if account is None else account.storage.get(key, 0)
+
+    def begin_transaction(self) -> None:
+        super().begin_transaction()
+        self._destroyed_storage = {}
+
+    # -- overrides where MemoryState would walk every account --------------------------
+    def accounts(self) -> Iterator[tuple[bytes, Account]]:
+        """Only the accounts this pending state has loaded or written."""
+        return iter(list(dict.items(self._accounts)))
+
+    def get_storage_items(self, address: bytes) -> dict[int, int]:
+        """Non-zero slots of the account (needs a snapshot of the latest block)."""
+        account = self._accounts.get(address)
+        if account is None:
+            return {}
+        storage = account.storage
+        if not isinstance(storage, LazyStorage):
+            return dict(storage)
+        items = self.base_snapshot.storage_items(address)
+        for key in storage.written:
+            value = dict.get(storage, key, 0)
+            if value:
+                items[key] = value
+            else:
+                items.pop(key, None)
+        return items
+
+    def copy(self) -> "MemoryState":
+        raise NotImplementedError("a PendingState cannot be copied; open another one")
+
+    # -- change extraction ---------------------------------------------------------------
+    def changes(self) -> list[AccountChange]:
+        """Net account changes against the snapshot, sorted by address."""
+        accounts = self._accounts
+        loaded = accounts.loaded
+        changes = []
+        snapshot = self.base_snapshot
+        for address, account in dict.items(accounts):
+            base = loaded.get(address)
+            record = (account.nonce, account.balance, account.code_hash)
+            if base is not None:
+                base_record = (base.nonce, base.balance, base.storage_root, base.code_hash)
+                if base.account is account:
+                    slots = account.storage.changes()
+                    if not slots and record == (base.nonce, base.balance, base.code_hash):
+                        continue
+                    changes.append(AccountChange(address, record, account.code, False, slots,
+                                                 base.storage_root, base_record))
+                    continue
+            else:
+                base_record = snapshot.account_record(address)
+                if base_record is ABSENT_ACCOUNT:
+                    base_record = None
+            base_root = EMPTY_TRIE_ROOT if base_record is None else base_record[2]
+            slots = {key: value for key, value in account.storage.items() if value}
+            changes.append(AccountChange(address, record, account.code, True, slots, base_root, base_record))
+        for address in accounts.absent:
+            base = loaded.get(address)
+            if base is not None:
+                base_record = (base.nonce, base.balance, base.storage_root, base.code_hash)
+                changes.append(AccountChange(address, None, b"", True, {}, base.storage_root, base_record))
+        changes.sort()
+        return changes
+
+    def state_root(self) -> bytes:
+        """State root with the changes so far (new nodes stay in memory)."""
+        nodes = OverlayNodes(self.base_snapshot._live_txn(), self.base_snapshot._tables.nodes)
+        trie = HexaryTrie(nodes, self.base_snapshot.state_root)
+        for change in self.changes():
+            trie.set(keccak256(change.address), account_leaf(nodes, change))
+        return trie.root_hash()
+
+    def storage_root(self, address: bytes) -> bytes:
+        """Storage root of one account with the changes so far."""
+        for change in self.changes():
+            if change.address == address:
+                if change.record is None:
+                    return EMPTY_TRIE_ROOT
+                nodes = OverlayNodes(self.base_snapshot._live_txn(), self.base_snapshot._tables.nodes)
+                return updated_storage_root(nodes, change)
+        return self.base_snapshot.account_record(address)[2]
+
+    def account_proof(self, address: bytes, slots=()) -> dict:
+        raise NotImplementedError("proofs are served by committed snapshots (MetisDB.reader)")
+
+
+def updated_storage_root(nodes, change: AccountChange) -> bytes:
+    """New storage root of ``change``'s account; stores new nodes into ``nodes``."""
+    trie = HexaryTrie(nodes, EMPTY_TRIE_ROOT if change.wiped else change.base_storage_root)
+    for slot, value in change.slots.items():
+        trie.set(keccak256(storage_trie_key(slot)), storage_trie_value(value) if value else b"")
+    return trie.root_hash()
+
+
+def account_leaf(nodes, change: AccountChange) -> bytes:
+    """Trie leaf (and flat record) of the changed account; b"" if it was deleted."""
+    if change.record is None:
+        return b""
+    if not change.slots and not change.wiped:
+        storage_root = change.base_storage_root
+    else:
+        storage_root = updated_storage_root(nodes, change)
+    nonce, balance, code_hash = change.record
+    return encode_account(nonce, balance, storage_root, code_hash)
