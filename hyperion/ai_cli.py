@@ -12,11 +12,14 @@
     hyperion job status JOB
 
 Common options: ``--rpc URL`` (default $HYPERION_RPC or http://127.0.0.1:8545),
-``--deployment FILE`` (contract addresses, default $HYPERION_AI_DEPLOYMENT or
-./hyperion-ai.json), ``--key HEX`` (signing key, default $HYPERION_KEY; else the
-node's first dev account signs), ``--store DIR`` (the node's model store, for
-register / --compute; default $HYPERION_MODEL_STORE). Exit status: 0 ok,
-1 the chain refused (revert), 2 bad usage or unreachable node.
+``--deployment FILE`` (contract addresses of a custom deployment, default
+$HYPERION_AI_DEPLOYMENT; without one the commands use the system contracts
+every ``hyperion node`` predeploys, see ``hyperion.ai.genesis``; ``model
+deploy`` writes it, default ./hyperion-ai.json), ``--key HEX`` (signing key,
+default $HYPERION_KEY; else the node's first dev account signs), ``--store
+DIR`` (the node's model store, for register / --compute; default
+$HYPERION_MODEL_STORE). Exit status: 0 ok, 1 the chain refused (revert),
+2 bad usage or unreachable node.
 """
 
 from __future__ import annotations
@@ -76,8 +79,9 @@ def _address(text: str) -> bytes:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rpc", default=os.environ.get("HYPERION_RPC", DEFAULT_RPC), help="node JSON-RPC URL")
-    parser.add_argument("--deployment", default=os.environ.get("HYPERION_AI_DEPLOYMENT", DEFAULT_DEPLOYMENT),
-                        help="JSON file with the contract addresses")
+    parser.add_argument("--deployment", default=os.environ.get("HYPERION_AI_DEPLOYMENT") or None,
+                        help="JSON file with the addresses of a custom deployment (default: the node's "
+                             "predeployed system contracts; `model deploy` writes ./hyperion-ai.json)")
     parser.add_argument("--key", type=_hash32, default=None, help="hex private key that signs (else a dev account)")
     parser.add_argument("--store", default=os.environ.get("HYPERION_MODEL_STORE"), help="model store directory")
 
@@ -158,6 +162,7 @@ def _describe_output(output: bytes) -> str:
 
 def _run(args, backend) -> int:
     from hyperion.ai.backends import address_of_key
+    from hyperion.ai.errors import AIError
     from hyperion.ai.sdk import AIClient, Deployment
 
     if backend is None:
@@ -165,9 +170,9 @@ def _run(args, backend) -> int:
 
         backend = RpcBackend(args.rpc)
     sender = args.key if args.key is not None else backend.accounts()[0]
-    deployment_path = Path(args.deployment)
 
     if args.group == "model" and args.command == "deploy":
+        deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
         me = address_of_key(sender) if len(sender) == 32 else sender
         client = AIClient.deploy(backend, sender, args.vault or me, holders_bps=args.holders_bps,
                                  protocol_bps=args.protocol_bps, challenge_window=args.challenge_window,
@@ -177,14 +182,24 @@ def _run(args, backend) -> int:
                               ("InferenceGateway", client.deployment.gateway),
                               ("InferenceJobs", client.deployment.jobs)):
             print(f"{name:<17} 0x{address.hex()}")
-        print(f"addresses saved to {deployment_path}")
+        print(f"addresses saved to {deployment_path}; pass --deployment {deployment_path} to use them "
+              "(the other commands default to the predeployed system contracts)")
         return EXIT_OK
 
-    if not deployment_path.exists():
-        print(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment",
-              file=sys.stderr)
-        return EXIT_USAGE
-    client = AIClient(backend, Deployment.load(deployment_path), sender=sender)
+    if args.deployment is not None:
+        deployment_path = Path(args.deployment)
+        if not deployment_path.exists():
+            print(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        client = AIClient(backend, Deployment.load(deployment_path), sender=sender)
+    else:
+        client = AIClient(backend, Deployment.predeployed(), sender=sender)
+        try:
+            client.require_code()
+        except AIError as exc:
+            raise UsageError(f"{exc}: this node has no predeployed AI contracts; "
+                             "run `hyperion model deploy` and pass --deployment FILE") from None
     store = None
     if args.store:
         from hyperion.ai.store import DirectoryModelStore

@@ -96,9 +96,10 @@ def _print(args, human: str, data: dict) -> None:
 
 
 def cmd_contracts(args) -> int:
+    from hyperion.ai.genesis import ai_contracts_manifest
     from hyperion.lazai.genesis import contracts_manifest
 
-    manifest = contracts_manifest()
+    manifest = contracts_manifest() + ai_contracts_manifest()
     if args.name:
         manifest = [entry for entry in manifest if entry["name"].lower() == args.name.lower()]
         if not manifest:

@@ -206,6 +206,24 @@ def enable_lazai(config: Any) -> None:
     config.base_fee_recipient = FEE_VAULT_ADDRESS
 
 
+def enable_ai_contracts(config: Any) -> None:
+    """Predeploy the AI system contracts (ModelRegistry, InferenceGateway, InferenceJobs).
+
+    Call after ``enable_lazai``: the registry anchors models as classes of the
+    predeployed DAT and credits the protocol share to the Holders Mining
+    vault. Dev account 0 is the registry's admin. Entries of a ``--genesis``
+    alloc at the same addresses win over the predeploys.
+    """
+    from hyperion.ai.genesis import ai_genesis_alloc
+
+    accounts = config.dev_accounts()
+    admin = accounts[0][0] if accounts else b"\x00" * 20
+    existing = {bytes.fromhex(a[2:]) if isinstance(a, str) else a for a in config.alloc}
+    for address, entry in ai_genesis_alloc(config.chain_id, admin).items():
+        if address not in existing:
+            config.alloc[address] = entry
+
+
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
     """Turn on the inference precompile (this chain's Prague rule) over a model store folder.
 
@@ -244,6 +262,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     enable_inference(config, args.model_store, data_dir)
     enable_lazai(config)
+    enable_ai_contracts(config)
 
     from hyperion.chain.node import Node
 

@@ -7,7 +7,8 @@
 * ``backends`` / ``sdk`` / ``abi``: talking to the AI contracts (in-process EVM or JSON-RPC);
 * ``build``: compiles ``contracts/ai/*.vy`` into ``artifacts/``;
 * ``digits``: the shipped digits classifier;
-* ``devnode``: ``hyperion node`` with the inference precompile bound to a model store folder;
+* ``genesis``: the predeployed system contracts (ModelRegistry, InferenceGateway, InferenceJobs);
+* ``devnode``: an alias of ``hyperion node`` (which binds the precompile to a model store folder);
 * ``cli_model`` / ``cli_job``: the ``hyperion model|job`` entry points (``hyperion.ai_cli``).
 
 The precompile itself is ``hyperion.vm.precompiles.inference``. See docs/ai.md.

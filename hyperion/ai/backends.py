@@ -2,7 +2,7 @@
 
 Both backends offer the same small surface: ``send`` (a transaction, mined,
 returning a ``Receipt``), ``call`` (read-only, returning output bytes or
-raising ``CallFailed``), ``advance_time`` (dev chains) and ``balance``.
+raising ``CallFailed``), ``advance_time`` (dev chains), ``balance`` and ``code``.
 A sender is a 32-byte private key, or (RPC only) a 20-byte unlocked dev
 account the node signs for.
 
@@ -100,6 +100,10 @@ class InProcessBackend:
     def advance_time(self, seconds: int) -> None:
         self.env.timestamp += seconds
 
+    def code(self, address: bytes) -> bytes:
+        """The code deployed at ``address`` (empty for an account without code)."""
+        return self.state.get_code(address)
+
     def sign(self, sender: bytes, to: Optional[bytes], data: bytes = b"", value: int = 0,
              gas: int = 5_000_000, nonce: Optional[int] = None):
         """A signed EIP-1559 transaction from private key ``sender`` (nonce from the state by default)."""
@@ -196,8 +200,19 @@ class RpcBackend:
     def balance(self, address: bytes) -> int:
         return int(self.request("eth_getBalance", ["0x" + address.hex(), "latest"]), 16)
 
+    def code(self, address: bytes) -> bytes:
+        """The code deployed at ``address`` at the latest block (empty for an account without code)."""
+        return bytes.fromhex(self.request("eth_getCode", ["0x" + address.hex(), "latest"]).removeprefix("0x"))
+
     def advance_time(self, seconds: int) -> None:
-        self.request("evm_increaseTime", [seconds])
+        """Mine a block ``seconds`` after the latest one.
+
+        Relative to the head's timestamp, not the wall clock: automined
+        blocks can run ahead of the clock, and ``evm_increaseTime`` alone
+        would then move the chain less than asked.
+        """
+        head = self.request("eth_getBlockByNumber", ["latest", False])
+        self.request("evm_setNextBlockTimestamp", [int(head["timestamp"], 16) + seconds])
         self.request("evm_mine", [])
 
     def call(self, to: bytes, data: bytes, value: int = 0, sender: bytes | None = None,

@@ -98,15 +98,36 @@ class Deployment:
     def load(cls, path: str | Path) -> "Deployment":
         return cls.from_json(Path(path).read_text())
 
+    @classmethod
+    def predeployed(cls) -> "Deployment":
+        """The system contracts every ``hyperion node`` has from genesis (``hyperion.ai.genesis``)."""
+        from hyperion.ai.genesis import INFERENCE_GATEWAY_ADDRESS, INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS
+
+        return cls(MODEL_REGISTRY_ADDRESS, INFERENCE_GATEWAY_ADDRESS, INFERENCE_JOBS_ADDRESS)
+
 
 class AIClient:
-    """The AI contracts on one backend; ``sender`` is the default transaction signer."""
+    """The AI contracts on one backend; ``sender`` is the default transaction signer.
+
+    Without ``deployment`` (or ``registry``) the client talks to the
+    predeployed system contracts of ``hyperion node`` (``Deployment.predeployed()``).
+    """
 
     def __init__(self, backend, deployment: Deployment | None = None, sender: Optional[bytes] = None,
                  registry: Optional[bytes] = None):
         self.backend = backend
-        self.deployment = deployment or Deployment(registry or ZERO_ADDRESS)
+        if deployment is None:
+            deployment = Deployment(registry) if registry is not None else Deployment.predeployed()
+        self.deployment = deployment
         self.sender = sender
+
+    def require_code(self) -> None:
+        """Raise ``AIError`` unless every contract of the deployment has code on the backend's chain."""
+        for name, address in (("ModelRegistry", self.deployment.registry),
+                              ("InferenceGateway", self.deployment.gateway),
+                              ("InferenceJobs", self.deployment.jobs)):
+            if address != ZERO_ADDRESS and not self.backend.code(address):
+                raise AIError(f"no {name} contract at 0x{address.hex()} on this chain")
 
     # -- plumbing --------------------------------------------------------------------
     def _signer(self, sender: Optional[bytes]) -> bytes:
