@@ -9,7 +9,8 @@ every transaction has a receipt. The reported rate is transactions per
 second from the first send to the last receipt; signing is not timed.
 
 Targets: a Hyperion node started by the bench (``--in-memory``, a free
-port, the default) or one already running (``--url``), and with
+port, the default; ``--data-dir DIR`` starts it on MetisDB in DIR instead)
+or one already running (``--url``), and with
 ``--against URL`` a second node, e.g. anvil, that takes the same load in
 the same run; ``--against anvil`` starts the anvil binary from the npm
 package ``@foundry-rs/anvil`` (``npm ci`` at the repo root installs it).
@@ -263,9 +264,12 @@ def _block_time_args(block_time: Optional[float]) -> list[str]:
     return [] if block_time is None else ["--block-time", f"{block_time:g}"]
 
 
-def start_hyperion(block_time: Optional[float] = None) -> tuple[str, subprocess.Popen]:
+def start_hyperion(block_time: Optional[float] = None,
+                   data_dir: Optional[str] = None) -> tuple[str, subprocess.Popen]:
+    """Start a node: in memory, or persisting to ``data_dir`` (MetisDB) when given."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "hyperion", "node", "--in-memory", "--silent",
+    storage = ["--in-memory"] if data_dir is None else ["--data-dir", str(data_dir)]
+    process = subprocess.Popen([sys.executable, "-m", "hyperion", "node", *storage, "--silent",
                                 "--port", str(port), "--log-level", "warning", *_block_time_args(block_time)],
                                stdout=subprocess.DEVNULL, cwd=REPO_ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -328,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "and print the ratio")
     parser.add_argument("--block-time", type=float, metavar="SECONDS",
                         help="start the nodes with interval mining instead of automine (one block per tx)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="start the Hyperion node with this data directory (MetisDB) instead of in memory")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for inclusion")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
@@ -347,7 +353,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.url:
             url = args.url
         else:
-            url, process = start_hyperion(args.block_time)
+            url, process = start_hyperion(args.block_time, args.data_dir)
             processes.append(process)
         log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers, batches of {args.batch}")
         results["hyperion"] = run_load(url, args.txs, args.batch, args.senders, args.timeout, log)

@@ -30,7 +30,7 @@ from hyperion.chain.errors import BlockNotFound, ChainError, ExecutionReverted, 
 from hyperion.chain.genesis import ChainConfig, genesis_alloc, genesis_block, write_alloc
 from hyperion.chain.logfilter import bloom_may_match, log_matches, topic_filter
 from hyperion.chain.records import LogEntry, TxReceipt
-from hyperion.chain.store import ChainStore, ReceiptRecord, receipts_of
+from hyperion.chain.store import ChainStore, ReceiptRecord, receipt_at, receipts_of
 from hyperion.chain.txpool import TxPool, unwrap_blob_network_form
 from hyperion.execution.transaction import InvalidTransaction
 from hyperion.primitives.transactions import (
@@ -237,7 +237,10 @@ class Chain:
             if found is None:
                 return None
             block, index = found
-            return self.receipts(block)[index]
+            records = self.store.receipt_records(block.number)
+            if index >= len(records):
+                return None
+            return receipt_at(block, records, index)
 
     def get_logs(self, from_block: int, to_block: int, addresses: Optional[list] = None,
                  topics: Optional[list] = None, block_hash: Optional[bytes] = None) -> list[LogEntry]:

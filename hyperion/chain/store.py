@@ -33,7 +33,9 @@ RECEIPTS = "receipts"
 META = "meta"
 TABLES = (BLOCKS, HASHES, TXS, RECEIPTS, META)
 
-_CACHE_SIZE = 512
+# Recent blocks and receipts stay decoded: up to this many entries, a block or receipt
+# list weighing 1 + its transaction count (so many small automine blocks fit, few big ones).
+_CACHE_WEIGHT = 16384
 
 
 class CorruptChainRecord(ValueError):
@@ -82,13 +84,46 @@ class ReceiptRecord:
             raise CorruptChainRecord(f"bad receipt record: {exc}") from None
 
 
+class _WeightedCache:
+    """LRU map from block number to a decoded record, bounded by the records' total weight."""
+
+    __slots__ = ("_entries", "_weights", "_total", "_limit", "_weigh")
+
+    def __init__(self, limit: int, weigh) -> None:
+        self._entries: OrderedDict[int, object] = OrderedDict()
+        self._weights: dict[int, int] = {}
+        self._total = 0
+        self._limit = limit
+        self._weigh = weigh
+
+    def get(self, key: int):
+        return self._entries.get(key)
+
+    def put(self, key: int, value) -> None:
+        entries = self._entries
+        self._total -= self._weights.pop(key, 0)
+        weight = self._weigh(value)
+        entries[key] = value
+        entries.move_to_end(key)
+        self._weights[key] = weight
+        self._total += weight
+        while self._total > self._limit and len(entries) > 1:
+            oldest, _ = entries.popitem(last=False)
+            self._total -= self._weights.pop(oldest)
+
+    def drop_above(self, number: int) -> None:
+        for key in [k for k in self._entries if k > number]:
+            del self._entries[key]
+            self._total -= self._weights.pop(key)
+
+
 class ChainStore:
     """Reads and writes chain records through a ``StateDatabase`` (with a small block cache)."""
 
     def __init__(self, db):
         self.db = db
-        self._blocks: OrderedDict[int, Block] = OrderedDict()
-        self._receipts: OrderedDict[int, list[ReceiptRecord]] = OrderedDict()
+        self._blocks = _WeightedCache(_CACHE_WEIGHT, lambda block: 1 + len(block.transactions))
+        self._receipts = _WeightedCache(_CACHE_WEIGHT, lambda records: 1 + len(records))
 
     # -- writing ------------------------------------------------------------
     def block_writes(self, block: Block, records: list[ReceiptRecord]) -> list[tuple[str, bytes, bytes]]:
@@ -110,17 +145,13 @@ class ChainStore:
         self._cache(self._receipts, block.number, records)
 
     @staticmethod
-    def _cache(cache: OrderedDict, key: int, value) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
+    def _cache(cache: "_WeightedCache", key: int, value) -> None:
+        cache.put(key, value)
 
     def forget_above(self, number: int) -> None:
         """Drop cached blocks above ``number`` (after a rollback)."""
         for cache in (self._blocks, self._receipts):
-            for key in [k for k in cache if k > number]:
-                del cache[key]
+            cache.drop_above(number)
 
     def get_meta(self, name: str) -> Optional[bytes]:
         return self.db.chain_get(META, name.encode())
@@ -177,19 +208,28 @@ def receipts_of(block: Block, records: list[ReceiptRecord]) -> list[TxReceipt]:
     """Full receipts (with block context and log indexes) of a block's transactions."""
     receipts = []
     log_index = 0
+    for index, (tx, record) in enumerate(zip(block.transactions, records)):
+        receipts.append(_full_receipt(block, index, tx, record, log_index))
+        log_index += len(record.logs)
+    return receipts
+
+
+def receipt_at(block: Block, records: list[ReceiptRecord], index: int) -> TxReceipt:
+    """The full receipt of transaction ``index`` alone (O(index) for its first log index, no other receipt built)."""
+    first_log_index = sum(len(record.logs) for record in records[:index])
+    return _full_receipt(block, index, block.transactions[index], records[index], first_log_index)
+
+
+def _full_receipt(block: Block, index: int, tx, record: ReceiptRecord, first_log_index: int) -> TxReceipt:
+    tx_hash = tx.hash
     block_hash = block.hash
     number = block.number
-    for index, (tx, record) in enumerate(zip(block.transactions, records)):
-        tx_hash = tx.hash
-        entries = []
-        for log in record.logs:
-            entries.append(LogEntry(log.address, tuple(log.topics), log.data, number, block_hash, tx_hash, index, log_index))
-            log_index += 1
-        receipts.append(TxReceipt(
-            tx_hash=tx_hash, tx_index=index, block_hash=block_hash, block_number=number, sender=tx.sender,
-            to=tx.to, contract_address=record.contract_address, cumulative_gas_used=record.cumulative_gas_used,
-            gas_used=record.gas_used, effective_gas_price=record.effective_gas_price, status=record.status,
-            logs=entries, logs_bloom=record.bloom, tx_type=record.tx_type, blob_gas_used=record.blob_gas_used,
-            blob_gas_price=record.blob_gas_price,
-        ))
-    return receipts
+    entries = [LogEntry(log.address, tuple(log.topics), log.data, number, block_hash, tx_hash, index, log_index)
+               for log_index, log in enumerate(record.logs, first_log_index)]
+    return TxReceipt(
+        tx_hash=tx_hash, tx_index=index, block_hash=block_hash, block_number=number, sender=tx.sender,
+        to=tx.to, contract_address=record.contract_address, cumulative_gas_used=record.cumulative_gas_used,
+        gas_used=record.gas_used, effective_gas_price=record.effective_gas_price, status=record.status,
+        logs=entries, logs_bloom=record.bloom, tx_type=record.tx_type, blob_gas_used=record.blob_gas_used,
+        blob_gas_price=record.blob_gas_price,
+    )

@@ -10,10 +10,22 @@ Design for speed:
 - original storage values (EIP-2200) are recorded on the first write of a
   slot in a transaction and never journaled: a slot's value at the start of
   the transaction is a fact that no revert can change.
+
+State roots are incremental. Every write (and every undo) records the
+account, and for storage the slot, as dirty. The first ``state_root()`` of
+a state uses the one-pass builder; later ones keep the account trie and the
+storage tries as ``HexaryTrie`` nodes in a content-addressed node dict and
+re-hash only the dirty paths, so a block costs O(changes), not O(state).
+
+Copy-on-write (used by ``MemoryStateDatabase``): ``share_from`` makes a
+state that shares the account records of another; ``_owned`` then names the
+records this state may mutate, and any other record is cloned on its first
+write. A plain ``MemoryState`` owns all of its records (``_owned is None``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Iterator
 
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
@@ -30,21 +42,36 @@ from hyperion.trie.hexary import HexaryTrie
 from hyperion.trie.root import hashed_key_trie_root
 
 # Journal opcodes: each entry is (opcode, *undo_data).
-_STORAGE = 0  # (op, account, key, old_value)
-_BALANCE = 1  # (op, account, old_balance)
+_STORAGE = 0  # (op, account, key, old_value, address)
+_BALANCE = 1  # (op, account, old_balance, address)
 _WARM_SLOT = 2  # (op, (address, key))
 _WARM_ADDRESS = 3  # (op, address)
 _TRANSIENT = 4  # (op, (address, key), old_value)
-_NONCE = 5  # (op, account, old_nonce)
+_NONCE = 5  # (op, account, old_nonce, address)
 _TOUCH = 6  # (op, address)
 _ACCOUNT_CREATED = 7  # (op, address)
-_CODE = 8  # (op, account, old_code, old_code_hash)
+_CODE = 8  # (op, account, old_code, old_code_hash, address)
 _ACCOUNT_DESTROYED = 9  # (op, address, account)
 _MARK_CREATED = 10  # (op, address)
 
 
+# Live tries may be shared by states used from different threads; root updates take turns.
+_LIVE_TRIE_LOCK = threading.Lock()
+
+
 class InvalidSnapshot(ValueError):
     """A snapshot id that does not belong to the current journal."""
+
+
+def clone_account(account: Account) -> Account:
+    """An independent, writable copy of ``account`` (its storage may be any slot mapping)."""
+    storage = account.storage
+    if type(storage) is dict:
+        return account.copy()
+    duplicate = Account(account.nonce, account.balance, account.code, account.code_hash, dict(storage.items()))
+    duplicate.storage_root = account.storage_root
+    duplicate.address_hash = account.address_hash
+    return duplicate
 
 
 class MemoryState:
@@ -59,6 +86,15 @@ class MemoryState:
         "_warm_slots",
         "_created",
         "_touched",
+        "_owned",
+        "_trie_nodes",
+        "_clean_root",
+        "_account_root",
+        "_storage_bases",
+        "_dirty_accounts",
+        "_dirty_slots",
+        "_live_tries",
+        "_slot_preimages",
     )
 
     def __init__(self) -> None:
@@ -70,15 +106,40 @@ class MemoryState:
         self._warm_slots: set[tuple[bytes, int]] = set()
         self._created: set[bytes] = set()
         self._touched: set[bytes] = set()
+        # copy-on-write: None = every record is ours; else address -> the record we own
+        self._owned: dict[bytes, Account] | None = None
+        # incremental roots (see the module docstring)
+        self._trie_nodes: dict[bytes, bytes] = {}
+        self._clean_root: bytes | None = None  # the state root while nothing is dirty
+        self._account_root: bytes | None = None  # account-trie root whose nodes are in _trie_nodes
+        self._storage_bases: dict[bytes, bytes] = {}  # address -> stored storage root it was built from
+        self._dirty_accounts: set[bytes] = set()
+        self._dirty_slots: dict[bytes, set[int]] = {}
+        # decoded tries kept between root computations (key b"" = account trie, else address);
+        # possibly shared with other states, so each is checked against the expected root first
+        self._live_tries: dict[bytes, HexaryTrie] = {}
+        # keccak(slot) -> slot for every slot hashed into a stored storage trie (shared like the nodes)
+        self._slot_preimages: dict[bytes, int] = {}
 
     # -- helpers --------------------------------------------------------------
     def _writable(self, address: bytes) -> Account:
-        """The account at ``address``, created (journaled) if absent."""
+        """The account at ``address`` for writing: created (journaled) if absent, cloned if shared."""
         account = self._accounts.get(address)
         if account is None:
             account = self._accounts[address] = Account()
             self._journal.append((_ACCOUNT_CREATED, address))
+            if self._owned is not None:
+                self._owned[address] = account
+        elif self._owned is not None and self._owned.get(address) is not account:
+            account = self._accounts[address] = self._owned[address] = clone_account(account)
+        self._dirty_accounts.add(address)
         return account
+
+    def _mark_storage_dirty(self, address: bytes, account: Account) -> None:
+        """Every slot of ``account`` may differ from the stored storage root of ``address``."""
+        self._dirty_accounts.add(address)
+        if account.storage:
+            self._dirty_slots.setdefault(address, set()).update(account.storage)
 
     # -- accounts -------------------------------------------------------------
     def account_exists(self, address: bytes) -> bool:
@@ -102,7 +163,7 @@ class MemoryState:
     def set_balance(self, address: bytes, value: int) -> None:
         """Creates the account if absent."""
         account = self._writable(address)
-        self._journal.append((_BALANCE, account, account.balance))
+        self._journal.append((_BALANCE, account, account.balance, address))
         account.balance = value
 
     def get_nonce(self, address: bytes) -> int:
@@ -112,7 +173,7 @@ class MemoryState:
     def set_nonce(self, address: bytes, nonce: int) -> None:
         """Creates the account if absent."""
         account = self._writable(address)
-        self._journal.append((_NONCE, account, account.nonce))
+        self._journal.append((_NONCE, account, account.nonce, address))
         account.nonce = nonce
 
     def get_code(self, address: bytes) -> bytes:
@@ -127,7 +188,7 @@ class MemoryState:
     def set_code(self, address: bytes, code: bytes) -> None:
         """Creates the account if absent."""
         account = self._writable(address)
-        self._journal.append((_CODE, account, account.code, account.code_hash))
+        self._journal.append((_CODE, account, account.code, account.code_hash, address))
         account.code = code
         account.code_hash = keccak256(code) if code else EMPTY_KECCAK
 
@@ -145,6 +206,7 @@ class MemoryState:
         original = self._original_storage
         for key, value in account.storage.items():
             original.setdefault((address, key), value)
+        self._mark_storage_dirty(address, account)
         self._journal.append((_ACCOUNT_DESTROYED, address, account))
 
     def mark_created(self, address: bytes) -> None:
@@ -183,21 +245,25 @@ class MemoryState:
     def set_storage(self, address: bytes, key: int, value: int) -> None:
         """Creates the account if absent; a zero value deletes the slot."""
         account = self._accounts.get(address)
-        if account is None:
-            account = self._writable(address)
-        storage = account.storage
-        old = storage.get(key, 0)
+        old = 0 if account is None else account.storage.get(key, 0)
         if old == value:
             return
+        account = self._writable(address)
         slot = (address, key)
         if slot not in self._original_storage:
             self._original_storage[slot] = old
-        self._journal.append((_STORAGE, account, key, old))
+        self._journal.append((_STORAGE, account, key, old, address))
+        storage = account.storage
         if value:
             storage[key] = value
         else:
             del storage[key]
         account.storage_root = None
+        dirty = self._dirty_slots.get(address)
+        if dirty is None:
+            self._dirty_slots[address] = {key}
+        else:
+            dirty.add(key)
 
     def get_transient(self, address: bytes, key: int) -> int:
         return self._transient.get((address, key), 0)
@@ -252,6 +318,7 @@ class MemoryState:
                 f"snapshot {snapshot_id!r} is not open (journal has {len(journal)} entries)"
             )
         accounts = self._accounts
+        dirty_accounts = self._dirty_accounts
         while len(journal) > snapshot_id:
             entry = journal.pop()
             op = entry[0]
@@ -262,8 +329,11 @@ class MemoryState:
                 else:
                     account.storage.pop(key, None)
                 account.storage_root = None
+                dirty_accounts.add(entry[4])
+                self._dirty_slots.setdefault(entry[4], set()).add(key)
             elif op == _BALANCE:
                 entry[1].balance = entry[2]
+                dirty_accounts.add(entry[3])
             elif op == _WARM_SLOT:
                 self._warm_slots.discard(entry[1])
             elif op == _WARM_ADDRESS:
@@ -275,15 +345,19 @@ class MemoryState:
                     self._transient.pop(entry[1], None)
             elif op == _NONCE:
                 entry[1].nonce = entry[2]
+                dirty_accounts.add(entry[3])
             elif op == _TOUCH:
                 self._touched.discard(entry[1])
             elif op == _ACCOUNT_CREATED:
                 del accounts[entry[1]]
+                dirty_accounts.add(entry[1])
             elif op == _CODE:
                 entry[1].code = entry[2]
                 entry[1].code_hash = entry[3]
+                dirty_accounts.add(entry[4])
             elif op == _ACCOUNT_DESTROYED:
                 accounts[entry[1]] = entry[2]
+                self._mark_storage_dirty(entry[1], entry[2])
             else:  # _MARK_CREATED
                 self._created.discard(entry[1])
 
@@ -310,6 +384,7 @@ class MemoryState:
             account = accounts.get(address)
             if account is not None and account.is_empty():
                 del accounts[address]
+                self._mark_storage_dirty(address, account)
         self.begin_transaction()
 
     # -- tools: loading, inspecting, hashing -------------------------------------------
@@ -335,9 +410,15 @@ class MemoryState:
             if check_uint(value, 256, "storage value"):
                 slots[key] = value
         code = bytes(code)
-        self._accounts[address] = Account(
+        account = self._accounts[address] = Account(
             nonce, balance, code, keccak256(code) if code else EMPTY_KECCAK, slots
         )
+        if self._owned is not None:
+            self._owned[address] = account
+        # the new storage is unrelated to any stored root: rebuild it in full next time
+        self._dirty_accounts.add(address)
+        self._storage_bases.pop(address, None)
+        self._dirty_slots.pop(address, None)
 
     def accounts(self) -> Iterator[tuple[bytes, Account]]:
         """``(address, account)`` for every account; treat the records as read-only."""
@@ -346,12 +427,47 @@ class MemoryState:
     def get_storage_items(self, address: bytes) -> dict[int, int]:
         """A copy of the account's non-zero storage slots."""
         account = self._accounts.get(address)
-        return {} if account is None else dict(account.storage)
+        return {} if account is None else dict(account.storage.items())
+
+    def share_from(self, source: "MemoryState") -> None:
+        """Take ``source``'s accounts and root caches, sharing its account records copy-on-write.
+
+        Both states may then be used independently as long as ``source`` never
+        mutates a record it shares (see :meth:`release_ownership`). The journal and
+        transaction-scoped sets of ``self`` are left as they are.
+        """
+        self._accounts = dict(source._accounts)
+        self._owned = {}
+        self._trie_nodes = source._trie_nodes
+        self._clean_root = source._clean_root
+        self._account_root = source._account_root
+        self._storage_bases = dict(source._storage_bases)
+        self._dirty_accounts = set(source._dirty_accounts)
+        self._dirty_slots = {address: set(slots) for address, slots in source._dirty_slots.items()}
+        self._live_tries = dict(source._live_tries)
+        self._slot_preimages = source._slot_preimages
+
+    def release_ownership(self) -> None:
+        """Treat every account record as shared: later writes clone it first.
+
+        Called once another state shares these records (a committed block).
+        The journal is dropped too, since undoing it would mutate shared records.
+        """
+        self._owned = {}
+        self._journal = []
 
     def copy(self) -> "MemoryState":
         """Independent copy of the accounts and transaction-scoped sets, with an empty journal."""
         duplicate = MemoryState()
-        duplicate._accounts = {address: acct.copy() for address, acct in self._accounts.items()}
+        duplicate._accounts = {address: clone_account(acct) for address, acct in self._accounts.items()}
+        duplicate._trie_nodes = self._trie_nodes
+        duplicate._slot_preimages = self._slot_preimages
+        duplicate._clean_root = self._clean_root
+        duplicate._account_root = self._account_root
+        duplicate._storage_bases = dict(self._storage_bases)
+        duplicate._dirty_accounts = set(self._dirty_accounts)
+        duplicate._dirty_slots = {address: set(slots) for address, slots in self._dirty_slots.items()}
+        duplicate._live_tries = dict(self._live_tries)
         duplicate._original_storage = dict(self._original_storage)
         duplicate._transient = dict(self._transient)
         duplicate._warm_addresses = set(self._warm_addresses)
@@ -372,11 +488,90 @@ class MemoryState:
     def state_root(self) -> bytes:
         """Secure-trie root over rlp([nonce, balance, storage_root, code_hash]) leaves.
 
-        Storage roots and address hashes are cached per account, so a repeated
-        call costs one pass of account encoding and the account trie build.
+        Unchanged since the last call: the cached root. First call: one pass over
+        everything (nothing kept). Second call: the tries are built into the node
+        dict. Later calls: only dirty accounts and slots are re-hashed.
         """
-        leaf = self._account_leaf
-        return hashed_key_trie_root([leaf(a, acct) for a, acct in self._accounts.items()])
+        dirty = self._dirty_accounts
+        if self._clean_root is not None and not dirty:
+            return self._clean_root
+        if self._clean_root is None and self._account_root is None:
+            leaf = self._account_leaf
+            root = hashed_key_trie_root([leaf(a, acct) for a, acct in self._accounts.items()])
+        else:
+            with _LIVE_TRIE_LOCK:
+                root = self._incremental_state_root()
+        dirty.clear()
+        self._dirty_slots.clear()
+        self._clean_root = root
+        return root
+
+    def _incremental_state_root(self) -> bytes:
+        accounts = self._accounts
+        nodes = self._trie_nodes
+        if self._account_root is None:
+            trie = self._live_tries[b""] = HexaryTrie(nodes)
+            self._storage_bases = {}
+            addresses = list(accounts)
+        else:
+            trie = self._trie_at(b"", self._account_root)
+            addresses = self._dirty_accounts
+        for address in addresses:
+            account = accounts.get(address)
+            if account is None:
+                trie.delete(keccak256(address))
+                self._storage_bases[address] = EMPTY_TRIE_ROOT
+                self._live_tries.pop(address, None)
+                continue
+            address_hash = account.address_hash
+            if address_hash is None:
+                address_hash = account.address_hash = keccak256(address)
+            storage_root_hash = self._updated_storage_root(address, account)
+            trie.set(
+                address_hash,
+                encode_account(account.nonce, account.balance, storage_root_hash, account.code_hash),
+            )
+        root = self._account_root = trie.root_hash()
+        return root
+
+    def _trie_at(self, key: bytes, root: bytes) -> HexaryTrie:
+        """A trie positioned at ``root``: the live one if it is still there, else one loading from nodes."""
+        trie = self._live_tries.get(key)
+        if trie is None or trie.root_hash() != root:
+            trie = self._live_tries[key] = HexaryTrie(self._trie_nodes, root)
+        return trie
+
+    def _updated_storage_root(self, address: bytes, account: Account) -> bytes:
+        """Storage root of ``account``, updating its stored trie by the dirty slots only."""
+        base = self._storage_bases.get(address)
+        storage = account.storage
+        if base is None:
+            if not storage:
+                root = EMPTY_TRIE_ROOT
+            else:
+                trie = self._live_tries[address] = HexaryTrie(self._trie_nodes)
+                preimages = self._slot_preimages
+                for key, value in storage.items():
+                    hashed = keccak256(key.to_bytes(32, "big"))
+                    preimages[hashed] = key
+                    trie.set(hashed, storage_trie_value(value))
+                root = trie.root_hash()
+        else:
+            slots = self._dirty_slots.get(address)
+            if not slots:
+                root = base
+            else:
+                trie = self._trie_at(address, base)
+                preimages = self._slot_preimages
+                for key in slots:
+                    value = storage.get(key)
+                    hashed = keccak256(key.to_bytes(32, "big"))
+                    preimages[hashed] = key
+                    trie.set(hashed, storage_trie_value(value) if value else b"")
+                root = trie.root_hash()
+        self._storage_bases[address] = root
+        account.storage_root = root
+        return root
 
     def storage_root(self, address: bytes) -> bytes:
         """Storage trie root of one account (empty root for an absent account)."""

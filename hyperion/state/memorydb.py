@@ -1,10 +1,18 @@
 """``MemoryStateDatabase``: the state-database protocol kept entirely in memory.
 
 For ``--in-memory`` nodes and tests. Every committed block keeps its own
-``MemoryState`` (the pending state is copied at commit, so the caller may
-keep using or drop its object); a ``pending()`` state is a copy of its parent
-block's state. Copies cost O(state), which is fine for the small states of a
-dev node; MetisDB is the database for anything large.
+``MemoryState``; block states and pending states share their account records
+copy-on-write (a state clones a record on its first write to it), and the
+trie nodes of all of them live in one content-addressed dict, so a commit
+costs O(accounts touched) plus the re-hashing of the changed trie paths.
+The caller may keep using or drop a committed pending state: committing
+hands its records to the block, and its later writes clone them.
+
+Large storages (system contracts' ring buffers, big tokens) would still cost
+a dict copy per block and per retained block. A committed block therefore
+keeps such an account with a ``FrozenStorage``: it reads from the account's
+dict while that dict is unchanged, and from the block's storage trie after
+the next block's pending state has taken the dict over (without copying).
 
 Retention: ``retention=None`` keeps every block (archive); ``retention=R``
 keeps blocks ``latest - R .. latest``, which also bounds ``rollback``.
@@ -12,7 +20,12 @@ keeps blocks ``latest - R .. latest``, which also bounds ``rollback``.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+import threading
+from typing import Iterable, Iterator, Mapping, Optional
+
+from hyperion.primitives import rlp
+from hyperion.primitives.keccak import keccak256
+from hyperion.state.account import Account
 
 from hyperion.state.database import (
     DatabaseClosed,
@@ -22,6 +35,73 @@ from hyperion.state.database import (
     validate_chain_writes,
 )
 from hyperion.state.memory import MemoryState
+from hyperion.trie.codec import EMPTY_TRIE_ROOT
+from hyperion.trie.hexary import HexaryTrie
+
+# Storages with at least this many slots are frozen (not copied) when a block is committed.
+FROZEN_STORAGE_MIN_SLOTS = 512
+
+
+class FrozenStorage(Mapping):
+    """Read-only slot map of one account in a committed block.
+
+    While ``live`` is set it is the very dict the block committed (reads are
+    dict lookups); ``detach()`` is called before the next pending state starts
+    writing that dict, after which reads walk the block's storage trie (its
+    nodes and slot preimages are kept by the database).
+    """
+
+    __slots__ = ("_live", "_root", "_nodes", "_preimages", "_lock")
+
+    def __init__(self, live: dict[int, int], root: bytes, nodes: dict, preimages: dict[bytes, int]) -> None:
+        self._live: Optional[dict[int, int]] = live
+        self._root = root
+        self._nodes = nodes
+        self._preimages = preimages
+        self._lock = threading.Lock()
+
+    def detach(self) -> None:
+        """Stop reading the live dict: its owner is about to change it."""
+        with self._lock:
+            self._live = None
+
+    def get(self, key: object, default=None):
+        with self._lock:
+            live = self._live
+            if live is not None:
+                return live.get(key, default)
+        if type(key) is not int or not 0 <= key < 1 << 256:
+            return default
+        raw = HexaryTrie(self._nodes, self._root).get(keccak256(key.to_bytes(32, "big")))
+        return int.from_bytes(rlp.decode(raw), "big") if raw else default
+
+    def __getitem__(self, key: object) -> int:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
+
+    def items(self) -> list[tuple[int, int]]:  # type: ignore[override]
+        """Every ``(slot, value)``, in one pass over the dict or the trie."""
+        with self._lock:
+            live = self._live
+            if live is not None:
+                return list(live.items())
+        preimages = self._preimages
+        return [(preimages[hashed], int.from_bytes(rlp.decode(raw), "big"))
+                for hashed, raw in HexaryTrie(self._nodes, self._root).items()]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([slot for slot, _ in self.items()])
+
+    def __len__(self) -> int:
+        return len(self.items())
+
+    def __bool__(self) -> bool:
+        return self._root != EMPTY_TRIE_ROOT
 
 
 class MemoryPendingState(MemoryState):
@@ -36,9 +116,38 @@ class MemoryPendingState(MemoryState):
 
 
 def _copy_accounts_into(target: MemoryState, source: MemoryState) -> MemoryState:
-    """Give ``target`` an independent copy of ``source``'s accounts (journal and tx sets empty)."""
-    target._accounts = {address: account.copy() for address, account in source._accounts.items()}
+    """Give ``target`` ``source``'s accounts, shared copy-on-write (journal and tx sets stay empty)."""
+    target.share_from(source)
     return target
+
+
+def _freeze(pending: MemoryState) -> tuple[MemoryState, bytes, dict[bytes, Account]]:
+    """A block state sharing ``pending``'s records, its root, and the large-storage records handed off.
+
+    ``pending`` gives up ownership of everything. Each written account with a
+    large storage is replaced (in both states) by a copy reading through a
+    ``FrozenStorage``; the original record is returned for the next pending state.
+    """
+    root = pending.state_root()
+    owned = pending._owned
+    candidates = pending._accounts.items() if owned is None else owned.items()
+    accounts = pending._accounts
+    bases = pending._storage_bases
+    handoff: dict[bytes, Account] = {}
+    for address, account in list(candidates):
+        storage = account.storage
+        if (accounts.get(address) is not account or type(storage) is not dict
+                or len(storage) < FROZEN_STORAGE_MIN_SLOTS or bases.get(address) != account.storage_root):
+            continue
+        frozen = Account(account.nonce, account.balance, account.code, account.code_hash,
+                         FrozenStorage(storage, account.storage_root, pending._trie_nodes, pending._slot_preimages))
+        frozen.storage_root = account.storage_root
+        frozen.address_hash = account.address_hash
+        accounts[address] = frozen
+        handoff[address] = account
+    stored = _copy_accounts_into(MemoryState(), pending)
+    pending.release_ownership()
+    return stored, root, handoff
 
 
 class MemoryStateReader:
@@ -103,6 +212,8 @@ class MemoryStateDatabase:
         self._chain: dict[str, dict[bytes, bytes]] = {}
         self._latest: Optional[int] = None
         self._closed = False
+        # the latest block's large-storage records, for the next pending state to take over
+        self._handoff: dict[bytes, Account] = {}
 
     # -- helpers ------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -157,7 +268,24 @@ class MemoryStateDatabase:
         if parent_block is None and self._latest is None:
             return MemoryPendingState(None, self)
         number = self._resolve(parent_block)
-        return _copy_accounts_into(MemoryPendingState(number, self), self._states[number])
+        pending = _copy_accounts_into(MemoryPendingState(number, self), self._states[number])
+        if number == self._latest and self._handoff:
+            handoff, self._handoff = self._handoff, {}
+            self._take_over(pending, handoff)
+        return pending
+
+    @staticmethod
+    def _take_over(pending: MemoryPendingState, handoff: dict[bytes, Account]) -> None:
+        """Give ``pending`` the latest block's large-storage records, uncopied."""
+        accounts = pending._accounts
+        owned = pending._owned
+        for address, account in handoff.items():
+            frozen = accounts.get(address)
+            if frozen is None or not isinstance(frozen.storage, FrozenStorage):
+                continue
+            frozen.storage.detach()
+            accounts[address] = account
+            owned[address] = account
 
     def commit(
         self,
@@ -172,8 +300,8 @@ class MemoryStateDatabase:
         if block_number != expected:
             raise InvalidCommit(f"expected block {expected}, got {block_number!r}")
         writes = validate_chain_writes(chain_writes)
-        stored = _copy_accounts_into(MemoryState(), pending)
-        root = stored.state_root()
+        stored, root, handoff = _freeze(pending)
+        self._handoff = handoff
         self._apply_chain_writes(writes)
         self._states[block_number] = stored
         self._roots[block_number] = root
@@ -187,8 +315,8 @@ class MemoryStateDatabase:
         if self._latest is None:
             raise InvalidCommit("there is no block to amend yet")
         pending = self._check_pending(pending)
-        stored = _copy_accounts_into(MemoryState(), pending)
-        root = stored.state_root()
+        stored, root, handoff = _freeze(pending)
+        self._handoff = handoff
         self._states[self._latest] = stored
         self._roots[self._latest] = root
         return root
@@ -212,11 +340,14 @@ class MemoryStateDatabase:
         for number in [n for n in self._states if n > block_number]:
             del self._states[number]
             del self._roots[number]
+        if block_number != self._latest:
+            self._handoff = {}
         self._latest = block_number
 
     def close(self) -> None:
         """Release everything; further calls raise ``DatabaseClosed``."""
         self._closed = True
+        self._handoff = {}
         self._states.clear()
         self._roots.clear()
         self._chain.clear()

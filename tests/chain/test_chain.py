@@ -17,6 +17,8 @@ from hyperion.primitives.bloom import bloom_contains, combine_blooms, logs_bloom
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.logs import Log
 from hyperion.primitives.receipts import Receipt
+from hyperion.state.memory import MemoryState
+from hyperion.state.memorydb import MemoryStateDatabase
 from hyperion.trie import ordered_trie_root
 
 from .chain_helpers import GWEI, deploy_code, legacy, transfer
@@ -143,6 +145,7 @@ def test_several_transactions_in_one_block(manual_chain):
     assert [r.cumulative_gas_used for r in receipts] == [sum(r.gas_used for r in receipts[: i + 1]) for i in range(3)]
     assert [r.logs[0].log_index for r in receipts] == [0, 1, 2]
     assert [r.logs[0].tx_index for r in receipts] == [0, 1, 2]
+    assert [chain.receipt(t.hash) for t in txs] == receipts  # one receipt alone equals its place in the block
     assert block.header.receipts_root == _receipts_root(chain, block)
     assert block.header.transactions_root == ordered_trie_root([t.encode() for t in txs])
 
@@ -260,3 +263,34 @@ def test_chain_from_geth_genesis(tmp_path):
         ChainConfig.from_genesis_file(path)
     with pytest.raises(InvalidGenesis):
         ChainConfig.from_genesis_file(tmp_path / "missing.json")
+
+
+def test_long_chain_keeps_every_block_state_and_root(chain, dev):
+    """Past the point where the system contracts' storages are frozen per block (in memory):
+    historical reads, eth_call on old blocks and every header's state root stay exact."""
+    sender, key = dev[0]
+    chain.mine(300)
+    chain.send_raw_transaction(transfer(key, 0, b"\x22" * 20, 5).encode())
+    head = chain.head()
+    for number in (1, 150, 299, head.number):
+        block = chain.block_by_number(number)
+        ts = block.header.timestamp
+        with chain.state_at(number) as state:
+            assert state.state_root == block.header.state_root
+            assert state.get_storage(BEACON_ROOTS_ADDRESS, ts % 8191) == ts
+            assert state.get_storage(BEACON_ROOTS_ADDRESS, (ts + 1) % 8191) == 0
+            assert state.get_storage(HISTORY_STORAGE_ADDRESS, number - 1) == int.from_bytes(
+                chain.block_by_number(number - 1).hash, "big")
+            assert state.get_storage(HISTORY_STORAGE_ADDRESS, number) == 0
+        # an old block's state can still be executed on (its frozen storages are copied out)
+        served = chain.call({"to": HISTORY_STORAGE_ADDRESS, "data": (number - 1).to_bytes(32, "big")}, number)
+        assert served.success and served.output == chain.block_by_number(number - 1).hash
+    with chain.state_at("latest") as state:
+        assert state.get_balance(b"\x22" * 20) == 5
+    if isinstance(chain.db, MemoryStateDatabase):
+        # the incrementally maintained root equals a from-scratch rebuild of the same accounts
+        rebuilt = MemoryState()
+        for address, account in chain.db.reader()._state.accounts():
+            rebuilt.set_account(address, nonce=account.nonce, balance=account.balance, code=account.code,
+                                storage=dict(account.storage.items()))
+        assert rebuilt.state_root() == head.header.state_root

@@ -28,3 +28,15 @@ def test_bench_rpc_rejects_bad_arguments():
     result = subprocess.run([sys.executable, "-m", "hyperion", "bench", "rpc", "--senders", "0"], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
+
+
+def test_bench_rpc_on_a_data_dir_node(tmp_path):
+    """``--data-dir`` benches a MetisDB-backed node, which keeps the chain it mined."""
+    data_dir = tmp_path / "node"
+    result = subprocess.run([sys.executable, "-m", "hyperion", "bench", "rpc", "--txs", "10", "--batch", "5",
+                             "--data-dir", str(data_dir), "--json"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["hyperion"]["ERC-20 transfers"]["transactions"] == 10
+    assert (data_dir / "state").is_dir()

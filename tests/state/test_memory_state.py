@@ -371,3 +371,86 @@ def test_account_proof_verifies_against_state_root() -> None:
     absent = state.account_proof(CAROL, [1])
     assert verify_proof(root, keccak256(CAROL), absent["accountProof"]) is None
     assert absent["storageHash"] == EMPTY_TRIE_ROOT and absent["storageProof"][0]["proof"] == []
+
+
+# -- incremental roots -----------------------------------------------------------------------
+def _reference_root(state: MemoryState) -> bytes:
+    """Root of an unrelated state rebuilt from scratch (one-pass builder, nothing cached)."""
+    rebuilt = MemoryState()
+    for address, account in state.accounts():
+        rebuilt.set_account(address, nonce=account.nonce, balance=account.balance, code=account.code,
+                            storage=dict(account.storage))
+    return rebuilt.state_root()
+
+
+def _random_operations(state: MemoryState, rng, addresses: list[bytes], count: int) -> None:
+    snapshots: list[int] = []
+    for _ in range(count):
+        address = rng.choice(addresses)
+        roll = rng.random()
+        if roll < 0.35:
+            state.set_storage(address, rng.randrange(6), rng.choice([0, 0, 1, 2, 3 << 200]))
+        elif roll < 0.5:
+            state.set_balance(address, rng.randrange(4))
+        elif roll < 0.6:
+            state.set_nonce(address, rng.randrange(3))
+        elif roll < 0.65:
+            state.set_code(address, rng.choice([b"", b"\x00", b"\x60\x00"]))
+        elif roll < 0.72:
+            state.destroy_account(address)
+        elif roll < 0.78:
+            state.touch(address)
+        elif roll < 0.86:
+            snapshots.append(state.snapshot())
+        elif roll < 0.94 and snapshots:
+            index = rng.randrange(len(snapshots))
+            state.revert(snapshots[index])
+            del snapshots[index:]
+        elif roll < 0.97:
+            state.end_transaction()
+            snapshots.clear()
+        else:
+            assert state.state_root() == _reference_root(state)
+
+
+def test_incremental_state_root_matches_a_full_rebuild() -> None:
+    """Dirty-path re-hashing after writes, reverts, destroys and EIP-161 deletions equals a rebuild."""
+    import random
+
+    rng = random.Random(7)
+    addresses = [bytes([n]) * 20 for n in range(1, 9)]
+    for _ in range(30):
+        state = MemoryState()
+        for address in addresses[:4]:
+            state.set_account(address, nonce=1, balance=rng.randrange(5),
+                              storage={k: k + 1 for k in range(rng.randrange(5))})
+        state.begin_transaction()
+        for _ in range(6):
+            _random_operations(state, rng, addresses, 40)
+            assert state.state_root() == _reference_root(state)
+
+
+def test_shared_states_clone_on_write_and_keep_their_roots() -> None:
+    """``share_from`` states never see each other's writes; every root stays exact."""
+    import random
+
+    rng = random.Random(11)
+    addresses = [bytes([n]) * 20 for n in range(1, 7)]
+    base = MemoryState()
+    for address in addresses[:3]:
+        base.set_account(address, balance=1, storage={1: 1, 2: 2})
+    base_root = base.state_root()
+    chain = [base]
+    for _ in range(25):
+        parent = rng.choice(chain)
+        parent_root = parent.state_root()
+        child = MemoryState()
+        child.share_from(parent)
+        child.begin_transaction()
+        _random_operations(child, rng, addresses, 30)
+        child.end_transaction()
+        assert child.state_root() == _reference_root(child)
+        assert parent.state_root() == parent_root == _reference_root(parent)
+        child.release_ownership()
+        chain.append(child)
+    assert base.state_root() == base_root

@@ -158,3 +158,53 @@ def test_closed_database_refuses_use() -> None:
         db.latest_block_number()
     with pytest.raises(ValueError):
         MemoryStateDatabase(retention=-1)
+
+
+def test_large_storages_are_frozen_per_block_and_read_back_exactly(monkeypatch) -> None:
+    """Blocks keep large storages without copying them; every block reads back, roots stay exact."""
+    import hyperion.state.memorydb as memorydb
+
+    monkeypatch.setattr(memorydb, "FROZEN_STORAGE_MIN_SLOTS", 4)
+    db = MemoryStateDatabase()
+    _genesis(db)
+    expected: dict[int, dict[int, int]] = {0: {1: 10}}
+    current = {1: 10}
+    for number in range(1, 9):
+        pending = db.pending()
+        pending.begin_transaction()
+        for slot in range(number, number + 3):
+            pending.set_storage(ALICE, slot, number * 100 + slot)
+            current[slot] = number * 100 + slot
+        pending.set_storage(ALICE, 1, 0 if number % 2 else 7)
+        current.pop(1, None) if number % 2 else current.__setitem__(1, 7)
+        pending.end_transaction()
+        root = db.commit(pending, number)
+        reference = MemoryState()
+        reference.set_account(ALICE, nonce=1, balance=100, code=b"\x60\x00", storage=dict(current))
+        reference.set_account(BOB, balance=5)
+        assert root == reference.state_root()
+        expected[number] = dict(current)
+    assert isinstance(db.reader(3)._state._accounts[ALICE].storage,
+                      memorydb.FrozenStorage)  # the path under test was taken
+    for number, slots in expected.items():
+        with db.reader(number) as reader:
+            for slot in range(0, 13):
+                assert reader.get_storage(ALICE, slot) == slots.get(slot, 0), (number, slot)
+    # a pending state on an older block copies the frozen storage out of its trie
+    old = db.reader(3).pending()
+    old.begin_transaction()
+    old.set_storage(ALICE, 2, 5)
+    assert old.get_storage_items(ALICE) == {**expected[3], 2: 5}
+    assert db.reader(3).get_storage(ALICE, 2) == expected[3][2]
+    db.rollback(5)
+    pending = db.pending()
+    pending.begin_transaction()
+    pending.set_storage(ALICE, 12, 1)
+    pending.end_transaction()
+    root = db.commit(pending, 6)
+    reference = MemoryState()
+    reference.set_account(ALICE, nonce=1, balance=100, code=b"\x60\x00", storage={**expected[5], 12: 1})
+    reference.set_account(BOB, balance=5)
+    assert root == reference.state_root()
+    with db.reader(5) as reader:
+        assert reader.get_storage(ALICE, 12) == 0
