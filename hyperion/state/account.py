@@ -68,8 +68,34 @@ def _encode_uint(value: int) -> bytes:
     return encode_string(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
+# RLP of the integers 0..127 (a single byte, or the empty string for zero).
+_SMALL_UINTS = (b"\x80",) + tuple(bytes((value,)) for value in range(1, 128))
+_UINT_HEADERS = tuple(bytes((0x80 + length,)) for length in range(33))
+
+
 def encode_account(nonce: int, balance: int, storage_root_hash: bytes, code_hash: bytes) -> bytes:
-    """State-trie leaf value: rlp([nonce, balance, storage_root, code_hash])."""
+    """State-trie leaf value: rlp([nonce, balance, storage_root, code_hash]).
+
+    Runs for every changed account of every block, so the canonical case (both
+    integers below 2**256, both hashes 32 bytes: payload under 256 bytes) is
+    one concatenation with table-driven headers; anything else takes the
+    general encoders.
+    """
+    if (len(storage_root_hash) == 32 and len(code_hash) == 32 and 0 <= nonce and 0 <= balance
+            and nonce.bit_length() <= 256 and balance.bit_length() <= 256):
+        if nonce < 128:
+            nonce_item = _SMALL_UINTS[nonce]
+        else:
+            length = (nonce.bit_length() + 7) >> 3
+            nonce_item = _UINT_HEADERS[length] + nonce.to_bytes(length, "big")
+        if balance < 128:
+            balance_item = _SMALL_UINTS[balance]
+        else:
+            length = (balance.bit_length() + 7) >> 3
+            balance_item = _UINT_HEADERS[length] + balance.to_bytes(length, "big")
+        payload_length = len(nonce_item) + len(balance_item) + 66
+        head = bytes((0xC0 + payload_length,)) if payload_length < 56 else bytes((0xF8, payload_length))
+        return head + nonce_item + balance_item + b"\xa0" + storage_root_hash + b"\xa0" + code_hash
     return encode_list(
         _encode_uint(nonce)
         + _encode_uint(balance)

@@ -32,24 +32,36 @@ class MissingTrieNode(TrieError):
     """A node referenced by hash is not in the node store."""
 
 
+def _header(offset: int, length: int) -> bytes:
+    if length < 56:
+        return bytes((offset + length,))
+    length_bytes = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((offset + 55 + len(length_bytes),)) + length_bytes
+
+
+_TABLE_SIZE = 1024
+STRING_HEADERS = tuple(_header(0x80, length) for length in range(_TABLE_SIZE))
+"""RLP header of a byte string of each length below 1024 (not for a single byte < 0x80)."""
+LIST_HEADERS = tuple(_header(0xC0, length) for length in range(_TABLE_SIZE))
+"""RLP header of a list whose payload has each length below 1024."""
+
+
 def encode_string(data: bytes) -> bytes:
     """RLP-encode a byte string."""
     length = len(data)
-    if length == 1 and data[0] < 0x80:
-        return data
-    if length < 56:
-        return bytes((0x80 + length,)) + data
-    length_bytes = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(length_bytes),)) + length_bytes + data
+    if length < _TABLE_SIZE:
+        if length == 1 and data[0] < 0x80:
+            return data
+        return STRING_HEADERS[length] + data
+    return _header(0x80, length) + data
 
 
 def encode_list(payload: bytes) -> bytes:
     """Wrap the concatenated RLP encodings of a list's items into an RLP list."""
     length = len(payload)
-    if length < 56:
-        return bytes((0xC0 + length,)) + payload
-    length_bytes = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(length_bytes),)) + length_bytes + payload
+    if length < _TABLE_SIZE:
+        return LIST_HEADERS[length] + payload
+    return _header(0xC0, length) + payload
 
 
 def child_reference(encoded_node: bytes) -> bytes:
@@ -67,6 +79,8 @@ __all__ = [
     "BadTrieNode",
     "MissingTrieNode",
     "RLPError",
+    "STRING_HEADERS",
+    "LIST_HEADERS",
     "encode_string",
     "encode_list",
     "child_reference",

@@ -13,19 +13,34 @@ Keys must all have the same length (hashed keys of the secure tries), so no
 key ends at a branch; values are non-empty bytes, ``b""`` deletes.
 
 Node forms while merging:
-- loaded (from the store): ``("B", items17)``, ``("L", path, value)``, ``("E", path, child_item)``
+- loaded (from the store): ``("B", items17)`` (a tuple), ``("L", path, value)``, ``("E", path, child_item)``
   where ``items17``/``child_item`` are raw RLP item encodings as they appear in the parent;
 - results: ``None``, ``("L", path, value)``, ``("E", path, child_ref)``, ``("R", ref)`` (a
-  finished branch; ``ref`` is its hash reference or embedded encoding).
+  finished branch; ``ref`` is its hash reference or embedded encoding), and
+  ``("P", path_item, value, path)``: a leaf whose value changed in place, with its
+  RLP path item already built from the raw key (the hot case: one account updated).
+
+Speed: a block touches a few nodes per changed key, so the per-node work is
+kept to slicing and joining bytes: leaf paths are hex-prefix encoded straight
+from the raw key bytes, RLP headers come from tables, and a child that the
+parse cache knows to be a branch is not mistaken for (and hashed as) a leaf.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.state.metisdb.codec import _item_bounds
-from hyperion.trie.codec import EMPTY_TRIE_ROOT, BadTrieNode, MissingTrieNode, encode_list, encode_string
+from hyperion.trie.codec import (
+    EMPTY_TRIE_ROOT,
+    LIST_HEADERS,
+    STRING_HEADERS,
+    BadTrieNode,
+    MissingTrieNode,
+    encode_list,
+    encode_string,
+)
 from hyperion.trie.nibbles import (
     InvalidNibbles,
     bytes_to_nibbles,
@@ -36,6 +51,36 @@ from hyperion.trie.nibbles import (
 
 _EMPTY_ITEM = b"\x80"
 _NIBBLE = [bytes((n,)) for n in range(16)]
+_TABLE_LIMIT = len(LIST_HEADERS)
+
+
+def _leaf_path_item(key: bytes, position: int) -> bytes:
+    """RLP item of the hex-prefix path of a leaf holding ``key`` from nibble ``position`` on."""
+    half = position >> 1
+    if position & 1:
+        compact = bytes((0x30 | (key[half] & 0x0F),)) + key[half + 1 :]
+    else:
+        compact = b"\x20" + key[half:]
+    length = len(compact)
+    if length == 1:
+        return compact  # 0x20 or 0x3_: a single byte below 0x80 is its own encoding
+    if length < _TABLE_LIMIT:
+        return STRING_HEADERS[length] + compact
+    return encode_string(compact)
+
+
+def _leaf_rlp(path_item: bytes, value: bytes) -> bytes:
+    """RLP of a leaf from its encoded path item and its (raw) value."""
+    length = len(value)
+    if length == 1 and value[0] < 0x80:
+        payload = path_item + value
+    elif length < _TABLE_LIMIT:
+        payload = path_item + STRING_HEADERS[length] + value
+    else:
+        payload = path_item + encode_string(value)
+    if len(payload) < _TABLE_LIMIT:
+        return LIST_HEADERS[len(payload)] + payload
+    return encode_list(payload)
 
 
 class _Unstored:
@@ -55,15 +100,18 @@ class BatchTrieUpdater:
     extension nodes by hash across calls (content addressed, so never stale).
     """
 
-    __slots__ = ("_fetch", "_store", "_paths", "_values", "_previous", "parsed", "_parsed_limit")
+    __slots__ = ("_fetch", "_store", "_keys", "_paths", "_values", "_previous", "_deletes", "parsed",
+                 "_parsed_limit")
 
     def __init__(self, fetch: Callable[[bytes], bytes], store: Callable[[bytes, bytes], None],
                  parsed_cache_size: int = 200_000) -> None:
         self._fetch = fetch
         self._store = store
+        self._keys: list[bytes] = []
         self._paths: list[bytes] = []
         self._values: list[bytes] = []
         self._previous: Optional[list[bytes]] = None
+        self._deletes = False
         self.parsed: dict[bytes, tuple] = {}
         self._parsed_limit = parsed_cache_size
 
@@ -83,14 +131,24 @@ class BatchTrieUpdater:
         """
         if not changes:
             return root
-        self._paths = [bytes_to_nibbles(key) for key, _ in changes]
-        self._values = [value for _, value in changes]
+        return self.update_columns(root, [key for key, _ in changes], [value for _, value in changes],
+                                   previous)
+
+    def update_columns(self, root: bytes, keys: Sequence[bytes], values: Sequence[bytes],
+                       previous: Optional[Sequence[bytes]] = None) -> bytes:
+        """``update`` with the changes as parallel sequences (keys sorted and distinct)."""
+        if not keys:
+            return root
+        self._keys = keys
+        self._paths = [bytes_to_nibbles(key) for key in keys]
+        self._values = values
         self._previous = previous
+        self._deletes = not all(values)
         try:
             loaded = None if root == EMPTY_TRIE_ROOT else self._load_hash(root)
-            result = self._update(loaded, 0, 0, len(changes))
+            result = self._update(loaded, 0, 0, len(keys))
         finally:
-            self._paths = self._values = []
+            self._keys = self._paths = self._values = []
             self._previous = None
         ref = self._finish(result)
         if ref == _EMPTY_ITEM:
@@ -160,6 +218,8 @@ class BatchTrieUpdater:
         kind = result[0]
         if kind == "R":
             return result[1]
+        if kind == "P":
+            return self._reference(_leaf_rlp(result[1], result[2]))
         if kind == "L":
             return self._reference(encode_list(
                 encode_string(encode_hex_prefix(result[1], True)) + encode_string(result[2])))
@@ -167,14 +227,23 @@ class BatchTrieUpdater:
 
     def _branch(self, items: list) -> tuple:
         """Store a branch from 17 finished item encodings; cache its split form."""
-        encoded = encode_list(b"".join(items))
-        ref = self._reference(encoded)
-        if len(ref) == 33:
-            parsed = self.parsed
-            if len(parsed) >= self._parsed_limit:
-                parsed.clear()
-            parsed[ref[1:]] = ("B", items)
-        return ("R", ref)
+        return ("R", self._branch_reference(items))
+
+    def _branch_reference(self, items: list) -> bytes:
+        """``_branch``, returning the reference itself."""
+        payload = b"".join(items)  # 16 references of at most 33 bytes and an empty value
+        encoded = LIST_HEADERS[len(payload)] + payload
+        if len(encoded) < 32:
+            return encoded
+        node_hash = keccak256(encoded)
+        self._store(node_hash, encoded)
+        parsed = self.parsed
+        if len(parsed) >= self._parsed_limit:
+            parsed.clear()
+        # A tuple of bytes: the cyclic GC stops tracking it, so a large parse cache adds
+        # nothing to the node's collections.
+        parsed[node_hash] = ("B", tuple(items))
+        return b"\xa0" + node_hash
 
     # -- merging ---------------------------------------------------------------------------------
     def _update(self, loaded: Optional[tuple], depth: int, lo: int, hi: int) -> Optional[tuple]:
@@ -205,36 +274,56 @@ class BatchTrieUpdater:
             split = True
         else:
             items = loaded[1]
+            if not self._deletes and items[16] == _EMPTY_ITEM:
+                return ("R", self._merge_branch(items, depth, lo, hi))
             split = False
         if items[16] != _EMPTY_ITEM:
             raise BadTrieNode("branch values do not occur in a trie of equal-length keys")
         results: dict[int, Optional[tuple]] = {}
         start = lo
         previous = self._previous
+        parsed = self.parsed
+        child_depth = depth + 1
         while start < hi:
-            nibble = paths[start][depth]
+            path = paths[start]
+            nibble = path[depth]
             stop = start + 1
             while stop < hi and paths[stop][depth] == nibble:
                 stop += 1
-            if stop - start == 1 and previous is not None and previous[start]:
+            if stop - start == 1 and previous is not None:
                 # One change below this child, for a key that had a value: if the child is
-                # that key's leaf (same hash), update it without reading it back.
-                suffix = paths[start][depth + 1 :]
-                old_leaf = encode_list(encode_string(encode_hex_prefix(suffix, True))
-                                       + encode_string(previous[start]))
+                # that key's leaf (same hash), update it without reading it back. A child
+                # the parse cache knows is a branch or extension is not tried.
+                old_value = previous[start]
                 item = items[nibble]
-                if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
-                    results[nibble] = ("L", suffix, values[start]) if values[start] else None
-                    start = stop
-                    continue
-            results[nibble] = self._update(self._load_item(items[nibble]), depth + 1, start, stop)
+                if old_value and type(item) is bytes and item[1:] not in parsed:
+                    path_item = _leaf_path_item(self._keys[start], child_depth)
+                    old_leaf = _leaf_rlp(path_item, old_value)
+                    if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
+                        new_value = values[start]
+                        results[nibble] = ("P", path_item, new_value, path[child_depth:]) if new_value else None
+                        start = stop
+                        continue
+            results[nibble] = self._update(self._load_item(items[nibble]), child_depth, start, stop)
             start = stop
         if not split and None not in results.values():
             # A stored branch has two or more children and none was removed: still a branch.
             finished = list(items)
-            finish = self._finish
+            store = self._store
             for nibble, result in results.items():
-                finished[nibble] = finish(result)
+                kind = result[0]
+                if kind == "P":
+                    leaf = _leaf_rlp(result[1], result[2])
+                    if len(leaf) < 32:
+                        finished[nibble] = leaf
+                    else:
+                        leaf_hash = keccak256(leaf)
+                        store(leaf_hash, leaf)
+                        finished[nibble] = b"\xa0" + leaf_hash
+                elif kind == "R":
+                    finished[nibble] = result[1]
+                else:
+                    finished[nibble] = self._finish(result)
             return self._branch(finished)
         live = [
             nibble for nibble in range(16)
@@ -252,6 +341,58 @@ class BatchTrieUpdater:
         only = live[0]
         result = results[only] if only in results else self._as_result(items[only])
         return _prepend(_NIBBLE[only], result)
+
+    def _merge_branch(self, items: list, depth: int, lo: int, hi: int) -> bytes:
+        """``_update`` of a stored branch when the batch deletes nothing (the usual block).
+
+        No child can disappear, so the branch stays a branch and every changed child
+        is finished as soon as it is merged: one pass, no intermediate results.
+        Returns the new branch's reference.
+        """
+        paths = self._paths
+        values = self._values
+        previous = self._previous
+        parsed = self.parsed
+        store = self._store
+        finished = list(items)
+        child_depth = depth + 1
+        start = lo
+        while start < hi:
+            path = paths[start]
+            nibble = path[depth]
+            stop = start + 1
+            while stop < hi and paths[stop][depth] == nibble:
+                stop += 1
+            item = items[nibble]
+            if stop - start == 1 and previous is not None:
+                # One change below this child, for a key that had a value: if the child is
+                # that key's leaf (same hash), replace it without reading it back. A child
+                # the parse cache knows is a branch or extension is not tried.
+                old_value = previous[start]
+                if old_value and item[1:] not in parsed:
+                    path_item = _leaf_path_item(self._keys[start], child_depth)
+                    old_leaf = _leaf_rlp(path_item, old_value)
+                    if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
+                        leaf = _leaf_rlp(path_item, values[start])
+                        if len(leaf) < 32:
+                            finished[nibble] = leaf
+                        else:
+                            leaf_hash = keccak256(leaf)
+                            store(leaf_hash, leaf)
+                            finished[nibble] = b"\xa0" + leaf_hash
+                        start = stop
+                        continue
+            if len(item) == 33 and item[0] == 0xA0:
+                child = parsed.get(item[1:]) or self._load_hash(item[1:])
+                if child[0] == "B" and child[1][16] == _EMPTY_ITEM:
+                    finished[nibble] = self._merge_branch(child[1], child_depth, start, stop)
+                    start = stop
+                    continue
+            else:
+                child = self._load_item(item)
+            finished[nibble] = self._finish(self._update(child, child_depth, start, stop))
+            start = stop
+        return self._branch_reference(finished)
 
     def _build(self, keys: list[bytes], values: list[bytes], depth: int) -> Optional[tuple]:
         """A fresh subtree holding ``keys`` (sorted, equal length) below ``depth``."""
@@ -282,6 +423,8 @@ def _prepend(prefix: bytes, result: Optional[tuple]) -> Optional[tuple]:
     kind = result[0]
     if kind == "L":
         return ("L", prefix + result[1], result[2])
+    if kind == "P":
+        return ("L", prefix + result[3], result[2])
     if kind == "E":
         return ("E", prefix + result[1], result[2])
     return ("E", prefix, result[1])
@@ -302,7 +445,7 @@ def _parse(encoded: bytes) -> tuple:
     except IndexError:
         raise BadTrieNode("trie node is truncated") from None
     if len(items) == 17:
-        return ("B", items)
+        return ("B", tuple(items))
     if len(items) != 2:
         raise BadTrieNode(f"trie node must have 2 or 17 items, not {len(items)}")
     path_item = items[0]

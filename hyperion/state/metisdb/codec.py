@@ -48,25 +48,34 @@ def decode_record(data: bytes) -> tuple[int, int, bytes, bytes]:
     strings); anything else goes through the general RLP decoder, which validates.
     """
     try:
+        length = len(data)
         first = data[0]
-        position = 1 if first < 0xF8 else first - 0xF6
-        if data[position] < 0x80:
-            nonce = data[position]
-            position += 1
+        if first == 0xF8:
+            position = 2
+            canonical = data[1] == length - 2
         else:
-            end = position + 1 + data[position] - 0x80
-            nonce = int.from_bytes(data[position + 1 : end], "big")
-            position = end
-        if data[position] < 0x80:
-            balance = data[position]
-            position += 1
-        else:
-            end = position + 1 + data[position] - 0x80
-            balance = int.from_bytes(data[position + 1 : end], "big")
-            position = end
-        if (data[position] == 0xA0 and data[position + 33] == 0xA0 and position + 66 == len(data)
-                and nonce >> 64 == 0 and balance >> 256 == 0):
-            return nonce, balance, data[position + 1 : position + 33], data[position + 34 :]
+            position = 1
+            canonical = first - 0xC0 == length - 1
+        tail = length - 66  # where the two 32-byte hashes start
+        if canonical and tail > position and data[tail] == 0xA0 and data[tail + 33] == 0xA0:
+            head = data[position]
+            if head < 0x80:
+                nonce = head
+                position += 1
+            elif head <= 0x88:
+                end = position + 1 + head - 0x80
+                nonce = int.from_bytes(data[position + 1 : end], "big")
+                position = end
+            else:
+                position = -1
+            if position > 0:
+                head = data[position]
+                if head < 0x80:
+                    if position + 1 == tail:
+                        return nonce, head, data[tail + 1 : tail + 33], data[tail + 34 :]
+                elif position + 1 + head - 0x80 == tail and head <= 0xA0:
+                    return (nonce, int.from_bytes(data[position + 1 : tail], "big"),
+                            data[tail + 1 : tail + 33], data[tail + 34 :])
     except IndexError:
         pass
     try:
@@ -84,6 +93,9 @@ def decode_slot_leaf(data: bytes) -> int:
 
 
 _ENTRY_HEADER = struct.Struct(">20sHI")  # address, old record length, slot count
+CHANGESET_ENTRY = _ENTRY_HEADER
+"""Header of one changeset entry (address, old record length, slot count), for writers
+that pack entries as they go."""
 
 
 def encode_changeset(entries: list) -> bytes:

@@ -46,6 +46,7 @@ import gc
 import os
 import threading
 import weakref
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -63,6 +64,7 @@ from hyperion.state.database import (
 from hyperion.state.metisdb.cache import StateCache
 from hyperion.state.metisdb.codec import (
     ABSENT_ACCOUNT,
+    CHANGESET_ENTRY,
     block_from_key,
     block_key,
     decode_changeset,
@@ -497,8 +499,13 @@ class MetisDB:
         limit = self._parsed_node_cache
         account_nodes = WriteNodes(txn, tables.nodes, True, deltas)
         storage_nodes = WriteNodes(txn, tables.nodes, False, deltas, account_nodes.buffer)
-        accounts = BatchTrieUpdater(account_nodes.__getitem__, account_nodes.__setitem__, limit)
-        storage = BatchTrieUpdater(storage_nodes.__getitem__, storage_nodes.__setitem__, limit)
+        if deltas is None:
+            # Archive: no reference counting, so new nodes go straight into the buffer.
+            store_account_node = store_storage_node = account_nodes.buffer.__setitem__
+        else:
+            store_account_node, store_storage_node = account_nodes.__setitem__, storage_nodes.__setitem__
+        accounts = BatchTrieUpdater(account_nodes.__getitem__, store_account_node, limit)
+        storage = BatchTrieUpdater(storage_nodes.__getitem__, store_storage_node, limit)
         accounts.parsed = storage.parsed = self._parsed_nodes
         return accounts, storage, account_nodes
 
@@ -514,14 +521,42 @@ class MetisDB:
         deltas: Optional[dict[bytes, int]] = {} if self._pruning else None
         account_trie, storage_tries, account_nodes = self._trie_updaters(txn, deltas)
         leaves: list[tuple[bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf)
-        changeset = [self._apply_account(txn, change, leaves, storage_tries) for change in changes]
-        leaves.sort()
-        root = account_trie.update(self._latest_root, [(key, new) for key, new, _ in leaves],
-                                   [old for _, _, old in leaves])
+        changeset_parts: list[bytes] = []
+        account_puts = effects.account_puts
+        cached_accounts = effects.accounts
+        code_db = tables.code
+        pack_entry = CHANGESET_ENTRY.pack
+        for change in changes:
+            record = change.record
+            if record is None or change.slots or change.wiped:
+                entry = self._apply_account(txn, change, leaves, storage_tries)
+                changeset_parts.append(encode_changeset([entry]))
+                continue
+            # The common case, inline (it runs for every account of every block): a
+            # balance, nonce or code change without storage work.
+            address = change.address
+            base = change.base_record
+            old_record = b"" if base is None else encode_account(*base)
+            nonce, balance, code_hash = record
+            storage_root = change.base_storage_root
+            new_record = encode_account(nonce, balance, storage_root, code_hash)
+            account_puts.append((address, new_record))
+            leaves.append((keccak256(address), new_record, old_record))
+            if code_hash != EMPTY_KECCAK:
+                txn.put(code_hash, change.code, db=code_db, overwrite=False)
+            cached_accounts[address] = (nonce, balance, storage_root, code_hash)
+            changeset_parts.append(pack_entry(address, len(old_record), 0))
+            changeset_parts.append(old_record)
+        if leaves:
+            leaves.sort(key=_FIRST)  # by address hash (distinct)
+            hashes, new_leaves, old_leaves = zip(*leaves)
+            root = account_trie.update_columns(self._latest_root, hashes, new_leaves, old_leaves)
+        else:
+            root = self._latest_root
         account_nodes.flush()
-        if effects.account_puts:
-            effects.account_puts.sort()
-            txn.cursor(db=tables.accounts).putmulti(effects.account_puts)
+        if account_puts:
+            account_puts.sort(key=_FIRST)
+            txn.cursor(db=tables.accounts).putmulti(account_puts)
         self._bump_state_version(txn)
         number_key = block_key(number)
         if amend:
@@ -530,12 +565,14 @@ class MetisDB:
                 add_root_reference(deltas, old_root, -1)
             previous = txn.get(number_key, db=tables.changes)
             if previous is not None:
-                changeset = _merge_changesets(decode_changeset(previous), changeset)
+                changeset = _merge_changesets(decode_changeset(previous),
+                                              decode_changeset(b"".join(changeset_parts)))
+                changeset_parts = [encode_changeset(changeset)]
         txn.put(number_key, root, db=tables.roots)
         if deltas is not None:
             add_root_reference(deltas, root, +1)
         if number > 0 or amend:
-            txn.put(number_key, encode_changeset(changeset), db=tables.changes)
+            txn.put(number_key, b"".join(changeset_parts), db=tables.changes)
         self._apply_chain_writes(txn, writes)
         txn.put(_META_LATEST, number_key, db=tables.meta)
         if self._oldest is None:
@@ -551,7 +588,8 @@ class MetisDB:
     def _apply_account(self, txn, change: AccountChange, leaves: list[tuple[bytes, bytes, bytes]],
                        storage_tries: BatchTrieUpdater) -> list:
         """Write one account's flat records and storage trie, queue its account-trie leaf;
-        returns its changeset entry."""
+        returns its changeset entry. (Accounts without storage work or deletion take the
+        inline path in ``_write_block`` instead.)"""
         tables = self._tables
         effects = self._effects
         address = change.address
@@ -759,6 +797,7 @@ class MetisDB:
 
 
 _UNSET = object()
+_FIRST = itemgetter(0)
 
 
 class IntegrityReport:

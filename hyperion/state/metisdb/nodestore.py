@@ -19,10 +19,14 @@ during a commit and reach LMDB once per node at the end.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Iterator, MutableMapping, Optional
 
 from hyperion.state.metisdb.codec import is_leaf_node, node_references
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
+
+
+_KEY = itemgetter(0)
 
 
 class ReadOnlyNodes(Exception):
@@ -125,7 +129,10 @@ class WriteNodes(MutableMapping):
     def flush(self) -> None:
         """Write the buffered nodes, sorted, in one call."""
         if self.buffer:
-            self.txn.cursor(db=self._nodes_db).putmulti(sorted(self.buffer.items()), overwrite=False)
+            # Sorting by the key alone: hashes are distinct, so whole-tuple comparison
+            # would only add an equality test per step.
+            self.txn.cursor(db=self._nodes_db).putmulti(sorted(self.buffer.items(), key=_KEY),
+                                                        overwrite=False)
             self.buffer.clear()
 
     def __delitem__(self, key: bytes) -> None:

@@ -17,9 +17,10 @@ What changed is read back at commit time:
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
-from hyperion.primitives.keccak import keccak256
+from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
 from hyperion.state.memory import MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
@@ -37,7 +38,7 @@ class LazyStorage(dict):
     __slots__ = ("_snapshot", "_address", "_absent", "base", "written")
 
     def __init__(self, snapshot: "Snapshot", address: bytes) -> None:
-        super().__init__()
+        # (dict.__new__ already made the empty mapping; no dict.__init__ call needed)
         self._snapshot = snapshot
         self._address = address
         self._absent: set[int] = set()  # slots known to be zero now
@@ -101,14 +102,6 @@ class LazyStorage(dict):
         return changed
 
 
-class _BaseAccount(NamedTuple):
-    account: Account
-    nonce: int
-    balance: int
-    code_hash: bytes
-    storage_root: bytes
-
-
 class LazyAccounts(dict):
     """Address -> ``Account``; a miss reads the snapshot once, absence is remembered."""
 
@@ -118,7 +111,9 @@ class LazyAccounts(dict):
         super().__init__()
         self._snapshot = snapshot
         self.absent: set[bytes] = set()
-        self.loaded: dict[bytes, _BaseAccount] = {}  # accounts as found in the snapshot
+        # address -> (the Account object made at load, its snapshot record
+        # (nonce, balance, storage_root, code_hash)): what the account was in the snapshot.
+        self.loaded: dict[bytes, tuple[Account, tuple]] = {}
 
     def _load(self, address: bytes) -> Optional[Account]:
         snapshot = self._snapshot
@@ -127,10 +122,11 @@ class LazyAccounts(dict):
             self.absent.add(address)
             return None
         nonce, balance, storage_root, code_hash = record
-        account = Account(nonce, balance, snapshot.code(code_hash), code_hash)
+        code = b"" if code_hash == EMPTY_KECCAK else snapshot.code(code_hash)
+        account = Account(nonce, balance, code, code_hash)
         account.storage = LazyStorage(snapshot, address)  # after __init__: it would test emptiness
         account.storage_root = storage_root
-        self.loaded[address] = _BaseAccount(account, nonce, balance, code_hash, storage_root)
+        self.loaded[address] = (account, record)
         dict.__setitem__(self, address, account)
         return account
 
@@ -181,6 +177,9 @@ class AccountChange(NamedTuple):
     slots: dict[int, int]  # slot -> new value (0 = delete), applied after a wipe
     base_storage_root: bytes  # storage root in the snapshot (empty if absent)
     base_record: Optional[tuple[int, int, bytes, bytes]]  # the snapshot's record; None if absent
+
+
+_address_of = itemgetter(0)  # sort key of an AccountChange (addresses are distinct)
 
 
 class PendingState(MemoryState):
@@ -266,17 +265,20 @@ class PendingState(MemoryState):
         loaded = accounts.loaded
         changes = []
         snapshot = self.base_snapshot
+        new_change = tuple.__new__  # AccountChange(...) without the generated __new__ (hot loop)
         for address, account in dict.items(accounts):
             base = loaded.get(address)
-            record = (account.nonce, account.balance, account.code_hash)
             if base is not None:
-                base_record = (base.nonce, base.balance, base.storage_root, base.code_hash)
-                if base.account is account:
-                    slots = account.storage.changes()
-                    if not slots and record == (base.nonce, base.balance, base.code_hash):
+                base_account, base_record = base
+                if base_account is account:
+                    storage = account.storage
+                    slots = storage.changes() if storage.written else {}
+                    if (not slots and account.balance == base_record[1] and account.nonce == base_record[0]
+                            and account.code_hash == base_record[3]):
                         continue
-                    changes.append(AccountChange(address, record, account.code, False, slots,
-                                                 base.storage_root, base_record))
+                    changes.append(new_change(AccountChange, (
+                        address, (account.nonce, account.balance, account.code_hash), account.code,
+                        False, slots, base_record[2], base_record)))
                     continue
             else:
                 base_record = snapshot.account_record(address)
@@ -284,13 +286,14 @@ class PendingState(MemoryState):
                     base_record = None
             base_root = EMPTY_TRIE_ROOT if base_record is None else base_record[2]
             slots = {key: value for key, value in account.storage.items() if value}
+            record = (account.nonce, account.balance, account.code_hash)
             changes.append(AccountChange(address, record, account.code, True, slots, base_root, base_record))
         for address in accounts.absent:
             base = loaded.get(address)
             if base is not None:
-                base_record = (base.nonce, base.balance, base.storage_root, base.code_hash)
-                changes.append(AccountChange(address, None, b"", True, {}, base.storage_root, base_record))
-        changes.sort()
+                base_record = base[1]
+                changes.append(AccountChange(address, None, b"", True, {}, base_record[2], base_record))
+        changes.sort(key=_address_of)
         return changes
 
     def state_root(self) -> bytes:

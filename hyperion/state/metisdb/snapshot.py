@@ -117,7 +117,9 @@ class Snapshot:
 
     def account_record(self, address: bytes) -> tuple[int, int, bytes, bytes]:
         """(nonce, balance, storage_root, code_hash); ``ABSENT_ACCOUNT`` if missing."""
-        txn = self._live_txn()
+        txn = self._txn
+        if txn is None:
+            raise DatabaseClosed("this state snapshot is closed")
         if self._flat:
             generation = self._generation
             cache = self._cache
