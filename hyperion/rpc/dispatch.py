@@ -130,6 +130,7 @@ class Dispatcher:
             responses = await self._handle_batch(message, session)
         else:
             responses = await self._handle_single(message, session)
+        await self._flush_chain()
         if responses is None:
             return None
         try:
@@ -139,6 +140,16 @@ class Dispatcher:
             return orjson.dumps(_error_response(None, InternalError(f"internal error: {exc}")))
 
     # -- internals --------------------------------------------------------------------
+
+    async def _flush_chain(self) -> None:
+        """Group commit: blocks mined while answering are synced before the answer leaves."""
+        chain = getattr(self.context, "chain", None)
+        if chain is None or not getattr(chain, "needs_flush", False):
+            return
+        if self.executor is None:
+            chain.flush()
+        else:
+            await asyncio.get_running_loop().run_in_executor(self.executor, chain.flush)
 
     async def _handle_single(self, message: Any, session: Any) -> Optional[dict]:
         request_id, method, params, error = self._validate(message)

@@ -775,12 +775,24 @@ class MetisDB:
         with self._begin_read() as txn:
             return {name: txn.stat(getattr(self._tables, name))["entries"] for name in _INTERNAL_TABLES}
 
+    def sync(self) -> None:
+        """Flush committed transactions to disk (for a database opened with ``sync=False``).
+
+        Without per-commit fsync a committed block already survives a killed
+        process (it is in the OS page cache); ``sync`` makes it survive an OS
+        crash too. Callers group many commits under one ``sync`` (group commit).
+        """
+        with self._write_lock:
+            if not self._closed:
+                self._env.sync(True)
+
     def close(self) -> None:
         """Close readers, the environment and the writer lock (idempotent)."""
         if self._closed:
             return
         with self._write_lock:
             self._closed = True
+            self._env.sync(True)
             with self._readers_lock:
                 open_readers = list(self._readers)
             for snapshot in open_readers:
