@@ -27,7 +27,7 @@ from hyperion.chain.genesis import (
     SYSTEM_ADDRESS,
 )
 from hyperion.chain.store import ReceiptRecord
-from hyperion.execution.transaction import InvalidTransaction, apply_transaction, effective_gas_price
+from hyperion.execution.transaction import InvalidTransaction, apply_transaction
 from hyperion.primitives.bloom import combine_blooms
 from hyperion.primitives.keccak import keccak256
 from hyperion.trie import ordered_trie_root
@@ -128,7 +128,7 @@ class BlockBuilder:
             state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
         record = ReceiptRecord(
             tx.type, 1 if result.success else 0, self.gas_used, result.gas_used,
-            effective_gas_price(tx, env.base_fee), result.contract_address, list(result.logs),
+            tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
             result.blob_gas_used,
             blob_base_fee(env.excess_blob_gas, self.fork) if tx.type == 3 else 0,
         )

@@ -21,7 +21,6 @@ from hyperion.vm.frame import TxContext
 from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import FAILED, SUCCESS, execute_call, execute_create
 
-SECP256K1N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_NONCE = 2**64 - 1
 
 
@@ -45,12 +44,6 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def effective_gas_price(tx, base_fee: int) -> int:
-    if tx.type >= 2:
-        return min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee) + base_fee
-    return tx.gas_price
-
-
 def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_blob_gas_used: int = 0):
     """Validity against block and state. Returns (sender, gas_price, intrinsic, floor, blob_gas)."""
     fork = env.fork
@@ -65,7 +58,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
         raise InvalidTransaction(
             f"gas limit reached: tx gas {tx.gas} exceeds block gas available {env.gas_limit - block_gas_used}"
         )
-    blob_gas = G_PER_BLOB * len(tx.blob_versioned_hashes)
+    blob_gas = tx.blob_gas
     if blob_gas and blob_gas > fork.max_blob_gas_per_block - block_blob_gas_used:
         raise InvalidTransaction(f"blob gas limit exceeded: {blob_gas} > {fork.max_blob_gas_per_block}")
     try:
@@ -120,10 +113,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
         raise InvalidTransaction(
             f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
         )
-    return sender, effective_gas_price(tx, base_fee), intrinsic, floor, blob_gas
-
-
-G_PER_BLOB = 2**17
+    return sender, tx.effective_gas_price(base_fee), intrinsic, floor, blob_gas
 
 
 def _apply_authorizations(state, env: BlockEnv, tx) -> int:

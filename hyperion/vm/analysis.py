@@ -167,8 +167,6 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
     # A block whose arrival is "merge" joins the chain of the block before.
     jumpdests: dict[int, tuple] = {}
     free = (0, 0, STACK_LIMIT)
-    i = len(blocks) - 1
-    suffix = None
     suffixes = [None] * len(blocks)
     # walk backwards composing suffix summaries along merge chains
     for i in range(len(blocks) - 1, -1, -1):

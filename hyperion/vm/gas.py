@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import OutOfGas
-
 # Static tiers (Yellow Paper names)
 ZERO = 0
 JUMPDEST = 1
@@ -84,7 +82,3 @@ def fake_exponential(factor: int, numerator: int, denominator: int) -> int:
 def blob_base_fee(excess_blob_gas: int, update_fraction: int) -> int:
     """Price of one unit of blob gas (EIP-4844, fork-specific fraction)."""
     return fake_exponential(1, excess_blob_gas, update_fraction)
-
-
-def out_of_gas() -> None:
-    raise OutOfGas()

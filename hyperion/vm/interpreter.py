@@ -9,7 +9,7 @@ deletions back to the marks taken at entry.
 from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
-from hyperion.vm.exceptions import ExceptionalHalt, Halt, OutOfGas, Revert
+from hyperion.vm.exceptions import ExceptionalHalt, Halt, Revert
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE, MAX_CODE_SIZE
 from hyperion.vm.precompiles.base import PrecompileError
@@ -83,16 +83,22 @@ def execute_call(
         gas_left = f.gas
         output = f.output
 
-    if status == SUCCESS:
-        state.commit(snapshot)
-    else:
-        state.revert(snapshot)
-        del ctx.logs[log_mark:]
-        ctx.refund = refund_mark
-        del ctx.to_delete[delete_mark:]
+    _settle(ctx, status, snapshot, log_mark, refund_mark, delete_mark)
     if tracer is not None:
         tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
+
+
+def _settle(ctx: TxContext, status: int, snapshot: int, log_mark: int, refund_mark: int, delete_mark: int) -> None:
+    """Keep a successful frame's effects; otherwise undo its state changes and roll the
+    transaction-wide logs, refund and self-destructs back to the marks taken at entry."""
+    if status == SUCCESS:
+        ctx.state.commit(snapshot)
+    else:
+        ctx.state.revert(snapshot)
+        del ctx.logs[log_mark:]
+        ctx.refund = refund_mark
+        del ctx.to_delete[delete_mark:]
 
 
 def _run_precompile(precompile, data: bytes, gas: int) -> tuple[int, int, bytes]:
@@ -150,18 +156,12 @@ def execute_create(
         else:
             gas_left -= deposit
             state.set_code(address, output)
-    if status == SUCCESS:
-        state.commit(snapshot)
-    else:
-        state.revert(snapshot)
-        del ctx.logs[log_mark:]
-        ctx.refund = refund_mark
-        del ctx.to_delete[delete_mark:]
-        if status == FAILED:
-            output = b""
+    _settle(ctx, status, snapshot, log_mark, refund_mark, delete_mark)
+    if status == FAILED:
+        output = b""
     if tracer is not None:
         tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
 
 
-__all__ = ["execute_call", "execute_create", "SUCCESS", "REVERTED", "FAILED", "OutOfGas"]
+__all__ = ["execute_call", "execute_create", "SUCCESS", "REVERTED", "FAILED"]

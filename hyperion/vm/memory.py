@@ -25,31 +25,13 @@ def expand(f, end: int) -> None:
     mem.extend(bytes(new - old))
 
 
-def expansion_cost(f, offset: int, size: int) -> int:
-    """Gas that touching [offset, offset+size) would cost, without growing."""
-    if size == 0:
-        return 0
-    end = offset + size
+def expansion_cost(f, end: int) -> int:
+    """Gas that growing memory to cover ``end`` bytes would cost, without growing."""
     if end <= len(f.memory):
         return 0
     if end > MAX_MEMORY_END:
         return 1 << 64  # unpayable
     return memory_cost((end + 31) & ~31) - memory_cost(len(f.memory))
-
-
-def grow(f, offset: int, size: int) -> None:
-    """Ensure [offset, offset+size) is addressable (no-op for size 0)."""
-    if size:
-        end = offset + size
-        if end > len(f.memory):
-            expand(f, end)
-
-
-def read(f, offset: int, size: int) -> bytes:
-    """Read a region after ``grow`` made it addressable."""
-    if size == 0:
-        return b""
-    return bytes(f.memory[offset : offset + size])
 
 
 def padded_slice(data: bytes, offset: int, size: int) -> bytes:

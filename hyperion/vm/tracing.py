@@ -238,7 +238,6 @@ class CallTracer(Tracer):
         if kind == "STATICCALL" or kind == "DELEGATECALL":
             frame.pop("value")
         frame["_gas"] = gas
-        frame["_log_mark"] = None
         if self.stack:
             if not self.only_top_call:
                 self.stack[-1].setdefault("calls", []).append(frame)
@@ -277,7 +276,6 @@ class CallTracer(Tracer):
             if err and "error" in frame and frame["error"] == "execution failed":
                 frame["error"] = err
             frame.pop("_gas", None)
-            frame.pop("_log_mark", None)
             for child in frame.get("calls", ()):
                 clean(child)
             return frame

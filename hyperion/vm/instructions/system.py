@@ -34,25 +34,12 @@ def delegation_target(code: bytes):
     return None
 
 
-def _two_region_cost(f, off1, size1, off2, size2) -> int:
-    end = 0
-    if size1:
-        end = off1 + size1
+def _region_end(off1: int, size1: int, off2: int, size2: int) -> int:
+    """Memory a CALL's input and output regions need (empty regions need none)."""
+    end = off1 + size1 if size1 else 0
     if size2 and off2 + size2 > end:
         end = off2 + size2
-    if end <= len(f.memory):
-        return 0
-    return expansion_cost(f, 0, end)
-
-
-def _grow_to(f, off1, size1, off2, size2) -> None:
-    end = 0
-    if size1:
-        end = off1 + size1
-    if size2 and off2 + size2 > end:
-        end = off2 + size2
-    if end > len(f.memory):
-        expand(f, end)
+    return end
 
 
 def _resolve_code(f, address: bytes):
@@ -82,7 +69,8 @@ def _generic_call(f, kind: int):
     out_off = s.pop()
     out_size = s.pop()
 
-    mem_cost = _two_region_cost(f, in_off, in_size, out_off, out_size)
+    mem_end = _region_end(in_off, in_size, out_off, out_size)
+    mem_cost = expansion_cost(f, mem_end)
     st = f.state
     extra = COLD_ACCOUNT_ACCESS if st.warm_address(to) else WARM_ACCESS
     code, code_address, delegation_cost, delegated = _resolve_code(f, to)
@@ -101,7 +89,8 @@ def _generic_call(f, kind: int):
     f.gas = gas_left
     if kind == 0 and value and f.static:
         raise WriteInStaticContext()
-    _grow_to(f, in_off, in_size, out_off, out_size)
+    if mem_end > len(f.memory):
+        expand(f, mem_end)
     if value:
         sub_gas += CALL_STIPEND
 

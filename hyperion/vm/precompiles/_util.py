@@ -8,16 +8,9 @@ def words(length: int) -> int:
     return (length + 31) // 32
 
 
-def padded_slice(data: bytes, start: int, length: int) -> bytes:
-    """``data[start:start+length]``, zero-filled on the right up to ``length``.
-
-    Precompile inputs shorter than what they declare are implicitly padded
-    with zeros, as if calldata were infinite.
-    """
-    chunk = data[start : start + length]
-    if len(chunk) < length:
-        chunk = chunk + bytes(length - len(chunk))
-    return chunk
+# Precompile inputs shorter than what they declare are implicitly padded
+# with zeros, as if calldata were infinite: the same read as CALLDATACOPY.
+from hyperion.vm.memory import padded_slice  # noqa: E402,F401
 
 
 def padded_int(data: bytes, start: int, length: int) -> int:
