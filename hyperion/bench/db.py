@@ -2,7 +2,7 @@
 
 For each state size (default 10k, 100k and 1M accounts) both engines hold the
 same accounts, whose trie nodes are identical (MetisDB's ``nodes`` table is
-copied into the dict py-trie's ``HexaryTrie`` runs over, so py-trie does not
+copied, keyed by hash, into the dict py-trie's ``HexaryTrie`` runs over, so py-trie does not
 spend minutes inserting them one by one; that load is not measured), and then:
 
 (a) update+commit: rounds of a batch of random accounts getting a new balance,
@@ -206,8 +206,11 @@ def _pytrie_over_copy(db, root: bytes):
     """py-trie's HexaryTrie over a dict holding a copy of MetisDB's trie nodes."""
     from trie import HexaryTrie as PyTrie
 
+    from hyperion.state.metisdb.nodelog import split_record
+
     with db._env.begin(buffers=False) as txn:
-        nodes = dict(txn.cursor(db=db._tables.nodes))
+        rlps = (split_record(record)[0] for record in txn.cursor(db=db._tables.nodes).iternext(keys=False))
+        nodes = {keccak256(rlp): rlp for rlp in rlps}
     return PyTrie(nodes, root_hash=root)
 
 

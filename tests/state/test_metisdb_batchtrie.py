@@ -1,4 +1,5 @@
-"""The commit-time batch trie merge gives HexaryTrie's roots and stores exactly its nodes."""
+"""The commit-time batch merge gives HexaryTrie's roots, stores exactly the new
+trie's nodes under fresh ids, and reports exactly the ids it replaced."""
 
 from __future__ import annotations
 
@@ -8,64 +9,70 @@ import pytest
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.nodelog import NO_ID, iterate, subtree_ids, walk
 from hyperion.trie import EMPTY_TRIE_ROOT, HexaryTrie
+from hyperion.trie.nibbles import nibbles_to_bytes
 
 
-def _reachable(store: dict, root: bytes) -> dict:
-    """Nodes reachable from ``root`` (walks HexaryTrie proofs of every key)."""
-    trie = HexaryTrie(store, root)
-    nodes = {}
-    for key, _ in trie.items():
-        for node in trie.get_proof(key):
-            nodes[keccak256(node)] = node
-    return nodes
+def _ids(store: dict, root_id: bytes) -> set:
+    return set(subtree_ids(store.__getitem__, root_id, account_trie=False))
 
 
 @pytest.mark.parametrize("key_length,value_size", [(1, 1), (2, 3), (3, 40), (32, 2), (32, 80)])
 @pytest.mark.parametrize("seed", range(8))
 def test_random_batches_match_hexary_trie(seed: int, key_length: int, value_size: int) -> None:
     rng = random.Random(seed * 100 + key_length)
-    reference_store: dict = {}
-    batch_store: dict = {}
-    reference = HexaryTrie(reference_store)
-    updater = BatchTrieUpdater(batch_store.__getitem__, batch_store.__setitem__)
-    root = EMPTY_TRIE_ROOT
+    reference = HexaryTrie({})
+    store: dict = {}
+    updater = BatchTrieUpdater(store.__getitem__, store.__setitem__)
+    root, root_id = EMPTY_TRIE_ROOT, NO_ID
     universe = [rng.randbytes(key_length) for _ in range(min(60, 256 ** key_length))]
+    value_ids: dict[bytes, bytes] = {}
     for _ in range(12):
         changes = {}
         for key in rng.sample(universe, rng.randrange(1, len(universe) + 1)):
             changes[key] = b"" if rng.random() < 0.35 else rng.randbytes(rng.randrange(1, value_size + 1))
-        ordered = sorted(changes.items())
+        keys = sorted(changes)
+        values = [changes[key] for key in keys]
+        ids = [rng.randbytes(8) if value_size > 40 and changes[key] else NO_ID for key in keys]
         # Hints of previous values: mostly right, sometimes wrong (must not matter).
-        previous = [reference.get(key) if rng.random() < 0.8 else rng.randbytes(3) for key, _ in ordered]
-        for key, value in changes.items():
+        previous = [reference.get(key) if rng.random() < 0.8 else rng.randbytes(3) for key in keys]
+        for key, value, value_id in zip(keys, values, ids):
             reference.set(key, value)
-        root = updater.update(root, ordered, previous if seed % 2 else None)
+            value_ids[key] = value_id
+        before = _ids(store, root_id)
+        updater.replaced = []
+        root, root_id = updater.update(root, root_id, keys, values, previous if seed % 2 else None, ids)
         assert root == reference.root_hash()
-        if root != EMPTY_TRIE_ROOT:
-            # Every node the new trie needs is stored, and proofs walk the batch store.
-            assert _reachable(batch_store, root) == _reachable(reference_store, root)
-            for key in rng.sample(universe, 5):
-                assert HexaryTrie(batch_store, root).get(key) == reference.get(key)
+        if root == EMPTY_TRIE_ROOT:
+            assert root_id == NO_ID
+            continue
+        after = _ids(store, root_id)
+        assert set(updater.replaced) == before - after  # exactly what pruning may drop
+        contents = {nibbles_to_bytes(path): (value, value_id)
+                    for path, value, value_id in iterate(store.__getitem__, root_id)}
+        assert contents == {key: (value, value_ids[key]) for key, value in reference.items()}
+        for key in rng.sample(universe, 5):
+            value, value_id, proof = walk(store.__getitem__, root_id, key)
+            assert value == reference.get(key)
+            assert proof == [node for node in reference.get_proof(key) if len(node) >= 32
+                             or node == reference.get_proof(key)[0]]
 
 
-def test_batch_stores_no_node_outside_the_new_trie() -> None:
-    rng = random.Random(4)
+def test_new_records_are_appended_with_increasing_ids() -> None:
     store: dict = {}
-    updater = BatchTrieUpdater(store.__getitem__, store.__setitem__)
-    root = updater.update(EMPTY_TRIE_ROOT, sorted((keccak256(bytes([i])), b"v%d" % i) for i in range(50)))
-    before = set(store)
-    changes = sorted((keccak256(bytes([i])), b"" if i % 3 else b"w") for i in range(0, 50, 2))
+    updater = BatchTrieUpdater(store.__getitem__, store.__setitem__, next_id=7)
     written: list[bytes] = []
-    updater.rebind(store.__getitem__, lambda key, value: (written.append(key), store.__setitem__(key, value)))
-    root = updater.update(root, changes)
-    reachable = set(_reachable(store, root))
-    assert set(written) <= reachable  # nothing unreferenced (reference counting relies on it)
-    assert rng is not None and before
+    updater._store = lambda key, value: (written.append(key), store.__setitem__(key, value))
+    keys = sorted(keccak256(bytes([i])) for i in range(50))
+    root, root_id = updater.update(EMPTY_TRIE_ROOT, NO_ID, keys, [b"v" * 40] * 50)
+    assert written == sorted(written) and written[0] == (7).to_bytes(8, "big")
+    assert updater.next_id == 7 + len(written)
+    assert set(written) == _ids(store, root_id)  # nothing unreachable is written
 
 
 def test_missing_node_is_reported() -> None:
     store: dict = {}
     updater = BatchTrieUpdater(store.__getitem__, store.__setitem__)
     with pytest.raises(ValueError):
-        updater.update(keccak256(b"nothing"), [(b"\x01" * 32, b"x")])
+        updater.update(keccak256(b"nothing"), (5).to_bytes(8, "big"), [b"\x01" * 32], [b"x"])

@@ -116,7 +116,7 @@ def test_pruning_keeps_window_and_deletes_unreachable_nodes(tmp_path) -> None:
         for number in range(25, 30):
             with db.reader(number) as snapshot:
                 _assert_snapshot_equals(snapshot, history[number])
-        # Reference counting leaves exactly the nodes the retained roots reach.
+        # Stale lists leave exactly the nodes the retained roots reach.
         _assert_integrity(db)
         stats = db.stats()
         assert stats["roots"] == 5 and stats["changes"] == 4
@@ -137,6 +137,35 @@ def test_archive_keeps_all_nodes_and_pruned_mode_is_smaller(tmp_path) -> None:
         _run_blocks(pruned, 30, seed=5)
         assert pruned.stats()["nodes"] < archived
         _assert_integrity(pruned)
+
+
+def _node_ids(db: MetisDB) -> list[bytes]:
+    with db._env.begin() as txn:
+        return list(txn.cursor(db=db._tables.nodes).iternext(keys=True, values=False))
+
+
+@pytest.mark.parametrize("retention", [None, 2])
+def test_new_nodes_are_appended_and_rollback_leaves_no_garbage(tmp_path, retention) -> None:
+    with MetisDB(tmp_path / "db", retention=retention, sync=False) as db:
+        history = _run_blocks(db, 12, seed=17)
+        before = _node_ids(db)
+        pending = db.pending()
+        for index, address in enumerate(ADDRESSES[:10]):
+            pending.set_balance(address, 10**9 + index)
+        db.commit(pending, 12)
+        new = sorted(set(_node_ids(db)) - set(before))
+        assert new and new[0] > max(before)  # a commit only appends to the node log
+        db.rollback(10)
+        # Nodes written after block 10 are deleted with the blocks, in both modes.
+        assert max(_node_ids(db)) < new[0]
+        assert db.check_integrity().ok(pruned=True)
+        with db.reader() as snapshot:
+            _assert_snapshot_equals(snapshot, history[10])
+        pending = db.pending()
+        pending.set_balance(ADDRESSES[0], 5)
+        db.commit(pending, 11)
+        assert min(set(_node_ids(db)) - set(before)) > new[-1]  # ids are never reused
+        _assert_integrity(db)
 
 
 def test_reopen_keeps_everything(tmp_path) -> None:
@@ -183,6 +212,7 @@ def test_amend_latest_changes_state_and_keeps_rollback_exact(tmp_path) -> None:
         assert db.latest_block_number() == 4
         with db.reader() as snapshot:
             assert snapshot.get_balance(ADDRESSES[1]) == 10**18
+        _assert_integrity(db)  # what the amend replaced in block 4's own nodes is gone
         db.rollback(3)
         with db.reader() as snapshot:
             _assert_snapshot_equals(snapshot, history[3])
@@ -337,7 +367,7 @@ def test_integrity_check_notices_damage(tmp_path) -> None:
             key, _ = next(iter(txn.cursor(db=db._tables.nodes)))
             txn.delete(key, db=db._tables.nodes)
         report = db.check_integrity()
-        assert not report.ok() and (report.missing_nodes or report.wrong_counts)
+        assert not report.ok() and (report.missing_nodes or report.bad_nodes)
 
 
 def test_pending_opened_before_amend_or_rollback_is_stale(tmp_path) -> None:

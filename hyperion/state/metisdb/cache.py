@@ -58,6 +58,16 @@ class StateCache:
         """Stop serving entries: a new block is about to become the latest."""
         self.generation = None
 
+    def put_accounts(self, records: dict[bytes, tuple]) -> None:
+        """Store the records a commit wrote (write-through; call with ``lock`` held)."""
+        accounts = self.accounts
+        limit = self.max_accounts
+        while accounts and len(accounts) + len(records) > limit:
+            _evict(accounts)
+        if len(records) > limit:
+            records = dict(islice(records.items(), len(records) - limit, None))
+        accounts.update(records)
+
     def clear(self) -> None:
         self.accounts.clear()
         self.slots.clear()

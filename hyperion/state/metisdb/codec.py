@@ -3,16 +3,21 @@
 - ``accounts``: address (20) -> account trie leaf, rlp([nonce, balance, storage_root, code_hash])
   (the flat view stores exactly the trie's leaf, so no second format exists);
 - ``storage``: address (20) + slot (32, big-endian) -> value, minimal big-endian, never zero;
-- ``code``: code hash -> code;  ``nodes``: node hash -> RLP node;  ``refs``: node hash -> count;
-- ``roots``: block (8, big-endian, so keys sort by number) -> state root;
+- ``storage_roots``: address (20) -> id of the account's storage trie root node (only
+  for accounts with storage);
+- ``code``: code hash -> code;
+- ``nodes``: node id (8, big-endian, counting up) -> node record (see ``nodelog``);
+- ``stale``: block -> ids of the nodes that block replaced (pruning mode), concatenated;
+- ``roots``: block (8, big-endian, so keys sort by number) -> state root (32), its node
+  id (8) and the node counter after the block (8), see :func:`encode_root_entry`;
 - ``changes``: block -> the values every record touched by that block had before it
-  (account records and slots, "" = absent), packed by :func:`encode_changeset`, for rollback.
+  (account records with their storage root ids, and slots; "" = absent), packed by
+  :func:`encode_changeset`, for rollback.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Iterator
 
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import EMPTY_KECCAK
@@ -30,6 +35,23 @@ def block_key(number: int) -> bytes:
 
 def block_from_key(key: bytes) -> int:
     return int.from_bytes(key, "big")
+
+
+_ZERO_ID = bytes(8)
+
+
+def encode_root_entry(root: bytes, root_id: bytes, next_id: int) -> bytes:
+    """``roots`` value: the state root, its node id (zeros for the empty trie) and the
+    node counter after the block (nodes with ids from there on are newer)."""
+    return root + (root_id or _ZERO_ID) + next_id.to_bytes(8, "big")
+
+
+def decode_root_entry(value: bytes) -> tuple[bytes, bytes, int]:
+    """(state root, root node id or b"", node counter after the block)."""
+    if len(value) != 48:
+        raise CorruptDatabase("stored state root entry is damaged")
+    root_id = value[32:40]
+    return value[:32], b"" if root_id == _ZERO_ID else root_id, int.from_bytes(value[40:], "big")
 
 
 def slot_key(address: bytes, slot: int) -> bytes:
@@ -92,23 +114,24 @@ def decode_slot_leaf(data: bytes) -> int:
         raise CorruptDatabase(f"stored storage value is damaged: {exc}") from None
 
 
-_ENTRY_HEADER = struct.Struct(">20sHI")  # address, old record length, slot count
+_ENTRY_HEADER = struct.Struct(">20s8sHI")  # address, old storage root id, record length, slot count
 CHANGESET_ENTRY = _ENTRY_HEADER
-"""Header of one changeset entry (address, old record length, slot count), for writers
-that pack entries as they go."""
+"""Header of one changeset entry (address, old storage root id or zeros, old record
+length, slot count), for writers that pack entries as they go."""
 
 
 def encode_changeset(entries: list) -> bytes:
-    """Pack ``[[address, old_record, [[slot32, old_value], ...]], ...]`` (values may be b"").
+    """Pack ``[[address, old_record, [[slot32, old_value], ...], old_storage_id], ...]``
+    (values and the id may be b"").
 
     A flat binary layout, because this runs for every account of every block:
-    per entry the header (address, record length, slot count), the record, then
-    per slot the 32-byte key, one length byte and the value.
+    per entry the header (address, storage root id, record length, slot count),
+    the record, then per slot the 32-byte key, one length byte and the value.
     """
     pack_header = _ENTRY_HEADER.pack
     parts = []
-    for address, old_record, slot_log in entries:
-        parts.append(pack_header(address, len(old_record), len(slot_log)))
+    for address, old_record, slot_log, storage_id in entries:
+        parts.append(pack_header(address, storage_id or _ZERO_ID, len(old_record), len(slot_log)))
         parts.append(old_record)
         for slot_bytes, old_value in slot_log:
             parts.append(slot_bytes)
@@ -127,7 +150,7 @@ def decode_changeset(data: bytes) -> list:
     unpack_header = _ENTRY_HEADER.unpack_from
     try:
         while position < len(data):
-            address, record_length, slot_count = unpack_header(data, position)
+            address, storage_id, record_length, slot_count = unpack_header(data, position)
             position += _ENTRY_HEADER.size
             old_record = data[position : position + record_length]
             position += record_length
@@ -138,74 +161,9 @@ def decode_changeset(data: bytes) -> list:
                 old_value = data[position + 33 : position + 33 + length]
                 position += 33 + length
                 slot_log.append([slot_bytes, old_value])
-            entries.append([address, old_record, slot_log])
+            entries.append([address, old_record, slot_log, b"" if storage_id == _ZERO_ID else storage_id])
     except (struct.error, IndexError):
         raise CorruptDatabase("stored changeset is truncated") from None
     if position != len(data):
         raise CorruptDatabase("stored changeset is truncated")
     return entries
-
-
-def _item_bounds(data: bytes, pos: int) -> tuple[int, int, bool]:
-    """(payload start, item end, is_list) of the RLP item at ``pos``."""
-    prefix = data[pos]
-    if prefix < 0x80:
-        return pos, pos + 1, False
-    if prefix < 0xB8:
-        return pos + 1, pos + 1 + prefix - 0x80, False
-    if prefix < 0xC0:
-        size = prefix - 0xB7
-        length = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
-        return pos + 1 + size, pos + 1 + size + length, False
-    if prefix < 0xF8:
-        return pos + 1, pos + 1 + prefix - 0xC0, True
-    size = prefix - 0xF7
-    length = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
-    return pos + 1 + size, pos + 1 + size + length, True
-
-
-def node_references(encoded: bytes, account_trie: bool) -> Iterator[bytes]:
-    """Hashes a stored trie node refers to: hashed children and, for account-trie
-    leaves, the account's storage root. Embedded children are under 32 bytes and
-    so cannot themselves hold a hash."""
-    try:
-        start, end, is_list = _item_bounds(encoded, 0)
-        if not is_list:
-            raise CorruptDatabase("trie node is not an RLP list")
-        items = []
-        pos = start
-        while pos < end:
-            payload, item_end, item_is_list = _item_bounds(encoded, pos)
-            items.append((pos, payload, item_end, item_is_list))
-            pos = item_end
-    except IndexError:
-        raise CorruptDatabase("trie node is truncated") from None
-    if len(items) == 17:
-        for pos, payload, item_end, item_is_list in items[:16]:
-            if not item_is_list and item_end - payload == 32:
-                yield encoded[payload:item_end]
-        return
-    if len(items) != 2:
-        raise CorruptDatabase(f"trie node has {len(items)} items")
-    (_, path_start, path_end, _), (_, payload, item_end, item_is_list) = items
-    is_leaf = path_end > path_start and encoded[path_start] >> 4 in (2, 3)
-    if not is_leaf:
-        if not item_is_list and item_end - payload == 32:
-            yield encoded[payload:item_end]
-        return
-    if account_trie:
-        storage_root = decode_record(encoded[payload:item_end])[2]
-        if storage_root != EMPTY_TRIE_ROOT:
-            yield storage_root
-
-
-def is_leaf_node(encoded: bytes) -> bool:
-    """Whether an RLP trie node is a leaf (two items, path with the leaf flag)."""
-    start, end, _ = _item_bounds(encoded, 0)
-    path_start, path_end, _ = _item_bounds(encoded, start)
-    if path_end >= end:
-        return False
-    _, value_end, _ = _item_bounds(encoded, path_end)
-    if value_end != end:
-        return False  # more than two items: a branch
-    return path_end > path_start and encoded[path_start] >> 4 in (2, 3)

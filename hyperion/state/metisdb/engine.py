@@ -1,18 +1,21 @@
 """``MetisDB``: Hyperion's persistent state database on LMDB.
 
 One LMDB environment (a directory) holds named sub-databases (see
-``codec``): the flat view (``accounts``, ``storage``, ``code``), the
-Merkle-Patricia trie nodes (``nodes``, plus ``refs`` when pruning), the
+``codec``): the flat view (``accounts``, ``storage``, ``storage_roots``,
+``code``), the Merkle-Patricia trie nodes as an append-only log addressed by
+node id (``nodes``, see ``nodelog``; plus ``stale`` lists when pruning), the
 block -> state root index (``roots``), per-block changesets (``changes``),
-``meta`` (format version, mode, latest and oldest retained block) and the
-chain's own tables (``chain.<name>``).
+``meta`` (format version, mode, latest and oldest retained block, node
+counter) and the chain's own tables (``chain.<name>``).
 
 Commit = one LMDB write transaction: flat records, new trie nodes (only the
 dirty paths are re-hashed: ``batchtrie`` merges the block's sorted changes
 into each stored trie in one pass, O(k log n) for k changed keys), the root
 index entry, the changeset, the chain writes, pruning of blocks that left the
-window, and the new "latest" marker. New nodes are written with one sorted
-``putmulti``. LMDB's copy-on-write B+tree makes the
+window, and the new "latest" marker. New nodes get the next ids and are
+appended at the end of the node table in one call, so the pages a commit
+writes are its own new nodes, not pages all over a hash-keyed table.
+LMDB's copy-on-write B+tree makes the
 transaction atomic and durable (fsync at commit unless ``sync=False``): a
 process killed at any point reopens at the last committed block.
 
@@ -21,13 +24,13 @@ later commits. The latest block is served from the flat view through a read
 cache; older retained blocks through their trie (slower, but exact).
 
 History and retention: ``retention=None`` is archive mode (every block's state
-and changeset is kept; no reference counts). ``retention=R`` keeps the state
-of blocks ``latest - R .. latest``; older roots are released and trie nodes no
-retained block reaches are deleted by reference counting (``nodestore``).
-``rollback(n)`` undoes blocks above ``n`` with their changesets (n retained).
-Contract code is kept forever (content addressed and small); in archive mode a
-rollback also leaves the abandoned blocks' trie nodes in place (unreachable,
-harmless: content addressed).
+and changeset is kept). ``retention=R`` keeps the state of blocks
+``latest - R .. latest``: a node lives from the block that wrote it until the
+block that replaced it (that block's ``stale`` list), so once no retained block
+is older than the replacing one the node is deleted; no reference counts.
+``rollback(n)`` undoes blocks above ``n`` with their changesets (n retained)
+and deletes the nodes written after block ``n``. Contract code is kept
+forever (content addressed and small).
 
 Out of room: ``lmdb.MapFullError`` makes the commit retry with a doubled map
 when no reader is open in this process (LMDB cannot remap under readers), else
@@ -69,39 +72,37 @@ from hyperion.state.metisdb.codec import (
     block_key,
     decode_changeset,
     decode_record,
+    decode_root_entry,
     encode_changeset,
-    is_leaf_node,
-    node_references,
+    encode_root_entry,
 )
 from hyperion.state.metisdb.errors import (
     ConfigurationMismatch,
+    CorruptDatabase,
     DatabaseFull,
     DatabaseLocked,
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.nodestore import (
-    SnapshotNodes,
-    WriteNodes,
-    add_root_reference,
-    apply_reference_deltas,
-)
 from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
 from hyperion.trie.codec import EMPTY_TRIE_ROOT, TrieError
-from hyperion.trie.hexary import HexaryTrie
+from hyperion.trie.nibbles import nibbles_to_bytes
 
-FORMAT_VERSION = b"metisdb/1"
+FORMAT_VERSION = b"metisdb/2"
 DEFAULT_MAP_SIZE = 1 << 34  # 16 GiB of address space; the file only grows as used
 MAX_MAP_SIZE = 1 << 42
 _LOCK_FILE = "metisdb.lock"
-_INTERNAL_TABLES = ("meta", "accounts", "storage", "code", "nodes", "refs", "roots", "changes")
+_INTERNAL_TABLES = ("meta", "accounts", "storage", "storage_roots", "code", "nodes", "stale", "roots",
+                    "changes")
 _META_FORMAT = b"format"
 _META_PRUNING = b"pruning"
 _META_LATEST = b"latest"
 _META_OLDEST = b"oldest"
 _META_VERSION = b"version"  # bumped by every commit, amend and rollback
+_META_NEXT_NODE = b"next-node"  # the node counter: never goes down, so ids are never reused
 
 
 class _Tables:
@@ -148,8 +149,8 @@ class MetisDB:
         self._readers: "weakref.WeakSet[Snapshot]" = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._chain_tables: dict[str, object] = {}
-        # Commit-time trie merges; they keep split branch nodes (content addressed,
-        # never stale) between commits so the upper levels are not re-read.
+        # Commit-time trie merges; they keep split branch nodes (by id, never stale)
+        # between commits so the upper levels are not re-read.
         self._parsed_nodes: dict[bytes, tuple] = {}
         self._parsed_node_cache = parsed_node_cache
         self._generation = 0
@@ -197,9 +198,15 @@ class MetisDB:
                 self._state_version = 0 if version is None else block_from_key(version)
                 self._latest = None if latest is None else block_from_key(latest)
                 self._oldest = None if oldest is None else block_from_key(oldest)
-                self._latest_root = (
-                    EMPTY_TRIE_ROOT if latest is None else txn.get(latest, db=self._tables.roots)
-                )
+                next_node = txn.get(_META_NEXT_NODE, db=meta)
+                self._next_node = 1 if next_node is None else block_from_key(next_node)
+                if latest is None:
+                    self._latest_root, self._latest_root_id = EMPTY_TRIE_ROOT, NO_ID
+                else:
+                    entry = txn.get(latest, db=self._tables.roots)
+                    if entry is None:
+                        raise CorruptDatabase(f"{self.path}: the latest block has no state root entry")
+                    self._latest_root, self._latest_root_id, _ = decode_root_entry(entry)
         except lmdb.MapFullError:
             raise DatabaseFull(f"{self.path}: no room to initialise the database (map_size too small)") from None
         except lmdb.ReadonlyError:
@@ -246,8 +253,8 @@ class MetisDB:
             number = latest if block_number is None else block_number
             if type(number) is not int or number < 0:
                 raise StateUnavailable(f"block number must be a non-negative int, got {number!r}")
-            root = txn.get(block_key(number), db=tables.roots) if number <= latest else None
-            if root is None:
+            entry = txn.get(block_key(number), db=tables.roots) if number <= latest else None
+            if entry is None:
                 oldest_key = txn.get(_META_OLDEST, db=tables.meta)
                 oldest = 0 if oldest_key is None else block_from_key(oldest_key)
                 raise StateUnavailable(
@@ -255,7 +262,8 @@ class MetisDB:
                 )
             generation = generation_before if generation_before == generation_after else None
             version = txn.get(_META_VERSION, db=tables.meta)
-            snapshot = Snapshot(self, txn, number, root, number == latest, generation,
+            root, root_id, _ = decode_root_entry(entry)
+            snapshot = Snapshot(self, txn, number, root, root_id, number == latest, generation,
                                 0 if version is None else block_from_key(version))
         except BaseException:
             txn.abort()
@@ -281,7 +289,7 @@ class MetisDB:
             with self._readers_lock:
                 txn = self._env.begin(buffers=False)
             version = txn.get(_META_VERSION, db=self._tables.meta)
-            snapshot = Snapshot(self, txn, None, EMPTY_TRIE_ROOT, True, None,
+            snapshot = Snapshot(self, txn, None, EMPTY_TRIE_ROOT, NO_ID, True, None,
                                 0 if version is None else block_from_key(version))
             with self._readers_lock:
                 self._readers.add(snapshot)
@@ -422,26 +430,30 @@ class MetisDB:
         """Nothing reached LMDB: forget write-side state, serve the cache again."""
         for name in self._effects.new_tables:
             self._chain_tables.pop(name, None)
+        # The aborted merge cached split forms of nodes under ids that were never
+        # written (and will be handed out again): drop them.
+        self._parsed_nodes.clear()
         with self._cache.lock:
             self._cache.generation = self._generation
 
     def _publish(self, effects: "_Effects", clear_cache: bool) -> None:
         if effects.latest is not _UNSET:
-            self._latest, self._latest_root = effects.latest, effects.latest_root
+            self._latest, self._latest_root, self._latest_root_id = (
+                effects.latest, effects.latest_root, effects.latest_root_id)
         if effects.oldest is not _UNSET:
             self._oldest = effects.oldest
         if effects.state_version is not _UNSET:
             self._state_version = effects.state_version
+        if effects.next_node is not _UNSET:
+            self._next_node = effects.next_node
         cache = self._cache
         with cache.lock:
             if clear_cache or effects.clear_slots:
                 cache.slots.clear()
             if clear_cache:
                 cache.accounts.clear()
-            accounts = cache.accounts
-            for address, record in effects.accounts.items():
-                if address in accounts:
-                    accounts[address] = record
+            # Write-through: the accounts a block wrote are the likeliest to be read next.
+            cache.put_accounts(effects.accounts)
             slots = cache.slots
             for key, value in effects.slots.items():
                 if key in slots:
@@ -491,23 +503,21 @@ class MetisDB:
             else:
                 txn.put(key, value, db=handle)
 
-    def _trie_updaters(
-        self, txn, deltas: Optional[dict]
-    ) -> tuple[BatchTrieUpdater, BatchTrieUpdater, WriteNodes]:
-        """Account-trie and storage-trie mergers writing into ``txn`` through one node buffer."""
-        tables = self._tables
-        limit = self._parsed_node_cache
-        account_nodes = WriteNodes(txn, tables.nodes, True, deltas)
-        storage_nodes = WriteNodes(txn, tables.nodes, False, deltas, account_nodes.buffer)
-        if deltas is None:
-            # Archive: no reference counting, so new nodes go straight into the buffer.
-            store_account_node = store_storage_node = account_nodes.buffer.__setitem__
-        else:
-            store_account_node, store_storage_node = account_nodes.__setitem__, storage_nodes.__setitem__
-        accounts = BatchTrieUpdater(account_nodes.__getitem__, store_account_node, limit)
-        storage = BatchTrieUpdater(storage_nodes.__getitem__, store_storage_node, limit)
-        accounts.parsed = storage.parsed = self._parsed_nodes
-        return accounts, storage, account_nodes
+    def _trie_updater(self, txn, buffer: list) -> BatchTrieUpdater:
+        """The commit's trie merger: reads ``nodes`` in ``txn``, appends new records to ``buffer``."""
+        nodes_db = self._tables.nodes
+        get = txn.get
+
+        def fetch(record_id: bytes) -> bytes:
+            record = get(record_id, db=nodes_db)
+            if record is None:
+                raise KeyError(record_id)
+            return record
+
+        def store(record_id: bytes, record: bytes) -> None:
+            buffer.append((record_id, record))
+
+        return BatchTrieUpdater(fetch, store, self._next_node, self._parsed_nodes, self._parsed_node_cache)
 
     def _bump_state_version(self, txn) -> None:
         version = self._state_version + 1
@@ -518,18 +528,22 @@ class MetisDB:
                      writes: list, amend: bool) -> bytes:
         tables = self._tables
         effects = self._effects
-        deltas: Optional[dict[bytes, int]] = {} if self._pruning else None
-        account_trie, storage_tries, account_nodes = self._trie_updaters(txn, deltas)
-        leaves: list[tuple[bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf)
+        new_nodes: list[tuple[bytes, bytes]] = []
+        trie = self._trie_updater(txn, new_nodes)
+        stale: list[bytes] = []  # ids of nodes no longer in this block's tries
+        leaves: list[tuple[bytes, bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf, storage id)
         changeset_parts: list[bytes] = []
         account_puts = effects.account_puts
         cached_accounts = effects.accounts
         code_db = tables.code
+        storage_roots_db = tables.storage_roots
+        get = txn.get
         pack_entry = CHANGESET_ENTRY.pack
+        zero_id = _ZERO_ID
         for change in changes:
             record = change.record
             if record is None or change.slots or change.wiped:
-                entry = self._apply_account(txn, change, leaves, storage_tries)
+                entry = self._apply_account(txn, change, leaves, trie, stale)
                 changeset_parts.append(encode_changeset([entry]))
                 continue
             # The common case, inline (it runs for every account of every block): a
@@ -539,38 +553,50 @@ class MetisDB:
             old_record = b"" if base is None else encode_account(*base)
             nonce, balance, code_hash = record
             storage_root = change.base_storage_root
+            storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
             new_record = encode_account(nonce, balance, storage_root, code_hash)
             account_puts.append((address, new_record))
-            leaves.append((keccak256(address), new_record, old_record))
+            leaves.append((keccak256(address), new_record, old_record, storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, change.code, db=code_db, overwrite=False)
             cached_accounts[address] = (nonce, balance, storage_root, code_hash)
-            changeset_parts.append(pack_entry(address, len(old_record), 0))
+            changeset_parts.append(pack_entry(address, storage_id or zero_id, len(old_record), 0))
             changeset_parts.append(old_record)
+        root, root_id = self._latest_root, self._latest_root_id
         if leaves:
             leaves.sort(key=_FIRST)  # by address hash (distinct)
-            hashes, new_leaves, old_leaves = zip(*leaves)
-            root = account_trie.update_columns(self._latest_root, hashes, new_leaves, old_leaves)
-        else:
-            root = self._latest_root
-        account_nodes.flush()
+            hashes, new_leaves, old_leaves, storage_ids = zip(*leaves)
+            trie.replaced = stale
+            root, root_id = trie.update(root, root_id, hashes, new_leaves, old_leaves, storage_ids)
+        if new_nodes:
+            # Ids only grow, so the new records go after every stored one.
+            txn.cursor(db=tables.nodes).putmulti(new_nodes, append=True)
         if account_puts:
             account_puts.sort(key=_FIRST)
             txn.cursor(db=tables.accounts).putmulti(account_puts)
+        next_node = trie.next_id
+        txn.put(_META_NEXT_NODE, block_key(next_node), db=tables.meta)
+        effects.next_node = next_node
         self._bump_state_version(txn)
         number_key = block_key(number)
         if amend:
-            old_root = txn.get(number_key, db=tables.roots)
-            if deltas is not None:
-                add_root_reference(deltas, old_root, -1)
             previous = txn.get(number_key, db=tables.changes)
             if previous is not None:
                 changeset = _merge_changesets(decode_changeset(previous),
                                               decode_changeset(b"".join(changeset_parts)))
                 changeset_parts = [encode_changeset(changeset)]
-        txn.put(number_key, root, db=tables.roots)
-        if deltas is not None:
-            add_root_reference(deltas, root, +1)
+            # Nodes this block wrote and the amend replaced are in no block's trie now.
+            first_of_block = self._node_counter_after(txn, number - 1)
+            first_key = node_id(first_of_block)
+            for record_id in [record_id for record_id in stale if record_id >= first_key]:
+                txn.delete(record_id, db=tables.nodes)
+            stale = [record_id for record_id in stale if record_id < first_key]
+        txn.put(number_key, encode_root_entry(root, root_id, next_node), db=tables.roots)
+        if self._pruning and stale:
+            stale.sort()
+            if amend:
+                stale = sorted(set(stale) | set(_split_ids(txn.get(number_key, db=tables.stale) or b"")))
+            txn.put(number_key, b"".join(stale), db=tables.stale)
         if number > 0 or amend:
             txn.put(number_key, b"".join(changeset_parts), db=tables.changes)
         self._apply_chain_writes(txn, writes)
@@ -579,14 +605,19 @@ class MetisDB:
             txn.put(_META_OLDEST, number_key, db=tables.meta)
             effects.oldest = number
         if self.retention is not None and not amend:
-            self._release_old_blocks(txn, number, deltas)
-        if deltas is not None:
-            apply_reference_deltas(txn, tables.nodes, tables.refs, deltas)
-        effects.latest, effects.latest_root = number, root
+            self._release_old_blocks(txn, number)
+        effects.latest, effects.latest_root, effects.latest_root_id = number, root, root_id
         return root
 
-    def _apply_account(self, txn, change: AccountChange, leaves: list[tuple[bytes, bytes, bytes]],
-                       storage_tries: BatchTrieUpdater) -> list:
+    def _node_counter_after(self, txn, number: int) -> int:
+        """The node counter after block ``number`` (1 before the first block)."""
+        if number < 0:
+            return 1
+        entry = txn.get(block_key(number), db=self._tables.roots)
+        return 1 if entry is None else decode_root_entry(entry)[2]
+
+    def _apply_account(self, txn, change: AccountChange, leaves: list[tuple[bytes, bytes, bytes, bytes]],
+                       trie: BatchTrieUpdater, stale: list[bytes]) -> list:
         """Write one account's flat records and storage trie, queue its account-trie leaf;
         returns its changeset entry. (Accounts without storage work or deletion take the
         inline path in ``_write_block`` instead.)"""
@@ -595,6 +626,7 @@ class MetisDB:
         address = change.address
         base = change.base_record
         old_record = None if base is None else encode_account(*base)
+        old_storage_id = txn.get(address, db=tables.storage_roots) or NO_ID
         slot_log: list[list[bytes]] = []
         logged: set[bytes] = set()
         if change.wiped and old_record is not None:
@@ -609,6 +641,8 @@ class MetisDB:
                     if not cursor.delete():
                         break
             effects.clear_slots = True
+        if (change.wiped or change.record is None) and old_storage_id and self._pruning:
+            stale.extend(subtree_ids(trie_fetch(txn, tables.nodes), old_storage_id, False))
         storage = tables.storage
         for slot, value in change.slots.items():
             slot_bytes = slot.to_bytes(32, "big")
@@ -622,42 +656,58 @@ class MetisDB:
                 txn.delete(key, db=storage)
             effects.slots[(address, slot)] = value
         address_hash = keccak256(address)
+        storage_id = NO_ID
         if change.record is None:
             txn.delete(address, db=tables.accounts)
-            leaves.append((address_hash, b"", old_record or b""))
+            leaves.append((address_hash, b"", old_record or b"", NO_ID))
             effects.accounts[address] = ABSENT_ACCOUNT
         else:
             if change.slots or change.wiped:
-                base_root = EMPTY_TRIE_ROOT if change.wiped else change.base_storage_root
-                storage_root = storage_tries.update(base_root, sorted(
+                if change.wiped:
+                    base_root, base_id = EMPTY_TRIE_ROOT, NO_ID
+                else:
+                    base_root, base_id = change.base_storage_root, old_storage_id
+                entries = sorted(
                     (keccak256(slot.to_bytes(32, "big")), storage_trie_value(value) if value else b"")
                     for slot, value in change.slots.items()
-                ))
+                )
+                trie.replaced = stale
+                storage_root, storage_id = trie.update(base_root, base_id, [key for key, _ in entries],
+                                                       [value for _, value in entries])
             else:
-                storage_root = change.base_storage_root
+                storage_root, storage_id = change.base_storage_root, old_storage_id
             nonce, balance, code_hash = change.record
             record = encode_account(nonce, balance, storage_root, code_hash)
             effects.account_puts.append((address, record))
-            leaves.append((address_hash, record, old_record or b""))
+            leaves.append((address_hash, record, old_record or b"", storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, change.code, db=tables.code, overwrite=False)
             effects.accounts[address] = (nonce, balance, storage_root, code_hash)
-        return [address, b"" if old_record is None else old_record, slot_log]
+        if storage_id:
+            if storage_id != old_storage_id:
+                txn.put(address, storage_id, db=tables.storage_roots)
+        elif old_storage_id:
+            txn.delete(address, db=tables.storage_roots)
+        return [address, b"" if old_record is None else old_record, slot_log, old_storage_id]
 
-    def _release_old_blocks(self, txn, latest: int, deltas: Optional[dict]) -> None:
-        """Drop roots (and the changesets that would lead to them) outside the window."""
+    def _release_old_blocks(self, txn, latest: int) -> None:
+        """Drop roots, changesets and nodes that only blocks outside the window needed."""
         tables = self._tables
         horizon = latest - self.retention
         oldest = self._effects.oldest if self._effects.oldest is not _UNSET else self._oldest
         if oldest is None or horizon <= oldest:
             return
+        nodes_db = tables.nodes
         for number in range(oldest, horizon):
+            txn.delete(block_key(number), db=tables.roots)
+        for number in range(oldest + 1, horizon + 1):
+            # Nodes replaced by block ``number`` were needed only by blocks before it.
             key = block_key(number)
-            root = txn.get(key, db=tables.roots)
-            if root is not None:
-                txn.delete(key, db=tables.roots)
-                if deltas is not None:
-                    add_root_reference(deltas, root, -1)
+            stale = txn.get(key, db=tables.stale)
+            if stale is not None:
+                for record_id in _split_ids(stale):
+                    txn.delete(record_id, db=nodes_db)
+                txn.delete(key, db=tables.stale)
         for number in range(oldest, horizon + 1):
             txn.delete(block_key(number), db=tables.changes)
         txn.put(_META_OLDEST, block_key(horizon), db=tables.meta)
@@ -665,13 +715,12 @@ class MetisDB:
 
     def _undo_blocks(self, txn, latest: int, target: int) -> None:
         tables = self._tables
-        deltas: Optional[dict[bytes, int]] = {} if self._pruning else None
         for number in range(latest, target, -1):
             key = block_key(number)
             stored = txn.get(key, db=tables.changes)
             if stored is None:
                 raise StateUnavailable(f"changeset of block {number} is missing; cannot roll back")
-            for address, old_record, slot_log in reversed(decode_changeset(stored)):
+            for address, old_record, slot_log, storage_id in reversed(decode_changeset(stored)):
                 for slot_bytes, old_value in slot_log:
                     if old_value:
                         txn.put(address + slot_bytes, old_value, db=tables.storage)
@@ -681,77 +730,73 @@ class MetisDB:
                     txn.put(address, old_record, db=tables.accounts)
                 else:
                     txn.delete(address, db=tables.accounts)
+                if storage_id:
+                    txn.put(address, storage_id, db=tables.storage_roots)
+                else:
+                    txn.delete(address, db=tables.storage_roots)
             txn.delete(key, db=tables.changes)
-            root = txn.get(key, db=tables.roots)
             txn.delete(key, db=tables.roots)
-            if deltas is not None and root is not None:
-                add_root_reference(deltas, root, -1)
-        if deltas is not None:
-            apply_reference_deltas(txn, tables.nodes, tables.refs, deltas)
+            txn.delete(key, db=tables.stale)  # what these blocks replaced is live again
+        # Every node written after the target block is in no retained trie.
+        cursor = txn.cursor(db=tables.nodes)
+        if cursor.set_range(node_id(self._node_counter_after(txn, target))):
+            while cursor.delete():
+                pass
         target_key = block_key(target)
         txn.put(_META_LATEST, target_key, db=tables.meta)
         self._bump_state_version(txn)
         self._effects.latest = target
-        self._effects.latest_root = txn.get(target_key, db=tables.roots)
+        self._effects.latest_root, self._effects.latest_root_id, _ = decode_root_entry(
+            txn.get(target_key, db=tables.roots))
 
     # -- maintenance -------------------------------------------------------------------
     def check_integrity(self) -> "IntegrityReport":
         """Full consistency check (slow, O(state)): every retained root's trie is
-        complete, stored nodes are exactly the reachable ones (pruning mode),
-        reference counts are exact, and the flat view equals the latest trie."""
+        complete and every node matches the hash its parent names, stored nodes are
+        exactly the reachable ones (pruning mode), and the flat view equals the
+        latest trie."""
         self._check_open()
         tables = self._tables
         report = IntegrityReport()
         with self._begin_read() as txn:
-            expected_counts: dict[bytes, int] = {}
-            stack = []
-            for _, root in txn.cursor(db=tables.roots):
-                if root != EMPTY_TRIE_ROOT:
-                    expected_counts[root] = expected_counts.get(root, 0) + 1
-                    stack.append((root, True))
+            fetch = trie_fetch(txn, tables.nodes)
             reachable: set[bytes] = set()
-            while stack:
-                node_hash, account_trie = stack.pop()
-                if node_hash in reachable:
+            latest_entry = None
+            for key, entry in txn.cursor(db=tables.roots):
+                root, root_id, _ = decode_root_entry(entry)
+                latest_entry = (root, root_id)
+                if root == EMPTY_TRIE_ROOT:
                     continue
-                reachable.add(node_hash)
-                encoded = txn.get(node_hash, db=tables.nodes)
-                if encoded is None:
-                    report.missing_nodes += 1
-                    continue
-                child_kind = account_trie and not is_leaf_node(encoded)
-                for child in node_references(encoded, account_trie):
-                    expected_counts[child] = expected_counts.get(child, 0) + 1
-                    stack.append((child, child_kind))
-            stored = {key for key, _ in txn.cursor(db=tables.nodes)}
+                try:
+                    check_root(fetch, root, root_id)
+                    reachable.update(subtree_ids(fetch, root_id, True))
+                except CorruptDatabase as exc:
+                    if "not stored" in str(exc):
+                        report.missing_nodes += 1
+                    else:
+                        report.bad_nodes += 1
+            stored = {key for key in txn.cursor(db=tables.nodes).iternext(keys=True, values=False)}
             report.reachable_nodes = len(reachable)
             report.unreachable_nodes = len(stored - reachable)
-            if self._pruning:
-                counted = {key: int.from_bytes(value, "big") for key, value in txn.cursor(db=tables.refs)}
-                report.wrong_counts = sum(
-                    1 for key in stored | set(counted)
-                    if counted.get(key, 0) != expected_counts.get(key, 0)
-                )
-            root = EMPTY_TRIE_ROOT
-            if self._latest is not None:
-                root = txn.get(block_key(self._latest), db=tables.roots)
-            try:
-                self._compare_flat_with_trie(txn, root, report)
-            except TrieError:
-                report.missing_nodes += 1
+            if latest_entry is not None:
+                try:
+                    self._compare_flat_with_trie(txn, latest_entry[1], report)
+                except (CorruptDatabase, TrieError):
+                    report.missing_nodes += 1
         return report
 
-    def _compare_flat_with_trie(self, txn, root: bytes, report: "IntegrityReport") -> None:
-        """Count flat records that differ from the state trie at ``root``."""
+    def _compare_flat_with_trie(self, txn, root_id: bytes, report: "IntegrityReport") -> None:
+        """Count flat records that differ from the state trie at ``root_id``."""
         tables = self._tables
-        trie = HexaryTrie(SnapshotNodes(txn, tables.nodes), root)
+        fetch = trie_fetch(txn, tables.nodes)
+        trie = {nibbles_to_bytes(path): (value, value_id) for path, value, value_id in iterate(fetch, root_id)}
         flat_accounts = 0
         for address, record in txn.cursor(db=tables.accounts):
             flat_accounts += 1
-            if trie.get(keccak256(address)) != record:
+            storage_id = txn.get(address, db=tables.storage_roots) or NO_ID
+            if trie.get(keccak256(address)) != (record, storage_id):
                 report.flat_mismatches += 1
                 continue
-            storage_root = decode_record(record)[2]
             flat_slots = {}
             cursor = txn.cursor(db=tables.storage)
             if cursor.set_range(address):
@@ -759,9 +804,10 @@ class MetisDB:
                     if key[:20] != address:
                         break
                     flat_slots[keccak256(key[20:])] = storage_trie_value(int.from_bytes(value, "big"))
-            if dict(HexaryTrie(SnapshotNodes(txn, tables.nodes), storage_root).items()) != flat_slots:
+            trie_slots = {nibbles_to_bytes(path): value for path, value, _ in iterate(fetch, storage_id)}
+            if trie_slots != flat_slots:
                 report.flat_mismatches += 1
-        if flat_accounts != sum(1 for _ in trie.items()):
+        if flat_accounts != len(trie):
             report.flat_mismatches += 1
 
     def clear_cache(self) -> None:
@@ -797,7 +843,7 @@ class MetisDB:
                 open_readers = list(self._readers)
             for snapshot in open_readers:
                 snapshot.close()
-            self._parsed_nodes = {}
+            self._parsed_nodes.clear()
             self._env.close()
             self._lock_file.close()
 
@@ -810,24 +856,43 @@ class MetisDB:
 
 _UNSET = object()
 _FIRST = itemgetter(0)
+_ZERO_ID = bytes(ID_SIZE)
+
+
+def _split_ids(data: bytes) -> list[bytes]:
+    """The ids of a ``stale`` list."""
+    return [data[position : position + ID_SIZE] for position in range(0, len(data), ID_SIZE)]
+
+
+def trie_fetch(txn, nodes_db):
+    """``fetch(id) -> record`` over a transaction (``KeyError`` when absent)."""
+    get = txn.get
+
+    def fetch(record_id: bytes) -> bytes:
+        record = get(record_id, db=nodes_db)
+        if record is None:
+            raise KeyError(record_id)
+        return record
+
+    return fetch
 
 
 class IntegrityReport:
     """Result of ``MetisDB.check_integrity``; ``ok`` when nothing is wrong."""
 
-    __slots__ = ("missing_nodes", "unreachable_nodes", "reachable_nodes", "wrong_counts", "flat_mismatches")
+    __slots__ = ("missing_nodes", "unreachable_nodes", "reachable_nodes", "bad_nodes", "flat_mismatches")
 
     def __init__(self) -> None:
         self.missing_nodes = 0
         self.unreachable_nodes = 0
         self.reachable_nodes = 0
-        self.wrong_counts = 0
+        self.bad_nodes = 0  # undecodable, or not the node its parent's hash names
         self.flat_mismatches = 0
 
     def ok(self, pruned: bool = True) -> bool:
-        """No missing node, exact counts, flat == trie; with ``pruned`` also no garbage."""
+        """No missing or bad node, flat == trie; with ``pruned`` also no garbage."""
         garbage = self.unreachable_nodes if pruned else 0
-        return not (self.missing_nodes or self.wrong_counts or self.flat_mismatches or garbage)
+        return not (self.missing_nodes or self.bad_nodes or self.flat_mismatches or garbage)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
@@ -837,8 +902,8 @@ class IntegrityReport:
 class _Effects:
     """What a write transaction changes outside LMDB, applied only after it commits."""
 
-    __slots__ = ("accounts", "slots", "clear_slots", "latest", "latest_root", "oldest", "new_tables",
-                 "state_version", "account_puts")
+    __slots__ = ("accounts", "slots", "clear_slots", "latest", "latest_root", "latest_root_id", "oldest",
+                 "new_tables", "state_version", "account_puts", "next_node")
 
     def __init__(self) -> None:
         self.accounts: dict[bytes, tuple] = {}
@@ -846,6 +911,8 @@ class _Effects:
         self.clear_slots = False
         self.latest = _UNSET
         self.latest_root = _UNSET
+        self.latest_root_id = _UNSET
+        self.next_node = _UNSET
         self.oldest = _UNSET
         self.new_tables: list[str] = []
         self.state_version = _UNSET
@@ -854,17 +921,17 @@ class _Effects:
 
 def _merge_changesets(older: list, newer: list) -> list:
     """Changeset of two successive edits of one block: the oldest value of each record wins."""
-    merged = {address: (old_record, {slot: value for slot, value in slot_log})
-              for address, old_record, slot_log in older}
-    for address, old_record, slot_log in newer:
+    merged = {address: (old_record, {slot: value for slot, value in slot_log}, storage_id)
+              for address, old_record, slot_log, storage_id in older}
+    for address, old_record, slot_log, storage_id in newer:
         if address not in merged:
-            merged[address] = (old_record, dict(slot_log))
+            merged[address] = (old_record, dict(slot_log), storage_id)
             continue
         slots = merged[address][1]
         for slot, value in slot_log:
             slots.setdefault(slot, value)
-    return [[address, record, [[slot, value] for slot, value in slots.items()]]
-            for address, (record, slots) in merged.items()]
+    return [[address, record, [[slot, value] for slot, value in slots.items()], storage_id]
+            for address, (record, slots, storage_id) in merged.items()]
 
 
 def _is_disk_full(exc: lmdb.Error) -> bool:

@@ -24,9 +24,9 @@ from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
 from hyperion.state.memory import MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
-from hyperion.state.metisdb.nodestore import OverlayNodes
+from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.nodelog import NO_ID
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
-from hyperion.trie.hexary import HexaryTrie
 
 if TYPE_CHECKING:
     from hyperion.state.metisdb.snapshot import Snapshot
@@ -298,11 +298,14 @@ class PendingState(MemoryState):
 
     def state_root(self) -> bytes:
         """State root with the changes so far (new nodes stay in memory)."""
-        nodes = OverlayNodes(self.base_snapshot._live_txn(), self.base_snapshot._tables.nodes)
-        trie = HexaryTrie(nodes, self.base_snapshot.state_root)
-        for change in self.changes():
-            trie.set(keccak256(change.address), account_leaf(nodes, change))
-        return trie.root_hash()
+        trie = self._scratch_trie()
+        leaves = sorted((keccak256(change.address), *self._leaf(trie, change)) for change in self.changes())
+        if not leaves:
+            return self.base_snapshot.state_root
+        root, _ = trie.update(self.base_snapshot.state_root, self.base_snapshot.root_id,
+                              [key for key, _, _ in leaves], [leaf for _, leaf, _ in leaves],
+                              value_ids=[storage_id for _, _, storage_id in leaves])
+        return root
 
     def storage_root(self, address: bytes) -> bytes:
         """Storage root of one account with the changes so far."""
@@ -310,29 +313,43 @@ class PendingState(MemoryState):
             if change.address == address:
                 if change.record is None:
                     return EMPTY_TRIE_ROOT
-                nodes = OverlayNodes(self.base_snapshot._live_txn(), self.base_snapshot._tables.nodes)
-                return updated_storage_root(nodes, change)
+                return self._storage_root(self._scratch_trie(), change)[0]
         return self.base_snapshot.account_record(address)[2]
+
+    def _scratch_trie(self) -> BatchTrieUpdater:
+        """A trie merger over the snapshot's nodes that keeps new nodes in memory."""
+        fetch = self.base_snapshot._fetch
+        new: dict[bytes, bytes] = {}
+
+        def read(record_id: bytes) -> bytes:
+            record = new.get(record_id)
+            return fetch(record_id) if record is None else record
+
+        # Ids far above any stored one: these nodes are never written.
+        return BatchTrieUpdater(read, new.__setitem__, next_id=1 << 62)
+
+    def _storage_root(self, trie: BatchTrieUpdater, change: AccountChange) -> tuple[bytes, bytes]:
+        """(storage root, its node id) of a changed account."""
+        snapshot = self.base_snapshot
+        if not change.slots and not change.wiped:
+            if change.base_storage_root == EMPTY_TRIE_ROOT:
+                return EMPTY_TRIE_ROOT, NO_ID
+            return change.base_storage_root, snapshot.storage_root_id(change.address)
+        if change.wiped:
+            base_root, base_id = EMPTY_TRIE_ROOT, NO_ID
+        else:
+            base_root, base_id = change.base_storage_root, snapshot.storage_root_id(change.address)
+        entries = sorted((keccak256(storage_trie_key(slot)), storage_trie_value(value) if value else b"")
+                         for slot, value in change.slots.items())
+        return trie.update(base_root, base_id, [key for key, _ in entries], [value for _, value in entries])
+
+    def _leaf(self, trie: BatchTrieUpdater, change: AccountChange) -> tuple[bytes, bytes]:
+        """(account-trie leaf or b"" when deleted, storage root id) of a changed account."""
+        if change.record is None:
+            return b"", NO_ID
+        storage_root, storage_id = self._storage_root(trie, change)
+        nonce, balance, code_hash = change.record
+        return encode_account(nonce, balance, storage_root, code_hash), storage_id
 
     def account_proof(self, address: bytes, slots=()) -> dict:
         raise NotImplementedError("proofs are served by committed snapshots (MetisDB.reader)")
-
-
-def updated_storage_root(nodes, change: AccountChange) -> bytes:
-    """New storage root of ``change``'s account; stores new nodes into ``nodes``."""
-    trie = HexaryTrie(nodes, EMPTY_TRIE_ROOT if change.wiped else change.base_storage_root)
-    for slot, value in change.slots.items():
-        trie.set(keccak256(storage_trie_key(slot)), storage_trie_value(value) if value else b"")
-    return trie.root_hash()
-
-
-def account_leaf(nodes, change: AccountChange) -> bytes:
-    """Trie leaf (and flat record) of the changed account; b"" if it was deleted."""
-    if change.record is None:
-        return b""
-    if not change.slots and not change.wiped:
-        storage_root = change.base_storage_root
-    else:
-        storage_root = updated_storage_root(nodes, change)
-    nonce, balance, code_hash = change.record
-    return encode_account(nonce, balance, storage_root, code_hash)

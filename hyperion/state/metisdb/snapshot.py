@@ -2,8 +2,8 @@
 
 The latest block is read from the flat tables (through the read cache); an
 older retained block is read through its state trie (``roots`` gives the
-root, ``nodes`` the trie), which is slower but needs no per-block copy of
-the flat view. Either way the read transaction pins what the reader sees,
+root's node id, ``nodes`` the trie, walked by id: ``nodelog``), which is
+slower but needs no per-block copy of the flat view. Either way the read transaction pins what the reader sees,
 whatever the writer commits meanwhile.
 """
 
@@ -18,10 +18,8 @@ from hyperion.state.account import check_uint, storage_trie_key
 from hyperion.state.database import DatabaseClosed
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT, decode_record, decode_slot_leaf
 from hyperion.state.metisdb.errors import CorruptDatabase
-from hyperion.state.metisdb.nodestore import SnapshotNodes
-from hyperion.trie.codec import EMPTY_TRIE_ROOT, MissingTrieNode
-from hyperion.trie.hexary import HexaryTrie
-from hyperion.trie.proof import walk_encoded_path
+from hyperion.state.metisdb.nodelog import NO_ID, iterate, walk
+from hyperion.trie.nibbles import nibbles_to_bytes
 
 if TYPE_CHECKING:
     from hyperion.state.metisdb.engine import MetisDB
@@ -36,31 +34,40 @@ class Snapshot:
     __slots__ = (
         "block_number",
         "state_root",
+        "root_id",
         "_db",
         "_txn",
         "_cache",
         "_generation",
         "_flat",
         "_tables",
-        "_nodes",
-        "_account_trie",
+        "_fetch",
         "state_version",
         "__weakref__",
     )
 
-    def __init__(self, db: "MetisDB", txn, block_number: Optional[int], state_root: bytes,
+    def __init__(self, db: "MetisDB", txn, block_number: Optional[int], state_root: bytes, root_id: bytes,
                  flat: bool, generation: Optional[int], state_version: int = 0) -> None:
         self.block_number = block_number
         self.state_version = state_version  # changes with every commit, amend and rollback
         self.state_root = state_root
+        self.root_id = root_id
         self._db = db
         self._txn = txn
         self._cache = db._cache
         self._generation = _NO_CACHE if generation is None or not flat else generation
         self._flat = flat
         self._tables = db._tables
-        self._nodes = SnapshotNodes(txn, db._tables.nodes)
-        self._account_trie: Optional[HexaryTrie] = None
+        get = txn.get
+        nodes_db = db._tables.nodes
+
+        def fetch(record_id: bytes) -> bytes:
+            record = get(record_id, db=nodes_db)
+            if record is None:
+                raise KeyError(record_id)
+            return record
+
+        self._fetch = fetch  # a node record by id, for trie walks
 
     # -- hot paths ---------------------------------------------------------------------
     def get_balance(self, address: bytes) -> int:
@@ -109,11 +116,18 @@ class Snapshot:
             raise DatabaseClosed("this state snapshot is closed")
         return txn
 
-    def _trie(self) -> HexaryTrie:
-        trie = self._account_trie
-        if trie is None:
-            trie = self._account_trie = HexaryTrie(self._nodes, self.state_root)
-        return trie
+    def _account_leaf(self, address: bytes) -> tuple[bytes, bytes, list[bytes]]:
+        """(account record or b"", storage root id, proof) from the account trie."""
+        self._live_txn()
+        if not isinstance(address, bytes):
+            raise ValueError(f"address must be bytes, got {address!r}")
+        return walk(self._fetch, self.root_id, keccak256(address))
+
+    def storage_root_id(self, address: bytes) -> bytes:
+        """Node id of the account's storage trie root (b"" when it has no storage)."""
+        if self._flat:
+            return self._live_txn().get(address, db=self._tables.storage_roots) or NO_ID
+        return self._account_leaf(address)[1]
 
     def account_record(self, address: bytes) -> tuple[int, int, bytes, bytes]:
         """(nonce, balance, storage_root, code_hash); ``ABSENT_ACCOUNT`` if missing."""
@@ -135,9 +149,7 @@ class Snapshot:
             if generation != _NO_CACHE:
                 cache.insert_account(generation, address, record)
             return record
-        if not isinstance(address, bytes):
-            raise ValueError(f"address must be bytes, got {address!r}")
-        data = self._trie().get(keccak256(address))
+        data = self._account_leaf(address)[0]
         return ABSENT_ACCOUNT if not data else decode_record(data)
 
     def slot_value(self, address: bytes, slot: int) -> int:
@@ -157,10 +169,8 @@ class Snapshot:
             if generation != _NO_CACHE:
                 self._cache.insert_slot(generation, (address, slot), value)
             return value
-        storage_root = self.account_record(address)[2]
-        if storage_root == EMPTY_TRIE_ROOT:
-            return 0
-        leaf = HexaryTrie(self._nodes, storage_root).get(keccak256(slot_bytes))
+        storage_id = self._account_leaf(address)[1]
+        leaf = walk(self._fetch, storage_id, keccak256(slot_bytes))[0] if storage_id else b""
         return decode_slot_leaf(leaf) if leaf else 0
 
     def code(self, code_hash: bytes) -> bytes:
@@ -185,12 +195,10 @@ class Snapshot:
                 if int.from_bytes(key[20:], "big") not in cleared:
                     return True
             return False
-        storage_root = self.account_record(address)[2]
-        if storage_root == EMPTY_TRIE_ROOT:
-            return False
+        storage_id = self._account_leaf(address)[1]
         cleared_hashes = {keccak256(storage_trie_key(slot)) for slot in cleared}
-        for hashed_key, _ in HexaryTrie(self._nodes, storage_root).items():
-            if hashed_key not in cleared_hashes:
+        for path, _, _ in iterate(self._fetch, storage_id):
+            if nibbles_to_bytes(path) not in cleared_hashes:
                 return True
         return False
 
@@ -208,12 +216,6 @@ class Snapshot:
         return items
 
     # -- proofs ---------------------------------------------------------------------------
-    def _fetch_node(self, node_hash: bytes) -> bytes:
-        encoded = self._live_txn().get(node_hash, db=self._tables.nodes)
-        if encoded is None:
-            raise MissingTrieNode(f"trie node {node_hash.hex()} is not stored (pruned or damaged)")
-        return encoded
-
     def account_proof(self, address: bytes, slots: Iterable[int] = ()) -> dict:
         """EIP-1186 proof: {address, accountProof, balance, codeHash, nonce, storageHash,
         storageProof[{key, value, proof}]}; proofs are lists of RLP nodes, root first."""
@@ -221,12 +223,11 @@ class Snapshot:
         if not isinstance(address, bytes) or len(address) != 20:
             raise ValueError(f"address must be 20 bytes, got {address!r}")
         nonce, balance, storage_root, code_hash = self.account_record(address)
-        fetch = self._fetch_node
-        _, account_proof = walk_encoded_path(self.state_root, keccak256(address), fetch)
+        _, storage_id, account_proof = self._account_leaf(address)
         storage_proofs = []
         for slot in slots:
             check_uint(slot, 256, "storage key")
-            _, proof = walk_encoded_path(storage_root, keccak256(storage_trie_key(slot)), fetch)
+            _, _, proof = walk(self._fetch, storage_id, keccak256(storage_trie_key(slot)))
             storage_proofs.append({"key": slot, "value": self.slot_value(address, slot), "proof": proof})
         return {
             "address": address,
@@ -252,7 +253,6 @@ class Snapshot:
         if txn is not None:
             self._txn = None
             self._generation = _NO_CACHE - 1
-            self._account_trie = None
             try:
                 txn.abort()
             except lmdb.Error:
