@@ -400,3 +400,27 @@ def test_tiny_parse_cache_stays_exact(tmp_path) -> None:
                 reference.set_balance(address, number + index)
             assert db.commit(pending, number) == reference.state_root()
         _assert_integrity(db)
+
+
+@pytest.mark.parametrize("nonce,balance", [(0, 0), (1, 127), (128, 10**18), (2**64 - 1, 2**256 - 1)])
+def test_flat_records_are_slim_only_without_storage_and_code(nonce, balance) -> None:
+    from hyperion.primitives.keccak import EMPTY_KECCAK
+    from hyperion.state.account import encode_account
+    from hyperion.state.metisdb.codec import decode_record, flat_record
+    from hyperion.trie import EMPTY_TRIE_ROOT
+
+    leaf = encode_account(nonce, balance, EMPTY_TRIE_ROOT, EMPTY_KECCAK)
+    slim = flat_record(leaf, EMPTY_TRIE_ROOT, EMPTY_KECCAK)
+    assert len(slim) == len(leaf) - 65  # two empty strings instead of two hashes; a 1-byte header
+    assert decode_record(slim) == decode_record(leaf) == (nonce, balance, EMPTY_TRIE_ROOT, EMPTY_KECCAK)
+    contract = encode_account(nonce, balance, keccak256(b"root"), keccak256(b"code"))
+    assert flat_record(contract, keccak256(b"root"), keccak256(b"code")) == contract
+
+
+def test_damaged_slim_record_is_reported() -> None:
+    from hyperion.state.metisdb.codec import decode_record
+    from hyperion.state.metisdb.errors import CorruptDatabase
+
+    for damaged in (b"\xc4\xb9\x01\x80\x80", b"\xc3\x01\x80\x80\x80"[:4] + b"\x80", b"\xc5\x01\x01\x01\x80\x80"):
+        with pytest.raises(CorruptDatabase):
+            decode_record(damaged)

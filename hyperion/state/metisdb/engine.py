@@ -75,6 +75,7 @@ from hyperion.state.metisdb.codec import (
     decode_root_entry,
     encode_changeset,
     encode_root_entry,
+    flat_record,
 )
 from hyperion.state.metisdb.errors import (
     ConfigurationMismatch,
@@ -555,7 +556,7 @@ class MetisDB:
             storage_root = change.base_storage_root
             storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
             new_record = encode_account(nonce, balance, storage_root, code_hash)
-            account_puts.append((address, new_record))
+            account_puts.append((address, flat_record(new_record, storage_root, code_hash)))
             leaves.append((keccak256(address), new_record, old_record, storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, change.code, db=code_db, overwrite=False)
@@ -678,7 +679,7 @@ class MetisDB:
                 storage_root, storage_id = change.base_storage_root, old_storage_id
             nonce, balance, code_hash = change.record
             record = encode_account(nonce, balance, storage_root, code_hash)
-            effects.account_puts.append((address, record))
+            effects.account_puts.append((address, flat_record(record, storage_root, code_hash)))
             leaves.append((address_hash, record, old_record or b"", storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, change.code, db=tables.code, overwrite=False)
@@ -794,7 +795,8 @@ class MetisDB:
         for address, record in txn.cursor(db=tables.accounts):
             flat_accounts += 1
             storage_id = txn.get(address, db=tables.storage_roots) or NO_ID
-            if trie.get(keccak256(address)) != (record, storage_id):
+            leaf, leaf_storage_id = trie.get(keccak256(address), (b"", NO_ID))
+            if not leaf or decode_record(leaf) != decode_record(record) or leaf_storage_id != storage_id:
                 report.flat_mismatches += 1
                 continue
             flat_slots = {}
