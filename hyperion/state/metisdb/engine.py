@@ -542,24 +542,21 @@ class MetisDB:
         pack_entry = CHANGESET_ENTRY.pack
         zero_id = _ZERO_ID
         for change in changes:
-            record = change.record
-            if record is None or change.slots or change.wiped:
+            address, record, code, wiped, slots, storage_root, base = change
+            if record is None or slots or wiped:
                 entry = self._apply_account(txn, change, leaves, trie, stale)
                 changeset_parts.append(encode_changeset([entry]))
                 continue
             # The common case, inline (it runs for every account of every block): a
             # balance, nonce or code change without storage work.
-            address = change.address
-            base = change.base_record
             old_record = b"" if base is None else encode_account(*base)
             nonce, balance, code_hash = record
-            storage_root = change.base_storage_root
             storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
             new_record = encode_account(nonce, balance, storage_root, code_hash)
             account_puts.append((address, flat_record(new_record, storage_root, code_hash)))
             leaves.append((keccak256(address), new_record, old_record, storage_id))
             if code_hash != EMPTY_KECCAK:
-                txn.put(code_hash, change.code, db=code_db, overwrite=False)
+                txn.put(code_hash, code, db=code_db, overwrite=False)
             cached_accounts[address] = (nonce, balance, storage_root, code_hash)
             changeset_parts.append(pack_entry(address, storage_id or zero_id, len(old_record), 0))
             changeset_parts.append(old_record)
