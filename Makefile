@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Written after a successful install; re-install only when pyproject.toml changes.
+# Written after a successful install; re-install (and rebuild the C extension)
+# only when pyproject.toml or a C source changes.
 INSTALLED := $(VENV)/.hyperion-installed
+C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
@@ -13,7 +15,7 @@ JOBS ?= 2
 
 setup: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml $(C_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@

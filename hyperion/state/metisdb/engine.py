@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.native import TrieMerger
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -504,7 +504,7 @@ class MetisDB:
             else:
                 txn.put(key, value, db=handle)
 
-    def _trie_updater(self, txn, buffer: list) -> BatchTrieUpdater:
+    def _trie_updater(self, txn, buffer: list) -> TrieMerger:
         """The commit's trie merger: reads ``nodes`` in ``txn``, appends new records to ``buffer``."""
         nodes_db = self._tables.nodes
         get = txn.get
@@ -518,7 +518,7 @@ class MetisDB:
         def store(record_id: bytes, record: bytes) -> None:
             buffer.append((record_id, record))
 
-        return BatchTrieUpdater(fetch, store, self._next_node, self._parsed_nodes, self._parsed_node_cache)
+        return TrieMerger(fetch, store, self._next_node, self._parsed_nodes, self._parsed_node_cache)
 
     def _bump_state_version(self, txn) -> None:
         version = self._state_version + 1
@@ -615,7 +615,7 @@ class MetisDB:
         return 1 if entry is None else decode_root_entry(entry)[2]
 
     def _apply_account(self, txn, change: AccountChange, leaves: list[tuple[bytes, bytes, bytes, bytes]],
-                       trie: BatchTrieUpdater, stale: list[bytes]) -> list:
+                       trie: TrieMerger, stale: list[bytes]) -> list:
         """Write one account's flat records and storage trie, queue its account-trie leaf;
         returns its changeset entry. (Accounts without storage work or deletion take the
         inline path in ``_write_block`` instead.)"""

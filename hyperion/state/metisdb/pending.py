@@ -24,7 +24,7 @@ from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
 from hyperion.state.memory import MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
-from hyperion.state.metisdb.batchtrie import BatchTrieUpdater
+from hyperion.state.metisdb.native import TrieMerger
 from hyperion.state.metisdb.nodelog import NO_ID
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
 
@@ -316,7 +316,7 @@ class PendingState(MemoryState):
                 return self._storage_root(self._scratch_trie(), change)[0]
         return self.base_snapshot.account_record(address)[2]
 
-    def _scratch_trie(self) -> BatchTrieUpdater:
+    def _scratch_trie(self) -> TrieMerger:
         """A trie merger over the snapshot's nodes that keeps new nodes in memory."""
         fetch = self.base_snapshot._fetch
         new: dict[bytes, bytes] = {}
@@ -326,9 +326,9 @@ class PendingState(MemoryState):
             return fetch(record_id) if record is None else record
 
         # Ids far above any stored one: these nodes are never written.
-        return BatchTrieUpdater(read, new.__setitem__, next_id=1 << 62)
+        return TrieMerger(read, new.__setitem__, next_id=1 << 62)
 
-    def _storage_root(self, trie: BatchTrieUpdater, change: AccountChange) -> tuple[bytes, bytes]:
+    def _storage_root(self, trie: TrieMerger, change: AccountChange) -> tuple[bytes, bytes]:
         """(storage root, its node id) of a changed account."""
         snapshot = self.base_snapshot
         if not change.slots and not change.wiped:
@@ -343,7 +343,7 @@ class PendingState(MemoryState):
                          for slot, value in change.slots.items())
         return trie.update(base_root, base_id, [key for key, _ in entries], [value for _, value in entries])
 
-    def _leaf(self, trie: BatchTrieUpdater, change: AccountChange) -> tuple[bytes, bytes]:
+    def _leaf(self, trie: TrieMerger, change: AccountChange) -> tuple[bytes, bytes]:
         """(account-trie leaf or b"" when deleted, storage root id) of a changed account."""
         if change.record is None:
             return b"", NO_ID

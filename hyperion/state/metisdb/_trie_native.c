@@ -1,0 +1,2266 @@
+/*
+ * C implementation of MetisDB's commit-time trie merger.
+ *
+ * ``BatchTrieUpdater`` here is a drop-in replacement for the Python class in
+ * ``hyperion/state/metisdb/batchtrie.py``: the same algorithm, step for step,
+ * so that it makes the same ``store(id, record)`` calls in the same order,
+ * reports the same ``replaced`` ids and shares the same parse cache entries.
+ * Read the Python module's docstring for the design; this file only changes
+ * how the work is done: node encodings, nibble paths and hashes live in raw C
+ * buffers, and Python objects are made only for what leaves the merge (store
+ * calls, parse cache entries, the result).
+ *
+ * Memory discipline of one ``update`` call (a ``Merge``):
+ *   - every Python object the merge points at is either owned by the caller's
+ *     arguments (snapshotted into tuples) or held in ``Merge.keep``, which is
+ *     released when the call ends, so all PyObject pointers inside the merge
+ *     are borrowed and stay valid even if a callback clears the parse cache;
+ *   - every C buffer (nibble paths, node forms, leaf values) comes from an
+ *     arena freed when the call ends.
+ *
+ * Stored records are untrusted: every RLP read is bounds-checked and bad data
+ * raises ``BadTrieNode`` / ``CorruptDatabase`` / ``MissingTrieNode``, never a
+ * crash. Where the Python reference slices past the end of a malformed item
+ * (Python slices clip) this code clips the same way, so both accept and reject
+ * the same records.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Keccak-256 (Ethereum's: original 0x01 domain padding, not SHA3's 0x06)    */
+/* ------------------------------------------------------------------------ */
+
+#define KECCAK_RATE 136
+#define ROL64(value, shift) (((value) << (shift)) | ((value) >> (64 - (shift))))
+
+static const uint64_t KECCAK_ROUND_CONSTANTS[24] = {
+    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+};
+
+/* keccak-f[1600]: theta, rho+pi, chi and iota with the 25 lanes in locals
+ * (lane (x, y) is a{x + 5y}; b{y + 5((2x + 3y) mod 5)} is lane (x, y) rotated). */
+static void keccak_f1600(uint64_t s[25])
+{
+    uint64_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7],
+             a8 = s[8], a9 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13], a14 = s[14],
+             a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19], a20 = s[20], a21 = s[21],
+             a22 = s[22], a23 = s[23], a24 = s[24];
+    for (int round = 0; round < 24; round++) {
+        uint64_t c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20;
+        uint64_t c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
+        uint64_t c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22;
+        uint64_t c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;
+        uint64_t c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;
+        uint64_t d0 = c4 ^ ROL64(c1, 1);
+        uint64_t d1 = c0 ^ ROL64(c2, 1);
+        uint64_t d2 = c1 ^ ROL64(c3, 1);
+        uint64_t d3 = c2 ^ ROL64(c4, 1);
+        uint64_t d4 = c3 ^ ROL64(c0, 1);
+        uint64_t b0 = (a0 ^ d0);
+        uint64_t b1 = ROL64((a6 ^ d1), 44);
+        uint64_t b2 = ROL64((a12 ^ d2), 43);
+        uint64_t b3 = ROL64((a18 ^ d3), 21);
+        uint64_t b4 = ROL64((a24 ^ d4), 14);
+        uint64_t b5 = ROL64((a3 ^ d3), 28);
+        uint64_t b6 = ROL64((a9 ^ d4), 20);
+        uint64_t b7 = ROL64((a10 ^ d0), 3);
+        uint64_t b8 = ROL64((a16 ^ d1), 45);
+        uint64_t b9 = ROL64((a22 ^ d2), 61);
+        uint64_t b10 = ROL64((a1 ^ d1), 1);
+        uint64_t b11 = ROL64((a7 ^ d2), 6);
+        uint64_t b12 = ROL64((a13 ^ d3), 25);
+        uint64_t b13 = ROL64((a19 ^ d4), 8);
+        uint64_t b14 = ROL64((a20 ^ d0), 18);
+        uint64_t b15 = ROL64((a4 ^ d4), 27);
+        uint64_t b16 = ROL64((a5 ^ d0), 36);
+        uint64_t b17 = ROL64((a11 ^ d1), 10);
+        uint64_t b18 = ROL64((a17 ^ d2), 15);
+        uint64_t b19 = ROL64((a23 ^ d3), 56);
+        uint64_t b20 = ROL64((a2 ^ d2), 62);
+        uint64_t b21 = ROL64((a8 ^ d3), 55);
+        uint64_t b22 = ROL64((a14 ^ d4), 39);
+        uint64_t b23 = ROL64((a15 ^ d0), 41);
+        uint64_t b24 = ROL64((a21 ^ d1), 2);
+        a0 = b0 ^ (~b1 & b2);
+        a1 = b1 ^ (~b2 & b3);
+        a2 = b2 ^ (~b3 & b4);
+        a3 = b3 ^ (~b4 & b0);
+        a4 = b4 ^ (~b0 & b1);
+        a5 = b5 ^ (~b6 & b7);
+        a6 = b6 ^ (~b7 & b8);
+        a7 = b7 ^ (~b8 & b9);
+        a8 = b8 ^ (~b9 & b5);
+        a9 = b9 ^ (~b5 & b6);
+        a10 = b10 ^ (~b11 & b12);
+        a11 = b11 ^ (~b12 & b13);
+        a12 = b12 ^ (~b13 & b14);
+        a13 = b13 ^ (~b14 & b10);
+        a14 = b14 ^ (~b10 & b11);
+        a15 = b15 ^ (~b16 & b17);
+        a16 = b16 ^ (~b17 & b18);
+        a17 = b17 ^ (~b18 & b19);
+        a18 = b18 ^ (~b19 & b15);
+        a19 = b19 ^ (~b15 & b16);
+        a20 = b20 ^ (~b21 & b22);
+        a21 = b21 ^ (~b22 & b23);
+        a22 = b22 ^ (~b23 & b24);
+        a23 = b23 ^ (~b24 & b20);
+        a24 = b24 ^ (~b20 & b21);
+        a0 ^= KECCAK_ROUND_CONSTANTS[round];
+    }
+    s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; s[4] = a4; s[5] = a5; s[6] = a6; s[7] = a7; s[8] = a8;
+    s[9] = a9; s[10] = a10; s[11] = a11; s[12] = a12; s[13] = a13; s[14] = a14; s[15] = a15; s[16] = a16;
+    s[17] = a17; s[18] = a18; s[19] = a19; s[20] = a20; s[21] = a21; s[22] = a22; s[23] = a23; s[24] = a24;
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) | ((uint64_t)p[3] << 24)
+           | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) | ((uint64_t)p[6] << 48)
+           | ((uint64_t)p[7] << 56);
+}
+
+static void keccak256(const uint8_t *data, size_t length, uint8_t out[32])
+{
+    uint64_t state[25];
+    memset(state, 0, sizeof state);
+    while (length >= KECCAK_RATE) {
+        for (int lane = 0; lane < KECCAK_RATE / 8; lane++)
+            state[lane] ^= load_le64(data + 8 * lane);
+        keccak_f1600(state);
+        data += KECCAK_RATE;
+        length -= KECCAK_RATE;
+    }
+    uint8_t last[KECCAK_RATE];
+    memset(last, 0, sizeof last);
+    if (length)
+        memcpy(last, data, length);
+    last[length] ^= 0x01;
+    last[KECCAK_RATE - 1] ^= 0x80;
+    for (int lane = 0; lane < KECCAK_RATE / 8; lane++)
+        state[lane] ^= load_le64(last + 8 * lane);
+    keccak_f1600(state);
+    for (int lane = 0; lane < 4; lane++)
+        for (int byte = 0; byte < 8; byte++)
+            out[8 * lane + byte] = (uint8_t)(state[lane] >> (8 * byte));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Module constants                                                         */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *EMPTY_ITEM;      /* b"\x80": an empty branch slot (RLP of b"") */
+static PyObject *NO_ID;           /* b"": no record (empty slot or embedded node) */
+static PyObject *KIND_BRANCH;     /* "B" */
+static PyObject *KIND_EXTENSION;  /* "E" */
+static PyObject *MissingTrieNode;
+static PyObject *BadTrieNode;
+static PyObject *TrieError;
+static PyObject *CorruptDatabase;
+static uint8_t EMPTY_TRIE_ROOT[32];
+static const uint8_t NIBBLE_VALUES[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+#define BRANCH_HEADER_LIMIT 1024 /* the Python reference's LIST_HEADERS table size */
+
+/* ------------------------------------------------------------------------ */
+/* Per-call storage: an arena for C buffers, a list of held Python objects   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ArenaChunk {
+    struct ArenaChunk *next;
+    size_t capacity;
+    size_t used;
+    uint8_t data[];
+} ArenaChunk;
+
+typedef struct {
+    ArenaChunk *head;
+} Arena;
+
+typedef struct {
+    ArenaChunk *head;
+    size_t used;
+} ArenaMark;
+
+#define ARENA_CHUNK_SIZE (64 * 1024)
+#define ARENA_SPARE_LIMIT 8
+
+/* Standard chunks freed by finished merges, reused by the next ones: a merge of a
+ * single key would otherwise malloc and free 64 KiB per call, and glibc hands such
+ * a block back to the kernel at once (page faults and zeroing on every call). Only
+ * touched with the GIL held. */
+static ArenaChunk *spare_chunks[ARENA_SPARE_LIMIT];
+static int spare_count;
+
+static void *arena_alloc(Arena *arena, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    ArenaChunk *chunk = arena->head;
+    if (chunk == NULL || chunk->capacity - chunk->used < size) {
+        if (size <= ARENA_CHUNK_SIZE && spare_count > 0) {
+            chunk = spare_chunks[--spare_count];
+        } else {
+            size_t capacity = size > ARENA_CHUNK_SIZE ? size : ARENA_CHUNK_SIZE;
+            chunk = (ArenaChunk *)malloc(sizeof(ArenaChunk) + capacity);
+            if (chunk == NULL) {
+                PyErr_NoMemory();
+                return NULL;
+            }
+            chunk->capacity = capacity;
+        }
+        chunk->next = arena->head;
+        chunk->used = 0;
+        arena->head = chunk;
+    }
+    void *memory = chunk->data + chunk->used;
+    chunk->used += size;
+    return memory;
+}
+
+static void drop_chunk(ArenaChunk *chunk)
+{
+    if (chunk->capacity == ARENA_CHUNK_SIZE && spare_count < ARENA_SPARE_LIMIT)
+        spare_chunks[spare_count++] = chunk;
+    else
+        free(chunk);
+}
+
+static ArenaMark arena_mark(Arena *arena)
+{
+    ArenaMark mark = {arena->head, arena->head ? arena->head->used : 0};
+    return mark;
+}
+
+/* Frees everything allocated since ``mark`` (temporaries of one encoding). */
+static void arena_release(Arena *arena, ArenaMark mark)
+{
+    while (arena->head != mark.head) {
+        ArenaChunk *chunk = arena->head;
+        arena->head = chunk->next;
+        drop_chunk(chunk);
+    }
+    if (arena->head)
+        arena->head->used = mark.used;
+}
+
+static void arena_free(Arena *arena)
+{
+    ArenaMark start = {NULL, 0};
+    arena_release(arena, start);
+}
+
+typedef struct {
+    PyObject **objects;
+    Py_ssize_t count;
+    Py_ssize_t capacity;
+} HeldObjects;
+
+struct Updater;
+
+/* One ``update`` call: the batch (raw views of the caller's bytes) and its storage. */
+typedef struct {
+    struct Updater *updater;
+    Py_ssize_t count;
+    const uint8_t **keys;
+    Py_ssize_t *key_lengths;
+    const uint8_t **paths; /* nibble paths of the keys */
+    Py_ssize_t *path_lengths;
+    const uint8_t **values;
+    Py_ssize_t *value_lengths;
+    const uint8_t **previous; /* NULL when no hints were given */
+    Py_ssize_t *previous_lengths;
+    PyObject **value_ids; /* NULL when none were given */
+    int deletes;
+    Arena arena;
+    HeldObjects held;
+} Merge;
+
+/* Keeps ``object`` (a new reference, stolen) alive until the merge ends. */
+static int hold(Merge *merge, PyObject *object)
+{
+    HeldObjects *held = &merge->held;
+    if (held->count == held->capacity) {
+        Py_ssize_t capacity = held->capacity ? held->capacity * 2 : 256;
+        PyObject **grown = (PyObject **)realloc(held->objects, sizeof(PyObject *) * (size_t)capacity);
+        if (grown == NULL) {
+            Py_DECREF(object);
+            PyErr_NoMemory();
+            return -1;
+        }
+        held->objects = grown;
+        held->capacity = capacity;
+    }
+    held->objects[held->count++] = object;
+    return 0;
+}
+
+static void release_held(HeldObjects *held)
+{
+    /* Released in reverse so that containers go after what they hold (cheaper deallocs). */
+    for (Py_ssize_t index = held->count - 1; index >= 0; index--)
+        Py_DECREF(held->objects[index]);
+    free(held->objects);
+    held->objects = NULL;
+    held->count = held->capacity = 0;
+}
+
+/* A held bytes object copied from ``data`` (borrowed reference, NULL on error). */
+static PyObject *held_bytes(Merge *merge, const uint8_t *data, Py_ssize_t length)
+{
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)data, length);
+    if (bytes == NULL || hold(merge, bytes) < 0)
+        return NULL;
+    return bytes;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The updater object                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct Updater {
+    PyObject_HEAD
+    PyObject *fetch;
+    PyObject *store;
+    PyObject *replaced;
+    PyObject *parsed;
+    unsigned long long next_id;
+    Py_ssize_t parsed_limit;
+} Updater;
+
+/* ------------------------------------------------------------------------ */
+/* Node forms (see the Python module docstring)                             */
+/* ------------------------------------------------------------------------ */
+
+/* A loaded node ('B', 'L', 'E') or a merge result ('L', 'E', 'R'; NULL is "no node").
+ * The Python "P" result (a leaf updated in place) is an 'L' here: both encode the same. */
+typedef struct Form {
+    char kind;
+    const uint8_t *path; /* 'L', 'E': nibbles */
+    Py_ssize_t path_length;
+    const uint8_t *value; /* 'L' */
+    Py_ssize_t value_length;
+    PyObject *item;  /* 'E': the child's reference; 'R': the node's reference */
+    PyObject *id;    /* 'L': value id; 'E': child id; 'R': the node's id */
+    PyObject *items; /* 'B': tuple of 17 raw items */
+    PyObject *ids;   /* 'B': tuple of 16 child ids */
+} Form;
+
+/* A branch child while merging: a raw item with its id, or a node that exists only
+ * inside this merge (an extension split off a longer one). */
+typedef struct {
+    PyObject *item;
+    Form *unstored;
+    PyObject *id;
+} Slot;
+
+/* A key to place in a fresh subtree. */
+typedef struct {
+    const uint8_t *path;
+    Py_ssize_t path_length;
+    const uint8_t *value;
+    Py_ssize_t value_length;
+    PyObject *value_id;
+    Py_ssize_t order;
+} Entry;
+
+static Form *new_form(Merge *merge, char kind)
+{
+    Form *form = (Form *)arena_alloc(&merge->arena, sizeof(Form));
+    if (form == NULL)
+        return NULL;
+    memset(form, 0, sizeof(Form));
+    form->kind = kind;
+    return form;
+}
+
+static Form *new_leaf(Merge *merge, const uint8_t *path, Py_ssize_t path_length, const uint8_t *value,
+                      Py_ssize_t value_length, PyObject *value_id)
+{
+    Form *form = new_form(merge, 'L');
+    if (form == NULL)
+        return NULL;
+    form->path = path;
+    form->path_length = path_length;
+    form->value = value;
+    form->value_length = value_length;
+    form->id = value_id;
+    return form;
+}
+
+static Form *new_extension(Merge *merge, const uint8_t *path, Py_ssize_t path_length, PyObject *child,
+                           PyObject *child_id)
+{
+    Form *form = new_form(merge, 'E');
+    if (form == NULL)
+        return NULL;
+    form->path = path;
+    form->path_length = path_length;
+    form->item = child;
+    form->id = child_id;
+    return form;
+}
+
+static Form *new_reference(Merge *merge, PyObject *item, PyObject *id)
+{
+    Form *form = new_form(merge, 'R');
+    if (form == NULL)
+        return NULL;
+    form->item = item;
+    form->id = id;
+    return form;
+}
+
+static inline int is_empty_item(PyObject *item)
+{
+    return PyBytes_GET_SIZE(item) == 1 && (uint8_t)PyBytes_AS_STRING(item)[0] == 0x80;
+}
+
+static inline int is_hash_reference(const uint8_t *data, Py_ssize_t length)
+{
+    return length == 33 && data[0] == 0xA0;
+}
+
+static inline const uint8_t *bytes_data(PyObject *bytes)
+{
+    return (const uint8_t *)PyBytes_AS_STRING(bytes);
+}
+
+/* Raise ``type(format % bytes.hex())``; ``format`` has one %U. */
+static void raise_with_hex(PyObject *type, const char *format, PyObject *bytes)
+{
+    PyObject *hex = PyObject_CallMethod(bytes, "hex", NULL);
+    if (hex == NULL)
+        return;
+    PyErr_Format(type, format, hex);
+    Py_DECREF(hex);
+}
+
+/* Parse cache entries hold only bytes and str, so they can never be part of a
+ * reference cycle: untracking them at once (as the collector itself would on its
+ * next pass) keeps a large cache out of the cyclic GC's work. */
+static void untrack_entry(PyObject *entry)
+{
+    for (Py_ssize_t index = 1; index < PyTuple_GET_SIZE(entry); index++) {
+        PyObject *part = PyTuple_GET_ITEM(entry, index);
+        if (PyTuple_CheckExact(part) && PyObject_GC_IsTracked(part))
+            PyObject_GC_UnTrack(part);
+    }
+    if (PyObject_GC_IsTracked(entry))
+        PyObject_GC_UnTrack(entry);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calls out to Python: ids, store, replaced, the parse cache               */
+/* ------------------------------------------------------------------------ */
+
+/* The next node id (held, borrowed reference). */
+static PyObject *allocate_id(Merge *merge)
+{
+    Updater *updater = merge->updater;
+    unsigned long long number = updater->next_id;
+    if (number == UINT64_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "node id counter is exhausted");
+        return NULL;
+    }
+    updater->next_id = number + 1;
+    uint8_t raw[8];
+    for (int byte = 0; byte < 8; byte++)
+        raw[7 - byte] = (uint8_t)(number >> (8 * byte));
+    return held_bytes(merge, raw, 8);
+}
+
+static int call_store(Merge *merge, PyObject *id, PyObject *record)
+{
+    PyObject *store = merge->updater->store;
+    Py_INCREF(store);
+    PyObject *arguments[2] = {id, record};
+    PyObject *outcome = PyObject_Vectorcall(store, arguments, 2, NULL);
+    Py_DECREF(store);
+    if (outcome == NULL)
+        return -1;
+    Py_DECREF(outcome);
+    return 0;
+}
+
+static int note_replaced(Merge *merge, PyObject *id)
+{
+    PyObject *replaced = merge->updater->replaced;
+    Py_INCREF(replaced);
+    int status;
+    if (PyList_CheckExact(replaced)) {
+        status = PyList_Append(replaced, id);
+    } else {
+        PyObject *outcome = PyObject_CallMethod(replaced, "append", "O", id);
+        status = outcome == NULL ? -1 : 0;
+        Py_XDECREF(outcome);
+    }
+    Py_DECREF(replaced);
+    return status;
+}
+
+/* 1 if ``id`` is in the parse cache, 0 if not, -1 on error. */
+static int cache_contains(Merge *merge, PyObject *id)
+{
+    PyObject *parsed = merge->updater->parsed;
+    Py_INCREF(parsed);
+    int found = PyDict_Contains(parsed, id);
+    Py_DECREF(parsed);
+    return found;
+}
+
+/* The parse cache entry of ``id`` in ``*entry`` (new reference, NULL if absent). */
+static int cache_lookup(Merge *merge, PyObject *id, PyObject **entry)
+{
+    PyObject *parsed = merge->updater->parsed;
+    Py_INCREF(parsed);
+    PyObject *found = PyDict_GetItemWithError(parsed, id);
+    Py_XINCREF(found);
+    Py_DECREF(parsed);
+    *entry = found;
+    return found == NULL && PyErr_Occurred() ? -1 : 0;
+}
+
+static int cache_put(Merge *merge, PyObject *id, PyObject *entry)
+{
+    Updater *updater = merge->updater;
+    PyObject *parsed = updater->parsed;
+    Py_INCREF(parsed);
+    if (PyDict_GET_SIZE(parsed) >= updater->parsed_limit)
+        PyDict_Clear(parsed);
+    int status = PyDict_SetItem(parsed, id, entry);
+    Py_DECREF(parsed);
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading RLP the way the Python reference does (slices clip at the end)   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    Py_ssize_t start; /* payload start */
+    Py_ssize_t end;   /* item end (may lie past the data: callers clip) */
+    int is_list;
+} Bounds;
+
+static Py_ssize_t saturating_end(Py_ssize_t start, uint64_t length)
+{
+    if (length > (uint64_t)(PY_SSIZE_T_MAX - start))
+        return PY_SSIZE_T_MAX;
+    return start + (Py_ssize_t)length;
+}
+
+/* Bounds of the RLP item at ``position``; -1 if ``position`` is past the data. */
+static int item_bounds(const uint8_t *data, Py_ssize_t size, Py_ssize_t position, Bounds *bounds)
+{
+    if (position < 0 || position >= size)
+        return -1;
+    uint8_t prefix = data[position];
+    if (prefix < 0x80) {
+        bounds->start = position;
+        bounds->end = position + 1;
+        bounds->is_list = 0;
+    } else if (prefix < 0xB8) {
+        bounds->start = position + 1;
+        bounds->end = position + 1 + (prefix - 0x80);
+        bounds->is_list = 0;
+    } else if (prefix >= 0xC0 && prefix < 0xF8) {
+        bounds->start = position + 1;
+        bounds->end = position + 1 + (prefix - 0xC0);
+        bounds->is_list = 1;
+    } else {
+        Py_ssize_t width = prefix < 0xC0 ? prefix - 0xB7 : prefix - 0xF7;
+        Py_ssize_t from = position + 1;
+        Py_ssize_t to = from + width < size ? from + width : size;
+        uint64_t length = 0;
+        for (Py_ssize_t index = from; index < to; index++)
+            length = (length << 8) | data[index];
+        bounds->start = from + width;
+        bounds->end = saturating_end(from + width, length);
+        bounds->is_list = prefix >= 0xF8;
+    }
+    return 0;
+}
+
+/* ``data[start:end]`` with Python's clipping. */
+static void clip(Py_ssize_t size, Py_ssize_t start, Py_ssize_t end, Py_ssize_t *offset, Py_ssize_t *length)
+{
+    if (start > size)
+        start = size;
+    if (end > size)
+        end = size;
+    *offset = start;
+    *length = end > start ? end - start : 0;
+}
+
+/* Items equal to b"\x80" share one object (most slots of a sparse branch). */
+static PyObject *item_object(const uint8_t *data, Py_ssize_t length)
+{
+    if (length == 1 && data[0] == 0x80) {
+        Py_INCREF(EMPTY_ITEM);
+        return EMPTY_ITEM;
+    }
+    return PyBytes_FromStringAndSize((const char *)data, length);
+}
+
+/* Split a node's RLP into its loaded form (the Python ``_parse``). Branches and
+ * extensions also get their parse cache entry (held), returned in ``entry``. */
+static int parse_node(Merge *merge, const uint8_t *rlp, Py_ssize_t size, const uint8_t *ids, int id_count,
+                      Form **out, PyObject **entry)
+{
+    Bounds outer;
+    *entry = NULL;
+    if (item_bounds(rlp, size, 0, &outer) < 0) {
+        PyErr_SetString(BadTrieNode, "trie node is truncated");
+        return -1;
+    }
+    if (!outer.is_list || outer.end != size) {
+        PyErr_SetString(BadTrieNode, "trie node is not a single RLP list");
+        return -1;
+    }
+    Py_ssize_t starts[17], ends[17];
+    Py_ssize_t count = 0;
+    Py_ssize_t position = outer.start;
+    while (position < outer.end) {
+        Bounds item;
+        if (item_bounds(rlp, size, position, &item) < 0) {
+            PyErr_SetString(BadTrieNode, "trie node is truncated");
+            return -1;
+        }
+        if (count < 17) {
+            starts[count] = position;
+            ends[count] = item.end < size ? item.end : size;
+        }
+        count++;
+        position = item.end;
+    }
+    if (count == 17) {
+        PyObject *items = PyTuple_New(17);
+        if (items == NULL)
+            return -1;
+        for (int index = 0; index < 17; index++) {
+            PyObject *item = item_object(rlp + starts[index], ends[index] - starts[index]);
+            if (item == NULL) {
+                Py_DECREF(items);
+                return -1;
+            }
+            PyTuple_SET_ITEM(items, index, item);
+        }
+        PyObject *child_ids = PyTuple_New(16);
+        if (child_ids == NULL) {
+            Py_DECREF(items);
+            return -1;
+        }
+        int next = 0;
+        for (int index = 0; index < 16; index++) {
+            PyObject *child_id;
+            if (is_hash_reference(rlp + starts[index], ends[index] - starts[index]) && next < id_count) {
+                child_id = PyBytes_FromStringAndSize((const char *)ids + 8 * next, 8);
+                next++;
+                if (child_id == NULL) {
+                    Py_DECREF(items);
+                    Py_DECREF(child_ids);
+                    return -1;
+                }
+            } else {
+                child_id = NO_ID;
+                Py_INCREF(child_id);
+            }
+            PyTuple_SET_ITEM(child_ids, index, child_id);
+        }
+        PyObject *branch = PyTuple_Pack(3, KIND_BRANCH, items, child_ids);
+        Py_DECREF(items);
+        Py_DECREF(child_ids);
+        if (branch == NULL)
+            return -1;
+        untrack_entry(branch);
+        if (hold(merge, branch) < 0)
+            return -1;
+        Form *form = new_form(merge, 'B');
+        if (form == NULL)
+            return -1;
+        form->items = PyTuple_GET_ITEM(branch, 1);
+        form->ids = PyTuple_GET_ITEM(branch, 2);
+        *out = form;
+        *entry = branch;
+        return 0;
+    }
+    if (count != 2) {
+        PyErr_Format(BadTrieNode, "trie node must have 2 or 17 items, not %zd", count);
+        return -1;
+    }
+    const uint8_t *path_item = rlp + starts[0];
+    Py_ssize_t path_item_length = ends[0] - starts[0];
+    Bounds path_bounds;
+    item_bounds(path_item, path_item_length, 0, &path_bounds); /* the item is never empty */
+    Py_ssize_t compact_offset, compact_length;
+    clip(path_item_length, path_bounds.start, path_bounds.end, &compact_offset, &compact_length);
+    const uint8_t *compact = path_item + compact_offset;
+    if (compact_length == 0) {
+        PyErr_SetString(BadTrieNode, "hex-prefix encoded path is empty");
+        return -1;
+    }
+    int flag = compact[0] >> 4;
+    if (flag > 3) {
+        PyErr_Format(BadTrieNode, "invalid hex-prefix flag nibble %d", flag);
+        return -1;
+    }
+    int odd = flag & 1;
+    if (!odd && (compact[0] & 0x0F)) {
+        PyErr_SetString(BadTrieNode, "padding nibble of an even-length path must be zero");
+        return -1;
+    }
+    Py_ssize_t path_length = 2 * (compact_length - 1) + odd;
+    uint8_t *path = (uint8_t *)arena_alloc(&merge->arena, (size_t)path_length + 1);
+    if (path == NULL)
+        return -1;
+    Py_ssize_t cursor = 0;
+    if (odd)
+        path[cursor++] = compact[0] & 0x0F;
+    for (Py_ssize_t index = 1; index < compact_length; index++) {
+        path[cursor++] = compact[index] >> 4;
+        path[cursor++] = compact[index] & 0x0F;
+    }
+    const uint8_t *second = rlp + starts[1];
+    Py_ssize_t second_length = ends[1] - starts[1];
+    if (flag & 2) {
+        Bounds value_bounds;
+        item_bounds(second, second_length, 0, &value_bounds);
+        if (value_bounds.is_list) {
+            PyErr_SetString(BadTrieNode, "leaf value must be a string");
+            return -1;
+        }
+        Py_ssize_t value_offset, value_length;
+        clip(second_length, value_bounds.start, value_bounds.end, &value_offset, &value_length);
+        uint8_t *value = (uint8_t *)arena_alloc(&merge->arena, (size_t)value_length + 1);
+        if (value == NULL)
+            return -1;
+        memcpy(value, second + value_offset, (size_t)value_length);
+        PyObject *value_id = NO_ID;
+        if (id_count) {
+            value_id = held_bytes(merge, ids, 8);
+            if (value_id == NULL)
+                return -1;
+        }
+        Form *form = new_leaf(merge, path, path_length, value, value_length, value_id);
+        if (form == NULL)
+            return -1;
+        *out = form;
+        return 0;
+    }
+    PyObject *child = PyBytes_FromStringAndSize((const char *)second, second_length);
+    PyObject *path_object = PyBytes_FromStringAndSize((const char *)path, path_length);
+    PyObject *child_id;
+    if (id_count && is_hash_reference(second, second_length)) {
+        child_id = PyBytes_FromStringAndSize((const char *)ids, 8);
+    } else {
+        child_id = NO_ID;
+        Py_INCREF(child_id);
+    }
+    PyObject *extension = NULL;
+    if (child != NULL && path_object != NULL && child_id != NULL)
+        extension = PyTuple_Pack(4, KIND_EXTENSION, path_object, child, child_id);
+    Py_XDECREF(child);
+    Py_XDECREF(path_object);
+    Py_XDECREF(child_id);
+    if (extension == NULL)
+        return -1;
+    untrack_entry(extension);
+    if (hold(merge, extension) < 0)
+        return -1;
+    Form *form = new_extension(merge, bytes_data(PyTuple_GET_ITEM(extension, 1)),
+                               PyBytes_GET_SIZE(PyTuple_GET_ITEM(extension, 1)), PyTuple_GET_ITEM(extension, 2),
+                               PyTuple_GET_ITEM(extension, 3));
+    if (form == NULL)
+        return -1;
+    *out = form;
+    *entry = extension;
+    return 0;
+}
+
+static int all_bytes(PyObject *tuple)
+{
+    for (Py_ssize_t index = 0; index < PyTuple_GET_SIZE(tuple); index++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(tuple, index)))
+            return 0;
+    return 1;
+}
+
+static int is_nibble_path(PyObject *path)
+{
+    const uint8_t *data = bytes_data(path);
+    for (Py_ssize_t index = 0; index < PyBytes_GET_SIZE(path); index++)
+        if (data[index] > 15)
+            return 0;
+    return 1;
+}
+
+/* The loaded form of a parse cache entry (which the Python class may have written). */
+static int form_from_entry(Merge *merge, PyObject *id, PyObject *entry, Form **out)
+{
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 3)
+        goto malformed;
+    PyObject *kind_object = PyTuple_GET_ITEM(entry, 0);
+    if (!PyUnicode_Check(kind_object) || PyUnicode_GET_LENGTH(kind_object) != 1)
+        goto malformed;
+    Py_UCS4 kind = PyUnicode_READ_CHAR(kind_object, 0);
+    Form *form;
+    if (kind == 'B') {
+        if (PyTuple_GET_SIZE(entry) != 3)
+            goto malformed;
+        PyObject *items = PyTuple_GET_ITEM(entry, 1);
+        PyObject *ids = PyTuple_GET_ITEM(entry, 2);
+        if (!PyTuple_Check(items) || PyTuple_GET_SIZE(items) != 17 || !all_bytes(items) || !PyTuple_Check(ids)
+            || PyTuple_GET_SIZE(ids) != 16 || !all_bytes(ids))
+            goto malformed;
+        form = new_form(merge, 'B');
+        if (form == NULL)
+            return -1;
+        form->items = items;
+        form->ids = ids;
+    } else if (kind == 'E' || kind == 'L') {
+        if (PyTuple_GET_SIZE(entry) != 4)
+            goto malformed;
+        PyObject *path = PyTuple_GET_ITEM(entry, 1);
+        PyObject *second = PyTuple_GET_ITEM(entry, 2);
+        PyObject *second_id = PyTuple_GET_ITEM(entry, 3);
+        if (!PyBytes_Check(path) || !PyBytes_Check(second) || !PyBytes_Check(second_id) || !is_nibble_path(path))
+            goto malformed;
+        if (kind == 'E')
+            form = new_extension(merge, bytes_data(path), PyBytes_GET_SIZE(path), second, second_id);
+        else
+            form = new_leaf(merge, bytes_data(path), PyBytes_GET_SIZE(path), bytes_data(second),
+                            PyBytes_GET_SIZE(second), second_id);
+        if (form == NULL)
+            return -1;
+    } else {
+        goto malformed;
+    }
+    Py_INCREF(entry);
+    if (hold(merge, entry) < 0)
+        return -1;
+    *out = form;
+    return 0;
+malformed:
+    raise_with_hex(CorruptDatabase, "parse cache entry of trie node %U is malformed", id);
+    return -1;
+}
+
+/* The loaded form of the node stored under ``id`` (the Python ``_load_id``). */
+static int load_id(Merge *merge, PyObject *id, Form **out)
+{
+    Updater *updater = merge->updater;
+    PyObject *parsed = updater->parsed;
+    Py_INCREF(parsed);
+    PyObject *cached = PyDict_GetItemWithError(parsed, id);
+    Py_XINCREF(cached);
+    Py_DECREF(parsed);
+    if (cached != NULL) {
+        int status = form_from_entry(merge, id, cached, out);
+        Py_DECREF(cached);
+        return status;
+    }
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *fetch = updater->fetch;
+    Py_INCREF(fetch);
+    PyObject *record = PyObject_CallOneArg(fetch, id);
+    Py_DECREF(fetch);
+    if (record == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_KeyError)) {
+            PyErr_Clear();
+            raise_with_hex(MissingTrieNode, "trie node %U is not in the store", id);
+        }
+        return -1;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(record, &view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(record);
+        return -1;
+    }
+    const uint8_t *data = (const uint8_t *)view.buf;
+    Py_ssize_t size = view.len;
+    int status = -1;
+    PyObject *entry = NULL;
+    if (size == 0) {
+        PyErr_SetString(CorruptDatabase, "empty trie node record");
+    } else {
+        int count = data[size - 1];
+        Py_ssize_t cut = size - 1 - 8 * (Py_ssize_t)count;
+        if (count > 16 || cut < 1)
+            PyErr_SetString(CorruptDatabase, "trie node record is truncated");
+        else
+            status = parse_node(merge, data, cut, data + cut, count, out, &entry);
+    }
+    PyBuffer_Release(&view);
+    Py_DECREF(record);
+    if (status == 0 && (*out)->kind != 'L')
+        status = cache_put(merge, id, entry);
+    return status;
+}
+
+/* Loaded form of a branch child (NULL for an empty slot): the Python ``_load_child``. */
+static int load_child(Merge *merge, const Slot *slot, Form **out)
+{
+    if (slot->unstored != NULL) {
+        *out = slot->unstored;
+        return 0;
+    }
+    PyObject *item = slot->item;
+    if (is_empty_item(item)) {
+        *out = NULL;
+        return 0;
+    }
+    if (is_hash_reference(bytes_data(item), PyBytes_GET_SIZE(item))) {
+        if (PyBytes_GET_SIZE(slot->id) == 0) {
+            PyErr_SetString(CorruptDatabase, "a hashed trie reference has no node id");
+            return -1;
+        }
+        return load_id(merge, slot->id, out);
+    }
+    PyObject *entry;
+    return parse_node(merge, bytes_data(item), PyBytes_GET_SIZE(item), NULL, 0, out, &entry);
+}
+
+/* Result form of an untouched child whose parent collapses: the Python ``_as_result``. */
+static int as_result(Merge *merge, const Slot *slot, Form **out)
+{
+    if (slot->unstored != NULL) {
+        *out = slot->unstored;
+        return 0;
+    }
+    Form *form;
+    if (load_child(merge, slot, &form) < 0)
+        return -1;
+    if (form == NULL) {
+        *out = NULL;
+        return 0;
+    }
+    if (form->kind == 'B') {
+        *out = new_reference(merge, slot->item, slot->id);
+        return *out == NULL ? -1 : 0;
+    }
+    if (PyBytes_GET_SIZE(slot->id) && note_replaced(merge, slot->id) < 0) /* rewritten with a longer path */
+        return -1;
+    *out = form;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing nodes                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int header_size(Py_ssize_t length)
+{
+    if (length < 56)
+        return 1;
+    int width = 0;
+    for (size_t rest = (size_t)length; rest; rest >>= 8)
+        width++;
+    return 1 + width;
+}
+
+static uint8_t *write_header(uint8_t *out, uint8_t offset, Py_ssize_t length)
+{
+    if (length < 56) {
+        *out++ = (uint8_t)(offset + length);
+        return out;
+    }
+    int width = header_size(length) - 1;
+    *out++ = (uint8_t)(offset + 55 + width);
+    for (int byte = width - 1; byte >= 0; byte--)
+        *out++ = (uint8_t)((size_t)length >> (8 * byte));
+    return out;
+}
+
+static Py_ssize_t string_size(const uint8_t *data, Py_ssize_t length)
+{
+    if (length == 1 && data[0] < 0x80)
+        return 1;
+    return header_size(length) + length;
+}
+
+static uint8_t *write_string(uint8_t *out, const uint8_t *data, Py_ssize_t length)
+{
+    if (!(length == 1 && data[0] < 0x80))
+        out = write_header(out, 0x80, length);
+    if (length)
+        memcpy(out, data, (size_t)length);
+    return out + length;
+}
+
+/* Hex-prefix ("compact") encoding of a nibble path; ``out`` needs length / 2 + 1 bytes. */
+static Py_ssize_t compact_from_nibbles(const uint8_t *path, Py_ssize_t length, int is_leaf, uint8_t *out)
+{
+    int flag = is_leaf ? 2 : 0;
+    Py_ssize_t cursor = 0, index = 0;
+    if (length & 1) {
+        out[cursor++] = (uint8_t)(((flag | 1) << 4) | path[0]);
+        index = 1;
+    } else {
+        out[cursor++] = (uint8_t)(flag << 4);
+    }
+    for (; index < length; index += 2)
+        out[cursor++] = (uint8_t)((path[index] << 4) | path[index + 1]);
+    return cursor;
+}
+
+/* Hex-prefix encoding of the leaf path of ``key`` from nibble ``position`` on, straight
+ * from the key bytes (the Python ``_leaf_path_item`` without its RLP header). */
+static Py_ssize_t compact_from_key(const uint8_t *key, Py_ssize_t key_length, Py_ssize_t position, uint8_t *out)
+{
+    Py_ssize_t half = position >> 1;
+    if (position & 1) {
+        out[0] = (uint8_t)(0x30 | (key[half] & 0x0F));
+        memcpy(out + 1, key + half + 1, (size_t)(key_length - half - 1));
+        return key_length - half;
+    }
+    out[0] = 0x20;
+    if (key_length > half)
+        memcpy(out + 1, key + half, (size_t)(key_length - half));
+    return key_length - half + 1;
+}
+
+/* RLP of a 2-item node from its compact path and its second item (a raw value when
+ * ``second_is_value``, else an already encoded child reference); arena memory. */
+static uint8_t *encode_pair(Merge *merge, const uint8_t *compact, Py_ssize_t compact_length,
+                            const uint8_t *second, Py_ssize_t second_length, int second_is_value,
+                            Py_ssize_t *encoded_length)
+{
+    Py_ssize_t payload = string_size(compact, compact_length)
+                         + (second_is_value ? string_size(second, second_length) : second_length);
+    Py_ssize_t total = header_size(payload) + payload;
+    uint8_t *buffer = (uint8_t *)arena_alloc(&merge->arena, (size_t)total);
+    if (buffer == NULL)
+        return NULL;
+    uint8_t *out = write_header(buffer, 0xC0, payload);
+    out = write_string(out, compact, compact_length);
+    if (second_is_value) {
+        write_string(out, second, second_length);
+    } else if (second_length) {
+        memcpy(out, second, (size_t)second_length);
+    }
+    *encoded_length = total;
+    return buffer;
+}
+
+static PyObject *hash_reference(Merge *merge, const uint8_t *encoded, Py_ssize_t length)
+{
+    uint8_t reference[33];
+    reference[0] = 0xA0;
+    keccak256(encoded, (size_t)length, reference + 1);
+    return held_bytes(merge, reference, 33);
+}
+
+/* Reference and id of a 2-item node (the Python ``_reference``): embedded under 32
+ * bytes, else stored as rlp + child id + (1 if a child id else 0). */
+static int reference_node(Merge *merge, const uint8_t *encoded, Py_ssize_t length, PyObject *child_id,
+                          PyObject **reference, PyObject **id)
+{
+    if (length < 32) {
+        *reference = held_bytes(merge, encoded, length);
+        *id = NO_ID;
+        return *reference == NULL ? -1 : 0;
+    }
+    PyObject *record_id = allocate_id(merge);
+    if (record_id == NULL)
+        return -1;
+    Py_ssize_t id_length = PyBytes_GET_SIZE(child_id);
+    PyObject *record = PyBytes_FromStringAndSize(NULL, length + id_length + 1);
+    if (record == NULL)
+        return -1;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(record);
+    memcpy(out, encoded, (size_t)length);
+    if (id_length)
+        memcpy(out + length, PyBytes_AS_STRING(child_id), (size_t)id_length);
+    out[length + id_length] = id_length ? 1 : 0;
+    int status = call_store(merge, record_id, record);
+    Py_DECREF(record);
+    if (status < 0)
+        return -1;
+    *reference = hash_reference(merge, encoded, length);
+    *id = record_id;
+    return *reference == NULL ? -1 : 0;
+}
+
+/* Encode a result (storing it when hashed): the Python ``_finish``. */
+static int finish(Merge *merge, Form *result, PyObject **reference, PyObject **id)
+{
+    if (result == NULL) {
+        *reference = EMPTY_ITEM;
+        *id = NO_ID;
+        return 0;
+    }
+    if (result->kind == 'R') {
+        *reference = result->item;
+        *id = result->id;
+        return 0;
+    }
+    if (result->kind != 'L' && result->kind != 'E') {
+        PyErr_SetString(PyExc_SystemError, "trie merge: a loaded branch cannot be finished");
+        return -1;
+    }
+    ArenaMark mark = arena_mark(&merge->arena);
+    int status = -1;
+    uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)(result->path_length / 2 + 1));
+    if (compact != NULL) {
+        int is_leaf = result->kind == 'L';
+        Py_ssize_t compact_length = compact_from_nibbles(result->path, result->path_length, is_leaf, compact);
+        Py_ssize_t encoded_length;
+        uint8_t *encoded;
+        if (is_leaf)
+            encoded = encode_pair(merge, compact, compact_length, result->value, result->value_length, 1,
+                                  &encoded_length);
+        else
+            encoded = encode_pair(merge, compact, compact_length, bytes_data(result->item),
+                                  PyBytes_GET_SIZE(result->item), 0, &encoded_length);
+        if (encoded != NULL)
+            status = reference_node(merge, encoded, encoded_length, result->id, reference, id);
+    }
+    arena_release(&merge->arena, mark);
+    return status;
+}
+
+/* Store a branch from 17 finished items and 16 ids and cache its split form: the
+ * Python ``_branch``. */
+static int store_branch(Merge *merge, PyObject **items, PyObject **ids, PyObject **reference, PyObject **id)
+{
+    Py_ssize_t payload = 0;
+    for (int index = 0; index < 17; index++)
+        payload += PyBytes_GET_SIZE(items[index]);
+    if (payload >= BRANCH_HEADER_LIMIT) {
+        PyErr_Format(BadTrieNode, "branch node of %zd bytes is too large for a trie node", payload);
+        return -1;
+    }
+    Py_ssize_t encoded_length = header_size(payload) + payload;
+    if (encoded_length < 32) {
+        PyObject *embedded = PyBytes_FromStringAndSize(NULL, encoded_length);
+        if (embedded == NULL || hold(merge, embedded) < 0)
+            return -1;
+        uint8_t *out = write_header((uint8_t *)PyBytes_AS_STRING(embedded), 0xC0, payload);
+        for (int index = 0; index < 17; index++) {
+            memcpy(out, PyBytes_AS_STRING(items[index]), (size_t)PyBytes_GET_SIZE(items[index]));
+            out += PyBytes_GET_SIZE(items[index]);
+        }
+        *reference = embedded;
+        *id = NO_ID;
+        return 0;
+    }
+    PyObject *record_id = allocate_id(merge);
+    if (record_id == NULL)
+        return -1;
+    Py_ssize_t trailer = 0;
+    for (int index = 0; index < 16; index++)
+        trailer += PyBytes_GET_SIZE(ids[index]);
+    if ((trailer >> 3) > 16) {
+        PyErr_SetString(CorruptDatabase, "branch node has more child ids than children");
+        return -1;
+    }
+    PyObject *record = PyBytes_FromStringAndSize(NULL, encoded_length + trailer + 1);
+    if (record == NULL)
+        return -1;
+    uint8_t *start = (uint8_t *)PyBytes_AS_STRING(record);
+    uint8_t *out = write_header(start, 0xC0, payload);
+    for (int index = 0; index < 17; index++) {
+        memcpy(out, PyBytes_AS_STRING(items[index]), (size_t)PyBytes_GET_SIZE(items[index]));
+        out += PyBytes_GET_SIZE(items[index]);
+    }
+    for (int index = 0; index < 16; index++) {
+        memcpy(out, PyBytes_AS_STRING(ids[index]), (size_t)PyBytes_GET_SIZE(ids[index]));
+        out += PyBytes_GET_SIZE(ids[index]);
+    }
+    *out = (uint8_t)(trailer >> 3);
+    uint8_t hash_item[33];
+    hash_item[0] = 0xA0;
+    keccak256(start, (size_t)encoded_length, hash_item + 1);
+    int status = call_store(merge, record_id, record);
+    Py_DECREF(record);
+    if (status < 0)
+        return -1;
+    PyObject *item_tuple = PyTuple_New(17);
+    PyObject *id_tuple = PyTuple_New(16);
+    if (item_tuple == NULL || id_tuple == NULL) {
+        Py_XDECREF(item_tuple);
+        Py_XDECREF(id_tuple);
+        return -1;
+    }
+    for (int index = 0; index < 17; index++) {
+        Py_INCREF(items[index]);
+        PyTuple_SET_ITEM(item_tuple, index, items[index]);
+    }
+    for (int index = 0; index < 16; index++) {
+        Py_INCREF(ids[index]);
+        PyTuple_SET_ITEM(id_tuple, index, ids[index]);
+    }
+    PyObject *entry = PyTuple_Pack(3, KIND_BRANCH, item_tuple, id_tuple);
+    Py_DECREF(item_tuple);
+    Py_DECREF(id_tuple);
+    if (entry == NULL)
+        return -1;
+    untrack_entry(entry);
+    status = cache_put(merge, record_id, entry);
+    Py_DECREF(entry);
+    if (status < 0)
+        return -1;
+    *reference = held_bytes(merge, hash_item, 33);
+    *id = record_id;
+    return *reference == NULL ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Merging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static inline PyObject *leaf_value_id(Merge *merge, Py_ssize_t index)
+{
+    return merge->value_ids == NULL ? NO_ID : merge->value_ids[index];
+}
+
+/* ``path[from:to] == other`` with Python's slice clipping. */
+static int slice_equals(const uint8_t *path, Py_ssize_t length, Py_ssize_t from, Py_ssize_t to,
+                        const uint8_t *other, Py_ssize_t other_length)
+{
+    Py_ssize_t offset, size;
+    clip(length, from, to, &offset, &size);
+    return size == other_length && (size == 0 || memcmp(path + offset, other, (size_t)size) == 0);
+}
+
+/* New arena path ``prefix + rest``. */
+static const uint8_t *join_paths(Merge *merge, const uint8_t *prefix, Py_ssize_t prefix_length,
+                                 const uint8_t *rest, Py_ssize_t rest_length)
+{
+    uint8_t *joined = (uint8_t *)arena_alloc(&merge->arena, (size_t)(prefix_length + rest_length) + 1);
+    if (joined == NULL)
+        return NULL;
+    memcpy(joined, prefix, (size_t)prefix_length);
+    if (rest_length)
+        memcpy(joined + prefix_length, rest, (size_t)rest_length);
+    return joined;
+}
+
+/* The node replacing ``result`` when ``prefix`` is put in front of its path: the
+ * Python ``_prepend``. ``prefix`` must outlive the merge. */
+static int prepend(Merge *merge, const uint8_t *prefix, Py_ssize_t prefix_length, Form *result, Form **out)
+{
+    if (result == NULL || prefix_length == 0) {
+        *out = result;
+        return 0;
+    }
+    if (result->kind == 'R') {
+        *out = new_extension(merge, prefix, prefix_length, result->item, result->id);
+        return *out == NULL ? -1 : 0;
+    }
+    const uint8_t *path = join_paths(merge, prefix, prefix_length, result->path, result->path_length);
+    if (path == NULL)
+        return -1;
+    if (result->kind == 'L')
+        *out = new_leaf(merge, path, prefix_length + result->path_length, result->value, result->value_length,
+                        result->id);
+    else
+        *out = new_extension(merge, path, prefix_length + result->path_length, result->item, result->id);
+    return *out == NULL ? -1 : 0;
+}
+
+static void raise_short_key(void)
+{
+    PyErr_SetString(TrieError, "a key ends inside the trie's paths: keys must be distinct and as long as the "
+                               "trie's keys (or a stored leaf path is malformed)");
+}
+
+/* Common prefix length of two paths, the first ``start`` items assumed equal. */
+static Py_ssize_t common_prefix_length(const uint8_t *a, Py_ssize_t a_length, const uint8_t *b,
+                                       Py_ssize_t b_length, Py_ssize_t start)
+{
+    Py_ssize_t limit = a_length < b_length ? a_length : b_length;
+    Py_ssize_t index = start;
+    while (index < limit && a[index] == b[index])
+        index++;
+    return index;
+}
+
+/* A fresh subtree holding ``entries`` (sorted) below ``depth``: the Python ``_build``. */
+static int build(Merge *merge, Entry *entries, Py_ssize_t count, Py_ssize_t depth, Form **out)
+{
+    if (count == 0) {
+        *out = NULL;
+        return 0;
+    }
+    if (count == 1) {
+        Py_ssize_t offset, length;
+        clip(entries[0].path_length, depth, PY_SSIZE_T_MAX, &offset, &length);
+        *out = new_leaf(merge, entries[0].path + offset, length, entries[0].value, entries[0].value_length,
+                        entries[0].value_id);
+        return *out == NULL ? -1 : 0;
+    }
+    if (Py_EnterRecursiveCall(" while building a trie"))
+        return -1;
+    int status = -1;
+    Entry *first = &entries[0];
+    Entry *last = &entries[count - 1];
+    Py_ssize_t shared = common_prefix_length(first->path, first->path_length, last->path, last->path_length, depth);
+    if (shared > depth) {
+        Form *below;
+        if (build(merge, entries, count, shared, &below) == 0)
+            status = prepend(merge, first->path + depth, shared - depth, below, out);
+        goto done;
+    }
+    PyObject *finished[17];
+    PyObject *finished_ids[16];
+    for (int index = 0; index < 17; index++)
+        finished[index] = EMPTY_ITEM;
+    for (int index = 0; index < 16; index++)
+        finished_ids[index] = NO_ID;
+    Py_ssize_t start = 0;
+    while (start < count) {
+        if (depth >= entries[start].path_length) {
+            raise_short_key();
+            goto done;
+        }
+        uint8_t nibble = entries[start].path[depth];
+        Py_ssize_t stop = start + 1;
+        while (stop < count) {
+            if (depth >= entries[stop].path_length) {
+                raise_short_key();
+                goto done;
+            }
+            if (entries[stop].path[depth] != nibble)
+                break;
+            stop++;
+        }
+        Form *child;
+        if (build(merge, entries + start, stop - start, depth + 1, &child) < 0
+            || finish(merge, child, &finished[nibble], &finished_ids[nibble]) < 0)
+            goto done;
+        start = stop;
+    }
+    PyObject *reference, *id;
+    if (store_branch(merge, finished, finished_ids, &reference, &id) == 0) {
+        *out = new_reference(merge, reference, id);
+        status = *out == NULL ? -1 : 0;
+    }
+done:
+    Py_LeaveRecursiveCall();
+    return status;
+}
+
+static int compare_entries(const void *left, const void *right)
+{
+    const Entry *a = (const Entry *)left;
+    const Entry *b = (const Entry *)right;
+    Py_ssize_t shorter = a->path_length < b->path_length ? a->path_length : b->path_length;
+    int order = shorter ? memcmp(a->path, b->path, (size_t)shorter) : 0;
+    if (order)
+        return order;
+    if (a->path_length != b->path_length)
+        return a->path_length < b->path_length ? -1 : 1;
+    return a->order < b->order ? -1 : (a->order > b->order ? 1 : 0);
+}
+
+/* Changes under a stored leaf that is not simply updated: the Python dict merge of
+ * the changes (last one wins) with the leaf (kept unless changed), then ``_build``. */
+static int merge_into_leaf(Merge *merge, Form *leaf, Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out)
+{
+    Py_ssize_t changes = hi - lo;
+    Entry *entries = (Entry *)arena_alloc(&merge->arena, sizeof(Entry) * (size_t)(changes + 1));
+    if (entries == NULL)
+        return -1;
+    for (Py_ssize_t index = lo; index < hi; index++) {
+        Entry *entry = &entries[index - lo];
+        Py_ssize_t offset, length;
+        clip(merge->path_lengths[index], depth, PY_SSIZE_T_MAX, &offset, &length);
+        entry->path = merge->paths[index] + offset;
+        entry->path_length = length;
+        entry->value = merge->values[index];
+        entry->value_length = merge->value_lengths[index];
+        entry->value_id = leaf_value_id(merge, index);
+        entry->order = index;
+    }
+    qsort(entries, (size_t)changes, sizeof(Entry), compare_entries);
+    /* Keep the last change of each path (the dict's last write). */
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t index = 0; index < changes; index++) {
+        if (index + 1 < changes && entries[index + 1].path_length == entries[index].path_length
+            && memcmp(entries[index + 1].path, entries[index].path, (size_t)entries[index].path_length) == 0)
+            continue;
+        entries[distinct++] = entries[index];
+    }
+    /* The stored leaf, unless a change has its path (``setdefault``). */
+    Entry stored = {leaf->path, leaf->path_length, leaf->value, leaf->value_length, leaf->id, -1};
+    Py_ssize_t position = 0;
+    int found = 0;
+    while (position < distinct) {
+        int order = compare_entries(&entries[position], &stored);
+        if (order >= 0) {
+            found = entries[position].path_length == stored.path_length
+                    && memcmp(entries[position].path, stored.path, (size_t)stored.path_length) == 0;
+            break;
+        }
+        position++;
+    }
+    if (!found) {
+        memmove(entries + position + 1, entries + position, sizeof(Entry) * (size_t)(distinct - position));
+        entries[position] = stored;
+        distinct++;
+    }
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t index = 0; index < distinct; index++)
+        if (entries[index].value_length)
+            entries[kept++] = entries[index];
+    return build(merge, entries, kept, 0, out);
+}
+
+/* The leaf-hash shortcut: is ``item`` the leaf of key ``index`` below ``child_depth``
+ * with its previous value? Writes the key's leaf path (compact) for reuse. */
+static int is_previous_leaf(Merge *merge, PyObject *item, Py_ssize_t index, Py_ssize_t child_depth,
+                            uint8_t *compact, Py_ssize_t *compact_length)
+{
+    *compact_length = compact_from_key(merge->keys[index], merge->key_lengths[index], child_depth, compact);
+    Py_ssize_t encoded_length;
+    uint8_t *old_leaf = encode_pair(merge, compact, *compact_length, merge->previous[index],
+                                    merge->previous_lengths[index], 1, &encoded_length);
+    if (old_leaf == NULL)
+        return -1;
+    const uint8_t *item_data = bytes_data(item);
+    Py_ssize_t item_length = PyBytes_GET_SIZE(item);
+    if (encoded_length < 32)
+        return item_length == encoded_length && memcmp(item_data, old_leaf, (size_t)encoded_length) == 0;
+    if (!is_hash_reference(item_data, item_length))
+        return 0;
+    uint8_t hash[32];
+    keccak256(old_leaf, (size_t)encoded_length, hash);
+    return memcmp(item_data + 1, hash, 32) == 0;
+}
+
+static int update_node(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
+                       Py_ssize_t hi, Form **out);
+
+/* ``_update`` of a stored branch when the batch deletes nothing: the Python
+ * ``_merge_branch``. Every changed child is finished as soon as it is merged. */
+static int merge_branch(Merge *merge, PyObject *items, PyObject *ids, Py_ssize_t depth, Py_ssize_t lo,
+                        Py_ssize_t hi, PyObject **reference, PyObject **id)
+{
+    if (Py_EnterRecursiveCall(" while merging a trie"))
+        return -1;
+    int status = -1;
+    PyObject *finished[17];
+    PyObject *finished_ids[16];
+    for (int index = 0; index < 17; index++)
+        finished[index] = PyTuple_GET_ITEM(items, index);
+    for (int index = 0; index < 16; index++)
+        finished_ids[index] = PyTuple_GET_ITEM(ids, index);
+    Py_ssize_t child_depth = depth + 1;
+    Py_ssize_t start = lo;
+    while (start < hi) {
+        if (depth >= merge->path_lengths[start]) {
+            raise_short_key();
+            goto done;
+        }
+        uint8_t nibble = merge->paths[start][depth];
+        Py_ssize_t stop = start + 1;
+        while (stop < hi) {
+            if (depth >= merge->path_lengths[stop]) {
+                raise_short_key();
+                goto done;
+            }
+            if (merge->paths[stop][depth] != nibble)
+                break;
+            stop++;
+        }
+        PyObject *item = PyTuple_GET_ITEM(items, nibble);
+        PyObject *item_id = PyTuple_GET_ITEM(ids, nibble);
+        /* A cached child found by the leaf-hash check's lookup is not looked up again. */
+        PyObject *cached = NULL;
+        if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start]) {
+            if (cache_lookup(merge, item_id, &cached) < 0)
+                goto done;
+            if (cached == NULL) {
+                ArenaMark mark = arena_mark(&merge->arena);
+                int matched = -1;
+                uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)merge->key_lengths[start] + 2);
+                Py_ssize_t compact_length = 0;
+                if (compact != NULL)
+                    matched = is_previous_leaf(merge, item, start, child_depth, compact, &compact_length);
+                if (matched == 1) {
+                    matched = -1;
+                    if (PyBytes_GET_SIZE(item_id) == 0 || note_replaced(merge, item_id) == 0) {
+                        Py_ssize_t leaf_length;
+                        uint8_t *leaf = encode_pair(merge, compact, compact_length, merge->values[start],
+                                                    merge->value_lengths[start], 1, &leaf_length);
+                        if (leaf != NULL
+                            && reference_node(merge, leaf, leaf_length, leaf_value_id(merge, start),
+                                              &finished[nibble], &finished_ids[nibble]) == 0)
+                            matched = 1;
+                    }
+                }
+                arena_release(&merge->arena, mark);
+                if (matched < 0)
+                    goto done;
+                if (matched == 1) {
+                    start = stop;
+                    continue;
+                }
+            }
+        }
+        Form *child;
+        if (PyBytes_GET_SIZE(item_id)) {
+            int loaded;
+            if (cached != NULL) {
+                loaded = form_from_entry(merge, item_id, cached, &child);
+                Py_DECREF(cached);
+            } else {
+                loaded = load_id(merge, item_id, &child);
+            }
+            if (loaded < 0)
+                goto done;
+            if (child->kind == 'B' && is_empty_item(PyTuple_GET_ITEM(child->items, 16))) {
+                if (note_replaced(merge, item_id) < 0
+                    || merge_branch(merge, child->items, child->ids, child_depth, start, stop, &finished[nibble],
+                                    &finished_ids[nibble])
+                           < 0)
+                    goto done;
+                start = stop;
+                continue;
+            }
+        } else {
+            Py_XDECREF(cached);
+            Slot slot = {item, NULL, item_id};
+            if (load_child(merge, &slot, &child) < 0)
+                goto done;
+        }
+        Form *result;
+        if (update_node(merge, child, item_id, child_depth, start, stop, &result) < 0
+            || finish(merge, result, &finished[nibble], &finished_ids[nibble]) < 0)
+            goto done;
+        start = stop;
+    }
+    status = store_branch(merge, finished, finished_ids, reference, id);
+done:
+    Py_LeaveRecursiveCall();
+    return status;
+}
+
+/* Merge changes ``lo:hi`` (sharing the first ``depth`` nibbles) into ``loaded``
+ * (NULL for no node): the Python ``_update``. */
+static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
+                             Py_ssize_t hi, Form **out)
+{
+    if (PyBytes_GET_SIZE(loaded_id) && note_replaced(merge, loaded_id) < 0)
+        return -1;
+    if (loaded == NULL) {
+        Entry *entries = (Entry *)arena_alloc(&merge->arena, sizeof(Entry) * (size_t)(hi - lo));
+        if (entries == NULL)
+            return -1;
+        Py_ssize_t chosen = 0;
+        for (Py_ssize_t index = lo; index < hi; index++) {
+            if (!merge->value_lengths[index])
+                continue;
+            Entry *entry = &entries[chosen++];
+            entry->path = merge->paths[index];
+            entry->path_length = merge->path_lengths[index];
+            entry->value = merge->values[index];
+            entry->value_length = merge->value_lengths[index];
+            entry->value_id = leaf_value_id(merge, index);
+            entry->order = index;
+        }
+        return build(merge, entries, chosen, depth, out);
+    }
+    Slot slots[17];
+    int split;
+    if (loaded->kind == 'L') {
+        if (hi - lo == 1
+            && slice_equals(merge->paths[lo], merge->path_lengths[lo], depth, PY_SSIZE_T_MAX, loaded->path,
+                            loaded->path_length)) { /* the common case: a value update */
+            if (!merge->value_lengths[lo]) {
+                *out = NULL;
+                return 0;
+            }
+            *out = new_leaf(merge, loaded->path, loaded->path_length, merge->values[lo], merge->value_lengths[lo],
+                            leaf_value_id(merge, lo));
+            return *out == NULL ? -1 : 0;
+        }
+        return merge_into_leaf(merge, loaded, depth, lo, hi, out);
+    }
+    if (loaded->kind == 'E') {
+        const uint8_t *path = loaded->path;
+        Py_ssize_t path_length = loaded->path_length;
+        Py_ssize_t end = depth + path_length;
+        if (slice_equals(merge->paths[lo], merge->path_lengths[lo], depth, end, path, path_length)
+            && slice_equals(merge->paths[hi - 1], merge->path_lengths[hi - 1], depth, end, path, path_length)) {
+            Slot child_slot = {loaded->item, NULL, loaded->id};
+            Form *child, *result;
+            if (load_child(merge, &child_slot, &child) < 0
+                || update_node(merge, child, loaded->id, end, lo, hi, &result) < 0)
+                return -1;
+            return prepend(merge, path, path_length, result, out);
+        }
+        /* Not every change is under the extension: continue as the equivalent branch. */
+        for (int index = 0; index < 17; index++) {
+            slots[index].item = EMPTY_ITEM;
+            slots[index].unstored = NULL;
+            slots[index].id = NO_ID;
+        }
+        if (path_length == 1) {
+            slots[path[0]].item = loaded->item;
+            slots[path[0]].id = loaded->id;
+        } else {
+            Form *rest = new_extension(merge, path + 1, path_length - 1, loaded->item, loaded->id);
+            if (rest == NULL)
+                return -1;
+            slots[path[0]].unstored = rest;
+        }
+        split = 1;
+    } else if (loaded->kind == 'B') {
+        PyObject *items = loaded->items;
+        if (!merge->deletes && is_empty_item(PyTuple_GET_ITEM(items, 16))) {
+            PyObject *reference, *id;
+            if (merge_branch(merge, items, loaded->ids, depth, lo, hi, &reference, &id) < 0)
+                return -1;
+            *out = new_reference(merge, reference, id);
+            return *out == NULL ? -1 : 0;
+        }
+        for (int index = 0; index < 17; index++) {
+            slots[index].item = PyTuple_GET_ITEM(items, index);
+            slots[index].unstored = NULL;
+            slots[index].id = index < 16 ? PyTuple_GET_ITEM(loaded->ids, index) : NO_ID;
+        }
+        split = 0;
+    } else {
+        PyErr_SetString(PyExc_SystemError, "trie merge: unexpected node form");
+        return -1;
+    }
+    if (!is_empty_item(slots[16].item)) {
+        PyErr_SetString(BadTrieNode, "branch values do not occur in a trie of equal-length keys");
+        return -1;
+    }
+    Form *results[16];
+    int has_result[16] = {0};
+    int result_order[16];
+    int result_count = 0;
+    Py_ssize_t child_depth = depth + 1;
+    Py_ssize_t start = lo;
+    while (start < hi) {
+        if (depth >= merge->path_lengths[start]) {
+            raise_short_key();
+            return -1;
+        }
+        uint8_t nibble = merge->paths[start][depth];
+        Py_ssize_t stop = start + 1;
+        while (stop < hi) {
+            if (depth >= merge->path_lengths[stop]) {
+                raise_short_key();
+                return -1;
+            }
+            if (merge->paths[stop][depth] != nibble)
+                break;
+            stop++;
+        }
+        Slot *slot = &slots[nibble];
+        Form *result = NULL;
+        int done = 0;
+        if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start] && slot->unstored == NULL) {
+            int cached = cache_contains(merge, slot->id);
+            if (cached < 0)
+                return -1;
+            if (!cached) {
+                ArenaMark mark = arena_mark(&merge->arena);
+                uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)merge->key_lengths[start] + 2);
+                Py_ssize_t compact_length;
+                int matched = compact == NULL ? -1
+                              : is_previous_leaf(merge, slot->item, start, child_depth, compact, &compact_length);
+                arena_release(&merge->arena, mark);
+                if (matched < 0)
+                    return -1;
+                if (matched) {
+                    if (PyBytes_GET_SIZE(slot->id) && note_replaced(merge, slot->id) < 0)
+                        return -1;
+                    if (merge->value_lengths[start]) {
+                        result = new_leaf(merge, merge->paths[start] + child_depth,
+                                          merge->path_lengths[start] - child_depth, merge->values[start],
+                                          merge->value_lengths[start], leaf_value_id(merge, start));
+                        if (result == NULL)
+                            return -1;
+                    }
+                    done = 1;
+                }
+            }
+        }
+        if (!done) {
+            Form *child;
+            if (load_child(merge, slot, &child) < 0
+                || update_node(merge, child, slot->id, child_depth, start, stop, &result) < 0)
+                return -1;
+        }
+        if (!has_result[nibble]) {
+            has_result[nibble] = 1;
+            result_order[result_count++] = nibble;
+        }
+        results[nibble] = result;
+        start = stop;
+    }
+    PyObject *finished[17];
+    PyObject *finished_ids[16];
+    PyObject *reference, *id;
+    int any_removed = 0;
+    for (int index = 0; index < result_count; index++)
+        if (results[result_order[index]] == NULL)
+            any_removed = 1;
+    if (!split && !any_removed) {
+        /* A stored branch has two or more children and none was removed: still a branch. */
+        for (int index = 0; index < 17; index++)
+            finished[index] = slots[index].item;
+        for (int index = 0; index < 16; index++)
+            finished_ids[index] = slots[index].id;
+        for (int index = 0; index < result_count; index++) {
+            int nibble = result_order[index];
+            if (finish(merge, results[nibble], &finished[nibble], &finished_ids[nibble]) < 0)
+                return -1;
+        }
+        if (store_branch(merge, finished, finished_ids, &reference, &id) < 0)
+            return -1;
+        *out = new_reference(merge, reference, id);
+        return *out == NULL ? -1 : 0;
+    }
+    int live[16];
+    int live_count = 0;
+    for (int nibble = 0; nibble < 16; nibble++) {
+        int alive = has_result[nibble] ? results[nibble] != NULL
+                                       : (slots[nibble].unstored != NULL || !is_empty_item(slots[nibble].item));
+        if (alive)
+            live[live_count++] = nibble;
+    }
+    if (live_count >= 2) {
+        finished[16] = EMPTY_ITEM;
+        for (int nibble = 0; nibble < 16; nibble++) {
+            int status;
+            if (has_result[nibble]) {
+                status = finish(merge, results[nibble], &finished[nibble], &finished_ids[nibble]);
+            } else if (slots[nibble].unstored != NULL) {
+                status = finish(merge, slots[nibble].unstored, &finished[nibble], &finished_ids[nibble]);
+            } else {
+                finished[nibble] = slots[nibble].item;
+                finished_ids[nibble] = slots[nibble].id;
+                status = 0;
+            }
+            if (status < 0)
+                return -1;
+        }
+        if (store_branch(merge, finished, finished_ids, &reference, &id) < 0)
+            return -1;
+        *out = new_reference(merge, reference, id);
+        return *out == NULL ? -1 : 0;
+    }
+    if (live_count == 0) {
+        *out = NULL;
+        return 0;
+    }
+    int only = live[0];
+    Form *result;
+    if (has_result[only]) {
+        result = results[only];
+    } else if (as_result(merge, &slots[only], &result) < 0) {
+        return -1;
+    }
+    return prepend(merge, NIBBLE_VALUES + only, 1, result, out);
+}
+
+static int update_node(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
+                       Py_ssize_t hi, Form **out)
+{
+    if (Py_EnterRecursiveCall(" while merging a trie"))
+        return -1;
+    int status = update_node_inner(merge, loaded, loaded_id, depth, lo, hi, out);
+    Py_LeaveRecursiveCall();
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* BatchTrieUpdater.update                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A tuple snapshot of an argument sequence aligned with the keys (NULL on error). */
+static PyObject *aligned_tuple(PyObject *sequence, Py_ssize_t count, const char *name)
+{
+    PyObject *tuple = PySequence_Tuple(sequence);
+    if (tuple == NULL)
+        return NULL;
+    if (PyTuple_GET_SIZE(tuple) != count) {
+        PyErr_Format(TrieError, "%s must be aligned with keys (%zd keys, %zd %s)", name, count,
+                     PyTuple_GET_SIZE(tuple), name);
+        Py_DECREF(tuple);
+        return NULL;
+    }
+    return tuple;
+}
+
+/* Raw views of a tuple of bytes (None counts as b"" where ``allow_none``). */
+static int bytes_views(Merge *merge, PyObject *tuple, const char *name, int allow_none, const uint8_t ***data,
+                       Py_ssize_t **lengths)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple);
+    *data = (const uint8_t **)arena_alloc(&merge->arena, sizeof(uint8_t *) * (size_t)(count + 1));
+    *lengths = (Py_ssize_t *)arena_alloc(&merge->arena, sizeof(Py_ssize_t) * (size_t)(count + 1));
+    if (*data == NULL || *lengths == NULL)
+        return -1;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, index);
+        if (PyBytes_Check(item)) {
+            (*data)[index] = bytes_data(item);
+            (*lengths)[index] = PyBytes_GET_SIZE(item);
+        } else if (allow_none && item == Py_None) {
+            (*data)[index] = (const uint8_t *)"";
+            (*lengths)[index] = 0;
+        } else {
+            PyErr_Format(PyExc_TypeError, "%s must be bytes, not %.100s", name, Py_TYPE(item)->tp_name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"root", "root_id", "keys", "values", "previous", "value_ids", NULL};
+    PyObject *root, *root_id, *keys, *values;
+    PyObject *previous = Py_None, *value_ids = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|OO:update", keywords, &root, &root_id, &keys, &values,
+                                     &previous, &value_ids))
+        return NULL;
+    int any = PyObject_IsTrue(keys);
+    if (any < 0)
+        return NULL;
+    if (!any)
+        return PyTuple_Pack(2, root, root_id);
+    if (!PyBytes_Check(root) || !PyBytes_Check(root_id)) {
+        PyErr_SetString(PyExc_TypeError, "root and root_id must be bytes");
+        return NULL;
+    }
+    Merge merge;
+    memset(&merge, 0, sizeof merge);
+    merge.updater = self;
+    PyObject *key_tuple = NULL, *value_tuple = NULL, *previous_tuple = NULL, *id_tuple = NULL;
+    PyObject *answer = NULL;
+    Py_INCREF(self); /* callbacks may drop the last other reference */
+
+    key_tuple = PySequence_Tuple(keys);
+    if (key_tuple == NULL)
+        goto done;
+    Py_ssize_t count = PyTuple_GET_SIZE(key_tuple);
+    merge.count = count;
+    value_tuple = aligned_tuple(values, count, "values");
+    if (value_tuple == NULL)
+        goto done;
+    if (previous != Py_None && (previous_tuple = aligned_tuple(previous, count, "previous")) == NULL)
+        goto done;
+    if (value_ids != Py_None && (id_tuple = aligned_tuple(value_ids, count, "value_ids")) == NULL)
+        goto done;
+    if (bytes_views(&merge, key_tuple, "keys", 0, &merge.keys, &merge.key_lengths) < 0
+        || bytes_views(&merge, value_tuple, "values", 0, &merge.values, &merge.value_lengths) < 0)
+        goto done;
+    if (previous_tuple != NULL
+        && bytes_views(&merge, previous_tuple, "previous values", 1, &merge.previous, &merge.previous_lengths) < 0)
+        goto done;
+    if (id_tuple != NULL) {
+        for (Py_ssize_t index = 0; index < count; index++) {
+            PyObject *item = PyTuple_GET_ITEM(id_tuple, index);
+            if (!PyBytes_Check(item)) {
+                PyErr_Format(PyExc_TypeError, "value_ids must be bytes, not %.100s", Py_TYPE(item)->tp_name);
+                goto done;
+            }
+        }
+        merge.value_ids = &PyTuple_GET_ITEM(id_tuple, 0);
+    }
+    Py_ssize_t total_nibbles = 0;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        total_nibbles += 2 * merge.key_lengths[index];
+        if (!merge.value_lengths[index])
+            merge.deletes = 1;
+    }
+    uint8_t *nibbles = (uint8_t *)arena_alloc(&merge.arena, (size_t)total_nibbles + 1);
+    merge.paths = (const uint8_t **)arena_alloc(&merge.arena, sizeof(uint8_t *) * (size_t)count);
+    merge.path_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, sizeof(Py_ssize_t) * (size_t)count);
+    if (nibbles == NULL || merge.paths == NULL || merge.path_lengths == NULL)
+        goto done;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        const uint8_t *key = merge.keys[index];
+        merge.paths[index] = nibbles;
+        merge.path_lengths[index] = 2 * merge.key_lengths[index];
+        for (Py_ssize_t byte = 0; byte < merge.key_lengths[index]; byte++) {
+            *nibbles++ = key[byte] >> 4;
+            *nibbles++ = key[byte] & 0x0F;
+        }
+    }
+
+    Form *result = NULL;
+    if (PyBytes_GET_SIZE(root) == 32 && memcmp(PyBytes_AS_STRING(root), EMPTY_TRIE_ROOT, 32) == 0) {
+        if (update_node(&merge, NULL, NO_ID, 0, 0, count, &result) < 0)
+            goto done;
+    } else if (PyBytes_GET_SIZE(root_id) == 0) {
+        raise_with_hex(MissingTrieNode, "no node id given for root %U", root);
+        goto done;
+    } else {
+        Form *loaded;
+        if (load_id(&merge, root_id, &loaded) < 0 || update_node(&merge, loaded, root_id, 0, 0, count, &result) < 0)
+            goto done;
+    }
+    PyObject *reference, *reference_id;
+    if (finish(&merge, result, &reference, &reference_id) < 0)
+        goto done;
+    const uint8_t *reference_data = bytes_data(reference);
+    Py_ssize_t reference_length = PyBytes_GET_SIZE(reference);
+    if (is_empty_item(reference)) {
+        answer = Py_BuildValue("(y#O)", (const char *)EMPTY_TRIE_ROOT, (Py_ssize_t)32, NO_ID);
+    } else if (is_hash_reference(reference_data, reference_length)) {
+        answer = Py_BuildValue("(y#O)", (const char *)reference_data + 1, (Py_ssize_t)32, reference_id);
+    } else {
+        /* A root under 32 bytes is still stored and named by its hash. */
+        PyObject *record_id = allocate_id(&merge);
+        if (record_id == NULL)
+            goto done;
+        PyObject *record = PyBytes_FromStringAndSize(NULL, reference_length + 1);
+        if (record == NULL)
+            goto done;
+        memcpy(PyBytes_AS_STRING(record), reference_data, (size_t)reference_length);
+        PyBytes_AS_STRING(record)[reference_length] = 0;
+        int status = call_store(&merge, record_id, record);
+        Py_DECREF(record);
+        if (status < 0)
+            goto done;
+        uint8_t hash[32];
+        keccak256(reference_data, (size_t)reference_length, hash);
+        answer = Py_BuildValue("(y#O)", (const char *)hash, (Py_ssize_t)32, record_id);
+    }
+done:
+    arena_free(&merge.arena);
+    release_held(&merge.held);
+    Py_XDECREF(key_tuple);
+    Py_XDECREF(value_tuple);
+    Py_XDECREF(previous_tuple);
+    Py_XDECREF(id_tuple);
+    Py_DECREF(self);
+    return answer;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The type                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int set_next_id(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "next_id cannot be deleted");
+        return -1;
+    }
+    if (!PyLong_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "next_id must be an int, not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    unsigned long long number = PyLong_AsUnsignedLongLong(value);
+    if (number == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    self->next_id = number;
+    return 0;
+}
+
+static PyObject *get_next_id(Updater *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->next_id);
+}
+
+static int set_object(PyObject **slot, PyObject *value, const char *name)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", name);
+        return -1;
+    }
+    Py_INCREF(value);
+    Py_SETREF(*slot, value);
+    return 0;
+}
+
+static PyObject *get_replaced(Updater *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->replaced);
+    return self->replaced;
+}
+
+static int set_replaced(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    return set_object(&self->replaced, value, "replaced");
+}
+
+static PyObject *get_parsed(Updater *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->parsed);
+    return self->parsed;
+}
+
+static int set_parsed(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value != NULL && !PyDict_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "parsed must be a dict, not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    return set_object(&self->parsed, value, "parsed");
+}
+
+static PyObject *get_fetch(Updater *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->fetch);
+    return self->fetch;
+}
+
+static int set_fetch(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    return set_object(&self->fetch, value, "_fetch");
+}
+
+static PyObject *get_store(Updater *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->store);
+    return self->store;
+}
+
+static int set_store(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    return set_object(&self->store, value, "_store");
+}
+
+static PyObject *get_parsed_limit(Updater *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSsize_t(self->parsed_limit);
+}
+
+static int set_parsed_limit(Updater *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_parsed_limit cannot be deleted");
+        return -1;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(value);
+    if (limit == -1 && PyErr_Occurred())
+        return -1;
+    self->parsed_limit = limit;
+    return 0;
+}
+
+static int updater_init(Updater *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"fetch", "store", "next_id", "parsed", "parsed_cache_size", NULL};
+    PyObject *fetch, *store, *next_id = NULL, *parsed = Py_None;
+    Py_ssize_t parsed_cache_size = 200000;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|OOn:BatchTrieUpdater", keywords, &fetch, &store, &next_id,
+                                     &parsed, &parsed_cache_size))
+        return -1;
+    if (next_id == NULL)
+        self->next_id = 1;
+    else if (set_next_id(self, next_id, NULL) < 0)
+        return -1;
+    PyObject *cache;
+    if (parsed == Py_None) {
+        cache = PyDict_New();
+        if (cache == NULL)
+            return -1;
+    } else if (PyDict_Check(parsed)) {
+        cache = parsed;
+        Py_INCREF(cache);
+    } else {
+        PyErr_Format(PyExc_TypeError, "parsed must be a dict, not %.100s", Py_TYPE(parsed)->tp_name);
+        return -1;
+    }
+    PyObject *replaced = PyList_New(0);
+    if (replaced == NULL) {
+        Py_DECREF(cache);
+        return -1;
+    }
+    Py_XSETREF(self->parsed, cache);
+    Py_XSETREF(self->replaced, replaced);
+    Py_INCREF(fetch);
+    Py_XSETREF(self->fetch, fetch);
+    Py_INCREF(store);
+    Py_XSETREF(self->store, store);
+    self->parsed_limit = parsed_cache_size;
+    return 0;
+}
+
+static PyObject *updater_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    Updater *self = (Updater *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    /* Valid (if useless) until __init__ runs, so no method can meet a NULL. */
+    self->fetch = Py_None;
+    self->store = Py_None;
+    Py_INCREF(Py_None);
+    Py_INCREF(Py_None);
+    self->replaced = PyList_New(0);
+    self->parsed = PyDict_New();
+    self->next_id = 1;
+    self->parsed_limit = 200000;
+    if (self->replaced == NULL || self->parsed == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int updater_traverse(Updater *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fetch);
+    Py_VISIT(self->store);
+    Py_VISIT(self->replaced);
+    Py_VISIT(self->parsed);
+    return 0;
+}
+
+static int updater_clear(Updater *self)
+{
+    Py_CLEAR(self->fetch);
+    Py_CLEAR(self->store);
+    Py_CLEAR(self->replaced);
+    Py_CLEAR(self->parsed);
+    return 0;
+}
+
+static void updater_dealloc(Updater *self)
+{
+    PyObject_GC_UnTrack(self);
+    updater_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef updater_methods[] = {
+    {"update", (PyCFunction)(void (*)(void))updater_update, METH_VARARGS | METH_KEYWORDS,
+     "update(root, root_id, keys, values, previous=None, value_ids=None) -> (root_hash, root_id)\n\n"
+     "Merge sorted, distinct, equal-length keys (b\"\" values delete) into the trie at root."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef updater_getset[] = {
+    {"next_id", (getter)get_next_id, (setter)set_next_id, "Number of the next node id to write.", NULL},
+    {"replaced", (getter)get_replaced, (setter)set_replaced, "Ids of the stored nodes the merges replaced.", NULL},
+    {"parsed", (getter)get_parsed, (setter)set_parsed, "Parse cache: id -> split branch or extension.", NULL},
+    {"_fetch", (getter)get_fetch, (setter)set_fetch, "fetch(id) -> record (KeyError when absent).", NULL},
+    {"_store", (getter)get_store, (setter)set_store, "store(id, record).", NULL},
+    {"_parsed_limit", (getter)get_parsed_limit, (setter)set_parsed_limit, "Parse cache size limit.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject UpdaterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyperion.state.metisdb._trie_native.BatchTrieUpdater",
+    .tp_basicsize = sizeof(Updater),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "BatchTrieUpdater(fetch, store, next_id=1, parsed=None, parsed_cache_size=200_000)\n\n"
+              "C implementation of hyperion.state.metisdb.batchtrie.BatchTrieUpdater: merges sorted\n"
+              "changes into tries of one node log with the same store calls, replaced ids and\n"
+              "parse cache entries as the Python class.",
+    .tp_new = updater_new,
+    .tp_init = (initproc)updater_init,
+    .tp_dealloc = (destructor)updater_dealloc,
+    .tp_traverse = (traverseproc)updater_traverse,
+    .tp_clear = (inquiry)updater_clear,
+    .tp_methods = updater_methods,
+    .tp_getset = updater_getset,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Module                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *module_keccak256(PyObject *module, PyObject *argument)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(argument, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    uint8_t hash[32];
+    keccak256((const uint8_t *)view.buf, (size_t)view.len, hash);
+    PyBuffer_Release(&view);
+    return PyBytes_FromStringAndSize((const char *)hash, 32);
+}
+
+static PyMethodDef module_methods[] = {
+    {"keccak256", module_keccak256, METH_O, "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef trie_native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "hyperion.state.metisdb._trie_native",
+    .m_doc = "C implementation of MetisDB's commit-time trie merger (see batchtrie.py).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+static PyObject *import_attribute(const char *module_name, const char *name)
+{
+    PyObject *module = PyImport_ImportModule(module_name);
+    if (module == NULL)
+        return NULL;
+    PyObject *attribute = PyObject_GetAttrString(module, name);
+    Py_DECREF(module);
+    return attribute;
+}
+
+PyMODINIT_FUNC PyInit__trie_native(void)
+{
+    if (MissingTrieNode == NULL) {
+        MissingTrieNode = import_attribute("hyperion.trie.codec", "MissingTrieNode");
+        BadTrieNode = import_attribute("hyperion.trie.codec", "BadTrieNode");
+        TrieError = import_attribute("hyperion.trie.codec", "TrieError");
+        CorruptDatabase = import_attribute("hyperion.state.metisdb.errors", "CorruptDatabase");
+        EMPTY_ITEM = PyBytes_FromStringAndSize("\x80", 1);
+        NO_ID = PyBytes_FromStringAndSize(NULL, 0);
+        KIND_BRANCH = PyUnicode_InternFromString("B");
+        KIND_EXTENSION = PyUnicode_InternFromString("E");
+        if (MissingTrieNode == NULL || BadTrieNode == NULL || TrieError == NULL || CorruptDatabase == NULL
+            || EMPTY_ITEM == NULL || NO_ID == NULL || KIND_BRANCH == NULL || KIND_EXTENSION == NULL) {
+            Py_CLEAR(MissingTrieNode);
+            Py_CLEAR(BadTrieNode);
+            Py_CLEAR(TrieError);
+            Py_CLEAR(CorruptDatabase);
+            Py_CLEAR(EMPTY_ITEM);
+            Py_CLEAR(NO_ID);
+            Py_CLEAR(KIND_BRANCH);
+            Py_CLEAR(KIND_EXTENSION);
+            return NULL;
+        }
+        const uint8_t empty_string = 0x80;
+        keccak256(&empty_string, 1, EMPTY_TRIE_ROOT);
+    }
+    if (PyType_Ready(&UpdaterType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&trie_native_module);
+    if (module == NULL)
+        return NULL;
+    Py_INCREF(&UpdaterType);
+    if (PyModule_AddObject(module, "BatchTrieUpdater", (PyObject *)&UpdaterType) < 0) {
+        Py_DECREF(&UpdaterType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,425 @@
+"""The C trie merger (``_trie_native``) is a drop-in for the Python ``BatchTrieUpdater``:
+on the same inputs it makes the same store calls (ids, record bytes, order), reports
+the same replaced ids, returns the same root and id, leaves the same ``next_id`` and
+writes the same parse cache entries; bad stored records raise the same typed errors."""
+
+from __future__ import annotations
+
+import random
+import tracemalloc
+from typing import Optional
+
+import pytest
+
+native = pytest.importorskip("hyperion.state.metisdb._trie_native")
+
+from hyperion.primitives.keccak import keccak256  # noqa: E402
+from hyperion.primitives.rlp import encode  # noqa: E402
+from hyperion.state.metisdb.batchtrie import BatchTrieUpdater as PythonUpdater  # noqa: E402
+from hyperion.state.metisdb.errors import CorruptDatabase  # noqa: E402
+from hyperion.state.metisdb.nodelog import NO_ID  # noqa: E402
+from hyperion.trie import EMPTY_TRIE_ROOT, HexaryTrie  # noqa: E402
+from hyperion.trie.codec import BadTrieNode, MissingTrieNode, TrieError  # noqa: E402
+
+NativeUpdater = native.BatchTrieUpdater
+
+
+class Recorder:
+    """A dict-backed node log that records every store call."""
+
+    def __init__(self, records: Optional[dict] = None) -> None:
+        self.records: dict[bytes, bytes] = {} if records is None else records
+        self.calls: list[tuple[bytes, bytes]] = []
+
+    def fetch(self, record_id: bytes) -> bytes:
+        return self.records[record_id]
+
+    def store(self, record_id: bytes, record: bytes) -> None:
+        self.calls.append((record_id, record))
+        self.records[record_id] = record
+
+
+def _outcome(updater, recorder: Recorder, root: bytes, root_id: bytes, keys, values, previous, value_ids):
+    """Everything observable about one update: result or error type, calls, replaced, next_id."""
+    recorder.calls = []
+    updater.replaced = []
+    try:
+        result = ("ok", updater.update(root, root_id, keys, values, previous, value_ids))
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        result = ("error", type(exc))
+    return result, recorder.calls, list(updater.replaced), updater.next_id
+
+
+class Pair:
+    """The Python and the C updater side by side, each on its own copy of the log."""
+
+    def __init__(self, next_id: int = 1, cache_size: int = 200_000, records: Optional[dict] = None) -> None:
+        self.python_log = Recorder(dict(records or {}))
+        self.native_log = Recorder(dict(records or {}))
+        self.python = PythonUpdater(self.python_log.fetch, self.python_log.store, next_id, None, cache_size)
+        self.native = NativeUpdater(self.native_log.fetch, self.native_log.store, next_id, None, cache_size)
+        self.root, self.root_id = EMPTY_TRIE_ROOT, NO_ID
+
+    def update(self, keys, values, previous=None, value_ids=None, root=None, root_id=None):
+        root = self.root if root is None else root
+        root_id = self.root_id if root_id is None else root_id
+        expected = _outcome(self.python, self.python_log, root, root_id, keys, values, previous, value_ids)
+        actual = _outcome(self.native, self.native_log, root, root_id, keys, values, previous, value_ids)
+        assert actual[0] == expected[0]
+        assert actual[1] == expected[1], "store calls differ"
+        assert actual[2] == expected[2], "replaced ids differ"
+        assert actual[3] == expected[3], "next_id differs"
+        assert self.native.parsed == self.python.parsed, "parse caches differ"
+        if expected[0][0] == "ok":
+            self.root, self.root_id = expected[0][1]
+        return expected[0]
+
+
+def _random_round(rng: random.Random, universe: list, reference: HexaryTrie, value_size: int,
+                  delete_share: float, id_values: bool):
+    changes = {}
+    for key in rng.sample(universe, rng.randrange(1, len(universe) + 1)):
+        changes[key] = b"" if rng.random() < delete_share else rng.randbytes(rng.randrange(1, value_size + 1))
+    keys = sorted(changes)
+    values = [changes[key] for key in keys]
+    ids = [rng.randbytes(8) if id_values and changes[key] else NO_ID for key in keys]
+    # Hints of previous values: mostly right, sometimes wrong (must not matter).
+    previous = [reference.get(key) if rng.random() < 0.8 else rng.randbytes(3) for key in keys]
+    for key, value in zip(keys, values):
+        reference.set(key, value)
+    return keys, values, previous, ids
+
+
+def test_keccak_matches_reference() -> None:
+    rng = random.Random(1)
+    for length in [0, 1, 31, 32, 33, 55, 56, 135, 136, 137, 271, 272, 273, 1000, 5000]:
+        data = rng.randbytes(length)
+        assert native.keccak256(data) == keccak256(data)
+
+
+@pytest.mark.parametrize("key_length,value_size", [(1, 1), (2, 3), (3, 40), (32, 2), (32, 80)])
+@pytest.mark.parametrize("seed", range(8))
+def test_random_batches_match_python(seed: int, key_length: int, value_size: int) -> None:
+    rng = random.Random(seed * 100 + key_length)
+    reference = HexaryTrie({})
+    pair = Pair(next_id=1 + seed)
+    universe = [rng.randbytes(key_length) for _ in range(min(60, 256 ** key_length))]
+    for _ in range(12):
+        keys, values, previous, ids = _random_round(rng, universe, reference, value_size, 0.35, value_size > 40)
+        root, _ = pair.update(keys, values, previous if seed % 2 else None, ids if seed % 4 < 2 else None)[1]
+        assert root == reference.root_hash()
+
+
+@pytest.mark.parametrize("key_length", [1, 2, 3, 32])
+@pytest.mark.parametrize("seed", range(6))
+def test_growing_and_shrinking_trie(seed: int, key_length: int) -> None:
+    """Many rounds on one trie: insert-only rounds (the fast path), then delete-heavy
+    ones until it is empty, then growth again; tuples and lists as arguments."""
+    rng = random.Random(7000 + seed * 10 + key_length)
+    reference = HexaryTrie({})
+    pair = Pair()
+    universe = [rng.randbytes(key_length) for _ in range(min(300, 256 ** key_length))]
+    for delete_share in [0.0, 0.0, 0.0, 0.1, 0.5, 0.9, 1.0, 1.0, 0.0, 0.0, 0.3]:
+        keys, values, previous, ids = _random_round(rng, universe, reference, 70, delete_share, True)
+        pair.update(tuple(keys), values, tuple(previous), ids)
+        assert pair.root == reference.root_hash()
+
+
+def test_shared_parse_cache_between_classes() -> None:
+    """A C and a Python updater sharing one log and one parse cache (alternating
+    rounds) behave exactly like one Python updater with its own cache."""
+    rng = random.Random(42)
+    universe = [rng.randbytes(32) for _ in range(400)]
+    solo_log, mixed_log = Recorder(), Recorder()
+    solo = PythonUpdater(solo_log.fetch, solo_log.store)
+    shared: dict = {}
+    mixed = [PythonUpdater(mixed_log.fetch, mixed_log.store, 1, shared),
+             NativeUpdater(mixed_log.fetch, mixed_log.store, 1, shared)]
+    reference = HexaryTrie({})
+    solo_root = mixed_root = (EMPTY_TRIE_ROOT, NO_ID)
+    for round_number in range(16):
+        keys, values, previous, ids = _random_round(rng, universe, reference, 80, 0.2 if round_number > 5 else 0,
+                                                    True)
+        worker = mixed[round_number % 2]
+        worker.next_id = solo.next_id
+        expected = _outcome(solo, solo_log, *solo_root, keys, values, previous, ids)
+        actual = _outcome(worker, mixed_log, *mixed_root, keys, values, previous, ids)
+        assert actual == expected
+        assert shared == solo.parsed
+        solo_root = mixed_root = expected[0][1]
+        assert solo_root[0] == reference.root_hash()
+
+
+@pytest.mark.parametrize("cache_size", [0, 1, 7, 50])
+def test_small_parse_cache_limits(cache_size: int) -> None:
+    rng = random.Random(cache_size)
+    reference = HexaryTrie({})
+    pair = Pair(cache_size=cache_size)
+    universe = [rng.randbytes(32) for _ in range(200)]
+    for round_number in range(10):
+        keys, values, previous, ids = _random_round(rng, universe, reference, 80, 0.25 * (round_number % 2), False)
+        pair.update(keys, values, previous)
+        assert pair.root == reference.root_hash()
+
+
+def test_empty_batch_and_empty_results() -> None:
+    pair = Pair()
+    assert pair.native.update(b"\x11" * 32, b"id", [], []) == (b"\x11" * 32, b"id")
+    pair.update([b"\x01" * 32], [b""])  # deleting from an empty trie
+    assert pair.root == EMPTY_TRIE_ROOT and pair.root_id == NO_ID
+    pair.update([b"\x01" * 32, b"\x02" * 32], [b"a", b"b" * 50])
+    pair.update([b"\x01" * 32, b"\x02" * 32], [b"", b""])
+    assert pair.root == EMPTY_TRIE_ROOT and pair.root_id == NO_ID
+
+
+def test_small_roots_are_stored_by_hash() -> None:
+    """Roots under 32 bytes (one short leaf, a branch of embedded leaves) get a record."""
+    pair = Pair(next_id=100)
+    pair.update([b"\x05"], [b"x"])
+    pair.update([b"\x05", b"\x15"], [b"y", b"z"], previous=[b"x", b""])
+    pair.update([b"\x05"], [b""], previous=[b"y"])
+    assert pair.native.next_id == pair.python.next_id > 100
+
+
+def test_wrong_previous_hints_and_value_ids() -> None:
+    rng = random.Random(5)
+    keys = sorted(rng.randbytes(32) for _ in range(300))
+    pair = Pair()
+    pair.update(keys, [rng.randbytes(80) for _ in keys], value_ids=[rng.randbytes(8) for _ in keys])
+    for _ in range(4):
+        chosen = sorted(rng.sample(keys, 100))
+        wrong = [rng.randbytes(rng.choice([1, 5, 80])) for _ in chosen]
+        pair.update(chosen, [rng.randbytes(rng.choice([1, 20, 80])) for _ in chosen], previous=wrong,
+                    value_ids=[rng.randbytes(8) for _ in chosen])
+
+
+def test_large_batch_over_large_trie() -> None:
+    rng = random.Random(2024)
+    keys = sorted({keccak256(index.to_bytes(4, "big")) for index in range(50_000)})
+    values = {key: encode([rng.randrange(1000), rng.randrange(10 ** 20), keccak256(key), keccak256(key[:4])])
+              for key in keys}
+    pair = Pair()
+    pair.update(keys, [values[key] for key in keys])
+    changed = sorted(rng.sample(keys, 15_000) + [rng.randbytes(32) for _ in range(5_000)])
+    new_values = [b"" if rng.random() < 0.1 else rng.randbytes(rng.choice([2, 80])) for _ in changed]
+    previous = [values.get(key, b"") for key in changed]
+    pair.update(changed, new_values, previous)
+    # And a delete-free round of existing keys (the fast path with correct hints).
+    latest = dict(zip(changed, new_values))
+    present = sorted(key for key, value in latest.items() if value and key in values)[:10_000]
+    pair.update(present, [rng.randbytes(80) for _ in present], [latest[key] for key in present])
+
+
+# -- bad stored data -------------------------------------------------------------------------------
+
+def _stored_trie(seed: int = 3, count: int = 200, key_length: int = 32):
+    rng = random.Random(seed)
+    log = Recorder()
+    updater = PythonUpdater(log.fetch, log.store)
+    keys = sorted({rng.randbytes(key_length) for _ in range(count)})
+    root, root_id = updater.update(EMPTY_TRIE_ROOT, NO_ID, keys, [rng.randbytes(40) for _ in keys])
+    return rng, log.records, keys, root, root_id
+
+
+def _both_raise(records: dict, root: bytes, root_id: bytes, keys, values, expected: type,
+                previous=None) -> None:
+    for updater_class in (PythonUpdater, NativeUpdater):
+        log = Recorder(dict(records))
+        updater = updater_class(log.fetch, log.store)
+        with pytest.raises(expected):
+            updater.update(root, root_id, keys, values, previous)
+
+
+@pytest.mark.parametrize("corruption,expected", [
+    (lambda record: b"", CorruptDatabase),                               # empty record
+    (lambda record: record[:-1] + b"\x11", CorruptDatabase),              # count byte over 16
+    (lambda record: record[:5] + b"\x09", CorruptDatabase),               # truncated: ids past the start
+    (lambda record: record[:40] + b"\x00", BadTrieNode),                  # truncated RLP
+    (lambda record: b"\x85hello\x00", BadTrieNode),                       # not a list
+    (lambda record: encode([b"a", b"b", b"c"]) + b"\x00", BadTrieNode),  # 3 items
+    (lambda record: encode([b"", b"b"]) + b"\x00", BadTrieNode),          # empty hex-prefix path
+    (lambda record: encode([b"\x45", b"b"]) + b"\x00", BadTrieNode),      # bad hex-prefix flag
+    (lambda record: encode([b"\x01", b"b"]) + b"\x00", BadTrieNode),      # odd padding
+    (lambda record: encode([b"\x20", [b"x"]]) + b"\x00", BadTrieNode),    # leaf value is a list
+    (lambda record: encode([b"\x80"] * 16 + [b"v"]) + b"\x00", BadTrieNode),  # branch with a value
+])
+def test_malformed_root_records_raise_typed_errors(corruption, expected: type) -> None:
+    rng, records, keys, root, root_id = _stored_trie()
+    records[root_id] = corruption(records[root_id])
+    changed = sorted(rng.sample(keys, 20))
+    _both_raise(records, root, root_id, changed, [b"new"] * 20, expected)
+    _both_raise(records, root, root_id, changed, [b""] * 20, expected)
+
+
+def test_missing_ids_and_nodes_raise_typed_errors() -> None:
+    rng, records, keys, root, root_id = _stored_trie()
+    # A branch record whose hashed children lost their ids.
+    rlp_length = len(records[root_id]) - 1 - 8 * records[root_id][-1]
+    records_without_ids = dict(records)
+    records_without_ids[root_id] = records[root_id][:rlp_length] + b"\x00"
+    _both_raise(records_without_ids, root, root_id, keys[:10], [b"x"] * 10, CorruptDatabase)
+    # A child id that is not stored.
+    records_missing = dict(records)
+    some_child = records[root_id][rlp_length:rlp_length + 8]
+    del records_missing[some_child]
+    _both_raise(records_missing, root, root_id, keys, [b"x"] * len(keys), MissingTrieNode)
+    # A root id that is not stored, and a root hash without an id.
+    _both_raise(records, root, (10 ** 9).to_bytes(8, "big"), keys[:3], [b"x"] * 3, MissingTrieNode)
+    _both_raise(records, root, NO_ID, keys[:3], [b"x"] * 3, MissingTrieNode)
+
+
+def test_fetch_errors_other_than_key_error_propagate() -> None:
+    def failing_fetch(record_id: bytes) -> bytes:
+        raise OSError("disk gone")
+
+    updater = NativeUpdater(failing_fetch, lambda record_id, record: None)
+    with pytest.raises(OSError, match="disk gone"):
+        updater.update(keccak256(b"x"), b"\x00" * 7 + b"\x01", [b"\x01" * 32], [b"v"])
+    updater = NativeUpdater(lambda record_id: None, lambda record_id, record: None)
+    with pytest.raises(TypeError):
+        updater.update(keccak256(b"x"), b"\x00" * 7 + b"\x01", [b"\x01" * 32], [b"v"])
+
+
+def test_store_errors_propagate_and_count_ids() -> None:
+    calls = []
+
+    def failing_store(record_id: bytes, record: bytes) -> None:
+        calls.append(record_id)
+        if len(calls) == 3:
+            raise RuntimeError("full")
+
+    for updater_class in (PythonUpdater, NativeUpdater):
+        calls.clear()
+        updater = updater_class({}.__getitem__, failing_store, 10)
+        keys = sorted(keccak256(bytes([index])) for index in range(40))
+        with pytest.raises(RuntimeError, match="full"):
+            updater.update(EMPTY_TRIE_ROOT, NO_ID, keys, [b"v" * 40] * 40)
+        assert updater.next_id == 13
+
+
+def _fuzz_key_length(seed: int) -> int:
+    return [32, 3, 2, 32][seed % 4]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fuzzed_records_behave_like_python(seed: int) -> None:
+    """Random byte flips, cuts and insertions in stored records: both classes accept
+    the same records (with identical output) and reject the same ones. Where the Python
+    reference fails with an untyped IndexError, the C class raises a ``TrieError``."""
+    rng, records, keys, root, root_id = _stored_trie(seed, 120, _fuzz_key_length(seed))
+    ids = sorted(records)
+    for _ in range(25):
+        damaged = dict(records)
+        for record_id in rng.sample(ids, rng.randrange(1, 4)):
+            record = bytearray(damaged[record_id])
+            action = rng.randrange(4)
+            position = rng.randrange(len(record))
+            if action == 0:
+                record[position] = rng.randrange(256)
+            elif action == 1:
+                del record[position:position + rng.randrange(1, 8)]
+            elif action == 2:
+                record[position:position] = rng.randbytes(rng.randrange(1, 4))
+            else:
+                record[-1] = rng.randrange(18)
+            damaged[record_id] = bytes(record)
+        changed = sorted(rng.sample(keys, rng.randrange(1, 30)) + [rng.randbytes(len(keys[0]))
+                                                                   for _ in range(rng.randrange(3))])
+        changed = sorted(set(changed))
+        values = [b"" if rng.random() < 0.3 * (seed % 2) else rng.randbytes(rng.choice([1, 40])) for _ in changed]
+        previous = [rng.randbytes(40) for _ in changed]
+        python_log, native_log = Recorder(dict(damaged)), Recorder(dict(damaged))
+        python = PythonUpdater(python_log.fetch, python_log.store)
+        native_updater = NativeUpdater(native_log.fetch, native_log.store)
+        expected = _outcome(python, python_log, root, root_id, changed, values, previous, None)
+        actual = _outcome(native_updater, native_log, root, root_id, changed, values, previous, None)
+        if expected[0] == ("error", IndexError):
+            assert actual[0][0] == "error" and issubclass(actual[0][1], TrieError)
+            continue
+        assert actual == expected
+        if expected[0][0] == "error":
+            assert issubclass(actual[0][1], ValueError)
+
+
+
+def test_parse_cache_entries_are_checked() -> None:
+    rng, records, keys, root, root_id = _stored_trie()
+    updater = NativeUpdater(records.__getitem__, lambda record_id, record: None, 1, {root_id: ("B", (b"",) * 3)})
+    with pytest.raises(CorruptDatabase):
+        updater.update(root, root_id, keys[:2], [b"x", b"y"])
+    with pytest.raises(TypeError):
+        updater.parsed = []
+
+
+def test_bad_arguments_raise_typed_errors() -> None:
+    updater = NativeUpdater({}.__getitem__, lambda record_id, record: None)
+    with pytest.raises(TrieError):
+        updater.update(EMPTY_TRIE_ROOT, NO_ID, [b"\x01"], [b"a", b"b"])
+    with pytest.raises(TypeError):
+        updater.update(EMPTY_TRIE_ROOT, NO_ID, [b"\x01"], ["text"])
+    with pytest.raises(TrieError):  # duplicate keys (Python: IndexError)
+        updater.update(EMPTY_TRIE_ROOT, NO_ID, [b"\x01", b"\x01"], [b"a", b"b"])
+    with pytest.raises(TrieError):  # keys of unequal length
+        updater.update(EMPTY_TRIE_ROOT, NO_ID, [b"\x01", b"\x01\x02"], [b"a", b"b"])
+
+
+def test_python_index_errors_are_typed_errors_here() -> None:
+    """Inputs where the Python reference fails with an untyped IndexError."""
+    # A stored leaf whose path is shorter than the keys (the new key runs past it).
+    leaf = encode([b"\x20\x01", b"v" * 40])
+    records = {b"\x00" * 7 + b"\x01": leaf + b"\x00"}
+    for updater_class, expected in ((PythonUpdater, IndexError), (NativeUpdater, TrieError)):
+        updater = updater_class(records.__getitem__, lambda record_id, record: None)
+        with pytest.raises(expected):
+            updater.update(keccak256(leaf), b"\x00" * 7 + b"\x01", [b"\x01\x02"], [b"w"])
+    # A stored branch whose untouched slot holds an item too large for a trie node.
+    branch = encode([b"x" * 1100] + [b""] * 16)
+    records = {b"\x00" * 7 + b"\x01": branch + b"\x00"}
+    for updater_class, expected in ((PythonUpdater, IndexError), (NativeUpdater, BadTrieNode)):
+        updater = updater_class(records.__getitem__, lambda record_id, record: None)
+        with pytest.raises(expected):
+            updater.update(keccak256(branch), b"\x00" * 7 + b"\x01", [b"\x51"], [b"w"])
+
+
+def test_attributes_like_the_python_class() -> None:
+    log = Recorder()
+    updater = NativeUpdater(log.fetch, log.store, next_id=7)
+    assert updater.next_id == 7 and updater.replaced == [] and updater.parsed == {}
+    written: list[bytes] = []
+    updater._store = lambda key, value: (written.append(key), log.store(key, value))
+    keys = sorted(keccak256(bytes([index])) for index in range(50))
+    root, root_id = updater.update(EMPTY_TRIE_ROOT, NO_ID, keys, [b"v" * 40] * 50)
+    assert written == sorted(written) and written[0] == (7).to_bytes(8, "big")
+    assert updater.next_id == 7 + len(written)
+    stale: list = []
+    updater.replaced = stale
+    updater.update(root, root_id, keys[:1], [b"w" * 40])
+    assert stale and updater.replaced is stale
+    with pytest.raises(OverflowError):
+        updater.next_id = -1
+
+
+def test_no_leaks_on_success_and_error_paths() -> None:
+    rng, records, keys, root, root_id = _stored_trie(9, 100)
+    bad = dict(records)
+    bad[root_id] = b"\x85hello\x00"
+
+    def run() -> None:
+        updater = NativeUpdater(records.__getitem__, lambda record_id, record: None)
+        updater.update(root, root_id, keys[:30], [b"z" * 50] * 30)
+        updater.update(root, root_id, keys[:30], [b""] * 30)
+        broken = NativeUpdater(bad.__getitem__, lambda record_id, record: None)
+        with pytest.raises(BadTrieNode):
+            broken.update(root, root_id, keys[:30], [b"z"] * 30)
+
+    for _ in range(20):
+        run()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            run()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
