@@ -102,6 +102,9 @@ class LazyStorage(dict):
         return changed
 
 
+_new_account = object.__new__
+
+
 class LazyAccounts(dict):
     """Address -> ``Account``; a miss reads the snapshot once, absence is remembered."""
 
@@ -122,10 +125,16 @@ class LazyAccounts(dict):
             self.absent.add(address)
             return None
         nonce, balance, storage_root, code_hash = record
-        code = b"" if code_hash == EMPTY_KECCAK else snapshot.code(code_hash)
-        account = Account(nonce, balance, code, code_hash)
-        account.storage = LazyStorage(snapshot, address)  # after __init__: it would test emptiness
+        # Every field set here, without Account.__init__ (it would build a storage dict
+        # only to replace it, and test the lazy storage for emptiness): one per account read.
+        account = _new_account(Account)
+        account.nonce = nonce
+        account.balance = balance
+        account.code = b"" if code_hash == EMPTY_KECCAK else snapshot.code(code_hash)
+        account.code_hash = code_hash
+        account.storage = LazyStorage(snapshot, address)
         account.storage_root = storage_root
+        account.address_hash = None
         self.loaded[address] = (account, record)
         dict.__setitem__(self, address, account)
         return account
