@@ -159,22 +159,22 @@ static void keccak256(const uint8_t *data, size_t length, uint8_t out[32])
 /* Module constants                                                         */
 /* ------------------------------------------------------------------------ */
 
-static PyObject *EMPTY_ITEM;      /* b"\x80": an empty branch slot (RLP of b"") */
 static PyObject *NO_ID;           /* b"": no record (empty slot or embedded node) */
-static PyObject *KIND_BRANCH;     /* "B" */
-static PyObject *KIND_EXTENSION;  /* "E" */
 static PyObject *MissingTrieNode;
 static PyObject *BadTrieNode;
 static PyObject *TrieError;
 static PyObject *CorruptDatabase;
 static uint8_t EMPTY_TRIE_ROOT[32];
 static const uint8_t NIBBLE_VALUES[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t EMPTY_ITEM_BYTE[1] = {0x80}; /* an empty branch slot (RLP of b"") */
 
 #define BRANCH_HEADER_LIMIT 1024 /* the Python reference's LIST_HEADERS table size */
+#define ID_SIZE 8
 
 /* ------------------------------------------------------------------------ */
 /* Per-call storage: an arena for C buffers, a list of held Python objects   */
 /* ------------------------------------------------------------------------ */
+
 
 typedef struct ArenaChunk {
     struct ArenaChunk *next;
@@ -267,7 +267,18 @@ typedef struct {
 
 struct Updater;
 
-/* One ``update`` call: the batch (raw views of the caller's bytes) and its storage. */
+
+/* Raw bytes that live until the merge ends: inside a held record, the caller's
+ * arguments or the merge's arena. */
+typedef struct {
+    const uint8_t *data;
+    Py_ssize_t length;
+} View;
+
+static const View EMPTY_VIEW = {EMPTY_ITEM_BYTE, 1};
+
+/* One ``update`` call: the batch (raw views of the caller's bytes) and its storage.
+ * Node ids inside the merge are pointers to 8 raw bytes (NULL: no record). */
 typedef struct {
     struct Updater *updater;
     Py_ssize_t count;
@@ -279,9 +290,11 @@ typedef struct {
     Py_ssize_t *value_lengths;
     const uint8_t **previous; /* NULL when no hints were given */
     Py_ssize_t *previous_lengths;
-    PyObject **value_ids; /* NULL when none were given */
+    const uint8_t **value_ids; /* NULL when none were given */
+    Py_ssize_t *value_id_lengths;
     int deletes;
-    Arena arena;
+    Arena arena;   /* lives as long as the merge */
+    Arena scratch; /* temporaries of one encoding, released by mark */
     HeldObjects held;
 } Merge;
 
@@ -306,21 +319,11 @@ static int hold(Merge *merge, PyObject *object)
 
 static void release_held(HeldObjects *held)
 {
-    /* Released in reverse so that containers go after what they hold (cheaper deallocs). */
     for (Py_ssize_t index = held->count - 1; index >= 0; index--)
         Py_DECREF(held->objects[index]);
     free(held->objects);
     held->objects = NULL;
     held->count = held->capacity = 0;
-}
-
-/* A held bytes object copied from ``data`` (borrowed reference, NULL on error). */
-static PyObject *held_bytes(Merge *merge, const uint8_t *data, Py_ssize_t length)
-{
-    PyObject *bytes = PyBytes_FromStringAndSize((const char *)data, length);
-    if (bytes == NULL || hold(merge, bytes) < 0)
-        return NULL;
-    return bytes;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -341,6 +344,12 @@ typedef struct Updater {
 /* Node forms (see the Python module docstring)                             */
 /* ------------------------------------------------------------------------ */
 
+/* The 17 raw items and 16 child ids of a branch. */
+typedef struct {
+    View items[17];
+    const uint8_t *ids[16];
+} Branch;
+
 /* A loaded node ('B', 'L', 'E') or a merge result ('L', 'E', 'R'; NULL is "no node").
  * The Python "P" result (a leaf updated in place) is an 'L' here: both encode the same. */
 typedef struct Form {
@@ -349,18 +358,19 @@ typedef struct Form {
     Py_ssize_t path_length;
     const uint8_t *value; /* 'L' */
     Py_ssize_t value_length;
-    PyObject *item;  /* 'E': the child's reference; 'R': the node's reference */
-    PyObject *id;    /* 'L': value id; 'E': child id; 'R': the node's id */
-    PyObject *items; /* 'B': tuple of 17 raw items */
-    PyObject *ids;   /* 'B': tuple of 16 child ids */
+    const uint8_t *value_id; /* 'L': the id the leaf records (any length, NULL/0: none) */
+    Py_ssize_t value_id_length;
+    View item;          /* 'E': the child's reference; 'R': the node's reference */
+    const uint8_t *id;  /* 'E': child id; 'R': the node's id */
+    Branch *branch;     /* 'B' */
 } Form;
 
 /* A branch child while merging: a raw item with its id, or a node that exists only
  * inside this merge (an extension split off a longer one). */
 typedef struct {
-    PyObject *item;
+    View item;
     Form *unstored;
-    PyObject *id;
+    const uint8_t *id;
 } Slot;
 
 /* A key to place in a fresh subtree. */
@@ -369,7 +379,8 @@ typedef struct {
     Py_ssize_t path_length;
     const uint8_t *value;
     Py_ssize_t value_length;
-    PyObject *value_id;
+    const uint8_t *value_id;
+    Py_ssize_t value_id_length;
     Py_ssize_t order;
 } Entry;
 
@@ -384,7 +395,7 @@ static Form *new_form(Merge *merge, char kind)
 }
 
 static Form *new_leaf(Merge *merge, const uint8_t *path, Py_ssize_t path_length, const uint8_t *value,
-                      Py_ssize_t value_length, PyObject *value_id)
+                      Py_ssize_t value_length, const uint8_t *value_id, Py_ssize_t value_id_length)
 {
     Form *form = new_form(merge, 'L');
     if (form == NULL)
@@ -393,12 +404,13 @@ static Form *new_leaf(Merge *merge, const uint8_t *path, Py_ssize_t path_length,
     form->path_length = path_length;
     form->value = value;
     form->value_length = value_length;
-    form->id = value_id;
+    form->value_id = value_id;
+    form->value_id_length = value_id_length;
     return form;
 }
 
-static Form *new_extension(Merge *merge, const uint8_t *path, Py_ssize_t path_length, PyObject *child,
-                           PyObject *child_id)
+static Form *new_extension(Merge *merge, const uint8_t *path, Py_ssize_t path_length, View child,
+                           const uint8_t *child_id)
 {
     Form *form = new_form(merge, 'E');
     if (form == NULL)
@@ -410,7 +422,7 @@ static Form *new_extension(Merge *merge, const uint8_t *path, Py_ssize_t path_le
     return form;
 }
 
-static Form *new_reference(Merge *merge, PyObject *item, PyObject *id)
+static Form *new_reference(Merge *merge, View item, const uint8_t *id)
 {
     Form *form = new_form(merge, 'R');
     if (form == NULL)
@@ -420,9 +432,9 @@ static Form *new_reference(Merge *merge, PyObject *item, PyObject *id)
     return form;
 }
 
-static inline int is_empty_item(PyObject *item)
+static inline int is_empty_view(View item)
 {
-    return PyBytes_GET_SIZE(item) == 1 && (uint8_t)PyBytes_AS_STRING(item)[0] == 0x80;
+    return item.length == 1 && item.data[0] == 0x80;
 }
 
 static inline int is_hash_reference(const uint8_t *data, Py_ssize_t length)
@@ -445,43 +457,51 @@ static void raise_with_hex(PyObject *type, const char *format, PyObject *bytes)
     Py_DECREF(hex);
 }
 
-/* Parse cache entries hold only bytes and str, so they can never be part of a
- * reference cycle: untracking them at once (as the collector itself would on its
- * next pass) keeps a large cache out of the cyclic GC's work. */
-static void untrack_entry(PyObject *entry)
-{
-    for (Py_ssize_t index = 1; index < PyTuple_GET_SIZE(entry); index++) {
-        PyObject *part = PyTuple_GET_ITEM(entry, index);
-        if (PyTuple_CheckExact(part) && PyObject_GC_IsTracked(part))
-            PyObject_GC_UnTrack(part);
-    }
-    if (PyObject_GC_IsTracked(entry))
-        PyObject_GC_UnTrack(entry);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Calls out to Python: ids, store, replaced, the parse cache               */
 /* ------------------------------------------------------------------------ */
 
-/* The next node id (held, borrowed reference). */
-static PyObject *allocate_id(Merge *merge)
+static inline PyObject *id_object(const uint8_t *id)
+{
+    return PyBytes_FromStringAndSize((const char *)id, ID_SIZE);
+}
+
+/* The next node id: ``*object`` a new reference, ``*raw`` its bytes in the arena. */
+static int allocate_id(Merge *merge, PyObject **object, const uint8_t **raw)
 {
     Updater *updater = merge->updater;
     unsigned long long number = updater->next_id;
     if (number == UINT64_MAX) {
         PyErr_SetString(PyExc_OverflowError, "node id counter is exhausted");
-        return NULL;
+        return -1;
     }
+    uint8_t *copy = (uint8_t *)arena_alloc(&merge->arena, ID_SIZE);
+    if (copy == NULL)
+        return -1;
     updater->next_id = number + 1;
-    uint8_t raw[8];
     for (int byte = 0; byte < 8; byte++)
-        raw[7 - byte] = (uint8_t)(number >> (8 * byte));
-    return held_bytes(merge, raw, 8);
+        copy[7 - byte] = (uint8_t)(number >> (8 * byte));
+    *object = id_object(copy);
+    *raw = copy;
+    return *object == NULL ? -1 : 0;
 }
 
-static int call_store(Merge *merge, PyObject *id, PyObject *record)
+/* Hand a new record to ``store``: appended as ``(id, record)`` to a list, or called. */
+static int emit_store(Merge *merge, PyObject *id, PyObject *record)
 {
     PyObject *store = merge->updater->store;
+    if (PyList_CheckExact(store)) {
+        PyObject *pair = PyTuple_New(2);
+        if (pair == NULL)
+            return -1;
+        Py_INCREF(id);
+        Py_INCREF(record);
+        PyTuple_SET_ITEM(pair, 0, id);
+        PyTuple_SET_ITEM(pair, 1, record);
+        int status = PyList_Append(store, pair);
+        Py_DECREF(pair);
+        return status;
+    }
     Py_INCREF(store);
     PyObject *arguments[2] = {id, record};
     PyObject *outcome = PyObject_Vectorcall(store, arguments, 2, NULL);
@@ -495,49 +515,47 @@ static int call_store(Merge *merge, PyObject *id, PyObject *record)
 static int note_replaced(Merge *merge, PyObject *id)
 {
     PyObject *replaced = merge->updater->replaced;
+    if (PyList_CheckExact(replaced))
+        return PyList_Append(replaced, id);
     Py_INCREF(replaced);
-    int status;
-    if (PyList_CheckExact(replaced)) {
-        status = PyList_Append(replaced, id);
-    } else {
-        PyObject *outcome = PyObject_CallMethod(replaced, "append", "O", id);
-        status = outcome == NULL ? -1 : 0;
-        Py_XDECREF(outcome);
-    }
+    PyObject *outcome = PyObject_CallMethod(replaced, "append", "O", id);
     Py_DECREF(replaced);
+    if (outcome == NULL)
+        return -1;
+    Py_DECREF(outcome);
+    return 0;
+}
+
+static int note_replaced_raw(Merge *merge, const uint8_t *id)
+{
+    PyObject *object = id_object(id);
+    if (object == NULL)
+        return -1;
+    int status = note_replaced(merge, object);
+    Py_DECREF(object);
     return status;
 }
 
-/* 1 if ``id`` is in the parse cache, 0 if not, -1 on error. */
-static int cache_contains(Merge *merge, PyObject *id)
+/* The cached record of ``key`` in ``*record`` (new reference, NULL if absent). */
+static int cache_lookup(Merge *merge, PyObject *key, PyObject **record)
 {
     PyObject *parsed = merge->updater->parsed;
     Py_INCREF(parsed);
-    int found = PyDict_Contains(parsed, id);
-    Py_DECREF(parsed);
-    return found;
-}
-
-/* The parse cache entry of ``id`` in ``*entry`` (new reference, NULL if absent). */
-static int cache_lookup(Merge *merge, PyObject *id, PyObject **entry)
-{
-    PyObject *parsed = merge->updater->parsed;
-    Py_INCREF(parsed);
-    PyObject *found = PyDict_GetItemWithError(parsed, id);
+    PyObject *found = PyDict_GetItemWithError(parsed, key);
     Py_XINCREF(found);
     Py_DECREF(parsed);
-    *entry = found;
+    *record = found;
     return found == NULL && PyErr_Occurred() ? -1 : 0;
 }
 
-static int cache_put(Merge *merge, PyObject *id, PyObject *entry)
+static int cache_put(Merge *merge, PyObject *key, PyObject *record)
 {
     Updater *updater = merge->updater;
     PyObject *parsed = updater->parsed;
     Py_INCREF(parsed);
     if (PyDict_GET_SIZE(parsed) >= updater->parsed_limit)
         PyDict_Clear(parsed);
-    int status = PyDict_SetItem(parsed, id, entry);
+    int status = PyDict_SetItem(parsed, key, record);
     Py_DECREF(parsed);
     return status;
 }
@@ -602,23 +620,12 @@ static void clip(Py_ssize_t size, Py_ssize_t start, Py_ssize_t end, Py_ssize_t *
     *length = end > start ? end - start : 0;
 }
 
-/* Items equal to b"\x80" share one object (most slots of a sparse branch). */
-static PyObject *item_object(const uint8_t *data, Py_ssize_t length)
-{
-    if (length == 1 && data[0] == 0x80) {
-        Py_INCREF(EMPTY_ITEM);
-        return EMPTY_ITEM;
-    }
-    return PyBytes_FromStringAndSize((const char *)data, length);
-}
-
-/* Split a node's RLP into its loaded form (the Python ``_parse``). Branches and
- * extensions also get their parse cache entry (held), returned in ``entry``. */
+/* Split a node's RLP into its loaded form (the Python ``_parse``), pointing into
+ * ``rlp`` (which must outlive the merge); ``ids`` holds ``id_count`` child ids. */
 static int parse_node(Merge *merge, const uint8_t *rlp, Py_ssize_t size, const uint8_t *ids, int id_count,
-                      Form **out, PyObject **entry)
+                      Form **out)
 {
     Bounds outer;
-    *entry = NULL;
     if (item_bounds(rlp, size, 0, &outer) < 0) {
         PyErr_SetString(BadTrieNode, "trie node is truncated");
         return -1;
@@ -631,67 +638,45 @@ static int parse_node(Merge *merge, const uint8_t *rlp, Py_ssize_t size, const u
     Py_ssize_t count = 0;
     Py_ssize_t position = outer.start;
     while (position < outer.end) {
-        Bounds item;
-        if (item_bounds(rlp, size, position, &item) < 0) {
-            PyErr_SetString(BadTrieNode, "trie node is truncated");
-            return -1;
+        Py_ssize_t end;
+        uint8_t prefix = rlp[position];
+        /* Inline the common short items; long forms go through item_bounds. */
+        if (prefix < 0x80)
+            end = position + 1;
+        else if (prefix < 0xB8)
+            end = position + 1 + (prefix - 0x80);
+        else if (prefix >= 0xC0 && prefix < 0xF8)
+            end = position + 1 + (prefix - 0xC0);
+        else {
+            Bounds item;
+            item_bounds(rlp, size, position, &item); /* position < size here */
+            end = item.end;
         }
         if (count < 17) {
             starts[count] = position;
-            ends[count] = item.end < size ? item.end : size;
+            ends[count] = end < size ? end : size;
         }
         count++;
-        position = item.end;
+        position = end; /* outer.end == size: the next item, if any, starts inside the data */
     }
     if (count == 17) {
-        PyObject *items = PyTuple_New(17);
-        if (items == NULL)
-            return -1;
-        for (int index = 0; index < 17; index++) {
-            PyObject *item = item_object(rlp + starts[index], ends[index] - starts[index]);
-            if (item == NULL) {
-                Py_DECREF(items);
-                return -1;
-            }
-            PyTuple_SET_ITEM(items, index, item);
-        }
-        PyObject *child_ids = PyTuple_New(16);
-        if (child_ids == NULL) {
-            Py_DECREF(items);
-            return -1;
-        }
-        int next = 0;
-        for (int index = 0; index < 16; index++) {
-            PyObject *child_id;
-            if (is_hash_reference(rlp + starts[index], ends[index] - starts[index]) && next < id_count) {
-                child_id = PyBytes_FromStringAndSize((const char *)ids + 8 * next, 8);
-                next++;
-                if (child_id == NULL) {
-                    Py_DECREF(items);
-                    Py_DECREF(child_ids);
-                    return -1;
-                }
-            } else {
-                child_id = NO_ID;
-                Py_INCREF(child_id);
-            }
-            PyTuple_SET_ITEM(child_ids, index, child_id);
-        }
-        PyObject *branch = PyTuple_Pack(3, KIND_BRANCH, items, child_ids);
-        Py_DECREF(items);
-        Py_DECREF(child_ids);
-        if (branch == NULL)
-            return -1;
-        untrack_entry(branch);
-        if (hold(merge, branch) < 0)
-            return -1;
         Form *form = new_form(merge, 'B');
-        if (form == NULL)
+        Branch *branch = (Branch *)arena_alloc(&merge->arena, sizeof(Branch));
+        if (form == NULL || branch == NULL)
             return -1;
-        form->items = PyTuple_GET_ITEM(branch, 1);
-        form->ids = PyTuple_GET_ITEM(branch, 2);
+        int next = 0;
+        for (int index = 0; index < 17; index++) {
+            branch->items[index].data = rlp + starts[index];
+            branch->items[index].length = ends[index] - starts[index];
+        }
+        for (int index = 0; index < 16; index++) {
+            if (next < id_count && is_hash_reference(branch->items[index].data, branch->items[index].length))
+                branch->ids[index] = ids + ID_SIZE * next++;
+            else
+                branch->ids[index] = NULL;
+        }
+        form->branch = branch;
         *out = form;
-        *entry = branch;
         return 0;
     }
     if (count != 2) {
@@ -741,170 +726,88 @@ static int parse_node(Merge *merge, const uint8_t *rlp, Py_ssize_t size, const u
         }
         Py_ssize_t value_offset, value_length;
         clip(second_length, value_bounds.start, value_bounds.end, &value_offset, &value_length);
-        uint8_t *value = (uint8_t *)arena_alloc(&merge->arena, (size_t)value_length + 1);
-        if (value == NULL)
-            return -1;
-        memcpy(value, second + value_offset, (size_t)value_length);
-        PyObject *value_id = NO_ID;
-        if (id_count) {
-            value_id = held_bytes(merge, ids, 8);
-            if (value_id == NULL)
-                return -1;
-        }
-        Form *form = new_leaf(merge, path, path_length, value, value_length, value_id);
-        if (form == NULL)
-            return -1;
-        *out = form;
-        return 0;
+        *out = new_leaf(merge, path, path_length, second + value_offset, value_length, id_count ? ids : NULL,
+                        id_count ? ID_SIZE : 0);
+        return *out == NULL ? -1 : 0;
     }
-    PyObject *child = PyBytes_FromStringAndSize((const char *)second, second_length);
-    PyObject *path_object = PyBytes_FromStringAndSize((const char *)path, path_length);
-    PyObject *child_id;
-    if (id_count && is_hash_reference(second, second_length)) {
-        child_id = PyBytes_FromStringAndSize((const char *)ids, 8);
-    } else {
-        child_id = NO_ID;
-        Py_INCREF(child_id);
-    }
-    PyObject *extension = NULL;
-    if (child != NULL && path_object != NULL && child_id != NULL)
-        extension = PyTuple_Pack(4, KIND_EXTENSION, path_object, child, child_id);
-    Py_XDECREF(child);
-    Py_XDECREF(path_object);
-    Py_XDECREF(child_id);
-    if (extension == NULL)
-        return -1;
-    untrack_entry(extension);
-    if (hold(merge, extension) < 0)
-        return -1;
-    Form *form = new_extension(merge, bytes_data(PyTuple_GET_ITEM(extension, 1)),
-                               PyBytes_GET_SIZE(PyTuple_GET_ITEM(extension, 1)), PyTuple_GET_ITEM(extension, 2),
-                               PyTuple_GET_ITEM(extension, 3));
-    if (form == NULL)
-        return -1;
-    *out = form;
-    *entry = extension;
-    return 0;
+    View child = {second, second_length};
+    *out = new_extension(merge, path, path_length, child,
+                         id_count && is_hash_reference(second, second_length) ? ids : NULL);
+    return *out == NULL ? -1 : 0;
 }
 
-static int all_bytes(PyObject *tuple)
+/* Parse a stored record (rlp + child ids + count byte), a bytes object held by the
+ * merge: the Python ``split_record`` and ``_parse``. */
+static int parse_record(Merge *merge, PyObject *record, Form **out)
 {
-    for (Py_ssize_t index = 0; index < PyTuple_GET_SIZE(tuple); index++)
-        if (!PyBytes_Check(PyTuple_GET_ITEM(tuple, index)))
-            return 0;
-    return 1;
-}
-
-static int is_nibble_path(PyObject *path)
-{
-    const uint8_t *data = bytes_data(path);
-    for (Py_ssize_t index = 0; index < PyBytes_GET_SIZE(path); index++)
-        if (data[index] > 15)
-            return 0;
-    return 1;
-}
-
-/* The loaded form of a parse cache entry (which the Python class may have written). */
-static int form_from_entry(Merge *merge, PyObject *id, PyObject *entry, Form **out)
-{
-    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 3)
-        goto malformed;
-    PyObject *kind_object = PyTuple_GET_ITEM(entry, 0);
-    if (!PyUnicode_Check(kind_object) || PyUnicode_GET_LENGTH(kind_object) != 1)
-        goto malformed;
-    Py_UCS4 kind = PyUnicode_READ_CHAR(kind_object, 0);
-    Form *form;
-    if (kind == 'B') {
-        if (PyTuple_GET_SIZE(entry) != 3)
-            goto malformed;
-        PyObject *items = PyTuple_GET_ITEM(entry, 1);
-        PyObject *ids = PyTuple_GET_ITEM(entry, 2);
-        if (!PyTuple_Check(items) || PyTuple_GET_SIZE(items) != 17 || !all_bytes(items) || !PyTuple_Check(ids)
-            || PyTuple_GET_SIZE(ids) != 16 || !all_bytes(ids))
-            goto malformed;
-        form = new_form(merge, 'B');
-        if (form == NULL)
-            return -1;
-        form->items = items;
-        form->ids = ids;
-    } else if (kind == 'E' || kind == 'L') {
-        if (PyTuple_GET_SIZE(entry) != 4)
-            goto malformed;
-        PyObject *path = PyTuple_GET_ITEM(entry, 1);
-        PyObject *second = PyTuple_GET_ITEM(entry, 2);
-        PyObject *second_id = PyTuple_GET_ITEM(entry, 3);
-        if (!PyBytes_Check(path) || !PyBytes_Check(second) || !PyBytes_Check(second_id) || !is_nibble_path(path))
-            goto malformed;
-        if (kind == 'E')
-            form = new_extension(merge, bytes_data(path), PyBytes_GET_SIZE(path), second, second_id);
-        else
-            form = new_leaf(merge, bytes_data(path), PyBytes_GET_SIZE(path), bytes_data(second),
-                            PyBytes_GET_SIZE(second), second_id);
-        if (form == NULL)
-            return -1;
-    } else {
-        goto malformed;
-    }
-    Py_INCREF(entry);
-    if (hold(merge, entry) < 0)
-        return -1;
-    *out = form;
-    return 0;
-malformed:
-    raise_with_hex(CorruptDatabase, "parse cache entry of trie node %U is malformed", id);
-    return -1;
-}
-
-/* The loaded form of the node stored under ``id`` (the Python ``_load_id``). */
-static int load_id(Merge *merge, PyObject *id, Form **out)
-{
-    Updater *updater = merge->updater;
-    PyObject *parsed = updater->parsed;
-    Py_INCREF(parsed);
-    PyObject *cached = PyDict_GetItemWithError(parsed, id);
-    Py_XINCREF(cached);
-    Py_DECREF(parsed);
-    if (cached != NULL) {
-        int status = form_from_entry(merge, id, cached, out);
-        Py_DECREF(cached);
-        return status;
-    }
-    if (PyErr_Occurred())
-        return -1;
-    PyObject *fetch = updater->fetch;
-    Py_INCREF(fetch);
-    PyObject *record = PyObject_CallOneArg(fetch, id);
-    Py_DECREF(fetch);
-    if (record == NULL) {
-        if (PyErr_ExceptionMatches(PyExc_KeyError)) {
-            PyErr_Clear();
-            raise_with_hex(MissingTrieNode, "trie node %U is not in the store", id);
-        }
-        return -1;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(record, &view, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(record);
-        return -1;
-    }
-    const uint8_t *data = (const uint8_t *)view.buf;
-    Py_ssize_t size = view.len;
-    int status = -1;
-    PyObject *entry = NULL;
+    const uint8_t *data = bytes_data(record);
+    Py_ssize_t size = PyBytes_GET_SIZE(record);
     if (size == 0) {
         PyErr_SetString(CorruptDatabase, "empty trie node record");
-    } else {
-        int count = data[size - 1];
-        Py_ssize_t cut = size - 1 - 8 * (Py_ssize_t)count;
-        if (count > 16 || cut < 1)
-            PyErr_SetString(CorruptDatabase, "trie node record is truncated");
-        else
-            status = parse_node(merge, data, cut, data + cut, count, out, &entry);
+        return -1;
     }
-    PyBuffer_Release(&view);
-    Py_DECREF(record);
-    if (status == 0 && (*out)->kind != 'L')
-        status = cache_put(merge, id, entry);
+    int count = data[size - 1];
+    Py_ssize_t cut = size - 1 - ID_SIZE * (Py_ssize_t)count;
+    if (count > 16 || cut < 1) {
+        PyErr_SetString(CorruptDatabase, "trie node record is truncated");
+        return -1;
+    }
+    return parse_node(merge, data, cut, data + cut, count, out);
+}
+
+/* The loaded form of the node stored under ``key`` (the Python ``_load_id``);
+ * ``cached`` is its parse cache record if already looked up (borrowed), else NULL. */
+static int load_key(Merge *merge, PyObject *key, PyObject *cached, Form **out)
+{
+    Updater *updater = merge->updater;
+    if (cached == NULL) {
+        if (cache_lookup(merge, key, &cached) < 0)
+            return -1;
+    } else {
+        Py_INCREF(cached);
+    }
+    if (cached != NULL) {
+        if (!PyBytes_Check(cached)) {
+            Py_DECREF(cached);
+            raise_with_hex(CorruptDatabase, "parse cache entry of trie node %U is not a record", key);
+            return -1;
+        }
+        if (hold(merge, cached) < 0)
+            return -1;
+        return parse_record(merge, cached, out);
+    }
+    PyObject *fetch = updater->fetch;
+    Py_INCREF(fetch);
+    PyObject *fetched = PyObject_CallOneArg(fetch, key);
+    Py_DECREF(fetch);
+    if (fetched == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_KeyError)) {
+            PyErr_Clear();
+            raise_with_hex(MissingTrieNode, "trie node %U is not in the store", key);
+        }
+        return -1;
+    }
+    PyObject *record = fetched;
+    if (!PyBytes_Check(fetched)) {
+        record = PyBytes_FromObject(fetched); /* a buffer the caller may change later: copied */
+        Py_DECREF(fetched);
+        if (record == NULL)
+            return -1;
+    }
+    if (hold(merge, record) < 0 || parse_record(merge, record, out) < 0)
+        return -1;
+    if ((*out)->kind != 'L')
+        return cache_put(merge, key, record);
+    return 0;
+}
+
+static int load_id(Merge *merge, const uint8_t *id, Form **out)
+{
+    PyObject *key = id_object(id);
+    if (key == NULL)
+        return -1;
+    int status = load_key(merge, key, NULL, out);
+    Py_DECREF(key);
     return status;
 }
 
@@ -915,20 +818,19 @@ static int load_child(Merge *merge, const Slot *slot, Form **out)
         *out = slot->unstored;
         return 0;
     }
-    PyObject *item = slot->item;
-    if (is_empty_item(item)) {
+    View item = slot->item;
+    if (is_empty_view(item)) {
         *out = NULL;
         return 0;
     }
-    if (is_hash_reference(bytes_data(item), PyBytes_GET_SIZE(item))) {
-        if (PyBytes_GET_SIZE(slot->id) == 0) {
+    if (is_hash_reference(item.data, item.length)) {
+        if (slot->id == NULL) {
             PyErr_SetString(CorruptDatabase, "a hashed trie reference has no node id");
             return -1;
         }
         return load_id(merge, slot->id, out);
     }
-    PyObject *entry;
-    return parse_node(merge, bytes_data(item), PyBytes_GET_SIZE(item), NULL, 0, out, &entry);
+    return parse_node(merge, item.data, item.length, NULL, 0, out);
 }
 
 /* Result form of an untouched child whose parent collapses: the Python ``_as_result``. */
@@ -949,7 +851,7 @@ static int as_result(Merge *merge, const Slot *slot, Form **out)
         *out = new_reference(merge, slot->item, slot->id);
         return *out == NULL ? -1 : 0;
     }
-    if (PyBytes_GET_SIZE(slot->id) && note_replaced(merge, slot->id) < 0) /* rewritten with a longer path */
+    if (slot->id != NULL && note_replaced_raw(merge, slot->id) < 0) /* rewritten with a longer path */
         return -1;
     *out = form;
     return 0;
@@ -1030,74 +932,105 @@ static Py_ssize_t compact_from_key(const uint8_t *key, Py_ssize_t key_length, Py
     return key_length - half + 1;
 }
 
-/* RLP of a 2-item node from its compact path and its second item (a raw value when
- * ``second_is_value``, else an already encoded child reference); arena memory. */
+/* Encoded size (and payload size) of a 2-item node from its compact path and its second
+ * item: a raw value when ``second_is_value``, else an already encoded child reference. */
+static Py_ssize_t pair_size(const uint8_t *compact, Py_ssize_t compact_length, const uint8_t *second,
+                            Py_ssize_t second_length, int second_is_value, Py_ssize_t *payload)
+{
+    *payload = string_size(compact, compact_length)
+               + (second_is_value ? string_size(second, second_length) : second_length);
+    return header_size(*payload) + *payload;
+}
+
+static void write_pair(uint8_t *out, Py_ssize_t payload, const uint8_t *compact, Py_ssize_t compact_length,
+                       const uint8_t *second, Py_ssize_t second_length, int second_is_value)
+{
+    out = write_header(out, 0xC0, payload);
+    out = write_string(out, compact, compact_length);
+    if (second_is_value)
+        write_string(out, second, second_length);
+    else if (second_length)
+        memcpy(out, second, (size_t)second_length);
+}
+
+/* The 2-item node encoded into the scratch arena (released by the caller's mark). */
 static uint8_t *encode_pair(Merge *merge, const uint8_t *compact, Py_ssize_t compact_length,
                             const uint8_t *second, Py_ssize_t second_length, int second_is_value,
                             Py_ssize_t *encoded_length)
 {
-    Py_ssize_t payload = string_size(compact, compact_length)
-                         + (second_is_value ? string_size(second, second_length) : second_length);
-    Py_ssize_t total = header_size(payload) + payload;
-    uint8_t *buffer = (uint8_t *)arena_alloc(&merge->arena, (size_t)total);
+    Py_ssize_t payload;
+    Py_ssize_t total = pair_size(compact, compact_length, second, second_length, second_is_value, &payload);
+    uint8_t *buffer = (uint8_t *)arena_alloc(&merge->scratch, (size_t)total);
     if (buffer == NULL)
         return NULL;
-    uint8_t *out = write_header(buffer, 0xC0, payload);
-    out = write_string(out, compact, compact_length);
-    if (second_is_value) {
-        write_string(out, second, second_length);
-    } else if (second_length) {
-        memcpy(out, second, (size_t)second_length);
-    }
+    write_pair(buffer, payload, compact, compact_length, second, second_length, second_is_value);
     *encoded_length = total;
     return buffer;
 }
 
-static PyObject *hash_reference(Merge *merge, const uint8_t *encoded, Py_ssize_t length)
+/* A 33-byte hash reference ``0xa0 + keccak(encoded)`` in the merge arena. */
+static int hash_reference(Merge *merge, const uint8_t *encoded, Py_ssize_t length, View *reference)
 {
-    uint8_t reference[33];
-    reference[0] = 0xA0;
-    keccak256(encoded, (size_t)length, reference + 1);
-    return held_bytes(merge, reference, 33);
+    uint8_t *out = (uint8_t *)arena_alloc(&merge->arena, 33);
+    if (out == NULL)
+        return -1;
+    out[0] = 0xA0;
+    keccak256(encoded, (size_t)length, out + 1);
+    reference->data = out;
+    reference->length = 33;
+    return 0;
 }
 
-/* Reference and id of a 2-item node (the Python ``_reference``): embedded under 32
- * bytes, else stored as rlp + child id + (1 if a child id else 0). */
-static int reference_node(Merge *merge, const uint8_t *encoded, Py_ssize_t length, PyObject *child_id,
-                          PyObject **reference, PyObject **id)
+/* Reference and id of a 2-item node whose compact path and second item are given
+ * (the Python ``_reference``): embedded under 32 bytes, else stored as rlp + child
+ * id + (1 if a child id else 0), encoded straight into the record. */
+static int reference_pair(Merge *merge, const uint8_t *compact, Py_ssize_t compact_length, const uint8_t *second,
+                          Py_ssize_t second_length, int second_is_value, const uint8_t *child_id,
+                          Py_ssize_t id_length, View *reference, const uint8_t **id)
 {
+    Py_ssize_t payload;
+    Py_ssize_t length = pair_size(compact, compact_length, second, second_length, second_is_value, &payload);
     if (length < 32) {
-        *reference = held_bytes(merge, encoded, length);
-        *id = NO_ID;
-        return *reference == NULL ? -1 : 0;
+        uint8_t *embedded = (uint8_t *)arena_alloc(&merge->arena, (size_t)length);
+        if (embedded == NULL)
+            return -1;
+        write_pair(embedded, payload, compact, compact_length, second, second_length, second_is_value);
+        reference->data = embedded;
+        reference->length = length;
+        *id = NULL;
+        return 0;
     }
-    PyObject *record_id = allocate_id(merge);
-    if (record_id == NULL)
+    if (child_id == NULL)
+        id_length = 0;
+    PyObject *record_id;
+    const uint8_t *raw_id;
+    if (allocate_id(merge, &record_id, &raw_id) < 0)
         return -1;
-    Py_ssize_t id_length = PyBytes_GET_SIZE(child_id);
     PyObject *record = PyBytes_FromStringAndSize(NULL, length + id_length + 1);
-    if (record == NULL)
+    if (record == NULL) {
+        Py_DECREF(record_id);
         return -1;
+    }
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(record);
-    memcpy(out, encoded, (size_t)length);
+    write_pair(out, payload, compact, compact_length, second, second_length, second_is_value);
     if (id_length)
-        memcpy(out + length, PyBytes_AS_STRING(child_id), (size_t)id_length);
+        memcpy(out + length, child_id, (size_t)id_length);
     out[length + id_length] = id_length ? 1 : 0;
-    int status = call_store(merge, record_id, record);
+    int status = hash_reference(merge, out, length, reference);
+    if (status == 0)
+        status = emit_store(merge, record_id, record);
     Py_DECREF(record);
-    if (status < 0)
-        return -1;
-    *reference = hash_reference(merge, encoded, length);
-    *id = record_id;
-    return *reference == NULL ? -1 : 0;
+    Py_DECREF(record_id);
+    *id = raw_id;
+    return status;
 }
 
 /* Encode a result (storing it when hashed): the Python ``_finish``. */
-static int finish(Merge *merge, Form *result, PyObject **reference, PyObject **id)
+static int finish(Merge *merge, Form *result, View *reference, const uint8_t **id)
 {
     if (result == NULL) {
-        *reference = EMPTY_ITEM;
-        *id = NO_ID;
+        *reference = EMPTY_VIEW;
+        *id = NULL;
         return 0;
     }
     if (result->kind == 'R') {
@@ -1109,120 +1042,99 @@ static int finish(Merge *merge, Form *result, PyObject **reference, PyObject **i
         PyErr_SetString(PyExc_SystemError, "trie merge: a loaded branch cannot be finished");
         return -1;
     }
-    ArenaMark mark = arena_mark(&merge->arena);
+    ArenaMark mark = arena_mark(&merge->scratch);
     int status = -1;
-    uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)(result->path_length / 2 + 1));
+    uint8_t *compact = (uint8_t *)arena_alloc(&merge->scratch, (size_t)(result->path_length / 2 + 1));
     if (compact != NULL) {
         int is_leaf = result->kind == 'L';
         Py_ssize_t compact_length = compact_from_nibbles(result->path, result->path_length, is_leaf, compact);
-        Py_ssize_t encoded_length;
-        uint8_t *encoded;
         if (is_leaf)
-            encoded = encode_pair(merge, compact, compact_length, result->value, result->value_length, 1,
-                                  &encoded_length);
+            status = reference_pair(merge, compact, compact_length, result->value, result->value_length, 1,
+                                    result->value_id, result->value_id_length, reference, id);
         else
-            encoded = encode_pair(merge, compact, compact_length, bytes_data(result->item),
-                                  PyBytes_GET_SIZE(result->item), 0, &encoded_length);
-        if (encoded != NULL)
-            status = reference_node(merge, encoded, encoded_length, result->id, reference, id);
+            status = reference_pair(merge, compact, compact_length, result->item.data, result->item.length, 0,
+                                    result->id, ID_SIZE, reference, id);
     }
-    arena_release(&merge->arena, mark);
+    arena_release(&merge->scratch, mark);
     return status;
 }
 
-/* Store a branch from 17 finished items and 16 ids and cache its split form: the
+/* Store a branch from 17 finished items and 16 ids and cache its record: the
  * Python ``_branch``. */
-static int store_branch(Merge *merge, PyObject **items, PyObject **ids, PyObject **reference, PyObject **id)
+static int store_branch(Merge *merge, const View *items, const uint8_t *const *ids, View *reference,
+                        const uint8_t **id)
 {
     Py_ssize_t payload = 0;
     for (int index = 0; index < 17; index++)
-        payload += PyBytes_GET_SIZE(items[index]);
+        payload += items[index].length;
     if (payload >= BRANCH_HEADER_LIMIT) {
         PyErr_Format(BadTrieNode, "branch node of %zd bytes is too large for a trie node", payload);
         return -1;
     }
     Py_ssize_t encoded_length = header_size(payload) + payload;
     if (encoded_length < 32) {
-        PyObject *embedded = PyBytes_FromStringAndSize(NULL, encoded_length);
-        if (embedded == NULL || hold(merge, embedded) < 0)
+        uint8_t *embedded = (uint8_t *)arena_alloc(&merge->arena, (size_t)encoded_length);
+        if (embedded == NULL)
             return -1;
-        uint8_t *out = write_header((uint8_t *)PyBytes_AS_STRING(embedded), 0xC0, payload);
+        uint8_t *out = write_header(embedded, 0xC0, payload);
         for (int index = 0; index < 17; index++) {
-            memcpy(out, PyBytes_AS_STRING(items[index]), (size_t)PyBytes_GET_SIZE(items[index]));
-            out += PyBytes_GET_SIZE(items[index]);
+            memcpy(out, items[index].data, (size_t)items[index].length);
+            out += items[index].length;
         }
-        *reference = embedded;
-        *id = NO_ID;
+        reference->data = embedded;
+        reference->length = encoded_length;
+        *id = NULL;
         return 0;
     }
-    PyObject *record_id = allocate_id(merge);
-    if (record_id == NULL)
-        return -1;
-    Py_ssize_t trailer = 0;
+    int id_count = 0;
     for (int index = 0; index < 16; index++)
-        trailer += PyBytes_GET_SIZE(ids[index]);
-    if ((trailer >> 3) > 16) {
-        PyErr_SetString(CorruptDatabase, "branch node has more child ids than children");
+        id_count += ids[index] != NULL;
+    PyObject *record_id;
+    const uint8_t *raw_id;
+    if (allocate_id(merge, &record_id, &raw_id) < 0)
+        return -1;
+    PyObject *record = PyBytes_FromStringAndSize(NULL, encoded_length + ID_SIZE * id_count + 1);
+    if (record == NULL) {
+        Py_DECREF(record_id);
         return -1;
     }
-    PyObject *record = PyBytes_FromStringAndSize(NULL, encoded_length + trailer + 1);
-    if (record == NULL)
-        return -1;
     uint8_t *start = (uint8_t *)PyBytes_AS_STRING(record);
     uint8_t *out = write_header(start, 0xC0, payload);
     for (int index = 0; index < 17; index++) {
-        memcpy(out, PyBytes_AS_STRING(items[index]), (size_t)PyBytes_GET_SIZE(items[index]));
-        out += PyBytes_GET_SIZE(items[index]);
+        memcpy(out, items[index].data, (size_t)items[index].length);
+        out += items[index].length;
     }
     for (int index = 0; index < 16; index++) {
-        memcpy(out, PyBytes_AS_STRING(ids[index]), (size_t)PyBytes_GET_SIZE(ids[index]));
-        out += PyBytes_GET_SIZE(ids[index]);
+        if (ids[index] != NULL) {
+            memcpy(out, ids[index], ID_SIZE);
+            out += ID_SIZE;
+        }
     }
-    *out = (uint8_t)(trailer >> 3);
-    uint8_t hash_item[33];
-    hash_item[0] = 0xA0;
-    keccak256(start, (size_t)encoded_length, hash_item + 1);
-    int status = call_store(merge, record_id, record);
+    *out = (uint8_t)id_count;
+    int status = hash_reference(merge, start, encoded_length, reference);
+    if (status == 0)
+        status = emit_store(merge, record_id, record);
+    if (status == 0)
+        status = cache_put(merge, record_id, record);
     Py_DECREF(record);
-    if (status < 0)
-        return -1;
-    PyObject *item_tuple = PyTuple_New(17);
-    PyObject *id_tuple = PyTuple_New(16);
-    if (item_tuple == NULL || id_tuple == NULL) {
-        Py_XDECREF(item_tuple);
-        Py_XDECREF(id_tuple);
-        return -1;
-    }
-    for (int index = 0; index < 17; index++) {
-        Py_INCREF(items[index]);
-        PyTuple_SET_ITEM(item_tuple, index, items[index]);
-    }
-    for (int index = 0; index < 16; index++) {
-        Py_INCREF(ids[index]);
-        PyTuple_SET_ITEM(id_tuple, index, ids[index]);
-    }
-    PyObject *entry = PyTuple_Pack(3, KIND_BRANCH, item_tuple, id_tuple);
-    Py_DECREF(item_tuple);
-    Py_DECREF(id_tuple);
-    if (entry == NULL)
-        return -1;
-    untrack_entry(entry);
-    status = cache_put(merge, record_id, entry);
-    Py_DECREF(entry);
-    if (status < 0)
-        return -1;
-    *reference = held_bytes(merge, hash_item, 33);
-    *id = record_id;
-    return *reference == NULL ? -1 : 0;
+    Py_DECREF(record_id);
+    *id = raw_id;
+    return status;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Merging                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static inline PyObject *leaf_value_id(Merge *merge, Py_ssize_t index)
+static inline void leaf_value_id(Merge *merge, Py_ssize_t index, const uint8_t **id, Py_ssize_t *length)
 {
-    return merge->value_ids == NULL ? NO_ID : merge->value_ids[index];
+    if (merge->value_ids == NULL) {
+        *id = NULL;
+        *length = 0;
+    } else {
+        *id = merge->value_ids[index];
+        *length = merge->value_id_lengths[index];
+    }
 }
 
 /* ``path[from:to] == other`` with Python's slice clipping. */
@@ -1264,7 +1176,7 @@ static int prepend(Merge *merge, const uint8_t *prefix, Py_ssize_t prefix_length
         return -1;
     if (result->kind == 'L')
         *out = new_leaf(merge, path, prefix_length + result->path_length, result->value, result->value_length,
-                        result->id);
+                        result->value_id, result->value_id_length);
     else
         *out = new_extension(merge, path, prefix_length + result->path_length, result->item, result->id);
     return *out == NULL ? -1 : 0;
@@ -1287,6 +1199,14 @@ static Py_ssize_t common_prefix_length(const uint8_t *a, Py_ssize_t a_length, co
     return index;
 }
 
+static void empty_branch(View *items, const uint8_t **ids)
+{
+    for (int index = 0; index < 17; index++)
+        items[index] = EMPTY_VIEW;
+    for (int index = 0; index < 16; index++)
+        ids[index] = NULL;
+}
+
 /* A fresh subtree holding ``entries`` (sorted) below ``depth``: the Python ``_build``. */
 static int build(Merge *merge, Entry *entries, Py_ssize_t count, Py_ssize_t depth, Form **out)
 {
@@ -1298,7 +1218,7 @@ static int build(Merge *merge, Entry *entries, Py_ssize_t count, Py_ssize_t dept
         Py_ssize_t offset, length;
         clip(entries[0].path_length, depth, PY_SSIZE_T_MAX, &offset, &length);
         *out = new_leaf(merge, entries[0].path + offset, length, entries[0].value, entries[0].value_length,
-                        entries[0].value_id);
+                        entries[0].value_id, entries[0].value_id_length);
         return *out == NULL ? -1 : 0;
     }
     if (Py_EnterRecursiveCall(" while building a trie"))
@@ -1313,12 +1233,9 @@ static int build(Merge *merge, Entry *entries, Py_ssize_t count, Py_ssize_t dept
             status = prepend(merge, first->path + depth, shared - depth, below, out);
         goto done;
     }
-    PyObject *finished[17];
-    PyObject *finished_ids[16];
-    for (int index = 0; index < 17; index++)
-        finished[index] = EMPTY_ITEM;
-    for (int index = 0; index < 16; index++)
-        finished_ids[index] = NO_ID;
+    View finished[17];
+    const uint8_t *finished_ids[16];
+    empty_branch(finished, finished_ids);
     Py_ssize_t start = 0;
     while (start < count) {
         if (depth >= entries[start].path_length) {
@@ -1342,7 +1259,8 @@ static int build(Merge *merge, Entry *entries, Py_ssize_t count, Py_ssize_t dept
             goto done;
         start = stop;
     }
-    PyObject *reference, *id;
+    View reference;
+    const uint8_t *id;
     if (store_branch(merge, finished, finished_ids, &reference, &id) == 0) {
         *out = new_reference(merge, reference, id);
         status = *out == NULL ? -1 : 0;
@@ -1381,7 +1299,7 @@ static int merge_into_leaf(Merge *merge, Form *leaf, Py_ssize_t depth, Py_ssize_
         entry->path_length = length;
         entry->value = merge->values[index];
         entry->value_length = merge->value_lengths[index];
-        entry->value_id = leaf_value_id(merge, index);
+        leaf_value_id(merge, index, &entry->value_id, &entry->value_id_length);
         entry->order = index;
     }
     qsort(entries, (size_t)changes, sizeof(Entry), compare_entries);
@@ -1394,7 +1312,8 @@ static int merge_into_leaf(Merge *merge, Form *leaf, Py_ssize_t depth, Py_ssize_
         entries[distinct++] = entries[index];
     }
     /* The stored leaf, unless a change has its path (``setdefault``). */
-    Entry stored = {leaf->path, leaf->path_length, leaf->value, leaf->value_length, leaf->id, -1};
+    Entry stored = {leaf->path, leaf->path_length, leaf->value, leaf->value_length, leaf->value_id,
+                    leaf->value_id_length, -1};
     Py_ssize_t position = 0;
     int found = 0;
     while (position < distinct) {
@@ -1420,8 +1339,8 @@ static int merge_into_leaf(Merge *merge, Form *leaf, Py_ssize_t depth, Py_ssize_
 
 /* The leaf-hash shortcut: is ``item`` the leaf of key ``index`` below ``child_depth``
  * with its previous value? Writes the key's leaf path (compact) for reuse. */
-static int is_previous_leaf(Merge *merge, PyObject *item, Py_ssize_t index, Py_ssize_t child_depth,
-                            uint8_t *compact, Py_ssize_t *compact_length)
+static int is_previous_leaf(Merge *merge, View item, Py_ssize_t index, Py_ssize_t child_depth, uint8_t *compact,
+                            Py_ssize_t *compact_length)
 {
     *compact_length = compact_from_key(merge->keys[index], merge->key_lengths[index], child_depth, compact);
     Py_ssize_t encoded_length;
@@ -1429,132 +1348,162 @@ static int is_previous_leaf(Merge *merge, PyObject *item, Py_ssize_t index, Py_s
                                     merge->previous_lengths[index], 1, &encoded_length);
     if (old_leaf == NULL)
         return -1;
-    const uint8_t *item_data = bytes_data(item);
-    Py_ssize_t item_length = PyBytes_GET_SIZE(item);
     if (encoded_length < 32)
-        return item_length == encoded_length && memcmp(item_data, old_leaf, (size_t)encoded_length) == 0;
-    if (!is_hash_reference(item_data, item_length))
+        return item.length == encoded_length && memcmp(item.data, old_leaf, (size_t)encoded_length) == 0;
+    if (!is_hash_reference(item.data, item.length))
         return 0;
     uint8_t hash[32];
     keccak256(old_leaf, (size_t)encoded_length, hash);
-    return memcmp(item_data + 1, hash, 32) == 0;
+    return memcmp(item.data + 1, hash, 32) == 0;
 }
 
-static int update_node(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
-                       Py_ssize_t hi, Form **out);
+/* The leaf-hash shortcut for change ``index`` under ``item``: 1 (and the new leaf's
+ * reference and id in ``reference``/``id``, ``replaced`` noted) when the child is that
+ * key's leaf with its previous value, 0 when not, -1 on error. With ``as_result`` the
+ * new leaf is not encoded but returned as an 'L' result in ``*result`` (NULL: deleted). */
+static int try_previous_leaf(Merge *merge, View item, const uint8_t *item_id, PyObject *key, Py_ssize_t index,
+                             Py_ssize_t child_depth, int as_result, View *reference, const uint8_t **id,
+                             Form **result)
+{
+    ArenaMark mark = arena_mark(&merge->scratch);
+    int matched = -1;
+    uint8_t *compact = (uint8_t *)arena_alloc(&merge->scratch, (size_t)merge->key_lengths[index] + 2);
+    Py_ssize_t compact_length = 0;
+    if (compact != NULL)
+        matched = is_previous_leaf(merge, item, index, child_depth, compact, &compact_length);
+    if (matched == 1 && item_id != NULL
+        && (key != NULL ? note_replaced(merge, key) : note_replaced_raw(merge, item_id)) < 0)
+        matched = -1;
+    if (matched == 1) {
+        const uint8_t *value_id;
+        Py_ssize_t value_id_length;
+        leaf_value_id(merge, index, &value_id, &value_id_length);
+        if (as_result) {
+            *result = NULL;
+            if (merge->value_lengths[index]) {
+                *result = new_leaf(merge, merge->paths[index] + child_depth,
+                                   merge->path_lengths[index] - child_depth, merge->values[index],
+                                   merge->value_lengths[index], value_id, value_id_length);
+                if (*result == NULL)
+                    matched = -1;
+            }
+        } else if (reference_pair(merge, compact, compact_length, merge->values[index],
+                                  merge->value_lengths[index], 1, value_id, value_id_length, reference, id) < 0) {
+            matched = -1;
+        }
+    }
+    arena_release(&merge->scratch, mark);
+    return matched;
+}
+
+static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
+                       Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out);
+
+/* End of the run of changes from ``start`` sharing nibble ``depth`` (-1: a key too short). */
+static Py_ssize_t run_end(Merge *merge, Py_ssize_t start, Py_ssize_t hi, Py_ssize_t depth)
+{
+    if (depth >= merge->path_lengths[start]) {
+        raise_short_key();
+        return -1;
+    }
+    uint8_t nibble = merge->paths[start][depth];
+    Py_ssize_t stop = start + 1;
+    while (stop < hi) {
+        if (depth >= merge->path_lengths[stop]) {
+            raise_short_key();
+            return -1;
+        }
+        if (merge->paths[stop][depth] != nibble)
+            break;
+        stop++;
+    }
+    return stop;
+}
 
 /* ``_update`` of a stored branch when the batch deletes nothing: the Python
  * ``_merge_branch``. Every changed child is finished as soon as it is merged. */
-static int merge_branch(Merge *merge, PyObject *items, PyObject *ids, Py_ssize_t depth, Py_ssize_t lo,
-                        Py_ssize_t hi, PyObject **reference, PyObject **id)
+static int merge_branch(Merge *merge, const Branch *branch, Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi,
+                        View *reference, const uint8_t **id)
 {
     if (Py_EnterRecursiveCall(" while merging a trie"))
         return -1;
     int status = -1;
-    PyObject *finished[17];
-    PyObject *finished_ids[16];
-    for (int index = 0; index < 17; index++)
-        finished[index] = PyTuple_GET_ITEM(items, index);
-    for (int index = 0; index < 16; index++)
-        finished_ids[index] = PyTuple_GET_ITEM(ids, index);
+    View finished[17];
+    const uint8_t *finished_ids[16];
+    memcpy(finished, branch->items, sizeof finished);
+    memcpy(finished_ids, branch->ids, sizeof finished_ids);
     Py_ssize_t child_depth = depth + 1;
     Py_ssize_t start = lo;
+    PyObject *key = NULL;
     while (start < hi) {
-        if (depth >= merge->path_lengths[start]) {
-            raise_short_key();
+        Py_ssize_t stop = run_end(merge, start, hi, depth);
+        if (stop < 0)
             goto done;
-        }
         uint8_t nibble = merge->paths[start][depth];
-        Py_ssize_t stop = start + 1;
-        while (stop < hi) {
-            if (depth >= merge->path_lengths[stop]) {
-                raise_short_key();
-                goto done;
-            }
-            if (merge->paths[stop][depth] != nibble)
-                break;
-            stop++;
-        }
-        PyObject *item = PyTuple_GET_ITEM(items, nibble);
-        PyObject *item_id = PyTuple_GET_ITEM(ids, nibble);
-        /* A cached child found by the leaf-hash check's lookup is not looked up again. */
-        PyObject *cached = NULL;
+        View item = branch->items[nibble];
+        const uint8_t *item_id = branch->ids[nibble];
+        PyObject *cached = NULL; /* found by the leaf-hash check's lookup: not looked up again */
+        Py_CLEAR(key);
+        if (item_id != NULL && (key = id_object(item_id)) == NULL)
+            goto done;
         if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start]) {
-            if (cache_lookup(merge, item_id, &cached) < 0)
+            if (key != NULL && cache_lookup(merge, key, &cached) < 0)
                 goto done;
             if (cached == NULL) {
-                ArenaMark mark = arena_mark(&merge->arena);
-                int matched = -1;
-                uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)merge->key_lengths[start] + 2);
-                Py_ssize_t compact_length = 0;
-                if (compact != NULL)
-                    matched = is_previous_leaf(merge, item, start, child_depth, compact, &compact_length);
-                if (matched == 1) {
-                    matched = -1;
-                    if (PyBytes_GET_SIZE(item_id) == 0 || note_replaced(merge, item_id) == 0) {
-                        Py_ssize_t leaf_length;
-                        uint8_t *leaf = encode_pair(merge, compact, compact_length, merge->values[start],
-                                                    merge->value_lengths[start], 1, &leaf_length);
-                        if (leaf != NULL
-                            && reference_node(merge, leaf, leaf_length, leaf_value_id(merge, start),
-                                              &finished[nibble], &finished_ids[nibble]) == 0)
-                            matched = 1;
-                    }
-                }
-                arena_release(&merge->arena, mark);
+                int matched = try_previous_leaf(merge, item, item_id, key, start, child_depth, 0, &finished[nibble],
+                                                &finished_ids[nibble], NULL);
                 if (matched < 0)
                     goto done;
-                if (matched == 1) {
+                if (matched) {
                     start = stop;
                     continue;
                 }
             }
         }
         Form *child;
-        if (PyBytes_GET_SIZE(item_id)) {
-            int loaded;
-            if (cached != NULL) {
-                loaded = form_from_entry(merge, item_id, cached, &child);
-                Py_DECREF(cached);
-            } else {
-                loaded = load_id(merge, item_id, &child);
-            }
+        if (key != NULL) {
+            int loaded = load_key(merge, key, cached, &child);
+            Py_XDECREF(cached);
             if (loaded < 0)
                 goto done;
-            if (child->kind == 'B' && is_empty_item(PyTuple_GET_ITEM(child->items, 16))) {
-                if (note_replaced(merge, item_id) < 0
-                    || merge_branch(merge, child->items, child->ids, child_depth, start, stop, &finished[nibble],
-                                    &finished_ids[nibble])
-                           < 0)
+            if (child->kind == 'B' && is_empty_view(child->branch->items[16])) {
+                if (note_replaced(merge, key) < 0
+                    || merge_branch(merge, child->branch, child_depth, start, stop, &finished[nibble],
+                                    &finished_ids[nibble]) < 0)
                     goto done;
                 start = stop;
                 continue;
             }
         } else {
-            Py_XDECREF(cached);
-            Slot slot = {item, NULL, item_id};
+            Slot slot = {item, NULL, NULL};
             if (load_child(merge, &slot, &child) < 0)
                 goto done;
         }
         Form *result;
-        if (update_node(merge, child, item_id, child_depth, start, stop, &result) < 0
+        if (update_node(merge, child, item_id, key, child_depth, start, stop, &result) < 0
             || finish(merge, result, &finished[nibble], &finished_ids[nibble]) < 0)
             goto done;
         start = stop;
     }
     status = store_branch(merge, finished, finished_ids, reference, id);
 done:
+    Py_XDECREF(key);
     Py_LeaveRecursiveCall();
     return status;
 }
 
 /* Merge changes ``lo:hi`` (sharing the first ``depth`` nibbles) into ``loaded``
- * (NULL for no node): the Python ``_update``. */
-static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
-                             Py_ssize_t hi, Form **out)
+ * (NULL for no node): the Python ``_update``. ``loaded_key`` is the id as bytes
+ * when the caller has it (else made from ``loaded_id`` when needed). */
+static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
+                             Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out)
 {
-    if (PyBytes_GET_SIZE(loaded_id) && note_replaced(merge, loaded_id) < 0)
+    if (loaded_key != NULL) {
+        if (note_replaced(merge, loaded_key) < 0)
+            return -1;
+    } else if (loaded_id != NULL && note_replaced_raw(merge, loaded_id) < 0) {
         return -1;
+    }
     if (loaded == NULL) {
         Entry *entries = (Entry *)arena_alloc(&merge->arena, sizeof(Entry) * (size_t)(hi - lo));
         if (entries == NULL)
@@ -1568,7 +1517,7 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
             entry->path_length = merge->path_lengths[index];
             entry->value = merge->values[index];
             entry->value_length = merge->value_lengths[index];
-            entry->value_id = leaf_value_id(merge, index);
+            leaf_value_id(merge, index, &entry->value_id, &entry->value_id_length);
             entry->order = index;
         }
         return build(merge, entries, chosen, depth, out);
@@ -1583,8 +1532,11 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
                 *out = NULL;
                 return 0;
             }
+            const uint8_t *value_id;
+            Py_ssize_t value_id_length;
+            leaf_value_id(merge, lo, &value_id, &value_id_length);
             *out = new_leaf(merge, loaded->path, loaded->path_length, merge->values[lo], merge->value_lengths[lo],
-                            leaf_value_id(merge, lo));
+                            value_id, value_id_length);
             return *out == NULL ? -1 : 0;
         }
         return merge_into_leaf(merge, loaded, depth, lo, hi, out);
@@ -1598,15 +1550,15 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
             Slot child_slot = {loaded->item, NULL, loaded->id};
             Form *child, *result;
             if (load_child(merge, &child_slot, &child) < 0
-                || update_node(merge, child, loaded->id, end, lo, hi, &result) < 0)
+                || update_node(merge, child, loaded->id, NULL, end, lo, hi, &result) < 0)
                 return -1;
             return prepend(merge, path, path_length, result, out);
         }
         /* Not every change is under the extension: continue as the equivalent branch. */
         for (int index = 0; index < 17; index++) {
-            slots[index].item = EMPTY_ITEM;
+            slots[index].item = EMPTY_VIEW;
             slots[index].unstored = NULL;
-            slots[index].id = NO_ID;
+            slots[index].id = NULL;
         }
         if (path_length == 1) {
             slots[path[0]].item = loaded->item;
@@ -1619,25 +1571,26 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
         }
         split = 1;
     } else if (loaded->kind == 'B') {
-        PyObject *items = loaded->items;
-        if (!merge->deletes && is_empty_item(PyTuple_GET_ITEM(items, 16))) {
-            PyObject *reference, *id;
-            if (merge_branch(merge, items, loaded->ids, depth, lo, hi, &reference, &id) < 0)
+        const Branch *branch = loaded->branch;
+        if (!merge->deletes && is_empty_view(branch->items[16])) {
+            View reference;
+            const uint8_t *id;
+            if (merge_branch(merge, branch, depth, lo, hi, &reference, &id) < 0)
                 return -1;
             *out = new_reference(merge, reference, id);
             return *out == NULL ? -1 : 0;
         }
         for (int index = 0; index < 17; index++) {
-            slots[index].item = PyTuple_GET_ITEM(items, index);
+            slots[index].item = branch->items[index];
             slots[index].unstored = NULL;
-            slots[index].id = index < 16 ? PyTuple_GET_ITEM(loaded->ids, index) : NO_ID;
+            slots[index].id = index < 16 ? branch->ids[index] : NULL;
         }
         split = 0;
     } else {
         PyErr_SetString(PyExc_SystemError, "trie merge: unexpected node form");
         return -1;
     }
-    if (!is_empty_item(slots[16].item)) {
+    if (!is_empty_view(slots[16].item)) {
         PyErr_SetString(BadTrieNode, "branch values do not occur in a trie of equal-length keys");
         return -1;
     }
@@ -1648,55 +1601,39 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
     Py_ssize_t child_depth = depth + 1;
     Py_ssize_t start = lo;
     while (start < hi) {
-        if (depth >= merge->path_lengths[start]) {
-            raise_short_key();
+        Py_ssize_t stop = run_end(merge, start, hi, depth);
+        if (stop < 0)
             return -1;
-        }
         uint8_t nibble = merge->paths[start][depth];
-        Py_ssize_t stop = start + 1;
-        while (stop < hi) {
-            if (depth >= merge->path_lengths[stop]) {
-                raise_short_key();
-                return -1;
-            }
-            if (merge->paths[stop][depth] != nibble)
-                break;
-            stop++;
-        }
         Slot *slot = &slots[nibble];
         Form *result = NULL;
         int done = 0;
         if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start] && slot->unstored == NULL) {
-            int cached = cache_contains(merge, slot->id);
-            if (cached < 0)
-                return -1;
+            int cached = 0;
+            if (slot->id != NULL) {
+                PyObject *key = id_object(slot->id);
+                if (key == NULL)
+                    return -1;
+                PyObject *parsed = merge->updater->parsed;
+                Py_INCREF(parsed);
+                cached = PyDict_Contains(parsed, key);
+                Py_DECREF(parsed);
+                Py_DECREF(key);
+                if (cached < 0)
+                    return -1;
+            }
             if (!cached) {
-                ArenaMark mark = arena_mark(&merge->arena);
-                uint8_t *compact = (uint8_t *)arena_alloc(&merge->arena, (size_t)merge->key_lengths[start] + 2);
-                Py_ssize_t compact_length;
-                int matched = compact == NULL ? -1
-                              : is_previous_leaf(merge, slot->item, start, child_depth, compact, &compact_length);
-                arena_release(&merge->arena, mark);
+                int matched = try_previous_leaf(merge, slot->item, slot->id, NULL, start, child_depth, 1, NULL,
+                                                NULL, &result);
                 if (matched < 0)
                     return -1;
-                if (matched) {
-                    if (PyBytes_GET_SIZE(slot->id) && note_replaced(merge, slot->id) < 0)
-                        return -1;
-                    if (merge->value_lengths[start]) {
-                        result = new_leaf(merge, merge->paths[start] + child_depth,
-                                          merge->path_lengths[start] - child_depth, merge->values[start],
-                                          merge->value_lengths[start], leaf_value_id(merge, start));
-                        if (result == NULL)
-                            return -1;
-                    }
-                    done = 1;
-                }
+                done = matched;
             }
         }
         if (!done) {
             Form *child;
             if (load_child(merge, slot, &child) < 0
-                || update_node(merge, child, slot->id, child_depth, start, stop, &result) < 0)
+                || update_node(merge, child, slot->id, NULL, child_depth, start, stop, &result) < 0)
                 return -1;
         }
         if (!has_result[nibble]) {
@@ -1706,9 +1643,10 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
         results[nibble] = result;
         start = stop;
     }
-    PyObject *finished[17];
-    PyObject *finished_ids[16];
-    PyObject *reference, *id;
+    View finished[17];
+    const uint8_t *finished_ids[16];
+    View reference;
+    const uint8_t *id;
     int any_removed = 0;
     for (int index = 0; index < result_count; index++)
         if (results[result_order[index]] == NULL)
@@ -1733,12 +1671,12 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
     int live_count = 0;
     for (int nibble = 0; nibble < 16; nibble++) {
         int alive = has_result[nibble] ? results[nibble] != NULL
-                                       : (slots[nibble].unstored != NULL || !is_empty_item(slots[nibble].item));
+                                       : (slots[nibble].unstored != NULL || !is_empty_view(slots[nibble].item));
         if (alive)
             live[live_count++] = nibble;
     }
     if (live_count >= 2) {
-        finished[16] = EMPTY_ITEM;
+        finished[16] = EMPTY_VIEW;
         for (int nibble = 0; nibble < 16; nibble++) {
             int status;
             if (has_result[nibble]) {
@@ -1772,19 +1710,15 @@ static int update_node_inner(Merge *merge, Form *loaded, PyObject *loaded_id, Py
     return prepend(merge, NIBBLE_VALUES + only, 1, result, out);
 }
 
-static int update_node(Merge *merge, Form *loaded, PyObject *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
-                       Py_ssize_t hi, Form **out)
+static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
+                       Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out)
 {
     if (Py_EnterRecursiveCall(" while merging a trie"))
         return -1;
-    int status = update_node_inner(merge, loaded, loaded_id, depth, lo, hi, out);
+    int status = update_node_inner(merge, loaded, loaded_id, loaded_key, depth, lo, hi, out);
     Py_LeaveRecursiveCall();
     return status;
 }
-
-/* ------------------------------------------------------------------------ */
-/* BatchTrieUpdater.update                                                  */
-/* ------------------------------------------------------------------------ */
 
 /* A tuple snapshot of an argument sequence aligned with the keys (NULL on error). */
 static PyObject *aligned_tuple(PyObject *sequence, Py_ssize_t count, const char *name)
@@ -1826,6 +1760,7 @@ static int bytes_views(Merge *merge, PyObject *tuple, const char *name, int allo
     return 0;
 }
 
+
 static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"root", "root_id", "keys", "values", "previous", "value_ids", NULL};
@@ -1849,6 +1784,7 @@ static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
     PyObject *key_tuple = NULL, *value_tuple = NULL, *previous_tuple = NULL, *id_tuple = NULL;
     PyObject *answer = NULL;
     Py_INCREF(self); /* callbacks may drop the last other reference */
+    Py_INCREF(root_id);
 
     key_tuple = PySequence_Tuple(keys);
     if (key_tuple == NULL)
@@ -1868,16 +1804,9 @@ static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
     if (previous_tuple != NULL
         && bytes_views(&merge, previous_tuple, "previous values", 1, &merge.previous, &merge.previous_lengths) < 0)
         goto done;
-    if (id_tuple != NULL) {
-        for (Py_ssize_t index = 0; index < count; index++) {
-            PyObject *item = PyTuple_GET_ITEM(id_tuple, index);
-            if (!PyBytes_Check(item)) {
-                PyErr_Format(PyExc_TypeError, "value_ids must be bytes, not %.100s", Py_TYPE(item)->tp_name);
-                goto done;
-            }
-        }
-        merge.value_ids = &PyTuple_GET_ITEM(id_tuple, 0);
-    }
+    if (id_tuple != NULL
+        && bytes_views(&merge, id_tuple, "value_ids", 0, &merge.value_ids, &merge.value_id_lengths) < 0)
+        goto done;
     Py_ssize_t total_nibbles = 0;
     for (Py_ssize_t index = 0; index < count; index++) {
         total_nibbles += 2 * merge.key_lengths[index];
@@ -1901,50 +1830,60 @@ static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
 
     Form *result = NULL;
     if (PyBytes_GET_SIZE(root) == 32 && memcmp(PyBytes_AS_STRING(root), EMPTY_TRIE_ROOT, 32) == 0) {
-        if (update_node(&merge, NULL, NO_ID, 0, 0, count, &result) < 0)
+        if (update_node(&merge, NULL, NULL, NULL, 0, 0, count, &result) < 0)
             goto done;
     } else if (PyBytes_GET_SIZE(root_id) == 0) {
         raise_with_hex(MissingTrieNode, "no node id given for root %U", root);
         goto done;
     } else {
         Form *loaded;
-        if (load_id(&merge, root_id, &loaded) < 0 || update_node(&merge, loaded, root_id, 0, 0, count, &result) < 0)
+        if (load_key(&merge, root_id, NULL, &loaded) < 0
+            || update_node(&merge, loaded, NULL, root_id, 0, 0, count, &result) < 0)
             goto done;
     }
-    PyObject *reference, *reference_id;
+    View reference;
+    const uint8_t *reference_id;
     if (finish(&merge, result, &reference, &reference_id) < 0)
         goto done;
-    const uint8_t *reference_data = bytes_data(reference);
-    Py_ssize_t reference_length = PyBytes_GET_SIZE(reference);
-    if (is_empty_item(reference)) {
+    if (is_empty_view(reference)) {
         answer = Py_BuildValue("(y#O)", (const char *)EMPTY_TRIE_ROOT, (Py_ssize_t)32, NO_ID);
-    } else if (is_hash_reference(reference_data, reference_length)) {
-        answer = Py_BuildValue("(y#O)", (const char *)reference_data + 1, (Py_ssize_t)32, reference_id);
+    } else if (is_hash_reference(reference.data, reference.length)) {
+        if (reference_id == NULL)
+            answer = Py_BuildValue("(y#O)", (const char *)reference.data + 1, (Py_ssize_t)32, NO_ID);
+        else
+            answer = Py_BuildValue("(y#y#)", (const char *)reference.data + 1, (Py_ssize_t)32,
+                                   (const char *)reference_id, (Py_ssize_t)ID_SIZE);
     } else {
         /* A root under 32 bytes is still stored and named by its hash. */
-        PyObject *record_id = allocate_id(&merge);
-        if (record_id == NULL)
+        PyObject *record_id;
+        const uint8_t *raw_id;
+        if (allocate_id(&merge, &record_id, &raw_id) < 0)
             goto done;
-        PyObject *record = PyBytes_FromStringAndSize(NULL, reference_length + 1);
-        if (record == NULL)
+        PyObject *record = PyBytes_FromStringAndSize(NULL, reference.length + 1);
+        if (record == NULL) {
+            Py_DECREF(record_id);
             goto done;
-        memcpy(PyBytes_AS_STRING(record), reference_data, (size_t)reference_length);
-        PyBytes_AS_STRING(record)[reference_length] = 0;
-        int status = call_store(&merge, record_id, record);
+        }
+        memcpy(PyBytes_AS_STRING(record), reference.data, (size_t)reference.length);
+        PyBytes_AS_STRING(record)[reference.length] = 0;
+        int status = emit_store(&merge, record_id, record);
         Py_DECREF(record);
-        if (status < 0)
-            goto done;
-        uint8_t hash[32];
-        keccak256(reference_data, (size_t)reference_length, hash);
-        answer = Py_BuildValue("(y#O)", (const char *)hash, (Py_ssize_t)32, record_id);
+        if (status == 0) {
+            uint8_t hash[32];
+            keccak256(reference.data, (size_t)reference.length, hash);
+            answer = Py_BuildValue("(y#O)", (const char *)hash, (Py_ssize_t)32, record_id);
+        }
+        Py_DECREF(record_id);
     }
 done:
     arena_free(&merge.arena);
+    arena_free(&merge.scratch);
     release_held(&merge.held);
     Py_XDECREF(key_tuple);
     Py_XDECREF(value_tuple);
     Py_XDECREF(previous_tuple);
     Py_XDECREF(id_tuple);
+    Py_DECREF(root_id);
     Py_DECREF(self);
     return answer;
 }
@@ -2193,24 +2132,135 @@ static PyTypeObject UpdaterType = {
 static PyObject *module_keccak256(PyObject *module, PyObject *argument)
 {
     (void)module;
-    Py_buffer view;
-    if (PyObject_GetBuffer(argument, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
     uint8_t hash[32];
-    keccak256((const uint8_t *)view.buf, (size_t)view.len, hash);
-    PyBuffer_Release(&view);
+    if (PyBytes_CheckExact(argument)) { /* the common case: no buffer protocol round trip */
+        keccak256(bytes_data(argument), (size_t)PyBytes_GET_SIZE(argument), hash);
+    } else {
+        Py_buffer view;
+        if (PyObject_GetBuffer(argument, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        keccak256((const uint8_t *)view.buf, (size_t)view.len, hash);
+        PyBuffer_Release(&view);
+    }
     return PyBytes_FromStringAndSize((const char *)hash, 32);
 }
 
+/* Big-endian bytes of ``value`` (an int, 0 <= value < 2**(8 * width)) right-aligned
+ * in ``out``; -1 with ValueError otherwise. */
+static int unsigned_be(PyObject *value, uint8_t *out, size_t width, const char *name)
+{
+    if (!PyLong_Check(value)) {
+        PyErr_Format(PyExc_ValueError, "%s must be an int, not %.100s", name, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    int overflow = 0;
+    long long small = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (!overflow) {
+        if (small == -1 && PyErr_Occurred())
+            return -1;
+        if (small < 0) {
+            PyErr_Format(PyExc_ValueError, "%s must not be negative", name);
+            return -1;
+        }
+        memset(out, 0, width);
+        for (size_t byte = 0; byte < 8 && byte < width; byte++)
+            out[width - 1 - byte] = (uint8_t)((unsigned long long)small >> (8 * byte));
+        return 0;
+    }
+    if (overflow < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must not be negative", name);
+        return -1;
+    }
+    if (_PyLong_NumBits(value) > 8 * width) {
+        PyErr_Format(PyExc_ValueError, "%s does not fit in %zu bytes", name, width);
+        return -1;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    Py_ssize_t written = PyLong_AsNativeBytes(value, out, (Py_ssize_t)width,
+                                              Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+    if (written < 0)
+        return -1;
+#else
+    if (_PyLong_AsByteArray((PyLongObject *)value, out, width, 0, 0) < 0)
+        return -1;
+#endif
+    return 0;
+}
+
+/* RLP of an unsigned integer given as ``width`` big-endian bytes; returns the size. */
+static size_t write_uint(uint8_t *out, const uint8_t *number, size_t width)
+{
+    size_t skip = 0;
+    while (skip < width && number[skip] == 0)
+        skip++;
+    size_t length = width - skip;
+    if (length == 0) {
+        out[0] = 0x80;
+        return 1;
+    }
+    if (length == 1 && number[skip] < 0x80) {
+        out[0] = number[skip];
+        return 1;
+    }
+    out[0] = (uint8_t)(0x80 + length);
+    memcpy(out + 1, number + skip, length);
+    return length + 1;
+}
+
+static PyObject *module_encode_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "encode_account() takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    uint8_t nonce[8], balance[32];
+    if (unsigned_be(args[0], nonce, sizeof nonce, "nonce") < 0
+        || unsigned_be(args[1], balance, sizeof balance, "balance") < 0)
+        return NULL;
+    for (int index = 2; index < 4; index++) {
+        if (!PyBytes_Check(args[index]) || PyBytes_GET_SIZE(args[index]) != 32) {
+            PyErr_SetString(PyExc_ValueError, "storage root and code hash must be 32-byte bytes");
+            return NULL;
+        }
+    }
+    uint8_t payload[9 + 33 + 66];
+    size_t length = write_uint(payload, nonce, sizeof nonce);
+    length += write_uint(payload + length, balance, sizeof balance);
+    for (int index = 2; index < 4; index++) {
+        payload[length] = 0xA0;
+        memcpy(payload + length + 1, PyBytes_AS_STRING(args[index]), 32);
+        length += 33;
+    }
+    size_t header = length < 56 ? 1 : 2;
+    PyObject *encoded = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(header + length));
+    if (encoded == NULL)
+        return NULL;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(encoded);
+    if (header == 1) {
+        out[0] = (uint8_t)(0xC0 + length);
+    } else {
+        out[0] = 0xF8;
+        out[1] = (uint8_t)length;
+    }
+    memcpy(out + header, payload, length);
+    return encoded;
+}
+
 static PyMethodDef module_methods[] = {
-    {"keccak256", module_keccak256, METH_O, "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's)."},
+    {"keccak256", module_keccak256, METH_O,
+     "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's) of any bytes-like object."},
+    {"encode_account", (PyCFunction)(void (*)(void))module_encode_account, METH_FASTCALL,
+     "encode_account(nonce, balance, storage_root, code_hash) -> rlp([nonce, balance, storage_root, code_hash])\n\n"
+     "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
+     "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef trie_native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "hyperion.state.metisdb._trie_native",
-    .m_doc = "C implementation of MetisDB's commit-time trie merger (see batchtrie.py).",
+    .m_doc = "C implementation of MetisDB's commit-time trie merger (see batchtrie.py) and commit-loop helpers.",
     .m_size = -1,
     .m_methods = module_methods,
 };
@@ -2232,20 +2282,14 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         BadTrieNode = import_attribute("hyperion.trie.codec", "BadTrieNode");
         TrieError = import_attribute("hyperion.trie.codec", "TrieError");
         CorruptDatabase = import_attribute("hyperion.state.metisdb.errors", "CorruptDatabase");
-        EMPTY_ITEM = PyBytes_FromStringAndSize("\x80", 1);
         NO_ID = PyBytes_FromStringAndSize(NULL, 0);
-        KIND_BRANCH = PyUnicode_InternFromString("B");
-        KIND_EXTENSION = PyUnicode_InternFromString("E");
         if (MissingTrieNode == NULL || BadTrieNode == NULL || TrieError == NULL || CorruptDatabase == NULL
-            || EMPTY_ITEM == NULL || NO_ID == NULL || KIND_BRANCH == NULL || KIND_EXTENSION == NULL) {
+            || NO_ID == NULL) {
             Py_CLEAR(MissingTrieNode);
             Py_CLEAR(BadTrieNode);
             Py_CLEAR(TrieError);
             Py_CLEAR(CorruptDatabase);
-            Py_CLEAR(EMPTY_ITEM);
             Py_CLEAR(NO_ID);
-            Py_CLEAR(KIND_BRANCH);
-            Py_CLEAR(KIND_EXTENSION);
             return NULL;
         }
         const uint8_t empty_string = 0x80;

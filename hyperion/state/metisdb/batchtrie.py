@@ -29,7 +29,7 @@ cache knows to be a branch is not mistaken for (and hashed as) a leaf.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.state.metisdb.errors import CorruptDatabase
@@ -87,6 +87,16 @@ def _leaf_rlp(path_item: bytes, value: bytes) -> bytes:
     return encode_list(payload)
 
 
+def _list_appender(target: list) -> Callable[[bytes, bytes], None]:
+    """A store callable appending ``(id, record)`` to ``target``."""
+    append = target.append
+
+    def store(record_id: bytes, record: bytes) -> None:
+        append((record_id, record))
+
+    return store
+
+
 class _Unstored:
     """A node that exists only inside this merge (an extension split off a longer one)."""
 
@@ -100,18 +110,22 @@ class BatchTrieUpdater:
     """Merges sorted changes into tries of one node log.
 
     ``fetch(id) -> record`` reads a stored record (``KeyError`` if absent) and
-    ``store(id, record)`` writes a new one; new ids count up from ``next_id``.
-    ``parsed`` caches split branch and extension nodes by id across calls
-    (ids are never reused, so it is never stale).
+    ``store(id, record)`` writes a new one; ``store`` may instead be a list, to
+    which each new record is appended as ``(id, record)`` (what the engine passes,
+    and what the C class appends without a Python call). New ids count up from
+    ``next_id``. ``parsed`` caches split branch and extension nodes by id across
+    calls (ids are never reused, so it is never stale); its entries are this
+    class's own tuples, not the C class's raw records.
     """
 
     __slots__ = ("_fetch", "_store", "next_id", "replaced", "_keys", "_paths", "_values", "_value_ids",
                  "_previous", "_deletes", "parsed", "_parsed_limit")
 
-    def __init__(self, fetch: Callable[[bytes], bytes], store: Callable[[bytes, bytes], None],
+    def __init__(self, fetch: Callable[[bytes], bytes],
+                 store: Union[Callable[[bytes, bytes], None], list[tuple[bytes, bytes]]],
                  next_id: int = 1, parsed: Optional[dict] = None, parsed_cache_size: int = 200_000) -> None:
         self._fetch = fetch
-        self._store = store
+        self._store = _list_appender(store) if isinstance(store, list) else store
         self.next_id = next_id
         self.replaced: list[bytes] = []
         self._keys: Sequence[bytes] = []

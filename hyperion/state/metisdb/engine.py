@@ -573,6 +573,11 @@ class MetisDB:
             account_puts.sort(key=_FIRST)
             txn.cursor(db=tables.accounts).putmulti(account_puts)
         next_node = trie.next_id
+        # Replaced nodes leave the parse cache (merges start from the latest trie), so it
+        # holds live nodes only and never needs clearing while the trie fits in it.
+        evict = self._parsed_nodes.pop
+        for record_id in stale:
+            evict(record_id, None)
         txn.put(_META_NEXT_NODE, block_key(next_node), db=tables.meta)
         effects.next_node = next_node
         self._bump_state_version(txn)
