@@ -76,3 +76,35 @@ def test_missing_node_is_reported() -> None:
     updater = BatchTrieUpdater(store.__getitem__, store.__setitem__)
     with pytest.raises(ValueError):
         updater.update(keccak256(b"nothing"), (5).to_bytes(8, "big"), [b"\x01" * 32], [b"x"])
+
+
+def test_list_store_appends_the_records_a_callable_would_receive() -> None:
+    """``store`` may be a list (what the engine passes): each new record is appended as
+    ``(id, record)``, in the order and with the bytes a callable store receives."""
+    rng = random.Random(61)
+    keys = sorted(rng.randbytes(32) for _ in range(200))
+    called: list = []
+    records: dict = {}
+
+    def store(record_id: bytes, record: bytes) -> None:
+        called.append((record_id, record))
+        records[record_id] = record
+
+    by_call = BatchTrieUpdater(records.__getitem__, store)
+    appended: list = []
+    listed_records: dict = {}
+    by_list = BatchTrieUpdater(listed_records.__getitem__, appended)
+    roots = [(EMPTY_TRIE_ROOT, NO_ID), (EMPTY_TRIE_ROOT, NO_ID)]
+    values = {key: rng.randbytes(60) for key in keys}
+    for round_number in range(4):
+        chosen = sorted(rng.sample(keys, 50))
+        new_values = [b"" if round_number == 3 and rng.random() < 0.3 else rng.randbytes(60) for _ in chosen]
+        previous = [values.get(key, b"") for key in chosen]
+        called.clear()
+        appended.clear()
+        roots[0] = by_call.update(*roots[0], chosen, new_values, previous)
+        roots[1] = by_list.update(*roots[1], chosen, new_values, previous)
+        assert appended == called and roots[0] == roots[1]
+        listed_records.update(appended)
+        for key, value in zip(chosen, new_values):
+            values[key] = value

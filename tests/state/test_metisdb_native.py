@@ -358,6 +358,144 @@ def test_parse_cache_entries_are_checked() -> None:
         updater.parsed = []
 
 
+@pytest.mark.parametrize("entry,expected", [
+    (b"", CorruptDatabase),
+    (b"\x11", CorruptDatabase),
+    (b"\x85hello\x00", BadTrieNode),
+    (encode([b"a", b"b", b"c"]) + b"\x00", BadTrieNode),
+    (encode([b"\x45", b"b"]) + b"\x00", BadTrieNode),
+    (encode([b"\x80"] * 16 + [b"v"]) + b"\x00", BadTrieNode),
+    (bytearray(b"\x85hello\x00"), CorruptDatabase),  # not a bytes record
+])
+def test_malformed_cached_records_raise_like_fetched_ones(entry, expected: type) -> None:
+    """A cached record is parsed as strictly as a fetched one."""
+    rng, records, keys, root, root_id = _stored_trie()
+    for cache_key in (root_id, records[root_id][-9:-1]):  # the root, and one of its children
+        updater = NativeUpdater(records.__getitem__, [], 1, {cache_key: entry})
+        with pytest.raises(expected):
+            updater.update(root, root_id, keys, [b"x"] * len(keys))
+
+
+def test_cache_holds_raw_records_of_branches_and_extensions() -> None:
+    """Fetched branches/extensions and new branches are cached as their record bytes
+    (the very objects stored or fetched); leaves are not cached; a fetched bytearray
+    is cached as bytes."""
+    rng, records, keys, root, root_id = _stored_trie(11, 300)
+    fetched: list = []
+
+    def fetch(record_id: bytes) -> bytearray:
+        fetched.append(record_id)
+        return bytearray(records[record_id])
+
+    stored: list = []
+    updater = NativeUpdater(fetch, stored, 10 ** 6)
+    changed = sorted(rng.sample(keys, 40))
+    updater.update(root, root_id, changed, [b"n" * 40] * 40)
+    new_records = dict(stored)
+    assert updater.parsed
+    for record_id, record in updater.parsed.items():
+        assert type(record) is bytes
+        if record_id in new_records:
+            assert record is new_records[record_id]
+        else:
+            assert record_id in fetched and record == records[record_id]
+        assert record[0] >= 0xC0 and len(record) > 33  # an RLP list with its trailer
+    leaf_ids = [record_id for record_id in fetched if record_id not in updater.parsed]
+    assert leaf_ids  # leaves were read (no hints) and not cached
+
+
+# -- store into a list -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_list_store_matches_callable_store(seed: int) -> None:
+    """With a list as ``store`` both classes append ``(id, record)`` tuples, exactly the
+    calls a callable store receives."""
+    rng = random.Random(900 + seed)
+    universe = [rng.randbytes(32) for _ in range(300)]
+    reference = HexaryTrie({})
+    callable_log = Recorder()
+    callable_updater = NativeUpdater(callable_log.fetch, callable_log.store)
+    lists: dict = {}
+    logs: dict = {}
+    updaters: dict = {}
+    for name, updater_class in (("python", PythonUpdater), ("native", NativeUpdater)):
+        logs[name] = {}
+        lists[name] = []
+        updaters[name] = updater_class(logs[name].__getitem__, lists[name])
+    roots = {name: (EMPTY_TRIE_ROOT, NO_ID) for name in ("python", "native", "callable")}
+    for round_number in range(8):
+        keys, values, previous, ids = _random_round(rng, universe, reference, 80, 0.3 * (round_number % 2), True)
+        callable_log.calls = []
+        roots["callable"] = callable_updater.update(*roots["callable"], keys, values, previous, ids)
+        for name in ("python", "native"):
+            lists[name].clear()
+            roots[name] = updaters[name].update(*roots[name], keys, values, previous, ids)
+            assert lists[name] == callable_log.calls
+            assert all(type(entry) is tuple and len(entry) == 2 for entry in lists[name])
+            logs[name].update(lists[name])
+        assert roots["python"] == roots["native"] == roots["callable"]
+        assert roots["native"][0] == reference.root_hash()
+
+
+# -- commit-loop helpers ---------------------------------------------------------------------------
+
+def test_keccak_matches_reference_for_all_short_lengths_and_buffers() -> None:
+    rng = random.Random(77)
+    for length in range(301):
+        data = rng.randbytes(length)
+        expected = keccak256(data)
+        assert native.keccak256(data) == expected
+        assert native.keccak256(bytearray(data)) == expected
+        assert native.keccak256(memoryview(data)) == expected
+    assert native.keccak256(memoryview(b"xxhello")[2:]) == keccak256(b"hello")
+    with pytest.raises(TypeError):
+        native.keccak256("text")
+
+
+def _account_cases() -> list:
+    rng = random.Random(31)
+    hashes = [bytes(32), b"\xff" * 32, keccak256(b"a")]
+    edge_nonces = [0, 1, 127, 128, 255, 256, 2 ** 56, 2 ** 63, 2 ** 64 - 1]
+    edge_balances = [0, 1, 127, 128, 255, 256, 2 ** 64 - 1, 2 ** 64, 2 ** 128, 10 ** 18, 2 ** 255, 2 ** 256 - 1]
+    cases = [(nonce, balance, rng.choice(hashes), rng.choice(hashes))
+             for nonce in edge_nonces for balance in edge_balances]
+    for _ in range(500):
+        nonce = rng.randrange(2 ** rng.randrange(1, 65))
+        balance = rng.randrange(2 ** rng.randrange(1, 257))
+        cases.append((nonce, balance, rng.randbytes(32), rng.randbytes(32)))
+    return cases
+
+
+def test_encode_account_matches_python() -> None:
+    from hyperion.state.account import encode_account
+
+    for nonce, balance, storage_root, code_hash in _account_cases():
+        assert native.encode_account(nonce, balance, storage_root, code_hash) == encode_account(
+            nonce, balance, storage_root, code_hash)
+
+
+@pytest.mark.parametrize("arguments", [
+    (2 ** 64, 0, bytes(32), bytes(32)),
+    (-1, 0, bytes(32), bytes(32)),
+    (0, 2 ** 256, bytes(32), bytes(32)),
+    (0, -5, bytes(32), bytes(32)),
+    (0, -(2 ** 100), bytes(32), bytes(32)),
+    (0, 0, bytes(31), bytes(32)),
+    (0, 0, bytes(32), bytes(33)),
+    (0, 0, bytearray(32), bytes(32)),
+    (1.0, 0, bytes(32), bytes(32)),
+    (0, "1", bytes(32), bytes(32)),
+])
+def test_encode_account_rejects_out_of_range_values(arguments) -> None:
+    with pytest.raises(ValueError):
+        native.encode_account(*arguments)
+
+
+def test_encode_account_argument_count() -> None:
+    with pytest.raises(TypeError):
+        native.encode_account(0, 0, bytes(32))
+
+
 def test_bad_arguments_raise_typed_errors() -> None:
     updater = NativeUpdater({}.__getitem__, lambda record_id, record: None)
     with pytest.raises(TrieError):

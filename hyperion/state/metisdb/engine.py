@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger
+from hyperion.state.metisdb.native import TrieMerger, fast_encode_account, keccak256 as fast_keccak256
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -150,9 +150,9 @@ class MetisDB:
         self._readers: "weakref.WeakSet[Snapshot]" = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._chain_tables: dict[str, object] = {}
-        # Commit-time trie merges; they keep split branch nodes (by id, never stale)
-        # between commits so the upper levels are not re-read.
-        self._parsed_nodes: dict[bytes, tuple] = {}
+        # Commit-time trie merges; they keep branch and extension nodes (by id, never
+        # stale; in the merger's own form) between commits so upper levels are not re-read.
+        self._parsed_nodes: dict[bytes, object] = {}
         self._parsed_node_cache = parsed_node_cache
         self._generation = 0
         try:
@@ -505,20 +505,10 @@ class MetisDB:
                 txn.put(key, value, db=handle)
 
     def _trie_updater(self, txn, buffer: list) -> TrieMerger:
-        """The commit's trie merger: reads ``nodes`` in ``txn``, appends new records to ``buffer``."""
-        nodes_db = self._tables.nodes
-        get = txn.get
-
-        def fetch(record_id: bytes) -> bytes:
-            record = get(record_id, db=nodes_db)
-            if record is None:
-                raise KeyError(record_id)
-            return record
-
-        def store(record_id: bytes, record: bytes) -> None:
-            buffer.append((record_id, record))
-
-        return TrieMerger(fetch, store, self._next_node, self._parsed_nodes, self._parsed_node_cache)
+        """The commit's trie merger: reads ``nodes`` in ``txn``, appends (id, record) of new
+        nodes to ``buffer``."""
+        return TrieMerger(trie_fetch(txn, self._tables.nodes), buffer, self._next_node, self._parsed_nodes,
+                          self._parsed_node_cache)
 
     def _bump_state_version(self, txn) -> None:
         version = self._state_version + 1
@@ -541,6 +531,8 @@ class MetisDB:
         get = txn.get
         pack_entry = CHANGESET_ENTRY.pack
         zero_id = _ZERO_ID
+        fast_encode = fast_encode_account
+        hash_key = fast_keccak256
         for change in changes:
             address, record, code, wiped, slots, storage_root, base = change
             if record is None or slots or wiped:
@@ -549,12 +541,16 @@ class MetisDB:
                 continue
             # The common case, inline (it runs for every account of every block): a
             # balance, nonce or code change without storage work.
-            old_record = b"" if base is None else encode_account(*base)
             nonce, balance, code_hash = record
+            try:
+                old_record = b"" if base is None else fast_encode(*base)
+                new_record = fast_encode(nonce, balance, storage_root, code_hash)
+            except ValueError:  # outside the compiled encoder's range (nonce >= 2**64)
+                old_record = b"" if base is None else encode_account(*base)
+                new_record = encode_account(nonce, balance, storage_root, code_hash)
             storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
-            new_record = encode_account(nonce, balance, storage_root, code_hash)
             account_puts.append((address, flat_record(new_record, storage_root, code_hash)))
-            leaves.append((keccak256(address), new_record, old_record, storage_id))
+            leaves.append((hash_key(address), new_record, old_record, storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, code, db=code_db, overwrite=False)
             cached_accounts[address] = (nonce, balance, storage_root, code_hash)

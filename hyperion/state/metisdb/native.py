@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from hyperion.primitives.keccak import keccak256 as _python_keccak256
+from hyperion.state.account import encode_account as _python_encode_account
 from hyperion.state.metisdb.batchtrie import BatchTrieUpdater as PythonTrieMerger
 
 _native = None
@@ -25,3 +27,10 @@ COMPILED = _native is not None
 
 TrieMerger = PythonTrieMerger if _native is None else _native.BatchTrieUpdater
 """The commit-time trie merger class (``batchtrie.BatchTrieUpdater``'s interface)."""
+
+keccak256 = _python_keccak256 if _native is None else _native.keccak256
+"""Keccak-256 of bytes-like data (the C one-shot call, when built)."""
+
+fast_encode_account = _python_encode_account if _native is None else _native.encode_account
+"""``encode_account`` for nonces below 2**64, balances below 2**256 and 32-byte hashes:
+raises ``ValueError`` outside that range (then call ``state.account.encode_account``)."""
