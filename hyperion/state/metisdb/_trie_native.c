@@ -195,6 +195,7 @@ static PyObject *BadTrieNode;
 static PyObject *TrieError;
 static PyObject *CorruptDatabase;
 static uint8_t EMPTY_TRIE_ROOT[32];
+static uint8_t EMPTY_CODE_HASH[32]; /* keccak(b"") */
 static const uint8_t NIBBLE_VALUES[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 static const uint8_t EMPTY_ITEM_BYTE[1] = {0x80}; /* an empty branch slot (RLP of b"") */
 
@@ -545,6 +546,14 @@ static int emit_store(Merge *merge, PyObject *id, PyObject *record)
 
 static int note_replaced(Merge *merge, PyObject *id)
 {
+    /* A replaced node leaves the parse cache: merges start from the latest trie, so
+     * the cache keeps live nodes only (the Python class does the same). */
+    PyObject *parsed = merge->updater->parsed;
+    if (PyDict_CheckExact(parsed) && PyDict_GET_SIZE(parsed)) {
+        int present = PyDict_Contains(parsed, id);
+        if (present < 0 || (present && PyDict_DelItem(parsed, id) < 0))
+            return -1;
+    }
     PyObject *replaced = merge->updater->replaced;
     if (PyList_CheckExact(replaced))
         return PyList_Append(replaced, id);
@@ -2240,13 +2249,10 @@ static size_t write_uint(uint8_t *out, const uint8_t *number, size_t width)
     return length + 1;
 }
 
-static PyObject *module_encode_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* rlp([nonce, balance, storage_root, code_hash]) from four arguments; NULL with
+ * ValueError outside the compiled range. */
+static PyObject *encode_account_args(PyObject *const *args)
 {
-    (void)module;
-    if (nargs != 4) {
-        PyErr_Format(PyExc_TypeError, "encode_account() takes 4 arguments (%zd given)", nargs);
-        return NULL;
-    }
     uint8_t nonce[8], balance[32];
     if (unsigned_be(args[0], nonce, sizeof nonce, "nonce") < 0
         || unsigned_be(args[1], balance, sizeof balance, "balance") < 0)
@@ -2280,6 +2286,74 @@ static PyObject *module_encode_account(PyObject *module, PyObject *const *args, 
     return encoded;
 }
 
+static PyObject *module_encode_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "encode_account() takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    return encode_account_args(args);
+}
+
+/* account_leaf(address, nonce, balance, storage_root, code_hash) ->
+ * (keccak(address), trie leaf value, flat record): the per-account work of a commit in
+ * one call. The flat record is the leaf, or its slim form (both hashes as empty
+ * strings) for an account without storage and code (codec.flat_record). */
+static PyObject *module_account_leaf(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "account_leaf() takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_ValueError, "address must be bytes");
+        return NULL;
+    }
+    PyObject *leaf = encode_account_args(args + 1);
+    if (leaf == NULL)
+        return NULL;
+    uint8_t hash[32];
+    keccak256(bytes_data(args[0]), (size_t)PyBytes_GET_SIZE(args[0]), hash);
+    PyObject *key = PyBytes_FromStringAndSize((const char *)hash, 32);
+    PyObject *flat;
+    if (memcmp(PyBytes_AS_STRING(args[3]), EMPTY_TRIE_ROOT, 32) == 0
+        && memcmp(PyBytes_AS_STRING(args[4]), EMPTY_CODE_HASH, 32) == 0) {
+        /* The leaf's payload is >= 68 bytes, so its header is 2 bytes (0xF8, length). */
+        const uint8_t *data = bytes_data(leaf);
+        Py_ssize_t body = PyBytes_GET_SIZE(leaf) - 2 - 66;
+        flat = PyBytes_FromStringAndSize(NULL, body + 3);
+        if (flat != NULL) {
+            uint8_t *out = (uint8_t *)PyBytes_AS_STRING(flat);
+            out[0] = (uint8_t)(0xC0 + body + 2);
+            memcpy(out + 1, data + 2, (size_t)body);
+            out[body + 1] = 0x80;
+            out[body + 2] = 0x80;
+        }
+    } else {
+        flat = leaf;
+        Py_INCREF(flat);
+    }
+    if (key == NULL || flat == NULL) {
+        Py_XDECREF(key);
+        Py_XDECREF(flat);
+        Py_DECREF(leaf);
+        return NULL;
+    }
+    PyObject *row = PyTuple_New(3);
+    if (row == NULL) {
+        Py_DECREF(key);
+        Py_DECREF(flat);
+        Py_DECREF(leaf);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(row, 0, key);
+    PyTuple_SET_ITEM(row, 1, leaf);
+    PyTuple_SET_ITEM(row, 2, flat);
+    return row;
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256", module_keccak256, METH_O,
      "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's) of any bytes-like object."},
@@ -2287,6 +2361,10 @@ static PyMethodDef module_methods[] = {
      "encode_account(nonce, balance, storage_root, code_hash) -> rlp([nonce, balance, storage_root, code_hash])\n\n"
      "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
      "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
+    {"account_leaf", (PyCFunction)(void (*)(void))module_account_leaf, METH_FASTCALL,
+     "account_leaf(address, nonce, balance, storage_root, code_hash) -> (keccak(address), leaf, flat record)\n\n"
+     "The trie key and leaf value of an account and its MetisDB flat record (slim without storage\n"
+     "and code); ValueError outside encode_account's range."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2327,6 +2405,7 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         }
         const uint8_t empty_string = 0x80;
         keccak256(&empty_string, 1, EMPTY_TRIE_ROOT);
+        keccak256(&empty_string, 0, EMPTY_CODE_HASH);
     }
     if (PyType_Ready(&UpdaterType) < 0)
         return NULL;

@@ -221,7 +221,7 @@ class BatchTrieUpdater:
         if form[0] == "B":
             return ("R", item, child_id)
         if child_id:
-            self.replaced.append(child_id)  # rewritten with a longer path
+            self._replace(child_id)  # rewritten with a longer path
         return form
 
     # -- writing -----------------------------------------------------------------------------
@@ -272,6 +272,12 @@ class BatchTrieUpdater:
         parsed[record_id] = ("B", tuple(items), tuple(ids))
         return b"\xa0" + keccak256(encoded), record_id
 
+    def _replace(self, record_id: bytes) -> None:
+        """Note a stored node the merge replaces; it leaves the parse cache, which so
+        holds live nodes only (merges always start from the latest trie)."""
+        self.replaced.append(record_id)
+        self.parsed.pop(record_id, None)
+
     def _leaf_value_id(self, index: int) -> bytes:
         value_ids = self._value_ids
         return NO_ID if value_ids is None else value_ids[index]
@@ -281,7 +287,7 @@ class BatchTrieUpdater:
         paths = self._paths
         values = self._values
         if loaded_id:
-            self.replaced.append(loaded_id)
+            self._replace(loaded_id)
         if loaded is None:
             chosen = [i for i in range(lo, hi) if values[i]]
             return self._build([paths[i] for i in chosen], [values[i] for i in chosen],
@@ -342,7 +348,7 @@ class BatchTrieUpdater:
                     old_leaf = _leaf_rlp(path_item, old_value)
                     if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
                         if item_id:
-                            self.replaced.append(item_id)
+                            self._replace(item_id)
                         new_value = values[start]
                         results[nibble] = (("P", path_item, new_value, path[child_depth:],
                                             self._leaf_value_id(start)) if new_value else None)
@@ -395,6 +401,7 @@ class BatchTrieUpdater:
         parsed = self.parsed
         store = self._store
         replaced = self.replaced
+        evict = parsed.pop
         finished = list(items)
         finished_ids = list(ids)
         child_depth = depth + 1
@@ -417,7 +424,7 @@ class BatchTrieUpdater:
                     old_leaf = _leaf_rlp(path_item, old_value)
                     if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
                         if item_id:
-                            replaced.append(item_id)
+                            replaced.append(item_id)  # a leaf: never in the parse cache
                         leaf = _leaf_rlp(path_item, values[start])
                         if len(leaf) < 32:
                             finished[nibble] = leaf
@@ -436,6 +443,7 @@ class BatchTrieUpdater:
                 child = parsed.get(item_id) or self._load_id(item_id)
                 if child[0] == "B" and child[1][16] == _EMPTY_ITEM:
                     replaced.append(item_id)
+                    evict(item_id, None)
                     finished[nibble], finished_ids[nibble] = self._merge_branch(
                         child[1], child[2], child_depth, start, stop)
                     start = stop

@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger, fast_encode_account, keccak256 as fast_keccak256
+from hyperion.state.metisdb.native import TrieMerger, account_leaf, fast_encode_account, python_account_leaf
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -532,7 +532,7 @@ class MetisDB:
         pack_entry = CHANGESET_ENTRY.pack
         zero_id = _ZERO_ID
         fast_encode = fast_encode_account
-        hash_key = fast_keccak256
+        leaf_row = account_leaf
         for change in changes:
             address, record, code, wiped, slots, storage_root, base = change
             if record is None or slots or wiped:
@@ -544,13 +544,13 @@ class MetisDB:
             nonce, balance, code_hash = record
             try:
                 old_record = b"" if base is None else fast_encode(*base)
-                new_record = fast_encode(nonce, balance, storage_root, code_hash)
+                key, new_record, flat = leaf_row(address, nonce, balance, storage_root, code_hash)
             except ValueError:  # outside the compiled encoder's range (nonce >= 2**64)
                 old_record = b"" if base is None else encode_account(*base)
-                new_record = encode_account(nonce, balance, storage_root, code_hash)
+                key, new_record, flat = python_account_leaf(address, nonce, balance, storage_root, code_hash)
             storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
-            account_puts.append((address, flat_record(new_record, storage_root, code_hash)))
-            leaves.append((hash_key(address), new_record, old_record, storage_id))
+            account_puts.append((address, flat))
+            leaves.append((key, new_record, old_record, storage_id))
             if code_hash != EMPTY_KECCAK:
                 txn.put(code_hash, code, db=code_db, overwrite=False)
             cached_accounts[address] = (nonce, balance, storage_root, code_hash)
@@ -569,11 +569,6 @@ class MetisDB:
             account_puts.sort(key=_FIRST)
             txn.cursor(db=tables.accounts).putmulti(account_puts)
         next_node = trie.next_id
-        # Replaced nodes leave the parse cache (merges start from the latest trie), so it
-        # holds live nodes only and never needs clearing while the trie fits in it.
-        evict = self._parsed_nodes.pop
-        for record_id in stale:
-            evict(record_id, None)
         txn.put(_META_NEXT_NODE, block_key(next_node), db=tables.meta)
         effects.next_node = next_node
         self._bump_state_version(txn)
