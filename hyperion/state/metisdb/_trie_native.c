@@ -2300,6 +2300,8 @@ static PyObject *module_encode_account(PyObject *module, PyObject *const *args, 
  * (keccak(address), trie leaf value, flat record): the per-account work of a commit in
  * one call. The flat record is the leaf, or its slim form (both hashes as empty
  * strings) for an account without storage and code (codec.flat_record). */
+static PyObject *slim_record(PyObject *leaf);
+
 static PyObject *module_account_leaf(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -2320,17 +2322,7 @@ static PyObject *module_account_leaf(PyObject *module, PyObject *const *args, Py
     PyObject *flat;
     if (memcmp(PyBytes_AS_STRING(args[3]), EMPTY_TRIE_ROOT, 32) == 0
         && memcmp(PyBytes_AS_STRING(args[4]), EMPTY_CODE_HASH, 32) == 0) {
-        /* The leaf's payload is >= 68 bytes, so its header is 2 bytes (0xF8, length). */
-        const uint8_t *data = bytes_data(leaf);
-        Py_ssize_t body = PyBytes_GET_SIZE(leaf) - 2 - 66;
-        flat = PyBytes_FromStringAndSize(NULL, body + 3);
-        if (flat != NULL) {
-            uint8_t *out = (uint8_t *)PyBytes_AS_STRING(flat);
-            out[0] = (uint8_t)(0xC0 + body + 2);
-            memcpy(out + 1, data + 2, (size_t)body);
-            out[body + 1] = 0x80;
-            out[body + 2] = 0x80;
-        }
+        flat = slim_record(leaf);
     } else {
         flat = leaf;
         Py_INCREF(flat);
@@ -2354,6 +2346,205 @@ static PyObject *module_account_leaf(PyObject *module, PyObject *const *args, Py
     return row;
 }
 
+/* Slim flat record of an account leaf: both hashes as empty strings. The leaf's payload
+ * is >= 68 bytes, so its header is 2 bytes (0xF8, length). */
+static PyObject *slim_record(PyObject *leaf)
+{
+    const uint8_t *data = bytes_data(leaf);
+    Py_ssize_t body = PyBytes_GET_SIZE(leaf) - 2 - 66;
+    PyObject *flat = PyBytes_FromStringAndSize(NULL, body + 3);
+    if (flat == NULL)
+        return NULL;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(flat);
+    out[0] = (uint8_t)(0xC0 + body + 2);
+    memcpy(out + 1, data + 2, (size_t)body);
+    out[body + 1] = 0x80;
+    out[body + 2] = 0x80;
+    return flat;
+}
+
+/* A growable byte buffer for the changeset. */
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+} Buffer;
+
+static int buffer_reserve(Buffer *buffer, size_t more)
+{
+    if (buffer->size + more <= buffer->capacity)
+        return 0;
+    size_t capacity = buffer->capacity ? buffer->capacity : 4096;
+    while (capacity < buffer->size + more)
+        capacity *= 2;
+    uint8_t *data = (uint8_t *)PyMem_Realloc(buffer->data, capacity);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    buffer->data = data;
+    buffer->capacity = capacity;
+    return 0;
+}
+
+/* Encode the 4-tuple ``base`` (nonce, balance, storage_root, code_hash); NULL with
+ * ValueError when out of range or not such a tuple. */
+static PyObject *encode_base(PyObject *base)
+{
+    if (!PyTuple_Check(base) || PyTuple_GET_SIZE(base) != 4) {
+        PyErr_SetString(PyExc_ValueError, "base record must be a 4-tuple");
+        return NULL;
+    }
+    return encode_account_args(&PyTuple_GET_ITEM(base, 0));
+}
+
+/* One plain change (a balance, nonce or code change without storage work): appends its
+ * rows; returns 1 when done, 0 when the change must take the general path, -1 on error. */
+static int account_row(PyObject *change, PyObject *storage_id_of, PyObject *leaves, PyObject *puts,
+                       PyObject *code_puts, PyObject *cached, Buffer *changeset)
+{
+    PyObject *address = PyTuple_GET_ITEM(change, 0), *record = PyTuple_GET_ITEM(change, 1);
+    PyObject *code = PyTuple_GET_ITEM(change, 2), *wiped = PyTuple_GET_ITEM(change, 3);
+    PyObject *slots = PyTuple_GET_ITEM(change, 4), *storage_root = PyTuple_GET_ITEM(change, 5);
+    PyObject *base = PyTuple_GET_ITEM(change, 6);
+    if (record == Py_None || !PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 3
+        || !PyBytes_Check(address) || PyBytes_GET_SIZE(address) != 20)
+        return 0;
+    int flag = PyObject_IsTrue(wiped);
+    if (flag != 0)
+        return flag < 0 ? -1 : 0;
+    flag = PyObject_IsTrue(slots);
+    if (flag != 0)
+        return flag < 0 ? -1 : 0;
+    PyObject *nonce = PyTuple_GET_ITEM(record, 0), *balance = PyTuple_GET_ITEM(record, 1);
+    PyObject *code_hash = PyTuple_GET_ITEM(record, 2);
+    PyObject *fields[4] = {nonce, balance, storage_root, code_hash};
+    PyObject *leaf = NULL, *old = NULL, *storage_id = NULL, *key = NULL, *flat = NULL, *row = NULL;
+    int status = -1;
+    leaf = encode_account_args(fields);
+    if (leaf != NULL)
+        old = base == Py_None ? PyBytes_FromStringAndSize(NULL, 0) : encode_base(base);
+    if (leaf == NULL || old == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_ValueError)) { /* outside the compiled range */
+            PyErr_Clear();
+            status = 0;
+        }
+        goto done;
+    }
+    if (memcmp(PyBytes_AS_STRING(storage_root), EMPTY_TRIE_ROOT, 32) == 0) {
+        storage_id = NO_ID;
+        Py_INCREF(storage_id);
+    } else {
+        storage_id = PyObject_CallOneArg(storage_id_of, address);
+        if (storage_id == NULL)
+            goto done;
+        if (!PyBytes_Check(storage_id) || (PyBytes_GET_SIZE(storage_id) != 0 && PyBytes_GET_SIZE(storage_id) != 8)) {
+            PyErr_SetString(CorruptDatabase, "a storage root id must be 8 bytes");
+            goto done;
+        }
+    }
+    uint8_t hash[32];
+    keccak256(bytes_data(address), 20, hash);
+    key = PyBytes_FromStringAndSize((const char *)hash, 32);
+    if (key == NULL)
+        goto done;
+    int is_empty_code = memcmp(PyBytes_AS_STRING(code_hash), EMPTY_CODE_HASH, 32) == 0;
+    if (is_empty_code && memcmp(PyBytes_AS_STRING(storage_root), EMPTY_TRIE_ROOT, 32) == 0) {
+        flat = slim_record(leaf);
+        if (flat == NULL)
+            goto done;
+    } else {
+        flat = leaf;
+        Py_INCREF(flat);
+    }
+    row = PyTuple_Pack(4, key, leaf, old, storage_id);
+    if (row == NULL || PyList_Append(leaves, row) < 0)
+        goto done;
+    Py_SETREF(row, PyTuple_Pack(2, address, flat));
+    if (row == NULL || PyList_Append(puts, row) < 0)
+        goto done;
+    if (!is_empty_code) {
+        Py_SETREF(row, PyTuple_Pack(2, code_hash, code));
+        if (row == NULL || PyList_Append(code_puts, row) < 0)
+            goto done;
+    }
+    Py_SETREF(row, PyTuple_Pack(4, nonce, balance, storage_root, code_hash));
+    if (row == NULL || PyDict_SetItem(cached, address, row) < 0)
+        goto done;
+    /* Changeset entry (codec.CHANGESET_ENTRY ">20s8sHI"): address, old storage root id
+     * (zeros for none), old record length, slot count 0; then the old record. */
+    Py_ssize_t old_length = PyBytes_GET_SIZE(old);
+    if (buffer_reserve(changeset, 34 + (size_t)old_length) < 0)
+        goto done;
+    uint8_t *out = changeset->data + changeset->size;
+    memcpy(out, bytes_data(address), 20);
+    if (PyBytes_GET_SIZE(storage_id) == 8)
+        memcpy(out + 20, bytes_data(storage_id), 8);
+    else
+        memset(out + 20, 0, 8);
+    out[28] = (uint8_t)(old_length >> 8);
+    out[29] = (uint8_t)old_length;
+    memset(out + 30, 0, 4);
+    memcpy(out + 34, bytes_data(old), (size_t)old_length);
+    changeset->size += 34 + (size_t)old_length;
+    status = 1;
+done:
+    Py_XDECREF(row);
+    Py_XDECREF(flat);
+    Py_XDECREF(key);
+    Py_XDECREF(storage_id);
+    Py_XDECREF(old);
+    Py_XDECREF(leaf);
+    return status;
+}
+
+/* account_rows(changes, storage_id_of, leaves, account_puts, code_puts, cached) ->
+ * (changeset bytes, rest): the commit loop's common case in one call (see
+ * native.python_account_rows, its reference). */
+static PyObject *module_account_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6) {
+        PyErr_Format(PyExc_TypeError, "account_rows() takes 6 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *changes = args[0], *storage_id_of = args[1], *leaves = args[2], *puts = args[3];
+    PyObject *code_puts = args[4], *cached = args[5];
+    if (!PyList_Check(changes) || !PyList_Check(leaves) || !PyList_Check(puts) || !PyList_Check(code_puts)
+        || !PyDict_Check(cached)) {
+        PyErr_SetString(PyExc_TypeError, "account_rows() takes lists (changes, leaves, puts, code puts) and a dict");
+        return NULL;
+    }
+    PyObject *rest = PyList_New(0);
+    if (rest == NULL)
+        return NULL;
+    Buffer changeset = {NULL, 0, 0};
+    for (Py_ssize_t index = 0; index < PyList_GET_SIZE(changes); index++) {
+        PyObject *change = PyList_GET_ITEM(changes, index);
+        int done = 0;
+        if (PyTuple_Check(change) && PyTuple_GET_SIZE(change) == 7) {
+            Py_INCREF(change);
+            done = account_row(change, storage_id_of, leaves, puts, code_puts, cached, &changeset);
+            Py_DECREF(change);
+        }
+        if (done < 0 || (done == 0 && PyList_Append(rest, change) < 0)) {
+            PyMem_Free(changeset.data);
+            Py_DECREF(rest);
+            return NULL;
+        }
+    }
+    PyObject *packed = PyBytes_FromStringAndSize((const char *)changeset.data, (Py_ssize_t)changeset.size);
+    PyMem_Free(changeset.data);
+    if (packed == NULL) {
+        Py_DECREF(rest);
+        return NULL;
+    }
+    PyObject *answer = PyTuple_Pack(2, packed, rest);
+    Py_DECREF(packed);
+    Py_DECREF(rest);
+    return answer;
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256", module_keccak256, METH_O,
      "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's) of any bytes-like object."},
@@ -2361,6 +2552,9 @@ static PyMethodDef module_methods[] = {
      "encode_account(nonce, balance, storage_root, code_hash) -> rlp([nonce, balance, storage_root, code_hash])\n\n"
      "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
      "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
+    {"account_rows", (PyCFunction)(void (*)(void))module_account_rows, METH_FASTCALL,
+     "account_rows(changes, storage_id_of, leaves, account_puts, code_puts, cached) -> (changeset, rest)\n\n"
+     "The commit loop's common case (see native.python_account_rows)."},
     {"account_leaf", (PyCFunction)(void (*)(void))module_account_leaf, METH_FASTCALL,
      "account_leaf(address, nonce, balance, storage_root, code_hash) -> (keccak(address), leaf, flat record)\n\n"
      "The trie key and leaf value of an account and its MetisDB flat record (slim without storage\n"

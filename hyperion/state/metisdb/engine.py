@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger, account_leaf, fast_encode_account, python_account_leaf
+from hyperion.state.metisdb.native import TrieMerger, account_rows
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -523,39 +523,25 @@ class MetisDB:
         trie = self._trie_updater(txn, new_nodes)
         stale: list[bytes] = []  # ids of nodes no longer in this block's tries
         leaves: list[tuple[bytes, bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf, storage id)
-        changeset_parts: list[bytes] = []
-        account_puts = effects.account_puts
-        cached_accounts = effects.accounts
-        code_db = tables.code
         storage_roots_db = tables.storage_roots
         get = txn.get
-        pack_entry = CHANGESET_ENTRY.pack
-        zero_id = _ZERO_ID
-        fast_encode = fast_encode_account
-        leaf_row = account_leaf
-        for change in changes:
-            address, record, code, wiped, slots, storage_root, base = change
-            if record is None or slots or wiped:
-                entry = self._apply_account(txn, change, leaves, trie, stale)
-                changeset_parts.append(encode_changeset([entry]))
-                continue
-            # The common case, inline (it runs for every account of every block): a
-            # balance, nonce or code change without storage work.
-            nonce, balance, code_hash = record
-            try:
-                old_record = b"" if base is None else fast_encode(*base)
-                key, new_record, flat = leaf_row(address, nonce, balance, storage_root, code_hash)
-            except ValueError:  # outside the compiled encoder's range (nonce >= 2**64)
-                old_record = b"" if base is None else encode_account(*base)
-                key, new_record, flat = python_account_leaf(address, nonce, balance, storage_root, code_hash)
-            storage_id = NO_ID if storage_root == EMPTY_TRIE_ROOT else get(address, db=storage_roots_db)
-            account_puts.append((address, flat))
-            leaves.append((key, new_record, old_record, storage_id))
-            if code_hash != EMPTY_KECCAK:
-                txn.put(code_hash, code, db=code_db, overwrite=False)
-            cached_accounts[address] = (nonce, balance, storage_root, code_hash)
-            changeset_parts.append(pack_entry(address, storage_id or zero_id, len(old_record), 0))
-            changeset_parts.append(old_record)
+
+        def storage_id_of(address: bytes) -> bytes:
+            return get(address, db=storage_roots_db) or NO_ID
+
+        # The common case (a balance, nonce or code change without storage work) runs for
+        # every account of every block: one compiled call for all of them.
+        code_puts: list[tuple[bytes, bytes]] = []
+        changeset, rest = account_rows(changes, storage_id_of, leaves, effects.account_puts, code_puts,
+                                       effects.accounts)
+        changeset_parts = [changeset]
+        for change in rest:
+            entry = self._apply_account(txn, change, leaves, trie, stale)
+            changeset_parts.append(encode_changeset([entry]))
+        code_db = tables.code
+        for code_hash, code in code_puts:
+            txn.put(code_hash, code, db=code_db, overwrite=False)
+        account_puts = effects.account_puts
         root, root_id = self._latest_root, self._latest_root_id
         if leaves:
             leaves.sort(key=_FIRST)  # by address hash (distinct)
@@ -972,6 +958,7 @@ def _open_env(path: Path, map_size: int, sync: bool) -> lmdb.Environment:
             sync=sync,
             metasync=sync,
             readahead=False,
+            meminit=False,  # no zeroing of each dirty page's unused tail before it is written
         )
     except lmdb.InvalidError:
         raise IncompatibleFormat(f"{path} does not hold an LMDB environment MetisDB can read") from None

@@ -14,7 +14,9 @@ import os
 from hyperion.primitives.keccak import keccak256 as _python_keccak256
 from hyperion.state.account import encode_account as _python_encode_account
 from hyperion.state.metisdb.batchtrie import BatchTrieUpdater as PythonTrieMerger
+from hyperion.state.metisdb.codec import CHANGESET_ENTRY as _CHANGESET_ENTRY
 from hyperion.state.metisdb.codec import flat_record as _flat_record
+from hyperion.trie.codec import EMPTY_TRIE_ROOT as _EMPTY_TRIE_ROOT
 
 _native = None
 if os.environ.get("HYPERION_PURE_PYTHON", "") not in ("1", "true", "yes"):
@@ -47,3 +49,46 @@ def python_account_leaf(address: bytes, nonce: int, balance: int, storage_root: 
 account_leaf = python_account_leaf if _native is None else _native.account_leaf
 """``python_account_leaf`` in one C call when built; the compiled one raises ``ValueError``
 outside ``fast_encode_account``'s range (then call ``python_account_leaf``)."""
+
+
+_ZERO_ID = bytes(8)
+
+
+def python_account_rows(changes: list, storage_id_of, leaves: list, account_puts: list, code_puts: list,
+                        cached: dict) -> tuple[bytes, list]:
+    """The commit loop's common case: every change that is a balance, nonce or code change
+    without storage work.
+
+    For each such change appends ``(keccak(address), new leaf, old leaf or b"", storage
+    root id or b"")`` to ``leaves``, ``(address, flat record)`` to ``account_puts``,
+    ``(code_hash, code)`` to ``code_puts`` for an account with code, and the decoded
+    record to ``cached``; returns the packed changeset entries of those changes and the
+    list of the other changes (storage work, deletion), which take the general path.
+    ``storage_id_of(address)`` gives the storage root id of an account with storage.
+    """
+    parts = []
+    rest = []
+    pack_entry = _CHANGESET_ENTRY.pack
+    empty_code = _python_keccak256(b"")
+    for change in changes:
+        address, record, code, wiped, slots, storage_root, base = change
+        if record is None or slots or wiped or len(address) != 20:
+            rest.append(change)
+            continue
+        nonce, balance, code_hash = record
+        old = b"" if base is None else _python_encode_account(*base)
+        key, leaf, flat = python_account_leaf(address, nonce, balance, storage_root, code_hash)
+        storage_id = b"" if storage_root == _EMPTY_TRIE_ROOT else storage_id_of(address)
+        leaves.append((key, leaf, old, storage_id))
+        account_puts.append((address, flat))
+        if code_hash != empty_code:
+            code_puts.append((code_hash, code))
+        cached[address] = (nonce, balance, storage_root, code_hash)
+        parts.append(pack_entry(address, storage_id or _ZERO_ID, len(old), 0))
+        parts.append(old)
+    return b"".join(parts), rest
+
+
+account_rows = python_account_rows if _native is None else _native.account_rows
+"""``python_account_rows`` in C when built. The compiled one sends a change outside its
+encoder's range (nonce >= 2**64) to ``rest``, where the general path handles it."""

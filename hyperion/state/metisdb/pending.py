@@ -120,7 +120,13 @@ class LazyAccounts(dict):
 
     def _load(self, address: bytes) -> Optional[Account]:
         snapshot = self._snapshot
-        record = snapshot.account_record(address)
+        # The read cache's hit path inline (Snapshot.get_balance's rule: the entry counts
+        # only while the cache is at the snapshot's generation, checked before and after).
+        cache = snapshot._cache
+        generation = snapshot._generation
+        record = cache.accounts.get(address) if cache.generation == generation else None
+        if record is None or cache.generation != generation:
+            record = snapshot.account_record(address)
         if record is ABSENT_ACCOUNT:
             self.absent.add(address)
             return None
@@ -132,7 +138,9 @@ class LazyAccounts(dict):
         account.balance = balance
         account.code = b"" if code_hash == EMPTY_KECCAK else snapshot.code(code_hash)
         account.code_hash = code_hash
-        account.storage = LazyStorage(snapshot, address)
+        # An account with an empty storage root has no slot to load: a plain dict serves
+        # (its non-zero entries are exactly the changes), and most accounts are such.
+        account.storage = {} if storage_root == EMPTY_TRIE_ROOT else LazyStorage(snapshot, address)
         account.storage_root = storage_root
         account.address_hash = None
         self.loaded[address] = (account, record)
@@ -188,7 +196,8 @@ class AccountChange(NamedTuple):
     base_record: Optional[tuple[int, int, bytes, bytes]]  # the snapshot's record; None if absent
 
 
-_address_of = itemgetter(0)  # sort key of an AccountChange (addresses are distinct)
+_address_of = itemgetter(0)
+_NO_SLOTS: dict[int, int] = {}  # shared by every change without slot writes; never mutated  # sort key of an AccountChange (addresses are distinct)
 
 
 class PendingState(MemoryState):
@@ -281,7 +290,10 @@ class PendingState(MemoryState):
                 base_account, base_record = base
                 if base_account is account:
                     storage = account.storage
-                    slots = storage.changes() if storage.written else {}
+                    if type(storage) is dict:  # loaded with no storage (see LazyAccounts._load)
+                        slots = {key: value for key, value in storage.items() if value} if storage else _NO_SLOTS
+                    else:
+                        slots = storage.changes() if storage.written else _NO_SLOTS
                     if (not slots and account.balance == base_record[1] and account.nonce == base_record[0]
                             and account.code_hash == base_record[3]):
                         continue
