@@ -550,9 +550,15 @@ static int note_replaced(Merge *merge, PyObject *id)
      * the cache keeps live nodes only (the Python class does the same). */
     PyObject *parsed = merge->updater->parsed;
     if (PyDict_CheckExact(parsed) && PyDict_GET_SIZE(parsed)) {
-        int present = PyDict_Contains(parsed, id);
-        if (present < 0 || (present && PyDict_DelItem(parsed, id) < 0))
+#if PY_VERSION_HEX >= 0x030D0000
+        if (PyDict_Pop(parsed, id, NULL) < 0) /* one lookup; 0 when absent */
             return -1;
+#else
+        PyObject *popped = _PyDict_Pop(parsed, id, Py_None); /* one lookup */
+        if (popped == NULL)
+            return -1;
+        Py_DECREF(popped);
+#endif
     }
     PyObject *replaced = merge->updater->replaced;
     if (PyList_CheckExact(replaced))
@@ -2545,6 +2551,190 @@ static PyObject *module_account_rows(PyObject *module, PyObject *const *args, Py
     return answer;
 }
 
+/* sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids): the account rows
+ * (4-tuples, distinct bytes keys first) sorted by key and split into columns for
+ * BatchTrieUpdater.update. */
+static int compare_rows(const void *left, const void *right)
+{
+    PyObject *a = PyTuple_GET_ITEM(*(PyObject *const *)left, 0);
+    PyObject *b = PyTuple_GET_ITEM(*(PyObject *const *)right, 0);
+    Py_ssize_t a_size = PyBytes_GET_SIZE(a), b_size = PyBytes_GET_SIZE(b);
+    int order = memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), (size_t)(a_size < b_size ? a_size : b_size));
+    if (order)
+        return order;
+    return (a_size > b_size) - (a_size < b_size);
+}
+
+static PyObject *module_sorted_columns(PyObject *module, PyObject *rows)
+{
+    (void)module;
+    if (!PyList_Check(rows)) {
+        PyErr_SetString(PyExc_TypeError, "sorted_columns() takes a list of rows");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *row = PyList_GET_ITEM(rows, index);
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != 4 || !PyBytes_Check(PyTuple_GET_ITEM(row, 0))) {
+            PyErr_SetString(PyExc_TypeError, "each row must be a 4-tuple starting with a bytes key");
+            return NULL;
+        }
+    }
+    PyObject **order = (PyObject **)PyMem_Malloc(sizeof(PyObject *) * (size_t)(count ? count : 1));
+    if (order == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t index = 0; index < count; index++) {
+        order[index] = PyList_GET_ITEM(rows, index);
+        Py_INCREF(order[index]);
+    }
+    qsort(order, (size_t)count, sizeof(PyObject *), compare_rows);
+    PyObject *columns[4] = {NULL, NULL, NULL, NULL};
+    PyObject *answer = NULL;
+    for (int column = 0; column < 4; column++) {
+        columns[column] = PyTuple_New(count);
+        if (columns[column] == NULL)
+            goto done;
+    }
+    for (Py_ssize_t index = 0; index < count; index++) {
+        for (int column = 0; column < 4; column++) {
+            PyObject *item = PyTuple_GET_ITEM(order[index], column);
+            Py_INCREF(item);
+            PyTuple_SET_ITEM(columns[column], index, item);
+        }
+    }
+    answer = PyTuple_Pack(4, columns[0], columns[1], columns[2], columns[3]);
+done:
+    for (int column = 0; column < 4; column++)
+        Py_XDECREF(columns[column]);
+    for (Py_ssize_t index = 0; index < count; index++)
+        Py_DECREF(order[index]);
+    PyMem_Free(order);
+    return answer;
+}
+
+static PyObject *NAME_STORAGE, *NAME_BALANCE, *NAME_NONCE, *NAME_CODE_HASH, *NAME_CODE;
+
+/* A new instance of ``change_type`` (a NamedTuple of 7 fields) holding ``items`` (stolen). */
+static PyObject *new_change(PyTypeObject *change_type, PyObject *items[7])
+{
+    PyObject *change = change_type->tp_alloc(change_type, 7);
+    if (change == NULL) {
+        for (int index = 0; index < 7; index++)
+            Py_DECREF(items[index]);
+        return NULL;
+    }
+    for (int index = 0; index < 7; index++)
+        PyTuple_SET_ITEM(change, index, items[index]);
+    return change;
+}
+
+/* One account of plain_changes: 1 with ``*change`` set (or NULL: unchanged), 0 when it
+ * needs the general path, -1 on error. */
+static int plain_change(PyObject *address, PyObject *account, PyObject *loaded, PyObject *no_slots,
+                        PyTypeObject *change_type, PyObject **change)
+{
+    *change = NULL;
+    PyObject *base = PyDict_GetItemWithError(loaded, address);
+    if (base == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_Check(base) || PyTuple_GET_SIZE(base) != 2 || PyTuple_GET_ITEM(base, 0) != account)
+        return 0;
+    PyObject *base_record = PyTuple_GET_ITEM(base, 1);
+    if (!PyTuple_Check(base_record) || PyTuple_GET_SIZE(base_record) != 4)
+        return 0;
+    PyObject *storage = PyObject_GetAttr(account, NAME_STORAGE);
+    if (storage == NULL)
+        return -1;
+    int plain = PyDict_CheckExact(storage) && PyDict_GET_SIZE(storage) == 0;
+    Py_DECREF(storage);
+    if (!plain)
+        return 0;
+    PyObject *nonce = NULL, *balance = NULL, *code_hash = NULL, *code = NULL;
+    int status = -1;
+    nonce = PyObject_GetAttr(account, NAME_NONCE);
+    balance = nonce ? PyObject_GetAttr(account, NAME_BALANCE) : NULL;
+    code_hash = balance ? PyObject_GetAttr(account, NAME_CODE_HASH) : NULL;
+    if (code_hash == NULL)
+        goto done;
+    int same = PyObject_RichCompareBool(balance, PyTuple_GET_ITEM(base_record, 1), Py_EQ);
+    if (same > 0)
+        same = PyObject_RichCompareBool(nonce, PyTuple_GET_ITEM(base_record, 0), Py_EQ);
+    if (same > 0)
+        same = PyObject_RichCompareBool(code_hash, PyTuple_GET_ITEM(base_record, 3), Py_EQ);
+    if (same < 0)
+        goto done;
+    if (same) {
+        status = 1; /* unchanged */
+        goto done;
+    }
+    code = PyObject_GetAttr(account, NAME_CODE);
+    if (code == NULL)
+        goto done;
+    PyObject *record = PyTuple_Pack(3, nonce, balance, code_hash);
+    if (record == NULL)
+        goto done;
+    PyObject *items[7] = {address, record, code, Py_False, no_slots, PyTuple_GET_ITEM(base_record, 2),
+                          base_record};
+    for (int index = 0; index < 7; index++)
+        if (index != 1 && index != 2) /* record and code: their references move into items */
+            Py_INCREF(items[index]);
+    code = NULL;
+    *change = new_change(change_type, items);
+    status = *change == NULL ? -1 : 1;
+done:
+    Py_XDECREF(nonce);
+    Py_XDECREF(balance);
+    Py_XDECREF(code_hash);
+    Py_XDECREF(code);
+    return status;
+}
+
+/* plain_changes(accounts, loaded, no_slots, change_type) -> (changes, others): see
+ * native.python_plain_changes, its reference. */
+static PyObject *module_plain_changes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !PyType_Check(args[3])
+        || !PyType_IsSubtype((PyTypeObject *)args[3], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "plain_changes(accounts: dict, loaded: dict, no_slots, change_type)");
+        return NULL;
+    }
+    PyObject *accounts = args[0], *loaded = args[1], *no_slots = args[2];
+    PyTypeObject *change_type = (PyTypeObject *)args[3];
+    PyObject *changes = PyList_New(0), *others = PyList_New(0);
+    if (changes == NULL || others == NULL)
+        goto error;
+    Py_ssize_t position = 0;
+    PyObject *address, *account;
+    while (PyDict_Next(accounts, &position, &address, &account)) {
+        Py_INCREF(address);
+        Py_INCREF(account);
+        PyObject *change;
+        int done = plain_change(address, account, loaded, no_slots, change_type, &change);
+        int failed = done < 0;
+        if (done > 0 && change != NULL) {
+            failed = PyList_Append(changes, change) < 0;
+            Py_DECREF(change);
+        } else if (done == 0) {
+            PyObject *pair = PyTuple_Pack(2, address, account);
+            failed = pair == NULL || PyList_Append(others, pair) < 0;
+            Py_XDECREF(pair);
+        }
+        Py_DECREF(address);
+        Py_DECREF(account);
+        if (failed)
+            goto error;
+    }
+    PyObject *answer = PyTuple_Pack(2, changes, others);
+    Py_DECREF(changes);
+    Py_DECREF(others);
+    return answer;
+error:
+    Py_XDECREF(changes);
+    Py_XDECREF(others);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256", module_keccak256, METH_O,
      "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's) of any bytes-like object."},
@@ -2552,6 +2742,11 @@ static PyMethodDef module_methods[] = {
      "encode_account(nonce, balance, storage_root, code_hash) -> rlp([nonce, balance, storage_root, code_hash])\n\n"
      "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
      "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
+    {"sorted_columns", module_sorted_columns, METH_O,
+     "sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids), rows sorted by key."},
+    {"plain_changes", (PyCFunction)(void (*)(void))module_plain_changes, METH_FASTCALL,
+     "plain_changes(accounts, loaded, no_slots, change_type) -> (changes, others)\n\n"
+     "PendingState.changes' common case (see native.python_plain_changes)."},
     {"account_rows", (PyCFunction)(void (*)(void))module_account_rows, METH_FASTCALL,
      "account_rows(changes, storage_id_of, leaves, account_puts, code_puts, cached) -> (changeset, rest)\n\n"
      "The commit loop's common case (see native.python_account_rows)."},
@@ -2583,6 +2778,13 @@ static PyObject *import_attribute(const char *module_name, const char *name)
 PyMODINIT_FUNC PyInit__trie_native(void)
 {
     if (MissingTrieNode == NULL) {
+        NAME_STORAGE = PyUnicode_InternFromString("storage");
+        NAME_BALANCE = PyUnicode_InternFromString("balance");
+        NAME_NONCE = PyUnicode_InternFromString("nonce");
+        NAME_CODE_HASH = PyUnicode_InternFromString("code_hash");
+        NAME_CODE = PyUnicode_InternFromString("code");
+        if (!NAME_STORAGE || !NAME_BALANCE || !NAME_NONCE || !NAME_CODE_HASH || !NAME_CODE)
+            return NULL;
         MissingTrieNode = import_attribute("hyperion.trie.codec", "MissingTrieNode");
         BadTrieNode = import_attribute("hyperion.trie.codec", "BadTrieNode");
         TrieError = import_attribute("hyperion.trie.codec", "TrieError");

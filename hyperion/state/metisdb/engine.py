@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger, account_rows
+from hyperion.state.metisdb.native import TrieMerger, account_rows, sorted_columns
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -311,7 +311,7 @@ class MetisDB:
         if pending.base_snapshot.state_version != self._state_version:
             raise InvalidCommit("pending state is stale: the latest state was amended or rolled "
                                 "back after it was opened")
-        changes = pending.changes()
+        changes = pending.unordered_changes()
         pending._consumed = True
         pending.base_snapshot.close()  # its changes are extracted; frees the read transaction
         return changes
@@ -544,8 +544,7 @@ class MetisDB:
         account_puts = effects.account_puts
         root, root_id = self._latest_root, self._latest_root_id
         if leaves:
-            leaves.sort(key=_FIRST)  # by address hash (distinct)
-            hashes, new_leaves, old_leaves, storage_ids = zip(*leaves)
+            hashes, new_leaves, old_leaves, storage_ids = sorted_columns(leaves)  # by address hash
             trie.replaced = stale
             root, root_id = trie.update(root, root_id, hashes, new_leaves, old_leaves, storage_ids)
         if new_nodes:

@@ -92,3 +92,39 @@ def python_account_rows(changes: list, storage_id_of, leaves: list, account_puts
 account_rows = python_account_rows if _native is None else _native.account_rows
 """``python_account_rows`` in C when built. The compiled one sends a change outside its
 encoder's range (nonce >= 2**64) to ``rest``, where the general path handles it."""
+
+
+def python_sorted_columns(rows: list) -> tuple[tuple, tuple, tuple, tuple]:
+    """(keys, new leaves, old leaves, storage ids) of account rows, sorted by key."""
+    if not rows:
+        return (), (), (), ()
+    return tuple(zip(*sorted(rows, key=lambda row: row[0])))  # type: ignore[return-value]
+
+
+sorted_columns = python_sorted_columns if _native is None else _native.sorted_columns
+
+
+def python_plain_changes(accounts: dict, loaded: dict, no_slots: dict, change_type) -> tuple[list, list]:
+    """``PendingState.changes``' common case: of the accounts (a plain dict view), those
+    loaded from the snapshot, still the same object, with a plain empty storage map (no
+    slot storage at all) become ``change_type`` changes when nonce, balance or code hash
+    differ (unchanged ones are dropped); every other (address, account) pair is returned
+    for the general path."""
+    changes = []
+    others = []
+    for address, account in dict.items(accounts):
+        base = loaded.get(address)
+        if base is not None and base[0] is account:
+            storage = account.storage
+            if type(storage) is dict and not storage:
+                record = base[1]
+                if (account.balance != record[1] or account.nonce != record[0]
+                        or account.code_hash != record[3]):
+                    changes.append(change_type(address, (account.nonce, account.balance, account.code_hash),
+                                               account.code, False, no_slots, record[2], record))
+                continue
+        others.append((address, account))
+    return changes, others
+
+
+plain_changes = python_plain_changes if _native is None else _native.plain_changes
