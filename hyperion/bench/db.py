@@ -10,6 +10,11 @@ spend minutes inserting them one by one; that load is not measured), and then:
     ``commit`` (one durable LMDB transaction with flat records, trie nodes,
     changeset and root index). py-trie: ``trie[keccak(address)] = leaf`` per
     account, then ``root_hash``. Both roots must be equal after every round.
+    Each round times both engines on the same batch, one right after the
+    other, so the ratio reported is the median of the per-round ratios (a
+    paired measurement: on a shared machine whose speed drifts by tens of
+    percent within seconds, it is far steadier than a ratio of medians, which
+    is also printed as ``ratio_of_medians``).
 (b) point reads of an account's balance: MetisDB cached (read cache hit),
     uncached (cache emptied: LMDB + record decoding), py-trie ``get`` (keys
     hashed in advance, values not decoded: in py-trie's favour).
@@ -64,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="state sizes in accounts (default 10k,100k,1M)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help="accounts updated per commit (capped at a tenth of the state)")
-    parser.add_argument("--rounds", type=int, default=3, help="update+commit rounds per size")
+    parser.add_argument("--rounds", type=int, default=5, help="update+commit rounds per size")
     parser.add_argument("--reads", type=int, default=20_000, help="point reads per measurement")
     parser.add_argument("--proofs", type=int, default=2_000, help="proofs per measurement")
     parser.add_argument("--pytrie-max-accounts", type=int, default=100_000,
@@ -160,6 +165,11 @@ def _bench_size(size: int, args: argparse.Namespace, workdir: Path, log) -> dict
             log(f"  round {number}: MetisDB {ours[-1]:,.0f} updates/s"
                 + (f", py-trie {theirs[-1]:,.0f}" if theirs else ""))
         result["update_commit"] = _pair(statistics.median(ours), statistics.median(theirs) if theirs else None)
+        if theirs:
+            paired = statistics.median(mine / other for mine, other in zip(ours, theirs))
+            result["update_commit"]["ratio_of_medians"] = result["update_commit"]["ratio"]
+            result["update_commit"]["ratio"] = round(paired, 2)
+            result["update_commit"]["round_ratios"] = [round(mine / other, 2) for mine, other in zip(ours, theirs)]
 
         # (b) point reads
         sample = rng.sample(addresses, min(args.reads, size))
@@ -234,6 +244,11 @@ def _render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         row(size, "point read, cached", reads["cached"])
         row(size, "point read, uncached", reads["uncached"])
         row(size, "proof generation", result["proofs"])
+        update = result["update_commit"]
+        if "round_ratios" in update:
+            lines.append(f"{'':>9} update+commit: ratio is the median of the paired rounds "
+                         f"{', '.join(f'{ratio:.1f}x' for ratio in update['round_ratios'])}; "
+                         f"ratio of medians {update['ratio_of_medians']:.1f}x")
         lines.append(f"{'':>9} cached read median {reads['metisdb_cached_median_us']} us, uncached "
                      f"{reads['metisdb_uncached_median_us']} us; MetisDB load {result['load_seconds']} s"
                      + (f"; py-trie {result['pytrie_note']}" if "pytrie_note" in result else ""))
