@@ -2478,9 +2478,14 @@ static int account_row(PyObject *change, PyObject *storage_id_of, PyObject *leav
     if (row == NULL || PyDict_SetItem(cached, address, row) < 0)
         goto done;
     /* Changeset entry (codec.CHANGESET_ENTRY ">20s8sHI"): address, old storage root id
-     * (zeros for none), old record length, slot count 0; then the old record. */
+     * (zeros for none), old record length, slot count 0; then the old flat record (slim
+     * for an account that had no storage and no code, as the accounts table holds it). */
     Py_ssize_t old_length = PyBytes_GET_SIZE(old);
-    if (buffer_reserve(changeset, 34 + (size_t)old_length) < 0)
+    int slim_old = base != Py_None && old_length >= 2 + 66
+                   && memcmp(PyBytes_AS_STRING(old) + old_length - 65, EMPTY_TRIE_ROOT, 32) == 0
+                   && memcmp(PyBytes_AS_STRING(old) + old_length - 32, EMPTY_CODE_HASH, 32) == 0;
+    Py_ssize_t record_length = slim_old ? old_length - 2 - 66 + 3 : old_length;
+    if (buffer_reserve(changeset, 34 + (size_t)record_length) < 0)
         goto done;
     uint8_t *out = changeset->data + changeset->size;
     memcpy(out, bytes_data(address), 20);
@@ -2488,11 +2493,19 @@ static int account_row(PyObject *change, PyObject *storage_id_of, PyObject *leav
         memcpy(out + 20, bytes_data(storage_id), 8);
     else
         memset(out + 20, 0, 8);
-    out[28] = (uint8_t)(old_length >> 8);
-    out[29] = (uint8_t)old_length;
+    out[28] = (uint8_t)(record_length >> 8);
+    out[29] = (uint8_t)record_length;
     memset(out + 30, 0, 4);
-    memcpy(out + 34, bytes_data(old), (size_t)old_length);
-    changeset->size += 34 + (size_t)old_length;
+    if (slim_old) { /* as slim_record: the old leaf's 2-byte header, its two hashes dropped */
+        Py_ssize_t body = old_length - 2 - 66;
+        out[34] = (uint8_t)(0xC0 + body + 2);
+        memcpy(out + 35, bytes_data(old) + 2, (size_t)body);
+        out[35 + body] = 0x80;
+        out[36 + body] = 0x80;
+    } else {
+        memcpy(out + 34, bytes_data(old), (size_t)old_length);
+    }
+    changeset->size += 34 + (size_t)record_length;
     status = 1;
 done:
     Py_XDECREF(row);

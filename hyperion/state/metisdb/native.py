@@ -62,7 +62,8 @@ def python_account_rows(changes: list, storage_id_of, leaves: list, account_puts
     For each such change appends ``(keccak(address), new leaf, old leaf or b"", storage
     root id or b"")`` to ``leaves``, ``(address, flat record)`` to ``account_puts``,
     ``(code_hash, code)`` to ``code_puts`` for an account with code, and the decoded
-    record to ``cached``; returns the packed changeset entries of those changes and the
+    record to ``cached``; returns the packed changeset entries of those changes (with
+    the old flat record, as the accounts table held it) and the
     list of the other changes (storage work, deletion), which take the general path.
     ``storage_id_of(address)`` gives the storage root id of an account with storage.
     """
@@ -84,8 +85,9 @@ def python_account_rows(changes: list, storage_id_of, leaves: list, account_puts
         if code_hash != empty_code:
             code_puts.append((code_hash, code))
         cached[address] = (nonce, balance, storage_root, code_hash)
-        parts.append(pack_entry(address, storage_id or _ZERO_ID, len(old), 0))
-        parts.append(old)
+        old_flat = b"" if base is None else _flat_record(old, base[2], base[3])
+        parts.append(pack_entry(address, storage_id or _ZERO_ID, len(old_flat), 0))
+        parts.append(old_flat)
     return b"".join(parts), rest
 
 
