@@ -642,3 +642,34 @@ def test_account_rows_match_python() -> None:
     leaves: list = []
     changeset, rest = native.account_rows([big], ids.get, leaves, [], [], {})
     assert changeset == b"" and rest == [big] and leaves == []
+
+
+def test_compiled_account_loader_matches_python(tmp_path) -> None:
+    from hyperion.state.metisdb import MetisDB
+    from hyperion.state.metisdb.pending import LazyAccounts, LazyStorage
+
+    with MetisDB(tmp_path / "db", sync=False) as db:
+        pending = db.pending()
+        plain, contract, missing = b"\x01" * 20, b"\x02" * 20, b"\x03" * 20
+        pending.set_balance(plain, 7)
+        pending.set_nonce(contract, 3)
+        pending.set_code(contract, b"\x60\x00")
+        pending.set_storage(contract, 5, 9)
+        db.commit(pending, 0)
+        for cached in (False, True):
+            if not cached:
+                db.clear_cache()
+            with db.reader() as snapshot:
+                compiled, python = LazyAccounts(snapshot), LazyAccounts(snapshot)
+                for address in (plain, contract, missing):
+                    ours, theirs = compiled._load(address), python._load_python(address)
+                    if theirs is None:
+                        assert ours is None and address in compiled.absent and address in python.absent
+                        continue
+                    for field in ("nonce", "balance", "code", "code_hash", "storage_root", "address_hash"):
+                        assert getattr(ours, field) == getattr(theirs, field)
+                    assert type(ours.storage) is type(theirs.storage)
+                    assert compiled.loaded[address][1] == python.loaded[address][1]
+                    assert dict.get(compiled, address) is ours
+                assert isinstance(compiled[contract].storage, LazyStorage)
+                assert compiled[contract].storage.get(5) == 9

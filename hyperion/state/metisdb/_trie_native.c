@@ -2748,6 +2748,126 @@ error:
     return NULL;
 }
 
+static PyObject *NAME_CACHE, *NAME_GENERATION_PRIVATE, *NAME_GENERATION, *NAME_ACCOUNTS, *NAME_ABSENT,
+    *NAME_LOADED, *NAME_ACCOUNT_RECORD, *NAME_STORAGE_ROOT, *NAME_ADDRESS_HASH;
+
+static int is_hash_constant(PyObject *value, const uint8_t constant[32])
+{
+    return PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 32
+           && memcmp(PyBytes_AS_STRING(value), constant, 32) == 0;
+}
+
+/* The read cache's record for ``address`` while the cache is at the snapshot's generation
+ * (checked before and after the lookup), else NULL without error; -1 on error. */
+static int cached_record(PyObject *snapshot, PyObject *address, PyObject **record)
+{
+    *record = NULL;
+    PyObject *cache = PyObject_GetAttr(snapshot, NAME_CACHE);
+    PyObject *generation = cache ? PyObject_GetAttr(snapshot, NAME_GENERATION_PRIVATE) : NULL;
+    PyObject *current = generation ? PyObject_GetAttr(cache, NAME_GENERATION) : NULL;
+    int status = -1;
+    if (current == NULL)
+        goto done;
+    int same = PyObject_RichCompareBool(current, generation, Py_EQ);
+    if (same <= 0) {
+        status = same;
+        goto done;
+    }
+    PyObject *accounts = PyObject_GetAttr(cache, NAME_ACCOUNTS);
+    if (accounts == NULL)
+        goto done;
+    PyObject *found = PyDict_Check(accounts) ? PyDict_GetItemWithError(accounts, address) : NULL;
+    Py_XINCREF(found);
+    Py_DECREF(accounts);
+    if (found == NULL && PyErr_Occurred())
+        goto done;
+    Py_SETREF(current, PyObject_GetAttr(cache, NAME_GENERATION));
+    same = current == NULL ? -1 : PyObject_RichCompareBool(current, generation, Py_EQ);
+    if (same > 0)
+        *record = found;
+    else
+        Py_XDECREF(found);
+    status = same < 0 ? -1 : 0;
+done:
+    Py_XDECREF(current);
+    Py_XDECREF(generation);
+    Py_XDECREF(cache);
+    return status;
+}
+
+/* load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent) ->
+ * Account or None: LazyAccounts._load (pending.py is its reference) in one call. */
+static PyObject *module_load_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || !PyDict_Check(args[0]) || !PyType_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent)");
+        return NULL;
+    }
+    PyObject *accounts = args[0], *address = args[1], *snapshot = args[2];
+    PyTypeObject *account_type = (PyTypeObject *)args[3];
+    PyObject *lazy_storage_type = args[4], *absent = args[5];
+    PyObject *record = NULL, *account = NULL, *code = NULL, *storage = NULL, *pair = NULL, *set = NULL;
+    PyObject *answer = NULL;
+    if (cached_record(snapshot, address, &record) < 0)
+        return NULL;
+    if (record == NULL) {
+        record = PyObject_CallMethodOneArg(snapshot, NAME_ACCOUNT_RECORD, address);
+        if (record == NULL)
+            return NULL;
+    }
+    if (record == absent) {
+        set = PyObject_GetAttr(accounts, NAME_ABSENT);
+        if (set == NULL || PySet_Add(set, address) < 0)
+            goto done;
+        answer = Py_None;
+        Py_INCREF(answer);
+        goto done;
+    }
+    if (!PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 4) {
+        PyErr_SetString(CorruptDatabase, "an account record must be a 4-tuple");
+        goto done;
+    }
+    PyObject *nonce = PyTuple_GET_ITEM(record, 0), *balance = PyTuple_GET_ITEM(record, 1);
+    PyObject *storage_root = PyTuple_GET_ITEM(record, 2), *code_hash = PyTuple_GET_ITEM(record, 3);
+    if (is_hash_constant(code_hash, EMPTY_CODE_HASH))
+        code = PyBytes_FromStringAndSize(NULL, 0);
+    else
+        code = PyObject_CallMethodOneArg(snapshot, NAME_CODE, code_hash);
+    if (code == NULL)
+        goto done;
+    if (is_hash_constant(storage_root, EMPTY_TRIE_ROOT))
+        storage = PyDict_New(); /* no slot to load: a plain dict (see LazyAccounts._load) */
+    else
+        storage = PyObject_CallFunctionObjArgs(lazy_storage_type, snapshot, address, NULL);
+    if (storage == NULL)
+        goto done;
+    account = account_type->tp_alloc(account_type, 0); /* object.__new__: no __init__ */
+    if (account == NULL)
+        goto done;
+    if (PyObject_SetAttr(account, NAME_NONCE, nonce) < 0 || PyObject_SetAttr(account, NAME_BALANCE, balance) < 0
+        || PyObject_SetAttr(account, NAME_CODE, code) < 0 || PyObject_SetAttr(account, NAME_CODE_HASH, code_hash) < 0
+        || PyObject_SetAttr(account, NAME_STORAGE, storage) < 0
+        || PyObject_SetAttr(account, NAME_STORAGE_ROOT, storage_root) < 0
+        || PyObject_SetAttr(account, NAME_ADDRESS_HASH, Py_None) < 0)
+        goto done;
+    set = PyObject_GetAttr(accounts, NAME_LOADED);
+    pair = set ? PyTuple_Pack(2, account, record) : NULL;
+    if (pair == NULL || PyObject_SetItem(set, address, pair) < 0 || PyDict_SetItem(accounts, address, account) < 0)
+        goto done;
+    answer = account;
+    Py_INCREF(answer);
+done:
+    Py_XDECREF(pair);
+    Py_XDECREF(set);
+    Py_XDECREF(account);
+    Py_XDECREF(storage);
+    Py_XDECREF(code);
+    Py_XDECREF(record);
+    return answer;
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256", module_keccak256, METH_O,
      "keccak256(data) -> 32-byte Keccak-256 digest (Ethereum's) of any bytes-like object."},
@@ -2755,6 +2875,9 @@ static PyMethodDef module_methods[] = {
      "encode_account(nonce, balance, storage_root, code_hash) -> rlp([nonce, balance, storage_root, code_hash])\n\n"
      "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
      "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
+    {"load_account", (PyCFunction)(void (*)(void))module_load_account, METH_FASTCALL,
+     "load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent) -> Account | None\n\n"
+     "LazyAccounts._load in one call (pending.py holds the reference)."},
     {"sorted_columns", module_sorted_columns, METH_O,
      "sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids), rows sorted by key."},
     {"plain_changes", (PyCFunction)(void (*)(void))module_plain_changes, METH_FASTCALL,
@@ -2796,7 +2919,18 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         NAME_NONCE = PyUnicode_InternFromString("nonce");
         NAME_CODE_HASH = PyUnicode_InternFromString("code_hash");
         NAME_CODE = PyUnicode_InternFromString("code");
-        if (!NAME_STORAGE || !NAME_BALANCE || !NAME_NONCE || !NAME_CODE_HASH || !NAME_CODE)
+        NAME_CACHE = PyUnicode_InternFromString("_cache");
+        NAME_GENERATION_PRIVATE = PyUnicode_InternFromString("_generation");
+        NAME_GENERATION = PyUnicode_InternFromString("generation");
+        NAME_ACCOUNTS = PyUnicode_InternFromString("accounts");
+        NAME_ABSENT = PyUnicode_InternFromString("absent");
+        NAME_LOADED = PyUnicode_InternFromString("loaded");
+        NAME_ACCOUNT_RECORD = PyUnicode_InternFromString("account_record");
+        NAME_STORAGE_ROOT = PyUnicode_InternFromString("storage_root");
+        NAME_ADDRESS_HASH = PyUnicode_InternFromString("address_hash");
+        if (!NAME_STORAGE || !NAME_BALANCE || !NAME_NONCE || !NAME_CODE_HASH || !NAME_CODE || !NAME_CACHE
+            || !NAME_GENERATION_PRIVATE || !NAME_GENERATION || !NAME_ACCOUNTS || !NAME_ABSENT || !NAME_LOADED
+            || !NAME_ACCOUNT_RECORD || !NAME_STORAGE_ROOT || !NAME_ADDRESS_HASH)
             return NULL;
         MissingTrieNode = import_attribute("hyperion.trie.codec", "MissingTrieNode");
         BadTrieNode = import_attribute("hyperion.trie.codec", "BadTrieNode");

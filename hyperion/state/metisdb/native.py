@@ -130,3 +130,7 @@ def python_plain_changes(accounts: dict, loaded: dict, no_slots: dict, change_ty
 
 
 plain_changes = python_plain_changes if _native is None else _native.plain_changes
+
+
+load_account = None if _native is None else _native.load_account
+"""``LazyAccounts._load`` in C when built (``pending.py`` keeps the Python reference)."""

@@ -25,6 +25,7 @@ from hyperion.state.account import Account, encode_account, storage_trie_key, st
 from hyperion.state.memory import _BALANCE, MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
 from hyperion.state.metisdb.native import TrieMerger, plain_changes
+from hyperion.state.metisdb.native import load_account as compiled_load_account
 from hyperion.state.metisdb.nodelog import NO_ID
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
 
@@ -119,6 +120,12 @@ class LazyAccounts(dict):
         self.loaded: dict[bytes, tuple[Account, tuple]] = {}
 
     def _load(self, address: bytes) -> Optional[Account]:
+        if compiled_load_account is not None:  # the same steps in one C call
+            return compiled_load_account(self, address, self._snapshot, Account, LazyStorage, ABSENT_ACCOUNT)
+        return self._load_python(address)
+
+    def _load_python(self, address: bytes) -> Optional[Account]:
+        """The reference of the compiled loader: read the snapshot's record, make the Account."""
         snapshot = self._snapshot
         # The read cache's hit path inline (Snapshot.get_balance's rule: the entry counts
         # only while the cache is at the snapshot's generation, checked before and after).
