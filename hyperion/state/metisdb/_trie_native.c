@@ -2625,6 +2625,28 @@ done:
     return answer;
 }
 
+/* sort_by_key(rows): sort a list of tuples whose first items are bytes by those bytes,
+ * in place (qsort over the list's items: no Python comparison calls). */
+static PyObject *module_sort_by_key(PyObject *module, PyObject *rows)
+{
+    (void)module;
+    if (!PyList_CheckExact(rows)) {
+        PyErr_SetString(PyExc_TypeError, "sort_by_key() takes a list");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *row = PyList_GET_ITEM(rows, index);
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 1 || !PyBytes_Check(PyTuple_GET_ITEM(row, 0))) {
+            PyErr_SetString(PyExc_TypeError, "each row must be a tuple starting with bytes");
+            return NULL;
+        }
+    }
+    /* compare_rows reads item 0 of each tuple; nothing here can run Python code. */
+    qsort(((PyListObject *)rows)->ob_item, (size_t)count, sizeof(PyObject *), compare_rows);
+    Py_RETURN_NONE;
+}
+
 static PyObject *NAME_STORAGE, *NAME_BALANCE, *NAME_NONCE, *NAME_CODE_HASH, *NAME_CODE;
 
 /* A new instance of ``change_type`` (a NamedTuple of 7 fields) holding ``items`` (stolen). */
@@ -2878,6 +2900,8 @@ static PyMethodDef module_methods[] = {
     {"load_account", (PyCFunction)(void (*)(void))module_load_account, METH_FASTCALL,
      "load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent) -> Account | None\n\n"
      "LazyAccounts._load in one call (pending.py holds the reference)."},
+    {"sort_by_key", module_sort_by_key, METH_O,
+     "sort_by_key(rows) -> None: sort a list of tuples by their first item (bytes), in place."},
     {"sorted_columns", module_sorted_columns, METH_O,
      "sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids), rows sorted by key."},
     {"plain_changes", (PyCFunction)(void (*)(void))module_plain_changes, METH_FASTCALL,

@@ -85,7 +85,7 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger, account_rows, sorted_columns
+from hyperion.state.metisdb.native import TrieMerger, account_rows, sort_by_key, sorted_columns
 from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -551,7 +551,7 @@ class MetisDB:
             # Ids only grow, so the new records go after every stored one.
             txn.cursor(db=tables.nodes).putmulti(new_nodes, append=True)
         if account_puts:
-            account_puts.sort(key=_FIRST)
+            sort_by_key(account_puts)  # by address (distinct)
             txn.cursor(db=tables.accounts).putmulti(account_puts)
         next_node = trie.next_id
         txn.put(_META_NEXT_NODE, block_key(next_node), db=tables.meta)

@@ -134,3 +134,11 @@ plain_changes = python_plain_changes if _native is None else _native.plain_chang
 
 load_account = None if _native is None else _native.load_account
 """``LazyAccounts._load`` in C when built (``pending.py`` keeps the Python reference)."""
+
+
+def python_sort_by_key(rows: list) -> None:
+    """Sort a list of tuples by their first item (bytes), in place."""
+    rows.sort(key=lambda row: row[0])
+
+
+sort_by_key = python_sort_by_key if _native is None else _native.sort_by_key
