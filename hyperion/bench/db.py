@@ -264,7 +264,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.batch < 1 or args.rounds < 1 or args.reads < CHUNK or args.proofs < 10:
         parser.error("--batch and --rounds must be >= 1, --reads >= 1000, --proofs >= 10")
     try:
-        import trie  # noqa: F401
+        import trie  # noqa: F401  (is py-trie installed?)
     except ImportError:
         print("hyperion bench db: py-trie is not installed (pip install 'trie>=3'); "
               "MetisDB numbers only", file=sys.stderr)

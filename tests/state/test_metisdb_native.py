@@ -570,25 +570,6 @@ def test_no_leaks_on_success_and_error_paths() -> None:
     assert after - before < 64 * 1024
 
 
-def test_account_leaf_matches_python() -> None:
-    from hyperion.state.metisdb.native import python_account_leaf
-
-    rng = random.Random(31)
-    roots = [EMPTY_TRIE_ROOT, keccak256(b"root")]
-    codes = [keccak256(b""), keccak256(b"code")]
-    for _ in range(300):
-        address = rng.randbytes(20)
-        nonce = rng.choice([0, 1, 127, 128, 2**64 - 1, rng.randrange(2**64)])
-        balance = rng.choice([0, 1, 127, 128, 2**256 - 1, rng.randrange(2**256), rng.randrange(2**80)])
-        root, code = rng.choice(roots), rng.choice(codes)
-        assert native.account_leaf(address, nonce, balance, root, code) == python_account_leaf(
-            address, nonce, balance, root, code)
-    with pytest.raises(ValueError):
-        native.account_leaf(b"\x01" * 20, 2**64, 0, EMPTY_TRIE_ROOT, keccak256(b""))
-    with pytest.raises(ValueError):
-        native.account_leaf(b"\x01" * 20, 0, 0, b"short", keccak256(b""))
-
-
 def test_parse_cache_keeps_live_nodes_only() -> None:
     from hyperion.state.metisdb.nodelog import subtree_ids
 

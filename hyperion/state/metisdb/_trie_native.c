@@ -2302,56 +2302,6 @@ static PyObject *module_encode_account(PyObject *module, PyObject *const *args, 
     return encode_account_args(args);
 }
 
-/* account_leaf(address, nonce, balance, storage_root, code_hash) ->
- * (keccak(address), trie leaf value, flat record): the per-account work of a commit in
- * one call. The flat record is the leaf, or its slim form (both hashes as empty
- * strings) for an account without storage and code (codec.flat_record). */
-static PyObject *slim_record(PyObject *leaf);
-
-static PyObject *module_account_leaf(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 5) {
-        PyErr_Format(PyExc_TypeError, "account_leaf() takes 5 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    if (!PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_ValueError, "address must be bytes");
-        return NULL;
-    }
-    PyObject *leaf = encode_account_args(args + 1);
-    if (leaf == NULL)
-        return NULL;
-    uint8_t hash[32];
-    keccak256(bytes_data(args[0]), (size_t)PyBytes_GET_SIZE(args[0]), hash);
-    PyObject *key = PyBytes_FromStringAndSize((const char *)hash, 32);
-    PyObject *flat;
-    if (memcmp(PyBytes_AS_STRING(args[3]), EMPTY_TRIE_ROOT, 32) == 0
-        && memcmp(PyBytes_AS_STRING(args[4]), EMPTY_CODE_HASH, 32) == 0) {
-        flat = slim_record(leaf);
-    } else {
-        flat = leaf;
-        Py_INCREF(flat);
-    }
-    if (key == NULL || flat == NULL) {
-        Py_XDECREF(key);
-        Py_XDECREF(flat);
-        Py_DECREF(leaf);
-        return NULL;
-    }
-    PyObject *row = PyTuple_New(3);
-    if (row == NULL) {
-        Py_DECREF(key);
-        Py_DECREF(flat);
-        Py_DECREF(leaf);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(row, 0, key);
-    PyTuple_SET_ITEM(row, 1, leaf);
-    PyTuple_SET_ITEM(row, 2, flat);
-    return row;
-}
-
 /* Slim flat record of an account leaf: both hashes as empty strings. The leaf's payload
  * is >= 68 bytes, so its header is 2 bytes (0xF8, length). */
 static PyObject *slim_record(PyObject *leaf)
@@ -2910,10 +2860,6 @@ static PyMethodDef module_methods[] = {
     {"account_rows", (PyCFunction)(void (*)(void))module_account_rows, METH_FASTCALL,
      "account_rows(changes, storage_id_of, leaves, account_puts, code_puts, cached) -> (changeset, rest)\n\n"
      "The commit loop's common case (see native.python_account_rows)."},
-    {"account_leaf", (PyCFunction)(void (*)(void))module_account_leaf, METH_FASTCALL,
-     "account_leaf(address, nonce, balance, storage_root, code_hash) -> (keccak(address), leaf, flat record)\n\n"
-     "The trie key and leaf value of an account and its MetisDB flat record (slim without storage\n"
-     "and code); ValueError outside encode_account's range."},
     {NULL, NULL, 0, NULL},
 };
 

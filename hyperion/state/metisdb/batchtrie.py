@@ -33,7 +33,7 @@ from typing import Callable, Optional, Sequence, Union
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.state.metisdb.errors import CorruptDatabase
-from hyperion.state.metisdb.nodelog import NO_ID, item_bounds, split_record
+from hyperion.state.metisdb.nodelog import NO_ID, item_bounds, node_items, split_record
 from hyperion.trie.codec import (
     EMPTY_TRIE_ROOT,
     LIST_HEADERS,
@@ -496,18 +496,7 @@ def _prepend(prefix: bytes, result: Optional[tuple]) -> Optional[tuple]:
 
 def _parse(rlp: bytes, ids: list[bytes]) -> tuple:
     """Split a node into its loaded form (raw child items kept as they are)."""
-    try:
-        start, end, is_list = item_bounds(rlp, 0)
-        if not is_list or end != len(rlp):
-            raise BadTrieNode("trie node is not a single RLP list")
-        items = []
-        position = start
-        while position < end:
-            _, item_end, _ = item_bounds(rlp, position)
-            items.append(rlp[position:item_end])
-            position = item_end
-    except IndexError:
-        raise BadTrieNode("trie node is truncated") from None
+    items = node_items(rlp, BadTrieNode)
     if len(items) == 17:
         child_ids = iter(ids)
         return ("B", tuple(items),

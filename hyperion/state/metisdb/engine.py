@@ -67,7 +67,6 @@ from hyperion.state.database import (
 from hyperion.state.metisdb.cache import StateCache
 from hyperion.state.metisdb.codec import (
     ABSENT_ACCOUNT,
-    CHANGESET_ENTRY,
     block_from_key,
     block_key,
     decode_changeset,

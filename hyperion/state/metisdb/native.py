@@ -1,10 +1,12 @@
 """The compiled commit-path accelerators when built, their pure-Python twins otherwise.
 
 ``_trie_native`` (C, built by ``pip install``) implements the commit-time trie
-merge with results identical to ``batchtrie`` (the tests compare them call
-for call); it is optional so that a machine without a C compiler still
-installs and runs Hyperion, only slower. ``HYPERION_PURE_PYTHON=1`` forces
-the Python versions (for comparisons and debugging).
+merge with results identical to ``batchtrie``, and the per-account work of a
+commit with results identical to the Python functions here and in
+``pending`` (the tests compare them call for call). It is optional so that a
+machine without a C compiler still installs and runs Hyperion, only slower.
+``HYPERION_PURE_PYTHON=1`` forces the Python versions (for comparisons and
+debugging).
 """
 
 from __future__ import annotations
@@ -31,24 +33,11 @@ COMPILED = _native is not None
 TrieMerger = PythonTrieMerger if _native is None else _native.BatchTrieUpdater
 """The commit-time trie merger class (``batchtrie.BatchTrieUpdater``'s interface)."""
 
-keccak256 = _python_keccak256 if _native is None else _native.keccak256
-"""Keccak-256 of bytes-like data (the C one-shot call, when built)."""
-
-fast_encode_account = _python_encode_account if _native is None else _native.encode_account
-"""``encode_account`` for nonces below 2**64, balances below 2**256 and 32-byte hashes:
-raises ``ValueError`` outside that range (then call ``state.account.encode_account``)."""
-
-
 def python_account_leaf(address: bytes, nonce: int, balance: int, storage_root: bytes,
                         code_hash: bytes) -> tuple[bytes, bytes, bytes]:
     """(keccak(address), trie leaf value, flat record) of an account."""
     leaf = _python_encode_account(nonce, balance, storage_root, code_hash)
     return _python_keccak256(address), leaf, _flat_record(leaf, storage_root, code_hash)
-
-
-account_leaf = python_account_leaf if _native is None else _native.account_leaf
-"""``python_account_leaf`` in one C call when built; the compiled one raises ``ValueError``
-outside ``fast_encode_account``'s range (then call ``python_account_leaf``)."""
 
 
 _ZERO_ID = bytes(8)

@@ -84,12 +84,12 @@ def item_bounds(data: bytes, position: int) -> tuple[int, int, bool]:
     return position + 1 + size, position + 1 + size + length, True
 
 
-def node_items(rlp: bytes) -> list[bytes]:
-    """The raw item encodings of a trie node (2 or 17 of them)."""
+def node_items(rlp: bytes, error: type[Exception] = CorruptDatabase) -> list[bytes]:
+    """The raw item encodings of a trie node (2 or 17 of them); ``error`` when malformed."""
     try:
         start, end, is_list = item_bounds(rlp, 0)
         if not is_list or end != len(rlp):
-            raise CorruptDatabase("trie node is not a single RLP list")
+            raise error("trie node is not a single RLP list")
         items = []
         position = start
         while position < end:
@@ -97,9 +97,9 @@ def node_items(rlp: bytes) -> list[bytes]:
             items.append(rlp[position:item_end])
             position = item_end
     except IndexError:
-        raise CorruptDatabase("trie node is truncated") from None
+        raise error("trie node is truncated") from None
     if position != end or len(items) not in (2, 17):
-        raise CorruptDatabase(f"trie node must have 2 or 17 items, not {len(items)}")
+        raise error(f"trie node must have 2 or 17 items, not {len(items)}")
     return items
 
 
