@@ -379,6 +379,8 @@ class MetisDB:
             if block_number == latest:
                 return
             self._write(lambda txn: self._undo_blocks(txn, latest, block_number), clear_cache=True)
+            # The undone blocks' nodes are deleted (their ids are never handed out again).
+            self._parsed_nodes.clear()
 
     # -- write transactions -----------------------------------------------------------
     def _write(self, work, clear_cache: bool = False):
