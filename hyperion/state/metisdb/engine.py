@@ -749,7 +749,8 @@ class MetisDB:
                     continue
                 try:
                     check_root(fetch, root, root_id)
-                    reachable.update(subtree_ids(fetch, root_id, True))
+                    for _ in subtree_ids(fetch, root_id, True, reachable):  # fills ``reachable``
+                        pass
                 except CorruptDatabase as exc:
                     if "not stored" in str(exc):
                         report.missing_nodes += 1

@@ -233,14 +233,21 @@ def iterate(fetch: Fetch, root_id: bytes) -> Iterator[tuple[bytes, bytes, bytes]
                     stack.append((child, prefix + bytes((nibble,))))
 
 
-def subtree_ids(fetch: Fetch, root_id: bytes, account_trie: bool) -> Iterator[bytes]:
+def subtree_ids(fetch: Fetch, root_id: bytes, account_trie: bool,
+                seen: Optional[set[bytes]] = None) -> Iterator[bytes]:
     """Ids of every stored node reachable from ``root_id`` (storage tries included
-    below account-trie leaves). Hashes are checked on the way (``CorruptDatabase``)."""
-    if not root_id:
+    below account-trie leaves). Hashes are checked on the way (``CorruptDatabase``).
+    Nodes in ``seen`` are skipped with everything below them (tries of successive
+    blocks share most of their nodes), and every yielded id is added to it."""
+    if not root_id or (seen is not None and root_id in seen):
         return
     stack = [(root_id, account_trie)]
     while stack:
         record_id, in_account_trie = stack.pop()
+        if seen is not None:
+            if record_id in seen:
+                continue
+            seen.add(record_id)
         yield record_id
         node = load(fetch, record_id)
         if node.kind == "L":
