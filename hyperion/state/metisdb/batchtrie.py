@@ -278,6 +278,20 @@ class BatchTrieUpdater:
         self.replaced.append(record_id)
         self.parsed.pop(record_id, None)
 
+    def _previous_leaf_path(self, index: int, item: bytes, item_id: bytes, depth: int) -> Optional[bytes]:
+        """The RLP path item of key ``index``'s leaf at ``depth`` when the child ``item`` is
+        that key's leaf with its previous value (same hash), so it can be replaced without
+        reading it back; else None. A child the parse cache knows is a branch or extension
+        is not tried."""
+        previous = self._previous
+        if previous is None or not previous[index] or item_id in self.parsed:
+            return None
+        path_item = _leaf_path_item(self._keys[index], depth)
+        old_leaf = _leaf_rlp(path_item, previous[index])
+        if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
+            return path_item
+        return None
+
     def _leaf_value_id(self, index: int) -> bytes:
         value_ids = self._value_ids
         return NO_ID if value_ids is None else value_ids[index]
@@ -327,8 +341,6 @@ class BatchTrieUpdater:
             raise BadTrieNode("branch values do not occur in a trie of equal-length keys")
         results: dict[int, Optional[tuple]] = {}
         start = lo
-        previous = self._previous
-        parsed = self.parsed
         child_depth = depth + 1
         while start < hi:
             path = paths[start]
@@ -338,22 +350,16 @@ class BatchTrieUpdater:
                 stop += 1
             item = items[nibble]
             item_id = ids[nibble]
-            if stop - start == 1 and previous is not None:
-                # One change below this child, for a key that had a value: if the child is
-                # that key's leaf (same hash), update it without reading it back. A child
-                # the parse cache knows is a branch or extension is not tried.
-                old_value = previous[start]
-                if old_value and type(item) is bytes and item_id not in parsed:
-                    path_item = _leaf_path_item(self._keys[start], child_depth)
-                    old_leaf = _leaf_rlp(path_item, old_value)
-                    if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
-                        if item_id:
-                            self._replace(item_id)
-                        new_value = values[start]
-                        results[nibble] = (("P", path_item, new_value, path[child_depth:],
-                                            self._leaf_value_id(start)) if new_value else None)
-                        start = stop
-                        continue
+            if stop - start == 1 and type(item) is bytes:
+                path_item = self._previous_leaf_path(start, item, item_id, child_depth)
+                if path_item is not None:
+                    if item_id:
+                        self._replace(item_id)
+                    new_value = values[start]
+                    results[nibble] = (("P", path_item, new_value, path[child_depth:],
+                                        self._leaf_value_id(start)) if new_value else None)
+                    start = stop
+                    continue
             results[nibble] = self._update(self._load_child(item, item_id), item_id, child_depth, start, stop)
             start = stop
         if not split and None not in results.values():
@@ -397,7 +403,6 @@ class BatchTrieUpdater:
         paths = self._paths
         values = self._values
         value_ids = self._value_ids
-        previous = self._previous
         parsed = self.parsed
         store = self._store
         replaced = self.replaced
@@ -414,31 +419,25 @@ class BatchTrieUpdater:
                 stop += 1
             item = items[nibble]
             item_id = ids[nibble]
-            if stop - start == 1 and previous is not None:
-                # One change below this child, for a key that had a value: if the child is
-                # that key's leaf (same hash), replace it without reading it back. A child
-                # the parse cache knows is a branch or extension is not tried.
-                old_value = previous[start]
-                if old_value and item_id not in parsed:
-                    path_item = _leaf_path_item(self._keys[start], child_depth)
-                    old_leaf = _leaf_rlp(path_item, old_value)
-                    if item == (old_leaf if len(old_leaf) < 32 else b"\xa0" + keccak256(old_leaf)):
-                        if item_id:
-                            replaced.append(item_id)  # a leaf: never in the parse cache
-                        leaf = _leaf_rlp(path_item, values[start])
-                        if len(leaf) < 32:
-                            finished[nibble] = leaf
-                            finished_ids[nibble] = NO_ID
-                        else:
-                            number = self.next_id
-                            self.next_id = number + 1
-                            record_id = number.to_bytes(8, "big")
-                            value_id = NO_ID if value_ids is None else value_ids[start]
-                            store(record_id, leaf + value_id + (b"\x01" if value_id else b"\x00"))
-                            finished[nibble] = b"\xa0" + keccak256(leaf)
-                            finished_ids[nibble] = record_id
-                        start = stop
-                        continue
+            if stop - start == 1:
+                path_item = self._previous_leaf_path(start, item, item_id, child_depth)
+                if path_item is not None:
+                    if item_id:
+                        replaced.append(item_id)  # a leaf: never in the parse cache
+                    leaf = _leaf_rlp(path_item, values[start])
+                    if len(leaf) < 32:
+                        finished[nibble] = leaf
+                        finished_ids[nibble] = NO_ID
+                    else:
+                        number = self.next_id
+                        self.next_id = number + 1
+                        record_id = number.to_bytes(8, "big")
+                        value_id = NO_ID if value_ids is None else value_ids[start]
+                        store(record_id, leaf + value_id + (b"\x01" if value_id else b"\x00"))
+                        finished[nibble] = b"\xa0" + keccak256(leaf)
+                        finished_ids[nibble] = record_id
+                    start = stop
+                    continue
             if item_id:
                 child = parsed.get(item_id) or self._load_id(item_id)
                 if child[0] == "B" and child[1][16] == _EMPTY_ITEM:
