@@ -135,13 +135,13 @@ def test_growing_and_shrinking_trie(seed: int, key_length: int) -> None:
 
 
 def test_parse_cache_lives_across_updaters() -> None:
-    """One cache dict passed to successive C updaters (as the engine does across
+    """One NodeCache passed to successive C updaters (as the engine does across
     commits) gives the same results as one Python updater; entries are raw records."""
     rng = random.Random(42)
     universe = [rng.randbytes(32) for _ in range(400)]
     solo_log, native_log = Recorder(), Recorder()
     solo = PythonUpdater(solo_log.fetch, solo_log.store)
-    shared: dict = {}
+    shared = native.NodeCache()
     reference = HexaryTrie({})
     solo_root = native_root = (EMPTY_TRIE_ROOT, NO_ID)
     for round_number in range(16):
@@ -351,11 +351,19 @@ def test_fuzzed_records_behave_like_python(seed: int) -> None:
 
 def test_parse_cache_entries_are_checked() -> None:
     rng, records, keys, root, root_id = _stored_trie()
-    updater = NativeUpdater(records.__getitem__, lambda record_id, record: None, 1, {root_id: ("B", (b"",) * 3)})
-    with pytest.raises(CorruptDatabase):
+    cache = native.NodeCache()
+    cache[root_id] = b"\xc3\x80\x80\x80\x00"  # a 3-item list: no trie node
+    updater = NativeUpdater(records.__getitem__, lambda record_id, record: None, 1, cache)
+    with pytest.raises(BadTrieNode):
         updater.update(root, root_id, keys[:2], [b"x", b"y"])
     with pytest.raises(TypeError):
         updater.parsed = []
+    with pytest.raises(TypeError):
+        updater.parsed = {}
+    with pytest.raises(TypeError):
+        cache[root_id] = ("B", (b"",) * 3)  # only record bytes go in
+    with pytest.raises(TypeError):
+        cache[b"short"] = b"\xc0\x00"  # keys are 8-byte node ids
 
 
 @pytest.mark.parametrize("entry,expected", [
@@ -365,20 +373,22 @@ def test_parse_cache_entries_are_checked() -> None:
     (encode([b"a", b"b", b"c"]) + b"\x00", BadTrieNode),
     (encode([b"\x45", b"b"]) + b"\x00", BadTrieNode),
     (encode([b"\x80"] * 16 + [b"v"]) + b"\x00", BadTrieNode),
-    (bytearray(b"\x85hello\x00"), CorruptDatabase),  # not a bytes record
+    (encode([b"\x80"] * 15) + b"\x00", BadTrieNode),
 ])
 def test_malformed_cached_records_raise_like_fetched_ones(entry, expected: type) -> None:
     """A cached record is parsed as strictly as a fetched one."""
     rng, records, keys, root, root_id = _stored_trie()
     for cache_key in (root_id, records[root_id][-9:-1]):  # the root, and one of its children
-        updater = NativeUpdater(records.__getitem__, [], 1, {cache_key: entry})
+        cache = native.NodeCache()
+        cache[cache_key] = entry
+        updater = NativeUpdater(records.__getitem__, [], 1, cache)
         with pytest.raises(expected):
             updater.update(root, root_id, keys, [b"x"] * len(keys))
 
 
 def test_cache_holds_raw_records_of_branches_and_extensions() -> None:
     """Fetched branches/extensions and new branches are cached as their record bytes
-    (the very objects stored or fetched); leaves are not cached; a fetched bytearray
+    (copies of what was stored or fetched); leaves are not cached; a fetched bytearray
     is cached as bytes."""
     rng, records, keys, root, root_id = _stored_trie(11, 300)
     fetched: list = []
@@ -396,7 +406,7 @@ def test_cache_holds_raw_records_of_branches_and_extensions() -> None:
     for record_id, record in updater.parsed.items():
         assert type(record) is bytes
         if record_id in new_records:
-            assert record is new_records[record_id]
+            assert record == new_records[record_id]
         else:
             assert record_id in fetched and record == records[record_id]
         assert record[0] >= 0xC0 and len(record) > 33  # an RLP list with its trailer
@@ -529,7 +539,8 @@ def test_python_index_errors_are_typed_errors_here() -> None:
 def test_attributes_like_the_python_class() -> None:
     log = Recorder()
     updater = NativeUpdater(log.fetch, log.store, next_id=7)
-    assert updater.next_id == 7 and updater.replaced == [] and updater.parsed == {}
+    assert updater.next_id == 7 and updater.replaced == [] and len(updater.parsed) == 0
+    assert type(updater.parsed) is native.NodeCache
     written: list[bytes] = []
     updater._store = lambda key, value: (written.append(key), log.store(key, value))
     keys = sorted(keccak256(bytes([index])) for index in range(50))
@@ -575,7 +586,7 @@ def test_parse_cache_keeps_live_nodes_only() -> None:
 
     rng = random.Random(5)
     store: dict = {}
-    parsed: dict = {}
+    parsed = native.NodeCache()
     updater = native.BatchTrieUpdater(store.__getitem__, store.__setitem__, parsed=parsed)
     keys = sorted(rng.randbytes(32) for _ in range(3000))
     root, root_id = updater.update(EMPTY_TRIE_ROOT, b"", keys, [b"v" * 70] * len(keys))
@@ -669,3 +680,278 @@ def test_sort_helpers_match_python() -> None:
     assert ours == theirs
     with pytest.raises(TypeError):
         native.sort_by_key([(1, 2)])
+
+
+# -- the fused commit path: plain rows, account rows, node cache and batch ------------------------
+
+@pytest.fixture(autouse=True)
+def _layout_bound() -> None:
+    """The compiled pending-state paths know the classes' slots (pending.py binds them
+    unless HYPERION_PURE_PYTHON is set; these tests compare against C either way)."""
+    from hyperion.state.memory import _BALANCE, MemoryState
+    from hyperion.state.metisdb.cache import StateCache
+    from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
+    from hyperion.state.metisdb.pending import LazyAccounts, LazyStorage, PendingState
+    from hyperion.state.metisdb.snapshot import Snapshot
+    from hyperion.state.account import Account
+
+    native.bind_layout(account=Account, snapshot=Snapshot, cache=StateCache, lazy_accounts=LazyAccounts,
+                       pending=PendingState, lazy_storage=LazyStorage, absent=ABSENT_ACCOUNT, balance_tag=_BALANCE,
+                       generic_set_balance=MemoryState.set_balance)
+
+
+def _pending_with_every_kind_of_change(tmp_path, seed: int, out_of_range: bool = True):
+    """A MetisDB pending state whose accounts cover every case the plain pass sorts out
+    (with ``out_of_range``, also values no account can hold, for the pass alone)."""
+    from hyperion.state.metisdb import MetisDB
+
+    rng = random.Random(seed)
+    db = MetisDB(tmp_path / f"db{seed}", sync=False)
+    addresses = [rng.randbytes(20) for _ in range(300)]
+    genesis = db.pending()
+    for index, address in enumerate(addresses[:240]):
+        genesis.set_balance(address, rng.randrange(1, 2**100))
+        if index % 9 == 0:
+            genesis.set_code(address, b"\x60\x01" * (index % 5 + 1))
+        if index % 13 == 0:
+            genesis.set_storage(address, 1, index + 1)
+        if index % 17 == 0:
+            genesis.set_nonce(address, rng.randrange(2**64))
+    db.commit(genesis, 0)
+    pending = db.pending()
+    for index, address in enumerate(addresses):
+        kind = index % 10
+        if kind == 0:
+            pending.set_balance(address, rng.choice([0, 1, 2**256 - 1, rng.randrange(2**200)]))
+        elif kind == 1:
+            pending.set_nonce(address, min(pending.get_nonce(address) + 1, 2**64 - 1))
+        elif kind == 2:
+            pending.set_code(address, b"\x60\x02")
+        elif kind == 3:
+            pending.set_storage(address, 2, 5)
+        elif kind == 4:
+            pending.destroy_account(address)
+        elif kind == 5:
+            pending.get_balance(address)  # loaded, unchanged
+        elif kind == 6:
+            pending.set_balance(address, pending.get_balance(address))  # written back unchanged
+        elif kind == 7 and out_of_range:
+            pending.set_balance(address, 2**256 + index)  # outside the compiled encoder's range
+        elif kind == 8 and out_of_range:
+            pending.set_nonce(address, 2**64 + index)
+        else:
+            pending.set_balance(address, True)  # an int subclass: the general path
+    return db, pending
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plain_rows_match_python(tmp_path, seed: int) -> None:
+    from hyperion.state.metisdb.native import PythonAccountRows, python_plain_rows
+
+    db, pending = _pending_with_every_kind_of_change(tmp_path, seed)
+    try:
+        accounts = pending._accounts
+
+        def run(function, rows):
+            puts, code_puts, cached = [], [], {}
+            changeset, others = function(accounts, accounts.loaded, rows, puts, code_puts, cached)
+            return changeset, others, rows.columns(), puts, code_puts, cached, len(rows)
+
+        compiled = run(native.plain_rows, native.AccountRows())
+        python = run(python_plain_rows, PythonAccountRows())
+        assert compiled == python
+        assert compiled[6] and compiled[1]  # both the plain and the general path were taken
+    finally:
+        pending.base_snapshot.close()
+        db.close()
+
+
+def test_commit_through_plain_rows_writes_what_the_pending_state_holds(tmp_path) -> None:
+    """The commit that takes the fused path stores every change, with the root the
+    pending state computes itself and a consistent store."""
+    db, pending = _pending_with_every_kind_of_change(tmp_path, 5, out_of_range=False)
+    try:
+        changes = pending.changes()
+        expected_root = pending.state_root()
+        assert db.commit(pending, 1) == expected_root
+        db.clear_cache()
+        with db.reader() as snapshot:
+            for change in changes:
+                if change.record is None:
+                    assert not snapshot.account_exists(change.address)
+                else:
+                    nonce, balance, code_hash = change.record
+                    assert (snapshot.get_nonce(change.address), snapshot.get_balance(change.address),
+                            snapshot.get_code_hash(change.address)) == (nonce, balance, code_hash)
+        report = db.check_integrity()
+        assert report.ok(pruned=False), report
+    finally:
+        db.close()
+
+
+def test_account_rows_behave_like_python() -> None:
+    from hyperion.state.metisdb.native import PythonAccountRows
+
+    rng = random.Random(3)
+    leaves = [(rng.randbytes(32), rng.randbytes(rng.randrange(0, 90)), rng.randbytes(rng.randrange(0, 90)),
+               rng.choice([b"", rng.randbytes(8)])) for _ in range(700)]
+    leaves.append((leaves[5][0], b"same key again", b"", b""))  # stable order for equal keys
+    ours, theirs = native.AccountRows(), PythonAccountRows()
+    for part in (leaves[:300], leaves[300:]):
+        ours.extend(part)
+        theirs.extend(part)
+    assert len(ours) == len(theirs) == len(leaves)
+    assert ours.columns() == theirs.columns()
+    ours.truncate(250)
+    theirs.truncate(250)
+    assert ours.columns() == theirs.columns()
+    for bad in ([(b"k", b"v")], [("k", b"v", b"", b"")], [1]):
+        with pytest.raises(TypeError):
+            ours.extend(bad)
+        with pytest.raises(TypeError):
+            theirs.extend(bad)
+    for length in (-1, 251):
+        with pytest.raises(ValueError):
+            ours.truncate(length)
+        with pytest.raises(ValueError):
+            theirs.truncate(length)
+    assert len(ours) == 250
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_update_rows_matches_update(seed: int) -> None:
+    """update_rows(rows) makes the same store calls and root as update() with the
+    sorted columns, on both classes."""
+    rng = random.Random(seed)
+    reference = HexaryTrie({})
+    universe = [rng.randbytes(32) for _ in range(500)]
+    logs = [Recorder(), Recorder()]
+    updaters = [NativeUpdater(logs[0].fetch, logs[0].store), PythonUpdater(logs[1].fetch, logs[1].store)]
+    roots = [(EMPTY_TRIE_ROOT, NO_ID), (EMPTY_TRIE_ROOT, NO_ID)]
+    for round_number in range(8):
+        keys, values, previous, ids = _random_round(rng, universe, reference, 90, 0.2 if round_number > 2 else 0,
+                                                    True)
+        order = list(range(len(keys)))
+        rng.shuffle(order)  # rows arrive unsorted
+        rows = [(keys[index], values[index], previous[index], ids[index]) for index in order]
+        outcomes = []
+        for position, updater in enumerate(updaters):
+            container = native.AccountRows() if position == 0 else __import__(
+                "hyperion.state.metisdb.native", fromlist=["PythonAccountRows"]).PythonAccountRows()
+            container.extend(rows)
+            logs[position].calls = []
+            roots[position] = updater.update_rows(*roots[position], container)
+            outcomes.append((roots[position], logs[position].calls))
+        assert outcomes[0] == outcomes[1]
+        assert roots[0][0] == reference.root_hash()
+
+
+def test_node_cache_is_a_faithful_mapping() -> None:
+    """Random inserts, replacements, deletions and clears against a dict model (the
+    table grows and deletes by backward shift)."""
+    rng = random.Random(9)
+    cache, model = native.NodeCache(), {}
+    ids = [rng.randrange(1, 1 << 20).to_bytes(8, "big") for _ in range(3000)]
+    for step in range(40000):
+        key = rng.choice(ids)
+        action = rng.random()
+        if action < 0.55:
+            value = rng.randbytes(rng.randrange(1, 40))
+            cache[key] = value
+            model[key] = value
+        elif action < 0.95:
+            if key in model:
+                del cache[key]
+                del model[key]
+            else:
+                with pytest.raises(KeyError):
+                    del cache[key]
+        elif action < 0.9995:
+            assert cache.get(key) == model.get(key)
+            assert (key in cache) == (key in model)
+        else:
+            cache.clear()
+            model.clear()
+        if step % 4000 == 0:
+            assert len(cache) == len(model)
+            assert dict(cache.items()) == model
+            assert set(cache) == set(model) == set(cache.keys())
+    assert dict(cache.items()) == model
+    assert cache.get(b"short") is None and b"short" not in cache
+    with pytest.raises(TypeError):
+        cache[b"short"] = b"x"
+    with pytest.raises(TypeError):
+        cache[ids[0]] = bytearray(b"x")
+
+
+def test_node_batch_collects_what_a_list_would() -> None:
+    rng = random.Random(4)
+    keys = sorted(rng.randbytes(32) for _ in range(600))
+    values = [rng.randbytes(rng.randrange(1, 80)) for _ in keys]
+    listed: list = []
+    batch = native.NodeBatch()
+    first = NativeUpdater(lambda key: (_ for _ in ()).throw(KeyError(key)), listed)
+    second = NativeUpdater(lambda key: (_ for _ in ()).throw(KeyError(key)), batch)
+    assert first.update(EMPTY_TRIE_ROOT, NO_ID, keys, values) == second.update(EMPTY_TRIE_ROOT, NO_ID, keys, values)
+    assert list(batch) == listed and len(batch) == len(listed)
+    assert batch[0] == listed[0] and batch[-1 + len(batch)] == listed[-1]
+    with pytest.raises(IndexError):
+        batch[len(batch)]
+    batch.clear()
+    assert len(batch) == 0 and list(batch) == []
+
+
+def test_add_versions_matches_python() -> None:
+    from hyperion.state.metisdb.native import python_add_versions
+
+    rng = random.Random(2)
+    ours, theirs = {}, {}
+    for block in range(20):
+        writes = [(rng.randbytes(2), rng.choice([None, rng.randbytes(5)])) for _ in range(50)]
+        writes = list({address: (address, flat) for address, flat in writes}.values())
+        native.add_versions(ours, block, writes)
+        python_add_versions(theirs, block, writes)
+        assert ours == theirs
+    with pytest.raises(TypeError):
+        native.add_versions(ours, 1, [(b"a",)])
+
+
+def test_compiled_set_balance_matches_python(tmp_path) -> None:
+    """The C method makes the same journal entries and account values as the Python
+    reference, through loads, absent accounts, re-writes and reverts."""
+    from hyperion.state.metisdb import MetisDB
+    from hyperion.state.metisdb.pending import PendingState
+
+    compiled_set_balance = native.pending_methods()["set_balance"]
+    rng = random.Random(6)
+    addresses = [rng.randbytes(20) for _ in range(50)]
+    with MetisDB(tmp_path / "db", sync=False) as db:
+        genesis = db.pending()
+        for address in addresses[:30]:
+            genesis.set_balance(address, rng.randrange(10**20))
+        genesis.set_storage(addresses[1], 3, 4)
+        db.commit(genesis, 0)
+        ours, theirs = db.pending(), db.pending()
+        steps = [(rng.choice(addresses), rng.randrange(10**24)) for _ in range(300)]
+        for index, (address, value) in enumerate(steps):
+            if index == 150:
+                ours_mark, theirs_mark = ours.snapshot(), theirs.snapshot()
+            compiled_set_balance(ours, address, value)
+            PendingState._set_balance_python(theirs, address, value)
+        for state in (ours, theirs):
+            state.revert(ours_mark)
+
+        def view(state):
+            journal = [tuple(type(item).__name__ if type(item).__name__ == "Account" else item for item in entry)
+                       for entry in state._journal]
+            accounts = {address: (account.balance, account.nonce) for address, account in dict.items(state._accounts)}
+            return journal, accounts, set(state._accounts.absent), set(state._accounts.loaded)
+
+        assert view(ours) == view(theirs)
+        with pytest.raises(TypeError):
+            compiled_set_balance(ours, addresses[0])
+        for state, method in ((ours, compiled_set_balance), (theirs, PendingState._set_balance_python)):
+            with pytest.raises(TypeError):  # an unhashable address fails the same way on both
+                method(state, bytearray(addresses[0]), 5)
+        ours.base_snapshot.close()
+        theirs.base_snapshot.close()

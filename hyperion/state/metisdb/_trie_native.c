@@ -37,6 +37,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,12 +225,13 @@ typedef struct {
 } ArenaMark;
 
 #define ARENA_CHUNK_SIZE (64 * 1024)
-#define ARENA_SPARE_LIMIT 8
+#define ARENA_SPARE_LIMIT 256
 
-/* Standard chunks freed by finished merges, reused by the next ones: a merge of a
- * single key would otherwise malloc and free 64 KiB per call, and glibc hands such
- * a block back to the kernel at once (page faults and zeroing on every call). Only
- * touched with the GIL held. */
+/* Standard chunks freed by finished merges and batches, reused by the next ones (up
+ * to 16 MiB kept): memory handed back to the allocator often goes back to the
+ * kernel, and taking it again costs a page fault and zeroing per 4 KiB (on a VM whose
+ * host backs guest memory lazily, far more) at every commit. Only touched with the
+ * GIL held. */
 static ArenaChunk *spare_chunks[ARENA_SPARE_LIMIT];
 static int spare_count;
 
@@ -290,6 +292,75 @@ static void arena_free(Arena *arena)
     arena_release(arena, start);
 }
 
+/* Large working arrays (row tables, batch indexes, changesets, sort orders) are kept
+ * for the next commit the same way, a few at a time. */
+#define WARM_BUFFERS 8
+static struct {
+    void *data;
+    size_t size;
+} warm_buffers[WARM_BUFFERS];
+
+/* A buffer of at least ``size`` bytes (``*got`` its real size), or NULL with MemoryError. */
+static void *warm_take(size_t size, size_t *got)
+{
+    int best = -1;
+    for (int index = 0; index < WARM_BUFFERS; index++)
+        if (warm_buffers[index].data != NULL && warm_buffers[index].size >= size
+            && (best < 0 || warm_buffers[index].size < warm_buffers[best].size))
+            best = index;
+    if (best >= 0) {
+        void *data = warm_buffers[best].data;
+        *got = warm_buffers[best].size;
+        warm_buffers[best].data = NULL;
+        return data;
+    }
+    void *data = malloc(size ? size : 1);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *got = size;
+    return data;
+}
+
+/* Return a buffer from ``warm_take`` (NULL is fine): kept if the pool has room or
+ * holds a smaller one, else freed. */
+static void warm_give(void *data, size_t size)
+{
+    if (data == NULL)
+        return;
+    int slot = -1;
+    for (int index = 0; index < WARM_BUFFERS; index++) {
+        if (warm_buffers[index].data == NULL) {
+            slot = index;
+            break;
+        }
+        if (warm_buffers[index].size < size && (slot < 0 || warm_buffers[index].size < warm_buffers[slot].size))
+            slot = index;
+    }
+    if (slot < 0) {
+        free(data);
+        return;
+    }
+    free(warm_buffers[slot].data);
+    warm_buffers[slot].data = data;
+    warm_buffers[slot].size = size;
+}
+
+/* Grow a warm buffer of ``*size`` bytes (``used`` of them in use) to at least ``wanted``. */
+static void *warm_grow(void *data, size_t *size, size_t used, size_t wanted)
+{
+    size_t got;
+    void *grown = warm_take(wanted, &got);
+    if (grown == NULL)
+        return NULL;
+    if (used)
+        memcpy(grown, data, used);
+    warm_give(data, *size);
+    *size = got;
+    return grown;
+}
+
 typedef struct {
     PyObject **objects;
     Py_ssize_t count;
@@ -327,6 +398,7 @@ typedef struct {
     Arena arena;   /* lives as long as the merge */
     Arena scratch; /* temporaries of one encoding, released by mark */
     HeldObjects held;
+    struct NodeCacheStruct *cache; /* the updater's parse cache, pinned for the merge */
 } Merge;
 
 /* Keeps ``object`` (a new reference, stolen) alive until the merge ends. */
@@ -358,6 +430,507 @@ static void release_held(HeldObjects *held)
 }
 
 /* ------------------------------------------------------------------------ */
+/* NodeCache: branch and extension records by node id, in C memory          */
+/* ------------------------------------------------------------------------ */
+
+/* The parse cache of the merges (the Python class's ``parsed`` dict): node id ->
+ * record (rlp + child ids + count byte). A hash table keyed by the id as a 64-bit
+ * number, with each record in its own malloc'd block: a lookup is one probe and no
+ * Python object, where a dict of bytes would need an id object, its hash and a key
+ * comparison (three or four cache misses) per touched node. Records a merge may
+ * still be reading when they leave the cache (replaced, or the cache cleared when
+ * full) are freed when the last running merge ends. */
+typedef struct {
+    uint8_t *record; /* NULL: empty slot */
+    Py_ssize_t length;
+    uint64_t id;
+} CacheSlot;
+
+typedef struct NodeCacheStruct {
+    PyObject_HEAD
+    CacheSlot *slots;
+    size_t capacity; /* a power of two, or 0 */
+    int shift;       /* 64 - log2(capacity) */
+    size_t count;
+    uint8_t **graveyard; /* left the cache during a merge: freed when merges end */
+    size_t buried, graveyard_capacity;
+    int merging;
+} NodeCache;
+
+static PyTypeObject NodeCacheType;
+
+static inline uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = (value << 8) | p[index];
+    return value;
+}
+
+static inline void store_be64(uint8_t *out, uint64_t value)
+{
+    for (int byte = 0; byte < 8; byte++)
+        out[7 - byte] = (uint8_t)(value >> (8 * byte));
+}
+
+static inline size_t cache_home(const NodeCache *cache, uint64_t id)
+{
+    return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> cache->shift);
+}
+
+static CacheSlot *cache_find(NodeCache *cache, uint64_t id)
+{
+    if (cache->count == 0)
+        return NULL;
+    size_t mask = cache->capacity - 1;
+    for (size_t index = cache_home(cache, id);; index = (index + 1) & mask) {
+        CacheSlot *slot = &cache->slots[index];
+        if (slot->record == NULL)
+            return NULL;
+        if (slot->id == id)
+            return slot;
+    }
+}
+
+static int cache_bury(NodeCache *cache, uint8_t *record)
+{
+    if (!cache->merging) {
+        free(record);
+        return 0;
+    }
+    if (cache->buried == cache->graveyard_capacity) {
+        size_t capacity = cache->graveyard_capacity ? 2 * cache->graveyard_capacity : 256;
+        uint8_t **grown = (uint8_t **)realloc(cache->graveyard, sizeof(uint8_t *) * capacity);
+        if (grown == NULL) {
+            free(record); /* cannot defer: only reachable on allocation failure */
+            PyErr_NoMemory();
+            return -1;
+        }
+        cache->graveyard = grown;
+        cache->graveyard_capacity = capacity;
+    }
+    cache->graveyard[cache->buried++] = record;
+    return 0;
+}
+
+static void cache_begin_merge(NodeCache *cache)
+{
+    cache->merging++;
+}
+
+static void cache_end_merge(NodeCache *cache)
+{
+    if (--cache->merging > 0)
+        return;
+    for (size_t index = 0; index < cache->buried; index++)
+        free(cache->graveyard[index]);
+    cache->buried = 0;
+}
+
+static int cache_resize(NodeCache *cache, size_t capacity)
+{
+    CacheSlot *slots = (CacheSlot *)calloc(capacity, sizeof(CacheSlot));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    CacheSlot *old = cache->slots;
+    size_t old_capacity = cache->capacity;
+    int log2 = 0;
+    while (((size_t)1 << log2) < capacity)
+        log2++;
+    cache->slots = slots;
+    cache->capacity = capacity;
+    cache->shift = 64 - log2;
+    size_t mask = capacity - 1;
+    for (size_t index = 0; index < old_capacity; index++) {
+        if (old[index].record == NULL)
+            continue;
+        size_t target = cache_home(cache, old[index].id);
+        while (slots[target].record != NULL)
+            target = (target + 1) & mask;
+        slots[target] = old[index];
+    }
+    free(old);
+    return 0;
+}
+
+/* Remove ``id`` if present (backward-shift deletion keeps every probe run unbroken). */
+static int cache_remove(NodeCache *cache, uint64_t id)
+{
+    CacheSlot *slot = cache_find(cache, id);
+    if (slot == NULL)
+        return 0;
+    uint8_t *record = slot->record;
+    size_t mask = cache->capacity - 1;
+    size_t hole = (size_t)(slot - cache->slots);
+    for (size_t index = (hole + 1) & mask;; index = (index + 1) & mask) {
+        CacheSlot *next = &cache->slots[index];
+        if (next->record == NULL)
+            break;
+        size_t home = cache_home(cache, next->id);
+        /* ``next`` may move into the hole unless its home lies cyclically in (hole, index]. */
+        int stays = hole <= index ? (home > hole && home <= index) : (home > hole || home <= index);
+        if (!stays) {
+            cache->slots[hole] = *next;
+            hole = index;
+        }
+    }
+    cache->slots[hole].record = NULL;
+    cache->count--;
+    return cache_bury(cache, record);
+}
+
+static int cache_clear_all(NodeCache *cache)
+{
+    int status = 0;
+    for (size_t index = 0; index < cache->capacity; index++) {
+        if (cache->slots[index].record != NULL) {
+            if (cache_bury(cache, cache->slots[index].record) < 0)
+                status = -1;
+            cache->slots[index].record = NULL;
+        }
+    }
+    cache->count = 0;
+    return status;
+}
+
+/* Store a copy of ``data`` under ``id`` (replacing what was there). */
+static int cache_insert(NodeCache *cache, uint64_t id, const uint8_t *data, Py_ssize_t length)
+{
+    CacheSlot *slot = cache_find(cache, id);
+    uint8_t *copy = (uint8_t *)malloc((size_t)length + 1);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(copy, data, (size_t)length);
+    if (slot != NULL) {
+        uint8_t *old = slot->record;
+        slot->record = copy;
+        slot->length = length;
+        return cache_bury(cache, old);
+    }
+    if (2 * (cache->count + 1) > cache->capacity
+        && cache_resize(cache, cache->capacity ? 2 * cache->capacity : 1024) < 0) {
+        free(copy);
+        return -1;
+    }
+    size_t mask = cache->capacity - 1;
+    size_t index = cache_home(cache, id);
+    while (cache->slots[index].record != NULL)
+        index = (index + 1) & mask;
+    cache->slots[index].record = copy;
+    cache->slots[index].length = length;
+    cache->slots[index].id = id;
+    cache->count++;
+    return 0;
+}
+
+/* The 8-byte big-endian id in ``key`` (a bytes object), or -1 (no error) if not one. */
+static int id_from_object(PyObject *key, uint64_t *id)
+{
+    if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) != ID_SIZE)
+        return -1;
+    *id = load_be64((const uint8_t *)PyBytes_AS_STRING(key));
+    return 0;
+}
+
+static PyObject *node_cache_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
+        PyErr_SetString(PyExc_TypeError, "NodeCache() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static void node_cache_dealloc(NodeCache *self)
+{
+    self->merging = 0;
+    for (size_t index = 0; index < self->capacity; index++)
+        free(self->slots[index].record);
+    for (size_t index = 0; index < self->buried; index++)
+        free(self->graveyard[index]);
+    free(self->slots);
+    free(self->graveyard);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t node_cache_length(NodeCache *self)
+{
+    return (Py_ssize_t)self->count;
+}
+
+static int node_cache_contains(NodeCache *self, PyObject *key)
+{
+    uint64_t id;
+    if (id_from_object(key, &id) < 0)
+        return 0;
+    return cache_find(self, id) != NULL;
+}
+
+static PyObject *id_bytes(uint64_t id)
+{
+    uint8_t raw[ID_SIZE];
+    store_be64(raw, id);
+    return PyBytes_FromStringAndSize((const char *)raw, ID_SIZE);
+}
+
+/* A list of the ids (``with_records``: of (id, record) pairs). */
+static PyObject *node_cache_list(NodeCache *self, int with_records)
+{
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    for (size_t index = 0; index < self->capacity; index++) {
+        CacheSlot *slot = &self->slots[index];
+        if (slot->record == NULL)
+            continue;
+        PyObject *item = id_bytes(slot->id);
+        if (item != NULL && with_records) {
+            PyObject *record = PyBytes_FromStringAndSize((const char *)slot->record, slot->length);
+            Py_SETREF(item, record ? PyTuple_Pack(2, item, record) : NULL);
+            Py_XDECREF(record);
+        }
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return list;
+}
+
+static PyObject *node_cache_iter(NodeCache *self)
+{
+    PyObject *ids = node_cache_list(self, 0);
+    if (ids == NULL)
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(ids);
+    Py_DECREF(ids);
+    return iterator;
+}
+
+static PyObject *node_cache_keys(NodeCache *self, PyObject *unused)
+{
+    (void)unused;
+    return node_cache_list(self, 0);
+}
+
+static PyObject *node_cache_items(NodeCache *self, PyObject *unused)
+{
+    (void)unused;
+    return node_cache_list(self, 1);
+}
+
+static PyObject *node_cache_get(NodeCache *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(id, default=None)");
+        return NULL;
+    }
+    uint64_t id;
+    CacheSlot *slot = id_from_object(args[0], &id) < 0 ? NULL : cache_find(self, id);
+    if (slot == NULL) {
+        PyObject *fallback = nargs == 2 ? args[1] : Py_None;
+        Py_INCREF(fallback);
+        return fallback;
+    }
+    return PyBytes_FromStringAndSize((const char *)slot->record, slot->length);
+}
+
+static PyObject *node_cache_subscript(NodeCache *self, PyObject *key)
+{
+    uint64_t id;
+    CacheSlot *slot = id_from_object(key, &id) < 0 ? NULL : cache_find(self, id);
+    if (slot == NULL) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)slot->record, slot->length);
+}
+
+static int node_cache_assign(NodeCache *self, PyObject *key, PyObject *value)
+{
+    uint64_t id;
+    if (id_from_object(key, &id) < 0) {
+        PyErr_SetString(PyExc_TypeError, "NodeCache keys are 8-byte node ids");
+        return -1;
+    }
+    if (value == NULL) {
+        if (cache_find(self, id) == NULL) {
+            PyErr_SetObject(PyExc_KeyError, key);
+            return -1;
+        }
+        return cache_remove(self, id);
+    }
+    if (!PyBytes_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "NodeCache values are record bytes");
+        return -1;
+    }
+    return cache_insert(self, id, (const uint8_t *)PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+}
+
+static PyObject *node_cache_clear_method(NodeCache *self, PyObject *unused)
+{
+    (void)unused;
+    if (cache_clear_all(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef node_cache_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))node_cache_get, METH_FASTCALL, "get(id, default=None) -> record"},
+    {"keys", (PyCFunction)node_cache_keys, METH_NOARGS, "keys() -> list of ids"},
+    {"items", (PyCFunction)node_cache_items, METH_NOARGS, "items() -> list of (id, record)"},
+    {"clear", (PyCFunction)node_cache_clear_method, METH_NOARGS, "clear(): drop every record"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods node_cache_as_sequence = {
+    .sq_length = (lenfunc)node_cache_length,
+    .sq_contains = (objobjproc)node_cache_contains,
+};
+
+static PyMappingMethods node_cache_as_mapping = {
+    .mp_length = (lenfunc)node_cache_length,
+    .mp_subscript = (binaryfunc)node_cache_subscript,
+    .mp_ass_subscript = (objobjargproc)node_cache_assign,
+};
+
+static PyTypeObject NodeCacheType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyperion.state.metisdb._trie_native.NodeCache",
+    .tp_basicsize = sizeof(NodeCache),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "NodeCache()\n\n"
+              "The C merger's parse cache: node id (8 bytes) -> record bytes, kept in C memory.\n"
+              "A mapping for inspection (get, keys, items, in, len, del, clear); the Python\n"
+              "merger uses a dict of split nodes instead.",
+    .tp_new = node_cache_new,
+    .tp_dealloc = (destructor)node_cache_dealloc,
+    .tp_iter = (getiterfunc)node_cache_iter,
+    .tp_methods = node_cache_methods,
+    .tp_as_sequence = &node_cache_as_sequence,
+    .tp_as_mapping = &node_cache_as_mapping,
+};
+
+/* ------------------------------------------------------------------------ */
+/* NodeBatch: the records a commit's merges create, in C memory              */
+/* ------------------------------------------------------------------------ */
+
+/* What the merges of one commit write, in id order: records live in an arena and
+ * become bytes objects only while ``putmulti`` iterates, one pair at a time, so the
+ * objects LMDB copies from are fresh in the CPU cache and freed right after. */
+typedef struct {
+    uint64_t id;
+    const uint8_t *data;
+    Py_ssize_t length;
+} BatchItem;
+
+typedef struct {
+    PyObject_HEAD
+    BatchItem *items;
+    Py_ssize_t count, capacity;
+    Arena arena;
+} NodeBatch;
+
+static PyTypeObject NodeBatchType;
+
+static int batch_append(NodeBatch *batch, uint64_t id, const uint8_t *data, Py_ssize_t length)
+{
+    if (batch->count == batch->capacity) {
+        size_t bytes = sizeof(BatchItem) * (size_t)batch->capacity;
+        BatchItem *grown = (BatchItem *)warm_grow(batch->items, &bytes, sizeof(BatchItem) * (size_t)batch->count,
+                                                  sizeof(BatchItem) * (size_t)(batch->capacity ? 2 * batch->capacity : 4096));
+        if (grown == NULL)
+            return -1;
+        batch->items = grown;
+        batch->capacity = (Py_ssize_t)(bytes / sizeof(BatchItem));
+    }
+    uint8_t *copy = (uint8_t *)arena_alloc(&batch->arena, (size_t)length);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, data, (size_t)length);
+    batch->items[batch->count].id = id;
+    batch->items[batch->count].data = copy;
+    batch->items[batch->count].length = length;
+    batch->count++;
+    return 0;
+}
+
+static PyObject *node_batch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
+        PyErr_SetString(PyExc_TypeError, "NodeBatch() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static void node_batch_dealloc(NodeBatch *self)
+{
+    warm_give(self->items, sizeof(BatchItem) * (size_t)self->capacity);
+    arena_free(&self->arena);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t node_batch_length(NodeBatch *self)
+{
+    return self->count;
+}
+
+static PyObject *node_batch_item(NodeBatch *self, Py_ssize_t index)
+{
+    if (index < 0 || index >= self->count) {
+        PyErr_SetString(PyExc_IndexError, "NodeBatch index out of range");
+        return NULL;
+    }
+    BatchItem *item = &self->items[index];
+    PyObject *id = id_bytes(item->id);
+    PyObject *record = id ? PyBytes_FromStringAndSize((const char *)item->data, item->length) : NULL;
+    PyObject *pair = record ? PyTuple_Pack(2, id, record) : NULL;
+    Py_XDECREF(id);
+    Py_XDECREF(record);
+    return pair;
+}
+
+static PyObject *node_batch_clear(NodeBatch *self, PyObject *unused)
+{
+    (void)unused;
+    self->count = 0;
+    arena_free(&self->arena);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef node_batch_methods[] = {
+    {"clear", (PyCFunction)node_batch_clear, METH_NOARGS, "clear(): forget every record"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods node_batch_as_sequence = {
+    .sq_length = (lenfunc)node_batch_length,
+    .sq_item = (ssizeargfunc)node_batch_item,
+};
+
+static PyTypeObject NodeBatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyperion.state.metisdb._trie_native.NodeBatch",
+    .tp_basicsize = sizeof(NodeBatch),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "NodeBatch()\n\n"
+              "New trie node records as (id, record) pairs in id order, kept in C memory: a\n"
+              "BatchTrieUpdater store target that putmulti() can iterate (the Python merger\n"
+              "appends the same pairs to a list).",
+    .tp_new = node_batch_new,
+    .tp_dealloc = (destructor)node_batch_dealloc,
+    .tp_methods = node_batch_methods,
+    .tp_as_sequence = &node_batch_as_sequence,
+};
+
+/* ------------------------------------------------------------------------ */
 /* The updater object                                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -366,7 +939,7 @@ typedef struct Updater {
     PyObject *fetch;
     PyObject *store;
     PyObject *replaced;
-    PyObject *parsed;
+    NodeCache *parsed;
     unsigned long long next_id;
     Py_ssize_t parsed_limit;
 } Updater;
@@ -497,113 +1070,100 @@ static inline PyObject *id_object(const uint8_t *id)
     return PyBytes_FromStringAndSize((const char *)id, ID_SIZE);
 }
 
-/* The next node id: ``*object`` a new reference, ``*raw`` its bytes in the arena. */
-static int allocate_id(Merge *merge, PyObject **object, const uint8_t **raw)
+/* The next node id, its 8 raw bytes in the arena (``*number`` the id as a number). */
+static int allocate_id(Merge *merge, const uint8_t **raw, uint64_t *number)
 {
     Updater *updater = merge->updater;
-    unsigned long long number = updater->next_id;
-    if (number == UINT64_MAX) {
+    unsigned long long next = updater->next_id;
+    if (next == UINT64_MAX) {
         PyErr_SetString(PyExc_OverflowError, "node id counter is exhausted");
         return -1;
     }
     uint8_t *copy = (uint8_t *)arena_alloc(&merge->arena, ID_SIZE);
     if (copy == NULL)
         return -1;
-    updater->next_id = number + 1;
-    for (int byte = 0; byte < 8; byte++)
-        copy[7 - byte] = (uint8_t)(number >> (8 * byte));
-    *object = id_object(copy);
+    updater->next_id = next + 1;
+    store_be64(copy, next);
     *raw = copy;
-    return *object == NULL ? -1 : 0;
+    *number = next;
+    return 0;
 }
 
-/* Hand a new record to ``store``: appended as ``(id, record)`` to a list, or called. */
-static int emit_store(Merge *merge, PyObject *id, PyObject *record)
+/* Hand a new record to ``store``: a NodeBatch takes a copy; a list gets an ``(id,
+ * record)`` tuple; anything else is called with (id, record). */
+static int emit_record(Merge *merge, uint64_t number, const uint8_t *raw_id, const uint8_t *data, Py_ssize_t length)
 {
     PyObject *store = merge->updater->store;
+    if (Py_IS_TYPE(store, &NodeBatchType))
+        return batch_append((NodeBatch *)store, number, data, length);
+    PyObject *id = id_object(raw_id);
+    PyObject *record = id ? PyBytes_FromStringAndSize((const char *)data, length) : NULL;
+    int status = -1;
+    if (record == NULL)
+        goto done;
     if (PyList_CheckExact(store)) {
-        PyObject *pair = PyTuple_New(2);
+        PyObject *pair = PyTuple_Pack(2, id, record);
         if (pair == NULL)
-            return -1;
-        Py_INCREF(id);
-        Py_INCREF(record);
-        PyTuple_SET_ITEM(pair, 0, id);
-        PyTuple_SET_ITEM(pair, 1, record);
+            goto done;
         PyObject_GC_UnTrack(pair); /* holds only bytes: no cycle can pass through it */
-        int status = PyList_Append(store, pair);
+        status = PyList_Append(store, pair);
         Py_DECREF(pair);
-        return status;
+    } else {
+        Py_INCREF(store);
+        PyObject *arguments[2] = {id, record};
+        PyObject *outcome = PyObject_Vectorcall(store, arguments, 2, NULL);
+        Py_DECREF(store);
+        if (outcome != NULL) {
+            Py_DECREF(outcome);
+            status = 0;
+        }
     }
-    Py_INCREF(store);
-    PyObject *arguments[2] = {id, record};
-    PyObject *outcome = PyObject_Vectorcall(store, arguments, 2, NULL);
-    Py_DECREF(store);
-    if (outcome == NULL)
-        return -1;
-    Py_DECREF(outcome);
-    return 0;
+done:
+    Py_XDECREF(id);
+    Py_XDECREF(record);
+    return status;
 }
 
-static int note_replaced(Merge *merge, PyObject *id)
+/* A stored node the merge replaces: it leaves the parse cache (merges start from the
+ * latest trie, so the cache keeps live nodes only: the Python class does the same)
+ * and, when someone keeps them, joins ``replaced``. */
+static int note_replaced(Merge *merge, const uint8_t *id)
 {
-    /* A replaced node leaves the parse cache: merges start from the latest trie, so
-     * the cache keeps live nodes only (the Python class does the same). */
-    PyObject *parsed = merge->updater->parsed;
-    if (PyDict_CheckExact(parsed) && PyDict_GET_SIZE(parsed)) {
-#if PY_VERSION_HEX >= 0x030D0000
-        if (PyDict_Pop(parsed, id, NULL) < 0) /* one lookup; 0 when absent */
-            return -1;
-#else
-        PyObject *popped = _PyDict_Pop(parsed, id, Py_None); /* one lookup */
-        if (popped == NULL)
-            return -1;
-        Py_DECREF(popped);
-#endif
-    }
+    if (cache_remove(merge->cache, load_be64(id)) < 0)
+        return -1;
     PyObject *replaced = merge->updater->replaced;
-    if (PyList_CheckExact(replaced))
-        return PyList_Append(replaced, id);
-    Py_INCREF(replaced);
-    PyObject *outcome = PyObject_CallMethod(replaced, "append", "O", id);
-    Py_DECREF(replaced);
-    if (outcome == NULL)
-        return -1;
-    Py_DECREF(outcome);
-    return 0;
-}
-
-static int note_replaced_raw(Merge *merge, const uint8_t *id)
-{
+    if (replaced == Py_None) /* nobody needs them (archive mode) */
+        return 0;
     PyObject *object = id_object(id);
     if (object == NULL)
         return -1;
-    int status = note_replaced(merge, object);
+    int status;
+    if (PyList_CheckExact(replaced)) {
+        status = PyList_Append(replaced, object);
+    } else {
+        Py_INCREF(replaced);
+        PyObject *outcome = PyObject_CallMethod(replaced, "append", "O", object);
+        Py_DECREF(replaced);
+        status = outcome == NULL ? -1 : 0;
+        Py_XDECREF(outcome);
+    }
     Py_DECREF(object);
     return status;
 }
 
-/* The cached record of ``key`` in ``*record`` (new reference, NULL if absent). */
-static int cache_lookup(Merge *merge, PyObject *key, PyObject **record)
+/* The parse cache's record of ``id`` (valid until the merge ends), or NULL. */
+static inline CacheSlot *cache_lookup(Merge *merge, const uint8_t *id)
 {
-    PyObject *parsed = merge->updater->parsed;
-    Py_INCREF(parsed);
-    PyObject *found = PyDict_GetItemWithError(parsed, key);
-    Py_XINCREF(found);
-    Py_DECREF(parsed);
-    *record = found;
-    return found == NULL && PyErr_Occurred() ? -1 : 0;
+    return cache_find(merge->cache, load_be64(id));
 }
 
-static int cache_put(Merge *merge, PyObject *key, PyObject *record)
+/* Cache a branch or extension record (clearing the cache first when it is full). */
+static int cache_put(Merge *merge, const uint8_t *id, const uint8_t *record, Py_ssize_t length)
 {
-    Updater *updater = merge->updater;
-    PyObject *parsed = updater->parsed;
-    Py_INCREF(parsed);
-    if (PyDict_GET_SIZE(parsed) >= updater->parsed_limit)
-        PyDict_Clear(parsed);
-    int status = PyDict_SetItem(parsed, key, record);
-    Py_DECREF(parsed);
-    return status;
+    NodeCache *cache = merge->cache;
+    if ((Py_ssize_t)cache->count >= merge->updater->parsed_limit && cache_clear_all(cache) < 0)
+        return -1;
+    return cache_insert(cache, load_be64(id), record, length);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -782,12 +1342,10 @@ static int parse_node(Merge *merge, const uint8_t *rlp, Py_ssize_t size, const u
     return *out == NULL ? -1 : 0;
 }
 
-/* Parse a stored record (rlp + child ids + count byte), a bytes object held by the
- * merge: the Python ``split_record`` and ``_parse``. */
-static int parse_record(Merge *merge, PyObject *record, Form **out)
+/* Parse a stored record (rlp + child ids + count byte) that outlives the merge: the
+ * Python ``split_record`` and ``_parse``. */
+static int parse_record(Merge *merge, const uint8_t *data, Py_ssize_t size, Form **out)
 {
-    const uint8_t *data = bytes_data(record);
-    Py_ssize_t size = PyBytes_GET_SIZE(record);
     if (size == 0) {
         PyErr_SetString(CorruptDatabase, "empty trie node record");
         return -1;
@@ -801,28 +1359,18 @@ static int parse_record(Merge *merge, PyObject *record, Form **out)
     return parse_node(merge, data, cut, data + cut, count, out);
 }
 
-/* The loaded form of the node stored under ``key`` (the Python ``_load_id``);
- * ``cached`` is its parse cache record if already looked up (borrowed), else NULL. */
-static int load_key(Merge *merge, PyObject *key, PyObject *cached, Form **out)
+/* The loaded form of the node stored under ``id`` (the Python ``_load_id``):
+ * ``cached`` is its parse cache entry if already looked up, else NULL. */
+static int load_id_cached(Merge *merge, const uint8_t *id, CacheSlot *cached, Form **out)
 {
-    Updater *updater = merge->updater;
-    if (cached == NULL) {
-        if (cache_lookup(merge, key, &cached) < 0)
-            return -1;
-    } else {
-        Py_INCREF(cached);
-    }
-    if (cached != NULL) {
-        if (!PyBytes_Check(cached)) {
-            Py_DECREF(cached);
-            raise_with_hex(CorruptDatabase, "parse cache entry of trie node %U is not a record", key);
-            return -1;
-        }
-        if (hold(merge, cached) < 0)
-            return -1;
-        return parse_record(merge, cached, out);
-    }
-    PyObject *fetch = updater->fetch;
+    if (cached == NULL)
+        cached = cache_lookup(merge, id);
+    if (cached != NULL)
+        return parse_record(merge, cached->record, cached->length, out);
+    PyObject *key = id_object(id);
+    if (key == NULL)
+        return -1;
+    PyObject *fetch = merge->updater->fetch;
     Py_INCREF(fetch);
     PyObject *fetched = PyObject_CallOneArg(fetch, key);
     Py_DECREF(fetch);
@@ -831,8 +1379,10 @@ static int load_key(Merge *merge, PyObject *key, PyObject *cached, Form **out)
             PyErr_Clear();
             raise_with_hex(MissingTrieNode, "trie node %U is not in the store", key);
         }
+        Py_DECREF(key);
         return -1;
     }
+    Py_DECREF(key);
     PyObject *record = fetched;
     if (!PyBytes_Check(fetched)) {
         record = PyBytes_FromObject(fetched); /* a buffer the caller may change later: copied */
@@ -840,21 +1390,20 @@ static int load_key(Merge *merge, PyObject *key, PyObject *cached, Form **out)
         if (record == NULL)
             return -1;
     }
-    if (hold(merge, record) < 0 || parse_record(merge, record, out) < 0)
+    if (hold(merge, record) < 0)
+        return -1;
+    const uint8_t *data = bytes_data(record);
+    Py_ssize_t size = PyBytes_GET_SIZE(record);
+    if (parse_record(merge, data, size, out) < 0)
         return -1;
     if ((*out)->kind != 'L')
-        return cache_put(merge, key, record);
+        return cache_put(merge, id, data, size);
     return 0;
 }
 
 static int load_id(Merge *merge, const uint8_t *id, Form **out)
 {
-    PyObject *key = id_object(id);
-    if (key == NULL)
-        return -1;
-    int status = load_key(merge, key, NULL, out);
-    Py_DECREF(key);
-    return status;
+    return load_id_cached(merge, id, NULL, out);
 }
 
 /* Loaded form of a branch child (NULL for an empty slot): the Python ``_load_child``. */
@@ -897,7 +1446,7 @@ static int as_result(Merge *merge, const Slot *slot, Form **out)
         *out = new_reference(merge, slot->item, slot->id);
         return *out == NULL ? -1 : 0;
     }
-    if (slot->id != NULL && note_replaced_raw(merge, slot->id) < 0) /* rewritten with a longer path */
+    if (slot->id != NULL && note_replaced(merge, slot->id) < 0) /* rewritten with a longer path */
         return -1;
     *out = form;
     return 0;
@@ -1048,25 +1597,22 @@ static int reference_pair(Merge *merge, const uint8_t *compact, Py_ssize_t compa
     }
     if (child_id == NULL)
         id_length = 0;
-    PyObject *record_id;
     const uint8_t *raw_id;
-    if (allocate_id(merge, &record_id, &raw_id) < 0)
+    uint64_t number;
+    if (allocate_id(merge, &raw_id, &number) < 0)
         return -1;
-    PyObject *record = PyBytes_FromStringAndSize(NULL, length + id_length + 1);
-    if (record == NULL) {
-        Py_DECREF(record_id);
+    ArenaMark mark = arena_mark(&merge->scratch);
+    uint8_t *out = (uint8_t *)arena_alloc(&merge->scratch, (size_t)(length + id_length + 1));
+    if (out == NULL)
         return -1;
-    }
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(record);
     write_pair(out, payload, compact, compact_length, second, second_length, second_is_value);
     if (id_length)
         memcpy(out + length, child_id, (size_t)id_length);
     out[length + id_length] = id_length ? 1 : 0;
     int status = hash_reference(merge, out, length, reference);
     if (status == 0)
-        status = emit_store(merge, record_id, record);
-    Py_DECREF(record);
-    Py_DECREF(record_id);
+        status = emit_record(merge, number, raw_id, out, length + id_length + 1);
+    arena_release(&merge->scratch, mark);
     *id = raw_id;
     return status;
 }
@@ -1135,16 +1681,15 @@ static int store_branch(Merge *merge, const View *items, const uint8_t *const *i
     int id_count = 0;
     for (int index = 0; index < 16; index++)
         id_count += ids[index] != NULL;
-    PyObject *record_id;
     const uint8_t *raw_id;
-    if (allocate_id(merge, &record_id, &raw_id) < 0)
+    uint64_t number;
+    if (allocate_id(merge, &raw_id, &number) < 0)
         return -1;
-    PyObject *record = PyBytes_FromStringAndSize(NULL, encoded_length + ID_SIZE * id_count + 1);
-    if (record == NULL) {
-        Py_DECREF(record_id);
+    Py_ssize_t record_length = encoded_length + ID_SIZE * id_count + 1;
+    ArenaMark mark = arena_mark(&merge->scratch);
+    uint8_t *start = (uint8_t *)arena_alloc(&merge->scratch, (size_t)record_length);
+    if (start == NULL)
         return -1;
-    }
-    uint8_t *start = (uint8_t *)PyBytes_AS_STRING(record);
     uint8_t *out = write_header(start, 0xC0, payload);
     for (int index = 0; index < 17; index++) {
         memcpy(out, items[index].data, (size_t)items[index].length);
@@ -1159,11 +1704,10 @@ static int store_branch(Merge *merge, const View *items, const uint8_t *const *i
     *out = (uint8_t)id_count;
     int status = hash_reference(merge, start, encoded_length, reference);
     if (status == 0)
-        status = emit_store(merge, record_id, record);
+        status = emit_record(merge, number, raw_id, start, record_length);
     if (status == 0)
-        status = cache_put(merge, record_id, record);
-    Py_DECREF(record);
-    Py_DECREF(record_id);
+        status = cache_put(merge, raw_id, start, record_length);
+    arena_release(&merge->scratch, mark);
     *id = raw_id;
     return status;
 }
@@ -1407,7 +1951,7 @@ static int is_previous_leaf(Merge *merge, View item, Py_ssize_t index, Py_ssize_
  * reference and id in ``reference``/``id``, ``replaced`` noted) when the child is that
  * key's leaf with its previous value, 0 when not, -1 on error. With ``as_result`` the
  * new leaf is not encoded but returned as an 'L' result in ``*result`` (NULL: deleted). */
-static int try_previous_leaf(Merge *merge, View item, const uint8_t *item_id, PyObject *key, Py_ssize_t index,
+static int try_previous_leaf(Merge *merge, View item, const uint8_t *item_id, Py_ssize_t index,
                              Py_ssize_t child_depth, int as_result, View *reference, const uint8_t **id,
                              Form **result)
 {
@@ -1417,8 +1961,7 @@ static int try_previous_leaf(Merge *merge, View item, const uint8_t *item_id, Py
     Py_ssize_t compact_length = 0;
     if (compact != NULL)
         matched = is_previous_leaf(merge, item, index, child_depth, compact, &compact_length);
-    if (matched == 1 && item_id != NULL
-        && (key != NULL ? note_replaced(merge, key) : note_replaced_raw(merge, item_id)) < 0)
+    if (matched == 1 && item_id != NULL && note_replaced(merge, item_id) < 0)
         matched = -1;
     if (matched == 1) {
         const uint8_t *value_id;
@@ -1442,8 +1985,8 @@ static int try_previous_leaf(Merge *merge, View item, const uint8_t *item_id, Py
     return matched;
 }
 
-static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
-                       Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out);
+static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
+                       Py_ssize_t hi, Form **out);
 
 /* End of the run of changes from ``start`` sharing nibble ``depth`` (-1: a key too short). */
 static Py_ssize_t run_end(Merge *merge, Py_ssize_t start, Py_ssize_t hi, Py_ssize_t depth)
@@ -1480,7 +2023,6 @@ static int merge_branch(Merge *merge, const Branch *branch, Py_ssize_t depth, Py
     memcpy(finished_ids, branch->ids, sizeof finished_ids);
     Py_ssize_t child_depth = depth + 1;
     Py_ssize_t start = lo;
-    PyObject *key = NULL;
     while (start < hi) {
         Py_ssize_t stop = run_end(merge, start, hi, depth);
         if (stop < 0)
@@ -1488,15 +2030,12 @@ static int merge_branch(Merge *merge, const Branch *branch, Py_ssize_t depth, Py
         uint8_t nibble = merge->paths[start][depth];
         View item = branch->items[nibble];
         const uint8_t *item_id = branch->ids[nibble];
-        PyObject *cached = NULL; /* found by the leaf-hash check's lookup: not looked up again */
-        Py_CLEAR(key);
-        if (item_id != NULL && (key = id_object(item_id)) == NULL)
-            goto done;
+        CacheSlot *cached = NULL; /* found by the leaf-hash check's lookup: not looked up again */
         if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start]) {
-            if (key != NULL && cache_lookup(merge, key, &cached) < 0)
-                goto done;
+            if (item_id != NULL)
+                cached = cache_lookup(merge, item_id);
             if (cached == NULL) {
-                int matched = try_previous_leaf(merge, item, item_id, key, start, child_depth, 0, &finished[nibble],
+                int matched = try_previous_leaf(merge, item, item_id, start, child_depth, 0, &finished[nibble],
                                                 &finished_ids[nibble], NULL);
                 if (matched < 0)
                     goto done;
@@ -1507,13 +2046,11 @@ static int merge_branch(Merge *merge, const Branch *branch, Py_ssize_t depth, Py
             }
         }
         Form *child;
-        if (key != NULL) {
-            int loaded = load_key(merge, key, cached, &child);
-            Py_XDECREF(cached);
-            if (loaded < 0)
+        if (item_id != NULL) {
+            if (load_id_cached(merge, item_id, cached, &child) < 0)
                 goto done;
             if (child->kind == 'B' && is_empty_view(child->branch->items[16])) {
-                if (note_replaced(merge, key) < 0
+                if (note_replaced(merge, item_id) < 0
                     || merge_branch(merge, child->branch, child_depth, start, stop, &finished[nibble],
                                     &finished_ids[nibble]) < 0)
                     goto done;
@@ -1526,14 +2063,13 @@ static int merge_branch(Merge *merge, const Branch *branch, Py_ssize_t depth, Py
                 goto done;
         }
         Form *result;
-        if (update_node(merge, child, item_id, key, child_depth, start, stop, &result) < 0
+        if (update_node(merge, child, item_id, child_depth, start, stop, &result) < 0
             || finish(merge, result, &finished[nibble], &finished_ids[nibble]) < 0)
             goto done;
         start = stop;
     }
     status = store_branch(merge, finished, finished_ids, reference, id);
 done:
-    Py_XDECREF(key);
     Py_LeaveRecursiveCall();
     return status;
 }
@@ -1541,15 +2077,11 @@ done:
 /* Merge changes ``lo:hi`` (sharing the first ``depth`` nibbles) into ``loaded``
  * (NULL for no node): the Python ``_update``. ``loaded_key`` is the id as bytes
  * when the caller has it (else made from ``loaded_id`` when needed). */
-static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
-                             Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out)
+static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_id, Py_ssize_t depth,
+                             Py_ssize_t lo, Py_ssize_t hi, Form **out)
 {
-    if (loaded_key != NULL) {
-        if (note_replaced(merge, loaded_key) < 0)
-            return -1;
-    } else if (loaded_id != NULL && note_replaced_raw(merge, loaded_id) < 0) {
+    if (loaded_id != NULL && note_replaced(merge, loaded_id) < 0)
         return -1;
-    }
     if (loaded == NULL) {
         Entry *entries = (Entry *)arena_alloc(&merge->arena, sizeof(Entry) * (size_t)(hi - lo));
         if (entries == NULL)
@@ -1596,7 +2128,7 @@ static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_i
             Slot child_slot = {loaded->item, NULL, loaded->id};
             Form *child, *result;
             if (load_child(merge, &child_slot, &child) < 0
-                || update_node(merge, child, loaded->id, NULL, end, lo, hi, &result) < 0)
+                || update_node(merge, child, loaded->id, end, lo, hi, &result) < 0)
                 return -1;
             return prepend(merge, path, path_length, result, out);
         }
@@ -1655,21 +2187,9 @@ static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_i
         Form *result = NULL;
         int done = 0;
         if (stop - start == 1 && merge->previous != NULL && merge->previous_lengths[start] && slot->unstored == NULL) {
-            int cached = 0;
-            if (slot->id != NULL) {
-                PyObject *key = id_object(slot->id);
-                if (key == NULL)
-                    return -1;
-                PyObject *parsed = merge->updater->parsed;
-                Py_INCREF(parsed);
-                cached = PyDict_Contains(parsed, key);
-                Py_DECREF(parsed);
-                Py_DECREF(key);
-                if (cached < 0)
-                    return -1;
-            }
+            int cached = slot->id != NULL && cache_lookup(merge, slot->id) != NULL;
             if (!cached) {
-                int matched = try_previous_leaf(merge, slot->item, slot->id, NULL, start, child_depth, 1, NULL,
+                int matched = try_previous_leaf(merge, slot->item, slot->id, start, child_depth, 1, NULL,
                                                 NULL, &result);
                 if (matched < 0)
                     return -1;
@@ -1679,7 +2199,7 @@ static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_i
         if (!done) {
             Form *child;
             if (load_child(merge, slot, &child) < 0
-                || update_node(merge, child, slot->id, NULL, child_depth, start, stop, &result) < 0)
+                || update_node(merge, child, slot->id, child_depth, start, stop, &result) < 0)
                 return -1;
         }
         if (!has_result[nibble]) {
@@ -1756,12 +2276,12 @@ static int update_node_inner(Merge *merge, Form *loaded, const uint8_t *loaded_i
     return prepend(merge, NIBBLE_VALUES + only, 1, result, out);
 }
 
-static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, PyObject *loaded_key,
-                       Py_ssize_t depth, Py_ssize_t lo, Py_ssize_t hi, Form **out)
+static int update_node(Merge *merge, Form *loaded, const uint8_t *loaded_id, Py_ssize_t depth, Py_ssize_t lo,
+                       Py_ssize_t hi, Form **out)
 {
     if (Py_EnterRecursiveCall(" while merging a trie"))
         return -1;
-    int status = update_node_inner(merge, loaded, loaded_id, loaded_key, depth, lo, hi, out);
+    int status = update_node_inner(merge, loaded, loaded_id, depth, lo, hi, out);
     Py_LeaveRecursiveCall();
     return status;
 }
@@ -1807,6 +2327,102 @@ static int bytes_views(Merge *merge, PyObject *tuple, const char *name, int allo
 }
 
 
+/* The merge of a prepared batch (``merge`` holds the keys, values and optional hints as
+ * raw arrays, ``count`` > 0) into the trie at ``root``/``root_id``: (root, root id),
+ * or NULL with an exception. Frees the merge's storage either way. */
+static PyObject *run_merge(Merge *merge, PyObject *root, PyObject *root_id)
+{
+    PyObject *answer = NULL;
+    merge->cache = merge->updater->parsed;
+    Py_INCREF(merge->cache); /* a callback may replace the updater's cache */
+    cache_begin_merge(merge->cache);
+    Py_ssize_t count = merge->count;
+    Py_ssize_t total_nibbles = 0;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        total_nibbles += 2 * merge->key_lengths[index];
+        if (!merge->value_lengths[index])
+            merge->deletes = 1;
+    }
+    uint8_t *nibbles = (uint8_t *)arena_alloc(&merge->arena, (size_t)total_nibbles + 1);
+    merge->paths = (const uint8_t **)arena_alloc(&merge->arena, sizeof(uint8_t *) * (size_t)count);
+    merge->path_lengths = (Py_ssize_t *)arena_alloc(&merge->arena, sizeof(Py_ssize_t) * (size_t)count);
+    if (nibbles == NULL || merge->paths == NULL || merge->path_lengths == NULL)
+        goto done;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        const uint8_t *key = merge->keys[index];
+        merge->paths[index] = nibbles;
+        merge->path_lengths[index] = 2 * merge->key_lengths[index];
+        for (Py_ssize_t byte = 0; byte < merge->key_lengths[index]; byte++) {
+            *nibbles++ = key[byte] >> 4;
+            *nibbles++ = key[byte] & 0x0F;
+        }
+    }
+
+    Form *result = NULL;
+    if (PyBytes_GET_SIZE(root) == 32 && memcmp(PyBytes_AS_STRING(root), EMPTY_TRIE_ROOT, 32) == 0) {
+        if (update_node(merge, NULL, NULL, 0, 0, count, &result) < 0)
+            goto done;
+    } else if (PyBytes_GET_SIZE(root_id) == 0) {
+        raise_with_hex(MissingTrieNode, "no node id given for root %U", root);
+        goto done;
+    } else if (PyBytes_GET_SIZE(root_id) != ID_SIZE) {
+        raise_with_hex(MissingTrieNode, "root node id %U is not an 8-byte node id", root_id);
+        goto done;
+    } else {
+        Form *loaded;
+        const uint8_t *id = (const uint8_t *)arena_alloc(&merge->arena, ID_SIZE);
+        if (id == NULL)
+            goto done;
+        memcpy((uint8_t *)id, PyBytes_AS_STRING(root_id), ID_SIZE);
+        if (load_id(merge, id, &loaded) < 0 || update_node(merge, loaded, id, 0, 0, count, &result) < 0)
+            goto done;
+    }
+    View reference;
+    const uint8_t *reference_id;
+    if (finish(merge, result, &reference, &reference_id) < 0)
+        goto done;
+    if (is_empty_view(reference)) {
+        answer = Py_BuildValue("(y#O)", (const char *)EMPTY_TRIE_ROOT, (Py_ssize_t)32, NO_ID);
+    } else if (is_hash_reference(reference.data, reference.length)) {
+        if (reference_id == NULL)
+            answer = Py_BuildValue("(y#O)", (const char *)reference.data + 1, (Py_ssize_t)32, NO_ID);
+        else
+            answer = Py_BuildValue("(y#y#)", (const char *)reference.data + 1, (Py_ssize_t)32,
+                                   (const char *)reference_id, (Py_ssize_t)ID_SIZE);
+    } else {
+        /* A root under 32 bytes is still stored and named by its hash. */
+        const uint8_t *raw_id;
+        uint64_t number;
+        uint8_t *record = (uint8_t *)arena_alloc(&merge->arena, (size_t)reference.length + 1);
+        if (record == NULL || allocate_id(merge, &raw_id, &number) < 0)
+            goto done;
+        memcpy(record, reference.data, (size_t)reference.length);
+        record[reference.length] = 0;
+        if (emit_record(merge, number, raw_id, record, reference.length + 1) == 0) {
+            uint8_t hash[32];
+            keccak256(reference.data, (size_t)reference.length, hash);
+            answer = Py_BuildValue("(y#y#)", (const char *)hash, (Py_ssize_t)32, (const char *)raw_id,
+                                   (Py_ssize_t)ID_SIZE);
+        }
+    }
+done:
+    cache_end_merge(merge->cache);
+    Py_DECREF(merge->cache);
+    arena_free(&merge->arena);
+    arena_free(&merge->scratch);
+    release_held(&merge->held);
+    return answer;
+}
+
+static int check_root_arguments(PyObject *root, PyObject *root_id)
+{
+    if (!PyBytes_Check(root) || !PyBytes_Check(root_id)) {
+        PyErr_SetString(PyExc_TypeError, "root and root_id must be bytes");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"root", "root_id", "keys", "values", "previous", "value_ids", NULL};
@@ -1820,10 +2436,8 @@ static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
         return NULL;
     if (!any)
         return PyTuple_Pack(2, root, root_id);
-    if (!PyBytes_Check(root) || !PyBytes_Check(root_id)) {
-        PyErr_SetString(PyExc_TypeError, "root and root_id must be bytes");
+    if (check_root_arguments(root, root_id) < 0)
         return NULL;
-    }
     Merge merge;
     memset(&merge, 0, sizeof merge);
     merge.updater = self;
@@ -1831,104 +2445,41 @@ static PyObject *updater_update(Updater *self, PyObject *args, PyObject *kwargs)
     PyObject *answer = NULL;
     Py_INCREF(self); /* callbacks may drop the last other reference */
     Py_INCREF(root_id);
+    Py_INCREF(root);
 
     key_tuple = PySequence_Tuple(keys);
     if (key_tuple == NULL)
-        goto done;
+        goto fail;
     Py_ssize_t count = PyTuple_GET_SIZE(key_tuple);
     merge.count = count;
     value_tuple = aligned_tuple(values, count, "values");
     if (value_tuple == NULL)
-        goto done;
+        goto fail;
     if (previous != Py_None && (previous_tuple = aligned_tuple(previous, count, "previous")) == NULL)
-        goto done;
+        goto fail;
     if (value_ids != Py_None && (id_tuple = aligned_tuple(value_ids, count, "value_ids")) == NULL)
-        goto done;
+        goto fail;
     if (bytes_views(&merge, key_tuple, "keys", 0, &merge.keys, &merge.key_lengths) < 0
         || bytes_views(&merge, value_tuple, "values", 0, &merge.values, &merge.value_lengths) < 0)
-        goto done;
+        goto fail;
     if (previous_tuple != NULL
         && bytes_views(&merge, previous_tuple, "previous values", 1, &merge.previous, &merge.previous_lengths) < 0)
-        goto done;
+        goto fail;
     if (id_tuple != NULL
         && bytes_views(&merge, id_tuple, "value_ids", 0, &merge.value_ids, &merge.value_id_lengths) < 0)
-        goto done;
-    Py_ssize_t total_nibbles = 0;
-    for (Py_ssize_t index = 0; index < count; index++) {
-        total_nibbles += 2 * merge.key_lengths[index];
-        if (!merge.value_lengths[index])
-            merge.deletes = 1;
-    }
-    uint8_t *nibbles = (uint8_t *)arena_alloc(&merge.arena, (size_t)total_nibbles + 1);
-    merge.paths = (const uint8_t **)arena_alloc(&merge.arena, sizeof(uint8_t *) * (size_t)count);
-    merge.path_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, sizeof(Py_ssize_t) * (size_t)count);
-    if (nibbles == NULL || merge.paths == NULL || merge.path_lengths == NULL)
-        goto done;
-    for (Py_ssize_t index = 0; index < count; index++) {
-        const uint8_t *key = merge.keys[index];
-        merge.paths[index] = nibbles;
-        merge.path_lengths[index] = 2 * merge.key_lengths[index];
-        for (Py_ssize_t byte = 0; byte < merge.key_lengths[index]; byte++) {
-            *nibbles++ = key[byte] >> 4;
-            *nibbles++ = key[byte] & 0x0F;
-        }
-    }
-
-    Form *result = NULL;
-    if (PyBytes_GET_SIZE(root) == 32 && memcmp(PyBytes_AS_STRING(root), EMPTY_TRIE_ROOT, 32) == 0) {
-        if (update_node(&merge, NULL, NULL, NULL, 0, 0, count, &result) < 0)
-            goto done;
-    } else if (PyBytes_GET_SIZE(root_id) == 0) {
-        raise_with_hex(MissingTrieNode, "no node id given for root %U", root);
-        goto done;
-    } else {
-        Form *loaded;
-        if (load_key(&merge, root_id, NULL, &loaded) < 0
-            || update_node(&merge, loaded, NULL, root_id, 0, 0, count, &result) < 0)
-            goto done;
-    }
-    View reference;
-    const uint8_t *reference_id;
-    if (finish(&merge, result, &reference, &reference_id) < 0)
-        goto done;
-    if (is_empty_view(reference)) {
-        answer = Py_BuildValue("(y#O)", (const char *)EMPTY_TRIE_ROOT, (Py_ssize_t)32, NO_ID);
-    } else if (is_hash_reference(reference.data, reference.length)) {
-        if (reference_id == NULL)
-            answer = Py_BuildValue("(y#O)", (const char *)reference.data + 1, (Py_ssize_t)32, NO_ID);
-        else
-            answer = Py_BuildValue("(y#y#)", (const char *)reference.data + 1, (Py_ssize_t)32,
-                                   (const char *)reference_id, (Py_ssize_t)ID_SIZE);
-    } else {
-        /* A root under 32 bytes is still stored and named by its hash. */
-        PyObject *record_id;
-        const uint8_t *raw_id;
-        if (allocate_id(&merge, &record_id, &raw_id) < 0)
-            goto done;
-        PyObject *record = PyBytes_FromStringAndSize(NULL, reference.length + 1);
-        if (record == NULL) {
-            Py_DECREF(record_id);
-            goto done;
-        }
-        memcpy(PyBytes_AS_STRING(record), reference.data, (size_t)reference.length);
-        PyBytes_AS_STRING(record)[reference.length] = 0;
-        int status = emit_store(&merge, record_id, record);
-        Py_DECREF(record);
-        if (status == 0) {
-            uint8_t hash[32];
-            keccak256(reference.data, (size_t)reference.length, hash);
-            answer = Py_BuildValue("(y#O)", (const char *)hash, (Py_ssize_t)32, record_id);
-        }
-        Py_DECREF(record_id);
-    }
-done:
+        goto fail;
+    answer = run_merge(&merge, root, root_id);
+    goto done;
+fail:
     arena_free(&merge.arena);
     arena_free(&merge.scratch);
     release_held(&merge.held);
+done:
     Py_XDECREF(key_tuple);
     Py_XDECREF(value_tuple);
     Py_XDECREF(previous_tuple);
     Py_XDECREF(id_tuple);
+    Py_DECREF(root);
     Py_DECREF(root_id);
     Py_DECREF(self);
     return answer;
@@ -1990,17 +2541,17 @@ static PyObject *get_parsed(Updater *self, void *closure)
 {
     (void)closure;
     Py_INCREF(self->parsed);
-    return self->parsed;
+    return (PyObject *)self->parsed;
 }
 
 static int set_parsed(Updater *self, PyObject *value, void *closure)
 {
     (void)closure;
-    if (value != NULL && !PyDict_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "parsed must be a dict, not %.100s", Py_TYPE(value)->tp_name);
+    if (value != NULL && !Py_IS_TYPE(value, &NodeCacheType)) {
+        PyErr_Format(PyExc_TypeError, "parsed must be a NodeCache, not %.100s", Py_TYPE(value)->tp_name);
         return -1;
     }
-    return set_object(&self->parsed, value, "parsed");
+    return set_object((PyObject **)&self->parsed, value, "parsed");
 }
 
 static PyObject *get_fetch(Updater *self, void *closure)
@@ -2063,14 +2614,14 @@ static int updater_init(Updater *self, PyObject *args, PyObject *kwargs)
         return -1;
     PyObject *cache;
     if (parsed == Py_None) {
-        cache = PyDict_New();
+        cache = PyObject_CallNoArgs((PyObject *)&NodeCacheType);
         if (cache == NULL)
             return -1;
-    } else if (PyDict_Check(parsed)) {
+    } else if (Py_IS_TYPE(parsed, &NodeCacheType)) {
         cache = parsed;
         Py_INCREF(cache);
     } else {
-        PyErr_Format(PyExc_TypeError, "parsed must be a dict, not %.100s", Py_TYPE(parsed)->tp_name);
+        PyErr_Format(PyExc_TypeError, "parsed must be a NodeCache, not %.100s", Py_TYPE(parsed)->tp_name);
         return -1;
     }
     PyObject *replaced = PyList_New(0);
@@ -2078,7 +2629,7 @@ static int updater_init(Updater *self, PyObject *args, PyObject *kwargs)
         Py_DECREF(cache);
         return -1;
     }
-    Py_XSETREF(self->parsed, cache);
+    Py_XSETREF(self->parsed, (NodeCache *)cache);
     Py_XSETREF(self->replaced, replaced);
     Py_INCREF(fetch);
     Py_XSETREF(self->fetch, fetch);
@@ -2101,7 +2652,7 @@ static PyObject *updater_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     Py_INCREF(Py_None);
     Py_INCREF(Py_None);
     self->replaced = PyList_New(0);
-    self->parsed = PyDict_New();
+    self->parsed = (NodeCache *)PyObject_CallNoArgs((PyObject *)&NodeCacheType);
     self->next_id = 1;
     self->parsed_limit = 200000;
     if (self->replaced == NULL || self->parsed == NULL) {
@@ -2136,10 +2687,15 @@ static void updater_dealloc(Updater *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *updater_update_rows(Updater *self, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef updater_methods[] = {
     {"update", (PyCFunction)(void (*)(void))updater_update, METH_VARARGS | METH_KEYWORDS,
      "update(root, root_id, keys, values, previous=None, value_ids=None) -> (root_hash, root_id)\n\n"
      "Merge sorted, distinct, equal-length keys (b\"\" values delete) into the trie at root."},
+    {"update_rows", (PyCFunction)(void (*)(void))updater_update_rows, METH_FASTCALL,
+     "update_rows(root, root_id, rows) -> (root_hash, root_id)\n\n"
+     "update() with the keys, values, previous values and value ids of an AccountRows, sorted by key."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2333,14 +2889,18 @@ static int buffer_reserve(Buffer *buffer, size_t more)
     size_t capacity = buffer->capacity ? buffer->capacity : 4096;
     while (capacity < buffer->size + more)
         capacity *= 2;
-    uint8_t *data = (uint8_t *)PyMem_Realloc(buffer->data, capacity);
-    if (data == NULL) {
-        PyErr_NoMemory();
+    uint8_t *data = (uint8_t *)warm_grow(buffer->data, &buffer->capacity, buffer->size, capacity);
+    if (data == NULL)
         return -1;
-    }
     buffer->data = data;
-    buffer->capacity = capacity;
     return 0;
+}
+
+static void buffer_free(Buffer *buffer)
+{
+    warm_give(buffer->data, buffer->capacity);
+    buffer->data = NULL;
+    buffer->size = buffer->capacity = 0;
 }
 
 /* Encode the 4-tuple ``base`` (nonce, balance, storage_root, code_hash); NULL with
@@ -2497,13 +3057,13 @@ static PyObject *module_account_rows(PyObject *module, PyObject *const *args, Py
             Py_DECREF(change);
         }
         if (done < 0 || (done == 0 && PyList_Append(rest, change) < 0)) {
-            PyMem_Free(changeset.data);
+            buffer_free(&changeset);
             Py_DECREF(rest);
             return NULL;
         }
     }
     PyObject *packed = PyBytes_FromStringAndSize((const char *)changeset.data, (Py_ssize_t)changeset.size);
-    PyMem_Free(changeset.data);
+    buffer_free(&changeset);
     if (packed == NULL) {
         Py_DECREF(rest);
         return NULL;
@@ -2597,7 +3157,41 @@ static PyObject *module_sort_by_key(PyObject *module, PyObject *rows)
     Py_RETURN_NONE;
 }
 
+/* ``bind_layout`` resolves, once, where each __slots__ attribute these functions use
+ * lives inside its object (the offset of its member descriptor), so that reading or
+ * writing one is a load or store at that offset. ``PyObject_GetAttr`` would instead
+ * look the name up along the type's MRO and go through the descriptor every time:
+ * several times the cost of the work itself on the per-account paths. Objects are
+ * type-checked before their slots are used; anything unexpected takes the generic
+ * Python path. */
+static struct {
+    int bound;
+    PyTypeObject *account_type, *snapshot_type, *cache_type, *lazy_accounts_type, *pending_type;
+    PyObject *lazy_storage_type, *absent, *balance_tag, *generic_set_balance;
+    Py_ssize_t account_nonce, account_balance, account_code, account_code_hash, account_storage,
+        account_storage_root, account_address_hash;
+    Py_ssize_t snapshot_cache, snapshot_generation;
+    Py_ssize_t cache_generation, cache_accounts;
+    Py_ssize_t lazy_snapshot, lazy_absent, lazy_loaded;
+    Py_ssize_t pending_accounts, pending_journal, pending_owned;
+} layout;
+
+#define SLOT(object, offset) (*(PyObject **)((char *)(object) + (offset)))
+
 static PyObject *NAME_STORAGE, *NAME_BALANCE, *NAME_NONCE, *NAME_CODE_HASH, *NAME_CODE;
+
+/* Attribute ``name`` of an account (new reference): its slot when the layout is bound. */
+static PyObject *account_field(PyObject *account, Py_ssize_t offset, PyObject *name)
+{
+    if (layout.bound && PyObject_TypeCheck(account, layout.account_type)) {
+        PyObject *value = SLOT(account, offset);
+        if (value != NULL) {
+            Py_INCREF(value);
+            return value;
+        }
+    }
+    return PyObject_GetAttr(account, name);
+}
 
 /* A new instance of ``change_type`` (a NamedTuple of 7 fields) holding ``items`` (stolen). */
 static PyObject *new_change(PyTypeObject *change_type, PyObject *items[7])
@@ -2627,7 +3221,7 @@ static int plain_change(PyObject *address, PyObject *account, PyObject *loaded, 
     PyObject *base_record = PyTuple_GET_ITEM(base, 1);
     if (!PyTuple_Check(base_record) || PyTuple_GET_SIZE(base_record) != 4)
         return 0;
-    PyObject *storage = PyObject_GetAttr(account, NAME_STORAGE);
+    PyObject *storage = account_field(account, layout.account_storage, NAME_STORAGE);
     if (storage == NULL)
         return -1;
     int plain = PyDict_CheckExact(storage) && PyDict_GET_SIZE(storage) == 0;
@@ -2636,9 +3230,9 @@ static int plain_change(PyObject *address, PyObject *account, PyObject *loaded, 
         return 0;
     PyObject *nonce = NULL, *balance = NULL, *code_hash = NULL, *code = NULL;
     int status = -1;
-    nonce = PyObject_GetAttr(account, NAME_NONCE);
-    balance = nonce ? PyObject_GetAttr(account, NAME_BALANCE) : NULL;
-    code_hash = balance ? PyObject_GetAttr(account, NAME_CODE_HASH) : NULL;
+    nonce = account_field(account, layout.account_nonce, NAME_NONCE);
+    balance = nonce ? account_field(account, layout.account_balance, NAME_BALANCE) : NULL;
+    code_hash = balance ? account_field(account, layout.account_code_hash, NAME_CODE_HASH) : NULL;
     if (code_hash == NULL)
         goto done;
     int same = PyObject_RichCompareBool(balance, PyTuple_GET_ITEM(base_record, 1), Py_EQ);
@@ -2652,7 +3246,7 @@ static int plain_change(PyObject *address, PyObject *account, PyObject *loaded, 
         status = 1; /* unchanged */
         goto done;
     }
-    code = PyObject_GetAttr(account, NAME_CODE);
+    code = account_field(account, layout.account_code, NAME_CODE);
     if (code == NULL)
         goto done;
     PyObject *record = PyTuple_Pack(3, nonce, balance, code_hash);
@@ -2720,8 +3314,104 @@ error:
     return NULL;
 }
 
-static PyObject *NAME_CACHE, *NAME_GENERATION_PRIVATE, *NAME_GENERATION, *NAME_ACCOUNTS, *NAME_ABSENT,
-    *NAME_LOADED, *NAME_ACCOUNT_RECORD, *NAME_STORAGE_ROOT, *NAME_ADDRESS_HASH;
+/* ------------------------------------------------------------------------ */
+/* The pending state's hot paths, on the Python classes' __slots__           */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *NAME_ACCOUNT_RECORD;
+
+/* Offset of the __slots__ member ``name`` of ``type`` (a writable object slot). */
+static int slot_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *descriptor = PyObject_GetAttrString((PyObject *)type, name);
+    if (descriptor == NULL)
+        return -1;
+    int ok = Py_IS_TYPE(descriptor, &PyMemberDescr_Type);
+    if (ok) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descriptor)->d_member;
+        ok = member->type == T_OBJECT_EX && !(member->flags & READONLY);
+        *offset = member->offset;
+    }
+    Py_DECREF(descriptor);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a writable __slots__ attribute", type->tp_name, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Store ``value`` (borrowed) in a slot. */
+static inline void set_slot(PyObject *object, Py_ssize_t offset, PyObject *value)
+{
+    PyObject *old = SLOT(object, offset);
+    Py_INCREF(value);
+    SLOT(object, offset) = value;
+    Py_XDECREF(old);
+}
+
+static PyObject *module_bind_layout(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"account", "snapshot", "cache", "lazy_accounts", "pending", "lazy_storage",
+                               "absent", "balance_tag", "generic_set_balance", NULL};
+    PyObject *types[5], *lazy_storage_type, *absent, *balance_tag, *generic_set_balance;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!OOOO:bind_layout", keywords, &PyType_Type, &types[0],
+                                     &PyType_Type, &types[1], &PyType_Type, &types[2], &PyType_Type, &types[3],
+                                     &PyType_Type, &types[4], &lazy_storage_type, &absent, &balance_tag,
+                                     &generic_set_balance))
+        return NULL;
+    PyTypeObject *account = (PyTypeObject *)types[0], *snapshot = (PyTypeObject *)types[1];
+    PyTypeObject *cache = (PyTypeObject *)types[2], *lazy = (PyTypeObject *)types[3];
+    PyTypeObject *pending = (PyTypeObject *)types[4];
+    if (!PyType_IsSubtype(lazy, &PyDict_Type)) {
+        PyErr_SetString(PyExc_TypeError, "lazy_accounts must be a dict subclass");
+        return NULL;
+    }
+    if (slot_offset(account, "nonce", &layout.account_nonce) < 0
+        || slot_offset(account, "balance", &layout.account_balance) < 0
+        || slot_offset(account, "code", &layout.account_code) < 0
+        || slot_offset(account, "code_hash", &layout.account_code_hash) < 0
+        || slot_offset(account, "storage", &layout.account_storage) < 0
+        || slot_offset(account, "storage_root", &layout.account_storage_root) < 0
+        || slot_offset(account, "address_hash", &layout.account_address_hash) < 0
+        || slot_offset(snapshot, "_cache", &layout.snapshot_cache) < 0
+        || slot_offset(snapshot, "_generation", &layout.snapshot_generation) < 0
+        || slot_offset(cache, "generation", &layout.cache_generation) < 0
+        || slot_offset(cache, "accounts", &layout.cache_accounts) < 0
+        || slot_offset(lazy, "_snapshot", &layout.lazy_snapshot) < 0
+        || slot_offset(lazy, "absent", &layout.lazy_absent) < 0
+        || slot_offset(lazy, "loaded", &layout.lazy_loaded) < 0
+        || slot_offset(pending, "_accounts", &layout.pending_accounts) < 0
+        || slot_offset(pending, "_journal", &layout.pending_journal) < 0
+        || slot_offset(pending, "_owned", &layout.pending_owned) < 0)
+        return NULL;
+    PyObject *held[9] = {types[0], types[1], types[2], types[3], types[4], lazy_storage_type, absent,
+                         balance_tag, generic_set_balance};
+    for (int index = 0; index < 9; index++)
+        Py_INCREF(held[index]);
+    if (layout.bound) {
+        Py_DECREF(layout.account_type);
+        Py_DECREF(layout.snapshot_type);
+        Py_DECREF(layout.cache_type);
+        Py_DECREF(layout.lazy_accounts_type);
+        Py_DECREF(layout.pending_type);
+        Py_DECREF(layout.lazy_storage_type);
+        Py_DECREF(layout.absent);
+        Py_DECREF(layout.balance_tag);
+        Py_DECREF(layout.generic_set_balance);
+    }
+    layout.account_type = account;
+    layout.snapshot_type = snapshot;
+    layout.cache_type = cache;
+    layout.lazy_accounts_type = lazy;
+    layout.pending_type = pending;
+    layout.lazy_storage_type = lazy_storage_type;
+    layout.absent = absent;
+    layout.balance_tag = balance_tag;
+    layout.generic_set_balance = generic_set_balance;
+    layout.bound = 1;
+    Py_RETURN_NONE;
+}
 
 static int is_hash_constant(PyObject *value, const uint8_t constant[32])
 {
@@ -2729,69 +3419,73 @@ static int is_hash_constant(PyObject *value, const uint8_t constant[32])
            && memcmp(PyBytes_AS_STRING(value), constant, 32) == 0;
 }
 
-/* The read cache's record for ``address`` while the cache is at the snapshot's generation
- * (checked before and after the lookup), else NULL without error; -1 on error. */
-static int cached_record(PyObject *snapshot, PyObject *address, PyObject **record)
+/* ``a == b`` for two cache generations (ints or None), without raising. */
+static int same_generation(PyObject *a, PyObject *b)
 {
-    *record = NULL;
-    PyObject *cache = PyObject_GetAttr(snapshot, NAME_CACHE);
-    PyObject *generation = cache ? PyObject_GetAttr(snapshot, NAME_GENERATION_PRIVATE) : NULL;
-    PyObject *current = generation ? PyObject_GetAttr(cache, NAME_GENERATION) : NULL;
-    int status = -1;
-    if (current == NULL)
-        goto done;
-    int same = PyObject_RichCompareBool(current, generation, Py_EQ);
-    if (same <= 0) {
-        status = same;
-        goto done;
+    if (a == NULL || b == NULL)
+        return 0;
+    if (a == b)
+        return 1;
+    if (!PyLong_CheckExact(a) || !PyLong_CheckExact(b))
+        return 0;
+    int same = PyObject_RichCompareBool(a, b, Py_EQ);
+    if (same < 0) {
+        PyErr_Clear();
+        return 0;
     }
-    PyObject *accounts = PyObject_GetAttr(cache, NAME_ACCOUNTS);
-    if (accounts == NULL)
-        goto done;
-    PyObject *found = PyDict_Check(accounts) ? PyDict_GetItemWithError(accounts, address) : NULL;
-    Py_XINCREF(found);
-    Py_DECREF(accounts);
-    if (found == NULL && PyErr_Occurred())
-        goto done;
-    Py_SETREF(current, PyObject_GetAttr(cache, NAME_GENERATION));
-    same = current == NULL ? -1 : PyObject_RichCompareBool(current, generation, Py_EQ);
-    if (same > 0)
-        *record = found;
-    else
-        Py_XDECREF(found);
-    status = same < 0 ? -1 : 0;
-done:
-    Py_XDECREF(current);
-    Py_XDECREF(generation);
-    Py_XDECREF(cache);
-    return status;
+    return same;
 }
 
-/* load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent) ->
- * Account or None: LazyAccounts._load (pending.py is its reference) in one call. */
-static PyObject *module_load_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The read cache's record of ``address`` (a new reference) while the cache is at the
+ * snapshot's generation, checked before and after the lookup; else NULL without error. */
+static PyObject *cached_record(PyObject *snapshot, PyObject *address)
 {
-    (void)module;
-    if (nargs != 6 || !PyDict_Check(args[0]) || !PyType_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent)");
+    if (!PyObject_TypeCheck(snapshot, layout.snapshot_type))
+        return NULL;
+    PyObject *cache = SLOT(snapshot, layout.snapshot_cache);
+    PyObject *generation = SLOT(snapshot, layout.snapshot_generation);
+    if (cache == NULL || !PyObject_TypeCheck(cache, layout.cache_type)
+        || !same_generation(SLOT(cache, layout.cache_generation), generation))
+        return NULL;
+    PyObject *accounts = SLOT(cache, layout.cache_accounts);
+    if (accounts == NULL || !PyDict_CheckExact(accounts))
+        return NULL;
+    PyObject *found = PyDict_GetItemWithError(accounts, address);
+    if (found == NULL) {
+        PyErr_Clear();
         return NULL;
     }
-    PyObject *accounts = args[0], *address = args[1], *snapshot = args[2];
-    PyTypeObject *account_type = (PyTypeObject *)args[3];
-    PyObject *lazy_storage_type = args[4], *absent = args[5];
-    PyObject *record = NULL, *account = NULL, *code = NULL, *storage = NULL, *pair = NULL, *set = NULL;
-    PyObject *answer = NULL;
-    if (cached_record(snapshot, address, &record) < 0)
+    Py_INCREF(found);
+    if (!same_generation(SLOT(cache, layout.cache_generation), generation))
+        Py_CLEAR(found);
+    return found;
+}
+
+/* LazyAccounts._load (pending.py holds the reference): the snapshot's record of
+ * ``address`` made into an Account held by ``accounts`` (a new reference), or None
+ * with the address noted absent. */
+static PyObject *load_account(PyObject *accounts, PyObject *address)
+{
+    PyObject *snapshot = SLOT(accounts, layout.lazy_snapshot);
+    if (snapshot == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "LazyAccounts has no snapshot");
         return NULL;
+    }
+    Py_INCREF(snapshot);
+    PyObject *record = cached_record(snapshot, address);
+    PyObject *account = NULL, *code = NULL, *storage = NULL, *pair = NULL, *answer = NULL;
     if (record == NULL) {
         record = PyObject_CallMethodOneArg(snapshot, NAME_ACCOUNT_RECORD, address);
         if (record == NULL)
-            return NULL;
+            goto done;
     }
-    if (record == absent) {
-        set = PyObject_GetAttr(accounts, NAME_ABSENT);
-        if (set == NULL || PySet_Add(set, address) < 0)
+    if (record == layout.absent) {
+        PyObject *absent = SLOT(accounts, layout.lazy_absent);
+        if (absent == NULL || !PySet_Check(absent)) {
+            PyErr_SetString(PyExc_TypeError, "LazyAccounts.absent must be a set");
+            goto done;
+        }
+        if (PySet_Add(absent, address) < 0)
             goto done;
         answer = Py_None;
         Py_INCREF(answer);
@@ -2812,32 +3506,632 @@ static PyObject *module_load_account(PyObject *module, PyObject *const *args, Py
     if (is_hash_constant(storage_root, EMPTY_TRIE_ROOT))
         storage = PyDict_New(); /* no slot to load: a plain dict (see LazyAccounts._load) */
     else
-        storage = PyObject_CallFunctionObjArgs(lazy_storage_type, snapshot, address, NULL);
+        storage = PyObject_CallFunctionObjArgs(layout.lazy_storage_type, snapshot, address, NULL);
     if (storage == NULL)
         goto done;
-    account = account_type->tp_alloc(account_type, 0); /* object.__new__: no __init__ */
+    account = layout.account_type->tp_alloc(layout.account_type, 0); /* object.__new__: no __init__ */
     if (account == NULL)
         goto done;
-    if (PyObject_SetAttr(account, NAME_NONCE, nonce) < 0 || PyObject_SetAttr(account, NAME_BALANCE, balance) < 0
-        || PyObject_SetAttr(account, NAME_CODE, code) < 0 || PyObject_SetAttr(account, NAME_CODE_HASH, code_hash) < 0
-        || PyObject_SetAttr(account, NAME_STORAGE, storage) < 0
-        || PyObject_SetAttr(account, NAME_STORAGE_ROOT, storage_root) < 0
-        || PyObject_SetAttr(account, NAME_ADDRESS_HASH, Py_None) < 0)
+    set_slot(account, layout.account_nonce, nonce);
+    set_slot(account, layout.account_balance, balance);
+    set_slot(account, layout.account_code, code);
+    set_slot(account, layout.account_code_hash, code_hash);
+    set_slot(account, layout.account_storage, storage);
+    set_slot(account, layout.account_storage_root, storage_root);
+    set_slot(account, layout.account_address_hash, Py_None);
+    PyObject *loaded = SLOT(accounts, layout.lazy_loaded);
+    if (loaded == NULL || !PyDict_Check(loaded)) {
+        PyErr_SetString(PyExc_TypeError, "LazyAccounts.loaded must be a dict");
         goto done;
-    set = PyObject_GetAttr(accounts, NAME_LOADED);
-    pair = set ? PyTuple_Pack(2, account, record) : NULL;
-    if (pair == NULL || PyObject_SetItem(set, address, pair) < 0 || PyDict_SetItem(accounts, address, account) < 0)
+    }
+    pair = PyTuple_Pack(2, account, record);
+    if (pair == NULL || PyDict_SetItem(loaded, address, pair) < 0 || PyDict_SetItem(accounts, address, account) < 0)
         goto done;
     answer = account;
     Py_INCREF(answer);
 done:
     Py_XDECREF(pair);
-    Py_XDECREF(set);
     Py_XDECREF(account);
     Py_XDECREF(storage);
     Py_XDECREF(code);
     Py_XDECREF(record);
+    Py_DECREF(snapshot);
     return answer;
+}
+
+static int check_bound(void)
+{
+    if (!layout.bound) {
+        PyErr_SetString(PyExc_RuntimeError, "bind_layout() has not been called");
+        return -1;
+    }
+    return 0;
+}
+
+/* load_account(accounts, address) -> Account or None */
+static PyObject *module_load_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 2 || !PyObject_TypeCheck(args[0], layout.lazy_accounts_type)) {
+        PyErr_SetString(PyExc_TypeError, "load_account(accounts: LazyAccounts, address)");
+        return NULL;
+    }
+    return load_account(args[0], args[1]);
+}
+
+/* PendingState.set_balance (pending.py holds the reference, ``_set_balance_python``):
+ * a method descriptor of the class. The loaded-account case in C; everything else
+ * through MemoryState.set_balance. */
+static PyObject *pending_set_balance(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "set_balance() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *address = args[0], *value = args[1];
+    PyObject *accounts = SLOT(self, layout.pending_accounts);
+    if (SLOT(self, layout.pending_owned) == Py_None && accounts != NULL
+        && Py_IS_TYPE(accounts, layout.lazy_accounts_type) && PyBytes_CheckExact(address)) {
+        PyObject *account = PyDict_GetItemWithError(accounts, address); /* dict.get: no override */
+        if (account != NULL) {
+            Py_INCREF(account);
+        } else {
+            if (PyErr_Occurred())
+                return NULL;
+            PyObject *loaded = SLOT(accounts, layout.lazy_loaded), *absent = SLOT(accounts, layout.lazy_absent);
+            if (loaded == NULL || absent == NULL || !PyDict_Check(loaded) || !PySet_Check(absent))
+                goto generic;
+            int known = PyDict_Contains(loaded, address);
+            if (known == 0)
+                known = PySet_Contains(absent, address);
+            if (known < 0)
+                return NULL;
+            if (known)
+                goto generic;
+            account = load_account(accounts, address);
+            if (account == NULL)
+                return NULL;
+            if (account == Py_None) {
+                Py_DECREF(account);
+                goto generic;
+            }
+        }
+        PyObject *journal = SLOT(self, layout.pending_journal);
+        if (!PyObject_TypeCheck(account, layout.account_type) || journal == NULL || !PyList_Check(journal)
+            || SLOT(account, layout.account_balance) == NULL) {
+            Py_DECREF(account);
+            goto generic;
+        }
+        PyObject *entry = PyTuple_Pack(4, layout.balance_tag, account, SLOT(account, layout.account_balance), address);
+        int failed = entry == NULL || PyList_Append(journal, entry) < 0;
+        Py_XDECREF(entry);
+        if (!failed)
+            set_slot(account, layout.account_balance, value);
+        Py_DECREF(account);
+        if (failed)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+generic:;
+    PyObject *call[3] = {self, address, value};
+    return PyObject_Vectorcall(layout.generic_set_balance, call, 3, NULL);
+}
+
+static PyMethodDef pending_set_balance_def = {
+    "set_balance", (PyCFunction)(void (*)(void))pending_set_balance, METH_FASTCALL,
+    "set_balance(address, value): as MemoryState (same journal entry); a loaded or loadable\n"
+    "account is updated in C (PendingState._set_balance_python is the reference)."};
+
+/* pending_methods() -> {"set_balance": method descriptor of the bound PendingState} */
+static PyObject *module_pending_methods(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (check_bound() < 0)
+        return NULL;
+    PyObject *methods = PyDict_New();
+    PyObject *descriptor = methods ? PyDescr_NewMethod(layout.pending_type, &pending_set_balance_def) : NULL;
+    if (descriptor == NULL || PyDict_SetItemString(methods, "set_balance", descriptor) < 0) {
+        Py_XDECREF(descriptor);
+        Py_XDECREF(methods);
+        return NULL;
+    }
+    Py_DECREF(descriptor);
+    return methods;
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* AccountRows: a block's account-trie changes, kept as C data               */
+/* ------------------------------------------------------------------------ */
+
+/* One account-trie change: hashed key, new leaf value (empty: delete), the previous
+ * leaf value (the leaf-hash shortcut's hint) and the storage root id, all in the
+ * owner's arena. ``order`` keeps sorting stable. */
+typedef struct {
+    const uint8_t *key, *leaf, *old, *id;
+    Py_ssize_t key_length, leaf_length, old_length, id_length;
+    Py_ssize_t order;
+} Row;
+
+typedef struct {
+    PyObject_HEAD
+    Row *rows;
+    Py_ssize_t count, capacity;
+    Arena arena;
+} AccountRows;
+
+static PyTypeObject AccountRowsType;
+
+static Row *rows_append(AccountRows *self)
+{
+    if (self->count == self->capacity) {
+        size_t bytes = sizeof(Row) * (size_t)self->capacity;
+        Row *grown = (Row *)warm_grow(self->rows, &bytes, sizeof(Row) * (size_t)self->count,
+                                      sizeof(Row) * (size_t)(self->capacity ? 2 * self->capacity : 1024));
+        if (grown == NULL)
+            return NULL;
+        self->rows = grown;
+        self->capacity = (Py_ssize_t)(bytes / sizeof(Row));
+    }
+    Row *row = &self->rows[self->count];
+    row->order = self->count++;
+    return row;
+}
+
+/* A copy of ``length`` bytes in the rows' arena (NULL with MemoryError). */
+static const uint8_t *rows_copy(AccountRows *self, const void *data, Py_ssize_t length)
+{
+    uint8_t *copy = (uint8_t *)arena_alloc(&self->arena, (size_t)length + 1);
+    if (copy != NULL && length)
+        memcpy(copy, data, (size_t)length);
+    return copy;
+}
+
+static int compare_row_pointers(const void *left, const void *right)
+{
+    const Row *a = *(const Row *const *)left, *b = *(const Row *const *)right;
+    Py_ssize_t shorter = a->key_length < b->key_length ? a->key_length : b->key_length;
+    int order = shorter ? memcmp(a->key, b->key, (size_t)shorter) : 0;
+    if (order)
+        return order;
+    if (a->key_length != b->key_length)
+        return a->key_length < b->key_length ? -1 : 1;
+    return a->order < b->order ? -1 : (a->order > b->order ? 1 : 0);
+}
+
+/* The rows in key order (a PyMem array of pointers; the rows stay in insertion order,
+ * so ``truncate`` keeps meaning "the first n added"). NULL with MemoryError. */
+static Row **rows_sorted(AccountRows *self, size_t *bytes)
+{
+    Row **order = (Row **)warm_take(sizeof(Row *) * (size_t)(self->count ? self->count : 1), bytes);
+    if (order == NULL)
+        return NULL;
+    for (Py_ssize_t index = 0; index < self->count; index++)
+        order[index] = &self->rows[index];
+    if (self->count > 1)
+        qsort(order, (size_t)self->count, sizeof(Row *), compare_row_pointers);
+    return order;
+}
+
+static PyObject *rows_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
+        PyErr_SetString(PyExc_TypeError, "AccountRows() takes no arguments");
+        return NULL;
+    }
+    AccountRows *self = (AccountRows *)type->tp_alloc(type, 0);
+    return (PyObject *)self;
+}
+
+static void rows_dealloc(AccountRows *self)
+{
+    warm_give(self->rows, sizeof(Row) * (size_t)self->capacity);
+    arena_free(&self->arena);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t rows_length(AccountRows *self)
+{
+    return self->count;
+}
+
+/* extend(leaves): rows from (key, new leaf, previous leaf, storage id) tuples of bytes. */
+static PyObject *rows_extend(AccountRows *self, PyObject *leaves)
+{
+    PyObject *sequence = PySequence_Fast(leaves, "extend() takes a sequence of 4-tuples");
+    if (sequence == NULL)
+        return NULL;
+    for (Py_ssize_t index = 0; index < PySequence_Fast_GET_SIZE(sequence); index++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(sequence, index);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4) {
+            PyErr_SetString(PyExc_TypeError, "each row must be a (key, leaf, previous, storage id) tuple");
+            goto fail;
+        }
+        for (int field = 0; field < 4; field++) {
+            if (!PyBytes_Check(PyTuple_GET_ITEM(item, field))) {
+                PyErr_SetString(PyExc_TypeError, "row fields must be bytes");
+                goto fail;
+            }
+        }
+        Row *row = rows_append(self);
+        if (row == NULL)
+            goto fail;
+        PyObject *fields[4] = {PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1), PyTuple_GET_ITEM(item, 2),
+                               PyTuple_GET_ITEM(item, 3)};
+        const uint8_t **targets[4] = {&row->key, &row->leaf, &row->old, &row->id};
+        Py_ssize_t *lengths[4] = {&row->key_length, &row->leaf_length, &row->old_length, &row->id_length};
+        for (int field = 0; field < 4; field++) {
+            *lengths[field] = PyBytes_GET_SIZE(fields[field]);
+            *targets[field] = rows_copy(self, PyBytes_AS_STRING(fields[field]), *lengths[field]);
+            if (*targets[field] == NULL) {
+                self->count--;
+                goto fail;
+            }
+        }
+    }
+    Py_DECREF(sequence);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(sequence);
+    return NULL;
+}
+
+/* columns() -> (keys, leaves, previous leaves, storage ids), sorted by key. */
+static PyObject *rows_columns(AccountRows *self, PyObject *unused)
+{
+    (void)unused;
+    size_t order_bytes;
+    Row **order = rows_sorted(self, &order_bytes);
+    if (order == NULL)
+        return NULL;
+    PyObject *columns[4] = {NULL, NULL, NULL, NULL};
+    PyObject *answer = NULL;
+    for (int column = 0; column < 4; column++)
+        if ((columns[column] = PyTuple_New(self->count)) == NULL)
+            goto done;
+    for (Py_ssize_t index = 0; index < self->count; index++) {
+        Row *row = order[index];
+        const uint8_t *data[4] = {row->key, row->leaf, row->old, row->id};
+        Py_ssize_t lengths[4] = {row->key_length, row->leaf_length, row->old_length, row->id_length};
+        for (int column = 0; column < 4; column++) {
+            PyObject *item = PyBytes_FromStringAndSize((const char *)data[column], lengths[column]);
+            if (item == NULL)
+                goto done;
+            PyTuple_SET_ITEM(columns[column], index, item);
+        }
+    }
+    answer = PyTuple_Pack(4, columns[0], columns[1], columns[2], columns[3]);
+done:
+    for (int column = 0; column < 4; column++)
+        Py_XDECREF(columns[column]);
+    warm_give(order, order_bytes);
+    return answer;
+}
+
+/* truncate(length): keep the first ``length`` rows added. */
+static PyObject *rows_truncate(AccountRows *self, PyObject *argument)
+{
+    Py_ssize_t length = PyLong_AsSsize_t(argument);
+    if (length == -1 && PyErr_Occurred())
+        return NULL;
+    if (length < 0 || length > self->count) {
+        PyErr_Format(PyExc_ValueError, "cannot truncate %zd rows to %zd", self->count, length);
+        return NULL;
+    }
+    self->count = length;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef rows_methods[] = {
+    {"truncate", (PyCFunction)rows_truncate, METH_O, "truncate(length): keep the first length rows added."},
+    {"extend", (PyCFunction)rows_extend, METH_O,
+     "extend(leaves): add (key, new leaf, previous leaf, storage id) rows (bytes)."},
+    {"columns", (PyCFunction)rows_columns, METH_NOARGS,
+     "columns() -> (keys, leaves, previous leaves, storage ids), sorted by key."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods rows_as_sequence = {
+    .sq_length = (lenfunc)rows_length,
+};
+
+static PyTypeObject AccountRowsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyperion.state.metisdb._trie_native.AccountRows",
+    .tp_basicsize = sizeof(AccountRows),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "AccountRows()\n\n"
+              "A block's account-trie changes as C data (native.PythonAccountRows is the reference):\n"
+              "filled by plain_rows() and extend(), merged by BatchTrieUpdater.update_rows().",
+    .tp_new = rows_new,
+    .tp_dealloc = (destructor)rows_dealloc,
+    .tp_methods = rows_methods,
+    .tp_as_sequence = &rows_as_sequence,
+};
+
+static PyObject *updater_update_rows(Updater *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !Py_IS_TYPE(args[2], &AccountRowsType)) {
+        PyErr_SetString(PyExc_TypeError, "update_rows(root, root_id, rows: AccountRows)");
+        return NULL;
+    }
+    PyObject *root = args[0], *root_id = args[1];
+    AccountRows *rows = (AccountRows *)args[2];
+    if (rows->count == 0)
+        return PyTuple_Pack(2, root, root_id);
+    if (check_root_arguments(root, root_id) < 0)
+        return NULL;
+    size_t order_bytes;
+    Row **order = rows_sorted(rows, &order_bytes);
+    if (order == NULL)
+        return NULL;
+    Merge merge;
+    memset(&merge, 0, sizeof merge);
+    merge.updater = self;
+    Py_ssize_t count = rows->count;
+    merge.count = count;
+    size_t pointers = sizeof(uint8_t *) * (size_t)count, lengths = sizeof(Py_ssize_t) * (size_t)count;
+    merge.keys = (const uint8_t **)arena_alloc(&merge.arena, pointers);
+    merge.values = (const uint8_t **)arena_alloc(&merge.arena, pointers);
+    merge.previous = (const uint8_t **)arena_alloc(&merge.arena, pointers);
+    merge.value_ids = (const uint8_t **)arena_alloc(&merge.arena, pointers);
+    merge.key_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, lengths);
+    merge.value_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, lengths);
+    merge.previous_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, lengths);
+    merge.value_id_lengths = (Py_ssize_t *)arena_alloc(&merge.arena, lengths);
+    if (!merge.keys || !merge.values || !merge.previous || !merge.value_ids || !merge.key_lengths
+        || !merge.value_lengths || !merge.previous_lengths || !merge.value_id_lengths) {
+        arena_free(&merge.arena);
+        warm_give(order, order_bytes);
+        return NULL;
+    }
+    for (Py_ssize_t index = 0; index < count; index++) {
+        Row *row = order[index];
+        merge.keys[index] = row->key;
+        merge.key_lengths[index] = row->key_length;
+        merge.values[index] = row->leaf;
+        merge.value_lengths[index] = row->leaf_length;
+        merge.previous[index] = row->old;
+        merge.previous_lengths[index] = row->old_length;
+        merge.value_ids[index] = row->id;
+        merge.value_id_lengths[index] = row->id_length;
+    }
+    warm_give(order, order_bytes);
+    Py_INCREF(self);
+    Py_INCREF(rows); /* its arena backs the merge's views */
+    Py_INCREF(root);
+    Py_INCREF(root_id);
+    PyObject *answer = run_merge(&merge, root, root_id);
+    Py_DECREF(root_id);
+    Py_DECREF(root);
+    Py_DECREF(rows);
+    Py_DECREF(self);
+    return answer;
+}
+
+/* The RLP of an account leaf from raw fields into ``out`` (room for 110 bytes):
+ * the same bytes as encode_account_args. Returns the length. */
+static Py_ssize_t write_account(uint8_t *out, const uint8_t nonce[8], const uint8_t balance[32],
+                                const uint8_t *storage_root, const uint8_t *code_hash)
+{
+    uint8_t payload[9 + 33 + 66];
+    size_t length = write_uint(payload, nonce, 8);
+    length += write_uint(payload + length, balance, 32);
+    payload[length] = 0xA0;
+    memcpy(payload + length + 1, storage_root, 32);
+    payload[length + 33] = 0xA0;
+    memcpy(payload + length + 34, code_hash, 32);
+    length += 66;
+    size_t header = length < 56 ? 1 : 2;
+    if (header == 1) {
+        out[0] = (uint8_t)(0xC0 + length);
+    } else {
+        out[0] = 0xF8;
+        out[1] = (uint8_t)length;
+    }
+    memcpy(out + header, payload, length);
+    return (Py_ssize_t)(header + length);
+}
+
+/* Slim flat record of an account leaf without storage or code (``slim_record``'s bytes)
+ * into ``out``; returns its length. */
+static Py_ssize_t write_slim(uint8_t *out, const uint8_t *leaf, Py_ssize_t leaf_length)
+{
+    Py_ssize_t body = leaf_length - 2 - 66;
+    out[0] = (uint8_t)(0xC0 + body + 2);
+    memcpy(out + 1, leaf + 2, (size_t)body);
+    out[body + 1] = 0x80;
+    out[body + 2] = 0x80;
+    return body + 3;
+}
+
+/* An exact int in [0, 2**(8 * width)) as big-endian bytes: 1, or 0 when it is not. */
+static int exact_uint(PyObject *value, uint8_t *out, size_t width)
+{
+    if (!PyLong_CheckExact(value))
+        return 0;
+    if (unsigned_be(value, out, width, "value") < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* One account of plain_rows: 1 when done (or unchanged), 0 when it takes the general
+ * path, -1 on error. */
+static int plain_row(PyObject *address, PyObject *account, PyObject *loaded, AccountRows *rows,
+                     PyObject *account_puts, PyObject *code_puts, PyObject *cached, Buffer *changeset)
+{
+    if (!PyBytes_CheckExact(address) || PyBytes_GET_SIZE(address) != 20
+        || !PyObject_TypeCheck(account, layout.account_type))
+        return 0;
+    PyObject *base = PyDict_GetItemWithError(loaded, address);
+    if (base == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_Check(base) || PyTuple_GET_SIZE(base) != 2 || PyTuple_GET_ITEM(base, 0) != account)
+        return 0;
+    PyObject *record = PyTuple_GET_ITEM(base, 1);
+    if (!PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 4)
+        return 0;
+    PyObject *storage = SLOT(account, layout.account_storage);
+    PyObject *nonce = SLOT(account, layout.account_nonce), *balance = SLOT(account, layout.account_balance);
+    PyObject *code_hash = SLOT(account, layout.account_code_hash), *code = SLOT(account, layout.account_code);
+    PyObject *base_nonce = PyTuple_GET_ITEM(record, 0), *base_balance = PyTuple_GET_ITEM(record, 1);
+    PyObject *base_root = PyTuple_GET_ITEM(record, 2), *base_code_hash = PyTuple_GET_ITEM(record, 3);
+    if (storage == NULL || nonce == NULL || balance == NULL || code_hash == NULL || code == NULL
+        || !PyDict_CheckExact(storage) || PyDict_GET_SIZE(storage) != 0 || !is_hash_constant(base_root, EMPTY_TRIE_ROOT)
+        || !PyBytes_CheckExact(code_hash) || PyBytes_GET_SIZE(code_hash) != 32
+        || !PyBytes_CheckExact(base_code_hash) || PyBytes_GET_SIZE(base_code_hash) != 32)
+        return 0;
+    int same = PyObject_RichCompareBool(balance, base_balance, Py_EQ);
+    if (same > 0)
+        same = PyObject_RichCompareBool(nonce, base_nonce, Py_EQ);
+    if (same > 0)
+        same = PyObject_RichCompareBool(code_hash, base_code_hash, Py_EQ);
+    if (same != 0)
+        return same < 0 ? -1 : 1; /* unchanged: nothing to write */
+    uint8_t nonce_bytes[8], balance_bytes[32], base_nonce_bytes[8], base_balance_bytes[32];
+    if (!exact_uint(nonce, nonce_bytes, 8) || !exact_uint(balance, balance_bytes, 32)
+        || !exact_uint(base_nonce, base_nonce_bytes, 8) || !exact_uint(base_balance, base_balance_bytes, 32))
+        return 0; /* outside the compiled encoder's range */
+    const uint8_t *code_hash_bytes = bytes_data(code_hash);
+    uint8_t leaf[110], old[110], flat[110], old_flat[110];
+    Py_ssize_t leaf_length = write_account(leaf, nonce_bytes, balance_bytes, EMPTY_TRIE_ROOT, code_hash_bytes);
+    Py_ssize_t old_length = write_account(old, base_nonce_bytes, base_balance_bytes, EMPTY_TRIE_ROOT,
+                                          bytes_data(base_code_hash));
+    int has_code = memcmp(code_hash_bytes, EMPTY_CODE_HASH, 32) != 0;
+    int had_code = memcmp(bytes_data(base_code_hash), EMPTY_CODE_HASH, 32) != 0;
+    Py_ssize_t flat_length = has_code ? leaf_length : write_slim(flat, leaf, leaf_length);
+    Py_ssize_t old_flat_length = had_code ? old_length : write_slim(old_flat, old, old_length);
+    if (buffer_reserve(changeset, 34 + (size_t)old_flat_length) < 0)
+        return -1;
+    Row *row = rows_append(rows);
+    if (row == NULL)
+        return -1;
+    uint8_t *key = (uint8_t *)arena_alloc(&rows->arena, 32);
+    row->leaf = rows_copy(rows, leaf, leaf_length);
+    row->old = rows_copy(rows, old, old_length);
+    row->id = rows_copy(rows, "", 0);
+    if (key == NULL || row->leaf == NULL || row->old == NULL || row->id == NULL) {
+        rows->count--;
+        return -1;
+    }
+    keccak256(bytes_data(address), 20, key);
+    row->key = key;
+    row->key_length = 32;
+    row->leaf_length = leaf_length;
+    row->old_length = old_length;
+    row->id_length = 0;
+    PyObject *flat_object = PyBytes_FromStringAndSize(has_code ? (const char *)leaf : (const char *)flat, flat_length);
+    PyObject *put = flat_object ? PyTuple_Pack(2, address, flat_object) : NULL;
+    int failed = put == NULL || PyList_Append(account_puts, put) < 0;
+    Py_XDECREF(put);
+    Py_XDECREF(flat_object);
+    if (!failed && has_code) {
+        put = PyTuple_Pack(2, code_hash, code);
+        failed = put == NULL || PyList_Append(code_puts, put) < 0;
+        Py_XDECREF(put);
+    }
+    if (!failed) {
+        put = PyTuple_Pack(4, nonce, balance, base_root, code_hash);
+        failed = put == NULL || PyDict_SetItem(cached, address, put) < 0;
+        Py_XDECREF(put);
+    }
+    if (failed)
+        return -1;
+    /* Changeset entry: address, zero storage id, old flat record length, no slots; the
+     * old flat record (slim when the account had no code). */
+    uint8_t *out = changeset->data + changeset->size;
+    memcpy(out, bytes_data(address), 20);
+    memset(out + 20, 0, 8);
+    out[28] = (uint8_t)(old_flat_length >> 8);
+    out[29] = (uint8_t)old_flat_length;
+    memset(out + 30, 0, 4);
+    memcpy(out + 34, had_code ? old : old_flat, (size_t)old_flat_length);
+    changeset->size += 34 + (size_t)old_flat_length;
+    return 1;
+}
+
+/* plain_rows(accounts, loaded, rows, account_puts, code_puts, cached) -> (changeset, others):
+ * see native.python_plain_rows, its reference. */
+static PyObject *module_plain_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 6 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !Py_IS_TYPE(args[2], &AccountRowsType)
+        || !PyList_Check(args[3]) || !PyList_Check(args[4]) || !PyDict_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "plain_rows(accounts: dict, loaded: dict, rows: AccountRows, account_puts: list, "
+                        "code_puts: list, cached: dict)");
+        return NULL;
+    }
+    PyObject *accounts = args[0], *loaded = args[1];
+    AccountRows *rows = (AccountRows *)args[2];
+    PyObject *others = PyList_New(0);
+    if (others == NULL)
+        return NULL;
+    Buffer changeset = {NULL, 0, 0};
+    Py_ssize_t position = 0;
+    PyObject *address, *account;
+    while (PyDict_Next(accounts, &position, &address, &account)) {
+        Py_INCREF(address);
+        Py_INCREF(account);
+        int done = plain_row(address, account, loaded, rows, args[3], args[4], args[5], &changeset);
+        int failed = done < 0;
+        if (done == 0) {
+            PyObject *pair = PyTuple_Pack(2, address, account);
+            failed = pair == NULL || PyList_Append(others, pair) < 0;
+            Py_XDECREF(pair);
+        }
+        Py_DECREF(address);
+        Py_DECREF(account);
+        if (failed) {
+            buffer_free(&changeset);
+            Py_DECREF(others);
+            return NULL;
+        }
+    }
+    PyObject *packed = PyBytes_FromStringAndSize((const char *)changeset.data, (Py_ssize_t)changeset.size);
+    buffer_free(&changeset);
+    PyObject *answer = packed ? PyTuple_Pack(2, packed, others) : NULL;
+    Py_XDECREF(packed);
+    Py_DECREF(others);
+    return answer;
+}
+
+
+/* add_versions(versions, block, writes): native.python_add_versions in one call. */
+static PyObject *module_add_versions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !PyList_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "add_versions(versions: dict, block, writes: list)");
+        return NULL;
+    }
+    PyObject *versions = args[0], *block = args[1], *writes = args[2];
+    for (Py_ssize_t index = 0; index < PyList_GET_SIZE(writes); index++) {
+        PyObject *write = PyList_GET_ITEM(writes, index);
+        if (!PyTuple_Check(write) || PyTuple_GET_SIZE(write) != 2) {
+            PyErr_SetString(PyExc_TypeError, "each write must be an (address, flat record) pair");
+            return NULL;
+        }
+        PyObject *address = PyTuple_GET_ITEM(write, 0);
+        PyObject *previous = PyDict_GetItemWithError(versions, address);
+        if (previous == NULL && PyErr_Occurred())
+            return NULL;
+        PyObject *entry = PyTuple_Pack(3, block, PyTuple_GET_ITEM(write, 1), previous ? previous : Py_None);
+        if (entry == NULL)
+            return NULL;
+        int status = PyDict_SetItem(versions, address, entry);
+        Py_DECREF(entry);
+        if (status < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
@@ -2848,8 +4142,18 @@ static PyMethodDef module_methods[] = {
      "Same bytes as hyperion.state.account.encode_account for nonce < 2**64, balance < 2**256 and\n"
      "32-byte hashes; ValueError otherwise (the caller falls back to the Python encoder)."},
     {"load_account", (PyCFunction)(void (*)(void))module_load_account, METH_FASTCALL,
-     "load_account(accounts, address, snapshot, account_type, lazy_storage_type, absent) -> Account | None\n\n"
+     "load_account(accounts, address) -> Account | None\n\n"
      "LazyAccounts._load in one call (pending.py holds the reference)."},
+    {"bind_layout", (PyCFunction)(void (*)(void))module_bind_layout, METH_VARARGS | METH_KEYWORDS,
+     "bind_layout(*, account, snapshot, cache, lazy_accounts, pending, lazy_storage, absent, balance_tag,\n"
+     "            generic_set_balance): where the classes' __slots__ live (called by pending.py)."},
+    {"plain_rows", (PyCFunction)(void (*)(void))module_plain_rows, METH_FASTCALL,
+     "plain_rows(accounts, loaded, rows, account_puts, code_puts, cached) -> (changeset, others)\n\n"
+     "The commit's common case in one pass (see native.python_plain_rows)."},
+    {"add_versions", (PyCFunction)(void (*)(void))module_add_versions, METH_FASTCALL,
+     "add_versions(versions, block, writes): FlatOverlay.add's loop (see native.python_add_versions)."},
+    {"pending_methods", module_pending_methods, METH_NOARGS,
+     "pending_methods() -> {name: method descriptor}: PendingState methods implemented here."},
     {"sort_by_key", module_sort_by_key, METH_O,
      "sort_by_key(rows) -> None: sort a list of tuples by their first item (bytes), in place."},
     {"sorted_columns", module_sorted_columns, METH_O,
@@ -2889,18 +4193,8 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         NAME_NONCE = PyUnicode_InternFromString("nonce");
         NAME_CODE_HASH = PyUnicode_InternFromString("code_hash");
         NAME_CODE = PyUnicode_InternFromString("code");
-        NAME_CACHE = PyUnicode_InternFromString("_cache");
-        NAME_GENERATION_PRIVATE = PyUnicode_InternFromString("_generation");
-        NAME_GENERATION = PyUnicode_InternFromString("generation");
-        NAME_ACCOUNTS = PyUnicode_InternFromString("accounts");
-        NAME_ABSENT = PyUnicode_InternFromString("absent");
-        NAME_LOADED = PyUnicode_InternFromString("loaded");
         NAME_ACCOUNT_RECORD = PyUnicode_InternFromString("account_record");
-        NAME_STORAGE_ROOT = PyUnicode_InternFromString("storage_root");
-        NAME_ADDRESS_HASH = PyUnicode_InternFromString("address_hash");
-        if (!NAME_STORAGE || !NAME_BALANCE || !NAME_NONCE || !NAME_CODE_HASH || !NAME_CODE || !NAME_CACHE
-            || !NAME_GENERATION_PRIVATE || !NAME_GENERATION || !NAME_ACCOUNTS || !NAME_ABSENT || !NAME_LOADED
-            || !NAME_ACCOUNT_RECORD || !NAME_STORAGE_ROOT || !NAME_ADDRESS_HASH)
+        if (!NAME_STORAGE || !NAME_BALANCE || !NAME_NONCE || !NAME_CODE_HASH || !NAME_CODE || !NAME_ACCOUNT_RECORD)
             return NULL;
         MissingTrieNode = import_attribute("hyperion.trie.codec", "MissingTrieNode");
         BadTrieNode = import_attribute("hyperion.trie.codec", "BadTrieNode");
@@ -2920,7 +4214,8 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         keccak256(&empty_string, 1, EMPTY_TRIE_ROOT);
         keccak256(&empty_string, 0, EMPTY_CODE_HASH);
     }
-    if (PyType_Ready(&UpdaterType) < 0)
+    if (PyType_Ready(&UpdaterType) < 0 || PyType_Ready(&AccountRowsType) < 0 || PyType_Ready(&NodeCacheType) < 0
+        || PyType_Ready(&NodeBatchType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&trie_native_module);
     if (module == NULL)
@@ -2930,6 +4225,16 @@ PyMODINIT_FUNC PyInit__trie_native(void)
         Py_DECREF(&UpdaterType);
         Py_DECREF(module);
         return NULL;
+    }
+    PyTypeObject *types[3] = {&AccountRowsType, &NodeCacheType, &NodeBatchType};
+    const char *names[3] = {"AccountRows", "NodeCache", "NodeBatch"};
+    for (int index = 0; index < 3; index++) {
+        Py_INCREF(types[index]);
+        if (PyModule_AddObject(module, names[index], (PyObject *)types[index]) < 0) {
+            Py_DECREF(types[index]);
+            Py_DECREF(module);
+            return NULL;
+        }
     }
     return module;
 }

@@ -127,7 +127,7 @@ class BatchTrieUpdater:
         self._fetch = fetch
         self._store = _list_appender(store) if isinstance(store, list) else store
         self.next_id = next_id
-        self.replaced: list[bytes] = []
+        self.replaced: Optional[list[bytes]] = []  # None: nobody needs them (archive mode)
         self._keys: Sequence[bytes] = []
         self._paths: list[bytes] = []
         self._values: Sequence[bytes] = []
@@ -175,6 +175,13 @@ class BatchTrieUpdater:
         record_id = self._new_id()
         self._store(record_id, ref + _COUNT[0])
         return keccak256(ref), record_id
+
+    def update_rows(self, root: bytes, root_id: bytes, rows) -> tuple[bytes, bytes]:
+        """``update`` with the columns of an account-rows object (``native.AccountRows``)."""
+        keys, values, previous, value_ids = rows.columns()
+        if not keys:
+            return root, root_id
+        return self.update(root, root_id, keys, values, previous, value_ids)
 
     def _new_id(self) -> bytes:
         number = self.next_id
@@ -275,7 +282,8 @@ class BatchTrieUpdater:
     def _replace(self, record_id: bytes) -> None:
         """Note a stored node the merge replaces; it leaves the parse cache, which so
         holds live nodes only (merges always start from the latest trie)."""
-        self.replaced.append(record_id)
+        if self.replaced is not None:
+            self.replaced.append(record_id)
         self.parsed.pop(record_id, None)
 
     def _previous_leaf_path(self, index: int, item: bytes, item_id: bytes, depth: int) -> Optional[bytes]:
@@ -422,7 +430,7 @@ class BatchTrieUpdater:
             if stop - start == 1:
                 path_item = self._previous_leaf_path(start, item, item_id, child_depth)
                 if path_item is not None:
-                    if item_id:
+                    if item_id and replaced is not None:
                         replaced.append(item_id)  # a leaf: never in the parse cache
                     leaf = _leaf_rlp(path_item, values[start])
                     if len(leaf) < 32:
@@ -441,7 +449,8 @@ class BatchTrieUpdater:
             if item_id:
                 child = parsed.get(item_id) or self._load_id(item_id)
                 if child[0] == "B" and child[1][16] == _EMPTY_ITEM:
-                    replaced.append(item_id)
+                    if replaced is not None:
+                        replaced.append(item_id)
                     evict(item_id, None)
                     finished[nibble], finished_ids[nibble] = self._merge_branch(
                         child[1], child[2], child_depth, start, stop)

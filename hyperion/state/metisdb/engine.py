@@ -84,14 +84,18 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import TrieMerger, account_rows, sort_by_key, sorted_columns
-from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids
+from hyperion.state.metisdb.native import AccountRows, NodeBatch, NodeCache, TrieMerger, account_rows
+from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids, walk
+from hyperion.state.metisdb.overlay import FlatOverlay
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
 from hyperion.trie.codec import EMPTY_TRIE_ROOT, TrieError
 from hyperion.trie.nibbles import nibbles_to_bytes
 
-FORMAT_VERSION = b"metisdb/2"
+FORMAT_VERSION = b"metisdb/3"
+# Formats this version opens, upgrading them in place: metisdb/2 differs only in
+# keeping the accounts table current at every block (no ``flat-block`` marker).
+_UPGRADABLE_FORMATS = (b"metisdb/2",)
 DEFAULT_MAP_SIZE = 1 << 34  # 16 GiB of address space; the file only grows as used
 MAX_MAP_SIZE = 1 << 42
 _LOCK_FILE = "metisdb.lock"
@@ -103,6 +107,9 @@ _META_LATEST = b"latest"
 _META_OLDEST = b"oldest"
 _META_VERSION = b"version"  # bumped by every commit, amend and rollback
 _META_NEXT_NODE = b"next-node"  # the node counter: never goes down, so ids are never reused
+_META_FLAT = b"flat-block"  # the block whose state the accounts table holds (see ``overlay``)
+DEFAULT_FLAT_OVERLAY_LIMIT = 1 << 17  # account versions held in memory before a flush
+DEFAULT_FLAT_OVERLAY_BLOCKS = 1024  # blocks between flushes at most (bounds crash recovery)
 
 
 class _Tables:
@@ -128,11 +135,16 @@ class MetisDB:
         cache_accounts: int = 200_000,
         cache_slots: int = 400_000,
         parsed_node_cache: int = 200_000,
+        flat_overlay_limit: int = DEFAULT_FLAT_OVERLAY_LIMIT,
+        flat_overlay_blocks: int = DEFAULT_FLAT_OVERLAY_BLOCKS,
     ) -> None:
         if retention is not None and (type(retention) is not int or retention < 0):
             raise ValueError(f"retention must be None (archive) or an int >= 0, got {retention!r}")
         if type(map_size) is not int or map_size < 1 << 16:
             raise ValueError(f"map_size must be an int >= 65536, got {map_size!r}")
+        for name, value in (("flat_overlay_limit", flat_overlay_limit), ("flat_overlay_blocks", flat_overlay_blocks)):
+            if type(value) is not int or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         self.path = Path(path)
         self.retention = retention
         self._pruning = retention is not None
@@ -151,9 +163,11 @@ class MetisDB:
         self._chain_tables: dict[str, object] = {}
         # Commit-time trie merges; they keep branch and extension nodes (by id, never
         # stale; in the merger's own form) between commits so upper levels are not re-read.
-        self._parsed_nodes: dict[bytes, object] = {}
+        self._parsed_nodes = NodeCache()
         self._parsed_node_cache = parsed_node_cache
         self._generation = 0
+        self._flat_overlay_limit = flat_overlay_limit
+        self._flat_overlay_blocks = flat_overlay_blocks
         try:
             self._open_tables()
         except BaseException:
@@ -180,7 +194,13 @@ class MetisDB:
                     txn.put(_META_PRUNING, b"1" if self._pruning else b"0", db=meta)
                 else:
                     found = txn.get(_META_FORMAT, db=meta)
-                    if found != FORMAT_VERSION:
+                    if found in _UPGRADABLE_FORMATS:
+                        # Its accounts table is current: the upgrade is the marker saying so.
+                        txn.put(_META_FORMAT, FORMAT_VERSION, db=meta)
+                        latest_key = txn.get(_META_LATEST, db=meta)
+                        if latest_key is not None:
+                            txn.put(_META_FLAT, latest_key, db=meta)
+                    elif found != FORMAT_VERSION:
                         raise IncompatibleFormat(
                             f"{self.path} was written in format {found!r}; this MetisDB reads "
                             f"{FORMAT_VERSION!r} (migrate or use a new data dir)"
@@ -207,6 +227,13 @@ class MetisDB:
                     if entry is None:
                         raise CorruptDatabase(f"{self.path}: the latest block has no state root entry")
                     self._latest_root, self._latest_root_id, _ = decode_root_entry(entry)
+                    flat = txn.get(_META_FLAT, db=meta)
+                    if flat is None:
+                        raise CorruptDatabase(f"{self.path}: no record of which block the accounts table holds")
+                    if flat != latest:
+                        # Killed before the accounts table caught up: bring it up to date.
+                        self._recover_flat_table(txn, block_from_key(flat), self._latest)
+                self._overlay = FlatOverlay(self._latest)
         except lmdb.MapFullError:
             raise DatabaseFull(f"{self.path}: no room to initialise the database (map_size too small)") from None
         except lmdb.ReadonlyError:
@@ -243,6 +270,7 @@ class MetisDB:
         generation_before = cache.generation
         with self._readers_lock:  # no read transaction may start while the map is resized
             txn = self._env.begin(buffers=False)
+            overlay = self._overlay  # the one that goes with the accounts table ``txn`` sees
         try:
             generation_after = cache.generation
             tables = self._tables
@@ -264,7 +292,7 @@ class MetisDB:
             version = txn.get(_META_VERSION, db=tables.meta)
             root, root_id, _ = decode_root_entry(entry)
             snapshot = Snapshot(self, txn, number, root, root_id, number == latest, generation,
-                                0 if version is None else block_from_key(version))
+                                0 if version is None else block_from_key(version), overlay)
         except BaseException:
             txn.abort()
             raise
@@ -290,14 +318,14 @@ class MetisDB:
                 txn = self._env.begin(buffers=False)
             version = txn.get(_META_VERSION, db=self._tables.meta)
             snapshot = Snapshot(self, txn, None, EMPTY_TRIE_ROOT, NO_ID, True, None,
-                                0 if version is None else block_from_key(version))
+                                0 if version is None else block_from_key(version), None)
             with self._readers_lock:
                 self._readers.add(snapshot)
             return PendingState(snapshot)
         return PendingState(self.reader(parent_block))
 
     # -- writing -----------------------------------------------------------------------
-    def _take_pending(self, pending: object) -> list[AccountChange]:
+    def _take_pending(self, pending: object) -> "_Extracted":
         if not isinstance(pending, PendingState) or pending._owner is not self:
             raise InvalidCommit("pending state was not created by this database")
         if pending._consumed:
@@ -310,10 +338,13 @@ class MetisDB:
         if pending.base_snapshot.state_version != self._state_version:
             raise InvalidCommit("pending state is stale: the latest state was amended or rolled "
                                 "back after it was opened")
-        changes = pending.unordered_changes()
+        extracted = _Extracted()
+        extracted.changeset, extracted.changes = pending.commit_changes(
+            extracted.rows, extracted.account_puts, extracted.code_puts, extracted.cached)
+        extracted.plain_rows = len(extracted.rows)
         pending._consumed = True
         pending.base_snapshot.close()  # its changes are extracted; frees the read transaction
-        return changes
+        return extracted
 
     def commit(
         self,
@@ -333,8 +364,8 @@ class MetisDB:
             if type(block_number) is not int or block_number != expected:
                 raise InvalidCommit(f"expected block {expected}, got {block_number!r}")
             writes = validate_chain_writes(chain_writes)
-            changes = self._take_pending(pending)
-            return self._write(lambda txn: self._write_block(txn, block_number, changes, writes, False))
+            extracted = self._take_pending(pending)
+            return self._write(lambda txn: self._write_block(txn, block_number, extracted, writes, False))
 
     def amend_latest(self, pending: PendingState) -> bytes:
         """Replace the latest block's state with ``pending`` (built on it) without a new
@@ -343,9 +374,9 @@ class MetisDB:
             self._check_open()
             if self._latest is None:
                 raise InvalidCommit("there is no block to amend yet")
-            changes = self._take_pending(pending)
+            extracted = self._take_pending(pending)
             latest = self._latest
-            return self._write(lambda txn: self._write_block(txn, latest, changes, [], True))
+            return self._write(lambda txn: self._write_block(txn, latest, extracted, [], True))
 
     def chain_put(self, table: str, key: bytes, value: Optional[bytes]) -> None:
         """Write (or with ``None`` delete) a chain record outside a block commit."""
@@ -402,7 +433,16 @@ class MetisDB:
             gc.disable()
             try:
                 result = work(txn)
-                txn.commit()
+                new_overlay = self._effects.overlay
+                if new_overlay is _UNSET:
+                    txn.commit()
+                else:
+                    # A reader must never pair the table this commit wrote with the old
+                    # overlay's versions of an amended block, nor the new overlay with the
+                    # old table: no reader starts between the commit and the swap.
+                    with self._readers_lock:
+                        txn.commit()
+                        self._overlay = new_overlay
             except lmdb.MapFullError:
                 txn.abort()
                 self._restore_after_failure()
@@ -430,6 +470,10 @@ class MetisDB:
 
     def _restore_after_failure(self) -> None:
         """Nothing reached LMDB: forget write-side state, serve the cache again."""
+        effects = self._effects
+        if effects.overlay_added is not None:
+            self._overlay.revert(effects.overlay_added, effects.account_puts, effects.overlay_first)
+            effects.overlay_added = None
         for name in self._effects.new_tables:
             self._chain_tables.pop(name, None)
         # The aborted merge cached split forms of nodes under ids that were never
@@ -505,9 +549,9 @@ class MetisDB:
             else:
                 txn.put(key, value, db=handle)
 
-    def _trie_updater(self, txn, buffer: list) -> TrieMerger:
+    def _trie_updater(self, txn, buffer) -> TrieMerger:
         """The commit's trie merger: reads ``nodes`` in ``txn``, appends (id, record) of new
-        nodes to ``buffer``."""
+        nodes to ``buffer`` (a ``NodeBatch``)."""
         return TrieMerger(trie_fetch(txn, self._tables.nodes), buffer, self._next_node, self._parsed_nodes,
                           self._parsed_node_cache)
 
@@ -516,13 +560,18 @@ class MetisDB:
         txn.put(_META_VERSION, block_key(version), db=self._tables.meta)
         self._effects.state_version = version
 
-    def _write_block(self, txn, number: int, changes: list[AccountChange],
-                     writes: list, amend: bool) -> bytes:
+    def _write_block(self, txn, number: int, extracted: "_Extracted", writes: list, amend: bool) -> bytes:
         tables = self._tables
         effects = self._effects
-        new_nodes: list[tuple[bytes, bytes]] = []
+        new_nodes = NodeBatch()
         trie = self._trie_updater(txn, new_nodes)
         stale: list[bytes] = []  # ids of nodes no longer in this block's tries
+        rows = extracted.rows  # the account trie's changes
+        rows.truncate(extracted.plain_rows)  # a retried transaction starts over
+        account_puts = effects.account_puts
+        account_puts.extend(extracted.account_puts)
+        effects.accounts.update(extracted.cached)
+        code_puts = list(extracted.code_puts)
         leaves: list[tuple[bytes, bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf, storage id)
         storage_roots_db = tables.storage_roots
         get = txn.get
@@ -530,30 +579,35 @@ class MetisDB:
         def storage_id_of(address: bytes) -> bytes:
             return get(address, db=storage_roots_db) or NO_ID
 
-        # The common case (a balance, nonce or code change without storage work) runs for
-        # every account of every block: one compiled call for all of them.
-        code_puts: list[tuple[bytes, bytes]] = []
-        changeset, rest = account_rows(changes, storage_id_of, leaves, effects.account_puts, code_puts,
+        # Changes the pending state's plain pass left: those without storage work still
+        # take one compiled call; storage work and deletions the general path.
+        changeset, rest = account_rows(extracted.changes, storage_id_of, leaves, account_puts, code_puts,
                                        effects.accounts)
-        changeset_parts = [changeset]
+        changeset_parts = [extracted.changeset, changeset]
+        # Replaced nodes matter to pruning and to an amend (it deletes what the block wrote).
+        trie.replaced = stale if self._pruning or amend else None
         for change in rest:
             entry = self._apply_account(txn, change, leaves, trie, stale)
             changeset_parts.append(encode_changeset([entry]))
         code_db = tables.code
         for code_hash, code in code_puts:
             txn.put(code_hash, code, db=code_db, overwrite=False)
-        account_puts = effects.account_puts
-        root, root_id = self._latest_root, self._latest_root_id
-        if leaves:
-            hashes, new_leaves, old_leaves, storage_ids = sorted_columns(leaves)  # by address hash
-            trie.replaced = stale
-            root, root_id = trie.update(root, root_id, hashes, new_leaves, old_leaves, storage_ids)
-        if new_nodes:
+        rows.extend(leaves)
+        root, root_id = trie.update_rows(self._latest_root, self._latest_root_id, rows)
+        if len(new_nodes):
             # Ids only grow, so the new records go after every stored one.
             txn.cursor(db=tables.nodes).putmulti(new_nodes, append=True)
-        if account_puts:
-            sort_by_key(account_puts)  # by address (distinct)
-            txn.cursor(db=tables.accounts).putmulti(account_puts)
+        if amend:
+            # The table takes the amended block whole; readers of the block as it was
+            # keep the overlay and the table their transactions hold.
+            self._flush_flat(txn, number, account_puts)
+        else:
+            overlay = self._overlay
+            effects.overlay_first = overlay.first_block
+            effects.overlay_added = number
+            overlay.add(number, account_puts)
+            if self._flush_due(number):
+                self._flush_flat(txn, number)
         next_node = trie.next_id
         txn.put(_META_NEXT_NODE, block_key(next_node), db=tables.meta)
         effects.next_node = next_node
@@ -588,6 +642,73 @@ class MetisDB:
             self._release_old_blocks(txn, number)
         effects.latest, effects.latest_root, effects.latest_root_id = number, root, root_id
         return root
+
+    # -- the flat accounts table (see ``overlay``) ---------------------------------------
+    def _flush_flat(self, txn, number: int, amended: list = ()) -> None:
+        """Write the overlay's newest records, then ``amended`` ones, to the accounts
+        table (in ``txn``, which commits block ``number`` or amends or rolls back to
+        it); a new overlay starts once it commits."""
+        accounts_db = self._tables.accounts
+        newest = self._overlay.newest()
+        if amended:
+            merged = dict(newest)
+            merged.update(amended)
+            newest = sorted(merged.items())
+        puts = []
+        for address, flat in newest:
+            if flat is None:
+                txn.delete(address, db=accounts_db)
+            else:
+                puts.append((address, flat))
+        if puts:
+            txn.cursor(db=accounts_db).putmulti(puts)
+        txn.put(_META_FLAT, block_key(number), db=self._tables.meta)
+        self._effects.overlay = FlatOverlay(number)
+
+    def _flush_due(self, number: int) -> bool:
+        """Whether the commit of block ``number`` also writes the accounts table."""
+        overlay = self._overlay
+        if overlay.since is None:
+            return True  # the first block: no changeset to recover it from
+        if overlay.first_block is None:
+            return False
+        if overlay.entries > self._flat_overlay_limit or number - overlay.first_block >= self._flat_overlay_blocks:
+            return True
+        # Pruning drops changesets that leave the window; recovery needs those after the table's block.
+        return self._pruning and number - self.retention > overlay.since
+
+    def _recover_flat_table(self, txn, flat_block: int, latest: int) -> None:
+        """After a crash: write the records of the accounts changed in blocks
+        ``flat_block + 1 .. latest`` (their changesets say which) from the latest trie."""
+        tables = self._tables
+        addresses = set()
+        for number in range(flat_block + 1, latest + 1):
+            stored = txn.get(block_key(number), db=tables.changes)
+            if stored is None:
+                raise CorruptDatabase(f"{self.path}: changeset of block {number} is missing; cannot "
+                                      "bring the accounts table up to date")
+            addresses.update(entry[0] for entry in decode_changeset(stored))
+        fetch = trie_fetch(txn, tables.nodes)
+        puts = []
+        for address in sorted(addresses):
+            leaf = walk(fetch, self._latest_root_id, keccak256(address))[0] if self._latest_root_id else b""
+            if not leaf:
+                txn.delete(address, db=tables.accounts)
+                continue
+            _, _, storage_root, code_hash = decode_record(leaf)
+            puts.append((address, flat_record(leaf, storage_root, code_hash)))
+        if puts:
+            txn.cursor(db=tables.accounts).putmulti(puts)
+        txn.put(_META_FLAT, block_key(latest), db=tables.meta)
+
+    def flush_flat(self) -> None:
+        """Bring the accounts table up to date now (``close`` does it; benchmarks time it)."""
+        with self._write_lock:
+            self._check_open()
+            if self._overlay.first_block is None:
+                return
+            latest = self._latest
+            self._write(lambda txn: self._flush_flat(txn, latest))
 
     def _node_counter_after(self, txn, number: int) -> int:
         """The node counter after block ``number`` (1 before the first block)."""
@@ -638,7 +759,7 @@ class MetisDB:
         address_hash = keccak256(address)
         storage_id = NO_ID
         if change.record is None:
-            txn.delete(address, db=tables.accounts)
+            effects.account_puts.append((address, None))
             leaves.append((address_hash, b"", old_record or b"", NO_ID))
             effects.accounts[address] = ABSENT_ACCOUNT
         else:
@@ -651,7 +772,6 @@ class MetisDB:
                     (keccak256(slot.to_bytes(32, "big")), storage_trie_value(value) if value else b"")
                     for slot, value in change.slots.items()
                 )
-                trie.replaced = stale
                 storage_root, storage_id = trie.update(base_root, base_id, [key for key, _ in entries],
                                                        [value for _, value in entries])
             else:
@@ -695,6 +815,7 @@ class MetisDB:
 
     def _undo_blocks(self, txn, latest: int, target: int) -> None:
         tables = self._tables
+        self._flush_flat(txn, latest)  # the changesets below undo a current table
         for number in range(latest, target, -1):
             key = block_key(number)
             stored = txn.get(key, db=tables.changes)
@@ -724,6 +845,8 @@ class MetisDB:
                 pass
         target_key = block_key(target)
         txn.put(_META_LATEST, target_key, db=tables.meta)
+        txn.put(_META_FLAT, target_key, db=tables.meta)
+        self._effects.overlay = FlatOverlay(target)
         self._bump_state_version(txn)
         self._effects.latest = target
         self._effects.latest_root, self._effects.latest_root_id, _ = decode_root_entry(
@@ -738,7 +861,10 @@ class MetisDB:
         self._check_open()
         tables = self._tables
         report = IntegrityReport()
-        with self._begin_read() as txn:
+        with self._readers_lock:
+            txn = self._env.begin(buffers=False)
+            overlay = self._overlay
+        with txn:
             fetch = trie_fetch(txn, tables.nodes)
             reachable: set[bytes] = set()
             latest_entry = None
@@ -761,18 +887,23 @@ class MetisDB:
             report.unreachable_nodes = len(stored - reachable)
             if latest_entry is not None:
                 try:
-                    self._compare_flat_with_trie(txn, latest_entry[1], report)
+                    self._compare_flat_with_trie(txn, overlay, latest_entry[1], report)
                 except (CorruptDatabase, TrieError):
                     report.missing_nodes += 1
         return report
 
-    def _compare_flat_with_trie(self, txn, root_id: bytes, report: "IntegrityReport") -> None:
-        """Count flat records that differ from the state trie at ``root_id``."""
+    def _compare_flat_with_trie(self, txn, overlay: FlatOverlay, root_id: bytes, report: "IntegrityReport") -> None:
+        """Count flat records (the table under the overlay) that differ from the state
+        trie at ``root_id``."""
         tables = self._tables
         fetch = trie_fetch(txn, tables.nodes)
         trie = {nibbles_to_bytes(path): (value, value_id) for path, value, value_id in iterate(fetch, root_id)}
+        flat = dict(txn.cursor(db=tables.accounts))
+        flat.update(overlay.newest())
         flat_accounts = 0
-        for address, record in txn.cursor(db=tables.accounts):
+        for address, record in sorted(flat.items()):
+            if record is None:
+                continue
             flat_accounts += 1
             storage_id = txn.get(address, db=tables.storage_roots) or NO_ID
             leaf, leaf_storage_id = trie.get(keccak256(address), (b"", NO_ID))
@@ -819,6 +950,11 @@ class MetisDB:
         if self._closed:
             return
         with self._write_lock:
+            try:
+                if self._overlay.first_block is not None:
+                    self.flush_flat()  # a clean reopen needs no recovery
+            except (DatabaseFull, DataDirReadOnly):
+                pass  # the table catches up from the changesets at the next open
             self._closed = True
             self._env.sync(True)
             with self._readers_lock:
@@ -881,11 +1017,27 @@ class IntegrityReport:
         return f"IntegrityReport({fields})"
 
 
+class _Extracted:
+    """A pending state's changes as the commit takes them (``PendingState.commit_changes``)."""
+
+    __slots__ = ("rows", "plain_rows", "account_puts", "code_puts", "cached", "changeset", "changes")
+
+    def __init__(self) -> None:
+        self.rows = AccountRows()
+        self.plain_rows = 0
+        self.account_puts: list[tuple[bytes, bytes]] = []
+        self.code_puts: list[tuple[bytes, bytes]] = []
+        self.cached: dict[bytes, tuple] = {}
+        self.changeset = b""
+        self.changes: list[AccountChange] = []
+
+
 class _Effects:
     """What a write transaction changes outside LMDB, applied only after it commits."""
 
     __slots__ = ("accounts", "slots", "clear_slots", "latest", "latest_root", "latest_root_id", "oldest",
-                 "new_tables", "state_version", "account_puts", "next_node")
+                 "new_tables", "state_version", "account_puts", "next_node", "overlay", "overlay_added",
+                 "overlay_first")
 
     def __init__(self) -> None:
         self.accounts: dict[bytes, tuple] = {}
@@ -898,7 +1050,10 @@ class _Effects:
         self.oldest = _UNSET
         self.new_tables: list[str] = []
         self.state_version = _UNSET
-        self.account_puts: list[tuple[bytes, bytes]] = []
+        self.account_puts: list[tuple[bytes, Optional[bytes]]] = []  # (address, flat record or None)
+        self.overlay = _UNSET  # the overlay that starts when this transaction flushed the table
+        self.overlay_added: Optional[int] = None  # the block whose versions went into the current overlay
+        self.overlay_first = _UNSET  # its first_block before them
 
 
 def _merge_changesets(older: list, newer: list) -> list:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from hyperion.primitives.keccak import keccak256 as _python_keccak256
+from hyperion.state.account import Account as _Account
 from hyperion.state.account import encode_account as _python_encode_account
 from hyperion.state.metisdb.batchtrie import BatchTrieUpdater as PythonTrieMerger
 from hyperion.state.metisdb.codec import CHANGESET_ENTRY as _CHANGESET_ENTRY
@@ -32,6 +33,12 @@ COMPILED = _native is not None
 
 TrieMerger = PythonTrieMerger if _native is None else _native.BatchTrieUpdater
 """The commit-time trie merger class (``batchtrie.BatchTrieUpdater``'s interface)."""
+
+NodeCache = dict if _native is None else _native.NodeCache
+"""The merger's parse cache (node id -> its split form in Python, its record in C)."""
+
+NodeBatch = list if _native is None else _native.NodeBatch
+"""Where a commit's merges put their new records: ``(id, record)`` pairs in id order."""
 
 def python_account_leaf(address: bytes, nonce: int, balance: int, storage_root: bytes,
                         code_hash: bytes) -> tuple[bytes, bytes, bytes]:
@@ -85,6 +92,85 @@ account_rows = python_account_rows if _native is None else _native.account_rows
 encoder's range (nonce >= 2**64) to ``rest``, where the general path handles it."""
 
 
+class PythonAccountRows:
+    """A block's account-trie changes (the C ``AccountRows``' reference): rows of
+    (hashed key, new leaf or b"" to delete, previous leaf, storage root id)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[bytes, bytes, bytes, bytes]] = []
+
+    def extend(self, leaves) -> None:
+        for row in leaves:
+            if type(row) is not tuple or len(row) != 4 or not all(isinstance(field, bytes) for field in row):
+                raise TypeError("each row must be a (key, leaf, previous, storage id) tuple of bytes")
+            self.rows.append(row)
+
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` rows added."""
+        if not 0 <= length <= len(self.rows):
+            raise ValueError(f"cannot truncate {len(self.rows)} rows to {length}")
+        del self.rows[length:]
+
+    def columns(self) -> tuple[tuple, tuple, tuple, tuple]:
+        """(keys, leaves, previous leaves, storage ids), sorted by key (stable)."""
+        return python_sorted_columns(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+AccountRows = PythonAccountRows if _native is None else _native.AccountRows
+"""A block's account-trie changes, merged by ``TrieMerger.update_rows``."""
+
+
+def python_plain_rows(accounts: dict, loaded: dict, rows, account_puts: list, code_puts: list,
+                      cached: dict) -> tuple[bytes, list]:
+    """The commit's common case in one pass: of a pending state's accounts (a plain dict
+    view) those loaded from the snapshot without storage (an empty plain storage dict,
+    an empty storage root) and still the same object get their trie row in ``rows``,
+    ``(address, flat record)`` in ``account_puts``, ``(code_hash, code)`` in
+    ``code_puts`` when they have code, and their record in ``cached`` when nonce,
+    balance or code hash changed (unchanged ones are skipped); returns their packed
+    changeset entries and every other ``(address, account)`` pair, for the general
+    path. ``python_plain_changes`` then ``python_account_rows``, restricted to what the
+    compiled encoder covers (exact ints: nonce < 2**64, balance < 2**256)."""
+    plain = []
+    others = []
+    for address, account in dict.items(accounts):
+        base = loaded.get(address)
+        if (base is not None and base[0] is account and type(address) is bytes and len(address) == 20
+                and isinstance(account, _Account)):
+            storage = account.storage
+            record = base[1]
+            code_hash = account.code_hash
+            if (type(storage) is dict and not storage and record[2] == _EMPTY_TRIE_ROOT
+                    and type(code_hash) is bytes and len(code_hash) == 32
+                    and type(record[3]) is bytes and len(record[3]) == 32):
+                if (account.balance == record[1] and account.nonce == record[0] and code_hash == record[3]):
+                    continue
+                if (_in_range(account.nonce, 64) and _in_range(account.balance, 256)
+                        and _in_range(record[0], 64) and _in_range(record[1], 256)):
+                    plain.append((address, (account.nonce, account.balance, code_hash), account.code, False,
+                                  _NO_SLOTS, record[2], record))
+                    continue
+        others.append((address, account))
+    leaves: list = []
+    changeset, rest = python_account_rows(plain, None, leaves, account_puts, code_puts, cached)
+    rows.extend(leaves)
+    return changeset, others
+
+
+def _in_range(value, bits: int) -> bool:
+    return type(value) is int and 0 <= value < 1 << bits
+
+
+_NO_SLOTS: dict = {}
+
+plain_rows = python_plain_rows if _native is None else _native.plain_rows
+
+
 def python_sorted_columns(rows: list) -> tuple[tuple, tuple, tuple, tuple]:
     """(keys, new leaves, old leaves, storage ids) of account rows, sorted by key."""
     if not rows:
@@ -124,6 +210,12 @@ plain_changes = python_plain_changes if _native is None else _native.plain_chang
 load_account = None if _native is None else _native.load_account
 """``LazyAccounts._load`` in C when built (``pending.py`` keeps the Python reference)."""
 
+bind_layout = None if _native is None else _native.bind_layout
+"""Tell the compiled pending-state paths where the classes' ``__slots__`` are (``pending.py``)."""
+
+pending_methods = None if _native is None else _native.pending_methods
+"""``PendingState`` methods implemented in C (``pending.py`` keeps the Python references)."""
+
 
 def python_sort_by_key(rows: list) -> None:
     """Sort a list of tuples by their first item (bytes), in place."""
@@ -131,3 +223,14 @@ def python_sort_by_key(rows: list) -> None:
 
 
 sort_by_key = python_sort_by_key if _native is None else _native.sort_by_key
+
+
+def python_add_versions(versions: dict, block: int, writes: list) -> None:
+    """``FlatOverlay.add``'s loop: each ``(address, flat record or None)`` becomes the
+    newest version ``(block, flat record, previous version or None)`` of its address."""
+    get = versions.get
+    for address, flat in writes:
+        versions[address] = (block, flat, get(address))
+
+
+add_versions = python_add_versions if _native is None else _native.add_versions

@@ -24,7 +24,7 @@ from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
 from hyperion.state.memory import _BALANCE, MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
-from hyperion.state.metisdb.native import TrieMerger, plain_changes
+from hyperion.state.metisdb.native import TrieMerger, plain_changes, plain_rows
 from hyperion.state.metisdb.native import load_account as compiled_load_account
 from hyperion.state.metisdb.nodelog import NO_ID
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
@@ -121,7 +121,7 @@ class LazyAccounts(dict):
 
     def _load(self, address: bytes) -> Optional[Account]:
         if compiled_load_account is not None:  # the same steps in one C call
-            return compiled_load_account(self, address, self._snapshot, Account, LazyStorage, ABSENT_ACCOUNT)
+            return compiled_load_account(self, address)
         return self._load_python(address)
 
     def _load_python(self, address: bytes) -> Optional[Account]:
@@ -256,14 +256,16 @@ class PendingState(MemoryState):
 
     def set_balance(self, address: bytes, value: int) -> None:
         """As ``MemoryState`` (same journal entry), without its generic lookup chain when
-        the account exists: a balance write is the most frequent state write."""
+        the account exists: a balance write is the most frequent state write. (Replaced
+        below by the same steps in C when built; this is their reference.)"""
         if self._owned is None:
             accounts = self._accounts
             account = dict.get(accounts, address)
             if account is None and address not in accounts.loaded and address not in accounts.absent:
                 account = accounts._load(address)
             if account is not None:
-                self._dirty_accounts.add(address)
+                # (No ``_dirty_accounts`` entry: this state's roots come from the
+                # commit-time merge, which never reads it.)
                 self._journal.append((_BALANCE, account, account.balance, address))
                 account.balance = value
                 return
@@ -308,10 +310,27 @@ class PendingState(MemoryState):
     def unordered_changes(self) -> list[AccountChange]:
         """``changes`` in no particular order (the commit sorts what it writes itself)."""
         accounts = self._accounts
-        loaded = accounts.loaded
         # Accounts loaded without storage and only given a new balance, nonce or code: in
         # one compiled pass when built (most accounts of most blocks).
-        changes, others = plain_changes(accounts, loaded, _NO_SLOTS, AccountChange)
+        changes, others = plain_changes(accounts, accounts.loaded, _NO_SLOTS, AccountChange)
+        changes.extend(self._general_changes(others))
+        return changes
+
+    def commit_changes(self, rows, account_puts: list, code_puts: list, cached: dict) -> tuple[bytes, list]:
+        """What ``MetisDB.commit`` writes: the common case (accounts loaded without storage
+        and given a new balance, nonce or code) goes straight into the commit's trie
+        ``rows``, flat records, code and cached records (``native.plain_rows``), with
+        their changeset entries returned; every other change as an ``AccountChange``."""
+        accounts = self._accounts
+        changeset, others = plain_rows(accounts, accounts.loaded, rows, account_puts, code_puts, cached)
+        return changeset, self._general_changes(others)
+
+    def _general_changes(self, others: list) -> list[AccountChange]:
+        """Changes of the ``(address, account)`` pairs the plain pass left, and of
+        deleted accounts."""
+        accounts = self._accounts
+        loaded = accounts.loaded
+        changes: list[AccountChange] = []
         snapshot = self.base_snapshot
         new_change = tuple.__new__  # AccountChange(...) without the generated __new__ (hot loop)
         for address, account in others:
@@ -403,3 +422,18 @@ class PendingState(MemoryState):
 
     def account_proof(self, address: bytes, slots=()) -> dict:
         raise NotImplementedError("proofs are served by committed snapshots (MetisDB.reader)")
+
+
+PendingState._set_balance_python = PendingState.set_balance
+
+if compiled_load_account is not None:
+    from hyperion.state.memory import MemoryState as _MemoryState
+    from hyperion.state.metisdb import native as _native
+    from hyperion.state.metisdb.cache import StateCache as _StateCache
+    from hyperion.state.metisdb.snapshot import Snapshot as _Snapshot
+
+    # The compiled loader and set_balance reach these classes' __slots__ directly.
+    _native.bind_layout(account=Account, snapshot=_Snapshot, cache=_StateCache, lazy_accounts=LazyAccounts,
+                        pending=PendingState, lazy_storage=LazyStorage, absent=ABSENT_ACCOUNT,
+                        balance_tag=_BALANCE, generic_set_balance=_MemoryState.set_balance)
+    PendingState.set_balance = _native.pending_methods()["set_balance"]

@@ -19,6 +19,7 @@ from hyperion.state.database import DatabaseClosed
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT, decode_record, decode_slot_leaf
 from hyperion.state.metisdb.errors import CorruptDatabase
 from hyperion.state.metisdb.nodelog import NO_ID, iterate, walk
+from hyperion.state.metisdb.overlay import FlatOverlay
 from hyperion.trie.nibbles import nibbles_to_bytes
 
 if TYPE_CHECKING:
@@ -42,12 +43,14 @@ class Snapshot:
         "_flat",
         "_tables",
         "_fetch",
+        "_overlay",
         "state_version",
         "__weakref__",
     )
 
     def __init__(self, db: "MetisDB", txn, block_number: Optional[int], state_root: bytes, root_id: bytes,
-                 flat: bool, generation: Optional[int], state_version: int = 0) -> None:
+                 flat: bool, generation: Optional[int], state_version: int = 0,
+                 overlay: Optional[FlatOverlay] = None) -> None:
         self.block_number = block_number
         self.state_version = state_version  # changes with every commit, amend and rollback
         self.state_root = state_root
@@ -57,6 +60,8 @@ class Snapshot:
         self._cache = db._cache
         self._generation = _NO_CACHE if generation is None or not flat else generation
         self._flat = flat
+        # Account records newer than the accounts table this transaction sees (latest only).
+        self._overlay = overlay if flat and block_number is not None else None
         self._tables = db._tables
         get = txn.get
         nodes_db = db._tables.nodes
@@ -141,11 +146,14 @@ class Snapshot:
                 record = cache.accounts.get(address)
                 if record is not None and cache.generation == generation:
                     return record
-            try:
-                data = txn.get(address, db=self._tables.accounts)
-            except (TypeError, lmdb.BadValsizeError):
-                raise ValueError(f"address must be bytes, got {address!r}") from None
-            record = ABSENT_ACCOUNT if data is None else decode_record(data)
+            overlay = self._overlay
+            record = None if overlay is None else overlay.record(address, self.block_number)
+            if record is None:
+                try:
+                    data = txn.get(address, db=self._tables.accounts)
+                except (TypeError, lmdb.BadValsizeError):
+                    raise ValueError(f"address must be bytes, got {address!r}") from None
+                record = ABSENT_ACCOUNT if data is None else decode_record(data)
             if generation != _NO_CACHE:
                 cache.insert_account(generation, address, record)
             return record
