@@ -570,7 +570,8 @@ class MetisDB:
         rows.truncate(extracted.plain_rows)  # a retried transaction starts over
         account_puts = effects.account_puts
         account_puts.extend(extracted.account_puts)
-        effects.accounts.update(extracted.cached)
+        # The extraction's cached records (a retried transaction re-adds the same others).
+        effects.accounts = extracted.cached
         code_puts = list(extracted.code_puts)
         leaves: list[tuple[bytes, bytes, bytes, bytes]] = []  # (address hash, new leaf, old leaf, storage id)
         storage_roots_db = tables.storage_roots
