@@ -982,3 +982,15 @@ def test_batch_keccak_matches_single_keccak(lanes: int) -> None:
     with pytest.raises(TypeError):
         native.keccak256_many(["text"])
     assert native.KECCAK_LANES in (1, 4, 8)
+
+
+def test_presized_dict_is_an_ordinary_dict() -> None:
+    from hyperion.state.metisdb.native import python_presized_dict
+
+    for make in (native.presized_dict, python_presized_dict):
+        empty = make(100_000)
+        assert type(empty) is dict and empty == {}
+        empty.update({b"a": 1})
+        assert empty == {b"a": 1}
+        with pytest.raises(ValueError):
+            make(-1)

@@ -245,15 +245,29 @@ static inline void store_le64(uint8_t *out, uint64_t lane)
 #endif
 }
 
-/* The padded final block of ``job`` (136 bytes) into ``block``. */
-static void keccak_last_block(const HashJob *job, uint8_t block[KECCAK_RATE])
+/* Lane ``lane`` (0..16) of the padded final block of ``job``: its last bytes, the 0x01
+ * after them and the closing 0x80, without building the block. */
+static inline uint64_t final_lane(const HashJob *job, int lane)
 {
     size_t rest = job->length % KECCAK_RATE;
-    memset(block, 0, KECCAK_RATE);
-    if (rest)
-        memcpy(block, job->data + (job->length - rest), rest);
-    block[rest] ^= 0x01;
-    block[KECCAK_RATE - 1] ^= 0x80;
+    const uint8_t *tail = job->data + (job->length - rest);
+    size_t at = 8 * (size_t)lane;
+    uint64_t value;
+    if (at + 8 <= rest) {
+        value = load_le64(tail + at);
+    } else {
+        value = 0;
+        if (at < rest) {
+            uint8_t bytes[8] = {0};
+            memcpy(bytes, tail + at, rest - at);
+            value = load_le64(bytes);
+        }
+        if (rest >= at && rest < at + 8)
+            value ^= (uint64_t)0x01 << (8 * (rest - at));
+    }
+    if (lane == KECCAK_RATE / 8 - 1)
+        value ^= 0x8000000000000000ULL;
+    return value;
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -298,13 +312,10 @@ __attribute__((target("avx512f"))) static void keccak256_x8(HashJob *const *jobs
     __m512i state[25];
     for (int lane = 0; lane < 25; lane++)
         state[lane] = _mm512_setzero_si512();
-    uint8_t last[8][KECCAK_RATE];
-    for (int k = 0; k < 8; k++)
-        keccak_last_block(jobs[k], last[k]);
-    for (size_t block = 0; block < blocks; block++) {
+    for (size_t block = 0; block + 1 < blocks; block++) {
         const uint8_t *p[8];
         for (int k = 0; k < 8; k++)
-            p[k] = block + 1 < blocks ? jobs[k]->data + KECCAK_RATE * block : last[k];
+            p[k] = jobs[k]->data + KECCAK_RATE * block;
         for (int lane = 0; lane < KECCAK_RATE / 8; lane++) {
             size_t at = 8 * (size_t)lane;
             __m512i words = _mm512_set_epi64((long long)load_le64(p[7] + at), (long long)load_le64(p[6] + at),
@@ -315,6 +326,14 @@ __attribute__((target("avx512f"))) static void keccak256_x8(HashJob *const *jobs
         }
         keccak_f1600_x8(state);
     }
+    for (int lane = 0; lane < KECCAK_RATE / 8; lane++) {
+        __m512i words = _mm512_set_epi64((long long)final_lane(jobs[7], lane), (long long)final_lane(jobs[6], lane),
+                                         (long long)final_lane(jobs[5], lane), (long long)final_lane(jobs[4], lane),
+                                         (long long)final_lane(jobs[3], lane), (long long)final_lane(jobs[2], lane),
+                                         (long long)final_lane(jobs[1], lane), (long long)final_lane(jobs[0], lane));
+        state[lane] = _mm512_xor_si512(state[lane], words);
+    }
+    keccak_f1600_x8(state);
     uint64_t lanes[4][8];
     for (int lane = 0; lane < 4; lane++)
         _mm512_storeu_si512((void *)lanes[lane], state[lane]);
@@ -328,13 +347,10 @@ __attribute__((target("avx2"))) static void keccak256_x4(HashJob *const *jobs, s
     __m256i state[25];
     for (int lane = 0; lane < 25; lane++)
         state[lane] = _mm256_setzero_si256();
-    uint8_t last[4][KECCAK_RATE];
-    for (int k = 0; k < 4; k++)
-        keccak_last_block(jobs[k], last[k]);
-    for (size_t block = 0; block < blocks; block++) {
+    for (size_t block = 0; block + 1 < blocks; block++) {
         const uint8_t *p[4];
         for (int k = 0; k < 4; k++)
-            p[k] = block + 1 < blocks ? jobs[k]->data + KECCAK_RATE * block : last[k];
+            p[k] = jobs[k]->data + KECCAK_RATE * block;
         for (int lane = 0; lane < KECCAK_RATE / 8; lane++) {
             size_t at = 8 * (size_t)lane;
             __m256i words = _mm256_set_epi64x((long long)load_le64(p[3] + at), (long long)load_le64(p[2] + at),
@@ -343,6 +359,12 @@ __attribute__((target("avx2"))) static void keccak256_x4(HashJob *const *jobs, s
         }
         keccak_f1600_x4(state);
     }
+    for (int lane = 0; lane < KECCAK_RATE / 8; lane++) {
+        __m256i words = _mm256_set_epi64x((long long)final_lane(jobs[3], lane), (long long)final_lane(jobs[2], lane),
+                                          (long long)final_lane(jobs[1], lane), (long long)final_lane(jobs[0], lane));
+        state[lane] = _mm256_xor_si256(state[lane], words);
+    }
+    keccak_f1600_x4(state);
     uint64_t lanes[4][4];
     for (int lane = 0; lane < 4; lane++)
         _mm256_storeu_si256((__m256i *)lanes[lane], state[lane]);
@@ -4427,8 +4449,31 @@ static int exact_uint(PyObject *value, uint8_t *out, size_t width)
 
 /* One account of plain_rows: 1 when done (or unchanged), 0 when it takes the general
  * path, -1 on error. */
+/* Hash jobs collected by a pass, run at its end (growing a warm buffer). */
+typedef struct {
+    HashJob *jobs;
+    size_t count, size; /* size in bytes */
+} HashJobs;
+
+static int add_hash_job(HashJobs *jobs, const uint8_t *data, size_t length, uint8_t *out)
+{
+    if ((jobs->count + 1) * sizeof(HashJob) > jobs->size) {
+        size_t wanted = jobs->size ? 2 * jobs->size : 1024 * sizeof(HashJob);
+        HashJob *grown = (HashJob *)warm_grow(jobs->jobs, &jobs->size, jobs->count * sizeof(HashJob), wanted);
+        if (grown == NULL)
+            return -1;
+        jobs->jobs = grown;
+    }
+    jobs->jobs[jobs->count].data = data;
+    jobs->jobs[jobs->count].length = length;
+    jobs->jobs[jobs->count].out = out;
+    jobs->count++;
+    return 0;
+}
+
 static int plain_row(PyObject *address, PyObject *account, PyObject *loaded, AccountRows *rows,
-                     PyObject *account_puts, PyObject *code_puts, PyObject *cached, Buffer *changeset)
+                     PyObject *account_puts, PyObject *code_puts, PyObject *cached, Buffer *changeset,
+                     HashJobs *address_hashes)
 {
     if (!PyBytes_CheckExact(address) || PyBytes_GET_SIZE(address) != 20
         || !PyObject_TypeCheck(account, layout.account_type))
@@ -4484,7 +4529,12 @@ static int plain_row(PyObject *address, PyObject *account, PyObject *loaded, Acc
         rows->count--;
         return -1;
     }
-    keccak256(bytes_data(address), 20, key);
+    /* keccak(address) for all rows at once at the end of the pass (the accounts dict
+     * keeps the address alive until then). */
+    if (add_hash_job(address_hashes, bytes_data(address), 20, key) < 0) {
+        rows->count--;
+        return -1;
+    }
     row->key = key;
     row->key_length = 32;
     row->leaf_length = leaf_length;
@@ -4540,12 +4590,13 @@ static PyObject *module_plain_rows(PyObject *module, PyObject *const *args, Py_s
     if (others == NULL)
         return NULL;
     Buffer changeset = {NULL, 0, 0};
+    HashJobs address_hashes = {NULL, 0, 0};
     Py_ssize_t position = 0;
     PyObject *address, *account;
     while (PyDict_Next(accounts, &position, &address, &account)) {
         Py_INCREF(address);
         Py_INCREF(account);
-        int done = plain_row(address, account, loaded, rows, args[3], args[4], args[5], &changeset);
+        int done = plain_row(address, account, loaded, rows, args[3], args[4], args[5], &changeset, &address_hashes);
         int failed = done < 0;
         if (done == 0) {
             PyObject *pair = PyTuple_Pack(2, address, account);
@@ -4556,9 +4607,17 @@ static PyObject *module_plain_rows(PyObject *module, PyObject *const *args, Py_s
         Py_DECREF(account);
         if (failed) {
             buffer_free(&changeset);
+            warm_give(address_hashes.jobs, address_hashes.size);
             Py_DECREF(others);
             return NULL;
         }
+    }
+    int hashed = keccak256_jobs(address_hashes.jobs, address_hashes.count, keccak_lanes);
+    warm_give(address_hashes.jobs, address_hashes.size);
+    if (hashed < 0) {
+        buffer_free(&changeset);
+        Py_DECREF(others);
+        return NULL;
     }
     PyObject *packed = PyBytes_FromStringAndSize((const char *)changeset.data, (Py_ssize_t)changeset.size);
     buffer_free(&changeset);
@@ -4651,6 +4710,21 @@ done:
     return answer;
 }
 
+
+/* presized_dict(n) -> an empty dict with room for n entries without resizing */
+static PyObject *module_presized_dict(PyObject *module, PyObject *argument)
+{
+    (void)module;
+    Py_ssize_t size = PyLong_AsSsize_t(argument);
+    if (size == -1 && PyErr_Occurred())
+        return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "size must be >= 0");
+        return NULL;
+    }
+    return _PyDict_NewPresized(size);
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256_many", (PyCFunction)(void (*)(void))module_keccak256_many, METH_VARARGS | METH_KEYWORDS,
      "keccak256_many(messages, lanes=8) -> [digest, ...]: many messages at once, up to ``lanes``\n"
@@ -4670,6 +4744,8 @@ static PyMethodDef module_methods[] = {
     {"plain_rows", (PyCFunction)(void (*)(void))module_plain_rows, METH_FASTCALL,
      "plain_rows(accounts, loaded, rows, account_puts, code_puts, cached) -> (changeset, others)\n\n"
      "The commit's common case in one pass (see native.python_plain_rows)."},
+    {"presized_dict", module_presized_dict, METH_O,
+     "presized_dict(n) -> {}: an empty dict that takes n entries without resizing."},
     {"add_versions", (PyCFunction)(void (*)(void))module_add_versions, METH_FASTCALL,
      "add_versions(versions, block, writes): FlatOverlay.add's loop (see native.python_add_versions)."},
     {"pending_methods", module_pending_methods, METH_NOARGS,

@@ -233,7 +233,7 @@ class MetisDB:
                     if flat != latest:
                         # Killed before the accounts table caught up: bring it up to date.
                         self._recover_flat_table(txn, block_from_key(flat), self._latest)
-                self._overlay = FlatOverlay(self._latest)
+                self._overlay = self._new_overlay(self._latest)
         except lmdb.MapFullError:
             raise DatabaseFull(f"{self.path}: no room to initialise the database (map_size too small)") from None
         except lmdb.ReadonlyError:
@@ -664,7 +664,10 @@ class MetisDB:
         if puts:
             txn.cursor(db=accounts_db).putmulti(puts)
         txn.put(_META_FLAT, block_key(number), db=self._tables.meta)
-        self._effects.overlay = FlatOverlay(number)
+        self._effects.overlay = self._new_overlay(number)
+
+    def _new_overlay(self, since: Optional[int]) -> FlatOverlay:
+        return FlatOverlay(since, min(self._flat_overlay_limit + 1, DEFAULT_FLAT_OVERLAY_LIMIT))
 
     def _flush_due(self, number: int) -> bool:
         """Whether the commit of block ``number`` also writes the accounts table."""
@@ -847,7 +850,7 @@ class MetisDB:
         target_key = block_key(target)
         txn.put(_META_LATEST, target_key, db=tables.meta)
         txn.put(_META_FLAT, target_key, db=tables.meta)
-        self._effects.overlay = FlatOverlay(target)
+        self._effects.overlay = self._new_overlay(target)
         self._bump_state_version(txn)
         self._effects.latest = target
         self._effects.latest_root, self._effects.latest_root_id, _ = decode_root_entry(

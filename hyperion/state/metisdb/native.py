@@ -234,3 +234,15 @@ def python_add_versions(versions: dict, block: int, writes: list) -> None:
 
 
 add_versions = python_add_versions if _native is None else _native.add_versions
+
+
+def python_presized_dict(size: int) -> dict:
+    """An empty dict (Python cannot size one in advance; the compiled one can)."""
+    if size < 0:
+        raise ValueError("size must be >= 0")
+    return {}
+
+
+presized_dict = python_presized_dict if _native is None else _native.presized_dict
+"""An empty dict that takes ``size`` entries without resizing (a resize of a big one
+costs milliseconds, in the middle of a commit)."""

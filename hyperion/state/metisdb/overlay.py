@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Optional
 
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT, decode_record
-from hyperion.state.metisdb.native import add_versions
+from hyperion.state.metisdb.native import add_versions, presized_dict
 
 
 class FlatOverlay:
@@ -41,8 +41,10 @@ class FlatOverlay:
 
     __slots__ = ("versions", "entries", "since", "first_block")
 
-    def __init__(self, since: Optional[int]) -> None:
-        self.versions: dict[bytes, tuple] = {}
+    def __init__(self, since: Optional[int], expected: int = 0) -> None:
+        # Sized for the versions expected before the next flush: growing a dict of
+        # 100k entries costs milliseconds in the middle of a commit.
+        self.versions: dict[bytes, tuple] = presized_dict(expected)
         self.entries = 0  # versions held, older ones included (the memory bound)
         self.since = since  # the table holds the state of this block (None: empty database)
         self.first_block: Optional[int] = None  # oldest block with a version here
