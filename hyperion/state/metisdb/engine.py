@@ -84,8 +84,16 @@ from hyperion.state.metisdb.errors import (
     DataDirReadOnly,
     IncompatibleFormat,
 )
-from hyperion.state.metisdb.native import AccountRows, NodeBatch, NodeCache, TrieMerger, account_rows
-from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, check_root, iterate, node_id, subtree_ids, walk
+from hyperion.state.metisdb.native import (
+    AccountRows,
+    NodeBatch,
+    NodeCache,
+    NodeHashes,
+    TrieMerger,
+    account_rows,
+    verify_tries,
+)
+from hyperion.state.metisdb.nodelog import ID_SIZE, NO_ID, iterate, node_id, subtree_ids, walk
 from hyperion.state.metisdb.overlay import FlatOverlay
 from hyperion.state.metisdb.pending import AccountChange, PendingState
 from hyperion.state.metisdb.snapshot import Snapshot
@@ -870,25 +878,19 @@ class MetisDB:
             overlay = self._overlay
         with txn:
             fetch = trie_fetch(txn, tables.nodes)
-            reachable: set[bytes] = set()
+            reached = NodeHashes()
             latest_entry = None
+            roots = []
             for key, entry in txn.cursor(db=tables.roots):
                 root, root_id, _ = decode_root_entry(entry)
                 latest_entry = (root, root_id)
-                if root == EMPTY_TRIE_ROOT:
-                    continue
-                try:
-                    check_root(fetch, root, root_id)
-                    for _ in subtree_ids(fetch, root_id, True, reachable):  # fills ``reachable``
-                        pass
-                except CorruptDatabase as exc:
-                    if "not stored" in str(exc):
-                        report.missing_nodes += 1
-                    else:
-                        report.bad_nodes += 1
-            stored = {key for key in txn.cursor(db=tables.nodes).iternext(keys=True, values=False)}
-            report.reachable_nodes = len(reachable)
-            report.unreachable_nodes = len(stored - reachable)
+                if root != EMPTY_TRIE_ROOT:
+                    roots.append((root, root_id))
+            # Every node of every retained trie, each read and hashed once (see verify_tries).
+            report.missing_nodes, report.bad_nodes = verify_tries(fetch, roots, reached)
+            report.reachable_nodes = len(reached)
+            report.unreachable_nodes = sum(1 for key in txn.cursor(db=tables.nodes).iternext(keys=True, values=False)
+                                           if key not in reached)
             if latest_entry is not None:
                 try:
                     self._compare_flat_with_trie(txn, overlay, latest_entry[1], report)

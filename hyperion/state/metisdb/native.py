@@ -246,3 +246,73 @@ def python_presized_dict(size: int) -> dict:
 presized_dict = python_presized_dict if _native is None else _native.presized_dict
 """An empty dict that takes ``size`` entries without resizing (a resize of a big one
 costs milliseconds, in the middle of a commit)."""
+
+
+class _Missing(Exception):
+    pass
+
+
+def python_verify_tries(fetch, roots, hashes: dict) -> tuple[int, int]:
+    """Check every node reachable from each ``(root hash, root id)`` of ``roots``
+    (storage tries below account leaves included): it is stored (else it counts as
+    missing), well formed, and hashes to what its parent, the root hash or its
+    account's storage root names (else bad); a root's walk stops at its first
+    problem. ``hashes`` (id -> hash) collects the nodes reached, so that a node met
+    again from another root is compared by its recorded hash, not read again: every
+    node is read and hashed once. Returns (missing, bad)."""
+    from hyperion.primitives import rlp as _rlp
+    from hyperion.state.metisdb.errors import CorruptDatabase
+    from hyperion.state.metisdb.nodelog import ID_SIZE, Node, is_hash_item
+
+    missing = bad = 0
+    for root_hash, root_id in roots:
+        stack: list = []
+
+        def visit(record_id: bytes, expected: bytes, account: bool) -> None:
+            if not record_id:
+                raise CorruptDatabase("a hashed trie reference has no node id")
+            known = hashes.get(record_id)
+            if known is not None:
+                if known != expected:
+                    raise CorruptDatabase("a node does not match its parent's hash")
+                return
+            try:
+                record = fetch(record_id)
+            except KeyError:
+                raise _Missing from None
+            node = Node(bytes(record))
+            if _python_keccak256(node.rlp) != expected:
+                raise CorruptDatabase("a node does not match its parent's hash")
+            hashes[record_id] = expected
+            stack.append((node, account))
+
+        try:
+            if len(root_id) != ID_SIZE:
+                raise CorruptDatabase("a root id is not a node id")
+            visit(root_id, root_hash, True)
+            while stack:
+                node, account = stack.pop()
+                items = node.items[:16] if node.kind == "B" else node.items[1:] if node.kind == "E" else []
+                for item, child_id in zip(items, node.ids):
+                    if is_hash_item(item):
+                        visit(child_id, item[1:], account)
+                if node.kind == "L" and account and node.value_id:
+                    try:
+                        fields = _rlp.decode(node.value)
+                    except _rlp.RLPError:
+                        raise CorruptDatabase("an account leaf does not decode") from None
+                    if (not isinstance(fields, list) or len(fields) != 4 or not isinstance(fields[2], bytes)
+                            or len(fields[2]) != 32):
+                        raise CorruptDatabase("an account leaf does not name a storage root")
+                    visit(node.value_id, fields[2], False)
+        except _Missing:
+            missing += 1
+        except CorruptDatabase:
+            bad += 1
+    return missing, bad
+
+
+verify_tries = python_verify_tries if _native is None else _native.verify_tries
+
+NodeHashes = dict if _native is None else _native.NodeHashes
+"""What ``verify_tries`` collects: node id -> checked hash."""
