@@ -722,15 +722,29 @@ typedef struct {
     uint64_t id;
 } CacheSlot;
 
+typedef struct {
+    uint8_t *record;
+    Py_ssize_t length;
+} Buried;
+
+/* Records are kept in blocks of RECORD_GRAIN-byte size classes, and freed blocks go
+ * to per-class free lists for the next ones: a commit replaces about as many
+ * branches as it creates, and the allocator's own bins handle that churn poorly. */
+#define RECORD_GRAIN 64
+#define RECORD_CLASSES 18          /* up to 1152 bytes; larger records use malloc */
+#define RECORD_FREE_LIMIT 32768    /* spare blocks kept per class at most */
+
 typedef struct NodeCacheStruct {
     PyObject_HEAD
     CacheSlot *slots;
     size_t capacity; /* a power of two, or 0 */
     int shift;       /* 64 - log2(capacity) */
     size_t count;
-    uint8_t **graveyard; /* left the cache during a merge: freed when merges end */
+    Buried *graveyard; /* left the cache during a merge: freed when merges end */
     size_t buried, graveyard_capacity;
     int merging;
+    uint8_t *free_blocks[RECORD_CLASSES]; /* linked through their first bytes */
+    size_t free_counts[RECORD_CLASSES];
 } NodeCache;
 
 static PyTypeObject NodeCacheType;
@@ -768,15 +782,48 @@ static CacheSlot *cache_find(NodeCache *cache, uint64_t id)
     }
 }
 
-static int cache_bury(NodeCache *cache, uint8_t *record)
+static inline int record_class(Py_ssize_t length)
+{
+    size_t blocks = ((size_t)length + 1 + RECORD_GRAIN - 1) / RECORD_GRAIN;
+    return blocks < RECORD_CLASSES ? (int)blocks : 0; /* 0: too large for the classes */
+}
+
+static uint8_t *record_alloc(NodeCache *cache, Py_ssize_t length)
+{
+    int class = record_class(length);
+    if (class && cache->free_blocks[class] != NULL) {
+        uint8_t *block = cache->free_blocks[class];
+        memcpy(&cache->free_blocks[class], block, sizeof(uint8_t *));
+        cache->free_counts[class]--;
+        return block;
+    }
+    uint8_t *block = (uint8_t *)malloc(class ? (size_t)class * RECORD_GRAIN : (size_t)length + 1);
+    if (block == NULL)
+        PyErr_NoMemory();
+    return block;
+}
+
+static void record_free(NodeCache *cache, uint8_t *record, Py_ssize_t length)
+{
+    int class = record_class(length);
+    if (!class || cache->free_counts[class] >= RECORD_FREE_LIMIT) {
+        free(record);
+        return;
+    }
+    memcpy(record, &cache->free_blocks[class], sizeof(uint8_t *));
+    cache->free_blocks[class] = record;
+    cache->free_counts[class]++;
+}
+
+static int cache_bury(NodeCache *cache, uint8_t *record, Py_ssize_t length)
 {
     if (!cache->merging) {
-        free(record);
+        record_free(cache, record, length);
         return 0;
     }
     if (cache->buried == cache->graveyard_capacity) {
         size_t capacity = cache->graveyard_capacity ? 2 * cache->graveyard_capacity : 256;
-        uint8_t **grown = (uint8_t **)realloc(cache->graveyard, sizeof(uint8_t *) * capacity);
+        Buried *grown = (Buried *)realloc(cache->graveyard, sizeof(Buried) * capacity);
         if (grown == NULL) {
             free(record); /* cannot defer: only reachable on allocation failure */
             PyErr_NoMemory();
@@ -785,7 +832,9 @@ static int cache_bury(NodeCache *cache, uint8_t *record)
         cache->graveyard = grown;
         cache->graveyard_capacity = capacity;
     }
-    cache->graveyard[cache->buried++] = record;
+    cache->graveyard[cache->buried].record = record;
+    cache->graveyard[cache->buried].length = length;
+    cache->buried++;
     return 0;
 }
 
@@ -799,7 +848,7 @@ static void cache_end_merge(NodeCache *cache)
     if (--cache->merging > 0)
         return;
     for (size_t index = 0; index < cache->buried; index++)
-        free(cache->graveyard[index]);
+        record_free(cache, cache->graveyard[index].record, cache->graveyard[index].length);
     cache->buried = 0;
 }
 
@@ -838,6 +887,7 @@ static int cache_remove(NodeCache *cache, uint64_t id)
     if (slot == NULL)
         return 0;
     uint8_t *record = slot->record;
+    Py_ssize_t length = slot->length;
     size_t mask = cache->capacity - 1;
     size_t hole = (size_t)(slot - cache->slots);
     for (size_t index = (hole + 1) & mask;; index = (index + 1) & mask) {
@@ -854,7 +904,7 @@ static int cache_remove(NodeCache *cache, uint64_t id)
     }
     cache->slots[hole].record = NULL;
     cache->count--;
-    return cache_bury(cache, record);
+    return cache_bury(cache, record, length);
 }
 
 static int cache_clear_all(NodeCache *cache)
@@ -862,7 +912,7 @@ static int cache_clear_all(NodeCache *cache)
     int status = 0;
     for (size_t index = 0; index < cache->capacity; index++) {
         if (cache->slots[index].record != NULL) {
-            if (cache_bury(cache, cache->slots[index].record) < 0)
+            if (cache_bury(cache, cache->slots[index].record, cache->slots[index].length) < 0)
                 status = -1;
             cache->slots[index].record = NULL;
         }
@@ -875,21 +925,20 @@ static int cache_clear_all(NodeCache *cache)
 static int cache_insert(NodeCache *cache, uint64_t id, const uint8_t *data, Py_ssize_t length)
 {
     CacheSlot *slot = cache_find(cache, id);
-    uint8_t *copy = (uint8_t *)malloc((size_t)length + 1);
-    if (copy == NULL) {
-        PyErr_NoMemory();
+    uint8_t *copy = record_alloc(cache, length);
+    if (copy == NULL)
         return -1;
-    }
     memcpy(copy, data, (size_t)length);
     if (slot != NULL) {
         uint8_t *old = slot->record;
+        Py_ssize_t old_length = slot->length;
         slot->record = copy;
         slot->length = length;
-        return cache_bury(cache, old);
+        return cache_bury(cache, old, old_length);
     }
     if (2 * (cache->count + 1) > cache->capacity
         && cache_resize(cache, cache->capacity ? 2 * cache->capacity : 1024) < 0) {
-        free(copy);
+        record_free(cache, copy, length);
         return -1;
     }
     size_t mask = cache->capacity - 1;
@@ -927,7 +976,16 @@ static void node_cache_dealloc(NodeCache *self)
     for (size_t index = 0; index < self->capacity; index++)
         free(self->slots[index].record);
     for (size_t index = 0; index < self->buried; index++)
-        free(self->graveyard[index]);
+        free(self->graveyard[index].record);
+    for (int class = 0; class < RECORD_CLASSES; class++) {
+        uint8_t *block = self->free_blocks[class];
+        while (block != NULL) {
+            uint8_t *next;
+            memcpy(&next, block, sizeof(uint8_t *));
+            free(block);
+            block = next;
+        }
+    }
     free(self->slots);
     free(self->graveyard);
     Py_TYPE(self)->tp_free((PyObject *)self);
