@@ -1061,3 +1061,19 @@ def test_verify_tries_rejects_bad_arguments() -> None:
     assert native.verify_tries(lambda key: b"", [], native.NodeHashes()) == (0, 0)
     assert native.verify_tries({}.__getitem__, [(b"\x01" * 32, b"\x00" * 8)], native.NodeHashes()) == (1, 0)
     assert native.verify_tries({}.__getitem__, [(b"\x01" * 32, b"\x00" * 3)], native.NodeHashes()) == (0, 1)
+
+
+def test_flush_rows_matches_python() -> None:
+    from hyperion.state.metisdb.native import python_add_versions, python_flush_rows
+
+    rng = random.Random(11)
+    versions: dict = {}
+    for block in range(6):
+        writes = {rng.randbytes(20): rng.choice([None, rng.randbytes(rng.randrange(3, 90))]) for _ in range(400)}
+        python_add_versions(versions, block, list(writes.items()))
+    assert native.flush_rows(versions) == python_flush_rows(versions)
+    puts, deletes = native.flush_rows(versions)
+    assert [address for address, _ in puts] == sorted(address for address, _ in puts) and deletes == sorted(deletes)
+    assert len(puts) + len(deletes) == len(versions)
+    with pytest.raises(TypeError):
+        native.flush_rows({b"a": (1, b"x")})

@@ -5158,6 +5158,54 @@ static PyObject *module_verify_tries(PyObject *module, PyObject *const *args, Py
     return Py_BuildValue("(nn)", missing, bad);
 }
 
+
+/* flush_rows(versions) -> (puts, deletes): native.python_flush_rows in one call. */
+static PyObject *module_flush_rows(PyObject *module, PyObject *versions)
+{
+    (void)module;
+    if (!PyDict_CheckExact(versions)) {
+        PyErr_SetString(PyExc_TypeError, "flush_rows(versions: dict)");
+        return NULL;
+    }
+    PyObject *puts = PyList_New(0), *deletes = PyList_New(0);
+    if (puts == NULL || deletes == NULL)
+        goto error;
+    Py_ssize_t position = 0;
+    PyObject *address, *entry;
+    while (PyDict_Next(versions, &position, &address, &entry)) {
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 3 || !PyBytes_Check(address)) {
+            PyErr_SetString(PyExc_TypeError, "overlay versions must map bytes to (block, flat, previous)");
+            goto error;
+        }
+        PyObject *flat = PyTuple_GET_ITEM(entry, 1);
+        if (flat == Py_None) {
+            if (PyList_Append(deletes, address) < 0)
+                goto error;
+            continue;
+        }
+        PyObject *pair = PyTuple_Pack(2, address, flat);
+        if (pair == NULL)
+            goto error;
+        PyObject_GC_UnTrack(pair);
+        int status = PyList_Append(puts, pair);
+        Py_DECREF(pair);
+        if (status < 0)
+            goto error;
+    }
+    /* compare_rows reads item 0 of each tuple; nothing here can run Python code. */
+    qsort(((PyListObject *)puts)->ob_item, (size_t)PyList_GET_SIZE(puts), sizeof(PyObject *), compare_rows);
+    if (PyList_Sort(deletes) < 0)
+        goto error;
+    PyObject *answer = PyTuple_Pack(2, puts, deletes);
+    Py_DECREF(puts);
+    Py_DECREF(deletes);
+    return answer;
+error:
+    Py_XDECREF(puts);
+    Py_XDECREF(deletes);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"keccak256_many", (PyCFunction)(void (*)(void))module_keccak256_many, METH_VARARGS | METH_KEYWORDS,
      "keccak256_many(messages, lanes=8) -> [digest, ...]: many messages at once, up to ``lanes``\n"
@@ -5180,6 +5228,8 @@ static PyMethodDef module_methods[] = {
     {"verify_tries", (PyCFunction)(void (*)(void))module_verify_tries, METH_FASTCALL,
      "verify_tries(fetch, roots, hashes) -> (missing, bad): check every node reachable from the\n"
      "(root hash, root id) pairs (see native.python_verify_tries)."},
+    {"flush_rows", module_flush_rows, METH_O,
+     "flush_rows(versions) -> (puts, deletes): what a flat overlay flush writes (see native.python_flush_rows)."},
     {"presized_dict", module_presized_dict, METH_O,
      "presized_dict(n) -> {}: an empty dict that takes n entries without resizing."},
     {"add_versions", (PyCFunction)(void (*)(void))module_add_versions, METH_FASTCALL,

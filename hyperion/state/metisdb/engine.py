@@ -658,17 +658,15 @@ class MetisDB:
         table (in ``txn``, which commits block ``number`` or amends or rolls back to
         it); a new overlay starts once it commits."""
         accounts_db = self._tables.accounts
-        newest = self._overlay.newest()
         if amended:
-            merged = dict(newest)
+            merged = dict(self._overlay.newest())
             merged.update(amended)
-            newest = sorted(merged.items())
-        puts = []
-        for address, flat in newest:
-            if flat is None:
-                txn.delete(address, db=accounts_db)
-            else:
-                puts.append((address, flat))
+            puts = [(address, flat) for address, flat in sorted(merged.items()) if flat is not None]
+            deletes = [address for address, flat in merged.items() if flat is None]
+        else:
+            puts, deletes = self._overlay.flush_rows()
+        for address in deletes:
+            txn.delete(address, db=accounts_db)
         if puts:
             txn.cursor(db=accounts_db).putmulti(puts)
         txn.put(_META_FLAT, block_key(number), db=self._tables.meta)

@@ -316,3 +316,22 @@ verify_tries = python_verify_tries if _native is None else _native.verify_tries
 
 NodeHashes = dict if _native is None else _native.NodeHashes
 """What ``verify_tries`` collects: node id -> checked hash."""
+
+
+def python_flush_rows(versions: dict) -> tuple[list, list]:
+    """What a flat overlay flush writes: ``(address, newest flat record)`` pairs sorted by
+    address, and the sorted addresses whose newest version is a deletion."""
+    puts = []
+    deletes = []
+    for address, entry in versions.items():
+        flat = entry[1]
+        if flat is None:
+            deletes.append(address)
+        else:
+            puts.append((address, flat))
+    puts.sort(key=lambda pair: pair[0])
+    deletes.sort()
+    return puts, deletes
+
+
+flush_rows = python_flush_rows if _native is None else _native.flush_rows

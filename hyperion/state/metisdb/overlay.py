@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Optional
 
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT, decode_record
-from hyperion.state.metisdb.native import add_versions, presized_dict
+from hyperion.state.metisdb.native import add_versions, flush_rows, presized_dict
 
 
 class FlatOverlay:
@@ -83,9 +83,13 @@ class FlatOverlay:
         self.first_block = first_block
 
     def newest(self) -> list[tuple[bytes, Optional[bytes]]]:
-        """``(address, newest flat record or None)`` for every address, sorted: what a
-        flush writes."""
+        """``(address, newest flat record or None)`` for every address, sorted."""
         return sorted((address, entry[1]) for address, entry in self.versions.items())
+
+    def flush_rows(self) -> tuple[list, list]:
+        """What a flush writes: ``(address, flat record)`` pairs and deleted addresses,
+        each sorted by address (``native.flush_rows``)."""
+        return flush_rows(self.versions)
 
     def __len__(self) -> int:
         return len(self.versions)
