@@ -1077,3 +1077,25 @@ def test_flush_rows_matches_python() -> None:
     assert len(puts) + len(deletes) == len(versions)
     with pytest.raises(TypeError):
         native.flush_rows({b"a": (1, b"x")})
+
+
+def test_node_batch_cannot_be_cleared_by_a_merge_callback() -> None:
+    """Records of a running merge live in its NodeBatch: clearing it from a fetch
+    callback is refused, and the merge still completes."""
+    rng, records, keys, root, root_id = _stored_trie(3, 200)
+    batch = native.NodeBatch()
+    refused = []
+
+    def fetch(record_id: bytes) -> bytes:
+        try:
+            batch.clear()
+        except RuntimeError:
+            refused.append(record_id)
+        return records[record_id]
+
+    updater = NativeUpdater(fetch, batch)
+    changed = sorted(rng.sample(keys, 20))
+    python_log = Recorder(dict(records))
+    expected = PythonUpdater(python_log.fetch, python_log.store).update(root, root_id, changed, [b"q" * 40] * 20)
+    assert updater.update(root, root_id, changed, [b"q" * 40] * 20) == expected
+    assert refused and list(batch) == python_log.calls

@@ -675,6 +675,7 @@ typedef struct {
      * those queued before it (``cache_epoch``), as the Python class's would. */
     Py_ssize_t deferred_cached;
     int cache_epoch;
+    struct NodeBatchStruct *batch; /* the store when it is a NodeBatch (pinned), else NULL */
 } Merge;
 
 /* Keeps ``object`` (a new reference, stolen) alive until the merge ends. */
@@ -1164,16 +1165,18 @@ typedef struct {
     Py_ssize_t length;
 } BatchItem;
 
-typedef struct {
+typedef struct NodeBatchStruct {
     PyObject_HEAD
     BatchItem *items;
     Py_ssize_t count, capacity;
     Arena arena;
+    int merging; /* merges writing records into the arena right now */
 } NodeBatch;
 
 static PyTypeObject NodeBatchType;
 
-static int batch_append(NodeBatch *batch, uint64_t id, const uint8_t *data, Py_ssize_t length)
+/* Append a record whose bytes already live in ``batch``'s arena (``copy`` 0) or a copy. */
+static int batch_add(NodeBatch *batch, uint64_t id, const uint8_t *data, Py_ssize_t length, int copy_data)
 {
     if (batch->count == batch->capacity) {
         size_t bytes = sizeof(BatchItem) * (size_t)batch->capacity;
@@ -1184,12 +1187,15 @@ static int batch_append(NodeBatch *batch, uint64_t id, const uint8_t *data, Py_s
         batch->items = grown;
         batch->capacity = (Py_ssize_t)(bytes / sizeof(BatchItem));
     }
-    uint8_t *copy = (uint8_t *)arena_alloc(&batch->arena, (size_t)length);
-    if (copy == NULL)
-        return -1;
-    memcpy(copy, data, (size_t)length);
+    if (copy_data) {
+        uint8_t *copy = (uint8_t *)arena_alloc(&batch->arena, (size_t)length);
+        if (copy == NULL)
+            return -1;
+        memcpy(copy, data, (size_t)length);
+        data = copy;
+    }
     batch->items[batch->count].id = id;
-    batch->items[batch->count].data = copy;
+    batch->items[batch->count].data = data;
     batch->items[batch->count].length = length;
     batch->count++;
     return 0;
@@ -1234,6 +1240,10 @@ static PyObject *node_batch_item(NodeBatch *self, Py_ssize_t index)
 static PyObject *node_batch_clear(NodeBatch *self, PyObject *unused)
 {
     (void)unused;
+    if (self->merging) {
+        PyErr_SetString(PyExc_RuntimeError, "a merge is writing into this NodeBatch");
+        return NULL;
+    }
     self->count = 0;
     arena_free(&self->arena);
     Py_RETURN_NONE;
@@ -1423,13 +1433,24 @@ static int allocate_id(Merge *merge, const uint8_t **raw, uint64_t *number)
     return 0;
 }
 
-/* Hand a new record to ``store``: a NodeBatch takes a copy; a list gets an ``(id,
- * record)`` tuple; anything else is called with (id, record). */
-static int emit_record(Merge *merge, uint64_t number, const uint8_t *raw_id, const uint8_t *data, Py_ssize_t length)
+/* Room for a new record: in the batch that will keep it when the store is a
+ * NodeBatch (no copy later), else in the merge arena. */
+static uint8_t *record_space(Merge *merge, Py_ssize_t length)
+{
+    if (merge->batch != NULL)
+        return (uint8_t *)arena_alloc(&merge->batch->arena, (size_t)length);
+    return (uint8_t *)arena_alloc(&merge->arena, (size_t)length);
+}
+
+/* Hand a new record to ``store``: a NodeBatch keeps it (``in_batch``: its bytes are in
+ * the batch's arena already, else copied); a list gets an ``(id, record)`` tuple;
+ * anything else is called with (id, record). */
+static int emit_record(Merge *merge, uint64_t number, const uint8_t *raw_id, const uint8_t *data, Py_ssize_t length,
+                       int in_batch)
 {
     PyObject *store = merge->updater->store;
-    if (Py_IS_TYPE(store, &NodeBatchType))
-        return batch_append((NodeBatch *)store, number, data, length);
+    if (merge->batch != NULL)
+        return batch_add(merge->batch, number, data, length, !in_batch);
     PyObject *id = id_object(raw_id);
     PyObject *record = id ? PyBytes_FromStringAndSize((const char *)data, length) : NULL;
     int status = -1;
@@ -2092,7 +2113,7 @@ static int complete_merge(Merge *merge)
     }
     for (Py_ssize_t index = 0; index < merge->emission_count; index++) {
         Emission *emission = &merge->emissions[index];
-        if (emit_record(merge, emission->number, emission->id, emission->record, emission->length) < 0)
+        if (emit_record(merge, emission->number, emission->id, emission->record, emission->length, 1) < 0)
             return -1;
         if (emission->cache && emission->epoch == merge->cache_epoch
             && cache_insert(merge->cache, load_be64(emission->id), emission->record, emission->length) < 0)
@@ -2128,7 +2149,7 @@ static int reference_pair(Merge *merge, const uint8_t *compact, Py_ssize_t compa
     uint64_t number;
     if (allocate_id(merge, &raw_id, &number) < 0)
         return -1;
-    uint8_t *out = (uint8_t *)arena_alloc(&merge->arena, (size_t)(length + id_length + 1));
+    uint8_t *out = record_space(merge, length + id_length + 1);
     if (out == NULL)
         return -1;
     write_pair(out, payload, compact, compact_length, second->data, second->length, second_is_value);
@@ -2215,7 +2236,7 @@ static int store_branch(Merge *merge, const View *items, const uint8_t *const *i
     if (allocate_id(merge, &raw_id, &number) < 0)
         return -1;
     Py_ssize_t record_length = encoded_length + ID_SIZE * id_count + 1;
-    uint8_t *start = (uint8_t *)arena_alloc(&merge->arena, (size_t)record_length);
+    uint8_t *start = record_space(merge, record_length);
     if (start == NULL)
         return -1;
     uint8_t *out = write_header(start, 0xC0, payload);
@@ -2877,6 +2898,11 @@ static PyObject *run_merge(Merge *merge, PyObject *root, PyObject *root_id)
     merge->cache = merge->updater->parsed;
     Py_INCREF(merge->cache); /* a callback may replace the updater's cache */
     cache_begin_merge(merge->cache);
+    if (Py_IS_TYPE(merge->updater->store, &NodeBatchType)) {
+        merge->batch = (NodeBatch *)merge->updater->store;
+        Py_INCREF(merge->batch); /* its arena holds the new records */
+        merge->batch->merging++;
+    }
     Py_ssize_t count = merge->count;
     Py_ssize_t total_nibbles = 0;
     for (Py_ssize_t index = 0; index < count; index++) {
@@ -2939,7 +2965,7 @@ static PyObject *run_merge(Merge *merge, PyObject *root, PyObject *root_id)
             goto done;
         memcpy(record, reference.data, (size_t)reference.length);
         record[reference.length] = 0;
-        if (emit_record(merge, number, raw_id, record, reference.length + 1) == 0) {
+        if (emit_record(merge, number, raw_id, record, reference.length + 1, 0) == 0) {
             uint8_t hash[32];
             keccak256(reference.data, (size_t)reference.length, hash);
             answer = Py_BuildValue("(y#y#)", (const char *)hash, (Py_ssize_t)32, (const char *)raw_id,
@@ -2953,6 +2979,11 @@ done:
     merge->emissions = NULL;
     cache_end_merge(merge->cache);
     Py_DECREF(merge->cache);
+    if (merge->batch != NULL) {
+        merge->batch->merging--;
+        Py_DECREF(merge->batch);
+        merge->batch = NULL;
+    }
     arena_free(&merge->arena);
     arena_free(&merge->scratch);
     release_held(&merge->held);
