@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from hyperion.state.metisdb import MetisDB
 
 ACCOUNTS = [bytes([index]) * 20 for index in range(1, 33)]
@@ -18,8 +20,11 @@ def _commit_block(db: MetisDB, number: int) -> None:
     db.commit(pending, number)
 
 
-def test_readers_see_a_consistent_block_while_a_writer_commits(tmp_path) -> None:
-    with MetisDB(tmp_path / "db", retention=None, sync=False) as db:
+@pytest.mark.parametrize("flat_overlay_limit", [131072, 40, 0])
+def test_readers_see_a_consistent_block_while_a_writer_commits(tmp_path, flat_overlay_limit: int) -> None:
+    """Also while the accounts table is flushed from the flat overlay (every block,
+    every other block, or not at all during the test)."""
+    with MetisDB(tmp_path / "db", retention=None, sync=False, flat_overlay_limit=flat_overlay_limit) as db:
         _commit_block(db, 0)
         blocks = 60
         errors: list[str] = []
@@ -37,6 +42,8 @@ def test_readers_see_a_consistent_block_while_a_writer_commits(tmp_path) -> None
         def reader(worker: int) -> None:
             seen = 0
             while not done.is_set() or seen < 3:
+                if worker % 2 and seen % 3 == 0:
+                    db.clear_cache()  # reads go to the overlay and the table
                 with db.reader() as snapshot:
                     expected = snapshot.block_number + 1
                     for round_ in range(2):  # second round is served by the cache
@@ -91,3 +98,46 @@ def test_historical_readers_in_threads(tmp_path) -> None:
         for thread in threads:
             thread.join()
         assert not failures
+
+
+def test_readers_never_mix_an_amended_block_with_its_first_version(tmp_path) -> None:
+    """An amend rewrites the latest block (and flushes the accounts table): a reader
+    sees the block wholly as it was or wholly as amended."""
+    with MetisDB(tmp_path / "db", retention=None, sync=False, flat_overlay_limit=1000) as db:
+        _commit_block(db, 0)
+        errors: list[str] = []
+        done = threading.Event()
+
+        def writer() -> None:
+            try:
+                for number in range(1, 40):
+                    _commit_block(db, number)
+                    pending = db.pending()
+                    for address in ACCOUNTS:
+                        pending.set_balance(address, 1000 + number)
+                        pending.set_storage(address, 0, 1000 + number)
+                    db.amend_latest(pending)
+            except Exception as exc:  # reported by the main thread
+                errors.append(f"writer: {exc!r}")
+            finally:
+                done.set()
+
+        def reader(worker: int) -> None:
+            while not done.is_set():
+                if worker % 2:
+                    db.clear_cache()
+                with db.reader() as snapshot:
+                    number = snapshot.block_number
+                    values = {snapshot.get_balance(address) for address in ACCOUNTS}
+                    values |= {snapshot.get_storage(address, 0) for address in ACCOUNTS}
+                    if len(values) != 1 or values.pop() not in (number + 1, 1000 + number):
+                        errors.append(f"reader {worker}: block {number} mixed versions")
+                        return
+
+        threads = [threading.Thread(target=reader, args=(index,)) for index in range(4)]
+        threads.append(threading.Thread(target=writer))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors[:5]
