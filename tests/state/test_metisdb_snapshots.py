@@ -11,6 +11,13 @@ from hyperion.state.metisdb import MetisDB
 ACCOUNTS = [bytes([index]) * 20 for index in range(1, 33)]
 
 
+def _run_together(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
 def _commit_block(db: MetisDB, number: int) -> None:
     """Block ``n`` sets every balance to n and slot 0 to n (so a mix is detectable)."""
     pending = db.pending()
@@ -56,12 +63,8 @@ def test_readers_see_a_consistent_block_while_a_writer_commits(tmp_path, flat_ov
                                 return
                 seen += 1
 
-        threads = [threading.Thread(target=reader, args=(index,)) for index in range(6)]
-        threads.append(threading.Thread(target=writer))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        _run_together([threading.Thread(target=reader, args=(index,)) for index in range(6)]
+                      + [threading.Thread(target=writer)])
         assert not errors, errors[:5]
         assert db.latest_block_number() == blocks - 1
 
@@ -134,10 +137,6 @@ def test_readers_never_mix_an_amended_block_with_its_first_version(tmp_path) -> 
                         errors.append(f"reader {worker}: block {number} mixed versions")
                         return
 
-        threads = [threading.Thread(target=reader, args=(index,)) for index in range(4)]
-        threads.append(threading.Thread(target=writer))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        _run_together([threading.Thread(target=reader, args=(index,)) for index in range(4)]
+                      + [threading.Thread(target=writer)])
         assert not errors, errors[:5]

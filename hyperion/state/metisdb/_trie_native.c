@@ -706,6 +706,16 @@ static void release_held(HeldObjects *held)
     held->count = held->capacity = 0;
 }
 
+/* tp_new of the types that take no arguments. */
+static PyObject *new_without_arguments(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
+        PyErr_Format(PyExc_TypeError, "%s() takes no arguments", type->tp_name);
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* NodeCache: branch and extension records by node id, in C memory          */
 /* ------------------------------------------------------------------------ */
@@ -962,15 +972,6 @@ static int id_from_object(PyObject *key, uint64_t *id)
     return 0;
 }
 
-static PyObject *node_cache_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
-        PyErr_SetString(PyExc_TypeError, "NodeCache() takes no arguments");
-        return NULL;
-    }
-    return type->tp_alloc(type, 0);
-}
-
 static void node_cache_dealloc(NodeCache *self)
 {
     self->merging = 0;
@@ -1144,7 +1145,7 @@ static PyTypeObject NodeCacheType = {
               "The C merger's parse cache: node id (8 bytes) -> record bytes, kept in C memory.\n"
               "A mapping for inspection (get, keys, items, in, len, del, clear); the Python\n"
               "merger uses a dict of split nodes instead.",
-    .tp_new = node_cache_new,
+    .tp_new = new_without_arguments,
     .tp_dealloc = (destructor)node_cache_dealloc,
     .tp_iter = (getiterfunc)node_cache_iter,
     .tp_methods = node_cache_methods,
@@ -1199,15 +1200,6 @@ static int batch_add(NodeBatch *batch, uint64_t id, const uint8_t *data, Py_ssiz
     batch->items[batch->count].length = length;
     batch->count++;
     return 0;
-}
-
-static PyObject *node_batch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
-        PyErr_SetString(PyExc_TypeError, "NodeBatch() takes no arguments");
-        return NULL;
-    }
-    return type->tp_alloc(type, 0);
 }
 
 static void node_batch_dealloc(NodeBatch *self)
@@ -1268,7 +1260,7 @@ static PyTypeObject NodeBatchType = {
               "New trie node records as (id, record) pairs in id order, kept in C memory: a\n"
               "BatchTrieUpdater store target that putmulti() can iterate (the Python merger\n"
               "appends the same pairs to a list).",
-    .tp_new = node_batch_new,
+    .tp_new = new_without_arguments,
     .tp_dealloc = (destructor)node_batch_dealloc,
     .tp_methods = node_batch_methods,
     .tp_as_sequence = &node_batch_as_sequence,
@@ -4292,16 +4284,6 @@ static Row **rows_sorted(AccountRows *self, size_t *bytes)
     return order;
 }
 
-static PyObject *rows_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
-        PyErr_SetString(PyExc_TypeError, "AccountRows() takes no arguments");
-        return NULL;
-    }
-    AccountRows *self = (AccountRows *)type->tp_alloc(type, 0);
-    return (PyObject *)self;
-}
-
 static void rows_dealloc(AccountRows *self)
 {
     warm_give(self->rows, sizeof(Row) * (size_t)self->capacity);
@@ -4422,7 +4404,7 @@ static PyTypeObject AccountRowsType = {
     .tp_doc = "AccountRows()\n\n"
               "A block's account-trie changes as C data (native.PythonAccountRows is the reference):\n"
               "filled by plain_rows() and extend(), merged by BatchTrieUpdater.update_rows().",
-    .tp_new = rows_new,
+    .tp_new = new_without_arguments,
     .tp_dealloc = (destructor)rows_dealloc,
     .tp_methods = rows_methods,
     .tp_as_sequence = &rows_as_sequence,
@@ -4894,15 +4876,6 @@ static int hashes_insert(NodeHashes *table, uint64_t id, const uint8_t hash[32])
     return 0;
 }
 
-static PyObject *node_hashes_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
-        PyErr_SetString(PyExc_TypeError, "NodeHashes() takes no arguments");
-        return NULL;
-    }
-    return type->tp_alloc(type, 0);
-}
-
 static void node_hashes_dealloc(NodeHashes *self)
 {
     free(self->slots);
@@ -4954,7 +4927,7 @@ static PyTypeObject NodeHashesType = {
     .tp_basicsize = sizeof(NodeHashes),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "NodeHashes()\n\nIds of the nodes verify_tries reached (in, len, iteration), each with its checked hash.",
-    .tp_new = node_hashes_new,
+    .tp_new = new_without_arguments,
     .tp_dealloc = (destructor)node_hashes_dealloc,
     .tp_iter = (getiterfunc)node_hashes_iter,
     .tp_as_sequence = &node_hashes_as_sequence,
