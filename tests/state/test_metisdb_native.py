@@ -675,21 +675,6 @@ def test_compiled_account_loader_matches_python(tmp_path) -> None:
                 assert compiled[contract].storage.get(5) == 9
 
 
-def test_sort_helpers_match_python() -> None:
-    from hyperion.state.metisdb.native import python_sort_by_key, python_sorted_columns
-
-    rng = random.Random(12)
-    rows = [(rng.randbytes(rng.choice([20, 32])), rng.randbytes(5), b"", b"") for _ in range(500)]
-    rows.append((rows[0][0][:10], b"shorter key sorts first", b"", b""))
-    assert native.sorted_columns(list(rows)) == python_sorted_columns(list(rows))
-    ours, theirs = list(rows), list(rows)
-    native.sort_by_key(ours)
-    python_sort_by_key(theirs)
-    assert ours == theirs
-    with pytest.raises(TypeError):
-        native.sort_by_key([(1, 2)])
-
-
 # -- the fused commit path: plain rows, account rows, node cache and batch ------------------------
 
 @pytest.fixture(autouse=True)

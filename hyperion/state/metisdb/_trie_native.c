@@ -3379,6 +3379,43 @@ static size_t write_uint(uint8_t *out, const uint8_t *number, size_t width)
     return length + 1;
 }
 
+/* The RLP of an account leaf from raw fields into ``out`` (room for 110 bytes):
+ * hyperion.state.account.encode_account's bytes. Returns the length. */
+static Py_ssize_t write_account(uint8_t *out, const uint8_t nonce[8], const uint8_t balance[32],
+                                const uint8_t *storage_root, const uint8_t *code_hash)
+{
+    uint8_t payload[9 + 33 + 66];
+    size_t length = write_uint(payload, nonce, 8);
+    length += write_uint(payload + length, balance, 32);
+    payload[length] = 0xA0;
+    memcpy(payload + length + 1, storage_root, 32);
+    payload[length + 33] = 0xA0;
+    memcpy(payload + length + 34, code_hash, 32);
+    length += 66;
+    size_t header = length < 56 ? 1 : 2;
+    if (header == 1) {
+        out[0] = (uint8_t)(0xC0 + length);
+    } else {
+        out[0] = 0xF8;
+        out[1] = (uint8_t)length;
+    }
+    memcpy(out + header, payload, length);
+    return (Py_ssize_t)(header + length);
+}
+
+/* Slim flat record of an account leaf without storage or code (codec.flat_record:
+ * both hashes as empty strings; the leaf's header is 2 bytes) into ``out``; returns
+ * its length. */
+static Py_ssize_t write_slim(uint8_t *out, const uint8_t *leaf, Py_ssize_t leaf_length)
+{
+    Py_ssize_t body = leaf_length - 2 - 66;
+    out[0] = (uint8_t)(0xC0 + body + 2);
+    memcpy(out + 1, leaf + 2, (size_t)body);
+    out[body + 1] = 0x80;
+    out[body + 2] = 0x80;
+    return body + 3;
+}
+
 /* rlp([nonce, balance, storage_root, code_hash]) from four arguments; NULL with
  * ValueError outside the compiled range. */
 static PyObject *encode_account_args(PyObject *const *args)
@@ -3393,27 +3430,9 @@ static PyObject *encode_account_args(PyObject *const *args)
             return NULL;
         }
     }
-    uint8_t payload[9 + 33 + 66];
-    size_t length = write_uint(payload, nonce, sizeof nonce);
-    length += write_uint(payload + length, balance, sizeof balance);
-    for (int index = 2; index < 4; index++) {
-        payload[length] = 0xA0;
-        memcpy(payload + length + 1, PyBytes_AS_STRING(args[index]), 32);
-        length += 33;
-    }
-    size_t header = length < 56 ? 1 : 2;
-    PyObject *encoded = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(header + length));
-    if (encoded == NULL)
-        return NULL;
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(encoded);
-    if (header == 1) {
-        out[0] = (uint8_t)(0xC0 + length);
-    } else {
-        out[0] = 0xF8;
-        out[1] = (uint8_t)length;
-    }
-    memcpy(out + header, payload, length);
-    return encoded;
+    uint8_t out[110];
+    Py_ssize_t length = write_account(out, nonce, balance, bytes_data(args[2]), bytes_data(args[3]));
+    return PyBytes_FromStringAndSize((const char *)out, length);
 }
 
 static PyObject *module_encode_account(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -3430,17 +3449,9 @@ static PyObject *module_encode_account(PyObject *module, PyObject *const *args, 
  * is >= 68 bytes, so its header is 2 bytes (0xF8, length). */
 static PyObject *slim_record(PyObject *leaf)
 {
-    const uint8_t *data = bytes_data(leaf);
-    Py_ssize_t body = PyBytes_GET_SIZE(leaf) - 2 - 66;
-    PyObject *flat = PyBytes_FromStringAndSize(NULL, body + 3);
-    if (flat == NULL)
-        return NULL;
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(flat);
-    out[0] = (uint8_t)(0xC0 + body + 2);
-    memcpy(out + 1, data + 2, (size_t)body);
-    out[body + 1] = 0x80;
-    out[body + 2] = 0x80;
-    return flat;
+    uint8_t out[110];
+    Py_ssize_t length = write_slim(out, bytes_data(leaf), PyBytes_GET_SIZE(leaf));
+    return PyBytes_FromStringAndSize((const char *)out, length);
 }
 
 /* A growable byte buffer for the changeset. */
@@ -3574,12 +3585,8 @@ static int account_row(PyObject *change, PyObject *storage_id_of, PyObject *leav
     out[28] = (uint8_t)(record_length >> 8);
     out[29] = (uint8_t)record_length;
     memset(out + 30, 0, 4);
-    if (slim_old) { /* as slim_record: the old leaf's 2-byte header, its two hashes dropped */
-        Py_ssize_t body = old_length - 2 - 66;
-        out[34] = (uint8_t)(0xC0 + body + 2);
-        memcpy(out + 35, bytes_data(old) + 2, (size_t)body);
-        out[35 + body] = 0x80;
-        out[36 + body] = 0x80;
+    if (slim_old) {
+        write_slim(out + 34, bytes_data(old), old_length);
     } else {
         memcpy(out + 34, bytes_data(old), (size_t)old_length);
     }
@@ -3642,9 +3649,8 @@ static PyObject *module_account_rows(PyObject *module, PyObject *const *args, Py
     return answer;
 }
 
-/* sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids): the account rows
- * (4-tuples, distinct bytes keys first) sorted by key and split into columns for
- * BatchTrieUpdater.update. */
+/* Order of tuples whose first items are bytes, by those bytes (qsort over a list's
+ * items: no Python comparison calls). */
 static int compare_rows(const void *left, const void *right)
 {
     PyObject *a = PyTuple_GET_ITEM(*(PyObject *const *)left, 0);
@@ -3654,75 +3660,6 @@ static int compare_rows(const void *left, const void *right)
     if (order)
         return order;
     return (a_size > b_size) - (a_size < b_size);
-}
-
-static PyObject *module_sorted_columns(PyObject *module, PyObject *rows)
-{
-    (void)module;
-    if (!PyList_Check(rows)) {
-        PyErr_SetString(PyExc_TypeError, "sorted_columns() takes a list of rows");
-        return NULL;
-    }
-    Py_ssize_t count = PyList_GET_SIZE(rows);
-    for (Py_ssize_t index = 0; index < count; index++) {
-        PyObject *row = PyList_GET_ITEM(rows, index);
-        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != 4 || !PyBytes_Check(PyTuple_GET_ITEM(row, 0))) {
-            PyErr_SetString(PyExc_TypeError, "each row must be a 4-tuple starting with a bytes key");
-            return NULL;
-        }
-    }
-    PyObject **order = (PyObject **)PyMem_Malloc(sizeof(PyObject *) * (size_t)(count ? count : 1));
-    if (order == NULL)
-        return PyErr_NoMemory();
-    for (Py_ssize_t index = 0; index < count; index++) {
-        order[index] = PyList_GET_ITEM(rows, index);
-        Py_INCREF(order[index]);
-    }
-    qsort(order, (size_t)count, sizeof(PyObject *), compare_rows);
-    PyObject *columns[4] = {NULL, NULL, NULL, NULL};
-    PyObject *answer = NULL;
-    for (int column = 0; column < 4; column++) {
-        columns[column] = PyTuple_New(count);
-        if (columns[column] == NULL)
-            goto done;
-    }
-    for (Py_ssize_t index = 0; index < count; index++) {
-        for (int column = 0; column < 4; column++) {
-            PyObject *item = PyTuple_GET_ITEM(order[index], column);
-            Py_INCREF(item);
-            PyTuple_SET_ITEM(columns[column], index, item);
-        }
-    }
-    answer = PyTuple_Pack(4, columns[0], columns[1], columns[2], columns[3]);
-done:
-    for (int column = 0; column < 4; column++)
-        Py_XDECREF(columns[column]);
-    for (Py_ssize_t index = 0; index < count; index++)
-        Py_DECREF(order[index]);
-    PyMem_Free(order);
-    return answer;
-}
-
-/* sort_by_key(rows): sort a list of tuples whose first items are bytes by those bytes,
- * in place (qsort over the list's items: no Python comparison calls). */
-static PyObject *module_sort_by_key(PyObject *module, PyObject *rows)
-{
-    (void)module;
-    if (!PyList_CheckExact(rows)) {
-        PyErr_SetString(PyExc_TypeError, "sort_by_key() takes a list");
-        return NULL;
-    }
-    Py_ssize_t count = PyList_GET_SIZE(rows);
-    for (Py_ssize_t index = 0; index < count; index++) {
-        PyObject *row = PyList_GET_ITEM(rows, index);
-        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 1 || !PyBytes_Check(PyTuple_GET_ITEM(row, 0))) {
-            PyErr_SetString(PyExc_TypeError, "each row must be a tuple starting with bytes");
-            return NULL;
-        }
-    }
-    /* compare_rows reads item 0 of each tuple; nothing here can run Python code. */
-    qsort(((PyListObject *)rows)->ob_item, (size_t)count, sizeof(PyObject *), compare_rows);
-    Py_RETURN_NONE;
 }
 
 /* ``bind_layout`` resolves, once, where each __slots__ attribute these functions use
@@ -4470,42 +4407,6 @@ static PyObject *updater_update_rows(Updater *self, PyObject *const *args, Py_ss
     return answer;
 }
 
-/* The RLP of an account leaf from raw fields into ``out`` (room for 110 bytes):
- * the same bytes as encode_account_args. Returns the length. */
-static Py_ssize_t write_account(uint8_t *out, const uint8_t nonce[8], const uint8_t balance[32],
-                                const uint8_t *storage_root, const uint8_t *code_hash)
-{
-    uint8_t payload[9 + 33 + 66];
-    size_t length = write_uint(payload, nonce, 8);
-    length += write_uint(payload + length, balance, 32);
-    payload[length] = 0xA0;
-    memcpy(payload + length + 1, storage_root, 32);
-    payload[length + 33] = 0xA0;
-    memcpy(payload + length + 34, code_hash, 32);
-    length += 66;
-    size_t header = length < 56 ? 1 : 2;
-    if (header == 1) {
-        out[0] = (uint8_t)(0xC0 + length);
-    } else {
-        out[0] = 0xF8;
-        out[1] = (uint8_t)length;
-    }
-    memcpy(out + header, payload, length);
-    return (Py_ssize_t)(header + length);
-}
-
-/* Slim flat record of an account leaf without storage or code (``slim_record``'s bytes)
- * into ``out``; returns its length. */
-static Py_ssize_t write_slim(uint8_t *out, const uint8_t *leaf, Py_ssize_t leaf_length)
-{
-    Py_ssize_t body = leaf_length - 2 - 66;
-    out[0] = (uint8_t)(0xC0 + body + 2);
-    memcpy(out + 1, leaf + 2, (size_t)body);
-    out[body + 1] = 0x80;
-    out[body + 2] = 0x80;
-    return body + 3;
-}
-
 /* An exact int in [0, 2**(8 * width)) as big-endian bytes: 1, or 0 when it is not. */
 static int exact_uint(PyObject *value, uint8_t *out, size_t width)
 {
@@ -5240,10 +5141,6 @@ static PyMethodDef module_methods[] = {
      "add_versions(versions, block, writes): FlatOverlay.add's loop (see native.python_add_versions)."},
     {"pending_methods", module_pending_methods, METH_NOARGS,
      "pending_methods() -> {name: method descriptor}: PendingState methods implemented here."},
-    {"sort_by_key", module_sort_by_key, METH_O,
-     "sort_by_key(rows) -> None: sort a list of tuples by their first item (bytes), in place."},
-    {"sorted_columns", module_sorted_columns, METH_O,
-     "sorted_columns(rows) -> (keys, new leaves, old leaves, storage ids), rows sorted by key."},
     {"plain_changes", (PyCFunction)(void (*)(void))module_plain_changes, METH_FASTCALL,
      "plain_changes(accounts, loaded, no_slots, change_type) -> (changes, others)\n\n"
      "PendingState.changes' common case (see native.python_plain_changes)."},

@@ -178,10 +178,7 @@ class BatchTrieUpdater:
 
     def update_rows(self, root: bytes, root_id: bytes, rows) -> tuple[bytes, bytes]:
         """``update`` with the columns of an account-rows object (``native.AccountRows``)."""
-        keys, values, previous, value_ids = rows.columns()
-        if not keys:
-            return root, root_id
-        return self.update(root, root_id, keys, values, previous, value_ids)
+        return self.update(root, root_id, *rows.columns())
 
     def _new_id(self) -> bytes:
         number = self.next_id

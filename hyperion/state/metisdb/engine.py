@@ -659,9 +659,9 @@ class MetisDB:
         it); a new overlay starts once it commits."""
         accounts_db = self._tables.accounts
         if amended:
-            merged = dict(self._overlay.newest())
+            merged = self._overlay.newest()
             merged.update(amended)
-            puts = [(address, flat) for address, flat in sorted(merged.items()) if flat is not None]
+            puts = sorted((address, flat) for address, flat in merged.items() if flat is not None)
             deletes = [address for address, flat in merged.items() if flat is None]
         else:
             puts, deletes = self._overlay.flush_rows()

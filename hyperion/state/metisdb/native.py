@@ -115,7 +115,9 @@ class PythonAccountRows:
 
     def columns(self) -> tuple[tuple, tuple, tuple, tuple]:
         """(keys, leaves, previous leaves, storage ids), sorted by key (stable)."""
-        return python_sorted_columns(self.rows)
+        if not self.rows:
+            return (), (), (), ()
+        return tuple(zip(*sorted(self.rows, key=lambda row: row[0])))  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -171,15 +173,6 @@ _NO_SLOTS: dict = {}
 plain_rows = python_plain_rows if _native is None else _native.plain_rows
 
 
-def python_sorted_columns(rows: list) -> tuple[tuple, tuple, tuple, tuple]:
-    """(keys, new leaves, old leaves, storage ids) of account rows, sorted by key."""
-    if not rows:
-        return (), (), (), ()
-    return tuple(zip(*sorted(rows, key=lambda row: row[0])))  # type: ignore[return-value]
-
-
-sorted_columns = python_sorted_columns if _native is None else _native.sorted_columns
-
 
 def python_plain_changes(accounts: dict, loaded: dict, no_slots: dict, change_type) -> tuple[list, list]:
     """``PendingState.changes``' common case: of the accounts (a plain dict view), those
@@ -215,14 +208,6 @@ bind_layout = None if _native is None else _native.bind_layout
 
 pending_methods = None if _native is None else _native.pending_methods
 """``PendingState`` methods implemented in C (``pending.py`` keeps the Python references)."""
-
-
-def python_sort_by_key(rows: list) -> None:
-    """Sort a list of tuples by their first item (bytes), in place."""
-    rows.sort(key=lambda row: row[0])
-
-
-sort_by_key = python_sort_by_key if _native is None else _native.sort_by_key
 
 
 def python_add_versions(versions: dict, block: int, writes: list) -> None:

@@ -261,10 +261,3 @@ def subtree_ids(fetch: Fetch, root_id: bytes, account_trie: bool,
                 if keccak256(child.rlp) != item[1:]:
                     raise CorruptDatabase(f"trie node {child_id.hex()} does not match its parent's hash")
                 stack.append((child_id, in_account_trie))
-
-
-def check_root(fetch: Fetch, root_hash: bytes, root_id: bytes) -> None:
-    """Raise ``CorruptDatabase`` unless ``root_id`` holds the node hashing to ``root_hash``."""
-    node = load(fetch, root_id)
-    if keccak256(node.rlp) != root_hash:
-        raise CorruptDatabase(f"root node {root_id.hex()} does not match state root {root_hash.hex()}")

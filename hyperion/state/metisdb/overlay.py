@@ -82,9 +82,9 @@ class FlatOverlay:
         self.entries -= len(writes)
         self.first_block = first_block
 
-    def newest(self) -> list[tuple[bytes, Optional[bytes]]]:
-        """``(address, newest flat record or None)`` for every address, sorted."""
-        return sorted((address, entry[1]) for address, entry in self.versions.items())
+    def newest(self) -> dict[bytes, Optional[bytes]]:
+        """Address -> its newest flat record (None: deleted)."""
+        return {address: entry[1] for address, entry in self.versions.items()}
 
     def flush_rows(self) -> tuple[list, list]:
         """What a flush writes: ``(address, flat record)`` pairs and deleted addresses,
