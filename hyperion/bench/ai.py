@@ -30,25 +30,24 @@ def run_bench(iterations: int = 2000, tx_iterations: int = 300) -> dict:
     from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
     from hyperion.ai.digits import load_digits_model, sample_inputs
     from hyperion.ai.sdk import AIClient, contract_abi, expected_precompile_gas
-    from hyperion.ai.store import MemoryModelStore
     from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS, make_inference_precompile
 
     model = load_digits_model()
-    store = MemoryModelStore()
-    model_hash = store.put(model)
     inputs = sample_inputs(max(iterations, tx_iterations))
+    sender = dev_key("bench-ai")
+    backend = InProcessBackend(funded={address_of_key(sender): 10**27})
+    model_hash = backend.install_model(model)
     payloads = [model_hash + x for x in inputs]
 
-    precompile = make_inference_precompile(store)
-    precompile.run(payloads[0])  # warm the store's runner cache
+    precompile = make_inference_precompile(backend.models)
+    state = backend.state
+    precompile.run(payloads[0], state)  # warm the model cache
     start = time.perf_counter()
     for payload in payloads[:iterations]:
-        precompile.gas(payload)
-        precompile.run(payload)
+        precompile.gas(payload, state)
+        precompile.run(payload, state)
     direct_seconds = time.perf_counter() - start
 
-    sender = dev_key("bench-ai")
-    backend = InProcessBackend(store, funded={address_of_key(sender): 10**27})
     client = AIClient(backend, sender=sender)
     bounty = client.deploy_contract("DigitBounty", model_hash, 10)  # target 10 never matches: no payouts
     classify = contract_abi("DigitBounty")

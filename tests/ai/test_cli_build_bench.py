@@ -8,7 +8,7 @@ import pytest
 
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.engine import Runner
-from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
+from hyperion.ai.trace import DisputePlan, Trace
 from hyperion.cli import ai as ai_cli
 from hyperion.cli import main as hyperion_main
 
@@ -16,10 +16,9 @@ from hyperion.cli import main as hyperion_main
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
-    node_store = DirectoryModelStore(tmp_path / "models")
     keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
-    backend = InProcessBackend(node_store, funded={address_of_key(k): 10**24 for k in keys.values()})
-    common = ["--deployment", str(tmp_path / "ai.json"), "--store", str(tmp_path / "models")]
+    backend = InProcessBackend(funded={address_of_key(k): 10**24 for k in keys.values()})
+    common = ["--deployment", str(tmp_path / "ai.json")]
     monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
 
     def run(*argv: str, key: str = "admin") -> int:
@@ -34,7 +33,7 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
     assert run("model", "register", "digits", "--name", "digits", "--fee", "1gwei") == 0
     out = capsys.readouterr().out
     h = "0x" + digits_model.content_hash.hex()
-    assert f"registered {h}" in out
+    assert f"published and registered {h}" in out
     assert run("model", "list") == 0
     assert h in capsys.readouterr().out
     expected = int.from_bytes(Runner(digits_model).run(digits_inputs[2]), "big")
@@ -54,17 +53,20 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
 
     assert run("job", "post", h, "--digits-sample", "3", "--fee", "1000") == 0
     assert run("job", "submit", "2", "--compute", "--digits-sample", "3", "--bond", "0.01eth", key="worker") == 0
+    capsys.readouterr()
     backend.advance_time(100)
     assert run("job", "finalize", "2") == 0
     assert run("job", "status", "2") == 0
-    assert "job 2: finalized" in capsys.readouterr().out
+    status = capsys.readouterr().out
+    trace = Trace.compute(DisputePlan(digits_model), digits_inputs[3])
+    assert "job 2: finalized" in status and f"trace root 0x{trace.root.hex()}" in status
     assert run("job", "status", "99") == 1
     assert run("job", "finalize", "2") == 1  # already final: the chain refuses
     assert run("job", "submit", "2", "--bond", "1", key="worker") == 2  # no output given
 
 
 def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys, monkeypatch):
-    backend = InProcessBackend(MemoryModelStore(), funded={address_of_key(dev_key("x")): 10**20})
+    backend = InProcessBackend(funded={address_of_key(dev_key("x")): 10**20})
     monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
     code = hyperion_main(["model", "list", "--deployment", str(tmp_path / "none.json"), "--key", dev_key("x").hex()])
     assert code == 2 and "no deployment file" in capsys.readouterr().err
