@@ -11,6 +11,7 @@
     hyperion job finalize JOB
     hyperion job status JOB
     hyperion ai watch --key K [--from-block N] [--interval S] [--cache DIR]
+    hyperion ai work  --key K [--bond WEI] [--from-block N] [--interval S] [--cache DIR]
 
 Besides the node and signer options every command shares (``--rpc-url``,
 ``--key``, ``--dev-account``; see ``hyperion.cli.common``; without a key the
@@ -114,17 +115,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         for choice in sub.choices.values():
             _add_common(choice)
 
-    ai_group = add_command(commands, "ai", help="verifiable AI: the watcher that checks and disputes job results")
+    ai_group = add_command(commands, "ai", help="verifiable AI agents: the watcher and the worker")
     ai = ai_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = add_command(ai, "watch", watch,
-                    help="re-execute every submitted job result and dispute wrong ones with this key's bond")
-    add_rpc_options(p)
-    add_signer_options(p)
-    p.add_argument("--jobs", type=address, help="InferenceJobs address (default: the predeploy)")
-    p.add_argument("--from-block", type=int, default=0, metavar="N", help="first block to read events from")
-    p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="seconds between polls")
-    p.add_argument("--cache", type=Path, metavar="DIR", help="keep model bytes read from the chain in DIR")
-    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    watch_parser = add_command(ai, "watch", run_agent, help="re-execute every submitted job result and dispute "
+                                                           "the wrong ones with this key's bond")
+    work_parser = add_command(ai, "work", run_agent, help="take public jobs, submit results with their trace, "
+                                                         "defend them in disputes")
+    work_parser.add_argument("--bond", type=amount, help="bond per result (default: the contract's minimum)")
+    for p in (watch_parser, work_parser):
+        add_rpc_options(p)
+        add_signer_options(p)
+        p.add_argument("--jobs", type=address, help="InferenceJobs address (default: the predeploy)")
+        p.add_argument("--from-block", type=int, default=0, metavar="N", help="first block to read events from")
+        p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="seconds between polls")
+        p.add_argument("--cache", type=Path, metavar="DIR", help="keep model bytes read from the chain in DIR")
+        p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
 
 
 def _read_input(args) -> bytes:
@@ -269,8 +274,8 @@ def run(args: argparse.Namespace) -> int:
     raise UsageError(f"unknown command {args.command!r}")
 
 
-def watch(args: argparse.Namespace) -> int:
-    """``hyperion ai watch``: run the watcher until interrupted (see ``hyperion.ai.watcher``)."""
+def run_agent(args: argparse.Namespace) -> int:
+    """``hyperion ai watch|work``: run the agent until SIGINT / SIGTERM (``hyperion.ai.watcher`` / ``.worker``)."""
     import logging
     import signal
     import threading
@@ -280,11 +285,12 @@ def watch(args: argparse.Namespace) -> int:
     from hyperion.ai.store import DirectoryModelStore
     from hyperion.ai.watcher import Watcher
     from hyperion.ai.web3tx import Signer
+    from hyperion.ai.worker import Worker
     from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS
 
     key = private_key(args)
     if key is None:
-        raise UsageError("the watcher challenges with its own bond: pass --key, --dev-account N "
+        raise UsageError(f"the {args.command} agent stakes its own bonds: pass --key, --dev-account N "
                          "or set HYPERION_PRIVATE_KEY")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
@@ -292,13 +298,14 @@ def watch(args: argparse.Namespace) -> int:
     jobs = args.jobs or INFERENCE_JOBS_ADDRESS
     if not w3.eth.get_code(Web3.to_checksum_address("0x" + jobs.hex())):
         raise CommandFailed(f"no InferenceJobs contract at 0x{jobs.hex()} on this chain")
-    cache = DirectoryModelStore(args.cache) if args.cache else None
-    watcher = Watcher(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, cache=cache, from_block=args.from_block)
+    options = {"cache": DirectoryModelStore(args.cache) if args.cache else None, "from_block": args.from_block}
+    if args.command == "work":
+        agent = Worker(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, bond=args.bond, **options)
+    else:
+        agent = Watcher(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, **options)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    watcher.run(stop, args.interval)
-    stats = watcher.stats
-    print(f"checked {stats.checked} results: {stats.correct} correct, {stats.wrong} wrong; "
-          f"disputes won {stats.disputes_won}, lost {stats.disputes_lost}", flush=True)
+    agent.run(stop, args.interval)
+    print(f"stopped after {len(agent.decisions)} decisions", flush=True)
     return EXIT_OK
