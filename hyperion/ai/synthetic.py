@@ -1,4 +1,4 @@
-"""Models with random weights, for tests and benchmarks of the parts that do not care what a model knows.
+"""Models with random weights and lying workers' traces, for tests and benchmarks.
 
 ``conv_tower`` builds a deep 3x3 convolution stack whose size is set by its
 multiply-accumulate count (the 150M-MAC model of the verification tests is
@@ -6,15 +6,21 @@ multiply-accumulate count (the 150M-MAC model of the verification tests is
 layer's requantization is calibrated on the integer activations of a few
 random inputs, so activations stay spread over the int8 range instead of
 saturating or collapsing to zero, and a wrong layer changes the output.
+
+``trace_with_fault`` / ``wrong_result_trace`` are the traces of a worker
+whose computation goes wrong at one layer and is carried on correctly from
+the wrong tensor, so exactly one step of its trace is inconsistent: what the
+dispute tests and ``hyperion bench ai`` play against.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hyperion.ai.engine import kernel_for
+from hyperion.ai.engine import Runner, kernel_for
 from hyperion.ai.fixedpoint import quantize_multiplier
 from hyperion.ai.model import Argmax, Conv2D, Dense, Flatten, Kind, Pool2D, QuantizedModel
+from hyperion.ai.trace import DisputePlan, Trace
 
 TARGET_PEAK = 100  # calibrated activations reach about this magnitude
 
@@ -59,3 +65,38 @@ def conv_tower(channels: int = 32, size: int = 32, layers: int = 17, classes: in
 
     head = _calibrated(weight, np.zeros(classes, np.int32), dense, x, out_bits=32)
     return QuantizedModel.create((1, size, size), [*built, pool, Flatten(), head, Argmax()])
+
+
+def trace_with_fault(plan: DisputePlan, data: bytes, layer: int, runner: Runner | None = None,
+                     flip: int = 0x7F, rows: int = 1) -> Trace:
+    """The trace of a worker whose layer ``layer`` went wrong (the bytes of its first ``rows`` rows flipped),
+    and which then computed every later layer correctly from the wrong tensor: only step ``layer`` is
+    inconsistent."""
+    runner = runner or Runner(plan.model)
+    tensors = [np.frombuffer(data, np.int8).astype(np.int64).reshape(1, *plan.model.input_shape)]
+    encoded = [bytes(data)]
+    for index, kernel in enumerate(runner.kernels, start=1):
+        other = plan.others[index]
+        out = kernel(tensors[-1], None if other is None else tensors[other], None)
+        raw = plan.encode_tensor(index, out[0])
+        if index == layer:
+            wrong = bytearray(raw)
+            for i in range(min(len(wrong), rows * plan.tensors[index].row_bytes)):
+                wrong[i] ^= flip
+            raw = bytes(wrong)
+            if index < plan.layer_count:  # the last tensor is never read back (an argmax index may not fit)
+                out = plan.decode_tensor(index, raw)[None]
+        tensors.append(out)
+        encoded.append(raw)
+    return Trace(plan, encoded)
+
+
+def wrong_result_trace(plan: DisputePlan, data: bytes, layer: int, runner: Runner | None = None) -> Trace:
+    """``trace_with_fault`` whose output really differs from the honest one (tries a few corruptions)."""
+    honest = Trace.compute(plan, data, runner).output
+    for rows in (1, plan.tensors[layer].rows):
+        for flip in (0x7F, 0x55, 0x33, 0x0F, 0x01):
+            lying = trace_with_fault(plan, data, layer, runner, flip, rows)
+            if lying.output != honest:
+                return lying
+    raise AssertionError("no corruption of this layer changes the output")

@@ -72,22 +72,40 @@ def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys, monkeypatch):
     assert code == 2 and "no deployment file" in capsys.readouterr().err
 
 
-def test_top_level_cli_wires_model_job_and_bench(capsys):
-    for group, command in (("model", "register"), ("job", "challenge")):
+def test_top_level_cli_wires_model_job_ai_and_bench(capsys):
+    for group, command in (("model", "register"), ("job", "challenge"), ("ai", "watch")):
         with pytest.raises(SystemExit) as exited:
             hyperion_main([group, "--help"])
         assert exited.value.code == 0 and command in capsys.readouterr().out
-    assert hyperion_main(["bench", "ai", "--iterations", "5", "--tx-iterations", "2"]) == 0
+    assert hyperion_main(["bench", "ai", "--iterations", "5", "--tx-iterations", "2", "--no-disputes"]) == 0
     assert "gas/inference" in capsys.readouterr().out
+    assert hyperion_main(["ai", "watch", "--rpc-url", "http://127.0.0.1:9"]) == 2  # no key: usage error
+    assert "stakes its own bonds" in capsys.readouterr().err
 
 
-def test_bench_reports_rate_and_gas(capsys):
+def test_bench_reports_rate_gas_and_dispute_cost(capsys):
+    from hyperion.ai.digits import MODELS_DIR
+    from hyperion.ai.model import decode_model
+    from hyperion.ai.trace import DisputePlan
     from hyperion.bench.ai import main, run_bench
+    from hyperion.vm.precompiles.inference import inference_gas
 
-    result = run_bench(iterations=50, tx_iterations=10)
-    assert result["precompile_gas"] == 5656
-    assert result["precompile"]["inferences_per_second"] > 0
-    assert result["evm_call"]["gas_per_inference"] > result["precompile_gas"]
-    assert result["contract"]["gas_per_inference"] > result["precompile_gas"]
-    assert main(["--iterations", "20", "--tx-iterations", "5", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["macs"] == 2368
+    result = run_bench(iterations=20, tx_iterations=4)
+    digits, charlm = result["models"]
+    assert digits["precompile_gas"] == 5656 and charlm["precompile_gas"] == inference_gas(921_600, 32, 32)
+    for row in (digits, charlm):
+        assert row["precompile"]["inferences_per_second"] > 0
+        assert row["evm_call"]["gas_per_inference"] > row["precompile_gas"]
+    assert digits["contract"]["gas_per_inference"] > digits["precompile_gas"]
+    for cost, model_row in zip(result["disputes"], result["models"]):
+        plan_rounds = cost["rounds"]["layer_rounds_bound"]
+        assert 1 <= cost["rounds"]["min"] <= cost["rounds"]["max"] <= plan_rounds
+        assert cost["disputes_played"] >= model_row["layers"] - 1
+        assert 0 < cost["dispute_gas"]["min"] <= cost["dispute_gas"]["max"] < 30_000_000
+        assert {"open_dispute", "reveal_midpoint", "answer_midpoint", "reveal_layer", "step"} <= set(
+            cost["gas_per_move"])
+        assert cost["direct_challenge_gas"] > model_row["precompile_gas"]
+    charlm_model = decode_model((MODELS_DIR / "charlm.hqm").read_bytes())
+    assert result["disputes"][1]["rounds"]["layer_rounds_bound"] == DisputePlan(charlm_model).layer_rounds() == 5
+    assert main(["--iterations", "5", "--tx-iterations", "2", "--no-disputes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"][0]["macs"] == 2368

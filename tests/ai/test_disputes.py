@@ -26,7 +26,7 @@ from hyperion.ai.disputes import (
 )
 from hyperion.ai.follower import STATUS_FINALIZED, STATUS_SLASHED, STATUS_SUBMITTED
 from hyperion.ai.publish import publish_model
-from hyperion.ai.synthetic import conv_tower
+from hyperion.ai.synthetic import conv_tower, trace_with_fault, wrong_result_trace
 from hyperion.ai.trace import ZERO_WORD, DisputePlan, Trace, merkle_levels, merkle_root, state_hash
 from hyperion.ai.watcher import Watcher
 from hyperion.ai.web3tx import TransactionFailed, contract
@@ -42,7 +42,6 @@ from hyperion.predeploys.plan import (
 from hyperion.primitives.keccak import keccak256
 
 from .devchain import DevChain
-from .faults import trace_with_fault, wrong_result_trace
 
 REQUESTER, WORKER, WATCHER, BOGUS = 3, 1, 2, 4
 

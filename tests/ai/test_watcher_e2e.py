@@ -28,7 +28,7 @@ from web3 import Web3  # noqa: E402
 
 from hyperion.ai.follower import JOB_FIELDS, STATUS_SLASHED  # noqa: E402
 from hyperion.ai.publish import publish_model  # noqa: E402
-from hyperion.ai.synthetic import conv_tower  # noqa: E402
+from hyperion.ai.synthetic import conv_tower, wrong_result_trace  # noqa: E402
 from hyperion.ai.trace import DisputePlan  # noqa: E402
 from hyperion.ai.web3tx import Signer, contract  # noqa: E402
 from hyperion.ai.worker import Worker  # noqa: E402
@@ -36,7 +36,6 @@ from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS, MODEL_STORE_ADDRESS  # noqa: E402
 from hyperion.vm.precompiles.inference import inference_gas  # noqa: E402
 
-from .faults import wrong_result_trace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = [key for _, key in ChainConfig().dev_accounts()]
