@@ -285,11 +285,13 @@ def _slash(job_id: uint256, challenger: address, challenger_bond: uint256):
 
 @view
 @internal
-def _layer_info(model_hash: bytes32, layer: uint256) -> (uint256, uint256):
-    """(layer count, chunks of tensor `layer`) from the layer-step precompile (reverts for an unknown model)."""
-    info: Bytes[128] = raw_call(LAYER_STEP, concat(model_hash, convert(convert(layer, uint32), bytes4)),
-                                max_outsize=128, is_static_call=True)
-    return extract32(info, 0, output_type=uint256), extract32(info, 32, output_type=uint256)
+def _layer_info(model_hash: bytes32, layer: uint256) -> (uint256, uint256, bool):
+    """(layer count, chunks of tensor `layer`, verifiable) from the layer-step precompile (reverts for an
+    unknown model)."""
+    info: Bytes[160] = raw_call(LAYER_STEP, concat(model_hash, convert(convert(layer, uint32), bytes4)),
+                                max_outsize=160, is_static_call=True)
+    return (extract32(info, 0, output_type=uint256), extract32(info, 32, output_type=uint256),
+            extract32(info, 128, output_type=uint256) == 1)
 
 
 @pure
@@ -347,7 +349,11 @@ def open_dispute(job_id: uint256) -> uint256:
     assert block.timestamp < job.submitted_at + challenge_window, "challenge window closed"
     assert msg.value >= job.worker_bond, "bond below the worker's"
     assert staticcall Registry(registry).is_registered(job.model_hash), "model has no deterministic path"
-    layer_count: uint256 = self._layer_info(job.model_hash, 0)[0]
+    layer_count: uint256 = 0
+    chunks: uint256 = 0
+    verifiable: bool = False
+    layer_count, chunks, verifiable = self._layer_info(job.model_hash, 0)
+    assert verifiable, "model cannot be disputed step by step"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
     self.disputes[dispute_id] = Dispute(

@@ -149,14 +149,20 @@ class ChainModels:
             raise InferenceError(f"model {bytes(model_hash_).hex()} is not available on this chain")
         return found
 
-    def layer_info(self, state, model_hash_: bytes, layer: int) -> tuple[int, int, int, int]:
-        """``(layer_count, chunks of tensor `layer`, its step state bytes, its step gas)`` (layer 0: the input)."""
+    def layer_info(self, state, model_hash_: bytes, layer: int) -> tuple[int, int, int, int, int]:
+        """``(layer_count, chunks of tensor `layer`, its step state bytes, its step gas, verifiable)``.
+
+        Layer 0 is the input (one chunk, no step); ``verifiable`` is 1 when the
+        model can be disputed step by step (``DisputePlan.problems`` is empty).
+        """
         plan = self._require(state, model_hash_).plan
         if not 0 <= layer <= plan.layer_count:
             raise InferenceError(f"layer {layer} out of range 0..{plan.layer_count}")
+        verifiable = int(plan.verifiable)
         if layer == 0:
-            return plan.layer_count, 1, 0, 0
-        return plan.layer_count, plan.tensors[layer].chunks, plan.state_bytes(layer), plan.step_gas(layer, 0)
+            return plan.layer_count, 1, 0, 0, verifiable
+        return (plan.layer_count, plan.tensors[layer].chunks, plan.state_bytes(layer), plan.step_gas(layer, 0),
+                verifiable)
 
     def info_gas(self) -> int:
         return STEP_INFO_GAS

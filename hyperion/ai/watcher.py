@@ -82,6 +82,7 @@ class Watcher(JobsFollower):
     def act(self) -> None:
         for job_id in sorted(self.pending):
             self._check(job_id)
+            self.pending.discard(job_id)  # decided; a node error above leaves it for the next round
         for dispute in list(self.disputes.values()):
             self._play(dispute)
         if not self.disputes:
@@ -90,7 +91,6 @@ class Watcher(JobsFollower):
     # -- checking results -------------------------------------------------------------------
     def _check(self, job_id: int) -> None:
         job = self.job(job_id)
-        self.pending.discard(job_id)
         if job["status"] != STATUS_SUBMITTED:
             return
         if self.now() >= job["submitted_at"] + self.window:

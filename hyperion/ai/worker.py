@@ -58,6 +58,7 @@ class Worker(JobsFollower):
     def act(self) -> None:
         for job_id in sorted(self.open_jobs):
             self._serve(job_id)
+            self.open_jobs.discard(job_id)  # decided; a node error above leaves it for the next round
         for dispute_id in list(self.disputes):
             self._defend(dispute_id)
         for job_id in list(self.traces):
@@ -79,7 +80,6 @@ class Worker(JobsFollower):
                     keccak256(trace.output).hex()[:16], trace.root.hex()[:16], self.bond)
 
     def _serve(self, job_id: int) -> None:
-        self.open_jobs.discard(job_id)
         job = self.job(job_id)
         if job["status"] != STATUS_OPEN:
             return

@@ -25,6 +25,7 @@ from hyperion.ai.disputes import (
     worker_move,
 )
 from hyperion.ai.follower import STATUS_FINALIZED, STATUS_SLASHED, STATUS_SUBMITTED
+from hyperion.ai.model import Conv2D, Flatten, Kind, Pool2D, QuantizedModel
 from hyperion.ai.publish import publish_model
 from hyperion.ai.synthetic import conv_tower, trace_with_fault, wrong_result_trace
 from hyperion.ai.trace import ZERO_WORD, DisputePlan, Trace, merkle_levels, merkle_root, state_hash
@@ -98,6 +99,32 @@ def _input(seed: int) -> bytes:
     return np.random.default_rng(seed).integers(-100, 101, 1024).astype(np.int8).tobytes()
 
 
+def _open(chain, job_id: int, challenger: int) -> int:
+    jobs = _jobs(chain)
+    receipt = chain.signer(challenger).transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
+    return jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
+
+
+def _challenge_by_hand(chain, dispute_id: int, worker: Worker, believed: Trace, challenger: int) -> DisputeState:
+    """Play the challenger's side from ``believed`` while the worker agent answers; returns the last state.
+
+    A step the chain refuses (the challenger was wrong) is left to time out."""
+    jobs, signer = _jobs(chain), chain.signer(challenger)
+    for _ in range(60):
+        worker.tick()
+        state = DisputeState.from_tuple(jobs.functions.disputes(dispute_id).call())
+        if not state.open:
+            return state
+        move = challenger_move(state, believed)
+        if move is not None:
+            try:
+                signer.transact(getattr(jobs.functions, move[0])(dispute_id, *move[1]))
+            except TransactionFailed as exc:
+                assert move[0] == "step", exc
+                chain.advance(MOVE_WINDOW + 1)
+    raise AssertionError("the dispute did not end")
+
+
 def _play(agents, until, rounds: int = 200) -> None:
     for _ in range(rounds):
         for agent in agents:
@@ -133,24 +160,10 @@ def test_an_honest_worker_defeats_a_bogus_challenger(chain, tower, plan):
     job_id = _post(chain, tower, data)
     worker.tick()
     assert _job(chain, job_id)["status"] == STATUS_SUBMITTED
-    jobs, bogus = _jobs(chain), chain.signer(BOGUS)
-    receipt = bogus.transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
-    dispute_id = jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
+    jobs = _jobs(chain)
+    dispute_id = _open(chain, job_id, BOGUS)
     believed = trace_with_fault(plan, data, 1)  # the challenger's own (wrong) computation
-    for _ in range(50):
-        worker.tick()
-        state = DisputeState.from_tuple(jobs.functions.disputes(dispute_id).call())
-        if not state.open:
-            break
-        move = challenger_move(state, believed)
-        if move is not None:
-            name, args = move
-            try:
-                bogus.transact(getattr(jobs.functions, name)(dispute_id, *args))
-            except TransactionFailed as exc:  # the step: the chain re-executes and the bogus claim fails
-                assert name == "step", exc
-                chain.advance(MOVE_WINDOW + 1)
-                worker.tick()
+    _challenge_by_hand(chain, dispute_id, worker, believed, BOGUS)  # its step fails on chain, then times out
     won, reason = worker.dispute_outcome(dispute_id)
     assert won is False and _job(chain, job_id)["status"] == STATUS_SUBMITTED
     assert jobs.functions.credits(chain.address(WORKER)).call() == 0  # the worker withdrew it already
@@ -182,8 +195,7 @@ def test_moves_out_of_turn_wrong_proofs_and_wrong_states_are_refused(chain, towe
     job_id = _post(chain, tower, data)
     worker.tick()
     jobs = _jobs(chain)
-    receipt = chain.signer(WATCHER).transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
-    dispute_id = jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
+    dispute_id = _open(chain, job_id, WATCHER)
     honest = Trace.compute(plan, data)
     state = DisputeState.from_tuple(jobs.functions.disputes(dispute_id).call())
     assert state.phase == PHASE_MIDPOINT and (state.lo, state.hi) == (0, plan.layer_count)
@@ -238,20 +250,11 @@ def test_a_nonzero_padding_leaf_in_a_chunk_tree_loses(chain, tower, plan):
     lying.tensor_hashes[2] = merkle_root(lying.chunk_hashes[2])
     lying.states[2] = state_hash(lying.carries[2], lying.tensor_hashes[2])
     lying._levels = merkle_levels(lying.states)
-    worker, watcher = _agents(chain, compute=lambda model, x: lying)
+    worker, _ = _agents(chain, compute=lambda model, x: lying)
     job_id = _post(chain, tower, data)
     worker.tick()
-    jobs = _jobs(chain)
-    receipt = chain.signer(WATCHER).transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
-    dispute_id = jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
-    for _ in range(40):
-        worker.tick()
-        state = DisputeState.from_tuple(jobs.functions.disputes(dispute_id).call())
-        if not state.open:
-            break
-        move = challenger_move(state, honest)
-        if move is not None:
-            chain.signer(WATCHER).transact(getattr(jobs.functions, move[0])(dispute_id, *move[1]))
+    dispute_id = _open(chain, job_id, WATCHER)
+    state = _challenge_by_hand(chain, dispute_id, worker, honest, WATCHER)
     assert worker.dispute_outcome(dispute_id) == (True, "padding leaf")
     assert state.hi == 2 and state.node_index == 5
     assert _job(chain, job_id)["status"] == STATUS_SLASHED
@@ -265,8 +268,7 @@ def test_two_disputes_on_one_job_the_second_is_refunded_once_the_first_wins(chai
     worker.tick()
     jobs = _jobs(chain)
     bogus = chain.signer(BOGUS)
-    receipt = bogus.transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)  # a second, idle challenger
-    idle = jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
+    idle = _open(chain, job_id, BOGUS)  # a second challenger, which never moves
     _play([worker, watcher], lambda: _job(chain, job_id)["status"] == STATUS_SLASHED)
     assert _job(chain, job_id)["open_disputes"] == 1
     bogus.transact(jobs.functions.close_dispute(idle))
@@ -289,3 +291,26 @@ def test_small_models_are_challenged_by_whole_re_execution(chain, digits_model, 
     assert _job(chain, job_id)["status"] == STATUS_SLASHED
     assert any("re-executing it whole on chain" in d for d in watcher.decisions)
     assert not watcher.disputes
+
+
+def test_a_model_that_cannot_be_bisected_is_refused_a_dispute(chain):
+    """Its first layer's output (409,600 bytes) is more state than a step can carry in calldata."""
+    rng = np.random.default_rng(0)
+    wide = QuantizedModel.create((1, 160, 160), [
+        Conv2D(rng.integers(-5, 6, (16, 1, 3, 3)).astype(np.int8), np.zeros(16, np.int32),
+               np.full(16, 1 << 30, np.int32), np.full(16, 33, np.uint8), pads=(1, 1, 1, 1)),
+        Pool2D(Kind.MAXPOOL, (160, 160), (160, 160)), Flatten()])
+    assert any("state" in problem for problem in DisputePlan(wide).problems)
+    signer = chain.signer(0)
+    publish_model(signer, MODEL_STORE_ADDRESS, wide)
+    registry = contract(chain.w3, "ModelRegistry", MODEL_REGISTRY_ADDRESS)
+    signer.transact(registry.functions.register(wide.content_hash, list(wide.input_shape), wide.output_size,
+                                                wide.macs, 0, 0, "wide"))
+    jobs = _jobs(chain)
+    receipt = chain.signer(REQUESTER).transact(jobs.functions.post_job(wide.content_hash, b"\x01" * 32, 0))
+    job_id = jobs.events.JobPosted().process_receipt(receipt, errors=DISCARD)[0]["args"]["job_id"]
+    worker = chain.signer(WORKER)
+    worker.transact(jobs.functions.register_worker())
+    worker.transact(jobs.functions.submit_result(job_id, b"\x02" * 32, b"\x03" * 32, b""), value=WORKER_BOND)
+    with pytest.raises(TransactionFailed, match="cannot be disputed step by step"):
+        _open(chain, job_id, WATCHER)

@@ -180,7 +180,7 @@ def test_layer_step_precompile_info_and_steps(models, tiny_transformer):
     trace = Trace.compute(plan, bytes(range(12)))
     status, gas_left, info = _call(models, state, digest + (0).to_bytes(4, "big"), 10_000, LAYER_STEP_ADDRESS)
     assert status == SUCCESS and gas_left == 10_000 - STEP_INFO_GAS
-    assert [int.from_bytes(info[i:i + 32], "big") for i in range(0, 128, 32)] == [plan.layer_count, 1, 0, 0]
+    assert [int.from_bytes(info[i:i + 32], "big") for i in range(0, 160, 32)] == [plan.layer_count, 1, 0, 0, 1]
     for layer in range(1, plan.layer_count + 1):
         header = digest + layer.to_bytes(4, "big")
         _, _, info = _call(models, state, header, 10_000, LAYER_STEP_ADDRESS)

@@ -9,9 +9,9 @@ anything runs:
     INFER_BASE_GAS + INFER_MAC_GAS * macs(model) + INFER_BYTE_GAS * (len(input) + output_size)
 
 ``0x…a2`` (layer step: one layer of a model, for disputes that bisect over
-layers). ``model_hash || u32 layer`` (36 bytes) returns four words:
+layers). ``model_hash || u32 layer`` (36 bytes) returns five words:
 ``layer_count, chunks of that layer's output, its step state bytes, its step
-gas`` (3,000 gas). ``model_hash || u32 layer || u32 chunk || state`` re-executes
+gas, 1 if the model can be disputed step by step`` (3,000 gas). ``model_hash || u32 layer || u32 chunk || state`` re-executes
 output chunk ``chunk`` of ``layer`` from the bytes of the tensors the previous
 state holds and returns ``S_{layer-1} || C_layer || keccak(chunk)`` (96 bytes);
 its gas is the layer's published step formula (see ``hyperion.ai.trace``).
