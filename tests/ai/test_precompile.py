@@ -10,7 +10,7 @@ import pytest
 from hyperion.execution.transaction import apply_transaction  # noqa: F401  (imports the VM in its usual order)
 from hyperion.ai.chainstore import ChainModels, install_model
 from hyperion.ai.engine import Runner
-from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
+from hyperion.ai.store import DirectoryModelStore
 from hyperion.ai.trace import STEP_INFO_GAS, DisputePlan, Trace
 from hyperion.ai.transformer import quantize_transformer, random_params
 from hyperion.execution.intrinsic import intrinsic_gas
