@@ -26,6 +26,7 @@ predeploy, and ``job submit --compute`` reads them back from the chain.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -222,7 +223,12 @@ def run(args: argparse.Namespace) -> int:
                       f"owner=0x{info.owner.hex()} dat-class={info.dat_class_id or '-'}")
             return EXIT_OK
         if args.command == "infer":
-            print(_describe_output(client.infer(args.model_hash, _read_input(args))))
+            data = _read_input(args)
+            info = client.model_info(args.model_hash)
+            if info is not None and len(data) != math.prod(info.input_shape):
+                raise UsageError(f"model 0x{args.model_hash.hex()} takes {math.prod(info.input_shape)} input "
+                                 f"bytes (shape {info.input_shape}), got {len(data)}")
+            print(_describe_output(client.infer(args.model_hash, data)))
             return EXIT_OK
 
     if args.command == "post":

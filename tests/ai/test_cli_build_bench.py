@@ -39,7 +39,8 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
     expected = int.from_bytes(Runner(digits_model).run(digits_inputs[2]), "big")
     assert run("model", "infer", h, "--digits-sample", "2") == 0
     assert f"(class {expected})" in capsys.readouterr().out
-    assert run("model", "infer", h, "--input-hex", "00" * 10) == 1  # bad shape: the call fails, cleanly
+    assert run("model", "infer", h, "--input-hex", "00" * 10) == 2  # bad shape: a usage error, said plainly
+    assert "takes 64 input bytes" in capsys.readouterr().err
 
     assert run("job", "register-worker", key="worker") == 0
     assert run("job", "post", h, "--digits-sample", "2", "--fee", "1000", "--bond", "10") == 0
