@@ -29,7 +29,14 @@ from hyperion.rpc.filters import FilterManager
 from hyperion.rpc.methods import method_table
 from hyperion.rpc.subscriptions import SubscriptionHub
 from hyperion.vm.precompiles.inference import fork_with_inference
-from web3._utils.encoding import Web3JsonEncoder
+
+
+def _json_value(value):
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if hasattr(value, "items"):  # web3's AttributeDict
+        return dict(value)
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
 class DispatcherProvider(BaseProvider):
@@ -43,7 +50,7 @@ class DispatcherProvider(BaseProvider):
 
     def make_request(self, method, params):
         body = json.dumps({"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params},
-                          cls=Web3JsonEncoder)
+                          default=_json_value)
         return json.loads(self.loop.run_until_complete(self.dispatcher.handle_body(body)))
 
     def is_connected(self, show_traceback: bool = False) -> bool:
