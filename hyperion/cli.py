@@ -75,10 +75,12 @@ def _add_statetest_command(commands: argparse._SubParsersAction) -> None:
 def _run_statetest(args: argparse.Namespace) -> int:
     from hyperion.tools.statetest import NoFixturesFound, find_fixture_files, run_files
     from hyperion.tools.statetest_report import Reporter
-    from hyperion.vm.forks import FORKS, UnknownFork, get_fork
+    from hyperion.vm.forks import FORKS, UnknownFork, aliases_of, get_fork
 
     if args.list_forks:
-        print("\n".join(FORKS))
+        for name, fork in FORKS.items():
+            aliases = aliases_of(fork)
+            print(f"{name}\t(also: {', '.join(aliases)})" if aliases else name)
         return EXIT_OK
     if not args.paths:
         args.parser.error("at least one PATH is required (or --list-forks)")

@@ -10,15 +10,28 @@ from __future__ import annotations
 _FORK_TABLES: dict = {}
 
 
-def _fork_tables(fork):
-    """(precompiles, instruction table) of a fork, built once per fork name."""
-    tables = _FORK_TABLES.get(fork.name)
+def fork_tables(fork) -> tuple:
+    """(precompiles, instruction table, code-analysis cache, account rule) of a
+    fork, built once per fork: everything that differs between forks is
+    selected here, never on the per-opcode path."""
+    tables = _FORK_TABLES.get(fork)
     if tables is None:
+        from hyperion.vm.instructions.system import account_rule
         from hyperion.vm.opcodes import table_for
         from hyperion.vm.precompiles import precompiles_for
 
-        tables = _FORK_TABLES[fork.name] = (precompiles_for(fork), table_for(fork))
+        table = table_for(fork)
+        tables = _FORK_TABLES[fork] = (precompiles_for(fork), table, _analysis_cache_for(table), account_rule(fork))
     return tables
+
+
+_ANALYSIS_CACHES: dict[int, dict] = {}
+
+
+def _analysis_cache_for(table: tuple) -> dict:
+    """One code-analysis cache per distinct instruction table (tables are
+    cached for the process's life, so their ids are stable)."""
+    return _ANALYSIS_CACHES.setdefault(id(table), {})
 
 
 class TxContext:
@@ -44,6 +57,8 @@ class TxContext:
         "to_delete",
         "tracer",
         "analysis_cache",
+        "accounts",
+        "ripemd_touched",
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
@@ -53,11 +68,12 @@ class TxContext:
         self.origin = origin
         self.gas_price = gas_price
         self.blob_hashes = tuple(blob_hashes)
-        self.precompiles, self.table = _fork_tables(fork)
+        self.precompiles, self.table, self.analysis_cache, self.accounts = fork_tables(fork)
         self.logs: list = []
         self.refund = 0
         self.to_delete: list = []
         self.tracer = tracer
+        self.ripemd_touched = False  # EIP-161's RIPEMD-160 exception (see interpreter.execute_call)
 
 
 class Frame:
