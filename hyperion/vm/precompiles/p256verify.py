@@ -11,10 +11,7 @@ n) is OpenSSL's, through the ``cryptography`` package.
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+from functools import lru_cache
 
 GAS = 6900
 INPUT_SIZE = 160
@@ -25,8 +22,17 @@ B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 VALID = (1).to_bytes(32, "big")
 INVALID = b""
 
-_CURVE = ec.SECP256R1()
-_PREHASHED_ECDSA = ec.ECDSA(Prehashed(hashes.SHA256()))
+
+
+@lru_cache(maxsize=None)
+def _openssl():
+    """The ``cryptography`` pieces, imported on first use (only Osaka needs them)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+
+    return ec, ec.SECP256R1(), ec.ECDSA(Prehashed(hashes.SHA256())), encode_dss_signature, InvalidSignature
 
 
 def gas(data: bytes) -> int:
@@ -49,9 +55,10 @@ def run(data: bytes) -> bytes:
         return INVALID
     if (x == 0 and y == 0) or not _on_curve(x, y):
         return INVALID
+    ec, curve, ecdsa, encode_dss_signature, invalid_signature = _openssl()
     try:
-        key = ec.EllipticCurvePublicNumbers(x, y, _CURVE).public_key()
-        key.verify(encode_dss_signature(r, s), message_hash, _PREHASHED_ECDSA)
-    except (InvalidSignature, ValueError):
+        key = ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
+        key.verify(encode_dss_signature(r, s), message_hash, ecdsa)
+    except (invalid_signature, ValueError):
         return INVALID
     return VALID
