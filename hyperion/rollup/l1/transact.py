@@ -73,8 +73,20 @@ class Sender:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
         if receipt["status"] != 1:
-            raise ContractReverted(f"transaction {tx_hash.hex()} reverted", receipt)
+            raise ContractReverted(self._replayed_reason(tx, receipt) or f"transaction {tx_hash.hex()} reverted",
+                                   receipt)
         return receipt
+
+    def _replayed_reason(self, tx: dict, receipt: Any) -> Optional[str]:
+        """The revert reason of a mined failure, by replaying it with eth_call on the parent block's state."""
+        replay = {key: tx[key] for key in ("from", "to", "data", "value", "gas") if key in tx}
+        try:
+            self.w3.eth.call(replay, receipt["blockNumber"] - 1)
+        except (ContractLogicError, ContractCustomError) as exc:
+            return _reason(exc)
+        except Exception:  # the replay is a courtesy: any other failure leaves the generic message
+            return None
+        return None
 
     def transact(self, function: Any, *, value: int = 0, gas: Optional[int] = None) -> Any:
         """Send a web3.py ContractFunction call as a transaction."""
