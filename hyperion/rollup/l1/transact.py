@@ -55,7 +55,7 @@ class Sender:
             try:
                 estimate = self.w3.eth.estimate_gas(tx)
             except (ContractLogicError, ContractCustomError) as exc:
-                raise ContractReverted(_reason(exc)) from None
+                raise ContractReverted(revert_reason(exc)) from None
             gas = estimate + estimate // 5 + 10_000
         tx["gas"] = gas
         if self.local is None:
@@ -83,7 +83,7 @@ class Sender:
         try:
             self.w3.eth.call(replay, receipt["blockNumber"] - 1)
         except (ContractLogicError, ContractCustomError) as exc:
-            return _reason(exc)
+            return revert_reason(exc)
         except Exception:  # the replay is a courtesy: any other failure leaves the generic message
             return None
         return None
@@ -94,7 +94,7 @@ class Sender:
         return self.send(tx, gas=gas)
 
 
-def _reason(exc: Exception) -> str:
+def revert_reason(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return message.removeprefix("execution reverted: ").strip()
 
@@ -104,4 +104,4 @@ def call(function: Any, **kwargs: Any) -> Any:
     try:
         return function.call(kwargs or None)
     except (ContractLogicError, ContractCustomError) as exc:
-        raise ContractReverted(_reason(exc)) from None
+        raise ContractReverted(revert_reason(exc)) from None

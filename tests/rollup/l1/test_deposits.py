@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from web3 import Web3
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.rollup.l1.clients import (

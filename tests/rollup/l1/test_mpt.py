@@ -8,18 +8,15 @@ tampered proofs.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
-from web3 import Web3
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.state.account import storage_trie_value
 from hyperion.trie.hexary import HexaryTrie
 from hyperion.trie.proof import InvalidProof, verify_proof
-from hyperion.rollup.l1.build import REPO_ROOT
-from hyperion.rollup.l1.transact import ContractReverted, Sender, call
-from tests.rollup.l1.conftest import OWNER
+from hyperion.rollup.l1.transact import ContractReverted, call
+from tests.rollup.l1.conftest import deploy_vyper_source
 
 HARNESS = """
 # pragma version ==0.4.3
@@ -34,20 +31,9 @@ def storage_value(root: bytes32, path: bytes32,
 
 
 @pytest.fixture(scope="module")
-def verifier(w3, tmp_path_factory):
+def verifier(w3):
     pytest.importorskip("vyper")
-    from vyper.compiler import compile_from_file_input
-    from vyper.compiler.input_bundle import FilesystemInputBundle
-    from vyper.compiler.settings import Settings
-
-    folder = tmp_path_factory.mktemp("mpt")
-    (folder / "MptHarness.vy").write_text(HARNESS)
-    bundle = FilesystemInputBundle([folder, REPO_ROOT / "contracts" / "l1"])
-    out = compile_from_file_input(bundle.load_file(Path("MptHarness.vy")), input_bundle=bundle,
-                                  settings=Settings(evm_version="prague"), output_formats=["abi", "bytecode"])
-    factory = w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
-    receipt = Sender(w3, OWNER).send({"to": None, "data": factory.constructor().data_in_transaction})
-    return w3.eth.contract(address=receipt["contractAddress"], abi=out["abi"])
+    return deploy_vyper_source(w3, HARNESS)
 
 
 def on_chain(verifier, root: bytes, path: bytes, proof: list[bytes]) -> int:

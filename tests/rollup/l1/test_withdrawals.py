@@ -17,7 +17,7 @@ from hyperion.rollup.l1.proofs import (
     withdrawal_proof_from_rpc, withdrawal_proof_from_state)
 from hyperion.rollup.l1.transact import ContractReverted
 from tests.rollup.l1.conftest import (
-    ALICE, BOB, CHALLENGER, INTERVAL, MOVE_TIMEOUT, OWNER, PROPOSER, WINDOW, deploy_vyper_source, make_config)
+    ALICE, BOB, CHALLENGER, MOVE_TIMEOUT, OWNER, PROPOSER, WINDOW, deploy_vyper_source, make_config)
 from tests.rollup.l1.l2node import start_l2_node
 
 TARGET = """
