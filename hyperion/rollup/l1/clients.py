@@ -17,7 +17,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from hyperion.primitives.keccak import keccak256
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 from hyperion.rollup.l1.predeploys import L1_BLOCK_ADDRESS, MESSAGE_PASSER_ADDRESS
 from hyperion.rollup.l1.proofs import Withdrawal, WithdrawalProof
 from hyperion.rollup.l1.transact import ContractReverted, Sender, call
