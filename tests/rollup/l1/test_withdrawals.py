@@ -52,15 +52,6 @@ def record(note: Bytes[64]):
 """
 
 
-@pytest.fixture(scope="module")
-def l2(tmp_path_factory):
-    node, web3 = start_l2_node(tmp_path_factory.mktemp("l2"))
-    try:
-        yield web3
-    finally:
-        node.stop()
-
-
 class Bridge:
     """One fresh L1 deployment whose outputs count from the L2 node's current head."""
 
