@@ -98,6 +98,7 @@ def test_withdrawal_proven_refused_early_finalized_after_the_window_and_never_tw
 
     proof = withdrawal_proof_from_rpc(bridge.l2, withdrawal, block)
     assert proof.output_root_proof.output_root == bridge.oracle.get_l2_output(index).output_root
+    assert bridge.portal.hash_withdrawal(withdrawal) == withdrawal.hash  # L2 hashing == the Portal's
     receipt = bridge.portal.prove_withdrawal(proof, index)
     (event,) = bridge.portal.events("WithdrawalProven", receipt)
     assert bytes(event["args"]["withdrawalHash"]) == withdrawal.hash
