@@ -327,6 +327,8 @@ def test_proposals_and_governance(game, w3):
             game.proposer.sender.transact(setter)
     with pytest.raises(ContractReverted, match="outputs exist"):
         owner.sender.transact(functions.setStartingOutput(0, b"\0" * 32))
+    with pytest.raises(ContractReverted, match="move timeout must be"):
+        owner.sender.transact(functions.setMoveTimeout(2**64))
     owner.sender.transact(functions.setSubmissionInterval(4))
     owner.sender.transact(functions.setBonds(1, 2))
     assert game.proposer.next_block_number() == 20
