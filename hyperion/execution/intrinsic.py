@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hyperion.vm.forks import GAS_PER_BLOB, Fork
 
+DEPOSIT_TX_TYPE = 0x7E
 TX_BASE_GAS = 21000
 TX_CREATE_GAS = 32000
 TX_DATA_ZERO_GAS = 4
@@ -62,6 +63,8 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
     is not checked here; reading ``tx.sender`` does that.
     """
     tx_type = tx.type
+    if tx_type == DEPOSIT_TX_TYPE:  # executed by execution/deposit.py, never pooled or sent
+        raise InvalidTransactionError("transaction type not supported: deposit transactions only come from L1")
     if tx_type == 3 and not fork.has_blobs:
         raise InvalidTransactionError(f"transaction type not supported: blob transactions before Cancun ({fork.name})")
     if tx_type == 4 and not fork.has_set_code:
