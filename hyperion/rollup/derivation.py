@@ -386,7 +386,7 @@ class DerivationPipeline:
     def apply(self, attrs: PayloadAttributes, derived_from: L1BlockId) -> None:
         """Make ``attrs`` the next safe block: keep a matching unsafe block, else replace what is there."""
         chain = self.chain
-        with chain._lock:
+        with chain.lock:
             existing = chain.block_by_number(attrs.number)
             if existing is not None:
                 if _block_matches(existing, attrs):

@@ -108,9 +108,15 @@ class RollupChain(Chain):
             raise ChainError(f"the L2 genesis 0x{genesis.hash.hex()} is not the rollup's "
                              f"0x{rollup.genesis_l2_hash.hex()}: wrong rollup config or data dir")
         self.genesis_origin = L1Info(rollup.genesis_l1.number, 0, 0, rollup.genesis_l1.hash, 0, bytes(32), 0)
+        self.rollup_status = None  # set by the node: a callable giving optimism_syncStatus's details
         self.safe_number = self._read_number(_SAFE)
         self.finalized_number = min(self._read_number(_FINALIZED), self.safe_number)
         self._labels_lock = threading.Lock()
+
+    @property
+    def lock(self):
+        """The chain's lock: derivation holds it across a check-then-replace of a block."""
+        return self._lock
 
     # -- persisted labels --------------------------------------------------------------------
     def _read_number(self, key: bytes) -> int:

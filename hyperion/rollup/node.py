@@ -33,7 +33,7 @@ from hyperion.rollup.derivation import DerivationPipeline, L1Reorg
 from hyperion.rollup.engine import RollupChain
 from hyperion.rollup.l1client import BeaconBlobSource, L1Client, L1RpcError, L1Unavailable
 from hyperion.rollup.l1tx import L1Signer
-from hyperion.rollup.outputs import OracleView, output_at
+from hyperion.rollup.outputs import OracleView
 from hyperion.rollup.proposer import Proposer
 from hyperion.rollup.sequencer import Sequencer
 
@@ -75,7 +75,6 @@ class RollupNode:
             self.db.close()
             raise
         self.chain.rollup_status = self.status
-        self.chain.output_at = lambda number: output_at(self.chain, number)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
