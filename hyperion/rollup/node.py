@@ -36,6 +36,7 @@ from hyperion.rollup.l1tx import L1Signer
 from hyperion.rollup.outputs import OracleView
 from hyperion.rollup.proposer import Proposer
 from hyperion.rollup.sequencer import Sequencer
+from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
 log = logging.getLogger("hyperion.rollup.node")
 
@@ -114,6 +115,8 @@ class RollupNode:
         client = L1Client(options.l1_rpc_url)
         blobs = BeaconBlobSource(options.l1_beacon_url or options.l1_rpc_url, block_id=options.blob_block_id)
         try:
+            # the KZG setup takes seconds to load: do it now, not in the middle of the first blob batch
+            await asyncio.to_thread(trusted_setup)
             self.pipeline = pipeline = DerivationPipeline(self.config, self.chain, client, blobs)
             await self._until_ok(pipeline.start, "connecting to L1")
             if self._stop.is_set():
