@@ -80,6 +80,7 @@ class RollupNode:
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._ready = threading.Event()
+        self._tasks: Optional[asyncio.Future] = None
         self.pipeline: Optional[DerivationPipeline] = None
         self.sequencer: Optional[Sequencer] = None
         self.batcher: Optional[Batcher] = None
@@ -92,16 +93,21 @@ class RollupNode:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop the roles (cancelling whatever they wait for) and close the database."""
         self._stop.set()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(lambda: None)
-            except RuntimeError:
+                loop.call_soon_threadsafe(self._cancel)
+            except RuntimeError:  # the loop already ended
                 pass
         if self._thread is not None:
             self._thread.join(timeout=15)
         self.chain.close()
+
+    def _cancel(self) -> None:
+        if self._tasks is not None:
+            self._tasks.cancel()
 
     def _thread_main(self) -> None:
         try:
@@ -145,7 +151,11 @@ class RollupNode:
                     L1Signer(client, options.resolver_key, l1_chain_id) if options.resolver_key else None)
                 tasks.append(("challenger", self.challenger.tick, options.poll_interval * 2))
             self._ready.set()
-            await asyncio.gather(*(self._loop_task(name, step, pause) for name, step, pause in tasks))
+            self._tasks = asyncio.gather(*(self._loop_task(name, step, pause) for name, step, pause in tasks))
+            try:
+                await self._tasks
+            except asyncio.CancelledError:
+                pass
         finally:
             await client.close()
             await blobs.close()

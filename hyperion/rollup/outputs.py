@@ -1,9 +1,9 @@
 """Output roots: the L2 state commitment posted to L1, and the OutputOracle as the node roles see it.
 
 ``outputRoot = keccak256(bytes32(0) ‖ stateRoot ‖ messagePasserStorageRoot ‖ blockHash)``
-(the OP Stack's version 0): the state root for state proofs, the
-``L2ToL1MessagePasser`` storage root for withdrawal proofs, the block hash
-to pin the block.
+(the OP Stack's version 0; ``hyperion.rollup.l1.proofs.output_root``): the
+state root for state proofs, the ``L2ToL1MessagePasser`` storage root for
+withdrawal proofs, the block hash to pin the block.
 
 ``OracleView`` reads the oracle's state with ``eth_call`` (async, through
 the node's L1 client); the roles send their moves with ``L1Signer``.
@@ -15,13 +15,13 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from hyperion.primitives.keccak import keccak256
 from hyperion.rollup.deposits import MESSAGE_PASSER_ADDRESS
 from hyperion.rollup.engine import RollupChain
 from hyperion.rollup.l1client import L1Client
+from hyperion.rollup.l1.proofs import OUTPUT_VERSION, output_root
 from hyperion.rollup.l1tx import call_data, decode_result
 
-OUTPUT_VERSION = bytes(32)
+__all__ = ["OUTPUT_VERSION", "OracleView", "output_at", "output_root"]
 WRONG_OUTPUT_ENV = "HYPERION_TEST_WRONG_OUTPUT_FROM"
 
 # dispute status (OutputOracle)
@@ -32,10 +32,6 @@ PROPOSER_WON = 4
 CHALLENGER_WON = 5
 VOID = 6
 OPEN_STATUSES = (PROPOSER_TURN, CHALLENGER_TURN, AWAITING_RESOLUTION)
-
-
-def output_root(state_root: bytes, message_passer_storage_root: bytes, block_hash: bytes) -> bytes:
-    return keccak256(OUTPUT_VERSION + state_root + message_passer_storage_root + block_hash)
 
 
 def output_at(chain: RollupChain, number: int, wrong_from: Optional[int] = None) -> bytes:

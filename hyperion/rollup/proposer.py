@@ -51,8 +51,23 @@ class Proposer:
         client = self.signer.client
         return await client.nonce(self.signer.address, "pending") == await client.nonce(self.signer.address, "latest")
 
+    async def settle(self) -> None:
+        """Settle outputs whose challenge window passed (returns the bonds; withdrawals need settled outputs)."""
+        settled = await self.oracle.uint("settledCount")
+        count = await self.oracle.next_output_index()
+        if settled >= count:
+            return
+        output = await self.oracle.output(settled)
+        window = await self.oracle.uint("finalizationPeriodSeconds")
+        latest = await self.signer.client.block("latest")
+        if output.timestamp + window <= latest.timestamp:
+            sent = await self.signer.send(self.oracle.address, call_data("settle(uint256)", count - 1))
+            await self.signer.wait(sent.tx_hash)
+            log.info("settled outputs up to index %d", count - 1)
+
     async def tick(self) -> None:
         await self.defend()
+        await self.settle()
         if not await self._settled():
             return
         number = await self.oracle.next_block_number()
