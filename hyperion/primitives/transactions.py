@@ -606,6 +606,7 @@ class DepositTransaction:
     data: bytes
     _encoded: bytes | None = _cache_field()
     _hash: bytes | None = _cache_field()
+    _sender: bytes | None = _cache_field()  # set by stores that cache senders; ``sender`` is ``from_address``
 
     # the fields every other type has, with the values OP clients report for deposits
     nonce: ClassVar[int] = 0

@@ -78,3 +78,9 @@ def test_deposit_receipt_carries_nonce_and_version():
     assert decode_receipt(encoded) == receipt
     plain = Receipt(2, True, 50_000, (log,))
     assert len(pyrlp.decode(plain.encode()[1:])) == 4
+
+
+def test_a_stored_deposit_takes_a_cached_sender_like_other_types():
+    tx = DepositTransaction(b"\x01" * 32, b"\x02" * 20, b"\x03" * 20, 0, 0, 21000, False, b"")
+    object.__setattr__(tx, "_sender", b"\x02" * 20)  # what ChainStore does when it loads a block
+    assert tx.sender == b"\x02" * 20
