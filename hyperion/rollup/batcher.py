@@ -15,11 +15,12 @@ No batch is lost or posted twice, across crashes and L1 reorgs:
   are written to the node's database (a write-ahead record), so a
   restarted batcher sends the very same transaction again (same nonce,
   same hash: at most one of them can be included) instead of a new one;
-- a record is dropped once derivation has made its last block safe; if
-  its transaction disappears from L1 (a reorg) while its blocks are still
-  the sequencer's, the same transaction is sent again; if derivation
-  refused it, or the sequencer's chain moved on without its blocks, the
-  record and every later one are dropped and the blocks are posted anew.
+- a record is dropped once derivation has made its last block safe and
+  the L1 block that carries it is finalized; if its transaction disappears
+  from L1 (a reorg) while its blocks are still the sequencer's, the same
+  transaction is sent again; if derivation refused it, or the sequencer's
+  chain moved on without its blocks, the record and every later one are
+  dropped and the blocks are posted anew.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class Batcher:
         self.max_delay = max_delay
         self.clock = clock
         self.posts: list[Post] = self._load()
+        self._resets_seen = derivation.resets
         self.stats = {"posts": 0, "calldata_posts": 0, "blob_posts": 0, "blocks": 0, "txs": 0, "bytes": 0,
                       "raw_bytes": 0, "reposts": 0}
 
@@ -125,14 +127,23 @@ class Batcher:
     # -- tracking what was posted --------------------------------------------------------------------
     async def check_posts(self) -> None:
         chain = self.chain
-        while self.posts and chain.safe_number >= self.posts[0].last and self._still_ours(self.posts[0]):
+        finalized = self.derivation.traversal.finalized
+        while self.posts and self._settled(self.posts[0], finalized):
             self.posts.pop(0)
             self._save()
         cursor = self.derivation.traversal.cursor.number
+        # an included post is only looked at again after an L1 reorg made derivation reset
+        recheck = self.derivation.resets != self._resets_seen
+        self._resets_seen = self.derivation.resets
         for index, post in enumerate(self.posts):
             if not self._still_ours(post):
                 self._drop_from(index, f"the sequencer's chain no longer holds the blocks of batch 0x{post.tx_hash.hex()}")
                 return
+            if post.included_in is not None and not recheck:
+                if cursor >= post.included_in and chain.safe_number < post.last:
+                    self._drop_from(index, f"derivation did not accept batch 0x{post.tx_hash.hex()}")
+                    return
+                continue
             receipt = await self.signer.client.call("eth_getTransactionReceipt", hexd(post.tx_hash))
             if receipt is not None:
                 post.included_in = qty(receipt["blockNumber"])
@@ -140,9 +151,6 @@ class Batcher:
                     log.error("batch transaction 0x%s reverted on L1 (is %s the authorized batcher?)",
                               post.tx_hash.hex(), hexd(self.signer.address))
                     self._drop_from(index, "batch reverted")
-                    return
-                if cursor >= post.included_in and chain.safe_number < post.first:
-                    self._drop_from(index, f"derivation did not accept batch 0x{post.tx_hash.hex()}")
                     return
                 continue
             post.included_in = None
@@ -152,6 +160,13 @@ class Batcher:
                             "sending it again", post.tx_hash.hex(), post.first, post.last)
                 await self._broadcast(post)
                 self.stats["reposts"] += 1
+                if post not in self.posts:  # it could not be sent again: the later posts went with it
+                    return
+
+    def _settled(self, post: Post, finalized_l1: Optional[int]) -> bool:
+        """Derived, and carried by a finalized L1 block: no reorg can take it back any more."""
+        return (post.included_in is not None and finalized_l1 is not None and post.included_in <= finalized_l1
+                and self.chain.safe_number >= post.last and self._still_ours(post))
 
     def _still_ours(self, post: Post) -> bool:
         block = self.chain.block_by_number(post.last)
@@ -164,11 +179,10 @@ class Batcher:
             text = exc.message.lower()
             if "already" in text or "known" in text:
                 return
-            if "nonce too low" in text:
-                # the nonce went to another transaction of this key: these blocks need a new batch
-                self._drop_from(self.posts.index(post), f"batch 0x{post.tx_hash.hex()} lost its nonce")
-                return
-            raise
+            # the nonce went to another transaction of this key, or the fee cap fell below the base fee:
+            # these blocks need a new batch
+            self._drop_from(self.posts.index(post), f"batch 0x{post.tx_hash.hex()} cannot be sent again ({exc.message})")
+            return
         post.sent_at = self.clock()
 
     # -- posting --------------------------------------------------------------------------------------
@@ -231,7 +245,9 @@ class Batcher:
         signer = self.signer
         inbox = self.config.batch_inbox
         use_calldata = await self._choose_calldata(data)
-        nonce = await signer.client.nonce(signer.address, "pending")
+        # after the posts still tracked: a reorged-out one is re-sent at its own nonce before this one is mined
+        nonce = max(await signer.client.nonce(signer.address, "pending"),
+                    max((p.nonce + 1 for p in self.posts), default=0))
         fees = await signer._fees()
         if use_calldata:
             gas = int(max(calldata_gas(data) + 30_000, await signer.estimate(inbox, data)))

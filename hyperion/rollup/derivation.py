@@ -23,8 +23,8 @@
   it (except an empty block when the next origin is not yet possible).
   When the window of the safe head's origin has passed with no valid batch,
   derivation fills the next slots itself: empty blocks that carry the
-  epoch's deposits. That is how deposits the sequencer left out are
-  force-included.
+  epoch's deposits, until the safe head's origin is within half a window of
+  L1. That is how deposits the sequencer left out are force-included.
 - **Attributes**: every block starts with the L1-attributes deposit; the
   first block of an epoch adds the origin's user deposits.
 - **Block import** (``RollupChain.import_block``) executes the rebuilt block
@@ -36,6 +36,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Optional
@@ -53,6 +54,7 @@ log = logging.getLogger("hyperion.rollup.derivation")
 BATCH_SUBMITTED = keccak256(b"BatchSubmitted(address,uint256,bytes32[])")
 CURSOR_KEY = "l1_cursor"
 PREFETCH = 16
+MAX_FILLED_PER_L1_BLOCK = 100_000
 
 
 class L1Reorg(Exception):
@@ -245,6 +247,7 @@ class DerivationPipeline:
         self._deposit_cache: dict[bytes, list] = {}
         self.derived_blocks = 0
         self.derived_txs = 0
+        self.resets = 0  # L1 reorgs handled (the batcher re-checks its posts after one)
         self.started = False
 
     # -- cursor ------------------------------------------------------------------------------
@@ -367,12 +370,22 @@ class DerivationPipeline:
             header.state_root, header.receipts_root, header.gas_used, header.logs_bloom)
 
     async def _fill_expired_windows(self, inclusion: L1Block) -> None:
-        """Fill the slots whose L1 origin's sequencing window closed with no valid batch."""
+        """Fill the slots whose L1 origin's sequencing window closed with no valid batch.
+
+        Once a window has expired, derivation goes on filling until the safe
+        head's origin is within half a window of L1 again, so that a
+        sequencer that comes back has half a window to get its next batch
+        in (OP derivation stops at the window's edge, which leaves a
+        sequencer one L1 block to do so).
+        """
         derived_from = L1BlockId(inclusion.number, inclusion.hash)
-        while True:
+        window = self.config.seq_window_size
+        expired = False
+        for _ in range(MAX_FILLED_PER_L1_BLOCK):
             parent = self.chain.safe_ref()
-            if parent.origin_number + self.config.seq_window_size >= inclusion.number:
+            if parent.origin_number + (window // 2 if expired else window) >= inclusion.number:
                 return
+            expired = True
             current = await self._origin_block(parent)
             candidate = await self._next_origin(parent.origin_number + 1)
             timestamp = self.config.timestamp_of(parent.number + 1)
@@ -382,6 +395,7 @@ class DerivationPipeline:
                      parent.origin_number, inclusion.number, attrs.number,
                      f" ({len(attrs.deposits) - 1} deposits)" if len(attrs.deposits) > 1 else "")
             self.apply(attrs, derived_from)
+            await asyncio.sleep(0)
 
     def apply(self, attrs: PayloadAttributes, derived_from: L1BlockId) -> None:
         """Make ``attrs`` the next safe block: keep a matching unsafe block, else replace what is there."""
@@ -422,8 +436,14 @@ class DerivationPipeline:
         chain.mark_finalized(number)
 
     async def reset(self) -> None:
-        """After an L1 reorg: roll the safe chain back to the newest block derived from canonical L1 data."""
+        """After an L1 reorg: the safe head falls back to the newest block derived from canonical L1 data.
+
+        Blocks above it stay, as unsafe blocks: when derivation reaches them
+        again they are kept if L1 still says the same (the batch was re-posted)
+        and replaced if it does not.
+        """
         chain = self.chain
+        self.resets += 1
         number = chain.safe_number
         checked: dict[int, bytes] = {}
         while number > chain.finalized_number:
@@ -437,10 +457,12 @@ class DerivationPipeline:
                     break
             number -= 1
         cursor = chain.derived_from(number) or self.config.genesis_l1
-        if number < chain.head().number:
-            log.warning("L1 reorg: rolling the L2 chain back from %d (safe %d) to %d, re-deriving from L1 block %d",
-                        chain.head().number, chain.safe_number, number, cursor.number + 1)
-            chain.rollback_to(number)
+        if number < chain.safe_number:
+            log.warning("L1 reorg: L2 blocks %d..%d are no longer safe; re-deriving from L1 block %d",
+                        number + 1, chain.safe_number, cursor.number + 1)
+            chain.demote_safe(number)
+        else:
+            log.warning("L1 reorg: re-reading L1 from block %d", cursor.number + 1)
         self.traversal.reset(cursor)
         self._deposit_cache.clear()
         self._store_cursor(cursor)

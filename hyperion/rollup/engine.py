@@ -147,6 +147,15 @@ class RollupChain(Chain):
             self.db.chain_put(ROLLUP_TABLE, _SAFE, _number_key(number))
             self.safe_number = number
 
+    def demote_safe(self, number: int) -> None:
+        """After an L1 reorg: blocks above ``number`` are unsafe again (they stay until derivation decides)."""
+        with self._lock:
+            if number < self.finalized_number:
+                raise ChainError(f"an L1 reorg reached below the finalized L2 block {self.finalized_number}")
+            if number < self.safe_number:
+                self.db.chain_put(ROLLUP_TABLE, _SAFE, _number_key(number))
+                self.safe_number = number
+
     def mark_finalized(self, number: int) -> None:
         with self._lock:
             number = min(number, self.safe_number)

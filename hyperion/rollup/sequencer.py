@@ -11,9 +11,11 @@ restart) builds the missing blocks back to back.
 If its L1 origin is reorged away, the sequencer rolls its unsafe blocks
 back and offers their transactions to the pool again.
 
-Test hook: ``HYPERION_TEST_OMIT_DEPOSITS=1`` makes it leave out the user
-deposits of the next epoch that has any (derivation then force-includes
-them); it is read at start and applies once.
+Test hook: ``HYPERION_TEST_OMIT_DEPOSITS=1`` makes it a censoring
+sequencer: it leaves out the user deposits of the first L1 block with
+deposits that it adopts, every time it builds that epoch's first block
+(derivation refuses those blocks, then force-includes the deposits when the
+sequencing window has passed).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Sequencer:
         self.derivation = derivation
         self.clock = clock
         self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
+        self.censored_origin: Optional[int] = None  # the L1 block whose deposits the test hook leaves out
         self.omitted: list = []  # hashes of deposits the test hook left out
         self.built_blocks = 0
         self.built_txs = 0
@@ -76,11 +79,13 @@ class Sequencer:
             return None
         deposits = await self.derivation.deposits_of(origin)
         if self.omit_deposits and deposits and origin.number != parent.origin_number:
-            log.warning("test hook %s: leaving out %d deposits of L1 block %d", OMIT_DEPOSITS_ENV, len(deposits),
-                        origin.number)
-            self.omitted = [d.hash for d in deposits]
-            self.omit_deposits = False
-            deposits = []
+            if self.censored_origin is None:
+                self.censored_origin = origin.number
+            if origin.number == self.censored_origin:
+                log.warning("test hook %s: leaving out %d deposits of L1 block %d", OMIT_DEPOSITS_ENV,
+                            len(deposits), origin.number)
+                self.omitted = [d.hash for d in deposits]
+                deposits = []
         attrs = attributes(self.config, parent, origin, deposits)
         in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
         try:
