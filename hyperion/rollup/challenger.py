@@ -7,7 +7,8 @@ challenges a correct root. A different root is challenged at once, with
 the oracle's ``challengerBond`` and its own root. It then plays the
 bisection to the end: on its turn it posts its own root at the midpoint
 (equal means "agreed up to here"), it claims the proposer's timeout when
-the proposer lets a deadline pass, and it withdraws what it won.
+the proposer lets a deadline pass, it voids a dispute whose output another
+dispute deleted, and it withdraws what it won.
 
 A node given a resolver key (a member of the oracle's ThresholdResolver)
 votes on every dispute that has reached its single block: the proposer is
@@ -105,6 +106,10 @@ class Challenger:
                 self._closed.add(dispute_id)
                 continue
             if dispute.challenger != me:
+                continue
+            if dispute.proposer == bytes(20):  # another dispute deleted its output: take the bond back
+                log.info("dispute %d: its output was deleted by another dispute, voiding it", dispute_id)
+                await self._send(self.signer, "voidDispute(uint256)", dispute_id)
                 continue
             if dispute.status == CHALLENGER_TURN:
                 mid = dispute.midpoint
