@@ -530,8 +530,8 @@ def timeout(_disputeId: uint256):
     state: uint256 = self._state[_disputeId]
     status: uint256 = (state >> 64) & 255
     assert status == PROPOSER_TURN or status == CHALLENGER_TURN, "no move is pending"
-    assert block.timestamp > state & MASK64, "the move deadline has not passed"
     assert self._live(_disputeId), "the disputed output was deleted: void the dispute"
+    assert block.timestamp > state & MASK64, "the move deadline has not passed"
     self._finish(_disputeId, status == CHALLENGER_TURN, BY_TIMEOUT)
 
 

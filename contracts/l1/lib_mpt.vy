@@ -128,7 +128,14 @@ def storage_value(root: bytes32, path: bytes32, proof: DynArray[Bytes[MAX_NODE_B
             if pos >= node_len:
                 break
             starts[i] = pos
-            pos += self._item_length(node, pos)
+            # branch children are nearly all empty (128) or 32-byte hashes (160): no call for those
+            item_prefix: uint256 = extract32(node, pos, output_type=uint256) >> 248
+            if item_prefix == 128:
+                pos += 1
+            elif item_prefix == 160:
+                pos += 33
+            else:
+                pos += self._item_length(node, pos)
             count = i + 1
         assert pos == node_len, "mpt: node items do not fill the node"
 

@@ -14,12 +14,14 @@ from typing import Any, Iterable, Optional, Sequence
 
 from eth_abi import decode as abi_decode
 from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from hyperion.primitives.keccak import keccak256
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 from hyperion.rollup.l1.predeploys import L1_BLOCK_ADDRESS, MESSAGE_PASSER_ADDRESS
 from hyperion.rollup.l1.proofs import Withdrawal, WithdrawalProof
 from hyperion.rollup.l1.transact import ContractReverted, Sender, call
+from hyperion.rollup.l1.transact import revert_reason as _revert_reason
 
 ZERO_ADDRESS = "0x" + "00" * 20
 DEPOSIT_VERSION = 0
@@ -303,17 +305,37 @@ class BatchInboxClient(_Client):
         return self.sender.send({"to": self.address, "data": bytes(batch)}, gas=gas)
 
     def submit_blobs(self, blobs: Sequence[bytes], *, max_fee_per_blob_gas: Optional[int] = None,
-                     gas: int = 100_000) -> Any:
-        """Post a type-3 transaction to the inbox carrying ``blobs`` (each 131072 bytes)."""
+                     gas: int = 100_000, cell_proofs: bool = False) -> Any:
+        """Post a type-3 transaction to the inbox carrying ``blobs`` (131072 bytes each; ``blobs.pack_blob``).
+
+        ``cell_proofs`` selects Osaka's (EIP-7594) network wrapper; the default
+        is the Cancun/Prague one.
+        """
+        from hyperion.rollup.l1.blobs import blob_transaction, make_sidecar
+
         if self.sender is None or self.sender.local is None:
             raise ContractReverted("blob transactions need a sender with a private key")
-        if not 1 <= len(blobs) <= 6:
-            raise ValueError("a blob transaction carries 1 to 6 blobs")
+        sidecar = make_sidecar(blobs, cell_proofs=cell_proofs)
         if max_fee_per_blob_gas is None:
-            blob_base_fee = _int(self.w3.provider.make_request("eth_blobBaseFee", [])["result"])
-            max_fee_per_blob_gas = 2 * blob_base_fee + 1
-        tx = {"type": 3, "to": self.address, "data": b"", "maxFeePerBlobGas": max_fee_per_blob_gas}
-        return self.sender.send(tx, gas=gas, blobs=[bytes(b) for b in blobs])
+            max_fee_per_blob_gas = 2 * _int(self.w3.provider.make_request("eth_blobBaseFee", [])["result"]) + 1
+        call_tx = {"from": self.sender.address, "to": self.address, "data": b"", "value": 0, "gas": gas,
+                   "type": 3, "maxFeePerBlobGas": max_fee_per_blob_gas,
+                   "blobVersionedHashes": ["0x" + h.hex() for h in sidecar.versioned_hashes]}
+        try:  # simulate with the blob hashes, so BLOBHASH sees them and a refusal has its reason
+            self.w3.eth.call(call_tx)
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise ContractReverted(_revert_reason(exc)) from None
+        base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
+        tip = self.w3.eth.max_priority_fee
+        tx_hash, raw = blob_transaction(
+            chain_id=self.w3.eth.chain_id, nonce=self.w3.eth.get_transaction_count(self.sender.address, "pending"),
+            to=bytes.fromhex(self.address[2:]), max_priority_fee_per_gas=tip, max_fee_per_gas=2 * base_fee + tip,
+            max_fee_per_blob_gas=max_fee_per_blob_gas, gas=gas, sidecar=sidecar, private_key=self.sender.local.key)
+        self.w3.eth.send_raw_transaction(raw)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ContractReverted(f"blob transaction {tx_hash.hex()} reverted", receipt)
+        return receipt
 
     def batches(self, receipt: Any) -> list[BatchSubmitted]:
         return [decode_batch_submitted(log) for log in receipt["logs"]

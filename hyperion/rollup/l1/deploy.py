@@ -19,7 +19,7 @@ from web3 import Web3
 
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 from hyperion.rollup.l1.transact import Sender
 
 DAY = 24 * 3600

@@ -9,7 +9,7 @@ geth's genesis-JSON shape.
 
 from __future__ import annotations
 
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 
 
 def _addr(hex_address: str) -> bytes:

@@ -55,7 +55,7 @@ class Sender:
             try:
                 estimate = self.w3.eth.estimate_gas(tx)
             except (ContractLogicError, ContractCustomError) as exc:
-                raise ContractReverted(_reason(exc)) from None
+                raise ContractReverted(revert_reason(exc)) from None
             gas = estimate + estimate // 5 + 10_000
         tx["gas"] = gas
         if self.local is None:
@@ -73,8 +73,20 @@ class Sender:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
         if receipt["status"] != 1:
-            raise ContractReverted(f"transaction {tx_hash.hex()} reverted", receipt)
+            raise ContractReverted(self._replayed_reason(tx, receipt) or f"transaction {tx_hash.hex()} reverted",
+                                   receipt)
         return receipt
+
+    def _replayed_reason(self, tx: dict, receipt: Any) -> Optional[str]:
+        """The revert reason of a mined failure, by replaying it with eth_call on the parent block's state."""
+        replay = {key: tx[key] for key in ("from", "to", "data", "value", "gas") if key in tx}
+        try:
+            self.w3.eth.call(replay, receipt["blockNumber"] - 1)
+        except (ContractLogicError, ContractCustomError) as exc:
+            return revert_reason(exc)
+        except Exception:  # the replay is a courtesy: any other failure leaves the generic message
+            return None
+        return None
 
     def transact(self, function: Any, *, value: int = 0, gas: Optional[int] = None) -> Any:
         """Send a web3.py ContractFunction call as a transaction."""
@@ -82,7 +94,7 @@ class Sender:
         return self.send(tx, gas=gas)
 
 
-def _reason(exc: Exception) -> str:
+def revert_reason(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return message.removeprefix("execution reverted: ").strip()
 
@@ -92,4 +104,4 @@ def call(function: Any, **kwargs: Any) -> Any:
     try:
         return function.call(kwargs or None)
     except (ContractLogicError, ContractCustomError) as exc:
-        raise ContractReverted(_reason(exc)) from None
+        raise ContractReverted(revert_reason(exc)) from None

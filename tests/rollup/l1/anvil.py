@@ -45,14 +45,14 @@ def _free_port() -> int:
 
 
 class Anvil:
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, hardfork: str = "prague") -> None:
         binary = anvil_binary()
         if binary is None:
             raise RuntimeError("anvil not found: run scripts/setup-e2e.sh (npm package @foundry-rs/anvil)")
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(self.port), "--silent",
-                                         "--hardfork", "prague", *extra],
+                                         "--hardfork", hardfork, *extra],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while True:

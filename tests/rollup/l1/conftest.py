@@ -58,3 +58,24 @@ def make_config(**overrides) -> RollupL1Config:
 def deployment(w3):
     """A fresh set of L1 contracts for each test (anvil is shared by the module)."""
     return deploy_rollup_contracts(w3, OWNER, make_config())
+
+
+def deploy_vyper_source(w3, source: str, *args, tmp_dir=None):
+    """Compile a test-only Vyper contract (it may ``import lib_mpt``/``lib_owned``) and deploy it from OWNER."""
+    import tempfile
+    from pathlib import Path
+
+    from vyper.compiler import compile_from_file_input
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+    from vyper.compiler.settings import Settings
+
+    from hyperion.rollup.l1.transact import Sender
+
+    folder = Path(tmp_dir or tempfile.mkdtemp(prefix="l1-test-"))
+    (folder / "Harness.vy").write_text(source)
+    bundle = FilesystemInputBundle([folder, REPO_ROOT / "contracts" / "l1"])
+    out = compile_from_file_input(bundle.load_file(Path("Harness.vy")), input_bundle=bundle,
+                                  settings=Settings(evm_version="prague"), output_formats=["abi", "bytecode"])
+    factory = w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
+    receipt = Sender(w3, OWNER).send({"to": None, "data": factory.constructor(*args).data_in_transaction})
+    return w3.eth.contract(address=receipt["contractAddress"], abi=out["abi"])
