@@ -8,9 +8,10 @@ over as many blobs as it needs (at most ``MAX_BLOBS_PER_TX``, Osaka's
 per-transaction cap), zero-padded. Unpacking refuses anything else: a
 non-zero first byte, a length beyond the blobs, non-zero padding.
 
-Blobs fetched from a beacon endpoint are never trusted: ``verify_blobs``
-recomputes each blob's KZG commitment and checks its versioned hash against
-the one in the L1 transaction.
+Blobs fetched from a beacon endpoint are never trusted: derivation
+recomputes each blob's KZG commitment (``blob_versioned_hash``) and checks it
+against the versioned hash in the L1 transaction. The sidecar and network
+wrapper of an outgoing blob transaction come from ``hyperion.rollup.l1.blobs``.
 """
 
 from __future__ import annotations
@@ -89,24 +90,6 @@ def versioned_hash(commitment: bytes) -> bytes:
 
 def commitment(blob: bytes) -> bytes:
     return bytes(ckzg.blob_to_kzg_commitment(blob, trusted_setup()))
-
-
-def sidecar(blobs: list[bytes]) -> tuple[list[bytes], list[bytes], list[bytes]]:
-    """``(commitments, blob proofs, versioned hashes)`` of ``blobs`` (EIP-4844 network form)."""
-    setup = trusted_setup()
-    commitments = [bytes(ckzg.blob_to_kzg_commitment(blob, setup)) for blob in blobs]
-    proofs = [bytes(ckzg.compute_blob_kzg_proof(blob, c, setup)) for blob, c in zip(blobs, commitments)]
-    return commitments, proofs, [versioned_hash(c) for c in commitments]
-
-
-def cell_proofs(blobs: list[bytes]) -> list[bytes]:
-    """The EIP-7594 cell proofs of ``blobs`` (128 per blob), for an Osaka L1's blob transaction wrapper."""
-    setup = trusted_setup()
-    proofs: list[bytes] = []
-    for blob in blobs:
-        _cells, blob_proofs = ckzg.compute_cells_and_kzg_proofs(blob, setup)
-        proofs.extend(bytes(p) for p in blob_proofs)
-    return proofs
 
 
 def blob_versioned_hash(blob: bytes) -> bytes:

@@ -230,7 +230,7 @@ class Devnet:
             seq_window_size=options.seq_window_size, max_sequencer_drift=options.max_sequencer_drift,
             sequencer_conf_depth=options.sequencer_conf_depth)
         genesis_block, starting_root = genesis_output(config)
-        from hyperion.rollup.l1.artifacts import load_artifact
+        from hyperion.artifacts import load_artifact
 
         oracle = w3.eth.contract(address=deployment.output_oracle, abi=load_artifact("OutputOracle")["abi"])
         owner.transact(oracle.functions.setStartingOutput(0, starting_root))

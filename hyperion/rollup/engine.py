@@ -199,7 +199,7 @@ class RollupChain(Chain):
                             block_hash=self._block_hash_reader(parent.number + 1), beacon_root=attrs.beacon_root,
                             prev_randao=attrs.prev_randao, base_fee_recipient=config.base_fee_recipient)
 
-    def build_block(self, attrs: PayloadAttributes, *, from_pool: bool) -> Block:
+    def build_block(self, attrs: PayloadAttributes, *, from_pool: bool, max_pool_txs: Optional[int] = None) -> Block:
         """Build and commit the next block: ``attrs``' transactions, then (sequencer) the pool's.
 
         A deposit that cannot be included, or a batch transaction that is
@@ -218,7 +218,7 @@ class RollupChain(Chain):
                 except InvalidTransaction as exc:
                     raise InvalidBlock(f"block {attrs.number}: transaction 0x{tx.hash.hex()} is invalid: {exc}") from None
             if from_pool:
-                self._fill_from_pool(builder)
+                self._fill_from_pool(builder, max_pool_txs)
             block = builder.finish()
             self._commit_block(pending, block, builder.records)
             return block

@@ -19,11 +19,10 @@ from typing import Optional, Sequence
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
-from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import private_key_to_address
-from hyperion.primitives.transactions import BlobTransaction, FeeMarketTransaction
-from hyperion.rollup.blobs import cell_proofs, sidecar
+from hyperion.primitives.transactions import FeeMarketTransaction
+from hyperion.rollup.l1.blobs import blob_transaction, make_sidecar
 from hyperion.rollup.l1client import L1Client, L1RpcError, hexd, hexq, qty
 
 log = logging.getLogger("hyperion.rollup.l1tx")
@@ -106,15 +105,9 @@ class L1Signer:
                          cell_form: bool = False) -> tuple[bytes, bytes]:
         """``(tx hash, network form)`` of a blob transaction carrying ``blobs``."""
         max_fee, tip, blob_fee = fees
-        commitments, proofs, hashes = sidecar(blobs)
-        tx = BlobTransaction(self.chain_id, nonce, tip, max_fee, BLOB_TX_GAS, to, 0, b"", (), max(blob_fee, 1),
-                             tuple(hashes)).signed(self.key)
-        body = rlp.decode(tx.encode()[1:])
-        if cell_form:
-            network = b"\x03" + rlp.encode([body, 1, blobs, commitments, cell_proofs(blobs)])
-        else:
-            network = b"\x03" + rlp.encode([body, blobs, commitments, proofs])
-        return tx.hash, network
+        return blob_transaction(chain_id=self.chain_id, nonce=nonce, to=to, max_priority_fee_per_gas=tip,
+                                max_fee_per_gas=max_fee, max_fee_per_blob_gas=max(blob_fee, 1), gas=BLOB_TX_GAS,
+                                sidecar=make_sidecar(blobs, cell_proofs=cell_form), private_key=self.key)
 
     async def send_blobs(self, to: bytes, blobs: list[bytes], nonce: Optional[int] = None) -> SentTransaction:
         async with self._lock:

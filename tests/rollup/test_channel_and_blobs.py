@@ -16,8 +16,8 @@ from hyperion.rollup.blobs import (
     decode_blobs,
     encode_blobs,
     max_blob_payload,
-    sidecar,
 )
+from hyperion.rollup.l1.blobs import make_sidecar
 from hyperion.rollup.channel import (
     MAX_CHANNEL_BYTES,
     BlockBatch,
@@ -117,8 +117,7 @@ def test_blob_packing_limits_and_strictness():
 
 def test_versioned_hashes_match_the_sidecar():
     blobs = encode_blobs(b"batch data" * 1000)
-    commitments, proofs, hashes = sidecar(blobs)
-    assert len(commitments) == len(proofs) == len(hashes) == 1
+    hashes = make_sidecar(blobs).versioned_hashes
     assert blob_versioned_hash(blobs[0]) == hashes[0] and hashes[0][0] == 1
     with pytest.raises(MalformedBlobs, match="valid blob"):
         blob_versioned_hash(b"\xff" * BLOB_SIZE)

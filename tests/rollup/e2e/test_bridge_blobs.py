@@ -14,7 +14,7 @@ from eth_account import Account
 from web3 import Web3
 
 from hyperion.rollup.devnet import DEPLOYER, rpc
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 from hyperion.rollup.l1.clients import OutputOracleClient, PortalClient
 from hyperion.rollup.l1.predeploys import DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, MESSAGE_PASSER_ADDRESS
 from hyperion.rollup.l1.proofs import Withdrawal, withdrawal_proof_from_rpc

@@ -14,7 +14,7 @@ import pytest
 from web3 import Web3
 
 from hyperion.rollup.devnet import CHALLENGER, rpc
-from hyperion.rollup.l1.artifacts import load_artifact
+from hyperion.artifacts import load_artifact
 from tests.rollup.e2e.conftest import wait_until, web3_of
 
 pytestmark = pytest.mark.e2e
