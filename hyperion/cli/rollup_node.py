@@ -37,6 +37,9 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
                        help="how blobs are requested: by execution block number (anvil) or by slot (beacon node)")
     group.add_argument("--sequencer-url", metavar="URL",
                        help="follower: where eth_sendRawTransaction is forwarded")
+    group.add_argument("--follow-unsafe", action="store_true",
+                       help="follower: also import the sequencer's unsafe blocks over its WebSocket feed "
+                            "(low latency; what L1 derives still wins)")
     group.add_argument("--batcher-key", metavar="KEY", help="sequencer: the L1 key of the authorized batcher")
     group.add_argument("--proposer-key", metavar="KEY", help="sequencer: the L1 key of the output proposer")
     group.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         proposer_key=parse_key(args.proposer_key, "--proposer-key"),
         challenger_key=parse_key(args.challenger_key, "--challenger-key") if args.challenge else None,
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
-        data_availability=args.data_availability, max_batch_delay=args.max_batch_delay)
+        data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
+        follow_unsafe=args.follow_unsafe)
     if args.role == "follower" and not args.sequencer_url:
         log.warning("no --sequencer-url: eth_sendRawTransaction will be refused by this follower's empty pool")
     data_dir: Optional[Path] = None

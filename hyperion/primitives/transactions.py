@@ -584,7 +584,7 @@ DEPOSIT_TX_TYPE = 0x7E
 
 
 @dataclass(frozen=True, slots=True)
-class DepositTransaction:
+class DepositTransaction(_TransactionBase):
     """A transaction derived from L1 (a deposit event or the L1 attributes of a block).
 
     It carries no nonce, fee fields or signature: derivation from L1 is its
@@ -617,7 +617,6 @@ class DepositTransaction:
     access_list: ClassVar[tuple] = ()
     blob_versioned_hashes: ClassVar[tuple] = ()
     authorizations: ClassVar[tuple] = ()
-    blob_gas: ClassVar[int] = 0
     v: ClassVar[int] = 0
     y_parity: ClassVar[int] = 0
     r: ClassVar[int] = 0
@@ -636,31 +635,12 @@ class DepositTransaction:
         """The depositor: explicit in the transaction, no signature to recover."""
         return self.from_address
 
-    @property
-    def is_create(self) -> bool:
-        return self.to is None
-
-    @property
-    def hash(self) -> bytes:
-        cached = self._hash
-        if cached is None:
-            cached = keccak256(self.encode())
-            object.__setattr__(self, "_hash", cached)
-        return cached
-
-    def encode(self) -> bytes:
+    def _encode(self) -> bytes:
         """``0x7E || rlp([sourceHash, from, to, mint, value, gas, isSystemTx, data])``."""
-        cached = self._encoded
-        if cached is None:
-            cached = bytes((DEPOSIT_TX_TYPE,)) + rlp.encode([
-                self.source_hash, self.from_address, self.to or b"", self.mint, self.value, self.gas,
-                1 if self.is_system_tx else 0, self.data,
-            ])
-            object.__setattr__(self, "_encoded", cached)
-        return cached
-
-    def to_rlp(self) -> bytes:
-        return self.encode()
+        return bytes((DEPOSIT_TX_TYPE,)) + rlp.encode([
+            self.source_hash, self.from_address, self.to or b"", self.mint, self.value, self.gas,
+            1 if self.is_system_tx else 0, self.data,
+        ])
 
     def effective_gas_price(self, base_fee: int) -> int:
         """Deposits bought their gas on L1: nothing is paid on L2."""

@@ -34,26 +34,23 @@ class InvalidRollupConfig(ValueError):
     """A rollup configuration that cannot be used."""
 
 
-def _address(value: Any, name: str) -> bytes:
-    if isinstance(value, bytes) and len(value) == 20:
+def _hex(value: Any, name: str, length: int, what: str) -> bytes:
+    if isinstance(value, bytes) and len(value) == length:
         return value
-    if isinstance(value, str) and value[:2].lower() == "0x" and len(value) == 42:
+    if isinstance(value, str) and value[:2].lower() == "0x" and len(value) == 2 + 2 * length:
         try:
             return bytes.fromhex(value[2:])
         except ValueError:
             pass
-    raise InvalidRollupConfig(f"{name} must be a 0x-prefixed 20-byte address, got {value!r}")
+    raise InvalidRollupConfig(f"{name} must be a 0x-prefixed {what}, got {value!r}")
+
+
+def _address(value: Any, name: str) -> bytes:
+    return _hex(value, name, 20, "20-byte address")
 
 
 def _hash(value: Any, name: str) -> bytes:
-    if isinstance(value, bytes) and len(value) == 32:
-        return value
-    if isinstance(value, str) and value[:2].lower() == "0x" and len(value) == 66:
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise InvalidRollupConfig(f"{name} must be a 0x-prefixed 32-byte hash, got {value!r}")
+    return _hex(value, name, 32, "32-byte hash")
 
 
 def _int(value: Any, name: str, minimum: int = 0) -> int:

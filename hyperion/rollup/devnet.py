@@ -263,11 +263,13 @@ class Devnet:
         return NodeProcess("sequencer", args, env, self.workdir, options.sequencer_port or free_port())
 
     def make_follower(self, name: str = "follower", port: Optional[int] = None, challenge: Optional[bool] = None,
-                      env: Optional[dict] = None) -> NodeProcess:
+                      env: Optional[dict] = None, follow_unsafe: bool = False) -> NodeProcess:
         options = self.options
         challenge = options.challenge if challenge is None else challenge
         node_env = dict(options.follower_env, **(env or {}))
         args = [*self._common_args(), "--role", "follower", "--sequencer-url", self.sequencer.url]
+        if follow_unsafe:
+            args.append("--follow-unsafe")
         if challenge:
             node_env.update(HYPERION_CHALLENGER_KEY=self.key(CHALLENGER).hex(),
                             HYPERION_RESOLVER_KEY=self.key(RESOLVER).hex())

@@ -6,8 +6,10 @@ Roles:
   ``batcher_key``), posts output roots with the proposer (``proposer_key``),
   and derives its own safe chain from L1 like any follower;
 - **follower**: derives the chain from L1 alone, serves reads, forwards
-  ``eth_sendRawTransaction`` to ``sequencer_url``; with ``challenger_key`` it
-  challenges wrong output roots, with ``resolver_key`` it votes as a resolver.
+  ``eth_sendRawTransaction`` to ``sequencer_url``; with ``follow_unsafe`` it
+  also imports the sequencer's unsafe blocks (L1 still wins); with
+  ``challenger_key`` it challenges wrong output roots, with ``resolver_key``
+  it votes as a resolver.
 
 The driver thread runs an asyncio loop with one task per role; the JSON-RPC
 server runs in the caller's thread over the same ``RollupChain`` (whose
@@ -36,6 +38,7 @@ from hyperion.rollup.l1tx import L1Signer
 from hyperion.rollup.outputs import OracleView
 from hyperion.rollup.proposer import Proposer
 from hyperion.rollup.sequencer import Sequencer
+from hyperion.rollup.unsafe_feed import UnsafeFeed, follow
 from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
 log = logging.getLogger("hyperion.rollup.node")
@@ -57,6 +60,7 @@ class RollupOptions:
     resolver_key: Optional[bytes] = None
     data_availability: str = "auto"
     max_batch_delay: float = 4.0
+    follow_unsafe: bool = False
     poll_interval: float = 0.5
 
 
@@ -86,6 +90,7 @@ class RollupNode:
         self.batcher: Optional[Batcher] = None
         self.proposer: Optional[Proposer] = None
         self.challenger: Optional[Challenger] = None
+        self.feed: Optional[UnsafeFeed] = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,6 +149,8 @@ class RollupNode:
                     tasks.append(("proposer", self.proposer.tick, options.poll_interval * 2))
             else:
                 tasks.append(("derivation", self._derive, options.poll_interval))
+                if options.follow_unsafe and options.sequencer_url:
+                    self.feed = UnsafeFeed(self.chain, options.sequencer_url)
             if options.challenger_key or options.resolver_key:
                 self.challenger = Challenger(
                     self.chain, oracle,
@@ -151,7 +158,10 @@ class RollupNode:
                     L1Signer(client, options.resolver_key, l1_chain_id) if options.resolver_key else None)
                 tasks.append(("challenger", self.challenger.tick, options.poll_interval * 2))
             self._ready.set()
-            self._tasks = asyncio.gather(*(self._loop_task(name, step, pause) for name, step, pause in tasks))
+            coroutines = [self._loop_task(name, step, pause) for name, step, pause in tasks]
+            if self.feed is not None:
+                coroutines.append(follow(self.feed, self._stop.is_set))
+            self._tasks = asyncio.gather(*coroutines)
             try:
                 await self._tasks
             except asyncio.CancelledError:
@@ -159,6 +169,8 @@ class RollupNode:
         finally:
             await client.close()
             await blobs.close()
+            if self.feed is not None:
+                await self.feed.close()
 
     async def _until_ok(self, step: Callable[[], Awaitable], what: str) -> None:
         while not self._stop.is_set():
@@ -222,6 +234,8 @@ class RollupNode:
         if self.sequencer is not None:
             status["sequencer"] = {"blocks": self.sequencer.built_blocks, "txs": self.sequencer.built_txs,
                                    "omitted_deposits": ["0x" + h.hex() for h in self.sequencer.omitted]}
+        if self.feed is not None:
+            status["unsafe_imported"] = self.feed.imported
         if self.challenger is not None:
             status["challenges"] = [{"output_index": i, "dispute": d} for i, d in self.challenger.challenges]
         return status

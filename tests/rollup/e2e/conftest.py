@@ -34,6 +34,21 @@ def devnet(request, tmp_path_factory):
         net.stop()
 
 
+@pytest.fixture(scope="module")
+def l1(devnet):
+    return web3_of(devnet.l1_url)
+
+
+@pytest.fixture(scope="module")
+def sequencer(devnet):
+    return web3_of(devnet.sequencer.url)
+
+
+@pytest.fixture(scope="module")
+def follower(devnet):
+    return web3_of(devnet.follower.url)
+
+
 def web3_of(url: str) -> Web3:
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
 

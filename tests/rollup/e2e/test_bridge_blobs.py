@@ -35,21 +35,6 @@ def _deploy_code(runtime: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def l1(devnet):
-    return web3_of(devnet.l1_url)
-
-
-@pytest.fixture(scope="module")
-def sequencer(devnet):
-    return web3_of(devnet.sequencer.url)
-
-
-@pytest.fixture(scope="module")
-def follower(devnet):
-    return web3_of(devnet.follower.url)
-
-
-@pytest.fixture(scope="module")
 def depositor(devnet):
     return Account.from_key(devnet.key(7))
 

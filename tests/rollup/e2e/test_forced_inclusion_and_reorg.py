@@ -29,21 +29,17 @@ ETHER = 10**18
 
 
 @pytest.fixture(scope="module")
-def l1(devnet):
-    return web3_of(devnet.l1_url)
+def feed_follower(devnet):
+    """A third node that also imports the sequencer's unsafe blocks over its WebSocket feed."""
+    node = devnet.make_follower("feed-follower", challenge=False, follow_unsafe=True)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
-@pytest.fixture(scope="module")
-def sequencer(devnet):
-    return web3_of(devnet.sequencer.url)
-
-
-@pytest.fixture(scope="module")
-def follower(devnet):
-    return web3_of(devnet.follower.url)
-
-
-def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, sequencer, follower):
+def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, sequencer, follower, feed_follower):
     wait_safe(devnet.follower.url, 3)
     fresh = Account.create().address
     portal = PortalClient(l1, devnet.deployment.portal, Sender(l1, Account.from_key(devnet.key(7))))
@@ -69,6 +65,19 @@ def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, seque
     target = safe_number(devnet.follower.url)
     wait_safe(devnet.sequencer.url, target)
     assert_same_chain(sequencer, follower, target)
+
+
+def test_a_follower_on_the_unsafe_feed_tracks_the_sequencer_and_l1_wins(devnet, sequencer, follower, feed_follower):
+    fed = web3_of(feed_follower.url)
+    status = sync_status(feed_follower.url)
+    assert status["hyperion"]["unsafe_imported"] > 0
+    # it imported the censoring sequencer's blocks, and derivation replaced them with the forced ones
+    assert "differs from what L1 derives" in feed_follower.log_text()
+    target = safe_number(devnet.follower.url)
+    wait_safe(feed_follower.url, target)
+    assert_same_chain(follower, fed, target)
+    head = sequencer.eth.block_number
+    wait_until(lambda: fed.eth.block_number >= head, 30, "the feed follower's latest to reach the sequencer's")
 
 
 def _latest_batch(l1: Web3, devnet) -> tuple[int, int, int]:

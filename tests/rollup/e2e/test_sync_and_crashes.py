@@ -27,21 +27,6 @@ pytestmark = pytest.mark.e2e
 DEVNET = dict(data_availability="calldata", challenge=False)
 
 
-@pytest.fixture(scope="module")
-def l1(devnet):
-    return web3_of(devnet.l1_url)
-
-
-@pytest.fixture(scope="module")
-def sequencer(devnet):
-    return web3_of(devnet.sequencer.url)
-
-
-@pytest.fixture(scope="module")
-def follower(devnet):
-    return web3_of(devnet.follower.url)
-
-
 def _transfer(node: Web3, key: bytes, count: int) -> list:
     account = Account.from_key(key)
     nonce = node.eth.get_transaction_count(account.address, "pending")
