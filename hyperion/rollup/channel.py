@@ -149,6 +149,15 @@ def _block(item, index: int) -> BlockBatch:
 
 def decode_channel(data: bytes) -> Channel:
     """Decode the bytes of one batch transaction; raises MalformedChannel for anything else."""
+    try:
+        return _decode_channel(data)
+    except MalformedChannel:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:  # never let batch data stop derivation
+        raise MalformedChannel(f"malformed channel: {exc}") from None
+
+
+def _decode_channel(data: bytes) -> Channel:
     if len(data) < 2:
         raise MalformedChannel("batch data is shorter than its 2-byte header")
     if data[0] != DERIVATION_VERSION:

@@ -121,3 +121,18 @@ def test_versioned_hashes_match_the_sidecar():
     assert blob_versioned_hash(blobs[0]) == hashes[0] and hashes[0][0] == 1
     with pytest.raises(MalformedBlobs, match="valid blob"):
         blob_versioned_hash(b"\xff" * BLOB_SIZE)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_VALID = encode_channel(_channel(blocks=2, txs=1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=len(_VALID) - 1), st.integers(0, 255))
+def test_decoding_arbitrary_or_mutated_data_only_ever_refuses(junk, position, byte):
+    for data in (junk, b"\x00\x01" + junk, _VALID[:position] + bytes([byte]) + _VALID[position + 1:]):
+        try:
+            decode_channel(data)
+        except MalformedChannel:
+            pass
