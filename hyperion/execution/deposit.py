@@ -33,7 +33,6 @@ from hyperion.execution.intrinsic import MAX_INITCODE_SIZE, InvalidTransactionEr
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.transactions import DEPOSIT_TX_TYPE
-from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.forks import Fork
 from hyperion.vm.frame import TxContext
@@ -127,7 +126,7 @@ def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int 
                                                 True, code, delegated)
     used = tx.gas - gas_left
     success = status == SUCCESS
-    refund = min(used // G.MAX_REFUND_QUOTIENT, ctx.refund) if success else 0
+    refund = min(used // fork.max_refund_quotient, ctx.refund) if success else 0
     gas_used = max(used - refund, floor)
     for address in set(ctx.to_delete):
         state.destroy_account(address)
