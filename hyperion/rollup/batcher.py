@@ -139,10 +139,8 @@ class Batcher:
             if not self._still_ours(post):
                 self._drop_from(index, f"the sequencer's chain no longer holds the blocks of batch 0x{post.tx_hash.hex()}")
                 return
-            if post.included_in is not None and not recheck:
-                if cursor >= post.included_in and chain.safe_number < post.last:
-                    self._drop_from(index, f"derivation did not accept batch 0x{post.tx_hash.hex()}")
-                    return
+            derived_past = post.included_in is not None and cursor >= post.included_in
+            if post.included_in is not None and not recheck and not (derived_past and chain.safe_number < post.last):
                 continue
             receipt = await self.signer.client.call("eth_getTransactionReceipt", hexd(post.tx_hash))
             if receipt is not None:
@@ -151,6 +149,10 @@ class Batcher:
                     log.error("batch transaction 0x%s reverted on L1 (is %s the authorized batcher?)",
                               post.tx_hash.hex(), hexd(self.signer.address))
                     self._drop_from(index, "batch reverted")
+                    return
+                if cursor >= post.included_in and chain.safe_number < post.last:
+                    # derivation read the L1 block that carries it and did not take its blocks
+                    self._drop_from(index, f"derivation did not accept batch 0x{post.tx_hash.hex()}")
                     return
                 continue
             post.included_in = None
