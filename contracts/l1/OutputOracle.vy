@@ -593,7 +593,8 @@ def withdrawCredit():
     amount: uint256 = self.credit[msg.sender]
     assert amount > 0, "no credit"
     self.credit[msg.sender] = 0
-    send(msg.sender, amount)
+    # all gas forwarded: proposers and challengers may be contract wallets
+    raw_call(msg.sender, b"", value=amount)
     log CreditWithdrawn(account=msg.sender, amount=amount)
 
 
