@@ -22,6 +22,7 @@ import functools
 import importlib
 
 from hyperion.lazai.artifacts_store import load_artifact
+from hyperion.lazai.params import PROTOCOL_PARAMS, param_key
 
 LAZAI_CHAIN_ID = 133718
 
@@ -42,15 +43,13 @@ SETTLEMENT_ADDRESS = _addr("0xBE94646A0C6C1032c289Eea47169798e09dB5299")
 FEE_VAULT_ADDRESS = _addr("0x4200000000000000000000000000000000000019")  # HoldersMining
 DAT_ADDRESS = _addr("0x4200000000000000000000000000000000008028")        # ERC-8028 DAT
 IDAO_REGISTRY_ADDRESS = _addr("0x42000000000000000000000000000000000001da")
+IDAO_EXECUTOR_ADDRESS = _addr("0x42000000000000000000000000000000000001db")  # implementation of iDAO executors
+PROTOCOL_GOVERNOR_ADDRESS = _addr("0x4200000000000000000000000000000000000600")
 
-# Dev parameters (documented in docs/lazai.md)
-COMPUTE_FEE_BPS = 1_000          # 10% of AI-process fees go to stakers
-VERIFICATION_FEE_BPS = 1_000     # 10% of proof fees go to stakers
+# Dev parameters (documented in docs/lazai.md); the staker-governed ones are in hyperion.lazai.params
 EPOCH_LENGTH = 60                # seconds between Holders Mining distributions
 UNSTAKE_DELAY = 600              # seconds from requestUnstake to withdraw
-VOTING_PERIOD = 300              # seconds a fee-split vote stays open
-QUORUM_BPS = 2_000               # 20% of staked METIS must vote
-NODE_FEE = 0                     # VerifiedComputing.nodeFee (alith requests proofs with value 0)
+IDAO_REVENUE_EPOCH = 60          # seconds: iDAO stake earns member revenue from the next epoch on
 REFUND_LOCK_TIME = 0             # AIProcess refund delay
 DATA_CLASS_METADATA_URI = "lazai://classes/data-contributions"
 DATA_CLASS_POLICY_URI = "lazai://policies/data-contributions-v1"
@@ -73,46 +72,63 @@ class GenesisBuildError(ValueError):
     """A predeploy's constructor failed while building the genesis alloc."""
 
 
-def encode_constructor_args(*args: int | bytes | str) -> bytes:
-    """ABI-encode constructor arguments: ints (uint), 20-byte addresses and strings."""
+def _static_word(arg: int | bytes) -> bytes:
+    if isinstance(arg, bool) or not isinstance(arg, (int, bytes)):
+        raise TypeError(f"unsupported constructor argument {arg!r}")
+    if isinstance(arg, int):
+        if arg < 0 or arg >= 2**256:
+            raise ValueError(f"uint argument out of range: {arg}")
+        return arg.to_bytes(32, "big")
+    if len(arg) == 20:
+        return arg.rjust(32, b"\0")
+    if len(arg) == 32:
+        return arg
+    raise ValueError(f"address argument must be 20 bytes (or a 32-byte word), got {len(arg)}")
+
+
+def encode_constructor_args(*args: int | bytes | str | list) -> bytes:
+    """ABI-encode constructor arguments: ints (uint), 20-byte addresses, 32-byte words, strings,
+    and lists of the static kinds (dynamic arrays)."""
     heads: list[bytes] = []
     tails: list[bytes] = []
-    head_size = 32 * len(args)
-    tail_offset = head_size
+    tail_offset = 32 * len(args)
     for arg in args:
-        if isinstance(arg, bool) or not isinstance(arg, (int, bytes, str)):
-            raise TypeError(f"unsupported constructor argument {arg!r}")
-        if isinstance(arg, int):
-            if arg < 0 or arg >= 2**256:
-                raise ValueError(f"uint argument out of range: {arg}")
-            heads.append(arg.to_bytes(32, "big"))
-        elif isinstance(arg, bytes):
-            if len(arg) != 20:
-                raise ValueError(f"address argument must be 20 bytes, got {len(arg)}")
-            heads.append(arg.rjust(32, b"\0"))
-        else:
-            data = arg.encode()
-            padded = data + b"\0" * (-len(data) % 32)
+        if isinstance(arg, (str, list)):
+            if isinstance(arg, str):
+                data = arg.encode()
+                tail = len(data).to_bytes(32, "big") + data + b"\0" * (-len(data) % 32)
+            else:
+                tail = len(arg).to_bytes(32, "big") + b"".join(_static_word(item) for item in arg)
             heads.append(tail_offset.to_bytes(32, "big"))
-            tail = len(data).to_bytes(32, "big") + padded
             tails.append(tail)
             tail_offset += len(tail)
+        else:
+            heads.append(_static_word(arg))
     return b"".join(heads) + b"".join(tails)
 
 
 def predeploy_plan(admin: bytes) -> list[tuple[str, str, bytes, tuple]]:
     """(display name, artifact name, address, constructor args), in deployment order."""
+    params = PROTOCOL_PARAMS
     return [
+        ("ProtocolGovernor", "ProtocolGovernor", PROTOCOL_GOVERNOR_ADDRESS,
+         (FEE_VAULT_ADDRESS, [param_key(p.name) for p in params], [p.default for p in params],
+          [p.minimum for p in params], [p.maximum for p in params])),
         ("HoldersMining", "HoldersMining", FEE_VAULT_ADDRESS,
-         (COMPUTE_FEE_BPS, VERIFICATION_FEE_BPS, EPOCH_LENGTH, UNSTAKE_DELAY, VOTING_PERIOD, QUORUM_BPS)),
+         (PROTOCOL_GOVERNOR_ADDRESS, VERIFIED_COMPUTING_ADDRESS, EPOCH_LENGTH, UNSTAKE_DELAY)),
         ("DAT", "DAT", DAT_ADDRESS,
-         (admin, DATA_REGISTRY_ADDRESS, DATA_CLASS_METADATA_URI, DATA_CLASS_POLICY_URI)),
-        ("IDAORegistry", "IDAORegistry", IDAO_REGISTRY_ADDRESS, (VERIFIED_COMPUTING_ADDRESS,)),
+         (admin, PROTOCOL_GOVERNOR_ADDRESS, [DATA_REGISTRY_ADDRESS], DATA_CLASS_METADATA_URI, DATA_CLASS_POLICY_URI,
+          IDAO_REGISTRY_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DATA_ANCHORING_TOKEN_ADDRESS)),
+        ("IDAOExecutor", "IDAOExecutor", IDAO_EXECUTOR_ADDRESS, ()),
+        ("IDAORegistry", "IDAORegistry", IDAO_REGISTRY_ADDRESS,
+         (PROTOCOL_GOVERNOR_ADDRESS, VERIFIED_COMPUTING_ADDRESS, IDAO_EXECUTOR_ADDRESS, IDAO_REVENUE_EPOCH)),
         ("VerifiedComputing", "VerifiedComputing", VERIFIED_COMPUTING_ADDRESS,
-         (admin, FEE_VAULT_ADDRESS, IDAO_REGISTRY_ADDRESS, NODE_FEE)),
-        ("DataAnchoringToken", "DataAnchoringToken", DATA_ANCHORING_TOKEN_ADDRESS, (admin, DATA_REGISTRY_ADDRESS)),
+         (admin, FEE_VAULT_ADDRESS, IDAO_REGISTRY_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DATA_REGISTRY_ADDRESS)),
+        ("DataAnchoringToken", "DataAnchoringToken", DATA_ANCHORING_TOKEN_ADDRESS,
+         (admin, DAT_ADDRESS, DATA_REGISTRY_ADDRESS)),
         ("DataRegistry", "DataRegistry", DATA_REGISTRY_ADDRESS,
-         (admin, VERIFIED_COMPUTING_ADDRESS, DATA_ANCHORING_TOKEN_ADDRESS, DAT_ADDRESS, 1, DATA_REGISTRY_PUBLIC_KEY)),
+         (admin, VERIFIED_COMPUTING_ADDRESS, DATA_ANCHORING_TOKEN_ADDRESS, DAT_ADDRESS, 1, DATA_REGISTRY_PUBLIC_KEY,
+          PROTOCOL_GOVERNOR_ADDRESS, FEE_VAULT_ADDRESS)),
         ("Query", "AIProcess", QUERY_ADDRESS, (admin, SETTLEMENT_ADDRESS, FEE_VAULT_ADDRESS, REFUND_LOCK_TIME)),
         ("Inference", "AIProcess", INFERENCE_ADDRESS, (admin, SETTLEMENT_ADDRESS, FEE_VAULT_ADDRESS, REFUND_LOCK_TIME)),
         ("Training", "AIProcess", TRAINING_ADDRESS, (admin, SETTLEMENT_ADDRESS, FEE_VAULT_ADDRESS, REFUND_LOCK_TIME)),
