@@ -43,7 +43,7 @@ from hyperion.ai.sdk import (
     contract_abi,
     load_artifact,
 )
-from hyperion.lazai.genesis import DAT_ADDRESS, FEE_VAULT_ADDRESS
+from hyperion.lazai.genesis import DAT_ADDRESS, FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
 MODEL_REGISTRY_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000a10")
 INFERENCE_GATEWAY_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000a11")
@@ -75,7 +75,7 @@ def predeploy_plan(dat: bytes = DAT_ADDRESS, protocol_vault: bytes = FEE_VAULT_A
     """The AI predeploys in deployment order (the registry's peers are fixed addresses)."""
     return [
         Predeploy("ModelRegistry", "ModelRegistry", MODEL_REGISTRY_ADDRESS,
-                  (protocol_vault, HOLDERS_BPS, PROTOCOL_BPS, dat)),
+                  (protocol_vault, PROTOCOL_GOVERNOR_ADDRESS, dat)),
         Predeploy("InferenceGateway", "InferenceGateway", INFERENCE_GATEWAY_ADDRESS, (MODEL_REGISTRY_ADDRESS,)),
         Predeploy("InferenceJobs", "InferenceJobs", INFERENCE_JOBS_ADDRESS,
                   (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND)),
