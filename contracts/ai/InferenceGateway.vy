@@ -5,7 +5,7 @@
 @notice Paid on-chain inference: uses up one unit of the caller's DAT quota for the model, takes the
         model's fee, runs the inference precompile, and splits the fee.
 @dev A model anchored as a DAT class is licensed by that class: the caller names an access token of
-     the class that it owns (or operates for its owner); the gateway records one "inference_calls"
+     the class that it owns (or operates for its owner; 0 for a model without a class); the gateway records one "inference_calls"
      unit of usage on it (ERC-8028 recordUsage, hard quota: no quota left, no inference). The owner
      approves the gateway once as an operator of the class (DAT.approveForClass). The precompile
      (0x..a1) cannot move ETH, so fees flow through here: the fee goes to
@@ -65,7 +65,7 @@ def _use_quota(model_hash: bytes32, access_token: uint256):
 
 @payable
 @external
-def infer(model_hash: bytes32, input: Bytes[MAX_INPUT], access_token: uint256 = 0) -> Bytes[MAX_OUTPUT]:
+def infer(model_hash: bytes32, input: Bytes[MAX_INPUT], access_token: uint256) -> Bytes[MAX_OUTPUT]:
     assert staticcall Registry(registry).is_registered(model_hash), "unknown model"
     assert msg.value >= staticcall Registry(registry).inference_fee(model_hash), "fee too low"
     self._use_quota(model_hash, access_token)

@@ -37,8 +37,6 @@ from typing import Any, Iterable, NamedTuple
 from hyperion.ai.errors import AIError
 from hyperion.ai.sdk import (
     DEFAULT_CHALLENGE_WINDOW,
-    DEFAULT_HOLDERS_BPS,
-    DEFAULT_PROTOCOL_BPS,
     DEFAULT_WORKER_BOND,
     contract_abi,
     load_artifact,
@@ -49,9 +47,7 @@ MODEL_REGISTRY_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000a10
 INFERENCE_GATEWAY_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000a11")
 INFERENCE_JOBS_ADDRESS = bytes.fromhex("4200000000000000000000000000000000000a12")
 
-# Dev parameters (documented in docs/ai.md); the admin can change the split later (set_fee_split).
-HOLDERS_BPS = DEFAULT_HOLDERS_BPS            # 50 % of a compute fee to the model's DAT holders
-PROTOCOL_BPS = DEFAULT_PROTOCOL_BPS          # 20 % to Holders Mining; the producer keeps the rest
+# Dev parameters (documented in docs/ai.md); the fee split is staker-governed (hyperion.lazai.params).
 CHALLENGE_WINDOW = DEFAULT_CHALLENGE_WINDOW  # seconds a job result can be challenged
 WORKER_BOND = DEFAULT_WORKER_BOND            # minimum worker bond (wei)
 

@@ -13,8 +13,10 @@ from typing import Any, Iterable, Union
 
 from web3 import Web3
 
-from hyperion.sdk.client import HyperionClient, TxResult
-from hyperion.sdk.errors import SdkError
+from web3.exceptions import ContractLogicError
+
+from hyperion.sdk.client import HyperionClient, TxResult, revert_reason
+from hyperion.sdk.errors import SdkError, TransactionFailed
 
 STATES = {1: "active", 2: "canceled", 3: "defeated", 4: "succeeded", 5: "queued", 6: "expired", 7: "executed"}
 SUPPORT = {"against": 0, "for": 1, "abstain": 2}
@@ -73,10 +75,11 @@ class Proposals:
         return self.client.transact(self.contract.functions.castVote(proposal_id, code))
 
     def calls(self, proposal_id: int) -> list[Call]:
+        self.state(proposal_id)  # an unknown proposal reverts here with the contract's reason
         logs = self.contract.events.ProposalCreated.get_logs(from_block=0,
                                                              argument_filters={"proposalId": proposal_id})
         if not logs:
-            raise SdkError(f"no ProposalCreated event for proposal {proposal_id}")
+            raise SdkError(f"no ProposalCreated event for proposal {proposal_id} (pruned logs?)")
         args = logs[0]["args"]
         return [Call(t, bytes(d), v) for t, v, d in zip(args["targets"], args["values"], args["calldatas"])]
 
@@ -93,9 +96,12 @@ class Proposals:
         return self.client.transact(self.contract.functions.cancel(proposal_id))
 
     def state(self, proposal_id: int) -> str:
-        return STATES[self.contract.functions.state(proposal_id).call()]
+        try:
+            return STATES[self.contract.functions.state(proposal_id).call()]
+        except ContractLogicError as exc:
+            raise TransactionFailed(revert_reason(exc)) from None
 
-    def info(self, proposal_id: int) -> ProposalInfo:
+    def proposal(self, proposal_id: int) -> ProposalInfo:
         (domain, proposer, _hash, snapshot, deadline, quorum, for_votes, against, abstain, delay, _grace, eta,
          _executed, _canceled) = self.contract.functions.getProposal(proposal_id).call()
         return ProposalInfo(proposal_id, domain, proposer, snapshot, deadline, quorum, for_votes, against, abstain,
@@ -103,7 +109,7 @@ class Proposals:
 
     def finish(self, proposal_id: int) -> TxResult:
         """On a dev node: jump past the vote, queue, jump past the timelock, execute."""
-        info = self.info(proposal_id)
+        info = self.proposal(proposal_id)
         wait = info.deadline - self.client.latest_timestamp() + 1
         if wait > 0:
             self.client.increase_time(wait)

@@ -13,13 +13,15 @@ from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
 from hyperion.cli import ai as ai_cli
 from hyperion.cli import main as hyperion_main
 
+from .conftest import lazai_backend
+
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
     node_store = DirectoryModelStore(tmp_path / "models")
     keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
-    backend = InProcessBackend(node_store, funded={address_of_key(k): 10**24 for k in keys.values()})
+    backend = lazai_backend(node_store, keys)  # the LazAI vault and governor the deployment's split needs
     common = ["--deployment", str(tmp_path / "ai.json"), "--store", str(tmp_path / "models")]
     monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
 

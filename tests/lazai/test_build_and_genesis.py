@@ -68,8 +68,8 @@ def test_genesis_rejects_bad_input():
 def test_manifest_lists_every_predeploy_with_abi():
     manifest = G.contracts_manifest()
     names = [entry["name"] for entry in manifest]
-    assert names == ["HoldersMining", "DAT", "IDAORegistry", "VerifiedComputing", "DataAnchoringToken",
-                     "DataRegistry", "Query", "Inference", "Training", "Settlement"]
+    assert names == ["ProtocolGovernor", "HoldersMining", "DAT", "IDAOExecutor", "IDAORegistry", "VerifiedComputing",
+                     "DataAnchoringToken", "DataRegistry", "Query", "Inference", "Training", "Settlement"]
     by_name = {entry["name"]: entry for entry in manifest}
     assert by_name["HoldersMining"]["address"] == "0x" + G.FEE_VAULT_ADDRESS.hex()
     assert any(e.get("name") == "settleRevenueETH" for e in by_name["DAT"]["abi"])
