@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.group == "model" and args.command == "deploy":
         deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
-        from hyperion.lazai.genesis import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
+        from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
         client = AIClient.deploy(backend, sender, args.vault or FEE_VAULT_ADDRESS,
                                  args.governor or PROTOCOL_GOVERNOR_ADDRESS, challenge_window=args.challenge_window,

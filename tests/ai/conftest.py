@@ -10,7 +10,8 @@ from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import load_digits_model, sample_inputs
 from hyperion.ai.sdk import AIClient
 from hyperion.ai.store import MemoryModelStore
-from hyperion.lazai.genesis import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, lazai_genesis_alloc
+from hyperion.predeploys.genesis import predeploy_alloc
+from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
 FUNDS = 10**24
 VAULT = FEE_VAULT_ADDRESS  # the LazAI Holders Mining vault, predeployed in the backend's state
@@ -55,7 +56,7 @@ def world(digits_model) -> World:
 def lazai_backend(store, keys: dict) -> InProcessBackend:
     """An in-process chain holding the LazAI predeploys (vault, governor, DAT) as the dev genesis does."""
     backend = InProcessBackend(store, funded={address_of_key(k): FUNDS for k in keys.values()})
-    for address, entry in lazai_genesis_alloc(backend.chain_id, address_of_key(keys["admin"])).items():
+    for address, entry in predeploy_alloc(backend.chain_id, address_of_key(keys["admin"])).items():
         backend.state.set_account(address, nonce=entry["nonce"], balance=entry["balance"], code=entry["code"],
                                   storage=entry["storage"])
     return backend

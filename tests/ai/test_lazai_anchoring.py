@@ -12,8 +12,8 @@ from hyperion.ai.abi import ContractABI
 from hyperion.ai.backends import CallFailed, address_of_key, dev_key
 from hyperion.ai.sdk import AIClient
 from hyperion.ai.store import MemoryModelStore
-from hyperion.lazai.artifacts_store import load_artifact as load_lazai_artifact
-from hyperion.lazai.genesis import DAT_ADDRESS
+from hyperion.artifacts import load_artifact as load_lazai_artifact
+from hyperion.predeploys.plan import DAT_ADDRESS
 
 from .conftest import GOVERNOR, VAULT, lazai_backend
 

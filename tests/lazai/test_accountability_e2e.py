@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("web3")
 
-from hyperion.lazai.artifacts_store import load_artifact  # noqa: E402
+from hyperion.artifacts import load_artifact  # noqa: E402
 from hyperion.sdk import Call, TransactionFailed, connect, signed  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, start_lazai_node  # noqa: E402
 from tests.lazai.sdk_flows import admit, fresh, settle_block, verifier_idao  # noqa: E402

@@ -323,7 +323,7 @@ def test_value_carries_share_and_earned_revenue_stays(evm, dat):
 
 
 def test_the_erc1155_view_is_the_same_token(evm, dat):
-    from hyperion.lazai import genesis as G
+    from hyperion.predeploys import plan as G
 
     view = evm.at("DataAnchoringToken", G.DATA_ANCHORING_TOKEN_ADDRESS)
     creator, alice, bob, payer = evm.accounts[1:5]

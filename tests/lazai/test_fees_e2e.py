@@ -14,11 +14,9 @@ pytest.importorskip("web3")
 from web3 import Web3  # noqa: E402
 
 from hyperion.ai.digits import load_digits_model, sample_inputs  # noqa: E402
-from hyperion.ai.genesis import INFERENCE_GATEWAY_ADDRESS, MODEL_REGISTRY_ADDRESS  # noqa: E402
-from hyperion.ai.sdk import load_artifact as load_ai_artifact  # noqa: E402
 from hyperion.ai.store import DirectoryModelStore  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.lazai.genesis import LAZAI_CHAIN_ID  # noqa: E402
+from hyperion.predeploys.plan import INFERENCE_GATEWAY_ADDRESS, LAZAI_CHAIN_ID, MODEL_REGISTRY_ADDRESS  # noqa: E402
 from hyperion.sdk import TransactionFailed, connect  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, LazaiNode  # noqa: E402
 
@@ -43,10 +41,6 @@ def dev(node):
     return [connect(node.url, key) for key in DEV_KEYS]
 
 
-def ai_contract(client, name: str, address: bytes):
-    return client.contract_at("0x" + address.hex(), load_ai_artifact(name)["abi"])
-
-
 def test_the_dev_node_produces_blocks_as_a_real_account(node):
     producer = ChainConfig()  # the node's own mnemonic; the producer is the account after the funded ones
     from hyperion.chain.hdwallet import dev_accounts
@@ -60,8 +54,10 @@ def test_inference_consumes_quota_pays_holders_vault_and_producer(node, dev):
     owner, holder_a, holder_b, user, staker = dev[0], dev[1], dev[2], dev[3], dev[4]
     model = load_digits_model()
     node.store.put(model)
-    registry = ai_contract(owner.client, "ModelRegistry", MODEL_REGISTRY_ADDRESS)
-    gateway = ai_contract(owner.client, "InferenceGateway", INFERENCE_GATEWAY_ADDRESS)
+    registry = owner.client.contract("ModelRegistry")
+    gateway = owner.client.contract("InferenceGateway")
+    assert (registry.address, gateway.address) == (Web3.to_checksum_address(MODEL_REGISTRY_ADDRESS),
+                                                   Web3.to_checksum_address(INFERENCE_GATEWAY_ADDRESS))
     fee = 10**15
     owner.client.transact(registry.functions.register(model.content_hash, list(model.input_shape),
                                                       model.output_size, model.macs, model.input_scale_q32, fee,

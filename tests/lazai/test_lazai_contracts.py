@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode as abi_encode
 
-from hyperion.lazai import genesis as G
+from hyperion.predeploys import plan as G
 from hyperion.primitives.keccak import keccak256
 from tests.lazai.evm_harness import ETHER, Reverted
 from tests.lazai.protocol import eth_sign, param, signed_proof, verifier_world
