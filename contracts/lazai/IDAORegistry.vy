@@ -305,7 +305,8 @@ def leave(idaoId: uint256, amount: uint256):
     if stake == amount:
         self.idaos[idaoId].memberCount -= 1
     votes._remove_units(idaoId, msg.sender, amount)
-    unlock: uint256 = max(max(block.timestamp, self.latestDeadline[idaoId]), self.withdrawableAt[idaoId][msg.sender])
+    # paid after the last open vote's deadline (a vote is open up to and including it)
+    unlock: uint256 = max(max(block.timestamp, self.latestDeadline[idaoId] + 1), self.withdrawableAt[idaoId][msg.sender])
     self.pendingWithdrawal[idaoId][msg.sender] += amount
     self.withdrawableAt[idaoId][msg.sender] = unlock
     log MemberLeft(idaoId=idaoId, member=msg.sender, stake=amount, withdrawableAt=unlock)
