@@ -3,8 +3,9 @@
 """
 @title ModelRegistry
 @notice Models registered by content hash (keccak256 of the HYQM bytes), and the compute-fee split.
-@dev The chain holds only the hash and the facts a caller needs (shapes, MACs, input scale);
-     the bytes live in each node's model store. With a LazAI DAT contract configured,
+@dev The bytes are chain data in the ModelStore contract: with a store configured, `register`
+     accepts only a model whose bytes are published and sealed there (so a registered model is
+     one the inference precompiles run on every node). With a LazAI DAT contract configured,
      registration anchors the model as a new DAT class (integrityHash = model hash; the
      model owner is made a minter of the class so it can issue holder and access tokens, and
      is offered the class's management, which it may accept and hand on, e.g. to an iDAO).
@@ -19,6 +20,9 @@
      stipend; a producer that refuses it gets a credit to `withdraw`). A model without a DAT
      class pays its holders' share to its `holders` address as a credit.
 """
+
+interface ModelStore:
+    def is_available(model_hash: bytes32) -> bool: view
 
 interface DAT:
     def createClass(metadataURI: String[512], integrityHash: bytes32, unitDecimals: uint8,
@@ -83,6 +87,7 @@ PROTOCOL_BPS: constant(bytes32) = keccak256("fees.inferenceProtocolBps")
 
 dat: public(address)
 governor: public(address)
+model_store: public(address)
 protocol_vault: public(address)
 models: public(HashMap[bytes32, Model])
 model_hashes: public(DynArray[bytes32, MAX_MODELS])
@@ -91,9 +96,10 @@ holders_revenue: public(HashMap[bytes32, uint256])
 
 
 @deploy
-def __init__(protocol_vault: address, governor: address, dat: address):
+def __init__(protocol_vault: address, governor: address, dat: address, model_store: address):
     self.dat = dat
     self.governor = governor
+    self.model_store = model_store
     self.protocol_vault = protocol_vault
 
 
@@ -118,6 +124,8 @@ def register(model_hash: bytes32, input_shape: DynArray[uint32, 4], output_size:
     """
     assert model_hash != empty(bytes32), "empty model hash"
     assert self.models[model_hash].owner == empty(address), "model already registered"
+    if self.model_store != empty(address):
+        assert staticcall ModelStore(self.model_store).is_available(model_hash), "model bytes not published"
     assert len(input_shape) > 0, "input shape required"
     for dim: uint32 in input_shape:
         assert dim > 0, "zero dimension"

@@ -17,6 +17,7 @@ ProtocolGovernor          ``0x4200000000000000000000000000000000000600``
 ModelRegistry             ``0x4200000000000000000000000000000000000a10``
 InferenceGateway          ``0x4200000000000000000000000000000000000a11``
 InferenceJobs             ``0x4200000000000000000000000000000000000a12``
+ModelStore                ``0x4200000000000000000000000000000000000a13``
 ========================  ==============================================
 
 Wiring. The model registry's DAT is the predeployed DAT, whose
@@ -58,6 +59,7 @@ PROTOCOL_GOVERNOR_ADDRESS = _addr("0x4200000000000000000000000000000000000600")
 MODEL_REGISTRY_ADDRESS = _addr("0x4200000000000000000000000000000000000a10")
 INFERENCE_GATEWAY_ADDRESS = _addr("0x4200000000000000000000000000000000000a11")
 INFERENCE_JOBS_ADDRESS = _addr("0x4200000000000000000000000000000000000a12")
+MODEL_STORE_ADDRESS = _addr("0x4200000000000000000000000000000000000a13")
 
 # LazAI dev parameters (docs/lazai.md); the staker-governed ones are in hyperion.lazai.params
 EPOCH_LENGTH = 60                # seconds between Holders Mining distributions
@@ -80,6 +82,7 @@ DATA_REGISTRY_PUBLIC_KEY = (
 # AI dev parameters (docs/ai.md); the fee split is staker-governed (fees.inference*Bps)
 CHALLENGE_WINDOW = 3_600         # seconds a job result can be challenged
 WORKER_BOND = 10**16             # minimum worker bond (wei)
+MOVE_WINDOW = 600                # seconds each side of a job dispute has for its next move
 
 
 class Predeploy(NamedTuple):
@@ -121,11 +124,12 @@ def predeploy_plan(admin: bytes) -> list[Predeploy]:
         Predeploy("Training", "AIProcess", TRAINING_ADDRESS, to_vault),
         Predeploy("Settlement", "Settlement", SETTLEMENT_ADDRESS,
                   (admin, QUERY_ADDRESS, INFERENCE_ADDRESS, TRAINING_ADDRESS)),
+        Predeploy("ModelStore", "ModelStore", MODEL_STORE_ADDRESS, ()),
         Predeploy("ModelRegistry", "ModelRegistry", MODEL_REGISTRY_ADDRESS,
-                  (FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DAT_ADDRESS)),
+                  (FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DAT_ADDRESS, MODEL_STORE_ADDRESS)),
         Predeploy("InferenceGateway", "InferenceGateway", INFERENCE_GATEWAY_ADDRESS, (MODEL_REGISTRY_ADDRESS,)),
         Predeploy("InferenceJobs", "InferenceJobs", INFERENCE_JOBS_ADDRESS,
-                  (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND)),
+                  (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND, MOVE_WINDOW)),
     ]
 
 

@@ -9,8 +9,6 @@ import pytest
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import load_digits_model, sample_inputs
 from hyperion.ai.sdk import AIClient
-from hyperion.ai.store import MemoryModelStore
-from hyperion.predeploys.genesis import predeploy_alloc
 from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
 FUNDS = 10**24
@@ -34,7 +32,6 @@ def digits_inputs():
 class World:
     backend: InProcessBackend
     client: AIClient
-    store: MemoryModelStore
     keys: dict
     model: object
 
@@ -44,19 +41,16 @@ class World:
 
 @pytest.fixture
 def world(digits_model) -> World:
-    """AI contracts deployed, the digits model registered by ``owner`` (fee 1e15 wei)."""
-    store = MemoryModelStore()
+    """AI contracts deployed, the digits model published and registered by ``owner`` (fee 1e15 wei)."""
     keys = {name: dev_key(name) for name in ("admin", "owner", "user", "requester", "worker", "challenger")}
-    backend = lazai_backend(store, keys)
+    backend = lazai_backend(keys)
     client = AIClient.deploy(backend, keys["admin"], VAULT, GOVERNOR, challenge_window=WINDOW, worker_bond=WORKER_BOND)
-    client.register_model(digits_model, store, name="digits", inference_fee=10**15, sender=keys["owner"])
-    return World(backend, client, store, keys, digits_model)
+    client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
+    return World(backend, client, keys, digits_model)
 
 
-def lazai_backend(store, keys: dict) -> InProcessBackend:
-    """An in-process chain holding the LazAI predeploys (vault, governor, DAT) as the dev genesis does."""
-    backend = InProcessBackend(store, funded={address_of_key(k): FUNDS for k in keys.values()})
-    for address, entry in predeploy_alloc(backend.chain_id, address_of_key(keys["admin"])).items():
-        backend.state.set_account(address, nonce=entry["nonce"], balance=entry["balance"], code=entry["code"],
-                                  storage=entry["storage"])
+def lazai_backend(keys: dict) -> InProcessBackend:
+    """An in-process chain holding the predeploys (vault, governor, DAT, ModelStore) as the dev genesis does."""
+    backend = InProcessBackend(funded={address_of_key(k): FUNDS for k in keys.values()})
+    backend.install_predeploys(address_of_key(keys["admin"]))
     return backend

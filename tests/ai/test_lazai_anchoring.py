@@ -11,7 +11,6 @@ import pytest
 from hyperion.ai.abi import ContractABI
 from hyperion.ai.backends import CallFailed, address_of_key, dev_key
 from hyperion.ai.sdk import AIClient
-from hyperion.ai.store import MemoryModelStore
 from hyperion.artifacts import load_artifact as load_lazai_artifact
 from hyperion.predeploys.plan import DAT_ADDRESS
 
@@ -23,10 +22,9 @@ ETH = b"\x00" * 20
 @pytest.fixture
 def anchored(digits_model):
     keys = {n: dev_key(f"lazai/{n}") for n in ("admin", "owner", "user", "holder_a", "holder_b")}
-    store = MemoryModelStore()
-    backend = lazai_backend(store, keys)
+    backend = lazai_backend(keys)
     client = AIClient.deploy(backend, keys["admin"], VAULT, GOVERNOR, dat=DAT_ADDRESS)
-    client.register_model(digits_model, store, name="digits", inference_fee=10**15, sender=keys["owner"])
+    client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
     return backend, client, keys, DAT_ADDRESS, ContractABI(load_lazai_artifact("DAT")["abi"])
 
 

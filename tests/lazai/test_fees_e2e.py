@@ -14,7 +14,8 @@ pytest.importorskip("web3")
 from web3 import Web3  # noqa: E402
 
 from hyperion.ai.digits import load_digits_model, sample_inputs  # noqa: E402
-from hyperion.ai.store import DirectoryModelStore  # noqa: E402
+from hyperion.ai.backends import RpcBackend  # noqa: E402
+from hyperion.ai.sdk import AIClient  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.predeploys.plan import INFERENCE_GATEWAY_ADDRESS, LAZAI_CHAIN_ID, MODEL_REGISTRY_ADDRESS  # noqa: E402
 from hyperion.sdk import TransactionFailed, connect  # noqa: E402
@@ -28,10 +29,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fees-node")
-    store = folder / "models"
-    process = LazaiNode(["--port", "0", "--in-memory", "--chain-id", str(LAZAI_CHAIN_ID), "--silent",
-                         "--model-store", str(store)], folder / "node.log").start()
-    process.store = DirectoryModelStore(store)
+    process = LazaiNode(["--port", "0", "--in-memory", "--chain-id", str(LAZAI_CHAIN_ID), "--silent"],
+                        folder / "node.log").start()
     yield process
     assert process.stop() == 0
 
@@ -53,15 +52,14 @@ def test_the_dev_node_produces_blocks_as_a_real_account(node):
 def test_inference_consumes_quota_pays_holders_vault_and_producer(node, dev):
     owner, holder_a, holder_b, user, staker = dev[0], dev[1], dev[2], dev[3], dev[4]
     model = load_digits_model()
-    node.store.put(model)
     registry = owner.client.contract("ModelRegistry")
     gateway = owner.client.contract("InferenceGateway")
     assert (registry.address, gateway.address) == (Web3.to_checksum_address(MODEL_REGISTRY_ADDRESS),
                                                    Web3.to_checksum_address(INFERENCE_GATEWAY_ADDRESS))
     fee = 10**15
-    owner.client.transact(registry.functions.register(model.content_hash, list(model.input_shape),
-                                                      model.output_size, model.macs, model.input_scale_q32, fee,
-                                                      "digits"))
+    # the model's bytes are published on chain (ModelStore), then registered: docs/ai.md
+    AIClient(RpcBackend(node.url), sender=bytes.fromhex(DEV_KEYS[0][2:])).register_model(
+        model, name="digits", inference_fee=fee)
     class_id = registry.functions.dat_class(model.content_hash).call()
     # the model owner, a minter of the model's class, issues revenue shares and a 2-call access token
     share_a = owner.dat.mint(class_id, holder_a.client.address, value=0, share_ratio=3)
