@@ -405,6 +405,13 @@ class Chain:
                                coinbase=self.config.coinbase, gas_limit=self.config.gas_limit,
                                extra_data=self.config.extra_data, block_hash=self._block_hash_reader(parent.number + 1),
                                allow_code_senders=True, base_fee_recipient=self.config.base_fee_recipient)
+        dropped = self._fill_from_pool(builder, max_txs)
+        block = builder.finish()
+        self._commit_block(pending, block, builder.records)
+        return block, dropped
+
+    def _fill_from_pool(self, builder: BlockBuilder, max_txs: Optional[int] = None) -> dict[bytes, str]:
+        """Add pool transactions in fee order while they fit; returns (and removes) those found invalid."""
         dropped: dict[bytes, str] = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
@@ -434,9 +441,7 @@ class Chain:
             pass
         for tx_hash in dropped:
             self.pool.remove(tx_hash)
-        block = builder.finish()
-        self._commit_block(pending, block, builder.records)
-        return block, dropped
+        return dropped
 
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
         writes = self.store.block_writes(block, records)
