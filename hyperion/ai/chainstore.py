@@ -195,6 +195,19 @@ def with_ai_precompiles(base, cache: Optional[ModelStore] = None, store_address:
     return fork_with_inference(ChainModels(store_address or MODEL_STORE_ADDRESS, cache), base=base)
 
 
+def model_store_genesis() -> dict:
+    """The ModelStore predeploy as a geth-style genesis alloc entry (its constructor stores nothing).
+
+    For chains built outside ``hyperion node``'s dev genesis, e.g. a rollup's L2
+    (``DevnetOptions.l2_alloc``), so that models can be published there.
+    """
+    from hyperion.artifacts import load_artifact
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+
+    return {"0x" + MODEL_STORE_ADDRESS.hex(): {"balance": "0x0", "nonce": "0x1",
+                                              "code": "0x" + load_artifact("ModelStore")["runtime"].hex()}}
+
+
 def model_storage(model_bytes: bytes, publisher: bytes, pointers: list[bytes], index: int) \
         -> dict[int, int]:
     """ModelStore storage that makes a model sealed (``index``: its position in ``model_hashes``).

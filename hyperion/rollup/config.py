@@ -81,6 +81,9 @@ class RollupConfig:
     sequencer_conf_depth: int = 2
     genesis_l2_hash: Optional[bytes] = None
     extra: dict = field(default_factory=dict)  # ignored keys, kept when the file is rewritten
+    # Set by the composition root, never saved: extends the L2 fork with node-bound precompiles
+    # (``hyperion node --rollup`` adds the AI ones, which read models from the L2 state).
+    fork_hook = None
 
     # -- derived values ----------------------------------------------------------
     def chain_config(self) -> ChainConfig:
@@ -92,6 +95,8 @@ class RollupConfig:
         if config.genesis_timestamp is None:
             raise InvalidRollupConfig("l2_genesis must fix its timestamp")
         config.fork = with_deposits(config.fork)
+        if self.fork_hook is not None:
+            config.fork = self.fork_hook(config.fork)
         config.dev_account_count = 0
         config.automine = False
         config.block_time = None

@@ -103,6 +103,7 @@ class DevnetOptions:
     challenge: bool = True
     log_level: str = "info"
     sequencer_env: dict = field(default_factory=dict)   # test hooks (HYPERION_TEST_*)
+    l2_alloc: dict = field(default_factory=dict)        # more L2 genesis entries (geth JSON), e.g. the AI predeploys
     follower_env: dict = field(default_factory=dict)
 
 
@@ -245,6 +246,7 @@ class Devnet:
         from hyperion.rollup.l1.predeploys import l2_predeploys_genesis_json
 
         alloc = l2_predeploys_genesis_json()
+        alloc.update(self.options.l2_alloc)
         for address, _key in self.accounts:
             alloc["0x" + address.hex()] = {"balance": hex(10_000 * ETHER)}
         return {"config": {"chainId": self.options.l2_chain_id}, "timestamp": hex(timestamp),
