@@ -104,7 +104,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="log verbosity (debug logs one line per RPC request)")
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
-    output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    output.add_argument("--silent", action="store_true",
+                        help="print nothing but warnings and errors: no banner, no line per block and transaction")
+    output.add_argument("--no-explorer", action="store_true",
+                        help="do not serve the explorer at http://HOST:PORT/explorer/")
     from hyperion.cli.rollup_node import add_rollup_arguments
 
     add_rollup_arguments(parser)
@@ -216,11 +219,20 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
 
     chain = node.chain
     server = RpcServer(chain, args.host, args.port)
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+
+        mount(server)
     await server.start()
     if not args.silent:
         accounts = config.dev_accounts()
         print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
     print(f"Listening on {args.host}:{server.port}", flush=True)
+    if not args.silent and not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/", flush=True)
+    from hyperion.chain.activity import log_activity
+
+    log_activity(chain)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -261,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         from hyperion.cli import rollup_node
 
         return rollup_node.run(args)
-    configure_logging(args.log_level, args.log_format)
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:
         config = chain_config_from_args(args)
