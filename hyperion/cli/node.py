@@ -258,8 +258,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     from hyperion.ai.chainstore import with_ai_precompiles
     from hyperion.ai.store import DirectoryModelStore
 
-    if model_store is None:
-        model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+    if model_store is None and data_dir is None:
+        import atexit
+        import shutil
+
+        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
+    elif model_store is None:
+        model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
     config.fork = with_ai_precompiles(config.fork, DirectoryModelStore(model_store))

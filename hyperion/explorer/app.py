@@ -60,6 +60,11 @@ def _page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
         except (RpcFailure, ValueError, KeyError) as exc:
             message = exc.message if isinstance(exc, RpcFailure) else str(exc)
             return render(request, Page("Cannot show this", [Section("Error", "text", rows=message)]), 400)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a page bug must not take the node down: log it, answer 500
+            log.exception("explorer page %s failed", request.path)
+            return render(request, Page("Explorer error", [Section("Error", "text", rows=repr(exc))]), 500)
         if isinstance(result, web.StreamResponse):
             return result
         return render(request, result)

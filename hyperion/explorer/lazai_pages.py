@@ -227,7 +227,8 @@ async def models(request: web.Request, source: Source) -> Page:
     count = await source.read(MODEL_REGISTRY_ADDRESS, "model_count")
     hashes = await asyncio.gather(*(source.read(MODEL_REGISTRY_ADDRESS, "model_hashes", i)
                                     for i in range(min(count, MAX_LISTED))))
-    infos = await asyncio.gather(*(source.read(MODEL_REGISTRY_ADDRESS, "models", h) for h in hashes))
+    infos = await asyncio.gather(*(source.read(MODEL_REGISTRY_ADDRESS, "models", bytes.fromhex(h[2:]))
+                                   for h in hashes))
     rows = [[Link(f"{P}/model/{h}", info["name"]), Mono(h), info["macs"],
              Link(f"{P}/dat/{info['dat_class_id']}", str(info["dat_class_id"])) if info["dat_class_id"] else "—",
              Amount(info["inference_fee"])] for h, info in zip(hashes, infos)]

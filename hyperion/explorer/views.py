@@ -77,9 +77,16 @@ def short(value: str, keep: int = 10) -> str:
     return value if len(value) <= 2 * keep + 1 else f"{value[:keep]}…{value[-keep + 2:]}"
 
 
+def checksum(address: str) -> str:
+    from hyperion.primitives.address import to_checksum_address
+
+    return to_checksum_address(bytes.fromhex(address[2:]))
+
+
 def address_link(prefix: str, address: Optional[str], name: Optional[str] = None) -> Any:
     if not address:
         return "—"
+    address = checksum(address)
     return Link(f"{prefix}/address/{address}", f"{name} ({address})" if name else address, mono=True)
 
 

@@ -70,3 +70,13 @@ def _selector(signature: str) -> str:
     from hyperion.primitives.keccak import keccak256
 
     return keccak256(signature.encode())[:4].hex()
+
+
+def test_an_in_memory_node_removes_its_model_cache_folder(tmp_path):
+    from pathlib import Path
+
+    node = NodeProcess("--in-memory", log_path=tmp_path / "node.log").start()
+    folder = Path(next(line for line in node.banner if line.startswith("Model store:")).split(":", 1)[1].strip())
+    assert folder.name.startswith("hyperion-models-") and folder.is_dir()
+    assert node.stop() == 0
+    assert not folder.exists()
