@@ -4,8 +4,16 @@ One ``Chain`` owns a ``StateDatabase``, the chain records kept beside the
 state (``ChainStore``), the transaction pool and the sequencer: in automine
 mode every accepted transaction is mined into its own block before
 ``send_raw_transaction`` returns; with a block time a timer thread mines
-every N seconds. Every public method takes one re-entrant lock, so callers
-may use it from any thread.
+every N seconds.
+
+Threads: whatever changes the chain (mining, the pool, dev edits) takes one
+re-entrant *writer* lock. Reads take no lock: a block is published (as the
+head) only after its state and records are committed, readers see the head
+published last and read state through MVCC snapshots. Executions an RPC
+request starts (calls, estimates, access lists, traces) and log queries
+run outside the writer lock, under the work limits of ``limits`` (the RPC
+gas cap, a deadline that stops the interpreter, a trace memory budget), so
+none of them can hold up block production or other reads.
 
 See /notes/chain_api.md for the contract with the RPC layer. The pool is
 not persisted: a restarted node continues from its last committed block
@@ -23,6 +31,8 @@ from typing import Callable, Optional, Union
 
 from hyperion.chain import calls as _calls
 from hyperion.chain import fees as _fees
+from hyperion.chain import limits
+from hyperion.chain.limits import check
 from hyperion.chain.blocks import Block
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.calls import CallResult, build_call_transaction, parse_access_list
@@ -48,7 +58,9 @@ __all__ = ["Chain", "ChainConfig", "CallResult", "TxReceipt", "LogEntry", "Chain
 
 log = logging.getLogger("hyperion.chain")
 
-MAX_LOG_RANGE = 10_000
+MAX_LOG_RANGE = 10_000        # blocks one log query may span
+MAX_LOG_RESULTS = 10_000      # logs one query may return
+MAX_TIMESTAMP = 2**63 - 1     # block timestamps (and the shifted clock) stay below this, far below 2^64
 BLOCKHASH_WINDOW = 256
 _TAGS_LATEST = ("latest", "pending", "safe", "finalized")
 
@@ -119,69 +131,65 @@ class Chain:
         return self._head
 
     def block_by_number(self, number: int) -> Optional[Block]:
-        with self._lock:
-            if not isinstance(number, int) or number < 0 or number > self._head.number:
-                return None
-            return self.store.block(number)
+        if not isinstance(number, int) or number < 0 or number > self._head.number:
+            return None
+        return self.store.block(number)
 
     def block_by_hash(self, block_hash: bytes) -> Optional[Block]:
-        with self._lock:
-            number = self.store.number_of_hash(block_hash)
-            if number is None or number > self._head.number:
-                return None
-            block = self.store.block(number)
-            return block if block is not None and block.hash == block_hash else None
+        number = self.store.number_of_hash(block_hash)
+        if number is None or number > self._head.number:
+            return None
+        block = self.store.block(number)
+        return block if block is not None and block.hash == block_hash else None
 
     def resolve_block(self, spec) -> Block:
         """Turn a block spec (tag, number, EIP-1898 object) into a block; BlockNotFound if unknown."""
-        with self._lock:
-            if spec is None:
+        if spec is None:
+            return self._head
+        if isinstance(spec, Block):
+            return spec
+        if isinstance(spec, str):
+            if spec in _TAGS_LATEST:
                 return self._head
-            if isinstance(spec, Block):
-                return spec
-            if isinstance(spec, str):
-                if spec in _TAGS_LATEST:
-                    return self._head
-                if spec == "earliest":
-                    return self.store.block(0)
-                try:
-                    spec = int(spec, 16) if spec.lower().startswith("0x") else int(spec)
-                except ValueError:
-                    raise BlockNotFound(f"invalid block tag {spec!r}") from None
-            if isinstance(spec, bool):
-                raise BlockNotFound(f"invalid block spec {spec!r}")
-            if isinstance(spec, int):
-                block = self.block_by_number(spec)
-                if block is None:
-                    raise BlockNotFound("header not found")
-                return block
-            if isinstance(spec, (bytes, bytearray)) and len(spec) == 32:
-                spec = {"blockHash": bytes(spec)}
-            if isinstance(spec, dict):
-                if spec.get("blockHash") is not None:
-                    block = self.block_by_hash(spec["blockHash"])
-                    if block is None:
-                        raise BlockNotFound("header for hash not found")
-                    return block
-                if "blockNumber" in spec:
-                    return self.resolve_block(spec["blockNumber"])
+            if spec == "earliest":
+                return self.store.block(0)
+            try:
+                spec = int(spec, 16) if spec.lower().startswith("0x") else int(spec)
+            except ValueError:
+                raise BlockNotFound(f"invalid block tag {spec!r}") from None
+        if isinstance(spec, bool):
             raise BlockNotFound(f"invalid block spec {spec!r}")
+        if isinstance(spec, int):
+            block = self.block_by_number(spec)
+            if block is None:
+                raise BlockNotFound("header not found")
+            return block
+        if isinstance(spec, (bytes, bytearray)) and len(spec) == 32:
+            spec = {"blockHash": bytes(spec)}
+        if isinstance(spec, dict):
+            if spec.get("blockHash") is not None:
+                block = self.block_by_hash(spec["blockHash"])
+                if block is None:
+                    raise BlockNotFound("header for hash not found")
+                return block
+            if "blockNumber" in spec:
+                return self.resolve_block(spec["blockNumber"])
+        raise BlockNotFound(f"invalid block spec {spec!r}")
 
     def state_at(self, block: Union[Block, str, int, dict] = "latest"):
-        """A ``StateReader`` of the block's state; the caller closes it.
+        """A ``StateReader`` of the block's state (an MVCC snapshot); the caller closes it.
 
         ``"pending"`` reads the latest state, except that nonces count the
         sender's executable pool transactions (what wallets need to chain txs).
         """
-        with self._lock:
-            number = self.resolve_block(block).number
-            try:
-                reader = self.db.reader(number)
-            except StateUnavailable as exc:
-                raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
-            if isinstance(block, str) and block == "pending":
-                return PendingReader(reader, self.pool)
-            return reader
+        number = self.resolve_block(block).number
+        try:
+            reader = self.db.reader(number)
+        except StateUnavailable as exc:
+            raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
+        if isinstance(block, str) and block == "pending":
+            return PendingReader(reader, self.pool, self._lock)
+        return reader
 
     def block_env(self, block: Block) -> BlockEnv:
         """The EVM block context of ``block`` (what its own transactions saw)."""
@@ -207,8 +215,7 @@ class Chain:
 
     # ------------------------------------------------------------------ receipts, txs, logs
     def receipts(self, block: Block) -> list[TxReceipt]:
-        with self._lock:
-            return receipts_of(block, self.store.receipt_records(block.number))
+        return receipts_of(block, self.store.receipt_records(block.number))
 
     def _locate(self, tx_hash: bytes) -> Optional[tuple[Block, int]]:
         location = self.store.tx_location(tx_hash)
@@ -224,52 +231,63 @@ class Chain:
 
     def transaction(self, tx_hash: bytes):
         """``(tx, block, index)`` for a mined tx, ``(tx, None, None)`` for a pooled one, else None."""
-        with self._lock:
+        found = self._locate(tx_hash)
+        if found is not None:
+            block, index = found
+            return block.transactions[index], block, index
+        tx = self.pool.get(tx_hash)
+        if tx is None:  # mined since the lookup above?
             found = self._locate(tx_hash)
-            if found is not None:
-                block, index = found
-                return block.transactions[index], block, index
-            tx = self.pool.get(tx_hash)
-            return None if tx is None else (tx, None, None)
+            return None if found is None else (found[0].transactions[found[1]], *found)
+        return tx, None, None
 
     def receipt(self, tx_hash: bytes) -> Optional[TxReceipt]:
-        with self._lock:
-            found = self._locate(tx_hash)
-            if found is None:
-                return None
-            block, index = found
-            records = self.store.receipt_records(block.number)
-            if index >= len(records):
-                return None
-            return receipt_at(block, records, index)
+        found = self._locate(tx_hash)
+        if found is None:
+            return None
+        block, index = found
+        records = self.store.receipt_records(block.number)
+        if index >= len(records):
+            return None
+        return receipt_at(block, records, index)
 
     def get_logs(self, from_block: int, to_block: int, addresses: Optional[list] = None,
                  topics: Optional[list] = None, block_hash: Optional[bytes] = None) -> list[LogEntry]:
-        """Logs matching the filter; blocks whose bloom rules the filter out are skipped unread."""
-        with self._lock:
-            if block_hash is not None:
-                block = self.block_by_hash(block_hash)
-                if block is None:
-                    raise BlockNotFound("unknown block")
-                blocks = [block]
-            else:
-                if to_block - from_block + 1 > MAX_LOG_RANGE:
-                    raise ChainError(f"query exceeds max block range {MAX_LOG_RANGE}")
-                to_block = min(self._head.number, to_block)
-                if from_block > to_block:
-                    return []
-                blocks = (self.store.block(n) for n in range(from_block, to_block + 1))
-            addresses = [bytes(a) for a in addresses] if addresses else None
-            topic_sets = topic_filter(topics)
-            found = []
-            for block in blocks:
-                if not bloom_may_match(block.header.logs_bloom, addresses, topic_sets):
-                    continue
-                for receipt in self.receipts(block):
-                    for entry in receipt.logs:
-                        if log_matches(entry, addresses, topic_sets):
-                            found.append(entry)
-            return found
+        """Logs matching the filter; blocks whose bloom rules the filter out are skipped unread.
+
+        Bounded like the public endpoints clients know: at most
+        ``MAX_LOG_RANGE`` blocks and ``MAX_LOG_RESULTS`` logs (with their
+        error texts), and the caller's deadline (``limits.check`` per block).
+        """
+        if block_hash is not None:
+            block = self.block_by_hash(block_hash)
+            if block is None:
+                raise BlockNotFound("unknown block")
+            numbers = [block.number]
+        else:
+            if to_block - from_block + 1 > MAX_LOG_RANGE:
+                raise ChainError(f"exceed maximum block range: {MAX_LOG_RANGE}")
+            to_block = min(self._head.number, to_block)
+            if from_block > to_block:
+                return []
+            numbers = range(from_block, to_block + 1)
+        addresses = [bytes(a) for a in addresses] if addresses else None
+        topic_sets = topic_filter(topics)
+        found = []
+        for number in numbers:
+            check()
+            block = self.store.block(number)
+            if block is None:  # rolled back meanwhile
+                break
+            if not bloom_may_match(block.header.logs_bloom, addresses, topic_sets):
+                continue
+            for receipt in self.receipts(block):
+                for entry in receipt.logs:
+                    if log_matches(entry, addresses, topic_sets):
+                        found.append(entry)
+            if len(found) > MAX_LOG_RESULTS:
+                raise ChainError(f"query returned more than {MAX_LOG_RESULTS} results")
+        return found
 
     # ------------------------------------------------------------------ transactions in
     def accounts(self) -> list[bytes]:
@@ -315,14 +333,15 @@ class Chain:
 
     def send_transaction(self, fields: dict) -> bytes:
         """eth_sendTransaction for dev and impersonated accounts: fill defaults, sign, submit."""
+        sender = fields.get("from")
+        if not isinstance(sender, (bytes, bytearray)) or len(sender) != 20:
+            raise ChainError("from address is required")
+        sender = bytes(sender)
+        key = self._dev_keys.get(sender)
+        if key is None and sender not in self._impersonated:
+            raise ChainError(f"unknown account 0x{sender.hex()}")
+        fields = self._fill_gas(fields)  # may execute: outside the writer lock
         with self._lock:
-            sender = fields.get("from")
-            if not isinstance(sender, (bytes, bytearray)) or len(sender) != 20:
-                raise ChainError("from address is required")
-            sender = bytes(sender)
-            key = self._dev_keys.get(sender)
-            if key is None and sender not in self._impersonated:
-                raise ChainError(f"unknown account 0x{sender.hex()}")
             tx = self._fill_transaction(fields, sender)
             if key is not None:
                 tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
@@ -330,15 +349,8 @@ class Chain:
                 tx = _impersonated(tx, sender)
             return self.submit_transaction(tx)
 
-    def _fill_transaction(self, fields: dict, sender: bytes):
-        reader = self.db.reader()
-        try:
-            state_nonce = reader.get_nonce(sender)
-        finally:
-            reader.close()
-        nonce = fields.get("nonce")
-        if nonce is None:
-            nonce = self.pool.pending_nonce(sender, state_nonce)
+    def _fill_gas(self, fields: dict) -> dict:
+        """Fee fields and, when missing, the gas limit (estimated on the pending block)."""
         head = self._head.header
         next_base = _fees.next_base_fee(head.base_fee or 0, head.gas_used, head.gas_limit)
         fields = dict(fields)
@@ -353,9 +365,21 @@ class Chain:
             fields["maxPriorityFeePerGas"] = tip
             if fields.get("maxFeePerGas") is None:
                 fields["maxFeePerGas"] = 2 * next_base + tip
-        gas = fields.get("gas")
-        if gas is None:
-            gas = self.estimate_gas(dict(fields, nonce=None), "pending")
+        if fields.get("gas") is None:
+            fields["gas"] = self.estimate_gas(dict(fields, nonce=None), "pending")
+        return fields
+
+    def _fill_transaction(self, fields: dict, sender: bytes):
+        """The unsigned transaction of ``_fill_gas``'s fields, with the sender's next nonce (writer lock held)."""
+        reader = self.db.reader()
+        try:
+            state_nonce = reader.get_nonce(sender)
+        finally:
+            reader.close()
+        nonce = fields.get("nonce")
+        if nonce is None:
+            nonce = self.pool.pending_nonce(sender, state_nonce)
+        gas = fields["gas"]
         template, _ = build_call_transaction(fields, chain_id=self.chain_id, nonce=nonce, gas=gas)
         access_list = parse_access_list(fields.get("accessList"))
         if fields.get("gasPrice") is not None:
@@ -368,11 +392,12 @@ class Chain:
 
     def sign_transaction(self, fields: dict) -> bytes:
         """eth_signTransaction: the raw signed transaction of a dev account, not submitted."""
+        sender = fields.get("from")
+        key = self._dev_keys.get(bytes(sender)) if isinstance(sender, (bytes, bytearray)) else None
+        if key is None:
+            raise ChainError("unknown account")
+        fields = self._fill_gas(fields)
         with self._lock:
-            sender = fields.get("from")
-            key = self._dev_keys.get(bytes(sender)) if isinstance(sender, (bytes, bytearray)) else None
-            if key is None:
-                raise ChainError("unknown account")
             tx = self._fill_transaction(fields, bytes(sender))
             tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
             return tx.encode()
@@ -382,7 +407,8 @@ class Chain:
         return self._dev_keys.get(address)
 
     # ------------------------------------------------------------------ mining
-    def _next_timestamp_value(self, explicit: Optional[int]) -> int:
+    def _next_timestamp_value(self, explicit: Optional[int], consume: bool = True) -> int:
+        """The next block's timestamp; ``consume=False`` only peeks (the pending block of calls)."""
         parent_ts = self._head.header.timestamp
         if explicit is not None:
             ts = explicit
@@ -390,21 +416,35 @@ class Chain:
             ts = self._next_timestamp
         else:
             return max(int(time.time()) + self._time_offset, parent_ts + 1)
+        _check_timestamp(ts)
         if ts <= parent_ts:
             raise ChainError(f"timestamp {ts} is not after the parent block's timestamp {parent_ts}")
-        self._next_timestamp = None
-        self._time_offset = ts - int(time.time())
+        if consume:
+            self._next_timestamp = None
+            self._time_offset = ts - int(time.time())
         return ts
+
+    def pending_block_args(self, parent: Block) -> dict:
+        """How the block after ``parent`` would be built now (``BlockBuilder`` keywords), for
+        executions on the pending block (eth_estimateGas): its timestamp is peeked, not used up."""
+        if parent.number == self._head.number:
+            timestamp = self._next_timestamp_value(None, consume=False)
+        else:
+            timestamp = parent.header.timestamp + 1
+        return self._builder_args(parent, timestamp)
+
+    def _builder_args(self, parent: Block, timestamp: int) -> dict:
+        return dict(fork=self.fork, chain_id=self.chain_id, timestamp=timestamp, coinbase=self.config.coinbase,
+                    gas_limit=self.config.gas_limit, extra_data=self.config.extra_data,
+                    block_hash=self._block_hash_reader(parent.number + 1), allow_code_senders=True,
+                    base_fee_recipient=self.config.base_fee_recipient)
 
     def _mine_one(self, timestamp: Optional[int] = None, max_txs: Optional[int] = None) -> tuple[Block, dict]:
         """Build, commit and announce one block from the pool; returns it and the txs dropped as invalid."""
         parent = self._head
         ts = self._next_timestamp_value(timestamp)
         pending = self.db.pending(parent.number)
-        builder = BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id, timestamp=ts,
-                               coinbase=self.config.coinbase, gas_limit=self.config.gas_limit,
-                               extra_data=self.config.extra_data, block_hash=self._block_hash_reader(parent.number + 1),
-                               allow_code_senders=True, base_fee_recipient=self.config.base_fee_recipient)
+        builder = BlockBuilder(pending, parent.header, **self._builder_args(parent, ts))
         dropped: dict[bytes, str] = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
@@ -476,40 +516,45 @@ class Chain:
             return mined
 
     # ------------------------------------------------------------------ calls
+    # Executions for RPC: no writer lock, the bounded fork, the gas cap and a deadline (see calls.py).
+    def _call_block(self, block_spec) -> tuple[Block, bool]:
+        """The block whose state a call reads, and whether it runs on the pending block after it."""
+        pending = isinstance(block_spec, str) and block_spec == "pending"
+        return self.resolve_block(block_spec), pending
+
     def call(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None,
              block_overrides: Optional[dict] = None) -> CallResult:
-        with self._lock:
-            return _calls.call(self, self.resolve_block(block_spec), tx_fields, state_overrides, block_overrides)
+        block, pending = self._call_block(block_spec)
+        return _calls.call(self, block, tx_fields, state_overrides, block_overrides, pending=pending)
 
-    def estimate_gas(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None) -> int:
-        with self._lock:
-            return _calls.estimate_gas(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+    def estimate_gas(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None) -> int:
+        block, pending = self._call_block(block_spec)
+        return _calls.estimate_gas(self, block, tx_fields, state_overrides, pending=pending)
 
-    def create_access_list(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None):
-        with self._lock:
-            return _calls.create_access_list(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+    def create_access_list(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None):
+        block, pending = self._call_block(block_spec)
+        return _calls.create_access_list(self, block, tx_fields, state_overrides, pending=pending)
 
     # ------------------------------------------------------------------ tracing
-    @staticmethod
-    def _make_tracer(tracer: Optional[str], config: Optional[dict]):
-        from hyperion.vm import tracing
-
+    def _make_tracer(self, tracer: Optional[str], config: Optional[dict]):
+        """A tracer that stops at the caller's deadline and refuses to outgrow the trace memory budget."""
+        budget_bytes = getattr(self.config, "rpc_trace_memory", None) or limits.DEFAULT_TRACE_MEMORY
         if tracer in (None, "", "structLogger", "structLog"):
-            return tracing.StructLogger(config)
+            return limits.BoundedStructLogger(config, budget_bytes)
         if tracer == "callTracer":
-            return tracing.CallTracer(config)
+            return limits.BoundedCallTracer(config, budget_bytes)
         raise ChainError(f"tracer {tracer!r} is not supported (use the default struct logger or callTracer)")
 
     def trace_transaction(self, tx_hash: bytes, tracer: Optional[str] = None,
                           tracer_config: Optional[dict] = None) -> dict:
         """Re-execute a mined transaction on its parent state (after the block's earlier txs) with a tracer."""
-        with self._lock:
-            found = self._locate(tx_hash)
-            if found is None:
-                raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
-            block, index = found
-            parent = self.store.block(block.number - 1)
-            tracer_obj = self._make_tracer(tracer, tracer_config)
+        found = self._locate(tx_hash)
+        if found is None:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
+        block, index = found
+        parent = self.store.block(block.number - 1)
+        tracer_obj = self._make_tracer(tracer, tracer_config)
+        with _calls.evm_budget(self):
             try:
                 reader = self.db.reader(parent.number)
             except StateUnavailable as exc:
@@ -522,24 +567,28 @@ class Chain:
     def _replay_traced(self, state, parent: Block, block: Block, index: int, tracer_obj) -> dict:
         """Rebuild ``block`` on ``state`` up to transaction ``index``, which runs under the tracer."""
         header = block.header
-        builder = BlockBuilder(state, parent.header, fork=self.fork, chain_id=self.chain_id,
+        builder = BlockBuilder(state, parent.header, fork=limits.bounded_fork(self.fork), chain_id=self.chain_id,
                                timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
                                extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
                                base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
                                prev_randao=header.prev_randao, allow_code_senders=True,
                                base_fee_recipient=self.config.base_fee_recipient)
         for earlier in block.transactions[:index]:
+            check()
             builder.add(earlier)
         builder.add(block.transactions[index], tracer=tracer_obj)
         return tracer_obj.result()
 
     def trace_call(self, tx_fields: dict, block_spec="latest", tracer: Optional[str] = None,
-                   tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None) -> dict:
-        with self._lock:
-            tracer_obj = self._make_tracer(tracer, tracer_config)
-            runner = _calls.CallRunner(self, self.resolve_block(block_spec), state_overrides)
+                   tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None,
+                   block_overrides: Optional[dict] = None) -> dict:
+        """debug_traceCall: a call under a tracer, with geth's state and block overrides."""
+        tracer_obj = self._make_tracer(tracer, tracer_config)
+        block, pending = self._call_block(block_spec)
+        with _calls.evm_budget(self):
+            runner = _calls.CallRunner(self, block, state_overrides, block_overrides, pending=pending)
             runner.run(tx_fields, tracer=tracer_obj)
-            return tracer_obj.result()
+        return tracer_obj.result()
 
     # ------------------------------------------------------------------ fees
     def max_priority_fee(self) -> int:
@@ -560,8 +609,7 @@ class Chain:
 
     def fee_history(self, block_count: int, newest_block_spec="latest",
                     reward_percentiles: Optional[list] = None) -> dict:
-        with self._lock:
-            return _fees.fee_history(self, block_count, newest_block_spec, reward_percentiles)
+        return _fees.fee_history(self, block_count, newest_block_spec, reward_percentiles)
 
     # ------------------------------------------------------------------ pool views
     def txpool_status(self) -> dict:
@@ -584,14 +632,21 @@ class Chain:
 
     # ------------------------------------------------------------------ dev: time, snapshots
     def increase_time(self, seconds: int) -> int:
-        """evm_increaseTime: shift the clock used for new blocks; returns the total shift."""
+        """evm_increaseTime: shift the clock used for new blocks; returns the total shift.
+
+        The shifted clock must stay a valid timestamp (below ``MAX_TIMESTAMP``)."""
         if not isinstance(seconds, int) or isinstance(seconds, bool):
             raise ChainError("seconds must be an integer")
         with self._lock:
-            self._time_offset += seconds
+            offset = self._time_offset + seconds
+            _check_timestamp(int(time.time()) + offset)
+            if int(time.time()) + offset < 0:
+                raise ChainError("the time shift would move the clock before 1970")
+            self._time_offset = offset
             return self._time_offset
 
     def set_next_block_timestamp(self, timestamp: int) -> None:
+        _check_timestamp(timestamp)
         with self._lock:
             if timestamp <= self._head.header.timestamp:
                 raise ChainError(
@@ -767,26 +822,38 @@ class Chain:
                     sync()
                 self._unsynced = False
 
-    def close(self) -> None:
-        """Stop interval mining and close the state database."""
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Stop interval mining and close the state database; False when the writer lock
+        (a block being built) was not free within ``timeout`` seconds (nothing is closed then).
+
+        Every committed block is already durable and consistent on disk (one atomic
+        commit per block), so a caller that must stop may exit even then: the block
+        being built was never announced.
+        """
         self._stop_interval()
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self.db.close()
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        try:
+            if not self._closed:
+                self._closed = True
+                self.db.close()
+            return True
+        finally:
+            self._lock.release()
 
 
 # ---------------------------------------------------------------------- helpers
 class PendingReader:
     """A latest-state reader whose nonces include the pool's executable transactions."""
 
-    def __init__(self, reader, pool: TxPool):
+    def __init__(self, reader, pool: TxPool, lock):
         self._reader = reader
         self._pool = pool
+        self._lock = lock
 
     def get_nonce(self, address: bytes) -> int:
-        return self._pool.pending_nonce(address, self._reader.get_nonce(address))
+        with self._lock:  # the pool changes with every block
+            return self._pool.pending_nonce(address, self._reader.get_nonce(address))
 
     def __getattr__(self, name: str):
         return getattr(self._reader, name)
@@ -796,6 +863,12 @@ class PendingReader:
 
     def __exit__(self, *exc_info) -> None:
         self._reader.close()
+
+
+def _check_timestamp(timestamp: int) -> None:
+    """Refuse block timestamps past ``MAX_TIMESTAMP`` with anvil's words (so later blocks still fit uint64)."""
+    if timestamp > MAX_TIMESTAMP:
+        raise ChainError("The timestamp is too big")
 
 
 def _uint(value, name: str, limit: int = 2**256 - 1) -> int:

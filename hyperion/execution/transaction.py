@@ -20,6 +20,7 @@ from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
 from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import FAILED, SUCCESS, execute_call, execute_create
+from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1
 
@@ -38,6 +39,11 @@ class TransactionResult:
     error: Optional[str] = None
     blob_gas_used: int = 0
     gas_refunded: int = 0
+
+
+def _failure_text(reason) -> str:
+    """geth's name for the top frame's exceptional halt ("out of gas", "invalid opcode", ...)."""
+    return "execution failed" if reason is None else error_text(reason)
 
 
 def _hex(b: bytes) -> str:
@@ -222,7 +228,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         output=output,
         logs=list(ctx.logs) if success else [],
         contract_address=contract_address if (tx.to is None and success) else None,
-        error=None if success else ("execution reverted" if status == 0 else "execution failed"),
+        error=None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),
         blob_gas_used=blob_gas,
         gas_refunded=refund,
     )

@@ -44,6 +44,7 @@ class TxContext:
         "to_delete",
         "tracer",
         "analysis_cache",
+        "halt_reason",
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
@@ -58,6 +59,7 @@ class TxContext:
         self.refund = 0
         self.to_delete: list = []
         self.tracer = tracer
+        self.halt_reason = None  # the last exceptional halt (the top frame's, once it failed)
 
 
 class Frame:

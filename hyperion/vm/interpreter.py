@@ -9,7 +9,15 @@ deletions back to the marks taken at entry.
 from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
-from hyperion.vm.exceptions import ExceptionalHalt, Halt, Revert
+from hyperion.vm.exceptions import (
+    CodeSizeExceeded,
+    ExceptionalHalt,
+    Halt,
+    InvalidContractPrefix,
+    OutOfGas,
+    PrecompileFailure,
+    Revert,
+)
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE, MAX_CODE_SIZE
 from hyperion.vm.precompiles.base import PrecompileError
@@ -42,6 +50,7 @@ def _run(f: Frame) -> int:
     except ExceptionalHalt as exc:
         f.gas = 0
         f.output = b""
+        f.ctx.halt_reason = exc
         if tracer is not None:
             tracer.on_fault(f, exc)
         return FAILED
@@ -77,6 +86,8 @@ def execute_call(
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:
         status, gas_left, output = _run_precompile(precompile, data, gas)
+        if status == FAILED:
+            ctx.halt_reason = PrecompileFailure()
     else:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
         status = _run(f)
@@ -150,6 +161,8 @@ def execute_create(
     if status == SUCCESS:
         deposit = CODE_DEPOSIT_BYTE * len(output)
         if (output and output[0] == 0xEF) or deposit > gas_left or len(output) > MAX_CODE_SIZE:
+            ctx.halt_reason = (InvalidContractPrefix() if output and output[0] == 0xEF
+                               else CodeSizeExceeded() if len(output) > MAX_CODE_SIZE else OutOfGas())
             status = FAILED
             gas_left = 0
             output = b""

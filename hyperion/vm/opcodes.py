@@ -153,6 +153,11 @@ def table_for(fork) -> tuple:
         t[0x5D] = OpSpec("TSTORE", sto.tstore, G.WARM_ACCESS, 2, 0)
     if fork.has_mcopy:
         t[0x5E] = OpSpec("MCOPY", mem.mcopy, G.VERY_LOW, 3, 0)
+    # A fork variant may wrap handlers (e.g. deadline checks for RPC executions, see chain/limits.py).
+    for opcode, wrap in (fork.extra.get("handler_wrappers") or {}).items():
+        spec = t.get(opcode)
+        if spec is not None:
+            t[opcode] = OpSpec(spec.name, wrap(spec.handler), spec.gas, spec.pops, spec.pushes, spec.flags)
     table = tuple(t.get(i) for i in range(256))
     _TABLES[fork.name] = table
     return table

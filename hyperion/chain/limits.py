@@ -1,0 +1,286 @@
+"""Work limits that stop the work itself: deadlines, the RPC gas cap, trace memory.
+
+Every execution an RPC request starts (eth_call, eth_estimateGas,
+eth_createAccessList, debug_trace*) and every long loop a request drives
+(log queries, batches) runs inside a ``budget``: a deadline for the calling
+thread. A single watchdog thread marks a thread whose budget ran out; the
+work then stops at its next *check point* with ``WorkAborted``:
+
+* inside MetisVM, executions started for RPC use a *bounded* variant of the
+  fork whose JUMP, JUMPI, CALL* and CREATE* handlers look at the mark first
+  (every loop jumps, every call tree calls; straight-line code between two
+  such instructions is at most one contract long). Block production keeps
+  the plain fork, so the mark costs the normal path nothing;
+* the chain's loops (log queries, trace replays, gas estimation, batches)
+  call ``check()`` between steps.
+
+The check is one global truth test while no thread is marked. Raising an
+exception into the executing thread (``PyThreadState_SetAsyncExc``) would
+need no check points but can land anywhere, including inside a reader's or
+a cache's bookkeeping shared with other threads; a worker process cannot
+read an in-memory chain. ``abort_all`` marks every thread that works under
+a budget (shutdown).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import itertools
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from hyperion.vm.tracing import CallTracer, StructLogger
+
+# geth's RPC defaults: --rpc.gascap 50M, --rpc.evmtimeout 5s
+DEFAULT_GAS_CAP = 50_000_000
+DEFAULT_EVM_TIMEOUT = 5.0
+# Struct logs and call frames kept by one trace (an estimate of their size as JSON).
+DEFAULT_TRACE_MEMORY = 128 * 1024 * 1024
+
+TIMEOUT_CODE = -32002         # geth: errcodeTimeout, "request timed out"
+SERVER_ERROR_CODE = -32000
+
+
+class WorkAborted(Exception):
+    """The work's budget ran out (or the node is stopping); ``code`` is the JSON-RPC error code.
+
+    Deliberately not a ``ValueError`` or a VM error: nothing on the way up
+    (the VM's frame handling, the chain's error mapping) may swallow it.
+    """
+
+    def __init__(self, message: str, code: int = SERVER_ERROR_CODE):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def evm_timeout_message(seconds: float) -> str:
+    """geth's text for an execution stopped by --rpc.evmtimeout."""
+    return f"execution aborted (timeout = {seconds:g}s)"
+
+
+# ---------------------------------------------------------------------- the watchdog
+
+class _Budget:
+    __slots__ = ("ident", "deadline", "message", "code", "outer", "active", "fired")
+
+    def __init__(self, ident: int, deadline: float, message: str, code: int, outer: Optional["_Budget"]):
+        self.ident = ident
+        self.deadline = deadline
+        self.message = message
+        self.code = code
+        self.outer = outer
+        self.active = True
+        self.fired = False
+
+
+# thread ident -> (message, code) for threads whose work must stop now; read without the lock
+_marked: dict[int, tuple[str, int]] = {}
+_innermost: dict[int, _Budget] = {}
+_lock = threading.Condition(threading.Lock())
+_heap: list = []
+_sequence = itertools.count()
+_watchdog: Optional[threading.Thread] = None
+_stopping: Optional[tuple[str, int]] = None
+
+
+def _watch() -> None:
+    while True:
+        with _lock:
+            while not _heap:
+                _lock.wait()
+            deadline, _, budget = _heap[0]
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                _lock.wait(delay)
+                continue
+            heapq.heappop(_heap)
+            if budget.active and not budget.fired:
+                budget.fired = True
+                outer = budget.outer
+                while outer is not None and not outer.fired:
+                    outer = outer.outer
+                # an outer budget that already fired keeps its (wider) reason
+                if outer is None:
+                    _marked[budget.ident] = (budget.message, budget.code)
+
+
+def _start_watchdog() -> None:
+    global _watchdog
+    if _watchdog is None:
+        _watchdog = threading.Thread(target=_watch, name="hyperion-work-watchdog", daemon=True)
+        _watchdog.start()
+
+
+@contextmanager
+def budget(seconds: float, message: str, code: int = SERVER_ERROR_CODE) -> Iterator[None]:
+    """Bound the calling thread's work to ``seconds``; after that, check points raise
+    ``WorkAborted(message, code)``. Budgets nest: an inner one can only end sooner."""
+    ident = threading.get_ident()
+    deadline = time.monotonic() + seconds
+    with _lock:
+        _start_watchdog()
+        outer = _innermost.get(ident)
+        if outer is not None and outer.deadline <= deadline:
+            entry = None  # the outer budget ends first: it is the one that counts
+        else:
+            entry = _Budget(ident, deadline, message, code, outer)
+            _innermost[ident] = entry
+            heapq.heappush(_heap, (deadline, next(_sequence), entry))
+            _lock.notify()
+        if _stopping is not None:
+            _marked[ident] = _stopping
+    try:
+        check()
+        yield
+    finally:
+        if entry is not None:
+            with _lock:
+                entry.active = False
+                if outer is None:
+                    del _innermost[ident]
+                    _marked.pop(ident, None)
+                else:
+                    _innermost[ident] = outer
+                    if entry.fired and not _outer_fired(outer) and _stopping is None:
+                        _marked.pop(ident, None)  # the inner limit is over; the outer one still runs
+
+
+def _outer_fired(budget_: Optional[_Budget]) -> bool:
+    while budget_ is not None:
+        if budget_.fired:
+            return True
+        budget_ = budget_.outer
+    return False
+
+
+def check() -> None:
+    """Raise ``WorkAborted`` when the calling thread's budget ran out (a check point)."""
+    if _marked:
+        reason = _marked.get(threading.get_ident())
+        if reason is not None:
+            raise WorkAborted(*reason)
+
+
+def remaining() -> Optional[float]:
+    """Seconds left in the calling thread's innermost budget (None without one)."""
+    entry = _innermost.get(threading.get_ident())
+    return None if entry is None else entry.deadline - time.monotonic()
+
+
+def abort_all(message: str = "the node is shutting down", code: int = SERVER_ERROR_CODE) -> None:
+    """Stop every budgeted work now and refuse new budgets (the node is stopping)."""
+    global _stopping
+    with _lock:
+        _stopping = (message, code)
+        for ident in _innermost:
+            _marked[ident] = _stopping
+
+
+def reset_after_abort_all() -> None:
+    """Accept budgets again (tests, and an embedder restarting its server in-process)."""
+    global _stopping
+    with _lock:
+        _stopping = None
+        for ident in list(_marked):
+            if ident not in _innermost or not _outer_fired(_innermost[ident]):
+                del _marked[ident]
+
+
+def in_budget() -> bool:
+    return threading.get_ident() in _innermost
+
+
+# ---------------------------------------------------------------------- bounded forks
+
+_CHECKED_OPCODES = (0x56, 0x57, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA)  # JUMP JUMPI CREATE CALL CALLCODE DELEGATECALL CREATE2 STATICCALL
+_BOUNDED_SUFFIX = "+bounded"
+_bounded: dict[str, object] = {}
+
+
+def _checked(handler):
+    get_ident = threading.get_ident
+    marked = _marked
+
+    def bounded(f, pc):
+        if marked:
+            reason = marked.get(get_ident())
+            if reason is not None:
+                raise WorkAborted(*reason)
+        return handler(f, pc)
+
+    return bounded
+
+
+def bounded_fork(fork):
+    """``fork`` whose loops and calls stop at the caller's deadline (see the module docstring).
+
+    The VM keys its tables by fork name, so the variant gets its own name and
+    its own analysed code; the rules are the same fork's.
+    """
+    if fork.name.endswith(_BOUNDED_SUFFIX):
+        return fork
+    variant = _bounded.get(fork.name)
+    if variant is None or variant.extra.get("bounded_of") is not fork:
+        wrappers = {opcode: _checked for opcode in _CHECKED_OPCODES}
+        extra = {**fork.extra, "handler_wrappers": wrappers, "bounded_of": fork}
+        variant = dataclasses.replace(fork, name=fork.name + _BOUNDED_SUFFIX, extra=extra)
+        _bounded[fork.name] = variant
+    return variant
+
+
+# ---------------------------------------------------------------------- traces
+
+def trace_too_large(budget_bytes: int) -> WorkAborted:
+    return WorkAborted(
+        f"trace exceeds the memory budget of {budget_bytes // (1024 * 1024)} MiB: trace a smaller "
+        f"call, pass a \"limit\", set disableStack, or use the callTracer")
+
+
+class BoundedStructLogger(StructLogger):
+    """geth's struct logger that refuses to grow past a memory budget."""
+
+    def __init__(self, config: Optional[dict] = None, memory_budget: int = DEFAULT_TRACE_MEMORY):
+        super().__init__(config)
+        self.memory_budget = memory_budget
+        self._size = 0
+
+    def on_step(self, f, pc, opcode, name, gas):
+        check()
+        super().on_step(f, pc, opcode, name, gas)
+        if self.limit and len(self.logs) >= self.limit:
+            return
+        # about what the entry costs as Python objects and as JSON
+        size = 420 + (0 if self.disable_stack else 90 * len(f.stack))
+        if self.enable_memory:
+            size += 3 * len(f.memory)
+        if not self.disable_storage and opcode in (0x54, 0x55):
+            size += 200 * len(self._storage.get(f.address, ()))
+        self._size += size
+        if self._size > self.memory_budget:
+            raise trace_too_large(self.memory_budget)
+
+
+class BoundedCallTracer(CallTracer):
+    """geth's callTracer that refuses to grow past a memory budget."""
+
+    def __init__(self, config: Optional[dict] = None, memory_budget: int = DEFAULT_TRACE_MEMORY):
+        super().__init__(config)
+        self.memory_budget = memory_budget
+        self._size = 0
+
+    def on_enter(self, kind, caller, to, value, data, gas, depth):
+        check()
+        self._size += 600 + 2 * len(data)
+        if self._size > self.memory_budget:
+            raise trace_too_large(self.memory_budget)
+        super().on_enter(kind, caller, to, value, data, gas, depth)
+
+    def on_exit(self, status, gas_left, output, error):
+        self._size += 2 * len(output)
+        if self._size > self.memory_budget:
+            raise trace_too_large(self.memory_budget)
+        super().on_exit(status, gas_left, output, error)
