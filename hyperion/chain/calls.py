@@ -306,7 +306,7 @@ class CallRunner:
 
 def evm_budget(chain):
     """The deadline of one RPC execution (geth's --rpc.evmtimeout)."""
-    seconds = getattr(chain.config, "rpc_evm_timeout", None) or DEFAULT_EVM_TIMEOUT
+    seconds = chain.config.rpc_evm_timeout
     return budget(seconds, evm_timeout_message(seconds))
 
 

@@ -83,6 +83,7 @@ class Chain:
         self._accounts = list(self._dev_keys)
         self.pool = TxPool(self.fork, self.chain_id, max_slots=config.txpool_max_slots,
                            max_queued_per_account=config.txpool_max_queued_per_account,
+                           max_queued=config.txpool_max_queued,
                            queued_lifetime=config.txpool_queued_lifetime, min_priority_fee=config.min_priority_fee)
         self._impersonated: set[bytes] = set()
         self._time_offset = 0
@@ -538,7 +539,7 @@ class Chain:
     # ------------------------------------------------------------------ tracing
     def _make_tracer(self, tracer: Optional[str], config: Optional[dict]):
         """A tracer that stops at the caller's deadline and refuses to outgrow the trace memory budget."""
-        budget_bytes = getattr(self.config, "rpc_trace_memory", None) or limits.DEFAULT_TRACE_MEMORY
+        budget_bytes = self.config.rpc_trace_memory
         if tracer in (None, "", "structLogger", "structLog"):
             return limits.BoundedStructLogger(config, budget_bytes)
         if tracer == "callTracer":
@@ -564,8 +565,39 @@ class Chain:
             finally:
                 reader.close()
 
+    def trace_block(self, block: Block, tracer: Optional[str] = None, tracer_config: Optional[dict] = None) -> list:
+        """Every transaction of ``block`` re-executed under its own tracer, in one pass over the block."""
+        if block.number == 0:
+            return []
+        parent = self.store.block(block.number - 1)
+        with _calls.evm_budget(self):
+            try:
+                reader = self.db.reader(parent.number)
+            except StateUnavailable as exc:
+                raise ChainError(f"required historical state unavailable: {exc}") from None
+            try:
+                builder = self._replay_builder(reader.pending(), parent, block)
+                results = []
+                for tx in block.transactions:
+                    check()
+                    tracer_obj = self._make_tracer(tracer, tracer_config)
+                    builder.add(tx, tracer=tracer_obj)
+                    results.append(tracer_obj.result())
+                return results
+            finally:
+                reader.close()
+
     def _replay_traced(self, state, parent: Block, block: Block, index: int, tracer_obj) -> dict:
         """Rebuild ``block`` on ``state`` up to transaction ``index``, which runs under the tracer."""
+        builder = self._replay_builder(state, parent, block)
+        for earlier in block.transactions[:index]:
+            check()
+            builder.add(earlier)
+        builder.add(block.transactions[index], tracer=tracer_obj)
+        return tracer_obj.result()
+
+    def _replay_builder(self, state, parent: Block, block: Block) -> BlockBuilder:
+        """A builder that re-executes ``block`` on its parent's ``state`` (bounded fork: RPC work)."""
         header = block.header
         builder = BlockBuilder(state, parent.header, fork=limits.bounded_fork(self.fork), chain_id=self.chain_id,
                                timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
@@ -573,11 +605,7 @@ class Chain:
                                base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
                                prev_randao=header.prev_randao, allow_code_senders=True,
                                base_fee_recipient=self.config.base_fee_recipient)
-        for earlier in block.transactions[:index]:
-            check()
-            builder.add(earlier)
-        builder.add(block.transactions[index], tracer=tracer_obj)
-        return tracer_obj.result()
+        return builder
 
     def trace_call(self, tx_fields: dict, block_spec="latest", tracer: Optional[str] = None,
                    tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None,
@@ -764,12 +792,12 @@ class Chain:
             except Exception:  # keep the sequencer alive; the error is logged
                 log.exception("interval mining failed")
 
-    def _stop_interval(self, wait: bool = True) -> None:
+    def _stop_interval(self, wait: bool = True, join_timeout: float = 5.0) -> None:
         thread = self._interval_thread
         if thread is not None:
             self._interval_stop.set()
             if wait and thread is not threading.current_thread():
-                thread.join(timeout=5)
+                thread.join(timeout=join_timeout)
             self._interval_thread = None
 
     # ------------------------------------------------------------------ events
@@ -830,8 +858,10 @@ class Chain:
         commit per block), so a caller that must stop may exit even then: the block
         being built was never announced.
         """
-        self._stop_interval()
-        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+        started = time.monotonic()
+        self._stop_interval(join_timeout=5.0 if timeout is None else timeout)
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        if not self._lock.acquire(timeout=-1 if left is None else left):
             return False
         try:
             if not self._closed:

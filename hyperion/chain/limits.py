@@ -84,7 +84,6 @@ _lock = threading.Condition(threading.Lock())
 _heap: list = []
 _sequence = itertools.count()
 _watchdog: Optional[threading.Thread] = None
-_stopping: Optional[tuple[str, int]] = None
 
 
 def _watch() -> None:
@@ -131,8 +130,6 @@ def budget(seconds: float, message: str, code: int = SERVER_ERROR_CODE) -> Itera
             _innermost[ident] = entry
             heapq.heappush(_heap, (deadline, next(_sequence), entry))
             _lock.notify()
-        if _stopping is not None:
-            _marked[ident] = _stopping
     try:
         check()
         yield
@@ -145,7 +142,7 @@ def budget(seconds: float, message: str, code: int = SERVER_ERROR_CODE) -> Itera
                     _marked.pop(ident, None)
                 else:
                     _innermost[ident] = outer
-                    if entry.fired and not _outer_fired(outer) and _stopping is None:
+                    if entry.fired and not _outer_fired(outer):
                         _marked.pop(ident, None)  # the inner limit is over; the outer one still runs
 
 
@@ -172,22 +169,13 @@ def remaining() -> Optional[float]:
 
 
 def abort_all(message: str = "the node is shutting down", code: int = SERVER_ERROR_CODE) -> None:
-    """Stop every budgeted work now and refuse new budgets (the node is stopping)."""
-    global _stopping
+    """Stop every work that runs under a budget now (the node is stopping)."""
     with _lock:
-        _stopping = (message, code)
-        for ident in _innermost:
-            _marked[ident] = _stopping
-
-
-def reset_after_abort_all() -> None:
-    """Accept budgets again (tests, and an embedder restarting its server in-process)."""
-    global _stopping
-    with _lock:
-        _stopping = None
-        for ident in list(_marked):
-            if ident not in _innermost or not _outer_fired(_innermost[ident]):
-                del _marked[ident]
+        for ident, entry in _innermost.items():
+            while entry is not None:  # as if every budget of the thread had run out
+                entry.fired = True
+                entry = entry.outer
+            _marked[ident] = (message, code)
 
 
 def in_budget() -> bool:

@@ -49,7 +49,7 @@ def chain_id(ctx) -> str:
     return q(ctx.chain.chain_id)
 
 
-@rpc_method("eth_blockNumber")
+@rpc_method("eth_blockNumber", blocking=False)  # the published head: answered on the event loop
 def block_number(ctx) -> str:
     return q(ctx.chain.head().header.number)
 
@@ -135,7 +135,7 @@ def _slot_list(value: Any) -> list[int]:
     return [storage_slot(slot, "storage key") for slot in slots]
 
 
-@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST)
+@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST, heavy=True)
 def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
     proof = _read_state(ctx, spec, lambda state: state.account_proof(account, slots))
     return format_proof(proof)
@@ -331,7 +331,7 @@ def _percentiles(value: Any) -> list[float]:
 
 
 @rpc_method("eth_feeHistory", Param(uint64_or_number), Param(block_number_or_tag),
-            Param(_percentiles, optional=True))
+            Param(_percentiles, optional=True), heavy=True)
 def fee_history(ctx, block_count: int, newest: Any, percentiles: Optional[list[float]]) -> dict:
     block_count = min(block_count, MAX_FEE_HISTORY_BLOCKS)
     return format_fee_history(ctx.chain.fee_history(block_count, newest, percentiles))
@@ -388,7 +388,7 @@ def format_logs(ctx, logs: list) -> list[dict]:
     return result
 
 
-@rpc_method("eth_getLogs", Param(filter_criteria))
+@rpc_method("eth_getLogs", Param(filter_criteria), heavy=True)
 def get_logs(ctx, criteria: dict) -> list[dict]:
     return format_logs(ctx, query_logs(ctx, criteria))
 
@@ -412,12 +412,12 @@ def _filter_id(value: Any) -> str:
     return string(value, "filter id").lower()
 
 
-@rpc_method("eth_getFilterChanges", Param(_filter_id))
+@rpc_method("eth_getFilterChanges", Param(_filter_id), heavy=True)
 def get_filter_changes(ctx, filter_id: str) -> list:
     return ctx.filters.changes(filter_id)
 
 
-@rpc_method("eth_getFilterLogs", Param(_filter_id))
+@rpc_method("eth_getFilterLogs", Param(_filter_id), heavy=True)
 def get_filter_logs(ctx, filter_id: str) -> list:
     return ctx.filters.all_logs(filter_id)
 
