@@ -77,7 +77,9 @@ class Chain:
         self.chain_id = config.chain_id
         self.fork = config.fork
         self._lock = threading.RLock()
-        self._unsynced = False
+        self._commits = 0  # blocks committed since opening; ``_synced`` of them are durable (group commit)
+        self._synced = 0
+        self._sync_lock = threading.Lock()
         self.store = ChainStore(state_db)
         self._dev_keys = dict(config.dev_accounts())
         self._accounts = list(self._dev_keys)
@@ -482,7 +484,7 @@ class Chain:
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
         writes = self.store.block_writes(block, records)
         self.db.commit(pending, block.number, writes)
-        self._unsynced = True
+        self._commits += 1
         self.store.remember(block, records)
         self._head = block
         reader = self.db.reader()
@@ -834,7 +836,7 @@ class Chain:
     @property
     def needs_flush(self) -> bool:
         """True when blocks were committed since the last ``flush``."""
-        return self._unsynced
+        return self._commits != self._synced
 
     def flush(self) -> None:
         """Make every committed block durable against an OS crash (group commit).
@@ -843,12 +845,19 @@ class Chain:
         this before a response that may report mined blocks leaves, so one
         fsync covers a whole batch. Databases without ``sync`` need nothing.
         """
-        with self._lock:
-            if self._unsynced and not self._closed:
-                sync = getattr(self.db, "sync", None)
-                if sync is not None:
-                    sync()
-                self._unsynced = False
+        # Not under the writer lock: a long mining run must not hold up every answer. A caller
+        # returns once every block committed before it asked is synced, by it or by a concurrent sync.
+        wanted = self._commits
+        if self._synced >= wanted or self._closed:
+            return
+        with self._sync_lock:
+            if self._synced >= wanted:
+                return
+            covered = self._commits
+            sync = getattr(self.db, "sync", None)
+            if sync is not None:
+                sync()
+            self._synced = covered
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Stop interval mining and close the state database; False when the writer lock

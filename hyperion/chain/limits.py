@@ -29,8 +29,11 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Iterator, Optional
+
+import orjson
 
 from hyperion.vm.tracing import CallTracer, StructLogger
 
@@ -228,28 +231,86 @@ def trace_too_large(budget_bytes: int) -> WorkAborted:
         f"call, pass a \"limit\", set disableStack, or use the callTracer")
 
 
+class SerializedEntries(Sequence):
+    """A JSON array kept as one serialised ``bytes`` per element.
+
+    Millions of struct-log dicts would cost ~600 bytes each and, worse, give
+    the garbage collector millions of containers to walk on every full
+    collection (pauses of hundreds of ms for every thread). Bytes are compact
+    and invisible to it. Reading an element decodes it; ``json_fragment``
+    hands the whole array to orjson as is.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list[bytes]):
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [orjson.loads(item) for item in self._items[index]]
+        return orjson.loads(self._items[index])
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, SerializedEntries)) else NotImplemented
+
+    def json_fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(b"[" + b",".join(self._items) + b"]")
+
+
 class BoundedStructLogger(StructLogger):
-    """geth's struct logger that refuses to grow past a memory budget."""
+    """geth's struct logger that stops at the caller's deadline and refuses to outgrow a memory budget.
+
+    Each step is serialised as soon as it is complete (see ``SerializedEntries``).
+    """
 
     def __init__(self, config: Optional[dict] = None, memory_budget: int = DEFAULT_TRACE_MEMORY):
         super().__init__(config)
         self.memory_budget = memory_budget
         self._size = 0
+        self._open: list[Optional[int]] = []  # index in ``logs`` of each entry the base class keeps pending
 
     def on_step(self, f, pc, opcode, name, gas):
         check()
+        count = len(self.logs)
         super().on_step(f, pc, opcode, name, gas)
-        if self.limit and len(self.logs) >= self.limit:
+        self._open.append(count if len(self.logs) > count else None)
+
+    def on_step_end(self, f, gas_cost):
+        super().on_step_end(f, gas_cost)
+        if self._open:
+            self._finish(self._open.pop())
+
+    def on_fault(self, f, exc):
+        super().on_fault(f, exc)
+        if self._open:
+            self._finish(self._open.pop())
+
+    def _finish(self, index: Optional[int]) -> None:
+        if index is None:
             return
-        # about what the entry costs as Python objects and as JSON
-        size = 420 + (0 if self.disable_stack else 90 * len(f.stack))
-        if self.enable_memory:
-            size += 3 * len(f.memory)
-        if not self.disable_storage and opcode in (0x54, 0x55):
-            size += 200 * len(self._storage.get(f.address, ()))
-        self._size += size
+        raw = orjson.dumps(self.logs[index])
+        self.logs[index] = raw
+        self._size += len(raw) + 40
         if self._size > self.memory_budget:
             raise trace_too_large(self.memory_budget)
+
+    def result(self) -> dict:
+        result = super().result()
+        result["structLogs"] = SerializedEntries(
+            [item if type(item) is bytes else orjson.dumps(item) for item in self.logs])
+        return result
+
+
+def json_default(value):
+    """orjson's ``default`` for the RPC layer: values that carry their JSON already."""
+    fragment = getattr(value, "json_fragment", None)
+    if fragment is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return fragment()
 
 
 class BoundedCallTracer(CallTracer):

@@ -243,8 +243,10 @@ class TxPool:
         victim = candidates[0][4]
         victim_pending = candidates[0][0]
         if victim.tx.max_fee_per_gas >= tx.max_fee_per_gas and (victim_pending or will_queue):
+            # geth's words: a full pool turns away what pays no more than its cheapest
+            reason = "txpool is full" if queued_only else "transaction underpriced"
             raise TxPoolError(
-                f"transaction underpriced: the pool holds {what} and none pays less than fee cap "
+                f"{reason}: the pool holds {what} and none pays less than fee cap "
                 f"{tx.max_fee_per_gas} (the cheapest pays {victim.tx.max_fee_per_gas})")
         self._remove(victim)
 

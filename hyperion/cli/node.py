@@ -89,6 +89,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    limits = parser.add_argument_group("rpc limits (geth's names in brackets)")
+    limits.add_argument("--rpc-gas-cap", type=_non_negative_int, metavar="GAS",
+                        help="gas cap of eth_call, eth_estimateGas and traces; a larger gas is lowered to it "
+                             "(default 50M) [--rpc.gascap]")
+    limits.add_argument("--rpc-evm-timeout", type=_positive_float, metavar="SECONDS",
+                        help="an execution an RPC request starts is stopped after SECONDS (default 5) "
+                             "[--rpc.evmtimeout]")
+    limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
+                        help="a batch, log query or trace request is stopped after SECONDS (default 10)")
     output = parser.add_argument_group("output")
     output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="log verbosity (debug logs one line per RPC request)")
@@ -143,6 +152,10 @@ def chain_config_from_args(args: argparse.Namespace) -> Any:
     if args.block_time is not None:
         config.block_time = args.block_time
         config.automine = False
+    if args.rpc_gas_cap is not None:
+        config.rpc_gas_cap = args.rpc_gas_cap
+    if args.rpc_evm_timeout is not None:
+        config.rpc_evm_timeout = args.rpc_evm_timeout
     return config
 
 
@@ -176,7 +189,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     from hyperion.rpc.server import RpcServer
 
     chain = node.chain
-    server = RpcServer(chain, args.host, args.port)
+    server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
+                       request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
     await server.start()
     if not args.silent:
         accounts = config.dev_accounts()

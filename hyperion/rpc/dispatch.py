@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import Executor
@@ -65,6 +66,10 @@ DEFAULT_CALL_TIMEOUT = limits.DEFAULT_EVM_TIMEOUT
 DEFAULT_REQUEST_TIMEOUT = 10.0
 MAX_HEAVY_PENDING = 256
 REPLY_GRACE = 0.05  # lets a worker that stopped at its deadline answer with its own (more precise) error
+# While heavy work runs, a thread that wants the GIL waits up to the interpreter's switch interval
+# (5 ms) each time; cheap requests need several turns. A short interval while (and only while) heavy
+# work runs keeps them quick; outside it, the default keeps the transaction path free of switches.
+HEAVY_SWITCH_INTERVAL = 0.0005
 
 TIMEOUT = -32002            # geth: errcodeTimeout
 RESPONSE_TOO_LARGE = -32003  # geth: errcodeResponseTooLarge
@@ -79,7 +84,7 @@ class Method:
     params: tuple[Param, ...]
     blocking: bool = True          # touches the chain: run in a thread pool
     wants_session: bool = False    # gets the connection (subscriptions) as ``session=``
-    timeout: Optional[float] = None  # an execution: its deadline (at most the dispatcher's call_timeout)
+    execution: bool = False        # runs code (eth_call, traces): stopped after the dispatcher's call_timeout
     heavy: bool = False            # executions, traces, log queries: the heavy pool, under a request budget
 
 
@@ -87,18 +92,18 @@ _REGISTRY: dict[str, Method] = {}
 
 
 def rpc_method(name: str, *params: Param, blocking: bool = True, session: bool = False,
-               timeout: Optional[float] = None, heavy: bool = False) -> Callable:
+               execution: bool = False, heavy: bool = False) -> Callable:
     """Register ``func(ctx, *parsed_params[, session=...])`` as the RPC method ``name``.
 
-    ``timeout`` marks a method that executes code (eth_call, traces): its work
-    is stopped after that many seconds; such methods are heavy.
+    ``execution`` marks a method that executes code (eth_call, traces): its
+    work is stopped after the call timeout (geth's --rpc.evmtimeout); such
+    methods are heavy. ``heavy`` alone: long reads (log queries).
     """
 
     def register(func: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"RPC method {name} registered twice")
-        _REGISTRY[name] = Method(name, func, tuple(params), blocking, session, timeout,
-                                 heavy or timeout is not None)
+        _REGISTRY[name] = Method(name, func, tuple(params), blocking, session, execution, heavy or execution)
         return func
 
     return register
@@ -178,6 +183,7 @@ class Dispatcher:
     max_batch_response_bytes: int = MAX_BATCH_RESPONSE_BYTES
     max_heavy_pending: int = MAX_HEAVY_PENDING
     _heavy_pending: int = field(default=0, init=False, repr=False)
+    _switch_interval: float = field(default=0.005, init=False, repr=False)
     closing: bool = field(default=False, init=False)  # set by the server's stop(): new work is refused
 
     # -- entry points ---------------------------------------------------------------
@@ -195,10 +201,21 @@ class Dispatcher:
             response = await self._handle_batch(message, session, arrived)
         else:
             response = await self._handle_single(message, session, arrived)
-        await self._flush_chain()
+        if self._may_write(message):
+            await self._flush_chain()
         return response
 
     # -- internals --------------------------------------------------------------------
+
+    def _may_write(self, message: Any) -> bool:
+        """Whether answering ``message`` may have mined blocks (a light method in the pool ran);
+        event-loop methods and the read-only heavy ones never wait for a sync."""
+        messages = message if isinstance(message, list) else (message,)
+        for item in messages:
+            method = self.methods.get(item.get("method")) if isinstance(item, dict) else None
+            if method is not None and method.blocking and not method.heavy:
+                return True
+        return False
 
     async def _flush_chain(self) -> None:
         """Group commit: blocks mined while answering are synced before the answer leaves."""
@@ -222,6 +239,9 @@ class Dispatcher:
         if heavy and self._heavy_pending >= self.max_heavy_pending:
             raise LimitExceeded(f"too many heavy requests in flight (at most {self.max_heavy_pending}); retry later")
         if heavy:
+            if self._heavy_pending == 0:
+                self._switch_interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._switch_interval, HEAVY_SWITCH_INTERVAL))
             self._heavy_pending += 1
         try:
             future = asyncio.get_running_loop().run_in_executor(pool, work)
@@ -241,6 +261,8 @@ class Dispatcher:
         finally:
             if heavy:
                 self._heavy_pending -= 1
+                if self._heavy_pending == 0:
+                    sys.setswitchinterval(self._switch_interval)
 
     async def _handle_single(self, message: Any, session: Any, arrived: float) -> Optional[bytes]:
         request_id, method, params, error = self._validate(message)
@@ -277,8 +299,8 @@ class Dispatcher:
 
     def _work_deadline(self, method: Method, arrived: float) -> tuple[float, RpcError]:
         """When a heavy request's work must stop, and the error it then gets."""
-        if method.timeout is not None:
-            seconds = min(method.timeout, self.call_timeout, self.request_timeout)
+        if method.execution:
+            seconds = min(self.call_timeout, self.request_timeout)
             return arrived + seconds, RpcError(limits.evm_timeout_message(seconds), limits.SERVER_ERROR_CODE)
         return arrived + self.request_timeout, _timed_out()
 
@@ -318,9 +340,8 @@ class Dispatcher:
                     request_id, method, params, error = self._validate(message)
                     if error is not None:
                         response = _error_response(None if request_id is _NO_ID else request_id, error)
-                    elif method.timeout is not None:
-                        seconds = min(method.timeout, self.call_timeout)
-                        with limits.budget(seconds, limits.evm_timeout_message(seconds)):
+                    elif method.execution:
+                        with limits.budget(self.call_timeout, limits.evm_timeout_message(self.call_timeout)):
                             response = self._invoke(request_id, method, params, session)
                     else:
                         response = self._invoke(request_id, method, params, session)
@@ -370,7 +391,7 @@ class Dispatcher:
         if response is None:
             return None
         try:
-            return orjson.dumps(response)
+            return orjson.dumps(response, default=limits.json_default)
         except TypeError as exc:  # a method returned something not JSON-able: a bug
             log.exception("unserialisable response")
             rid = None if request_id is _NO_ID else request_id

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
@@ -45,7 +44,6 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_WS_MESSAGE_BYTES = 5 * 1024 * 1024
 MAX_WS_IN_FLIGHT = 64
 FILTER_SWEEP_SECONDS = 60.0
-SWITCH_INTERVAL = 0.0005
 STOP_SECONDS = 3.0  # stop() returns within this, however busy the workers are
 
 _JSON = "application/json"
@@ -174,9 +172,6 @@ class RpcServer:
         return app
 
     async def start(self) -> None:
-        # Executions hold the GIL for the whole switch interval before the event loop gets it back;
-        # a shorter one keeps cheap requests quick while they run (and costs nothing uncontended).
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         loop = asyncio.get_running_loop()
         self.context.subscriptions.attach(self.chain, loop)
         self.context.filters.attach(self.chain)

@@ -62,28 +62,28 @@ def trace_call_options(value: Any) -> tuple[Optional[str], dict, Optional[dict],
 
 
 @rpc_method("debug_traceTransaction", Param(hash32), Param(trace_options, optional=True, default=_NO_OPTIONS),
-            timeout=5.0)
+            execution=True)
 def trace_transaction(ctx, tx_hash: bytes, options: tuple) -> dict:
     tracer, config = options
     return ctx.chain.trace_transaction(tx_hash, tracer, config)
 
 
 @rpc_method("debug_traceCall", Param(transaction_args), Param(block_spec, optional=True, default="latest"),
-            Param(trace_call_options, optional=True, default=(None, {}, None, None)), timeout=5.0)
+            Param(trace_call_options, optional=True, default=(None, {}, None, None)), execution=True)
 def trace_call(ctx, args: dict, spec: Any, options: tuple) -> dict:
     tracer, config, state, block = options
     return ctx.chain.trace_call(args, spec, tracer, config, state, block)
 
 
 @rpc_method("debug_traceBlockByNumber", Param(block_number_or_tag),
-            Param(trace_options, optional=True, default=_NO_OPTIONS), timeout=5.0)
+            Param(trace_options, optional=True, default=_NO_OPTIONS), execution=True)
 def trace_block_by_number(ctx, spec: Any, options: tuple) -> list:
     block = ctx.chain.resolve_block(spec)
     return _trace_block(ctx, block, options)
 
 
 @rpc_method("debug_traceBlockByHash", Param(hash32), Param(trace_options, optional=True, default=_NO_OPTIONS),
-            timeout=5.0)
+            execution=True)
 def trace_block_by_hash(ctx, block_hash: bytes, options: tuple) -> list:
     block = ctx.chain.resolve_block({"blockHash": block_hash, "requireCanonical": False})
     return _trace_block(ctx, block, options)

@@ -274,7 +274,7 @@ def _raise_for_failed_call(result) -> None:
 
 
 @rpc_method("eth_call", Param(transaction_args), LATEST, Param(state_overrides, optional=True),
-            Param(block_overrides, optional=True), timeout=5.0)
+            Param(block_overrides, optional=True), execution=True)
 def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[dict]) -> str:
     result = ctx.chain.call(args, spec, overrides, block)
     _raise_for_failed_call(result)
@@ -282,12 +282,12 @@ def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[
 
 
 @rpc_method("eth_estimateGas", Param(transaction_args), PENDING, Param(state_overrides, optional=True),
-            timeout=5.0)
+            execution=True)
 def estimate_gas(ctx, args: dict, spec: Any, overrides: Optional[dict]) -> str:
     return q(ctx.chain.estimate_gas(args, spec, overrides))
 
 
-@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, timeout=5.0)
+@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, execution=True)
 def create_access_list(ctx, args: dict, spec: Any) -> dict:
     entries, gas_used = ctx.chain.create_access_list(args, spec)[:2]
     formatted = []
