@@ -779,7 +779,8 @@ class Chain:
                 self._interval_stop = threading.Event()
                 self._interval_thread = threading.Thread(target=self._interval_loop, args=(self._interval_stop,),
                                                          name="hyperion-interval-miner", daemon=True)
-                self._interval_thread.start()
+                with limits.deep_stacks():
+                    self._interval_thread.start()
             else:
                 self.block_time = None
 

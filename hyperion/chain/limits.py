@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -185,6 +186,29 @@ def in_budget() -> bool:
     return threading.get_ident() in _innermost
 
 
+# ---------------------------------------------------------------------- deep call stacks
+
+# The EVM nests up to 1024 call frames, each several Python frames deep: far past Python's default
+# recursion limit (1000) and a thread's default C stack. Threads that execute transactions or calls
+# are started with a bigger stack (virtual memory: only what a deep call touches is ever used).
+DEEP_RECURSION_LIMIT = 50_000
+DEEP_STACK_BYTES = 64 * 1024 * 1024
+_stack_size_lock = threading.Lock()
+
+
+@contextmanager
+def deep_stacks() -> Iterator[None]:
+    """Threads started inside get a stack deep enough for 1024 nested EVM calls."""
+    if sys.getrecursionlimit() < DEEP_RECURSION_LIMIT:
+        sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
+    with _stack_size_lock:  # threading.stack_size is process-wide: set it only around the start
+        previous = threading.stack_size(DEEP_STACK_BYTES)
+        try:
+            yield
+        finally:
+            threading.stack_size(previous)
+
+
 # ---------------------------------------------------------------------- bounded forks
 
 _CHECKED_OPCODES = (0x56, 0x57, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA)  # JUMP JUMPI CREATE CALL CALLCODE DELEGATECALL CREATE2 STATICCALL
@@ -226,8 +250,9 @@ def bounded_fork(fork):
 # ---------------------------------------------------------------------- traces
 
 def trace_too_large(budget_bytes: int) -> WorkAborted:
+    size = f"{budget_bytes / 2**20:g} MiB" if budget_bytes >= 2**20 else f"{budget_bytes / 2**10:g} KiB"
     return WorkAborted(
-        f"trace exceeds the memory budget of {budget_bytes // (1024 * 1024)} MiB: trace a smaller "
+        f"trace exceeds the memory budget of {size}: trace a smaller "
         f"call, pass a \"limit\", set disableStack, or use the callTracer")
 
 

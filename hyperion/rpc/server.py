@@ -140,6 +140,14 @@ class _StrictWebSocketResponse(web.WebSocketResponse):
             handler._payload_parser = _MaskedFramesOnly(self._parser, self._reader)
 
 
+class _ExecutionPool(ThreadPoolExecutor):
+    """A thread pool whose threads can run 1024 nested EVM calls (see ``limits.deep_stacks``)."""
+
+    def _adjust_thread_count(self) -> None:  # where ThreadPoolExecutor starts its threads
+        with limits.deep_stacks():
+            super()._adjust_thread_count()
+
+
 class RpcServer:
     """Serve a chain over JSON-RPC; ``await start()`` then ``await stop()``."""
 
@@ -149,8 +157,8 @@ class RpcServer:
         self.chain = chain
         self.host = host
         self.port = port
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
-        self.heavy_executor = ThreadPoolExecutor(max_workers=heavy_workers, thread_name_prefix="rpc-heavy")
+        self.executor = _ExecutionPool(max_workers=workers, thread_name_prefix="rpc")
+        self.heavy_executor = _ExecutionPool(max_workers=heavy_workers, thread_name_prefix="rpc-heavy")
         self.context = RpcContext(chain)
         self.context.filters = FilterManager(self.context)
         self.context.subscriptions = SubscriptionHub()
