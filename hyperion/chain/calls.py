@@ -1,9 +1,12 @@
 """Read-only execution: eth_call, eth_estimateGas, eth_createAccessList, debug_traceCall.
 
 Every run executes on a throw-away ``reader.pending()`` state of the chosen
-block, with geth's call semantics: no signature, the sender's nonce taken
-from the state, a zero base fee when the caller gave no fee fields, the
-gas defaulting to the RPC gas cap and not bounded by what the block has left.
+block (an MVCC snapshot: no chain lock is held), with geth's call semantics:
+no signature, the sender's nonce taken from the state, a zero base fee when
+the caller gave no fee fields, the gas defaulting to the RPC gas cap (and an
+explicit gas above it lowered to it) and not bounded by what the block has
+left. Runs use the bounded fork variant and a deadline (``limits``), so an
+endless loop stops with geth's "execution aborted (timeout = 5s)".
 
 Transaction fields come as a dict with the JSON-RPC names, already parsed
 by the RPC layer: ``from``/``to`` (bytes), ``gas``, ``gasPrice``,
@@ -21,13 +24,7 @@ from typing import Optional
 from hyperion.chain.blocks import ZERO_ADDRESS, Block
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.errors import ChainError, ExecutionFailed, ExecutionReverted
-from hyperion.chain.limits import (
-    DEFAULT_EVM_TIMEOUT,
-    budget,
-    bounded_fork,
-    check,
-    evm_timeout_message,
-)
+from hyperion.chain.limits import budget, bounded_fork, check, evm_timeout_message
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas
 from hyperion.execution.transaction import InvalidTransaction, apply_transaction
 from hyperion.primitives.transactions import (

@@ -166,12 +166,6 @@ def check() -> None:
             raise WorkAborted(*reason)
 
 
-def remaining() -> Optional[float]:
-    """Seconds left in the calling thread's innermost budget (None without one)."""
-    entry = _innermost.get(threading.get_ident())
-    return None if entry is None else entry.deadline - time.monotonic()
-
-
 def abort_all(message: str = "the node is shutting down", code: int = SERVER_ERROR_CODE) -> None:
     """Stop every work that runs under a budget now (the node is stopping)."""
     with _lock:
@@ -180,10 +174,6 @@ def abort_all(message: str = "the node is shutting down", code: int = SERVER_ERR
                 entry.fired = True
                 entry = entry.outer
             _marked[ident] = (message, code)
-
-
-def in_budget() -> bool:
-    return threading.get_ident() in _innermost
 
 
 # ---------------------------------------------------------------------- deep call stacks
