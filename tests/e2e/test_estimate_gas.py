@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from hyperion.ai.genesis import MODEL_REGISTRY_ADDRESS
+from hyperion.predeploys.plan import MODEL_REGISTRY_ADDRESS
 from hyperion.ai.sdk import contract_abi
 from hyperion.primitives.keccak import keccak256
 from tests.e2e.harness import DEV_ADDRESSES, NodeProcess
