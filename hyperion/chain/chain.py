@@ -27,7 +27,11 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable, Optional, Union
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Union
 
 from hyperion.chain import calls as _calls
 from hyperion.chain import fees as _fees
@@ -43,6 +47,7 @@ from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.chain.store import ChainStore, ReceiptRecord, receipt_at, receipts_of
 from hyperion.chain.txpool import TxPool, unwrap_blob_network_form
 from hyperion.execution.transaction import InvalidTransaction
+from hyperion.primitives.secp256k1 import InvalidSignature
 from hyperion.primitives.transactions import (
     AccessListTransaction,
     FeeMarketTransaction,
@@ -77,6 +82,8 @@ class Chain:
         self.chain_id = config.chain_id
         self.fork = config.fork
         self._lock = threading.RLock()
+        self._deferring = threading.local()  # .scope: the thread's DeferredMining, if any
+        self._recent_drops: OrderedDict[bytes, str] = OrderedDict()  # tx hash -> why mining dropped it
         self._commits = 0  # blocks committed since opening; ``_synced`` of them are durable (group commit)
         self._synced = 0
         self._sync_lock = threading.Lock()
@@ -292,6 +299,8 @@ class Chain:
                 raise ChainError(f"query returned more than {MAX_LOG_RESULTS} results")
         return found
 
+    max_log_range = MAX_LOG_RANGE
+
     # ------------------------------------------------------------------ transactions in
     def accounts(self) -> list[bytes]:
         return list(self._accounts)
@@ -302,13 +311,56 @@ class Chain:
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         """Validate and pool a signed transaction (mining it at once in automine mode); returns its hash."""
+        prepared = getattr(self._deferring, "prepared", None)
+        tx = prepared.pop(raw, None) if prepared else None
+        if tx is None:
+            try:
+                tx = decode_transaction(raw)
+            except TransactionDecodeError as exc:
+                tx = unwrap_blob_network_form(raw)
+                if tx is None:
+                    raise TxPoolError(f"rlp: {exc}") from None
         try:
-            tx = decode_transaction(raw)
-        except TransactionDecodeError as exc:
-            tx = unwrap_blob_network_form(raw)
-            if tx is None:
-                raise TxPoolError(f"rlp: {exc}") from None
+            tx.sender  # recovered (and kept) before the writer lock is taken
+        except (InvalidSignature, ValueError):
+            pass  # the pool's validation reports it in geth's words
         return self.submit_transaction(tx)
+
+    def prepare_raw_transactions(self, raws: list[bytes]) -> None:
+        """Decode transactions this thread is about to send and recover their senders on worker
+        threads (libsecp256k1 runs without the GIL); ``send_raw_transaction`` then finds them ready."""
+        txs = {}
+        for raw in raws:
+            try:
+                txs[raw] = decode_transaction(raw)
+            except TransactionDecodeError:
+                continue  # send_raw_transaction reports it
+        if len(txs) > 1:
+            list(_sender_pool().map(_recover_quietly, txs.values()))
+        self._deferring.prepared = txs
+
+    @contextmanager
+    def mining_deferred(self) -> Iterator["DeferredMining"]:
+        """In automine mode, the transactions this thread submits inside are mined when it ends,
+        together, in as few blocks as the gas limit allows (anvil mines every ready transaction
+        into one block the same way); the RPC layer uses it for a JSON-RPC batch's run of
+        eth_sendRawTransaction calls, whose answers all leave after that. ``dropped`` then maps
+        the hash of each transaction found invalid at mining to the reason."""
+        scope = DeferredMining()
+        if getattr(self._deferring, "scope", None) is not None:  # nested: the outer scope mines
+            yield scope
+            return
+        self._deferring.scope = scope if self.automine else None
+        try:
+            yield scope
+        finally:
+            self._deferring.scope = None
+            self._deferring.prepared = None
+            if scope.hashes:
+                with self._lock:
+                    if self.automine and not self._closed:
+                        self._automine(grouped=True)
+                    scope.dropped = {h: self._recent_drops[h] for h in scope.hashes if h in self._recent_drops}
 
     def submit_transaction(self, tx) -> bytes:
         """Pool an already decoded transaction (its sender may be preset for impersonation)."""
@@ -328,7 +380,10 @@ class Chain:
                 reader.close()
             tx_hash = tx.hash
             self._emit(self._pending_listeners, tx_hash)
-            if self.automine:
+            scope = getattr(self._deferring, "scope", None)
+            if self.automine and scope is not None:
+                scope.hashes.append(tx_hash)
+            elif self.automine:
                 dropped = self._automine()
                 if tx_hash in dropped:
                     raise TxPoolError(dropped[tx_hash])
@@ -493,17 +548,21 @@ class Chain:
         finally:
             reader.close()
         if self._block_listeners:
-            receipts = receipts_of(block, records)
+            receipts = _LazyReceipts(block, records)  # built only if a listener reads them
             self._emit(self._block_listeners, block, receipts)
 
-    def _automine(self) -> dict[bytes, str]:
-        """Mine one block per executable pool transaction until none is left."""
+    def _automine(self, grouped: bool = False) -> dict[bytes, str]:
+        """Mine one block per executable pool transaction (``grouped``: full blocks) until none is left."""
         dropped_all: dict[bytes, str] = {}
         while self.pool.status()["pending"]:
-            block, dropped = self._mine_one(max_txs=1)
+            block, dropped = self._mine_one(max_txs=None if grouped else 1)
             dropped_all.update(dropped)
             if not block.transactions and not dropped:
                 break
+        if dropped_all:
+            self._recent_drops.update(dropped_all)
+            while len(self._recent_drops) > _RECENT_DROPS:
+                self._recent_drops.popitem(last=False)
         return dropped_all
 
     def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> list[Block]:
@@ -883,6 +942,58 @@ class Chain:
 
 
 # ---------------------------------------------------------------------- helpers
+_RECENT_DROPS = 4096
+
+
+_SENDER_POOL: Optional[ThreadPoolExecutor] = None
+_SENDER_POOL_LOCK = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    global _SENDER_POOL
+    with _SENDER_POOL_LOCK:
+        if _SENDER_POOL is None:
+            _SENDER_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sender-recovery")
+        return _SENDER_POOL
+
+
+def _recover_quietly(tx) -> None:
+    try:
+        tx.sender
+    except (InvalidSignature, ValueError):
+        pass  # the pool's validation reports it
+
+
+class _LazyReceipts(Sequence):
+    """A block's full receipts, built on first use (most blocks are announced to nobody who reads them)."""
+
+    __slots__ = ("_block", "_records", "_receipts")
+
+    def __init__(self, block: Block, records: list[ReceiptRecord]):
+        self._block, self._records, self._receipts = block, records, None
+
+    def _all(self) -> list[TxReceipt]:
+        if self._receipts is None:
+            self._receipts = receipts_of(self._block, self._records)
+        return self._receipts
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+
+class DeferredMining:
+    """What ``Chain.mining_deferred`` collected: the hashes submitted, and those dropped at mining."""
+
+    __slots__ = ("hashes", "dropped")
+
+    def __init__(self) -> None:
+        self.hashes: list[bytes] = []
+        self.dropped: dict[bytes, str] = {}
+
+
 class PendingReader:
     """A latest-state reader whose nonces include the pool's executable transactions."""
 

@@ -12,10 +12,11 @@ Where work runs:
   reads the published head, nothing else);
 * *light* methods (state reads, sending transactions) run in the light
   thread pool;
-* *heavy* methods (executions, traces, log queries) run in a small heavy
-  pool, so that however many arrive, at most ``heavy_workers`` compete
-  for the interpreter with everything else; at most ``max_heavy_pending``
-  wait for it, the rest are refused at once.
+* *heavy* methods (executions, traces, log queries) run in the heavy pool
+  (one thread by default: executions share one interpreter lock anyway,
+  and every extra thread that holds it delays the event loop's cheap
+  answers), so that however many arrive, they take turns; at most
+  ``max_heavy_pending`` wait, the rest are refused at once.
 
 Budgets (``hyperion.chain.limits``): a heavy request, and every batch,
 works under a deadline of ``request_timeout`` seconds counted from its
@@ -27,6 +28,14 @@ in nonce order and costs one thread hop); the items it had no time for
 are answered with geth's ``request timed out`` (-32002), and once the
 answers pass ``max_batch_response_bytes`` the rest get ``response too
 large`` (-32003). Answers are serialised in the worker thread.
+
+In automine mode, a batch's run of consecutive ``eth_sendRawTransaction``
+calls is mined together (``Chain.mining_deferred``): their senders are
+recovered ahead on worker threads, each transaction is checked and pooled
+as it comes, and when the run ends they are mined in as few blocks as the
+gas limit allows, before any later call of the batch runs and before the
+answer leaves (anvil likewise mines every ready transaction into one
+block). A single request still gets a block of its own.
 """
 
 from __future__ import annotations
@@ -160,13 +169,83 @@ _NO_ID = object()
 class _BatchProgress:
     """What a batch's worker has answered so far, shared with the reply that may leave before it ends."""
 
-    __slots__ = ("lock", "parts", "done", "abandoned")
+    __slots__ = ("lock", "parts", "done", "size", "abandoned")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.parts: list[bytes] = []
         self.done = 0  # messages answered (notifications included)
+        self.size = 0
         self.abandoned = False
+
+
+# Consecutive calls of these in a batch are mined together when the batch's run of them ends.
+GROUPED_METHODS = frozenset({"eth_sendRawTransaction"})
+
+
+def _raw_run(messages: list, start: int) -> list[bytes]:
+    """The raw transactions of the run of eth_sendRawTransaction calls starting at ``start`` (well-formed ones)."""
+    raws = []
+    for message in messages[start:]:
+        if not isinstance(message, dict) or message.get("method") not in GROUPED_METHODS:
+            break
+        params = message.get("params")
+        if isinstance(params, list) and params and isinstance(params[0], str) and params[0][:2] == "0x":
+            try:
+                raws.append(bytes.fromhex(params[0][2:]))
+            except ValueError:
+                continue
+    return raws
+
+
+class _SendGroup:
+    """A run of consecutive transaction submissions in one batch, mined together (``Chain.mining_deferred``).
+
+    Their answers wait until the run ends and its blocks are mined; a
+    transaction the miner then drops gets its reason instead of its hash.
+    """
+
+    def __init__(self, chain: Any) -> None:
+        self._deferred = getattr(chain, "mining_deferred", None)
+        self._prepare = getattr(chain, "prepare_raw_transactions", None)
+        self._scope = None
+        self._context = None
+        self.answers: list[tuple] = []
+
+    def enter(self, messages: list, index: int) -> bool:
+        """Join (or start, at ``messages[index]``) the run; a new run's senders are recovered ahead, together."""
+        if self._deferred is None:
+            return False
+        if self._context is None:
+            self._context = self._deferred()
+            self._scope = self._context.__enter__()
+            if self._prepare is not None:
+                self._prepare(_raw_run(messages, index))
+        return True
+
+    def settle(self) -> list[tuple]:
+        """End the run: mine it and return its answers (those of dropped transactions turned into errors)."""
+        if self._context is None:
+            return []
+        context, self._context = self._context, None
+        answers, self.answers = self.answers, []
+        try:
+            context.__exit__(None, None, None)
+        except Exception as exc:  # mining failed (logged by the chain): nothing of the run is known to be mined
+            error = map_exception(exc)
+            return [(index, request_id, None if response is None else _error_response(request_id, error))
+                    for index, request_id, response in answers]
+        dropped = self._scope.dropped
+        if not dropped:
+            return answers
+        settled = []
+        for index, request_id, response in answers:
+            tx_hash = (response or {}).get("result")
+            reason = dropped.get(bytes.fromhex(tx_hash[2:])) if isinstance(tx_hash, str) else None
+            if reason is not None:
+                response = _error_response(request_id, ServerError(reason))
+            settled.append((index, request_id, response))
+        return settled
 
 
 @dataclass
@@ -330,7 +409,7 @@ class Dispatcher:
             return orjson.dumps(_error_response(None, exc))
 
     def _run_batch(self, messages: list, session: Any, deadline: float, progress: "_BatchProgress") -> Optional[bytes]:
-        size = 0
+        group = _SendGroup(getattr(self.context, "chain", None))
         try:
             if self.closing:
                 raise limits.WorkAborted("the node is shutting down")
@@ -338,6 +417,11 @@ class Dispatcher:
                 for index, message in enumerate(messages):
                     limits.check()
                     request_id, method, params, error = self._validate(message)
+                    if error is None and method.name in GROUPED_METHODS and group.enter(messages, index):
+                        group.answers.append((index, request_id, self._invoke(request_id, method, params, session)))
+                        continue
+                    if not self._publish(progress, group.settle(), messages):
+                        break
                     if error is not None:
                         response = _error_response(None if request_id is _NO_ID else request_id, error)
                     elif method.execution:
@@ -345,26 +429,36 @@ class Dispatcher:
                             response = self._invoke(request_id, method, params, session)
                     else:
                         response = self._invoke(request_id, method, params, session)
-                    part = None if response is None else self._encode(request_id, response)
-                    with progress.lock:
-                        if progress.abandoned:
-                            return None
-                        if part is not None:
-                            progress.parts.append(part)
-                            size += len(part)
-                        progress.done = index + 1
-                    if size > self.max_batch_response_bytes:
-                        with progress.lock:
-                            progress.parts += self._error_parts(messages[index + 1:], RpcError(
-                                "response too large", RESPONSE_TOO_LARGE))
-                            progress.done = len(messages)
+                    if not self._publish(progress, [(index, request_id, response)], messages):
                         break
         except limits.WorkAborted:
-            with progress.lock:
+            pass
+        finally:
+            answers = group.settle()  # transactions accepted are mined whatever happens to the batch
+        self._publish(progress, answers, messages)
+        with progress.lock:
+            if progress.done < len(messages):
                 progress.parts += self._timeout_parts(messages[progress.done:])
                 progress.done = len(messages)
-        with progress.lock:
             return None if progress.abandoned else self._join(progress.parts)
+
+    def _publish(self, progress: "_BatchProgress", answers: list, messages: list) -> bool:
+        """Add ``(index, id, response)`` answers to the batch's; False once it must stop (too large, abandoned)."""
+        for index, request_id, response in answers:
+            part = None if response is None else self._encode(request_id, response)
+            with progress.lock:
+                if progress.abandoned:
+                    return False
+                if part is not None:
+                    progress.parts.append(part)
+                    progress.size += len(part)
+                progress.done = index + 1
+                if progress.size > self.max_batch_response_bytes:
+                    progress.parts += self._error_parts(messages[index + 1:], RpcError(
+                        "response too large", RESPONSE_TOO_LARGE))
+                    progress.done = len(messages)
+                    return False
+        return True
 
     def _timeout_parts(self, messages: list) -> list[bytes]:
         return self._error_parts(messages, _timed_out())

@@ -152,7 +152,7 @@ class RpcServer:
     """Serve a chain over JSON-RPC; ``await start()`` then ``await stop()``."""
 
     def __init__(self, chain: Any, host: str = "127.0.0.1", port: int = 8545, *,
-                 workers: int = 8, heavy_workers: int = 2, call_timeout: float = 5.0,
+                 workers: int = 8, heavy_workers: int = 1, call_timeout: float = 5.0,
                  request_timeout: float = 10.0) -> None:
         self.chain = chain
         self.host = host
