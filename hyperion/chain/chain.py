@@ -28,8 +28,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional, Union
 
@@ -614,22 +614,17 @@ class Chain:
         if found is None:
             raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
         block, index = found
-        parent = self.store.block(block.number - 1)
-        tracer_obj = self._make_tracer(tracer, tracer_config)
-        with _calls.evm_budget(self):
-            try:
-                reader = self.db.reader(parent.number)
-            except StateUnavailable as exc:
-                raise ChainError(f"required historical state unavailable: {exc}") from None
-            try:
-                return self._replay_traced(reader.pending(), parent, block, index, tracer_obj)
-            finally:
-                reader.close()
+        return self._replay(block, tracer, tracer_config, only=index)[0]
 
     def trace_block(self, block: Block, tracer: Optional[str] = None, tracer_config: Optional[dict] = None) -> list:
         """Every transaction of ``block`` re-executed under its own tracer, in one pass over the block."""
-        if block.number == 0:
-            return []
+        return [] if block.number == 0 else self._replay(block, tracer, tracer_config)
+
+    def _replay(self, block: Block, tracer: Optional[str], tracer_config: Optional[dict],
+                only: Optional[int] = None) -> list:
+        """Rebuild ``block`` on its parent's state, tracing each transaction (or only the one at ``only``,
+        after the earlier ones ran untraced); the results in order."""
+        self._make_tracer(tracer, tracer_config)  # an unknown tracer fails before any work
         parent = self.store.block(block.number - 1)
         with _calls.evm_budget(self):
             try:
@@ -639,23 +634,15 @@ class Chain:
             try:
                 builder = self._replay_builder(reader.pending(), parent, block)
                 results = []
-                for tx in block.transactions:
+                for index, tx in enumerate(block.transactions[:None if only is None else only + 1]):
                     check()
-                    tracer_obj = self._make_tracer(tracer, tracer_config)
+                    tracer_obj = self._make_tracer(tracer, tracer_config) if only in (None, index) else None
                     builder.add(tx, tracer=tracer_obj)
-                    results.append(tracer_obj.result())
+                    if tracer_obj is not None:
+                        results.append(tracer_obj.result())
                 return results
             finally:
                 reader.close()
-
-    def _replay_traced(self, state, parent: Block, block: Block, index: int, tracer_obj) -> dict:
-        """Rebuild ``block`` on ``state`` up to transaction ``index``, which runs under the tracer."""
-        builder = self._replay_builder(state, parent, block)
-        for earlier in block.transactions[:index]:
-            check()
-            builder.add(earlier)
-        builder.add(block.transactions[index], tracer=tracer_obj)
-        return tracer_obj.result()
 
     def _replay_builder(self, state, parent: Block, block: Block) -> BlockBuilder:
         """A builder that re-executes ``block`` on its parent's ``state`` (bounded fork: RPC work)."""

@@ -203,3 +203,25 @@ def test_estimate_sees_the_pending_block(chain, dev):
     # "latest" is the head itself (what a wallet asks to inspect, not to send)
     assert chain.estimate_gas({"from": sender, "to": contract}, "latest") != chain.estimate_gas(
         {"from": sender, "to": contract})
+
+
+def test_estimate_on_a_fresh_chain_counts_the_next_block_number(state_db):
+    """The reported case: code storing block.number, estimated while the head is the genesis block."""
+    from hyperion.chain.chain import Chain
+
+    from .chain_helpers import make_config
+
+    stores_number = b"\x33" * 20
+    config = make_config(alloc={stores_number: {"code": bytes.fromhex("4360005500"), "balance": 0, "nonce": 1,
+                                                "storage": {}}})  # NUMBER PUSH1 0 SSTORE STOP
+    chain = Chain(config, state_db)
+    try:
+        sender, key = chain.dev_accounts()[0]
+        fields = {"from": sender, "to": stores_number}
+        assert chain.head().number == 0
+        gas = chain.estimate_gas(fields)
+        assert gas - chain.estimate_gas(fields, "latest") >= 19_900  # 0 over 0 at genesis, 1 over 0 next
+        receipt = chain.receipt(chain.send_raw_transaction(legacy(key, 0, stores_number, gas=gas).encode()))
+        assert receipt.status == 1 and receipt.block_number == 1
+    finally:
+        chain.close()
