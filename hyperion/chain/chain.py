@@ -636,9 +636,11 @@ class Chain:
                 results = []
                 for index, tx in enumerate(block.transactions[:None if only is None else only + 1]):
                     check()
-                    tracer_obj = self._make_tracer(tracer, tracer_config) if only in (None, index) else None
-                    builder.add(tx, tracer=tracer_obj)
-                    if tracer_obj is not None:
+                    if only not in (None, index):
+                        builder.add(tx)
+                        continue
+                    with _released(self._make_tracer(tracer, tracer_config)) as tracer_obj:
+                        builder.add(tx, tracer=tracer_obj)
                         results.append(tracer_obj.result())
                 return results
             finally:
@@ -659,12 +661,12 @@ class Chain:
                    tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None,
                    block_overrides: Optional[dict] = None) -> dict:
         """debug_traceCall: a call under a tracer, with geth's state and block overrides."""
-        tracer_obj = self._make_tracer(tracer, tracer_config)
         block, pending = self._call_block(block_spec)
-        with _calls.evm_budget(self):
-            runner = _calls.CallRunner(self, block, state_overrides, block_overrides, pending=pending)
-            runner.run(tx_fields, tracer=tracer_obj)
-        return tracer_obj.result()
+        with _released(self._make_tracer(tracer, tracer_config)) as tracer_obj:
+            with _calls.evm_budget(self):
+                runner = _calls.CallRunner(self, block, state_overrides, block_overrides, pending=pending)
+                runner.run(tx_fields, tracer=tracer_obj)
+            return tracer_obj.result()
 
     # ------------------------------------------------------------------ fees
     def max_priority_fee(self) -> int:
@@ -949,6 +951,17 @@ def _recover_quietly(tx) -> None:
         tx.sender
     except (InvalidSignature, ValueError):
         pass  # the pool's validation reports it
+
+
+@contextmanager
+def _released(tracer_obj):
+    """A tracer whose kept steps are freed gently when done (see ``limits.BoundedStructLogger.release``)."""
+    try:
+        yield tracer_obj
+    finally:
+        release = getattr(tracer_obj, "release", None)
+        if release is not None:
+            release()
 
 
 class _LazyReceipts(Sequence):

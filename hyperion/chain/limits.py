@@ -30,6 +30,7 @@ import itertools
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -246,40 +247,76 @@ def trace_too_large(budget_bytes: int) -> WorkAborted:
         f"call, pass a \"limit\", set disableStack, or use the callTracer")
 
 
-class SerializedEntries(Sequence):
-    """A JSON array kept as one serialised ``bytes`` per element.
+_SLICE = 8192  # steps handled between two chances for other threads to take the interpreter
 
-    Millions of struct-log dicts would cost ~600 bytes each and, worse, give
-    the garbage collector millions of containers to walk on every full
-    collection (pauses of hundreds of ms for every thread). Bytes are compact
-    and invisible to it. Reading an element decodes it; ``json_fragment``
-    hands the whole array to orjson as is.
+
+def _yield_interpreter() -> None:
+    time.sleep(0)  # releases the GIL: the event loop and cheap requests get their turn
+
+
+class SerializedEntries(Sequence):
+    """A JSON array kept as one ``bytes`` (with the offset of each element).
+
+    Millions of struct-log dicts would cost ~600 bytes each and give the
+    garbage collector millions of containers to walk; millions of small
+    bytes still take long to free, in one go. One buffer is compact, free in
+    one step, and handed to orjson as is; reading an element decodes it.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_buffer", "_offsets")
 
-    def __init__(self, items: list[bytes]):
-        self._items = items
+    def __init__(self, buffer: bytes, offsets: array):
+        self._buffer = buffer  # b"[" + elements joined by b"," + b"]"
+        self._offsets = offsets  # where each element starts, then where the last one ends + 1
+
+    @classmethod
+    def of(cls, items: list[bytes]) -> "SerializedEntries":
+        """Join serialised elements a slice at a time (other threads run between slices)."""
+        offsets = array("Q")
+        parts = [b"["]
+        position = 1
+        for start in range(0, len(items), _SLICE):
+            chunk = items[start:start + _SLICE]
+            for item in chunk:
+                offsets.append(position)
+                position += len(item) + 1
+            parts.append(b",".join(chunk))
+            parts.append(b",")
+            _yield_interpreter()
+        if len(parts) > 1:
+            parts.pop()  # the last separator
+        offsets.append(position)
+        parts.append(b"]")
+        return cls(b"".join(parts), offsets)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._offsets) - 1
+
+    def _element(self, index: int):
+        return orjson.loads(self._buffer[self._offsets[index]:self._offsets[index + 1] - 1])
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [orjson.loads(item) for item in self._items[index]]
-        return orjson.loads(self._items[index])
+            return [self._element(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("struct log index out of range")
+        return self._element(index)
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, SerializedEntries)) else NotImplemented
 
     def json_fragment(self) -> orjson.Fragment:
-        return orjson.Fragment(b"[" + b",".join(self._items) + b"]")
+        return orjson.Fragment(self._buffer)
 
 
 class BoundedStructLogger(StructLogger):
     """geth's struct logger that stops at the caller's deadline and refuses to outgrow a memory budget.
 
-    Each step is serialised as soon as it is complete (see ``SerializedEntries``).
+    Each step is serialised as soon as it is complete; ``result`` joins them
+    into one buffer (``SerializedEntries``) and ``release`` frees the steps a
+    slice at a time, so a big trace never holds the interpreter for long.
     """
 
     def __init__(self, config: Optional[dict] = None, memory_budget: int = DEFAULT_TRACE_MEMORY):
@@ -315,9 +352,16 @@ class BoundedStructLogger(StructLogger):
 
     def result(self) -> dict:
         result = super().result()
-        result["structLogs"] = SerializedEntries(
+        result["structLogs"] = SerializedEntries.of(
             [item if type(item) is bytes else orjson.dumps(item) for item in self.logs])
         return result
+
+    def release(self) -> None:
+        """Drop the kept steps a slice at a time (call when done with the tracer)."""
+        logs, self._pending, self._open = self.logs, [], []
+        while logs:
+            del logs[-_SLICE:]
+            _yield_interpreter()
 
 
 def json_default(value):

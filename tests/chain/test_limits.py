@@ -121,10 +121,16 @@ def test_trace_refuses_to_outgrow_its_memory_budget(chain):
 
 
 def test_serialized_entries_read_like_a_list_and_serialise_as_one():
-    entries = SerializedEntries([orjson.dumps({"a": i}) for i in range(3)])
+    entries = SerializedEntries.of([orjson.dumps({"a": i}) for i in range(3)])
     assert len(entries) == 3 and entries[1] == {"a": 1} and entries[1:] == [{"a": 1}, {"a": 2}]
     assert list(entries) == [{"a": 0}, {"a": 1}, {"a": 2}] and entries == [{"a": 0}, {"a": 1}, {"a": 2}]
     assert orjson.dumps({"x": entries}, default=limits.json_default) == b'{"x":[{"a":0},{"a":1},{"a":2}]}'
+    assert entries[-1] == {"a": 2} and len(SerializedEntries.of([])) == 0
+    assert orjson.dumps(SerializedEntries.of([]), default=limits.json_default) == b"[]"
+    many = SerializedEntries.of([orjson.dumps(i) for i in range(20_000)])  # more than one slice
+    assert len(many) == 20_000 and many[8191] == 8191 and many[8192] == 8192 and many[-1] == 19_999
+    with pytest.raises(IndexError):
+        many[20_000]
 
 
 def test_log_queries_are_bounded_with_the_texts_clients_know(chain, monkeypatch):

@@ -58,6 +58,7 @@ class LatencyProbe(threading.Thread):
         self.client = Client(port, timeout=30)
         self.method, self.params, self.interval = method, params, interval
         self.latencies: list[float] = []
+        self.times: list[float] = []  # when each answer came
         self.failures: list[Any] = []
         self._stop_event = threading.Event()
 
@@ -72,6 +73,7 @@ class LatencyProbe(threading.Thread):
                 self.failures.append(repr(exc))
                 return
             self.latencies.append(time.monotonic() - started)
+            self.times.append(time.monotonic())
             self._stop_event.wait(self.interval)
 
     def stop(self) -> "LatencyProbe":
