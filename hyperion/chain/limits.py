@@ -250,6 +250,11 @@ def trace_too_large(budget_bytes: int) -> WorkAborted:
 _SLICE = 8192  # steps handled between two chances for other threads to take the interpreter
 
 
+def _compact(raw: bytes) -> bytes:
+    """A right-sized copy: orjson's result keeps its whole working buffer (4 KiB for a 100-byte step)."""
+    return memoryview(raw).tobytes()
+
+
 def _yield_interpreter() -> None:
     time.sleep(0)  # releases the GIL: the event loop and cheap requests get their turn
 
@@ -344,7 +349,7 @@ class BoundedStructLogger(StructLogger):
     def _finish(self, index: Optional[int]) -> None:
         if index is None:
             return
-        raw = orjson.dumps(self.logs[index])
+        raw = _compact(orjson.dumps(self.logs[index]))
         self.logs[index] = raw
         self._size += len(raw) + 40
         if self._size > self.memory_budget:
@@ -353,7 +358,7 @@ class BoundedStructLogger(StructLogger):
     def result(self) -> dict:
         result = super().result()
         result["structLogs"] = SerializedEntries.of(
-            [item if type(item) is bytes else orjson.dumps(item) for item in self.logs])
+            [item if type(item) is bytes else _compact(orjson.dumps(item)) for item in self.logs])
         return result
 
     def release(self) -> None:
