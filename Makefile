@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node soak
+.PHONY: setup test statetests node rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -27,6 +27,11 @@ test: setup
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+
+# The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
+rollup-slow: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/python -m pytest -q -m slow tests/rollup
 
 # The node under 8 clients of mixed and bad load for 5 minutes, then kill -9 (SOAK_SECONDS to change).
 SOAK_SECONDS ?= 300
