@@ -47,6 +47,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _address(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        value = b""
+    if len(value) != 20:
+        raise argparse.ArgumentTypeError(f"expected a 0x-prefixed 20-byte address, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -89,6 +99,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    chain.add_argument("--coinbase", type=_address, metavar="ADDR",
+                       help="block producer address: gets priority fees and the producer share of inference "
+                            "fees (default: the mnemonic's account after the funded ones, printed at start)")
     limits = parser.add_argument_group("rpc limits (geth's names in brackets)")
     limits.add_argument("--rpc-gas-cap", type=_non_negative_int, metavar="GAS",
                         help="gas cap of eth_call, eth_estimateGas and traces; a larger gas is lowered to it "
@@ -152,11 +165,27 @@ def chain_config_from_args(args: argparse.Namespace) -> Any:
     if args.block_time is not None:
         config.block_time = args.block_time
         config.automine = False
+    if args.coinbase is not None:
+        config.coinbase = args.coinbase
+    elif config.coinbase == b"\x00" * 20:
+        config.coinbase = producer_account(config)[0]
     if args.rpc_gas_cap is not None:
         config.rpc_gas_cap = args.rpc_gas_cap
     if args.rpc_evm_timeout is not None:
         config.rpc_evm_timeout = args.rpc_evm_timeout
     return config
+
+
+def producer_account(config: Any) -> tuple[bytes, bytes]:
+    """The dev node's block producer: the mnemonic's next account after the funded ones.
+
+    Its address is the coinbase, so priority fees and the producer's share of
+    inference fees reach an account whose key the operator has (the banner
+    prints it), instead of the zero address.
+    """
+    from hyperion.chain.hdwallet import dev_accounts
+
+    return dev_accounts(config.mnemonic, config.dev_account_count + 1)[-1]
 
 
 def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: int,
@@ -172,6 +201,7 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
     lines += [f"({i}) 0x{key.hex()}" for i, (_, key) in enumerate(accounts)]
     lines += ["", "Wallet", "==================", f"Mnemonic:          {config.mnemonic}",
               "Derivation path:   m/44'/60'/0'/0/", "",
+              f"Block producer:    {_producer_line(config)}",
               f"Chain ID:          {config.chain_id}",
               f"Base fee:          {config.base_fee}",
               f"Gas limit:         {config.gas_limit}",
@@ -180,6 +210,15 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
               f"Model store:       {getattr(config, 'model_store', None) or '-'}",
               f"Head block:        {head_number}", ""]
     return "\n".join(lines)
+
+
+def _producer_line(config: Any) -> str:
+    from hyperion.primitives.address import to_checksum_address
+
+    address, key = producer_account(config)
+    if config.coinbase != address:
+        return to_checksum_address(config.coinbase)
+    return f"{to_checksum_address(address)} (key 0x{key.hex()})"
 
 
 # -- running ----------------------------------------------------------------------------------
