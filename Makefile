@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node rollup-slow soak
+.PHONY: setup test statetests node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -42,3 +42,8 @@ soak: setup
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup
 	$(BIN)/hyperion node $(ARGS)
+
+# A local rollup: anvil as L1, the rollup's L1 contracts, a sequencer and a follower (Ctrl-C stops all).
+devnet: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/hyperion devnet $(ARGS)

@@ -503,6 +503,13 @@ class Chain:
         ts = self._next_timestamp_value(timestamp)
         pending = self.db.pending(parent.number)
         builder = BlockBuilder(pending, parent.header, **self._builder_args(parent, ts))
+        dropped = self._fill_from_pool(builder, max_txs)
+        block = builder.finish()
+        self._commit_block(pending, block, builder.records)
+        return block, dropped
+
+    def _fill_from_pool(self, builder: BlockBuilder, max_txs: Optional[int] = None) -> dict[bytes, str]:
+        """Add pool transactions in fee order while they fit; returns (and removes) those found invalid."""
         dropped: dict[bytes, str] = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
@@ -532,9 +539,7 @@ class Chain:
             pass
         for tx_hash in dropped:
             self.pool.remove(tx_hash)
-        block = builder.finish()
-        self._commit_block(pending, block, builder.records)
-        return block, dropped
+        return dropped
 
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
         writes = self.store.block_writes(block, records)

@@ -64,6 +64,23 @@ def cmd_dat(args) -> int:
         left = dat.token(args.token_id).value
         _print(args, f"recorded {args.amount} {args.metric} on token {args.token_id}; quota left {left}",
                {"tokenId": args.token_id, "valueLeft": left})
+    elif args.dat_cmd == "split":
+        new_token = dat.split_token(args.token_id, args.to, args.value)
+        _print(args, f"moved {args.value} units of token {args.token_id} (and the same part of its share) into "
+                     f"token {new_token} of {args.to}", {"tokenId": new_token})
+    elif args.dat_cmd == "approve":
+        dat.approve_for_class(args.class_id, args.operator, not args.revoke)
+        _print(args, f"operator {args.operator} {'revoked' if args.revoke else 'approved'} for class "
+                     f"{args.class_id}", {"classId": args.class_id})
+    elif args.dat_cmd == "offer-class":
+        dat.offer_class_management(args.class_id, args.to)
+        _print(args, f"class {args.class_id} offered to {args.to}", {"classId": args.class_id})
+    elif args.dat_cmd == "accept-class":
+        dat.accept_class_management(args.class_id)
+        _print(args, f"you manage class {args.class_id}", {"classId": args.class_id})
+    elif args.dat_cmd == "revoke-class":
+        dat.revoke_class(args.class_id)
+        _print(args, f"class {args.class_id} revoked", {"classId": args.class_id})
     elif args.dat_cmd == "settle":
         if args.asset:
             dat.settle_erc20(args.class_id, args.asset, args.amount)
@@ -299,6 +316,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("token_id", type=int)
     p.add_argument("amount", type=int)
     p.add_argument("--metric", default="inference_calls")
+    p = _leaf(dat_cmds, cmd_dat, "split", help="move part of a token (value and share) into a new token")
+    p.add_argument("token_id", type=int)
+    p.add_argument("to")
+    p.add_argument("value", type=int)
+    p = _leaf(dat_cmds, cmd_dat, "approve", help="approve an operator (e.g. the inference gateway) for a class")
+    p.add_argument("class_id", type=int)
+    p.add_argument("operator")
+    p.add_argument("--revoke", action="store_true")
+    p = _leaf(dat_cmds, cmd_dat, "offer-class", help="offer a class you manage to another account (e.g. an iDAO)")
+    p.add_argument("class_id", type=int)
+    p.add_argument("to")
+    p = _leaf(dat_cmds, cmd_dat, "accept-class", help="accept the management of a class offered to you")
+    p.add_argument("class_id", type=int)
+    p = _leaf(dat_cmds, cmd_dat, "revoke-class", help="revoke a class you manage")
+    p.add_argument("class_id", type=int)
     p = _leaf(dat_cmds, cmd_dat, "settle", help="pay revenue into a class")
     p.add_argument("class_id", type=int)
     p.add_argument("amount", type=amount)

@@ -117,6 +117,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
     output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    from hyperion.cli.rollup_node import add_rollup_arguments
+
+    add_rollup_arguments(parser)
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -272,6 +275,10 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
 
 def run(args: argparse.Namespace) -> int:
     """Serve the chain until SIGINT / SIGTERM; returns the exit status."""
+    if args.rollup is not None:
+        from hyperion.cli import rollup_node
+
+        return rollup_node.run(args)
     configure_logging(args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from hyperion.execution.deposit import DEPOSIT_TX_TYPE, apply_deposit
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
@@ -45,6 +46,7 @@ class TransactionResult:
     error: Optional[str] = None
     blob_gas_used: int = 0
     gas_refunded: int = 0
+    deposit_nonce: Optional[int] = None  # deposits: the sender's nonce before the deposit
 
 
 def _failure_text(reason) -> str:
@@ -167,6 +169,8 @@ def _apply_authorizations(state, env: BlockEnv, tx) -> int:
 def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int = 0,
                       block_blob_gas_used: int = 0) -> TransactionResult:
     """Execute ``tx`` on ``state``; raise InvalidTransaction if it is not includable."""
+    if tx.type == DEPOSIT_TX_TYPE:
+        return apply_deposit(state, env, tx, tracer=tracer, block_gas_used=block_gas_used)
     fork = env.fork
     sender, gas_price, intrinsic, floor, blob_gas = check_transaction(
         state, env, tx, block_gas_used, block_blob_gas_used

@@ -70,6 +70,8 @@ def test_cli_against_a_node(tmp_path, capsys):
         run("dat", "settle", str(class_id), "1000wei", account=3)
         assert run("dat", "pending", str(token))["pending"] == 1000
         assert run("dat", "claim", str(token), account=2)["amount"] == 1000
+        part = run("dat", "split", str(token), holder, "2", account=2)["tokenId"]  # 2 of 6 units, 1/3 of the share
+        assert run("dat", "info", str(part))["share_ratio"] == 1 and run("dat", "info", str(token))["value"] == 4
         code = main(["dat", "claim", str(token), *common, "--dev-account", "2"])
         assert code == 1 and "nothing to claim" in capsys.readouterr().err
         run("stake", "deposit", "1eth", account=4)

@@ -1,4 +1,4 @@
-"""debug_traceTransaction / debug_traceCall with geth's struct logger and callTracer."""
+"""debug_traceTransaction / debug_traceCall with geth's struct logger and callTracer; geth's raw block getters."""
 
 from __future__ import annotations
 
@@ -93,3 +93,16 @@ def _trace_block(ctx, block, options: tuple) -> list:
     tracer, config = options
     results = ctx.chain.trace_block(block, tracer, config)
     return [{"txHash": "0x" + tx.hash.hex(), "result": result} for tx, result in zip(block.transactions, results)]
+
+
+@rpc_method("debug_getRawBlock", Param(block_spec))
+def get_raw_block(ctx, spec: Any) -> Optional[str]:
+    """The block's RLP (geth's method; a rollup follower imports the sequencer's unsafe blocks with it)."""
+    block = ctx.block_or_none(spec)
+    return None if block is None else "0x" + block.encode().hex()
+
+
+@rpc_method("debug_getRawHeader", Param(block_spec))
+def get_raw_header(ctx, spec: Any) -> Optional[str]:
+    block = ctx.block_or_none(spec)
+    return None if block is None else "0x" + block.header.encode().hex()

@@ -144,16 +144,30 @@ def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
 # -- blocks ---------------------------------------------------------------------------------
 
 
+DEPOSIT_TX_TYPE = 0x7E
+
+
+def _deposit_nonces(ctx, block) -> Optional[list]:
+    """Per-transaction deposit nonces from the receipts, when the block holds deposits (rollup chains)."""
+    if not any(tx.type == DEPOSIT_TX_TYPE for tx in block.transactions):
+        return None
+    return [receipt.deposit_nonce for receipt in ctx.chain.receipts(block)]
+
+
+def _format_block(ctx, block, full: bool) -> Optional[dict]:
+    if block is None:
+        return None
+    return format_block(block, full, _deposit_nonces(ctx, block) if full else None)
+
+
 @rpc_method("eth_getBlockByNumber", Param(block_number_or_tag), Param(boolean, optional=True, default=False))
 def get_block_by_number(ctx, spec: Any, full: bool) -> Optional[dict]:
-    block = ctx.block_or_none(spec)
-    return None if block is None else format_block(block, full)
+    return _format_block(ctx, ctx.block_or_none(spec), full)
 
 
 @rpc_method("eth_getBlockByHash", Param(hash32), Param(boolean, optional=True, default=False))
 def get_block_by_hash(ctx, block_hash: bytes, full: bool) -> Optional[dict]:
-    block = ctx.chain.block_by_hash(block_hash)
-    return None if block is None else format_block(block, full)
+    return _format_block(ctx, ctx.chain.block_by_hash(block_hash), full)
 
 
 @rpc_method("eth_getBlockTransactionCountByNumber", Param(block_number_or_tag))
@@ -191,12 +205,15 @@ def uncle_by_hash(ctx, block_hash: bytes, index: int) -> None:
 # -- transactions and receipts ------------------------------------------------------------------
 
 
-def _tx_in_block(block, index: int) -> Optional[dict]:
+def _tx_in_block(ctx, block, index: int) -> Optional[dict]:
     if block is None or index >= len(block.transactions):
         return None
     header = block.header
-    return format_transaction(block.transactions[index], block.hash, header.number, index,
-                              header.base_fee, header.timestamp)
+    tx = block.transactions[index]
+    deposit_nonce = None
+    if tx.type == DEPOSIT_TX_TYPE:
+        deposit_nonce = ctx.chain.receipts(block)[index].deposit_nonce
+    return format_transaction(tx, block.hash, header.number, index, header.base_fee, header.timestamp, deposit_nonce)
 
 
 @rpc_method("eth_getTransactionByHash", Param(hash32))
@@ -207,7 +224,7 @@ def get_transaction_by_hash(ctx, tx_hash: bytes) -> Optional[dict]:
     tx, block, index = found
     if block is None:
         return format_transaction(tx)
-    return _tx_in_block(block, index)
+    return _tx_in_block(ctx, block, index)
 
 
 @rpc_method("eth_getRawTransactionByHash", Param(hash32))
@@ -218,12 +235,12 @@ def get_raw_transaction_by_hash(ctx, tx_hash: bytes) -> Optional[str]:
 
 @rpc_method("eth_getTransactionByBlockNumberAndIndex", Param(block_number_or_tag), Param(uint64))
 def get_tx_by_number_and_index(ctx, spec: Any, index: int) -> Optional[dict]:
-    return _tx_in_block(ctx.block_or_none(spec), index)
+    return _tx_in_block(ctx, ctx.block_or_none(spec), index)
 
 
 @rpc_method("eth_getTransactionByBlockHashAndIndex", Param(hash32), Param(uint64))
 def get_tx_by_hash_and_index(ctx, block_hash: bytes, index: int) -> Optional[dict]:
-    return _tx_in_block(ctx.chain.block_by_hash(block_hash), index)
+    return _tx_in_block(ctx, ctx.chain.block_by_hash(block_hash), index)
 
 
 def _block_timestamp(ctx, block_hash: bytes) -> Optional[int]:
