@@ -244,12 +244,12 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     if not args.silent:
         accounts = config.dev_accounts()
         print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
-    print(f"Listening on {args.host}:{server.port}", flush=True)
     if not args.silent and not args.no_explorer:
-        print(f"Explorer:  http://{args.host}:{server.port}/explorer/", flush=True)
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
     from hyperion.chain.activity import log_activity
 
     log_activity(chain)
+    print(f"Listening on {args.host}:{server.port}", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -139,12 +139,12 @@ async def _serve(node, args: argparse.Namespace) -> None:
         mount(server, rollup_view(args.l1_rpc_url))
     await server.start()
     print(f"Hyperion rollup {args.role}: L2 chain {node.chain.chain_id}, L1 {args.l1_rpc_url}", flush=True)
-    print(f"Listening on {args.host}:{server.port}", flush=True)
     if not args.no_explorer:
-        print(f"Explorer:  http://{args.host}:{server.port}/explorer/", flush=True)
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
     from hyperion.chain.activity import log_activity
 
     log_activity(node.chain)
+    print(f"Listening on {args.host}:{server.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

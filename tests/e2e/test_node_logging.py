@@ -78,5 +78,6 @@ def test_an_in_memory_node_removes_its_model_cache_folder(tmp_path):
     node = NodeProcess("--in-memory", log_path=tmp_path / "node.log").start()
     folder = Path(next(line for line in node.banner if line.startswith("Model store:")).split(":", 1)[1].strip())
     assert folder.name.startswith("hyperion-models-") and folder.is_dir()
+    node.rpc("eth_blockNumber")   # serving: its signal handlers are in place
     assert node.stop() == 0
     assert not folder.exists()

@@ -73,7 +73,7 @@ def has_code(ctx, account: bytes, spec: Any) -> bool:
             close()
 
 
-@rpc_method("ots_getInternalOperations", Param(hash32), timeout=5.0)
+@rpc_method("ots_getInternalOperations", Param(hash32), execution=True)
 def get_internal_operations(ctx, tx_hash: bytes) -> list[dict]:
     """ETH moved, contracts created and self-destructs below the top call, in execution order."""
     operations = []
@@ -92,7 +92,7 @@ def get_internal_operations(ctx, tx_hash: bytes) -> list[dict]:
     return operations
 
 
-@rpc_method("ots_traceTransaction", Param(hash32), timeout=5.0)
+@rpc_method("ots_traceTransaction", Param(hash32), execution=True)
 def trace_transaction(ctx, tx_hash: bytes) -> list[dict]:
     """Every call frame, flattened depth-first, with its depth (Erigon's shape)."""
     entries = []
@@ -104,7 +104,7 @@ def trace_transaction(ctx, tx_hash: bytes) -> list[dict]:
     return entries
 
 
-@rpc_method("ots_getTransactionError", Param(hash32), timeout=5.0)
+@rpc_method("ots_getTransactionError", Param(hash32), execution=True)
 def get_transaction_error(ctx, tx_hash: bytes) -> str:
     """The raw revert data of a failed transaction, ``0x`` for a successful one."""
     receipt = ctx.chain.receipt(tx_hash)
@@ -205,7 +205,7 @@ def _index(ctx) -> AddressIndex:
     return AddressIndex(ctx.chain.store)
 
 
-@rpc_method("ots_searchTransactionsBefore", Param(address), Param(_number), Param(_page_size), timeout=5.0)
+@rpc_method("ots_searchTransactionsBefore", Param(address), Param(_number), Param(_page_size), heavy=True)
 def search_transactions_before(ctx, account: bytes, block_number: int, page_size: int) -> dict:
     """Transactions of ``account`` in blocks below ``block_number`` (0: from the head), newest first."""
     head = ctx.chain.head().number
@@ -215,7 +215,7 @@ def search_transactions_before(ctx, account: bytes, block_number: int, page_size
     return _search_result(ctx, found, first_page, not more)
 
 
-@rpc_method("ots_searchTransactionsAfter", Param(address), Param(_number), Param(_page_size), timeout=5.0)
+@rpc_method("ots_searchTransactionsAfter", Param(address), Param(_number), Param(_page_size), heavy=True)
 def search_transactions_after(ctx, account: bytes, block_number: int, page_size: int) -> dict:
     """Transactions of ``account`` in blocks above ``block_number`` (0: from genesis), newest first."""
     found, more = _take_page(_index(ctx).after(account, block_number), page_size)
@@ -254,7 +254,7 @@ def _has_code_at(ctx, contract: bytes, number: int) -> bool:
         reader.close()
 
 
-@rpc_method("ots_getContractCreator", Param(address), timeout=5.0)
+@rpc_method("ots_getContractCreator", Param(address), execution=True)
 def get_contract_creator(ctx, contract: bytes) -> Optional[dict]:
     """The transaction that created ``contract`` and the account (or contract) that created it.
 
