@@ -14,13 +14,16 @@ Encodings (RLP):
 - ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
   (, deposit_nonce for deposits)], ...]
 - ``meta``:     name -> value (chain id, genesis hash, ...)
+- ``addresstxs``: address || number(8) || index(4) -> tx hash (``chain.addressindex``)
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Optional
 
+from hyperion.chain.addressindex import index_writes
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
@@ -92,9 +95,12 @@ class ReceiptRecord:
 
 
 class _WeightedCache:
-    """LRU map from block number to a decoded record, bounded by the records' total weight."""
+    """LRU map from block number to a decoded record, bounded by the records' total weight.
 
-    __slots__ = ("_entries", "_weights", "_total", "_limit", "_weigh")
+    Readers on any thread fill it (the chain reads without its writer lock), hence its own lock.
+    """
+
+    __slots__ = ("_entries", "_weights", "_total", "_limit", "_weigh", "_lock")
 
     def __init__(self, limit: int, weigh) -> None:
         self._entries: OrderedDict[int, object] = OrderedDict()
@@ -102,26 +108,29 @@ class _WeightedCache:
         self._total = 0
         self._limit = limit
         self._weigh = weigh
+        self._lock = threading.Lock()
 
     def get(self, key: int):
         return self._entries.get(key)
 
     def put(self, key: int, value) -> None:
-        entries = self._entries
-        self._total -= self._weights.pop(key, 0)
         weight = self._weigh(value)
-        entries[key] = value
-        entries.move_to_end(key)
-        self._weights[key] = weight
-        self._total += weight
-        while self._total > self._limit and len(entries) > 1:
-            oldest, _ = entries.popitem(last=False)
-            self._total -= self._weights.pop(oldest)
+        with self._lock:
+            entries = self._entries
+            self._total -= self._weights.pop(key, 0)
+            entries[key] = value
+            entries.move_to_end(key)
+            self._weights[key] = weight
+            self._total += weight
+            while self._total > self._limit and len(entries) > 1:
+                oldest, _ = entries.popitem(last=False)
+                self._total -= self._weights.pop(oldest)
 
     def drop_above(self, number: int) -> None:
-        for key in [k for k in self._entries if k > number]:
-            del self._entries[key]
-            self._total -= self._weights.pop(key)
+        with self._lock:
+            for key in [k for k in self._entries if k > number]:
+                del self._entries[key]
+                self._total -= self._weights.pop(key)
 
 
 class ChainStore:
@@ -144,6 +153,7 @@ class ChainStore:
         ]
         for index, tx in enumerate(block.transactions):
             writes.append((TXS, tx.hash, key + index.to_bytes(4, "big")))
+        writes += index_writes(block, records)
         return writes
 
     def remember(self, block: Block, records: list[ReceiptRecord]) -> None:

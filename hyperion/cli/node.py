@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command
+
+SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
 DEFAULT_DATA_DIR = Path.home() / ".hyperion" / "node"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -99,12 +102,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--coinbase", type=_address, metavar="ADDR",
                        help="block producer address: gets priority fees and the producer share of inference "
                             "fees (default: the mnemonic's account after the funded ones, printed at start)")
+    limits = parser.add_argument_group("rpc limits (geth's names in brackets)")
+    limits.add_argument("--rpc-gas-cap", type=_non_negative_int, metavar="GAS",
+                        help="gas cap of eth_call, eth_estimateGas and traces; a larger gas is lowered to it "
+                             "(default 50M) [--rpc.gascap]")
+    limits.add_argument("--rpc-evm-timeout", type=_positive_float, metavar="SECONDS",
+                        help="an execution an RPC request starts is stopped after SECONDS (default 5) "
+                             "[--rpc.evmtimeout]")
+    limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
+                        help="a batch, log query or trace request is stopped after SECONDS (default 10)")
     output = parser.add_argument_group("output")
     output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="log verbosity (debug logs one line per RPC request)")
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
-    output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    output.add_argument("--silent", action="store_true",
+                        help="print nothing but warnings and errors: no banner, no line per block and transaction")
+    output.add_argument("--no-explorer", action="store_true",
+                        help="do not serve the explorer at http://HOST:PORT/explorer/")
     from hyperion.cli.rollup_node import add_rollup_arguments
 
     add_rollup_arguments(parser)
@@ -160,6 +175,10 @@ def chain_config_from_args(args: argparse.Namespace) -> Any:
         config.coinbase = args.coinbase
     elif config.coinbase == b"\x00" * 20:
         config.coinbase = producer_account(config)[0]
+    if args.rpc_gas_cap is not None:
+        config.rpc_gas_cap = args.rpc_gas_cap
+    if args.rpc_evm_timeout is not None:
+        config.rpc_evm_timeout = args.rpc_evm_timeout
     return config
 
 
@@ -211,15 +230,25 @@ def _producer_line(config: Any) -> str:
 # -- running ----------------------------------------------------------------------------------
 
 
-async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> None:
+async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> bool:
     from hyperion.rpc.server import RpcServer
 
     chain = node.chain
-    server = RpcServer(chain, args.host, args.port)
+    server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
+                       request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+
+        mount(server)
     await server.start()
     if not args.silent:
         accounts = config.dev_accounts()
         print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
+    if not args.silent and not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
+    from hyperion.chain.activity import log_activity
+
+    log_activity(chain)
     print(f"Listening on {args.host}:{server.port}", flush=True)
 
     stop = asyncio.Event()
@@ -230,7 +259,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         await stop.wait()
     finally:
         logging.getLogger("hyperion.node").info("shutting down")
-        await server.stop()
+        clean = await server.stop()  # refuses new work and stops running executions
+    return clean
 
 
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
@@ -246,8 +276,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     from hyperion.ai.chainstore import with_ai_precompiles
     from hyperion.ai.store import DirectoryModelStore
 
-    if model_store is None:
-        model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+    if model_store is None and data_dir is None:
+        import atexit
+        import shutil
+
+        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
+    elif model_store is None:
+        model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
     config.fork = with_ai_precompiles(config.fork, DirectoryModelStore(model_store))
@@ -261,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         from hyperion.cli import rollup_node
 
         return rollup_node.run(args)
-    configure_logging(args.log_level, args.log_format)
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:
         config = chain_config_from_args(args)
@@ -286,11 +322,18 @@ def run(args: argparse.Namespace) -> int:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     log.info("chain opened chain_id=%d head=%d storage=%s seconds=%.2f", config.chain_id,
              node.chain.head().header.number, data_dir or "memory", time.monotonic() - started)
+    clean = False
     try:
-        asyncio.run(_serve(node, args, config, data_dir))
+        clean = asyncio.run(_serve(node, args, config, data_dir))
     except OSError as exc:  # e.g. the port is taken
         raise CommandFailed(str(exc)) from None
     finally:
-        node.close()
+        # a block being built gets a bounded wait; every committed block is durable already
+        clean = node.close(timeout=SHUTDOWN_CLOSE_SECONDS) and clean
         log.info("stopped")
+    if not clean:  # a worker still busy would hold the interpreter's exit (it joins its threads)
+        log.warning("exiting without waiting for busy workers; the data dir holds every committed block")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK

@@ -27,6 +27,7 @@ from hyperion.vm.instructions.system import (
     delegation_target,
 )
 from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
+from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1
 
@@ -46,6 +47,11 @@ class TransactionResult:
     blob_gas_used: int = 0
     gas_refunded: int = 0
     deposit_nonce: Optional[int] = None  # deposits: the sender's nonce before the deposit
+
+
+def _failure_text(reason) -> str:
+    """geth's name for the top frame's exceptional halt ("out of gas", "invalid opcode", ...)."""
+    return "execution failed" if reason is None else error_text(reason)
 
 
 def _hex(b: bytes) -> str:
@@ -248,7 +254,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         output=output,
         logs=list(ctx.logs) if success else [],
         contract_address=contract_address if (tx.to is None and success) else None,
-        error=None if success else ("execution reverted" if status == 0 else "execution failed"),
+        error=None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),
         blob_gas_used=blob_gas,
         gas_refunded=refund,
     )

@@ -49,7 +49,7 @@ def chain_id(ctx) -> str:
     return q(ctx.chain.chain_id)
 
 
-@rpc_method("eth_blockNumber")
+@rpc_method("eth_blockNumber", blocking=False)  # the published head: answered on the event loop
 def block_number(ctx) -> str:
     return q(ctx.chain.head().header.number)
 
@@ -135,7 +135,7 @@ def _slot_list(value: Any) -> list[int]:
     return [storage_slot(slot, "storage key") for slot in slots]
 
 
-@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST)
+@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST, heavy=True)
 def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
     proof = _read_state(ctx, spec, lambda state: state.account_proof(account, slots))
     return format_proof(proof)
@@ -291,7 +291,7 @@ def _raise_for_failed_call(result) -> None:
 
 
 @rpc_method("eth_call", Param(transaction_args), LATEST, Param(state_overrides, optional=True),
-            Param(block_overrides, optional=True), timeout=5.0)
+            Param(block_overrides, optional=True), execution=True)
 def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[dict]) -> str:
     result = ctx.chain.call(args, spec, overrides, block)
     _raise_for_failed_call(result)
@@ -299,12 +299,12 @@ def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[
 
 
 @rpc_method("eth_estimateGas", Param(transaction_args), PENDING, Param(state_overrides, optional=True),
-            timeout=5.0)
+            execution=True)
 def estimate_gas(ctx, args: dict, spec: Any, overrides: Optional[dict]) -> str:
     return q(ctx.chain.estimate_gas(args, spec, overrides))
 
 
-@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, timeout=5.0)
+@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, execution=True)
 def create_access_list(ctx, args: dict, spec: Any) -> dict:
     entries, gas_used = ctx.chain.create_access_list(args, spec)[:2]
     formatted = []
@@ -348,7 +348,7 @@ def _percentiles(value: Any) -> list[float]:
 
 
 @rpc_method("eth_feeHistory", Param(uint64_or_number), Param(block_number_or_tag),
-            Param(_percentiles, optional=True))
+            Param(_percentiles, optional=True), heavy=True)
 def fee_history(ctx, block_count: int, newest: Any, percentiles: Optional[list[float]]) -> dict:
     block_count = min(block_count, MAX_FEE_HISTORY_BLOCKS)
     return format_fee_history(ctx.chain.fee_history(block_count, newest, percentiles))
@@ -405,7 +405,7 @@ def format_logs(ctx, logs: list) -> list[dict]:
     return result
 
 
-@rpc_method("eth_getLogs", Param(filter_criteria))
+@rpc_method("eth_getLogs", Param(filter_criteria), heavy=True)
 def get_logs(ctx, criteria: dict) -> list[dict]:
     return format_logs(ctx, query_logs(ctx, criteria))
 
@@ -429,12 +429,12 @@ def _filter_id(value: Any) -> str:
     return string(value, "filter id").lower()
 
 
-@rpc_method("eth_getFilterChanges", Param(_filter_id))
+@rpc_method("eth_getFilterChanges", Param(_filter_id), heavy=True)
 def get_filter_changes(ctx, filter_id: str) -> list:
     return ctx.filters.changes(filter_id)
 
 
-@rpc_method("eth_getFilterLogs", Param(_filter_id))
+@rpc_method("eth_getFilterLogs", Param(_filter_id), heavy=True)
 def get_filter_logs(ctx, filter_id: str) -> list:
     return ctx.filters.all_logs(filter_id)
 
