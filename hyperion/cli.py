@@ -100,6 +100,56 @@ def _run_statetest(args: argparse.Namespace) -> int:
     return EXIT_FAILURES if reporter.failed else EXIT_OK
 
 
+# -- blocktest -------------------------------------------------------------------
+
+
+def _add_blocktest_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "blocktest",
+        help="run BlockchainTests fixtures through block import",
+        description=(
+            "Run blockchain-test fixtures (ethereum/tests BlockchainTests and execution-spec-tests "
+            "blockchain_tests; files, or folders searched recursively for *.json) through the block "
+            "import path. Prints one line per test and a closing 'N passed, M failed[, K skipped]' "
+            "line; exits 0 only when no test failed."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="fixture file or folder")
+    parser.add_argument("--fork", metavar="NAME",
+                        help="run only tests of this network, or transitions into this fork")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per test on stdout (the tally goes to stderr)")
+    parser.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                        help="worker processes (default 1)")
+    parser.add_argument("--filter", metavar="SUBSTR",
+                        help="only tests whose 'file::name' contains SUBSTR")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of crashes")
+    parser.set_defaults(handler=_run_blocktest, parser=parser)
+
+
+def _run_blocktest(args: argparse.Namespace) -> int:
+    from hyperion.chain.schedule import UnsupportedFork, canonical_fork_name
+    from hyperion.tools.blocktest import run_files
+    from hyperion.tools.statetest import NoFixturesFound, find_fixture_files
+    from hyperion.tools.statetest_report import Reporter
+
+    if args.fork is not None:
+        try:
+            canonical_fork_name(args.fork)
+        except UnsupportedFork as exc:
+            args.parser.error(str(exc))
+    try:
+        files = find_fixture_files(args.paths)
+    except NoFixturesFound as exc:
+        args.parser.error(str(exc))
+    reporter = Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                        total_files=len(files))
+    for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs):
+        reporter.report_file(results)
+    reporter.finish()
+    return EXIT_FAILURES if reporter.failed else EXIT_OK
+
+
 # -- commands implemented elsewhere ----------------------------------------------
 
 LAZAI_COMMANDS = {
@@ -164,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hyperion {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_statetest_command(commands)
+    _add_blocktest_command(commands)
     _add_bench_command(commands)
     _add_delegating_command(commands, "node", "hyperion.node_cli",
                             "run a dev node: JSON-RPC over HTTP and WebSocket, funded dev accounts", label="node")

@@ -11,7 +11,9 @@ Encodings (RLP):
 - ``blocks``:   number(8) -> [block_rlp, senders (20 bytes each, concatenated)]
 - ``hashes``:   block hash -> number(8)
 - ``txs``:      tx hash -> number(8) || index(4)
-- ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price], ...]
+- ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
+  (, post_state)], ...]; the tenth item, the intermediate state root, only for pre-Byzantium receipts
+- ``td``:       block hash -> total difficulty (chains imported from proof-of-work history)
 - ``meta``:     name -> value (chain id, genesis hash, ...)
 """
 
@@ -25,13 +27,15 @@ from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
 from hyperion.primitives.bloom import logs_bloom
 from hyperion.primitives.logs import Log
+from hyperion.primitives.receipts import Receipt
 
 BLOCKS = "blocks"
 HASHES = "hashes"
 TXS = "txs"
 RECEIPTS = "receipts"
 META = "meta"
-TABLES = (BLOCKS, HASHES, TXS, RECEIPTS, META)
+TOTAL_DIFFICULTY = "td"
+TABLES = (BLOCKS, HASHES, TXS, RECEIPTS, META, TOTAL_DIFFICULTY)
 
 # Recent blocks and receipts stay decoded: up to this many entries, a block or receipt
 # list weighing 1 + its transaction count (so many small automine blocks fit, few big ones).
@@ -50,11 +54,11 @@ class ReceiptRecord:
     """The per-transaction outcome the block builder produces and the store persists."""
 
     __slots__ = ("tx_type", "status", "cumulative_gas_used", "gas_used", "effective_gas_price",
-                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom")
+                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom", "post_state")
 
     def __init__(self, tx_type: int, status: int, cumulative_gas_used: int, gas_used: int,
                  effective_gas_price: int, contract_address: Optional[bytes], logs: list,
-                 blob_gas_used: int = 0, blob_gas_price: int = 0):
+                 blob_gas_used: int = 0, blob_gas_price: int = 0, post_state: Optional[bytes] = None):
         self.tx_type = tx_type
         self.status = status
         self.cumulative_gas_used = cumulative_gas_used
@@ -65,20 +69,33 @@ class ReceiptRecord:
         self.blob_gas_used = blob_gas_used
         self.blob_gas_price = blob_gas_price
         self.bloom = logs_bloom(logs)
+        self.post_state = post_state
 
     def to_rlp(self) -> list:
-        return [self.tx_type, self.status, self.cumulative_gas_used, self.gas_used, self.effective_gas_price,
+        item = [self.tx_type, self.status, self.cumulative_gas_used, self.gas_used, self.effective_gas_price,
                 self.contract_address or b"", [[log.address, list(log.topics), log.data] for log in self.logs],
                 self.blob_gas_used, self.blob_gas_price]
+        if self.post_state is not None:
+            item.append(self.post_state)
+        return item
+
+    def consensus_receipt(self) -> Receipt:
+        """The receipt as the receipts trie holds it."""
+        receipt = Receipt(self.tx_type, bool(self.status), self.cumulative_gas_used, tuple(self.logs),
+                          self.post_state)
+        object.__setattr__(receipt, "_bloom", self.bloom)
+        return receipt
 
     @classmethod
     def from_rlp(cls, item) -> "ReceiptRecord":
         try:
-            tx_type, status, cumulative, used, price, contract, logs, blob_gas, blob_price = item
+            post_state = item[9] if len(item) == 10 else None
+            tx_type, status, cumulative, used, price, contract, logs, blob_gas, blob_price = item[:9]
             return cls(
                 rlp.decode_int(tx_type, 1), rlp.decode_int(status, 1), rlp.decode_int(cumulative, 8),
                 rlp.decode_int(used, 8), rlp.decode_int(price), contract or None,
                 [Log(a, tuple(t), d) for a, t, d in logs], rlp.decode_int(blob_gas, 8), rlp.decode_int(blob_price),
+                post_state,
             )
         except (ValueError, TypeError) as exc:
             raise CorruptChainRecord(f"bad receipt record: {exc}") from None

@@ -1,8 +1,10 @@
-"""Transaction receipts (post-Byzantium form: status instead of a state root).
+"""Transaction receipts.
 
 Encoded like transactions: legacy receipts are a bare RLP list, typed ones
 ``tx_type || rlp(payload)``; the payload is
-``[status, cumulative_gas_used, logs_bloom, logs]``. This encoding is what
+``[status, cumulative_gas_used, logs_bloom, logs]``. Before Byzantium
+(EIP-658) the first field is the 32-byte intermediate state root after the
+transaction instead of the status (``post_state``). This encoding is what
 goes into the receipts trie.
 """
 
@@ -30,6 +32,7 @@ class Receipt:
     status: bool
     cumulative_gas_used: int
     logs: tuple[Log, ...]
+    post_state: bytes | None = None  # pre-Byzantium: the state root after the transaction
     _bloom: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -42,9 +45,13 @@ class Receipt:
 
     def encode(self) -> bytes:
         """Receipts-trie encoding: legacy RLP list or typed envelope."""
+        if self.post_state is not None:
+            first = self.post_state
+        else:
+            first = b"\x01" if self.status else b""
         payload = rlp.encode(
             [
-                b"\x01" if self.status else b"",
+                first,
                 self.cumulative_gas_used,
                 self.bloom,
                 [log.to_rlp() for log in self.logs],
@@ -92,8 +99,11 @@ def decode_receipt(raw: bytes) -> Receipt:
     if type(fields) is not list or len(fields) != 4:
         raise ReceiptDecodeError("receipt must be a list of 4 fields")
     status_bytes, gas_bytes, bloom, log_items = fields
-    if type(status_bytes) is not bytes or status_bytes not in _STATUS_BYTES:
-        raise ReceiptDecodeError("receipt status must be empty (failure) or 0x01 (success)")
+    post_state = None
+    if type(status_bytes) is bytes and len(status_bytes) == 32:
+        post_state = status_bytes
+    elif type(status_bytes) is not bytes or status_bytes not in _STATUS_BYTES:
+        raise ReceiptDecodeError("receipt status must be empty (failure), 0x01 (success) or a 32-byte state root")
     try:
         cumulative_gas_used = rlp.decode_int(gas_bytes, 8)
     except rlp.RLPError as exc:
@@ -102,7 +112,8 @@ def decode_receipt(raw: bytes) -> Receipt:
         raise ReceiptDecodeError("receipt bloom must be 256 bytes")
     if type(log_items) is not list:
         raise ReceiptDecodeError("receipt logs must be a list")
-    receipt = Receipt(tx_type, _STATUS_BYTES[status_bytes], cumulative_gas_used, tuple(_decode_log(i) for i in log_items))
+    status = True if post_state is not None else _STATUS_BYTES[status_bytes]
+    receipt = Receipt(tx_type, status, cumulative_gas_used, tuple(_decode_log(i) for i in log_items), post_state)
     if receipt.bloom != bloom:
         raise ReceiptDecodeError("receipt bloom does not match its logs")
     return receipt
