@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node
+.PHONY: setup test statetests blocktests node
 
 setup: $(INSTALLED)
 
@@ -27,6 +27,10 @@ test: setup
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests
+
+# Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
+blocktests: setup
+	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup

@@ -15,7 +15,7 @@ other rule (difficulty, gas, timestamps, rewards, state) is re-checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 from hyperion.chain.blocks import EMPTY_OMMERS_HASH, Header
@@ -61,7 +61,7 @@ class BlockRules:
     """What the schedule says about one block (see ``block_rules``)."""
 
     fork_name: str
-    fork: Fork
+    schedule: ForkSchedule = field(repr=False, compare=False)
     merged: bool  # proof of stake: no difficulty, no ommers, no block reward
     london: bool  # EIP-1559 base fee in the header
     london_transition: bool  # the first London block: base fee 1 gwei, parent gas limit doubled
@@ -76,6 +76,11 @@ class BlockRules:
     block_reward: int
     dao_extra_data: bool  # one of the ten blocks from the DAO fork that must say so in extraData
     dao_fork_block: bool  # the DAO fork block: its irregular state change applies
+
+    @property
+    def fork(self) -> Fork:
+        """MetisVM's rules for the block (UnsupportedFork if this build lacks them)."""
+        return self.schedule.evm_fork(self.fork_name)
 
 
 def block_rules(schedule: ForkSchedule, number: int, timestamp: int, merged: bool = False) -> BlockRules:
@@ -98,7 +103,7 @@ def block_rules(schedule: ForkSchedule, number: int, timestamp: int, merged: boo
     dao_block = dao.block if dao is not None and dao.block is not None and schedule.dao_fork_support else None
     return BlockRules(
         fork_name=fork_name,
-        fork=schedule.evm_fork(fork_name),
+        schedule=schedule,
         merged=merged,
         london=london,
         london_transition=london and number > 0 and not schedule.is_active("London", number - 1, timestamp),
