@@ -8,8 +8,7 @@
 * ``build``: compiles ``contracts/ai/*.vy`` into ``artifacts/``;
 * ``digits``: the shipped digits classifier;
 * ``genesis``: the predeployed system contracts (ModelRegistry, InferenceGateway, InferenceJobs);
-* ``devnode``: an alias of ``hyperion node`` (which binds the precompile to a model store folder);
-* ``cli_model`` / ``cli_job``: the ``hyperion model|job`` entry points (``hyperion.ai_cli``).
 
-The precompile itself is ``hyperion.vm.precompiles.inference``. See docs/ai.md.
+The precompile itself is ``hyperion.vm.precompiles.inference``; the ``hyperion model|job``
+commands are ``hyperion.cli.ai``. See docs/ai.md.
 """

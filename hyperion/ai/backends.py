@@ -178,7 +178,10 @@ class RpcBackend:
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
                 reply = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise BackendError(f"cannot reach a node at {self.url}: {getattr(reason, 'strerror', None) or reason}") from None
+        except ValueError as exc:
             raise BackendError(f"{method} to {self.url} failed: {exc}") from None
         if "error" in reply:
             error = reply["error"]

@@ -2,7 +2,9 @@
 
 The transport (``server.py``) hands raw bytes to ``Dispatcher.handle_body``
 and writes back what it returns. Methods are plain synchronous functions
-registered with ``@rpc_method``; the chain behind them is synchronous and
+registered with ``@rpc_method`` by the modules of ``hyperion.rpc.methods``,
+which import this one; this module never imports them back: whoever builds
+a ``Dispatcher`` hands it the table (``hyperion.rpc.methods.method_table()``); the chain behind them is synchronous and
 guarded by its own lock, so methods that touch it run in a thread pool
 and never block the event loop. A batch runs in one pool task, item after
 item in order, like geth, which keeps a batch of consecutive-nonce
@@ -69,9 +71,7 @@ def rpc_method(name: str, *params: Param, blocking: bool = True, session: bool =
 
 
 def registered_methods() -> dict[str, Method]:
-    """Every method of ``hyperion.rpc.methods`` (importing it registers them)."""
-    import hyperion.rpc.methods  # noqa: F401  (registration side effect)
-
+    """The methods registered so far (the modules that define them register on import)."""
     return dict(_REGISTRY)
 
 
@@ -114,7 +114,7 @@ class Dispatcher:
 
     context: Any
     executor: Optional[Executor] = None
-    methods: dict[str, Method] = field(default_factory=registered_methods)
+    methods: dict[str, Method] = field(kw_only=True)  # name -> method, e.g. hyperion.rpc.methods.method_table()
     max_batch_size: int = MAX_BATCH_SIZE
     call_timeout: float = DEFAULT_CALL_TIMEOUT
 

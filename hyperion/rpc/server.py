@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 
 from hyperion.rpc.context import RpcContext
 from hyperion.rpc.dispatch import Dispatcher
+from hyperion.rpc.methods import method_table
 from hyperion.rpc.errors import InvalidRequest, LimitExceeded, ParseError
 from hyperion.rpc.filters import FilterManager
 from hyperion.rpc.subscriptions import Session, SubscriptionHub
@@ -55,7 +56,7 @@ class RpcServer:
         self.context = RpcContext(chain)
         self.context.filters = FilterManager(self.context)
         self.context.subscriptions = SubscriptionHub()
-        self.dispatcher = Dispatcher(self.context, self.executor, call_timeout=call_timeout)
+        self.dispatcher = Dispatcher(self.context, self.executor, methods=method_table(), call_timeout=call_timeout)
         self._runner: Optional[web.AppRunner] = None
         self._sweeper: Optional[asyncio.Task] = None
         self._sessions: set[Session] = set()

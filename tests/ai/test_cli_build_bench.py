@@ -10,19 +10,21 @@ from hyperion.ai import build
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.engine import Runner
 from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
-from hyperion.ai_cli import main as ai_main
+from hyperion.cli import ai as ai_cli
+from hyperion.cli import main as hyperion_main
 
 
 @pytest.fixture
-def cli(tmp_path):
+def cli(tmp_path, monkeypatch):
     """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
     node_store = DirectoryModelStore(tmp_path / "models")
     keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
     backend = InProcessBackend(node_store, funded={address_of_key(k): 10**24 for k in keys.values()})
     common = ["--deployment", str(tmp_path / "ai.json"), "--store", str(tmp_path / "models")]
+    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
 
     def run(*argv: str, key: str = "admin") -> int:
-        return ai_main([*argv, *common, "--key", keys[key].hex()], backend=backend)
+        return hyperion_main([*argv, *common, "--key", keys[key].hex()])
 
     return run, backend, keys
 
@@ -62,21 +64,19 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
     assert run("job", "submit", "2", "--bond", "1", key="worker") == 2  # no output given
 
 
-def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys):
+def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys, monkeypatch):
     backend = InProcessBackend(MemoryModelStore(), funded={address_of_key(dev_key("x")): 10**20})
-    code = ai_main(["model", "list", "--deployment", str(tmp_path / "none.json"), "--key", dev_key("x").hex()],
-                   backend=backend)
+    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
+    code = hyperion_main(["model", "list", "--deployment", str(tmp_path / "none.json"), "--key", dev_key("x").hex()])
     assert code == 2 and "no deployment file" in capsys.readouterr().err
 
 
 def test_top_level_cli_wires_model_job_and_bench(capsys):
-    from hyperion.cli import main
-
     for group, command in (("model", "register"), ("job", "challenge")):
         with pytest.raises(SystemExit) as exited:
-            main([group, "--help"])
+            hyperion_main([group, "--help"])
         assert exited.value.code == 0 and command in capsys.readouterr().out
-    assert main(["bench", "ai", "--iterations", "5", "--tx-iterations", "2"]) == 0
+    assert hyperion_main(["bench", "ai", "--iterations", "5", "--tx-iterations", "2"]) == 0
     assert "gas/inference" in capsys.readouterr().out
 
 

@@ -1,4 +1,4 @@
-"""Determinism across two separate node processes (``python -m hyperion.ai.devnode``) and plain Python.
+"""Determinism across two separate node processes (``python -m hyperion node``) and plain Python.
 
 Each node gets its own model store folder holding the digits model; the same
 random inputs go to the precompile by ``eth_call`` and, for a few, through a
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _start_node(store_dir: Path) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen(
-        [sys.executable, "-m", "hyperion.ai.devnode", "--in-memory", "--port", "0", "--silent",
+        [sys.executable, "-m", "hyperion", "node", "--in-memory", "--port", "0", "--silent",
          "--log-level", "warning", "--model-store", str(store_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
     deadline = time.monotonic() + 60

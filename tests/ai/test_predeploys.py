@@ -1,6 +1,6 @@
 """The AI system contracts are predeployed by ``hyperion node`` and wired to the LazAI value layer.
 
-One real node process (``python -m hyperion.node_cli --in-memory --port 0``)
+One real node process (``python -m hyperion node --in-memory --port 0``)
 serves the module: code at the fixed addresses, ``hyperion contracts``
 listing them, registration through the predeployed registry creating a DAT
 class, a paid inference splitting its fee between the DAT holders, the
@@ -29,7 +29,7 @@ from hyperion.ai.backends import InProcessBackend, RpcBackend, address_of_key, d
 from hyperion.ai.engine import Runner  # noqa: E402
 from hyperion.ai.sdk import AIClient, Deployment  # noqa: E402
 from hyperion.ai.store import DirectoryModelStore, MemoryModelStore  # noqa: E402
-from hyperion.ai_cli import main as ai_main  # noqa: E402
+from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.lazai.artifacts_store import load_artifact as load_lazai_artifact  # noqa: E402
 from hyperion.lazai.genesis import DAT_ADDRESS, FEE_VAULT_ADDRESS, contracts_manifest  # noqa: E402
@@ -51,7 +51,7 @@ class Node:
         self.store_dir = store_dir
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hyperion.node_cli", "--in-memory", "--port", "0", "--silent",
+            [sys.executable, "-m", "hyperion", "node", "--in-memory", "--port", "0", "--silent",
              "--log-level", "warning", "--model-store", str(store_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
         deadline = time.monotonic() + 90
@@ -89,7 +89,7 @@ def _no_deployment_file_from_the_environment(monkeypatch):
 
 def _cli(node: Node, *argv: str, key: bytes | None = None) -> int:
     extra = ["--key", key.hex()] if key is not None else []
-    return ai_main([*argv, "--rpc", node.url, "--store", str(node.store_dir), *extra])
+    return hyperion_main([*argv, "--rpc", node.url, "--store", str(node.store_dir), *extra])
 
 
 def _dat(backend, name: str, *args):
@@ -125,7 +125,7 @@ def test_alloc_is_deterministic_validated_and_clear_of_the_lazai_addresses():
 
 
 def test_enable_ai_contracts_keeps_a_genesis_file_entry_at_the_same_address():
-    from hyperion.node_cli import enable_ai_contracts
+    from hyperion.cli.node import enable_ai_contracts
 
     config = ChainConfig()
     mine = {"code": b"\x00", "storage": {}, "balance": 5, "nonce": 1}
@@ -136,9 +136,12 @@ def test_enable_ai_contracts_keeps_a_genesis_file_entry_at_the_same_address():
         G.MODEL_REGISTRY_ADDRESS]["code"]
 
 
-def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys):
+def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypatch):
+    from hyperion.cli import ai as ai_cli
+
     backend = InProcessBackend(MemoryModelStore())
-    assert ai_main(["model", "list", "--key", dev_key("x").hex()], backend=backend) == 2
+    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
+    assert hyperion_main(["model", "list", "--key", dev_key("x").hex()]) == 2
     assert "no predeployed AI contracts" in capsys.readouterr().err
 
 

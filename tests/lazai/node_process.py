@@ -39,7 +39,7 @@ class NodeStartError(RuntimeError):
 
 class LazaiNode:
     def __init__(self, args: list[str], log_path: Path) -> None:
-        self.args = [sys.executable, "-m", "hyperion.node_cli", "--host", "127.0.0.1", *args]
+        self.args = [sys.executable, "-m", "hyperion", "node", "--host", "127.0.0.1", *args]
         self.log_path = log_path
         self.process: Optional[subprocess.Popen] = None
         self.port: Optional[int] = None

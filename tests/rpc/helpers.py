@@ -15,6 +15,7 @@ from hyperion.primitives.transactions import (
 from hyperion.rpc.context import RpcContext
 from hyperion.rpc.dispatch import Dispatcher
 from hyperion.rpc.filters import FilterManager
+from hyperion.rpc.methods import method_table
 from hyperion.rpc.subscriptions import SubscriptionHub
 from tests.rpc.fake_chain import FakeChain
 
@@ -42,7 +43,7 @@ def make_dispatcher(chain: FakeChain | None = None, **kwargs) -> Dispatcher:
     context.filters = FilterManager(context)
     context.filters.attach(context.chain)
     context.subscriptions = SubscriptionHub()
-    return Dispatcher(context, None, **kwargs)
+    return Dispatcher(context, None, methods=method_table(), **kwargs)
 
 
 def call(dispatcher: Dispatcher, body, session=None):

@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from hyperion.rpc.dispatch import registered_methods
+from hyperion.rpc.methods import method_table
 from tests.rpc.fake_chain import REVERT_SELECTOR
 from tests.rpc.helpers import call, fee_market_tx, legacy_tx, make_dispatcher, request
 
@@ -173,7 +173,7 @@ def test_subscribe_needs_websocket(dispatcher):
 
 def test_every_method_survives_garbage_params(dispatcher):
     garbage = [["0xzz"], [None, None, None, None, None], [{"x": [1, 2]}], ["latest", "nope"], [True], [12.5]]
-    for name in registered_methods():
+    for name in method_table():
         if name == "eth_subscribe":
             continue
         for params in garbage:

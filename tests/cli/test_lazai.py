@@ -1,4 +1,4 @@
-"""``hyperion contracts|dat|idao|stake`` subcommands (hyperion.lazai_cli)."""
+"""``hyperion contracts|lazai-genesis|dat|idao|stake`` (hyperion.cli.contracts, hyperion.cli.lazai)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import pytest
 
 from hyperion.lazai import genesis as G
-from hyperion.lazai_cli import CliError, main, parse_amount
+from hyperion.cli import main
+from hyperion.cli.common import UsageError, parse_amount
 
 
 def test_parse_amount_units():
@@ -16,7 +17,7 @@ def test_parse_amount_units():
     assert parse_amount("2 metis") == 2 * 10**18
     assert parse_amount("30gwei") == 30 * 10**9
     for bad in ("abc", "-1", "0.5"):
-        with pytest.raises(CliError):
+        with pytest.raises(UsageError):
             parse_amount(bad)
 
 
@@ -41,8 +42,9 @@ def test_genesis_file_command(tmp_path, capsys):
     assert "0x" + G.DAT_ADDRESS.hex() in document["alloc"]
 
 
-def test_missing_key_is_a_clear_error(capsys):
-    assert main(["stake", "deposit", "1eth", "--rpc", "http://127.0.0.1:1"]) == 1
+def test_missing_key_is_a_clear_error(capsys, monkeypatch):
+    monkeypatch.delenv("HYPERION_PRIVATE_KEY", raising=False)
+    assert main(["stake", "deposit", "1eth", "--rpc", "http://127.0.0.1:1"]) == 2
     assert "no signing key" in capsys.readouterr().err
 
 

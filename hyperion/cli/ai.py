@@ -11,15 +11,14 @@
     hyperion job finalize JOB
     hyperion job status JOB
 
-Common options: ``--rpc URL`` (default $HYPERION_RPC or http://127.0.0.1:8545),
-``--deployment FILE`` (contract addresses of a custom deployment, default
-$HYPERION_AI_DEPLOYMENT; without one the commands use the system contracts
-every ``hyperion node`` predeploys, see ``hyperion.ai.genesis``; ``model
-deploy`` writes it, default ./hyperion-ai.json), ``--key HEX`` (signing key,
-default $HYPERION_KEY; else the node's first dev account signs), ``--store
-DIR`` (the node's model store, for register / --compute; default
-$HYPERION_MODEL_STORE). Exit status: 0 ok, 1 the chain refused (revert),
-2 bad usage or unreachable node.
+Besides the node and signer options every command shares (``--rpc-url``,
+``--key``, ``--dev-account``; see ``hyperion.cli.common``; without a key the
+node's first unlocked dev account signs): ``--deployment FILE`` (contract
+addresses of a custom deployment, default $HYPERION_AI_DEPLOYMENT; without
+one the commands use the system contracts every ``hyperion node``
+predeploys; ``model deploy`` writes it, default ./hyperion-ai.json) and
+``--store DIR`` (the node's model store, for register / --compute; default
+$HYPERION_MODEL_STORE).
 """
 
 from __future__ import annotations
@@ -27,119 +26,89 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Optional, Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_RPC = "http://127.0.0.1:8545"
+from hyperion.cli.common import (
+    EXIT_OK,
+    CommandFailed,
+    UsageError,
+    add_command,
+    add_rpc_options,
+    add_signer_options,
+    address,
+    amount,
+    hash32,
+    hex_bytes,
+    private_key,
+    rpc_url,
+)
+
 DEFAULT_DEPLOYMENT = "hyperion-ai.json"
 
 
-class UsageError(ValueError):
-    """A command line that parses but lacks something the command needs."""
-
-
-def _wei(text: str) -> int:
-    """``123`` (wei), ``0.5eth`` or ``3gwei``."""
-    units = {"eth": 10**18, "gwei": 10**9, "wei": 1}
-    lowered = text.strip().lower()
-    for suffix, factor in units.items():
-        if lowered.endswith(suffix):
-            number, multiplier = lowered[: -len(suffix)], factor
-            break
-    else:
-        number, multiplier = lowered, 1
-    try:
-        value = Decimal(number) * multiplier
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
-    if value < 0 or value != value.to_integral_value():
-        raise argparse.ArgumentTypeError(f"amount must be a non-negative whole number of wei: {text!r}")
-    return int(value)
-
-
-def _hex_bytes(text: str, length: Optional[int] = None) -> bytes:
-    try:
-        raw = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
-    if length is not None and len(raw) != length:
-        raise argparse.ArgumentTypeError(f"expected {length} bytes, got {len(raw)}")
-    return raw
-
-
-def _hash32(text: str) -> bytes:
-    return _hex_bytes(text, 32)
-
-
-def _address(text: str) -> bytes:
-    return _hex_bytes(text, 20)
-
-
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rpc", default=os.environ.get("HYPERION_RPC", DEFAULT_RPC), help="node JSON-RPC URL")
+    add_rpc_options(parser)
+    add_signer_options(parser)
     parser.add_argument("--deployment", default=os.environ.get("HYPERION_AI_DEPLOYMENT") or None,
                         help="JSON file with the addresses of a custom deployment (default: the node's "
                              "predeployed system contracts; `model deploy` writes ./hyperion-ai.json)")
-    parser.add_argument("--key", type=_hash32, default=None, help="hex private key that signs (else a dev account)")
     parser.add_argument("--store", default=os.environ.get("HYPERION_MODEL_STORE"), help="model store directory")
 
 
 def _add_input(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--input-hex", type=_hex_bytes, help="raw int8 input bytes as hex")
+    group.add_argument("--input-hex", type=hex_bytes, help="raw int8 input bytes as hex")
     group.add_argument("--input-file", type=Path, help="file holding the raw int8 input bytes")
     group.add_argument("--digits-sample", type=int, metavar="I", help="the I-th quantized test image of the digits set")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hyperion", description="AI models and verified inference jobs")
-    groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
-
-    model = groups.add_parser("model", help="model registry and inference").add_subparsers(dest="command", required=True)
-    p = model.add_parser("deploy", help="deploy ModelRegistry, InferenceGateway and InferenceJobs")
-    p.add_argument("--vault", type=_address, help="protocol (Holders Mining) vault address (default: the deployer)")
+def register(commands: argparse._SubParsersAction) -> None:
+    model_group = add_command(commands, "model", help="AI model registry: deploy, register, list, infer")
+    model_group.set_defaults(group="model")
+    model = model_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = add_command(model, "deploy", run, help="deploy ModelRegistry, InferenceGateway and InferenceJobs")
+    p.add_argument("--vault", type=address, help="protocol (Holders Mining) vault address (default: the deployer)")
     p.add_argument("--holders-bps", type=int, default=5000)
     p.add_argument("--protocol-bps", type=int, default=2000)
     p.add_argument("--challenge-window", type=int, default=3600, help="seconds")
-    p.add_argument("--worker-bond", type=_wei, default=10**16)
-    p.add_argument("--dat", type=_address, default=b"\x00" * 20,
+    p.add_argument("--worker-bond", type=amount, default=10**16)
+    p.add_argument("--dat", type=address, default=b"\x00" * 20,
                    help="LazAI DAT contract: registered models become DAT classes (default: none)")
-    p = model.add_parser("register", help="store a model and register its hash")
+    p = add_command(model, "register", run, help="store a model and register its hash")
     p.add_argument("file", help="a .hqm model file, or 'digits' for the shipped classifier")
     p.add_argument("--name", default="")
-    p.add_argument("--fee", type=_wei, default=0, help="inference fee charged by the gateway")
-    model.add_parser("list", help="list registered models")
-    p = model.add_parser("infer", help="run the precompile (eth_call) on an input")
-    p.add_argument("model_hash", type=_hash32)
+    p.add_argument("--fee", type=amount, default=0, help="inference fee charged by the gateway")
+    add_command(model, "list", run, help="list registered models")
+    p = add_command(model, "infer", run, help="run the precompile (eth_call) on an input")
+    p.add_argument("model_hash", type=hash32)
     _add_input(p)
 
-    job = groups.add_parser("job", help="verified off-chain inference jobs").add_subparsers(dest="command", required=True)
-    p = job.add_parser("post", help="post a job")
-    p.add_argument("model_hash", type=_hash32)
+    job_group = add_command(commands, "job", help="verified off-chain inference jobs: post, submit, challenge, status")
+    job_group.set_defaults(group="job")
+    job = job_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = add_command(job, "post", run, help="post a job")
+    p.add_argument("model_hash", type=hash32)
     _add_input(p)
-    p.add_argument("--fee", type=_wei, required=True)
-    p.add_argument("--bond", type=_wei, default=0)
-    job.add_parser("register-worker", help="register the sender as a worker")
-    p = job.add_parser("submit", help="submit a result with a bond")
+    p.add_argument("--fee", type=amount, required=True)
+    p.add_argument("--bond", type=amount, default=0)
+    add_command(job, "register-worker", run, help="register the sender as a worker")
+    p = add_command(job, "submit", run, help="submit a result with a bond")
     p.add_argument("job_id", type=int)
-    p.add_argument("--output-hex", type=_hex_bytes, help="the claimed output bytes")
+    p.add_argument("--output-hex", type=hex_bytes, help="the claimed output bytes")
     p.add_argument("--compute", action="store_true", help="compute the output locally from the store (needs the input)")
     _add_input(p)
-    p.add_argument("--bond", type=_wei, required=True)
-    p = job.add_parser("challenge", help="challenge a result (re-executes on chain)")
+    p.add_argument("--bond", type=amount, required=True)
+    p = add_command(job, "challenge", run, help="challenge a result (re-executes on chain)")
     p.add_argument("job_id", type=int)
     _add_input(p)
-    p.add_argument("--bond", type=_wei, required=True)
-    p = job.add_parser("finalize", help="finalize a result after the challenge window")
+    p.add_argument("--bond", type=amount, required=True)
+    p = add_command(job, "finalize", run, help="finalize a result after the challenge window")
     p.add_argument("job_id", type=int)
-    p = job.add_parser("status", help="show a job and its event trail")
+    p = add_command(job, "status", run, help="show a job and its event trail")
     p.add_argument("job_id", type=int)
     for sub in (model, job):
         for choice in sub.choices.values():
             _add_common(choice)
-    return parser
 
 
 def _read_input(args) -> bytes:
@@ -160,16 +129,27 @@ def _describe_output(output: bytes) -> str:
     return "0x" + output.hex()
 
 
-def _run(args, backend) -> int:
+def open_backend(args: argparse.Namespace):
+    """The node the command talks to."""
+    from hyperion.ai.backends import RpcBackend
+
+    return RpcBackend(rpc_url(args))
+
+
+def run(args: argparse.Namespace) -> int:
     from hyperion.ai.backends import address_of_key
     from hyperion.ai.errors import AIError
     from hyperion.ai.sdk import AIClient, Deployment
 
-    if backend is None:
-        from hyperion.ai.backends import RpcBackend
-
-        backend = RpcBackend(args.rpc)
-    sender = args.key if args.key is not None else backend.accounts()[0]
+    backend = open_backend(args)
+    key = private_key(args)
+    if key is not None:
+        sender = bytes.fromhex(key[2:])
+    else:
+        accounts = backend.accounts()
+        if not accounts:
+            raise UsageError("no signing key: pass --key, --dev-account N or set HYPERION_PRIVATE_KEY")
+        sender = accounts[0]
 
     if args.group == "model" and args.command == "deploy":
         deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
@@ -189,9 +169,7 @@ def _run(args, backend) -> int:
     if args.deployment is not None:
         deployment_path = Path(args.deployment)
         if not deployment_path.exists():
-            print(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment",
-                  file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment")
         client = AIClient(backend, Deployment.load(deployment_path), sender=sender)
     else:
         client = AIClient(backend, Deployment.predeployed(), sender=sender)
@@ -242,14 +220,12 @@ def _run(args, backend) -> int:
     if args.command == "submit":
         if args.compute:
             if store is None:
-                print("--compute needs --store", file=sys.stderr)
-                return EXIT_USAGE
+                raise UsageError("--compute needs --store")
             output = store.runner(client.job(args.job_id).model_hash).run(_read_input(args))
         elif args.output_hex is not None:
             output = args.output_hex
         else:
-            print("give --output-hex or --compute", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError("give --output-hex or --compute")
         client.submit_result(args.job_id, output, args.bond)
         print(f"submitted {_describe_output(output)} for job {args.job_id}")
         return EXIT_OK
@@ -266,8 +242,7 @@ def _run(args, backend) -> int:
     if args.command == "status":
         job = client.job(args.job_id)
         if job.status == "none":
-            print(f"no job {args.job_id}", file=sys.stderr)
-            return EXIT_FAILED
+            raise CommandFailed(f"no job {args.job_id}")
         print(f"job {job.job_id}: {job.status}  model 0x{job.model_hash.hex()}  fee {job.fee}")
         print(f"  requester 0x{job.requester.hex()}  worker 0x{job.worker.hex()}  result 0x{job.result_hash.hex()}")
         for name, fields in client.job_trail(args.job_id):
@@ -275,27 +250,4 @@ def _run(args, backend) -> int:
                               if k != "job_id")
             print(f"  {name}: {shown}")
         return EXIT_OK
-    return EXIT_USAGE
-
-
-def main(argv: Optional[Sequence[str]] = None, backend=None) -> int:
-    """Entry point; ``backend`` overrides the RPC connection (tests pass an in-process chain)."""
-    from hyperion.ai.backends import BackendError, CallFailed
-    from hyperion.ai.errors import AIError
-
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
-    try:
-        return _run(args, backend)
-    except UsageError as exc:
-        print(f"usage error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CallFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except (BackendError, AIError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise UsageError(f"unknown command {args.command!r}")

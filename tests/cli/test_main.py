@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hyperion import __version__, cli
+from hyperion.cli import bench as bench_cli
 from hyperion.tools import statetest
 from hyperion.tools.statetest import ExecutionOutcome, StateTestCase
 
@@ -125,15 +126,15 @@ def test_bench_vm_is_dispatched_with_its_arguments(monkeypatch):
     module = types.ModuleType("fake_bench_vm")
     module.main = lambda argv: seen.append(argv) or 0
     monkeypatch.setitem(sys.modules, "fake_bench_vm", module)
-    monkeypatch.setitem(cli.BENCH_TARGETS, "vm", ("fake_bench_vm", "test"))
+    monkeypatch.setitem(bench_cli.BENCH_TARGETS, "vm", ("fake_bench_vm", "test"))
     assert cli.main(["bench", "vm", "--help", "-n", "3"]) == 0
     assert seen == [["--help", "-n", "3"]]
 
 
 def test_bench_reports_a_missing_module(monkeypatch, capsys):
-    monkeypatch.setitem(cli.BENCH_TARGETS, "vm", ("hyperion.bench.no_such_module", "test"))
+    monkeypatch.setitem(bench_cli.BENCH_TARGETS, "vm", ("hyperion.bench.no_such_module", "test"))
     assert cli.main(["bench", "vm"]) == 2
-    assert "hyperion.bench.no_such_module is not part of this checkout" in capsys.readouterr().err
+    assert "hyperion.bench.no_such_module is not part of this installation" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():
@@ -146,7 +147,7 @@ def test_python_dash_m_entry_point():
 def test_bench_names_a_missing_dependency_of_the_harness(monkeypatch, tmp_path, capsys):
     (tmp_path / "harness_needing_a_dependency.py").write_text("import hyperion_no_such_dependency\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(cli.BENCH_TARGETS, "vm", ("harness_needing_a_dependency", "test"))
+    monkeypatch.setitem(bench_cli.BENCH_TARGETS, "vm", ("harness_needing_a_dependency", "test"))
     assert cli.main(["bench", "vm"]) == 2
     err = capsys.readouterr().err
     assert "needs 'hyperion_no_such_dependency', which is not installed" in err and "Traceback" not in err

@@ -16,7 +16,9 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
+
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command
 
 DEFAULT_DATA_DIR = Path.home() / ".hyperion" / "node"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -52,9 +54,10 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser(prog: str = "hyperion node") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        commands, "node", run,
+        help="run a dev node: JSON-RPC over HTTP and WebSocket, funded dev accounts",
         description="Run a Hyperion dev node: a local chain served over JSON-RPC (HTTP and WebSocket "
                     "on the same port), with funded dev accounts, like anvil.",
     )
@@ -89,7 +92,6 @@ def build_parser(prog: str = "hyperion node") -> argparse.ArgumentParser:
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
     output.add_argument("--silent", action="store_true", help="do not print the startup banner")
-    return parser
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -244,17 +246,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     return model_store
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``hyperion node``; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Serve the chain until SIGINT / SIGTERM; returns the exit status."""
     configure_logging(args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:
         config = chain_config_from_args(args)
     except (OSError, ValueError) as exc:
-        print(f"hyperion node: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     data_dir: Optional[Path] = None if args.in_memory else (args.data_dir or DEFAULT_DATA_DIR)
     if data_dir is not None:
         data_dir = data_dir.expanduser()
@@ -270,20 +269,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         node = Node(config, data_dir)
     except (OSError, ValueError) as exc:
-        print(f"hyperion node: cannot open the chain: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(f"cannot open the chain: {exc}") from None
     log.info("chain opened chain_id=%d head=%d storage=%s seconds=%.2f", config.chain_id,
              node.chain.head().header.number, data_dir or "memory", time.monotonic() - started)
     try:
         asyncio.run(_serve(node, args, config, data_dir))
     except OSError as exc:  # e.g. the port is taken
-        print(f"hyperion node: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(str(exc)) from None
     finally:
         node.close()
         log.info("stopped")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

@@ -1,0 +1,61 @@
+"""``hyperion statetest``: run GeneralStateTests-format fixtures against the EVM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hyperion.cli.common import EXIT_FAILURE, EXIT_OK, add_command, positive_int
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        commands, "statetest", run,
+        help="run GeneralStateTests-format fixtures against the EVM",
+        description=(
+            "Run state-test fixtures (files, or folders searched recursively for *.json). "
+            "Prints one line per case and a closing 'N passed, M failed[, K skipped]' line; "
+            "exits 0 only when no case failed."
+        ),
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="fixture file or folder")
+    parser.add_argument("--fork", metavar="NAME",
+                        help="run only this fork's posts (default: every supported fork)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per case on stdout (the tally goes to stderr)")
+    parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
+                        help="worker processes (default 1)")
+    parser.add_argument("--filter", metavar="SUBSTR",
+                        help="only tests whose 'file::name' contains SUBSTR")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show tracebacks of executor crashes")
+    parser.add_argument("--list-forks", action="store_true", help="list the supported forks and exit")
+    parser.set_defaults(parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hyperion.tools.statetest import NoFixturesFound, find_fixture_files, run_files
+    from hyperion.tools.statetest_report import Reporter
+    from hyperion.vm.forks import FORKS, UnknownFork, get_fork
+
+    if args.list_forks:
+        print("\n".join(FORKS))
+        return EXIT_OK
+    if not args.paths:
+        args.parser.error("at least one PATH is required (or --list-forks)")
+    fork = None
+    if args.fork is not None:
+        try:
+            fork = get_fork(args.fork)
+        except UnknownFork as exc:
+            args.parser.error(str(exc))
+    try:
+        files = find_fixture_files(args.paths)
+    except NoFixturesFound as exc:
+        args.parser.error(str(exc))
+    reporter = Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                        total_files=len(files))
+    for results in run_files(files, fork=fork, name_filter=args.filter, jobs=args.jobs):
+        reporter.report_file(results)
+    reporter.finish()
+    return EXIT_FAILURE if reporter.failed else EXIT_OK
