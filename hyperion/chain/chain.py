@@ -30,6 +30,7 @@ from hyperion.chain.calls import CallResult, build_call_transaction, parse_acces
 from hyperion.chain.errors import BlockNotFound, ChainError, ExecutionReverted, TxPoolError
 from hyperion.chain.genesis import ChainConfig, Genesis, write_alloc
 from hyperion.chain.importer import InvalidBlock, decode_raw_block, import_block, is_proof_of_stake
+from hyperion.chain.schedule import UnsupportedFork
 from hyperion.chain.logfilter import bloom_may_match, log_matches, topic_filter
 from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.chain.store import TOTAL_DIFFICULTY, ChainStore, ReceiptRecord, receipt_at, receipts_of
@@ -111,6 +112,9 @@ class Chain:
                 config.genesis.chain_id = self.chain_id
             self.spec = config.chain_spec()
         self._refresh_fork()
+        if self.automine and not self._next_rules().merged:
+            log.info("automine off: the next block is a proof-of-work block, which Hyperion does not build")
+            self.automine = False
         if config.block_time:
             self.set_block_time(config.block_time)
 
@@ -147,8 +151,11 @@ class Chain:
 
     def _refresh_fork(self) -> None:
         """Follow the schedule: the fork of the next block validates pool transactions and calls."""
-        fork = self._next_rules(max(int(time.time()) + self._time_offset, self._head.header.timestamp + 1)).fork
-        self.fork = self.pool.fork = fork
+        timestamp = max(int(time.time()) + self._time_offset, self._head.header.timestamp + 1)
+        try:
+            self.fork = self.pool.fork = self._next_rules(timestamp).fork
+        except UnsupportedFork as exc:  # the chain can still be served; building or importing there fails
+            log.warning("the next block's fork cannot be executed: %s", exc)
 
     def _total_difficulty(self, block_hash: bytes) -> Optional[int]:
         raw = self.db.chain_get(TOTAL_DIFFICULTY, block_hash)

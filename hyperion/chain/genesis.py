@@ -243,8 +243,7 @@ class ChainConfig:
     def from_genesis(cls, genesis: Genesis, **overrides: Any) -> "ChainConfig":
         """The config of a chain with this genesis: its chain id, gas limit, coinbase; no dev accounts."""
         config = cls(chain_id=genesis.chain_id, gas_limit=genesis.gas_limit, coinbase=genesis.coinbase,
-                     genesis_timestamp=genesis.timestamp, dev_account_count=0, genesis=genesis,
-                     fork=genesis.schedule.evm_fork(genesis.schedule.latest_fork_name()))
+                     genesis_timestamp=genesis.timestamp, dev_account_count=0, genesis=genesis)
         for name, value in overrides.items():
             if value is not None:
                 setattr(config, name, value)
