@@ -18,12 +18,11 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from hyperion.chain import system
-from hyperion.chain.blocks import EMPTY_OMMERS_HASH, ZERO_HASH, Block, Header
+from hyperion.chain.blocks import EMPTY_OMMERS_HASH, ZERO_HASH, Block, Header, Withdrawal
 from hyperion.chain.consensus import BlockRules, block_rules, excess_blob_gas_after, expected_base_fee
 from hyperion.chain.executor import ExecutionOptions, execute_transaction
 from hyperion.chain.schedule import ForkSchedule
 from hyperion.chain.store import ReceiptRecord
-from hyperion.chain.system import SYSTEM_CALL_GAS, system_call
 from hyperion.execution.transaction import InvalidTransaction
 from hyperion.primitives import rlp
 from hyperion.primitives.bloom import combine_blooms
@@ -115,7 +114,7 @@ class BlockBuilder:
         self.results.append(result)
         return record
 
-    def finish(self, withdrawals: Optional[Sequence[system.Withdrawal]] = None) -> Block:
+    def finish(self, withdrawals: Optional[Sequence[Withdrawal]] = None) -> Block:
         """Apply ``withdrawals`` (EIP-4895) and the requests (EIP-7685), then seal the header."""
         env = self.env
         rules = self.rules
@@ -154,4 +153,4 @@ class BlockBuilder:
         return system.collect_requests(state, self.env, logs, self.deposit_contract)
 
 
-__all__ = ["BlockBuilder", "InvalidTransaction", "SYSTEM_CALL_GAS", "prev_randao_for", "system_call"]
+__all__ = ["BlockBuilder", "InvalidTransaction", "prev_randao_for"]

@@ -112,7 +112,7 @@ class Chain:
                 config.genesis.chain_id = self.chain_id
             self.spec = config.chain_spec()
         self._refresh_fork()
-        if self.automine and not self._next_rules().merged:
+        if self.automine and not self.next_block_rules().merged:
             log.info("automine off: the next block is a proof-of-work block, which Hyperion does not build")
             self.automine = False
         if config.block_time:
@@ -142,7 +142,7 @@ class Chain:
             parent.header, self._total_difficulty(parent.hash), self.spec.schedule)
         return block_rules(self.spec.schedule, header.number, header.timestamp, merged)
 
-    def _next_rules(self, timestamp: Optional[int] = None) -> BlockRules:
+    def next_block_rules(self, timestamp: Optional[int] = None) -> BlockRules:
         """The rules of a block on top of the head (at ``timestamp``, default the head's + 1)."""
         head = self._head.header
         timestamp = head.timestamp + 1 if timestamp is None else timestamp
@@ -153,7 +153,7 @@ class Chain:
         """Follow the schedule: the fork of the next block validates pool transactions and calls."""
         timestamp = max(int(time.time()) + self._time_offset, self._head.header.timestamp + 1)
         try:
-            self.fork = self.pool.fork = self._next_rules(timestamp).fork
+            self.fork = self.pool.fork = self.next_block_rules(timestamp).fork
         except UnsupportedFork as exc:  # the chain can still be served; building or importing there fails
             log.warning("the next block's fork cannot be executed: %s", exc)
 
@@ -477,7 +477,7 @@ class Chain:
         """Build, commit and announce one block from the pool; returns it and the txs dropped as invalid."""
         parent = self._head
         ts = self._next_timestamp_value(timestamp)
-        rules = self._next_rules(ts)
+        rules = self.next_block_rules(ts)
         if not rules.merged:
             raise ChainError(f"block {parent.number + 1} would be a proof-of-work block: Hyperion only builds "
                              "proof-of-stake blocks (this chain's merge is still ahead)")
@@ -638,7 +638,7 @@ class Chain:
         return self.next_base_fee() + self.max_priority_fee()
 
     def blob_base_fee(self) -> int:
-        return next_block_blob_base_fee(self._head.header, self._next_rules())
+        return next_block_blob_base_fee(self._head.header, self.next_block_rules())
 
     def fee_history(self, block_count: int, newest_block_spec="latest",
                     reward_percentiles: Optional[list] = None) -> dict:

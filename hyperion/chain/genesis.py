@@ -39,21 +39,19 @@ from hyperion.chain.consensus import INITIAL_BASE_FEE, MIN_DIFFICULTY
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
 from hyperion.chain.importer import ChainSpec
 from hyperion.chain.schedule import ForkSchedule, UnsupportedFork
-from hyperion.chain.system import (  # noqa: F401  (re-exported: where the dev chain's system contracts live)
+from hyperion.chain.system import (
     BEACON_ROOTS_ADDRESS,
     BEACON_ROOTS_CODE,
     CONSOLIDATION_REQUEST_ADDRESS,
     CONSOLIDATION_REQUEST_CODE,
-    HISTORY_SERVE_WINDOW,
     HISTORY_STORAGE_ADDRESS,
     HISTORY_STORAGE_CODE,
     MAINNET_DEPOSIT_CONTRACT,
-    SYSTEM_ADDRESS,
     WITHDRAWAL_REQUEST_ADDRESS,
     WITHDRAWAL_REQUEST_CODE,
 )
 from hyperion.primitives.bloom import EMPTY_BLOOM
-from hyperion.vm.forks import PRAGUE, Fork, get_fork
+from hyperion.vm.forks import PRAGUE, Fork
 
 ETHER = 10**18
 DEFAULT_CHAIN_ID = 133717

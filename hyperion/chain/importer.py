@@ -14,7 +14,8 @@ state root, the receipts, the block's total difficulty) or raises
    or its absence (proof of stake);
 3. the body: ommers (uncle rules before the merge, none after), the
    transactions root and the EIP-4895 withdrawals root;
-4. execution: the EIP-4788 and EIP-2935 system calls, the transactions
+4. execution: the DAO fork's balance move (on its block), the EIP-4788 and
+   EIP-2935 system calls, the transactions
    (through the ``executor`` strategy, sequential by default), the
    withdrawals, block and ommer rewards before the merge, and the EIP-7685
    requests (EIP-6110 deposits, EIP-7002 and EIP-7251 system calls);
@@ -41,6 +42,7 @@ from typing import Callable, Optional, Protocol, Sequence, Union
 from hyperion.chain import consensus, system
 from hyperion.chain.blocks import Block, BlockDecodeError, Header, decode_block
 from hyperion.chain.consensus import BlockRules, HeaderError
+from hyperion.chain.dao import apply_dao_fork
 from hyperion.chain.executor import SEQUENTIAL, ExecutionOptions, TransactionExecutor, TransactionRejected
 from hyperion.chain.schedule import ForkSchedule, UnsupportedFork
 from hyperion.chain.store import ReceiptRecord
@@ -227,6 +229,8 @@ def _import(block: Block, parent: Header, state, spec: ChainSpec, ancestry: Ance
         parent_beacon_block_root=header.parent_beacon_block_root,
         block_hash=ancestor_hashes(parent, ancestry),
     )
+    if rules.dao_fork_block:
+        apply_dao_fork(state)
     system.pre_block_calls(state, env, parent.hash, header.parent_beacon_block_root)
     options = ExecutionOptions(intermediate_roots=not rules.byzantium, base_fee_recipient=spec.base_fee_recipient)
     execution = executor.execute(state, env, block.transactions, options)

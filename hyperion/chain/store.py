@@ -248,5 +248,5 @@ def _full_receipt(block: Block, index: int, tx, record: ReceiptRecord, first_log
         to=tx.to, contract_address=record.contract_address, cumulative_gas_used=record.cumulative_gas_used,
         gas_used=record.gas_used, effective_gas_price=record.effective_gas_price, status=record.status,
         logs=entries, logs_bloom=record.bloom, tx_type=record.tx_type, blob_gas_used=record.blob_gas_used,
-        blob_gas_price=record.blob_gas_price,
+        blob_gas_price=record.blob_gas_price, post_state=record.post_state,
     )

@@ -6,7 +6,7 @@ import pytest
 
 from hyperion.chain.blocks import EMPTY_REQUESTS_HASH
 from hyperion.chain.errors import BlockNotFound, ChainError
-from hyperion.chain.genesis import (
+from hyperion.chain.system import (
     BEACON_ROOTS_ADDRESS,
     HISTORY_STORAGE_ADDRESS,
     HISTORY_STORAGE_CODE,
