@@ -151,8 +151,9 @@ class Genesis:
         london = self._active("London")
         cancun = self._active("Cancun")
         difficulty = self.difficulty
-        if difficulty is None:
-            difficulty = 0 if self.schedule.is_merged_at_genesis() else MIN_DIFFICULTY
+        if difficulty is None:  # geth's default: none for a chain without ethash, else the minimum
+            ethash = "ethash" in self.config or not self.config
+            difficulty = MIN_DIFFICULTY if ethash and self.mix_hash == ZERO_HASH else 0
         return Header(
             parent_hash=self.parent_hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=self.coinbase,
             state_root=state_root, transactions_root=EMPTY_TRIE_ROOT, receipts_root=EMPTY_TRIE_ROOT,

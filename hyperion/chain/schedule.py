@@ -280,9 +280,6 @@ class ForkSchedule:
         """MetisVM's ``Fork`` for a block (UnsupportedFork if this build cannot execute it)."""
         return self.evm_fork(self.fork_name_at(number, timestamp, merged))
 
-    def is_merged_at_genesis(self) -> bool:
-        return self.terminal_total_difficulty == 0 or self.is_active(PARIS, 0, 0)
-
     def blob_params(self, name: str) -> Optional[BlobParams]:
         """Blob parameters of a fork: its own entry, else the latest earlier blob fork's."""
         index = _INDEX[canonical_fork_name(name)]
