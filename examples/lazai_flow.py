@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.lazai import genesis as G  # noqa: E402
+from hyperion.predeploys import plan as G  # noqa: E402
 from hyperion.sdk import connect  # noqa: E402
 
 ETHER = 10**18

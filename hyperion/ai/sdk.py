@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from hyperion.ai.abi import ContractABI
 from hyperion.ai.backends import CallFailed, Receipt, revert_reason
-from hyperion.ai.build import ARTIFACTS_DIR
+from hyperion.artifacts import load_artifact
 from hyperion.ai.errors import AIError
 from hyperion.ai.model import QuantizedModel
 from hyperion.primitives.keccak import keccak256
@@ -27,16 +27,6 @@ DEFAULT_HOLDERS_BPS = 5_000  # 50 % of a compute fee to the model's DAT holders
 DEFAULT_PROTOCOL_BPS = 2_000  # 20 % to the protocol vault (Holders Mining); the producer keeps the rest
 DEFAULT_CHALLENGE_WINDOW = 3_600
 DEFAULT_WORKER_BOND = 10**16
-
-
-@lru_cache(maxsize=None)
-def load_artifact(name: str) -> dict:
-    """A compiled contract from ``hyperion/ai/artifacts``."""
-    path = ARTIFACTS_DIR / f"{name}.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise AIError(f"{path} is missing; run python -m hyperion.ai.build") from None
 
 
 @lru_cache(maxsize=None)
@@ -100,8 +90,8 @@ class Deployment:
 
     @classmethod
     def predeployed(cls) -> "Deployment":
-        """The system contracts every ``hyperion node`` has from genesis (``hyperion.ai.genesis``)."""
-        from hyperion.ai.genesis import INFERENCE_GATEWAY_ADDRESS, INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS
+        """The system contracts every ``hyperion node`` has from genesis (``hyperion.predeploys``)."""
+        from hyperion.predeploys.plan import INFERENCE_GATEWAY_ADDRESS, INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS
 
         return cls(MODEL_REGISTRY_ADDRESS, INFERENCE_GATEWAY_ADDRESS, INFERENCE_JOBS_ADDRESS)
 
@@ -151,7 +141,7 @@ class AIClient:
 
     def deploy_contract(self, name: str, *args: Any, value: int = 0, sender: Optional[bytes] = None) -> bytes:
         artifact = load_artifact(name)
-        code = bytes.fromhex(artifact["bytecode"].removeprefix("0x")) + contract_abi(name).encode_constructor(*args)
+        code = artifact["bytecode"] + contract_abi(name).encode_constructor(*args)
         receipt = self.backend.send(self._signer(sender), None, code, value, 6_000_000)
         if not receipt.success or receipt.contract_address is None:
             raise CallFailed(f"deploying {name} failed", revert_reason(receipt.output), receipt)

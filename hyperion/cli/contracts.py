@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_rpc_options(parser)
 
     genesis = add_command(commands, "lazai-genesis", write_genesis,
-                          help="write a genesis file with the LazAI predeploys")
+                          help="write a genesis file with the LazAI and AI predeploys")
     genesis.add_argument("--chain-id", type=int, default=133718)
     genesis.add_argument("--admin", default="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
                          help="admin/maintainer of the contracts (default: dev account 0)")
@@ -36,15 +36,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     genesis.add_argument("--out", "-o", help="write here instead of stdout")
 
 
-def _manifest() -> list[dict]:
-    from hyperion.ai.genesis import ai_contracts_manifest
-    from hyperion.lazai.genesis import contracts_manifest
-
-    return contracts_manifest() + ai_contracts_manifest()
-
-
 def list_contracts(args: argparse.Namespace) -> int:
-    manifest = _manifest()
+    from hyperion.predeploys.plan import contracts_manifest
+
+    manifest = contracts_manifest()
     if args.name:
         manifest = [entry for entry in manifest if entry["name"].lower() == args.name.lower()]
         if not manifest:
@@ -66,6 +61,7 @@ def list_contracts(args: argparse.Namespace) -> int:
 
 def _check_deployed(args: argparse.Namespace, manifest: list[dict]) -> int:
     """Compare the node's code at each address with the shipped runtime (immutables follow it)."""
+    from hyperion.artifacts import load_artifact
     from hyperion.sdk import connect
 
     w3 = connect(rpc_url(args)).client.w3
@@ -73,25 +69,15 @@ def _check_deployed(args: argparse.Namespace, manifest: list[dict]) -> int:
     failed = 0
     for entry in manifest:
         code = bytes(w3.eth.get_code(w3.to_checksum_address(entry["address"])))
-        runtime = _runtime(entry["contract"])
+        runtime = load_artifact(entry["contract"])["runtime"]
         verdict = "ok" if code and code.startswith(runtime) else "missing" if not code else "different code"
         failed += verdict != "ok"
         print(f"{entry['name']:<{width}}  {entry['address']}  {verdict}")
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-def _runtime(contract: str) -> bytes:
-    from hyperion.ai.sdk import load_artifact as load_ai_artifact
-    from hyperion.lazai.artifacts_store import ArtifactError, load_artifact
-
-    try:
-        return load_artifact(contract)["runtime"]
-    except ArtifactError:
-        return bytes.fromhex(load_ai_artifact(contract)["bytecode_runtime"].removeprefix("0x"))
-
-
 def write_genesis(args: argparse.Namespace) -> int:
-    from hyperion.lazai.genesis import lazai_genesis_json
+    from hyperion.predeploys.genesis import genesis_json
 
     try:
         admin = bytes.fromhex(args.admin.removeprefix("0x"))
@@ -106,7 +92,7 @@ def write_genesis(args: argparse.Namespace) -> int:
                 base = json.load(handle)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{args.base} is not JSON: {exc}") from None
-    text = json.dumps(lazai_genesis_json(args.chain_id, admin, base), indent=1)
+    text = json.dumps(genesis_json(args.chain_id, admin, base), indent=1)
     if args.out:
         with open(args.out, "w") as handle:
             handle.write(text + "\n")

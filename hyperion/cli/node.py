@@ -206,41 +206,6 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         await server.stop()
 
 
-def enable_lazai(config: Any) -> None:
-    """Predeploy the LazAI system contracts and route the base fee to the Holders Mining vault.
-
-    Dev account 0 holds the admin and maintainer roles. Entries of a
-    ``--genesis`` alloc at the same addresses win over the predeploys.
-    """
-    from hyperion.lazai.genesis import FEE_VAULT_ADDRESS, lazai_genesis_alloc
-
-    accounts = config.dev_accounts()
-    admin = accounts[0][0] if accounts else b"\x00" * 20
-    existing = {bytes.fromhex(a[2:]) if isinstance(a, str) else a for a in config.alloc}
-    for address, entry in lazai_genesis_alloc(config.chain_id, admin).items():
-        if address not in existing:
-            config.alloc[address] = entry
-    config.base_fee_recipient = FEE_VAULT_ADDRESS
-
-
-def enable_ai_contracts(config: Any) -> None:
-    """Predeploy the AI system contracts (ModelRegistry, InferenceGateway, InferenceJobs).
-
-    Call after ``enable_lazai``: the registry anchors models as classes of the
-    predeployed DAT and credits the protocol share to the Holders Mining
-    vault. Dev account 0 is the registry's admin. Entries of a ``--genesis``
-    alloc at the same addresses win over the predeploys.
-    """
-    from hyperion.ai.genesis import ai_genesis_alloc
-
-    accounts = config.dev_accounts()
-    admin = accounts[0][0] if accounts else b"\x00" * 20
-    existing = {bytes.fromhex(a[2:]) if isinstance(a, str) else a for a in config.alloc}
-    for address, entry in ai_genesis_alloc(config.chain_id, admin).items():
-        if address not in existing:
-            config.alloc[address] = entry
-
-
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
     """Turn on the inference precompile (this chain's Prague rule) over a model store folder.
 
@@ -281,8 +246,9 @@ def run(args: argparse.Namespace) -> int:
 
     if config.genesis is None:  # the dev chain; a genesis file is taken exactly as it is
         enable_inference(config, args.model_store, data_dir)
-        enable_lazai(config)
-        enable_ai_contracts(config)
+        from hyperion.predeploys.genesis import add_to_dev_genesis
+
+        add_to_dev_genesis(config)
 
     from hyperion.chain.node import Node
 

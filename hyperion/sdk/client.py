@@ -15,7 +15,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from hyperion.lazai.genesis import contracts_manifest
+from hyperion.predeploys.plan import contracts_manifest
 from hyperion.sdk.errors import SdkError, TransactionFailed
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"

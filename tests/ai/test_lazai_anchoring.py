@@ -13,7 +13,7 @@ from hyperion.ai.backends import CallFailed, InProcessBackend, address_of_key, d
 from hyperion.ai.sdk import AIClient
 from hyperion.ai.store import MemoryModelStore
 
-lazai = pytest.importorskip("hyperion.lazai.artifacts_store")
+lazai = pytest.importorskip("hyperion.artifacts")
 
 ETH = b"\x00" * 20
 VAULT = b"\x77" * 20

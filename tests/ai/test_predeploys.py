@@ -23,7 +23,8 @@ import pytest
 pytest.importorskip("hyperion.chain.node")
 pytest.importorskip("hyperion.rpc.server")
 
-from hyperion.ai import genesis as G  # noqa: E402
+from hyperion.predeploys import plan as G  # noqa: E402
+from hyperion.predeploys.genesis import add_to_dev_genesis, predeploy_alloc  # noqa: E402
 from hyperion.ai.abi import ContractABI  # noqa: E402
 from hyperion.ai.backends import InProcessBackend, RpcBackend, address_of_key, dev_key  # noqa: E402
 from hyperion.ai.engine import Runner  # noqa: E402
@@ -31,8 +32,8 @@ from hyperion.ai.sdk import AIClient, Deployment  # noqa: E402
 from hyperion.ai.store import DirectoryModelStore, MemoryModelStore  # noqa: E402
 from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.lazai.artifacts_store import load_artifact as load_lazai_artifact  # noqa: E402
-from hyperion.lazai.genesis import DAT_ADDRESS, FEE_VAULT_ADDRESS, contracts_manifest  # noqa: E402
+from hyperion.artifacts import load_artifact as load_lazai_artifact  # noqa: E402
+from hyperion.predeploys.plan import DAT_ADDRESS, FEE_VAULT_ADDRESS  # noqa: E402
 from hyperion.primitives.keccak import keccak256  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,37 +104,31 @@ def _block(backend, number: int) -> dict:
 # -- genesis entries (no node) ------------------------------------------------------------------
 
 
-def test_alloc_is_deterministic_validated_and_clear_of_the_lazai_addresses():
-    first = G.ai_genesis_alloc(CHAIN_ID, ADMIN)
-    assert first == G.ai_genesis_alloc(CHAIN_ID, ADMIN) and first is not G.ai_genesis_alloc(CHAIN_ID, ADMIN)
-    assert set(first) == {G.MODEL_REGISTRY_ADDRESS, G.INFERENCE_GATEWAY_ADDRESS, G.INFERENCE_JOBS_ADDRESS}
-    assert all(entry["code"] and entry["nonce"] == 1 and entry["balance"] == 0 for entry in first.values())
-    lazai_addresses = {entry["address"] for entry in contracts_manifest()}
-    assert not lazai_addresses & {entry["address"] for entry in G.ai_contracts_manifest()}
+AI_ADDRESSES = {G.MODEL_REGISTRY_ADDRESS, G.INFERENCE_GATEWAY_ADDRESS, G.INFERENCE_JOBS_ADDRESS}
+
+
+def test_ai_entries_of_the_alloc_admin_specific_and_clear_of_the_lazai_addresses():
+    first = predeploy_alloc(CHAIN_ID, ADMIN)
+    assert AI_ADDRESSES <= set(first)
+    assert all(first[a]["code"] and first[a]["nonce"] == 1 and first[a]["balance"] == 0 for a in AI_ADDRESSES)
+    names = {entry.address: entry.name for entry in G.predeploy_plan(ADMIN)}
+    assert len(names) == len(G.predeploy_plan(ADMIN))  # no two predeploys share an address
     # the registry's admin is the given admin (its constructor stores msg.sender)
-    other = G.ai_genesis_alloc(CHAIN_ID, b"\x05" * 20)
+    other = predeploy_alloc(CHAIN_ID, b"\x05" * 20)
     assert other[G.MODEL_REGISTRY_ADDRESS]["storage"] != first[G.MODEL_REGISTRY_ADDRESS]["storage"]
     assert other[G.INFERENCE_JOBS_ADDRESS] == first[G.INFERENCE_JOBS_ADDRESS]
-    for bad_admin in (b"\x01" * 19, "0x" + "00" * 20):
-        with pytest.raises(ValueError):
-            G.ai_genesis_alloc(CHAIN_ID, bad_admin)
-    with pytest.raises(ValueError):
-        G.ai_genesis_alloc(-1, ADMIN)
-    assert G.ai_address_of("InferenceJobs") == G.INFERENCE_JOBS_ADDRESS
-    with pytest.raises(KeyError):
-        G.ai_address_of("nope")
+    assert G.address_of("InferenceJobs") == G.INFERENCE_JOBS_ADDRESS
 
 
-def test_enable_ai_contracts_keeps_a_genesis_file_entry_at_the_same_address():
-    from hyperion.cli.node import enable_ai_contracts
-
+def test_dev_genesis_keeps_a_genesis_file_entry_at_the_same_address():
     config = ChainConfig()
     mine = {"code": b"\x00", "storage": {}, "balance": 5, "nonce": 1}
     config.alloc[G.INFERENCE_JOBS_ADDRESS] = mine
-    enable_ai_contracts(config)
+    add_to_dev_genesis(config)
     assert config.alloc[G.INFERENCE_JOBS_ADDRESS] is mine
-    assert config.alloc[G.MODEL_REGISTRY_ADDRESS]["code"] == G.ai_genesis_alloc(CHAIN_ID, ADMIN)[
+    assert config.alloc[G.MODEL_REGISTRY_ADDRESS]["code"] == predeploy_alloc(CHAIN_ID, ADMIN)[
         G.MODEL_REGISTRY_ADDRESS]["code"]
+    assert config.base_fee_recipient == FEE_VAULT_ADDRESS
 
 
 def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypatch):
@@ -150,7 +145,7 @@ def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypa
 
 def test_node_has_the_predeploys_wired_to_lazai(node):
     backend = node.backend
-    expected = G.ai_genesis_alloc(backend.chain_id, ADMIN)
+    expected = predeploy_alloc(backend.chain_id, ADMIN)
     for address, entry in expected.items():
         assert backend.code(address) == entry["code"]
     client = AIClient(backend)  # no deployment: the predeployed addresses

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hyperion.lazai import genesis as G
+from hyperion.predeploys import plan as G
 from hyperion.cli import main
 from hyperion.cli.common import UsageError, parse_amount
 

@@ -15,8 +15,8 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
 from hyperion.execution.transaction import apply_transaction
-from hyperion.lazai.artifacts_store import load_artifact
-from hyperion.lazai.genesis import lazai_genesis_alloc
+from hyperion.artifacts import load_artifact
+from hyperion.predeploys.genesis import predeploy_alloc
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.transactions import FeeMarketTransaction
 from hyperion.state.memory import MemoryState
@@ -93,7 +93,7 @@ class Evm:
         for account in self.accounts:
             self.state.set_account(account.address, balance=10_000 * ETHER)
         if with_predeploys:
-            for address, entry in lazai_genesis_alloc(CHAIN_ID, self.admin.address).items():
+            for address, entry in predeploy_alloc(CHAIN_ID, self.admin.address).items():
                 self.state.set_account(address, nonce=entry["nonce"], balance=entry["balance"],
                                        code=entry["code"], storage=entry["storage"])
         self.logs: list = []

@@ -18,7 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from hyperion.lazai.genesis import DAT_ADDRESS, LAZAI_CHAIN_ID, lazai_genesis_json
+from hyperion.predeploys.genesis import genesis_json
+from hyperion.predeploys.plan import DAT_ADDRESS, LAZAI_CHAIN_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 def _dev_keys(count: int = 6) -> list[str]:
@@ -101,7 +102,7 @@ def start_lazai_node(tmp_dir: Path, port: int = 0) -> LazaiNode:
         return node
     node.stop()
     genesis_path = tmp_dir / "lazai-genesis.json"
-    genesis_path.write_text(json.dumps(lazai_genesis_json(LAZAI_CHAIN_ID, DEV_ADMIN)))
+    genesis_path.write_text(json.dumps(genesis_json(LAZAI_CHAIN_ID, DEV_ADMIN)))
     node = LazaiNode(["--port", str(port), "--in-memory", "--genesis", str(genesis_path), "--silent"],
                      tmp_dir / "node.log").start()
     node.wired = False

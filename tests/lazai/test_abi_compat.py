@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hyperion.lazai import genesis as G
-from hyperion.lazai.artifacts_store import load_artifact
+from hyperion.predeploys import plan as G
+from hyperion.artifacts import load_artifact
 from tests.lazai.evm_harness import abi_type
 
 contracts = pytest.importorskip("alith.lazai.contracts", reason="alith is not installed (pip install alith)")

@@ -15,7 +15,7 @@ from alith.lazai import ChainConfig, Client, ProofData, SettlementData  # noqa: 
 from alith.lazai.contracts import ContractConfig  # noqa: E402
 from alith.lazai.request import INFERENCE_TYPE, validate_account_and_signature  # noqa: E402
 
-from hyperion.lazai.genesis import LAZAI_CHAIN_ID  # noqa: E402
+from hyperion.predeploys.plan import LAZAI_CHAIN_ID  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, REPO_ROOT, port_is_free, start_lazai_node  # noqa: E402
 
 pytestmark = pytest.mark.e2e

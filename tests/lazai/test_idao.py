@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hyperion.lazai import genesis as G
+from hyperion.predeploys import plan as G
 from tests.lazai.evm_harness import ETHER, Reverted
 
 

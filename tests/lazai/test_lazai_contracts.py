@@ -7,7 +7,7 @@ from eth_abi import encode as abi_encode
 from eth_account import Account as EthAccount
 from eth_account.messages import encode_defunct
 
-from hyperion.lazai import genesis as G
+from hyperion.predeploys import plan as G
 from hyperion.primitives.keccak import keccak256
 from tests.lazai.evm_harness import ETHER, Reverted
 

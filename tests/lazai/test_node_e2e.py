@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("web3")
 
-from hyperion.lazai import genesis as G  # noqa: E402
+from hyperion.predeploys import plan as G  # noqa: E402
 from hyperion.sdk import ETH_ASSET, TransactionFailed, connect  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, start_lazai_node  # noqa: E402
 
@@ -30,7 +30,7 @@ def test_node_genesis_includes_the_predeploys(node):
     if not node.wired:
         pytest.skip("hyperion node's dev genesis does not include the LazAI predeploys yet: "
                     "hyperion/chain/genesis.py genesis_alloc() must merge "
-                    "hyperion.lazai.genesis.lazai_genesis_alloc(config.chain_id, dev account 0)")
+                    "hyperion.predeploys.genesis.predeploy_alloc(config.chain_id, dev account 0)")
     for entry in G.contracts_manifest():
         assert node.rpc("eth_getCode", entry["address"], "latest") != "0x", entry["name"]
 
@@ -128,7 +128,7 @@ def test_base_fee_is_routed_to_the_vault(node, users):
     grown = users[0].client.balance("0x" + G.FEE_VAULT_ADDRESS.hex()) - before
     if grown == 0 and base_fee > 0:
         pytest.skip("the chain does not route the base fee to FEE_VAULT_ADDRESS yet (lead: wire the chain rule: "
-                    "credit gas_used * base_fee to hyperion.lazai.genesis.FEE_VAULT_ADDRESS instead of burning)")
+                    "credit gas_used * base_fee to hyperion.predeploys.plan.FEE_VAULT_ADDRESS instead of burning)")
     assert grown == receipt["gasUsed"] * base_fee
 
 
@@ -152,7 +152,7 @@ def test_settlement_sdk_compute_fee_reaches_the_vault(node, users):
 
 
 def test_reentrant_claim_is_refused_on_the_node(node, users):
-    from hyperion.lazai.artifacts_store import load_artifact
+    from hyperion.artifacts import load_artifact
 
     creator, attacker_owner, payer = users[1], users[2], users[3]
     artifact = load_artifact("ReentrantClaimer")

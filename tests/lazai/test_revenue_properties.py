@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hyperion.lazai import genesis as G
+from hyperion.predeploys import plan as G
 from tests.lazai.evm_harness import Evm
 
 ETH = "0x" + "00" * 20

@@ -1,22 +1,20 @@
-"""The predeploys load into the real Chain through ChainConfig.alloc (the wiring the node needs)."""
+"""The dev genesis composed above the chain layer loads into the real Chain as plain ChainConfig.alloc."""
 
 from __future__ import annotations
 
-import pytest
-
-from hyperion.lazai import genesis as G
+from hyperion.chain.genesis import ChainConfig
+from hyperion.chain.node import Node
+from hyperion.predeploys import plan as G
+from hyperion.predeploys.genesis import add_to_dev_genesis, predeploy_alloc
 from hyperion.primitives.keccak import keccak256
 
-node_module = pytest.importorskip("hyperion.chain.node")
 
-
-def test_chain_with_lazai_alloc_serves_the_contracts():
-    from hyperion.chain.genesis import ChainConfig
-
+def test_chain_with_the_dev_genesis_serves_the_contracts():
     config = ChainConfig(chain_id=G.LAZAI_CHAIN_ID)
     admin = config.dev_accounts()[0][0]
-    config.alloc = {**G.lazai_genesis_alloc(config.chain_id, admin), **config.alloc}
-    node = node_module.Node(config)
+    add_to_dev_genesis(config)
+    assert config.base_fee_recipient == G.FEE_VAULT_ADDRESS
+    node = Node(config)
     try:
         chain = node.chain
         selector = keccak256(b"classCount()")[:4]
@@ -24,8 +22,10 @@ def test_chain_with_lazai_alloc_serves_the_contracts():
         assert result.success and int.from_bytes(result.output, "big") == 1
         result = chain.call({"to": G.VERIFIED_COMPUTING_ADDRESS, "data": keccak256(b"admin()")[:4]}, "latest")
         assert result.output[12:] == admin
+        result = chain.call({"to": G.MODEL_REGISTRY_ADDRESS, "data": keccak256(b"admin()")[:4]}, "latest")
+        assert result.output[12:] == admin
         state = chain.state_at(chain.head())
-        for address, entry in G.lazai_genesis_alloc(config.chain_id, admin).items():
+        for address, entry in predeploy_alloc(config.chain_id, admin).items():
             assert state.get_code(address) == entry["code"]
     finally:
         node.close()
