@@ -350,6 +350,21 @@ class ForkSchedule:
         return f"ForkSchedule({'; '.join(self.describe())})"
 
 
+def genesis_config_for(fork: str) -> dict[str, int]:
+    """geth genesis ``config`` keys that activate every fork up to ``fork`` at genesis (the merge included)."""
+    last = _INDEX[canonical_fork_name(fork)]
+    config: dict[str, int] = {}
+    for name, key in FORK_ORDER[1: last + 1]:
+        if name in ("DAOFork", PARIS):
+            continue
+        config[key] = 0
+        if name == "SpuriousDragon":
+            config["eip155Block"] = 0
+    if last >= _INDEX[PARIS]:
+        config["terminalTotalDifficulty"] = 0
+    return config
+
+
 def parse_blob_params(entry: Any, what: str) -> BlobParams:
     if not isinstance(entry, Mapping):
         raise UnsupportedFork(f"{what} must be an object with target, max and baseFeeUpdateFraction")
@@ -378,4 +393,5 @@ def _config_int(value: Any, what: str) -> int:
 
 
 __all__ = ["ALIASES", "Activation", "BlobParams", "DEFAULT_BLOB_SCHEDULE", "FORK_NAMES", "FORK_ORDER",
-           "ForkSchedule", "PARIS", "UnsupportedFork", "canonical_fork_name", "parse_blob_params"]
+           "ForkSchedule", "PARIS", "UnsupportedFork", "canonical_fork_name", "genesis_config_for",
+           "parse_blob_params"]

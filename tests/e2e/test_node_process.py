@@ -105,3 +105,16 @@ def test_data_dir_survives_kill_9_and_restart(tmp_path):
             assert failure.error["code"] == -32602
     finally:
         assert node.stop(signal.SIGINT) == 0
+
+
+def test_no_dev_accounts_still_starts_the_dev_chain():
+    """``--accounts 0``: no funded accounts, the predeploys still there (admin: the mnemonic's first key)."""
+    from hyperion.predeploys.plan import FEE_VAULT_ADDRESS
+
+    node = NodeProcess("--in-memory", "--accounts", "0").start()
+    try:
+        assert node.rpc("eth_accounts") == []
+        assert node.rpc("eth_getBalance", DEV_ADDRESSES[0], "latest") == "0x0"
+        assert node.rpc("eth_getCode", "0x" + FEE_VAULT_ADDRESS.hex(), "latest") not in ("0x", "0x0")
+    finally:
+        assert node.stop() == 0
