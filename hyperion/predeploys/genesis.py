@@ -106,8 +106,11 @@ def genesis_json(chain_id: int, admin: bytes, base: dict | None = None) -> dict:
     alloc entries win over the predeploys at the same address.
     """
     document = dict(base or {})
-    # the dev chain's forks (every fork up to Prague from genesis) unless ``base`` schedules its own
-    document["config"] = dict(genesis_config_for("Prague"), **(document.get("config") or {}), chainId=chain_id)
+    config = dict(document.get("config") or {})
+    dev_forks = genesis_config_for("Prague")
+    if not any(key in config for key in dev_forks):  # the dev chain's forks unless ``base`` schedules its own
+        config.update(dev_forks)
+    document["config"] = dict(config, chainId=chain_id)
     alloc = {
         "0x" + address.hex(): {
             "balance": hex(entry["balance"]), "nonce": hex(entry["nonce"]), "code": "0x" + entry["code"].hex(),
