@@ -102,7 +102,7 @@ class Ancestry(Protocol):
         """The ommers a known block included (only asked before the merge)."""
 
     def total_difficulty(self, block_hash: bytes) -> Optional[int]:
-        """A known block's total difficulty (only asked while the merge may be ahead)."""
+        """A known block's total difficulty (None when unknown: a chain merged from genesis needs none)."""
 
 
 @dataclass
@@ -210,8 +210,7 @@ def _import(block: Block, parent: Header, state, spec: ChainSpec, ancestry: Ance
             executor: TransactionExecutor) -> ImportedBlock:
     header = block.header
     schedule = spec.schedule
-    merge_pending = schedule.terminal_total_difficulty not in (None, 0)
-    parent_td = ancestry.total_difficulty(parent.hash) if merge_pending else None
+    parent_td = ancestry.total_difficulty(parent.hash)
     merged = is_proof_of_stake(parent, parent_td, schedule)
     rules = consensus.block_rules(schedule, header.number, header.timestamp, merged)
 
