@@ -110,6 +110,7 @@ class Chain:
                 # a chain started from a genesis file keeps that file's rules, whatever the caller passed
                 config.genesis = Genesis.from_stored_form(stored_genesis)
                 config.genesis.chain_id = self.chain_id
+                config.gas_limit = head.header.gas_limit  # what the pool holds transactions to
             self.spec = config.chain_spec()
         self._refresh_fork()
         if self.automine and not self.next_block_rules().merged:
