@@ -26,7 +26,7 @@ test: setup
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
-	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests
+	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
 
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup
