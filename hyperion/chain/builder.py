@@ -66,7 +66,7 @@ class BlockBuilder:
         self.deposit_contract = deposit_contract
         if base_fee is None:
             base_fee = expected_base_fee(parent, rules) or 0
-        excess_blob_gas = excess_blob_gas_after(parent, rules.blob, rules.osaka) if rules.cancun else 0
+        excess_blob_gas = excess_blob_gas_after(parent, fork) if rules.cancun else 0
         self.extra_data = extra_data
         self.allow_code_senders = allow_code_senders
         self.beacon_root = beacon_root

@@ -1,9 +1,9 @@
 """Consensus rules of block headers, per fork: what a valid header looks like next to its parent.
 
 ``block_rules`` turns a fork schedule and a block's position into a
-``BlockRules`` record: the VM fork, which header fields exist, the blob
-parameters, and for proof-of-work blocks the difficulty formula, bomb delay
-and block reward. ``validate_header`` checks a header against its parent
+``BlockRules`` record: MetisVM's ``Fork`` for the block, whose data says
+which header fields exist, the blob parameters and size limit, and for
+proof-of-work blocks the difficulty formula, bomb delay and block reward. ``validate_header`` checks a header against its parent
 under those rules; ``validate_ommers`` and ``ommer_rewards`` are the uncle
 rules of proof-of-work history.
 
@@ -15,17 +15,15 @@ other rule (difficulty, gas, timestamps, rewards, state) is re-checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from hyperion.chain.blocks import EMPTY_OMMERS_HASH, Header
-from hyperion.chain.schedule import BlobParams, ForkSchedule
+from hyperion.chain.schedule import ForkSchedule
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
-from hyperion.vm import gas as G
-from hyperion.vm.forks import GAS_PER_BLOB, Fork
+from hyperion.vm.forks import DIFFICULTY_FRONTIER, DIFFICULTY_HOMESTEAD, GAS_PER_BLOB, Fork
 
-ETHER = 10**18
 MAX_EXTRA_DATA = 32
 GAS_LIMIT_BOUND_DIVISOR = 1024
 MIN_GAS_LIMIT = 5000
@@ -33,19 +31,11 @@ MAX_GAS_LIMIT = 2**63 - 1  # geth's bound on a header's gas limit
 ELASTICITY_MULTIPLIER = 2
 BASE_FEE_CHANGE_DENOMINATOR = 8
 INITIAL_BASE_FEE = 10**9  # EIP-1559: the base fee of the London fork block
-BLOB_BASE_COST = 2**13  # EIP-7918
-MAX_RLP_BLOCK_SIZE = 10_485_760 - 2_097_152  # EIP-7934: MAX_BLOCK_SIZE - SAFETY_MARGIN
 MIN_DIFFICULTY = 131_072
 MAX_OMMERS = 2
 MAX_OMMER_DEPTH = 6
 DAO_EXTRA_DATA = b"dao-hard-fork"
 DAO_EXTRA_DATA_BLOCKS = 10
-
-# Difficulty bomb delays (in blocks) and block rewards, latest rule first: (fork, value).
-BOMB_DELAYS = (("GrayGlacier", 11_400_000), ("ArrowGlacier", 10_700_000), ("London", 9_700_000),
-               ("MuirGlacier", 9_000_000), ("Constantinople", 5_000_000), ("Byzantium", 3_000_000))
-BLOCK_REWARDS = (("Constantinople", 2 * ETHER), ("Byzantium", 3 * ETHER))
-FRONTIER_BLOCK_REWARD = 5 * ETHER
 
 
 class HeaderError(Exception):
@@ -58,64 +48,60 @@ class HeaderError(Exception):
 
 @dataclass(frozen=True)
 class BlockRules:
-    """What the schedule says about one block (see ``block_rules``)."""
+    """What the schedule says about one block (see ``block_rules``).
+
+    Everything per fork (header fields, rewards, difficulty, blob and size
+    limits) is data on MetisVM's ``Fork``; the rest depends on the block's
+    place in the schedule.
+    """
 
     fork_name: str
-    schedule: ForkSchedule = field(repr=False, compare=False)
+    fork: Fork
     merged: bool  # proof of stake: no difficulty, no ommers, no block reward
-    london: bool  # EIP-1559 base fee in the header
     london_transition: bool  # the first London block: base fee 1 gwei, parent gas limit doubled
-    shanghai: bool  # EIP-4895 withdrawals
-    cancun: bool  # EIP-4844 blob gas fields, EIP-4788 beacon root
-    prague: bool  # EIP-7685 requests hash
-    osaka: bool  # EIP-7918 blob reserve price, EIP-7934 block size limit
-    byzantium: bool  # EIP-658 receipt status (before: intermediate state roots)
-    blob: Optional[BlobParams]
-    difficulty_rule: str  # "frontier" | "homestead" | "byzantium"
-    bomb_delay: int
-    block_reward: int
     dao_extra_data: bool  # one of the ten blocks from the DAO fork that must say so in extraData
     dao_fork_block: bool  # the DAO fork block: its irregular state change applies
 
     @property
-    def fork(self) -> Fork:
-        """MetisVM's rules for the block (UnsupportedFork if this build lacks them)."""
-        return self.schedule.evm_fork(self.fork_name)
+    def london(self) -> bool:  # EIP-1559 base fee in the header
+        return self.fork.has_base_fee
+
+    @property
+    def shanghai(self) -> bool:  # EIP-4895 withdrawals
+        return self.fork.has_withdrawals
+
+    @property
+    def cancun(self) -> bool:  # EIP-4844 blob gas fields, EIP-4788 beacon root
+        return self.fork.has_blobs
+
+    @property
+    def prague(self) -> bool:  # EIP-7685 requests hash
+        return self.fork.has_requests
+
+    @property
+    def byzantium(self) -> bool:  # EIP-658 receipt status (before: intermediate state roots)
+        return self.fork.has_status_receipts
+
+    @property
+    def block_reward(self) -> int:
+        return 0 if self.merged else self.fork.block_reward
 
 
 def block_rules(schedule: ForkSchedule, number: int, timestamp: int, merged: bool = False) -> BlockRules:
-    """The rules of a block at ``(number, timestamp)``; ``merged`` is true for a proof-of-stake block."""
+    """The rules of a block at ``(number, timestamp)``; ``merged`` is true for a proof-of-stake block.
 
-    def active(name: str) -> bool:
-        return schedule.is_active(name, number, timestamp, merged)
-
+    Raises UnsupportedFork when MetisVM does not implement the block's fork.
+    """
     fork_name = schedule.fork_name_at(number, timestamp, merged)
-    merged = merged or active("Paris")
-    london = active("London")
-    if active("Byzantium"):
-        difficulty_rule = "byzantium"
-    elif active("Homestead"):
-        difficulty_rule = "homestead"
-    else:
-        difficulty_rule = "frontier"
-    reward = 0 if merged else next((r for name, r in BLOCK_REWARDS if active(name)), FRONTIER_BLOCK_REWARD)
+    fork = schedule.evm_fork(fork_name)
     dao = schedule.activation("DAOFork")
     dao_block = dao.block if dao is not None and dao.block is not None and schedule.dao_fork_support else None
+    london = schedule.activation("London")
     return BlockRules(
         fork_name=fork_name,
-        schedule=schedule,
-        merged=merged,
-        london=london,
-        london_transition=london and number > 0 and not schedule.is_active("London", number - 1, timestamp),
-        shanghai=active("Shanghai"),
-        cancun=active("Cancun"),
-        prague=active("Prague"),
-        osaka=active("Osaka"),
-        byzantium=active("Byzantium"),
-        blob=schedule.blob_params(fork_name) if active("Cancun") else None,
-        difficulty_rule=difficulty_rule,
-        bomb_delay=next((delay for name, delay in BOMB_DELAYS if active(name)), 0),
-        block_reward=reward,
+        fork=fork,
+        merged=merged or fork.is_proof_of_stake,
+        london_transition=london is not None and london.block is not None and number == london.block > 0,
         dao_extra_data=dao_block is not None and dao_block <= number < dao_block + DAO_EXTRA_DATA_BLOCKS,
         dao_fork_block=dao_block is not None and number == dao_block,
     )
@@ -151,30 +137,20 @@ def expected_base_fee(parent: Header, rules: BlockRules) -> Optional[int]:
     return base_fee_after(parent.base_fee, parent.gas_used, parent.gas_limit)
 
 
-def excess_blob_gas_after(parent: Header, params: BlobParams, reserve_price: bool) -> int:
+def excess_blob_gas_after(parent: Header, fork: Fork) -> int:
     """EIP-4844 (with EIP-7918's reserve price from Osaka): the excess blob gas of a child of ``parent``.
 
     The child's blob parameters apply (so a blob-parameter fork changes the
     target from its first block); a parent from before Cancun counts as zero.
     """
-    parent_excess = parent.excess_blob_gas or 0
-    parent_used = parent.blob_gas_used or 0
-    total = parent_excess + parent_used
-    if total < params.target_gas:
-        return 0
-    if reserve_price:
-        blob_price = G.blob_base_fee(parent_excess, params.update_fraction)
-        if BLOB_BASE_COST * (parent.base_fee or 0) > GAS_PER_BLOB * blob_price:
-            return parent_excess + parent_used * (params.max - params.target) // params.max
-    return total - params.target_gas
+    return fork.excess_blob_gas(parent.excess_blob_gas or 0, parent.blob_gas_used or 0, parent.base_fee or 0)
 
 
 def next_block_blob_base_fee(parent: Header, rules: BlockRules) -> int:
     """The blob base fee of a child of ``parent`` (0 before Cancun)."""
-    if rules.blob is None:
+    if not rules.cancun:
         return 0
-    excess = excess_blob_gas_after(parent, rules.blob, rules.osaka)
-    return G.blob_base_fee(excess, rules.blob.update_fraction)
+    return rules.fork.blob_base_fee(excess_blob_gas_after(parent, rules.fork))
 
 
 # -- proof of work ------------------------------------------------------------------------------------
@@ -185,14 +161,15 @@ def expected_difficulty(parent: Header, number: int, timestamp: int, rules: Bloc
     parent_difficulty = parent.difficulty
     step = parent_difficulty // 2048
     elapsed = timestamp - parent.timestamp
-    if rules.difficulty_rule == "frontier":
+    formula = rules.fork.difficulty_formula
+    if formula == DIFFICULTY_FRONTIER:
         difficulty = parent_difficulty + (step if elapsed < 13 else -step)
-    elif rules.difficulty_rule == "homestead":
+    elif formula == DIFFICULTY_HOMESTEAD:
         difficulty = parent_difficulty + step * max(1 - elapsed // 10, -99)
     else:
         uncles = 2 if parent.ommers_hash != EMPTY_OMMERS_HASH else 1
         difficulty = parent_difficulty + step * max(uncles - elapsed // 9, -99)
-    bomb_periods = (number - rules.bomb_delay) // 100_000 - 2
+    bomb_periods = (number - rules.fork.difficulty_bomb_delay) // 100_000 - 2
     if bomb_periods >= 0:
         difficulty += 2**bomb_periods
     return max(difficulty, MIN_DIFFICULTY)
@@ -227,13 +204,13 @@ def validate_header(header: Header, parent: Header, rules: BlockRules) -> None:
     if header.base_fee != base_fee:
         raise HeaderError("INVALID_BASEFEE_PER_GAS", f"base fee {header.base_fee}, expected {base_fee}")
     if rules.cancun:
-        excess = excess_blob_gas_after(parent, rules.blob, rules.osaka)
+        excess = excess_blob_gas_after(parent, rules.fork)
         if header.excess_blob_gas != excess:
             raise HeaderError("INCORRECT_EXCESS_BLOB_GAS",
                               f"excess blob gas {header.excess_blob_gas}, expected {excess}")
-        if header.blob_gas_used > rules.blob.max_gas:
-            raise HeaderError("BLOB_GAS_USED_ABOVE_LIMIT",
-                              f"blob gas used {header.blob_gas_used} above the limit {rules.blob.max_gas}")
+        if header.blob_gas_used > rules.fork.max_blob_gas_per_block:
+            raise HeaderError("BLOB_GAS_USED_ABOVE_LIMIT", f"blob gas used {header.blob_gas_used} above the "
+                              f"limit {rules.fork.max_blob_gas_per_block}")
         if header.blob_gas_used % GAS_PER_BLOB:
             raise HeaderError("INCORRECT_BLOB_GAS_USED", "blob gas used is not a multiple of the blob size")
     if rules.merged:
@@ -324,7 +301,7 @@ def ommer_rewards(header: Header, ommers: Sequence[Header], reward: int) -> list
 
 
 __all__ = [
-    "BLOB_BASE_COST", "BlockRules", "HeaderError", "INITIAL_BASE_FEE", "MAX_RLP_BLOCK_SIZE", "base_fee_after",
+    "BlockRules", "HeaderError", "INITIAL_BASE_FEE", "base_fee_after",
     "block_rules", "excess_blob_gas_after", "expected_base_fee", "expected_difficulty", "gas_limit_in_bounds",
     "next_block_blob_base_fee", "ommer_rewards", "ommers_hash", "validate_header", "validate_ommers",
 ]

@@ -6,17 +6,16 @@ from typing import Optional
 
 from hyperion.chain.consensus import base_fee_after as next_base_fee
 from hyperion.chain.consensus import next_block_blob_base_fee
-from hyperion.vm import gas as G
 
 MAX_FEE_HISTORY_BLOCKS = 1024
 
 
 def _blob_fee_and_ratio(header, rules) -> tuple[int, float]:
     """A block's blob base fee and blob gas used over its maximum (0 before Cancun)."""
-    if rules.blob is None or header.excess_blob_gas is None:
+    if not rules.cancun or header.excess_blob_gas is None:
         return 0, 0.0
-    fee = G.blob_base_fee(header.excess_blob_gas, rules.blob.update_fraction)
-    return fee, (header.blob_gas_used or 0) / rules.blob.max_gas
+    fork = rules.fork
+    return fork.blob_base_fee(header.excess_blob_gas), (header.blob_gas_used or 0) / fork.max_blob_gas_per_block
 
 
 def _percentile_rewards(block, receipts, percentiles: list[float]) -> list[int]:

@@ -214,9 +214,9 @@ def _import(block: Block, parent: Header, state, spec: ChainSpec, ancestry: Ance
     merged = is_proof_of_stake(parent, parent_td, schedule)
     rules = consensus.block_rules(schedule, header.number, header.timestamp, merged)
 
-    if rules.osaka and block.size > consensus.MAX_RLP_BLOCK_SIZE:
-        raise InvalidBlock("RLP_BLOCK_LIMIT_EXCEEDED",
-                           f"block is {block.size} bytes of RLP, the limit is {consensus.MAX_RLP_BLOCK_SIZE}")
+    size_limit = rules.fork.max_block_rlp_size
+    if size_limit and block.size > size_limit:
+        raise InvalidBlock("RLP_BLOCK_LIMIT_EXCEEDED", f"block is {block.size} bytes of RLP, the limit is {size_limit}")
     consensus.validate_header(header, parent, rules)
     _check_body(block, parent, rules, schedule, ancestry)
 

@@ -6,13 +6,10 @@ terminal total difficulty, and the blob parameters (EIP-4844 / EIP-7691 /
 EIP-7892 "blob-parameter-only" forks) of every blob fork. It answers two
 kinds of question:
 
-- ``fork_at(number, timestamp, merged)``: the EVM ``Fork`` (MetisVM's data)
-  a block executes under, with this chain's blob parameters applied;
-- ``is_active(name, number, timestamp)``: whether a named fork's consensus
-  rules apply (base fee from London, withdrawals from Shanghai, the
-  difficulty bomb delays of the glacier forks, ...). The chain layer keys
-  its consensus-only rules on these names, so the VM's forks need not carry
-  them.
+- ``fork_at(number, timestamp, merged)``: MetisVM's ``Fork`` for a block,
+  with this chain's blob parameters applied. The ``Fork`` carries the
+  per-fork data of both the EVM and the block rules (``chain.consensus``);
+- ``is_active(name, number, timestamp)``: whether a named fork is active.
 
 Schedules come from a geth genesis ``config`` (``homesteadBlock`` ...
 ``grayGlacierBlock``, ``terminalTotalDifficulty``, ``shanghaiTime`` ...
@@ -72,10 +69,6 @@ ALIASES = {
     "muirglacier": "MuirGlacier", "arrowglacier": "ArrowGlacier", "grayglacier": "GrayGlacier",
 }
 
-# Forks whose only changes are outside the EVM: they execute with their predecessor's VM rules.
-EVM_EQUIVALENT = {"DAOFork": "Homestead", "MuirGlacier": "Istanbul", "ArrowGlacier": "London",
-                  "GrayGlacier": "London"}
-
 
 class UnsupportedFork(ValueError):
     """A schedule or network names a fork this build cannot execute, or is malformed."""
@@ -96,16 +89,6 @@ class BlobParams:
     @property
     def max_gas(self) -> int:
         return self.max * GAS_PER_BLOB
-
-
-# Mainnet's blob schedule (EIP-4844, EIP-7691, EIP-7892); a genesis or fixture may override any entry.
-DEFAULT_BLOB_SCHEDULE = {
-    "Cancun": BlobParams(3, 6, 3338477),
-    "Prague": BlobParams(6, 9, 5007716),
-    "Osaka": BlobParams(6, 9, 5007716),
-    "BPO1": BlobParams(10, 15, 8346193),
-    "BPO2": BlobParams(14, 21, 11684671),
-}
 
 
 def canonical_fork_name(name: str) -> str:
@@ -158,9 +141,9 @@ class ForkSchedule:
         self.activations: tuple[Activation, ...] = tuple(
             dataclasses.replace(by_name[name], name=name) for name in FORK_NAMES if name in by_name)
         self.terminal_total_difficulty = terminal_total_difficulty
-        self.blob_schedule: dict[str, BlobParams] = dict(DEFAULT_BLOB_SCHEDULE)
-        for name, params in (blob_schedule or {}).items():
-            self.blob_schedule[canonical_fork_name(name)] = params
+        # this chain's blob parameters where they differ from the forks' own (mainnet's, EEST's for BPO3+)
+        self.blob_schedule: dict[str, BlobParams] = {
+            canonical_fork_name(name): params for name, params in (blob_schedule or {}).items()}
         self.dao_fork_support = dao_fork_support
         self._overrides = {canonical_fork_name(k): v for k, v in (evm_overrides or {}).items()}
         self._evm_forks: dict[str, Fork] = {}
@@ -281,12 +264,11 @@ class ForkSchedule:
         return self.evm_fork(self.fork_name_at(number, timestamp, merged))
 
     def blob_params(self, name: str) -> Optional[BlobParams]:
-        """Blob parameters of a fork: its own entry, else the latest earlier blob fork's."""
-        index = _INDEX[canonical_fork_name(name)]
-        for candidate in reversed(FORK_NAMES[: index + 1]):
-            if candidate in self.blob_schedule:
-                return self.blob_schedule[candidate] if _INDEX[candidate] >= _INDEX["Cancun"] else None
-        return None
+        """The blob parameters a fork runs with on this chain (None before Cancun)."""
+        fork = self.evm_fork(canonical_fork_name(name))
+        if not fork.has_blobs:
+            return None
+        return BlobParams(fork.target_blobs_per_block, fork.max_blobs_per_block, fork.blob_base_fee_update_fraction)
 
     def check_supported(self) -> None:
         """Raise UnsupportedFork unless MetisVM implements every fork this schedule can reach."""
@@ -300,41 +282,28 @@ class ForkSchedule:
         return self.activations[-1].name
 
     def evm_fork(self, name: str) -> Fork:
-        """The VM rules of a canonical fork name, with this chain's blob parameters."""
+        """MetisVM's ``Fork`` for a canonical fork name, with this chain's blob parameters."""
         cached = self._evm_forks.get(name)
         if cached is not None:
             return cached
-        fork = self._base_evm_fork(name)
-        params = self.blob_params(name) if fork.has_blobs else None
-        if params is not None and (fork.target_blob_gas_per_block, fork.max_blob_gas_per_block,
-                                   fork.blob_base_fee_update_fraction) != (
+        fork = self._overrides.get(name) or self._vm_fork(name)
+        params = self.blob_schedule.get(name)
+        if params is not None and fork.has_blobs and (fork.target_blob_gas_per_block, fork.max_blob_gas_per_block,
+                                                      fork.blob_base_fee_update_fraction) != (
                 params.target_gas, params.max_gas, params.update_fraction):
-            fork = dataclasses.replace(fork, target_blob_gas_per_block=params.target_gas,
-                                       max_blob_gas_per_block=params.max_gas,
-                                       blob_base_fee_update_fraction=params.update_fraction)
+            try:
+                fork = fork.with_blob_schedule(params.target, params.max, params.update_fraction)
+            except ValueError as exc:
+                raise UnsupportedFork(str(exc)) from None
         self._evm_forks[name] = fork
         return fork
 
-    def _base_evm_fork(self, name: str) -> Fork:
-        if name in self._overrides:
-            return self._overrides[name]
+    @staticmethod
+    def _vm_fork(name: str) -> Fork:
         try:
-            return get_fork(name)
+            return get_fork("Homestead" if name == "DAOFork" else name)  # the DAO fork changes no EVM rule
         except UnknownFork:
-            pass
-        for alias, canonical in ALIASES.items():
-            if canonical == name:
-                try:
-                    return get_fork(alias)
-                except UnknownFork:
-                    continue
-        if name in EVM_EQUIVALENT:
-            base = self._base_evm_fork(EVM_EQUIVALENT[name])
-            return base
-        if name.startswith("BPO"):
-            base = self._base_evm_fork(FORK_NAMES[_INDEX[name] - 1])
-            return dataclasses.replace(base, name=name)
-        raise UnsupportedFork(f"fork {name} is not implemented by MetisVM")
+            raise UnsupportedFork(f"fork {name} is not implemented by MetisVM") from None
 
     def describe(self) -> list[str]:
         """One line per scheduled fork, for logs and ``hyperion init``."""
@@ -392,6 +361,6 @@ def _config_int(value: Any, what: str) -> int:
     return result
 
 
-__all__ = ["ALIASES", "Activation", "BlobParams", "DEFAULT_BLOB_SCHEDULE", "FORK_NAMES", "FORK_ORDER",
+__all__ = ["ALIASES", "Activation", "BlobParams", "FORK_NAMES", "FORK_ORDER",
            "ForkSchedule", "PARIS", "UnsupportedFork", "canonical_fork_name", "genesis_config_for",
            "parse_blob_params"]

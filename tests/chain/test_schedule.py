@@ -57,7 +57,10 @@ def test_blob_schedule_reaches_the_vm_fork():
     assert (fork.target_blob_gas_per_block, fork.max_blob_gas_per_block, fork.blob_base_fee_update_fraction) == (
         4 * 2**17, 8 * 2**17, 1234567)
     assert schedule.blob_params("Osaka") == BlobParams(6, 9, 5007716)  # mainnet's default
+    assert schedule.blob_params("Shanghai") is None
     assert ForkSchedule.from_network("Cancun").evm_fork("Cancun") is CANCUN  # unchanged parameters: same object
+    with pytest.raises(UnsupportedFork):
+        ForkSchedule.from_network("Cancun", {"Cancun": BlobParams(7, 6, 1)}).evm_fork("Cancun")  # target > max
 
 
 def test_geth_genesis_config():
@@ -103,13 +106,16 @@ def test_base_fee_rule():
 
 
 def test_excess_blob_gas_with_reserve_price():
-    params = BlobParams(6, 9, 5007716)
+    prague = ForkSchedule.from_network("Prague").evm_fork("Prague")
+    osaka = ForkSchedule.from_network("Osaka").evm_fork("Osaka")
     parent = _header(excess_blob_gas=0, blob_gas_used=9 * 2**17, base_fee=7)
-    assert consensus.excess_blob_gas_after(parent, params, reserve_price=False) == 3 * 2**17
+    assert consensus.excess_blob_gas_after(parent, prague) == 3 * 2**17
+    assert consensus.excess_blob_gas_after(parent, osaka) == 3 * 2**17
     # EIP-7918: with an execution base fee high enough the excess grows by used * (max - target) / max
     expensive = _header(excess_blob_gas=0, blob_gas_used=9 * 2**17, base_fee=10**12)
-    assert consensus.excess_blob_gas_after(expensive, params, reserve_price=True) == 9 * 2**17 * 3 // 9
-    assert consensus.excess_blob_gas_after(_header(), params, reserve_price=True) == 0  # a pre-Cancun parent
+    assert consensus.excess_blob_gas_after(expensive, osaka) == 9 * 2**17 * 3 // 9
+    assert consensus.excess_blob_gas_after(expensive, prague) == 3 * 2**17
+    assert consensus.excess_blob_gas_after(_header(), osaka) == 0  # a pre-Cancun parent
 
 
 def test_difficulty_formulas():
@@ -127,7 +133,7 @@ def test_difficulty_formulas():
     # the bomb: Frontier at block 300000 adds 2**(3 - 2); Byzantium delays it by three million blocks
     old = _header(number=299_999, difficulty=2**20, timestamp=1000)
     assert consensus.expected_difficulty(old, 300_000, 1005, frontier) == 2**20 + step + 2
-    assert byzantium.bomb_delay == 3_000_000
+    assert byzantium.fork.difficulty_bomb_delay == 3_000_000
     assert consensus.expected_difficulty(_header(difficulty=1), 2, 100, homestead) == consensus.MIN_DIFFICULTY
 
 
