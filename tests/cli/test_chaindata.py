@@ -12,7 +12,6 @@ import pytest
 from hyperion.chain.chainfile import ChainFileError, read_blocks
 from hyperion.chain.genesis import Genesis
 from hyperion.chain.node import genesis_hash_of, stored_genesis
-from hyperion.chain.schedule import UnsupportedFork
 
 from tests.chain.block_factory import build_chain, dev_config, genesis_document
 from tests.e2e.harness import NodeProcess
@@ -135,14 +134,6 @@ def test_init_and_import_usage_errors(built, tmp_path):
     assert refused.returncode == 1 and "already holds" in refused.stderr
 
 
-def _rpc_compat_schedule_supported() -> bool:
-    try:
-        Genesis.from_file(RPC_COMPAT / "genesis.json").schedule.check_supported()
-    except UnsupportedFork:
-        return False
-    return True
-
-
 @pytest.mark.skipif(not (RPC_COMPAT / "genesis.json").is_file(), reason="rpc-compat fixtures not found")
 def test_rpc_compat_genesis_is_the_parent_of_its_chain(tmp_path):
     data_dir = tmp_path / "chain"
@@ -154,8 +145,6 @@ def test_rpc_compat_genesis_is_the_parent_of_its_chain(tmp_path):
     parent = decode_block(first).header.parent_hash
     assert f"genesis 0x{parent.hex()}" in result.stdout
     assert parent.hex().startswith("44fd")
-    if not _rpc_compat_schedule_supported():
-        pytest.skip("MetisVM does not implement every fork of the rpc-compat chain yet (Homestead .. Osaka)")
     imported = hyperion("import", "--data-dir", str(data_dir), str(RPC_COMPAT / "chain.rlp"))
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.startswith("imported 54 blocks; head 54 ")
