@@ -221,6 +221,10 @@ class ForkSchedule:
                 activations.append(Activation(name, block=value))
         if "eip158Block" not in config and config.get("eip155Block") is not None:
             activations.append(Activation("SpuriousDragon", block=_config_int(config["eip155Block"], "eip155Block")))
+        if config.get("petersburgBlock") is None and config.get("constantinopleBlock") is not None:
+            # geth: without a Petersburg block, Petersburg comes with Constantinople (EIP-1283 never ran)
+            activations.append(Activation("Petersburg", block=_config_int(config["constantinopleBlock"],
+                                                                          "constantinopleBlock")))
         ttd = config.get("terminalTotalDifficulty")
         ttd = None if ttd is None else _config_int(ttd, "terminalTotalDifficulty")
         blob_schedule = {}

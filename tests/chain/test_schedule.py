@@ -80,6 +80,8 @@ def test_geth_genesis_config():
     assert schedule.fork_name_at(40, 510) == "BPO1"
     assert schedule.terminal_total_difficulty == 4732352
     assert schedule.blob_params("BPO1") == BlobParams(10, 15, 8346193)
+    # as in geth, Petersburg comes with Constantinople when the config names no Petersburg block
+    assert ForkSchedule.from_genesis_config({"constantinopleBlock": 7}).fork_name_at(7, 0) == "Petersburg"
     with pytest.raises(UnsupportedFork):
         ForkSchedule.from_genesis_config({"londonBlock": "soon"})
     with pytest.raises(UnsupportedFork):
