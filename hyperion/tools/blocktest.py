@@ -34,6 +34,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from hyperion.chain.blocks import BlockDecodeError, Header, decode_block
 from hyperion.chain.importer import ChainSpec, ImportedBlock, InvalidBlock, import_block
 from hyperion.chain.schedule import ForkSchedule, UnsupportedFork, canonical_fork_name, parse_blob_params
+from hyperion.primitives import rlp
 from hyperion.state.memory import MemoryState
 from hyperion.tools.big_stack import run_on_big_stack
 from hyperion.tools.fixtures import FixtureError, load_json, parse_alloc, parse_bytes, parse_int
@@ -113,12 +114,13 @@ def _parse_test(file: str, name: str, test: Any) -> BlockTest:
     for index, entry in enumerate(blocks_raw):
         if not isinstance(entry, dict):
             raise FixtureError(f"blocks[{index}] is not an object")
-        expect = entry.get("expectException")
-        blocks.append(BlockEntry(parse_bytes(entry["rlp"], f"blocks[{index}].rlp"),
-                                 None if not expect else str(expect)))
+        blocks.append(BlockEntry(parse_bytes(entry["rlp"], f"blocks[{index}].rlp"), _expected_exception(entry, network)))
     genesis_header = test["genesisBlockHeader"]
     if not isinstance(genesis_header, dict):
         raise FixtureError("genesisBlockHeader is not an object")
+    genesis_rlp = test.get("genesisRLP")
+    genesis_rlp = (_header_from_json(genesis_header) if genesis_rlp is None
+                   else parse_bytes(genesis_rlp, "genesisRLP"))
     post_state = test.get("postState")
     post_state_hash = test.get("postStateHash")
     if post_state is None and post_state_hash is None:
@@ -126,13 +128,52 @@ def _parse_test(file: str, name: str, test: Any) -> BlockTest:
     return BlockTest(
         file=file, name=name, network=network, spec=ChainSpec(chain_id, schedule),
         pre=parse_alloc(test["pre"], "pre"),
-        genesis_rlp=parse_bytes(test["genesisRLP"], "genesisRLP"),
+        genesis_rlp=genesis_rlp,
         genesis_hash=parse_bytes(genesis_header["hash"], "genesisBlockHeader.hash", 32),
         blocks=blocks,
         post_state=None if post_state is None else parse_alloc(post_state, "postState"),
         post_state_hash=None if post_state_hash is None else parse_bytes(post_state_hash, "postStateHash", 32),
         last_block_hash=parse_bytes(test["lastblockhash"], "lastblockhash", 32),
     )
+
+
+def _expected_exception(entry: dict, network: str) -> Optional[str]:
+    """The exception a block must be rejected with, or None for a block that must be accepted.
+
+    ``expectException`` (execution-spec-tests and current ethereum/tests), or
+    the older ``expectExceptionALL`` / ``expectException<Network>``; a block
+    given without its ``blockHeader`` is an invalid block in both formats.
+    """
+    for key in ("expectException", "expectExceptionALL", f"expectException{network}"):
+        if entry.get(key):
+            return str(entry[key])
+    if "blockHeader" not in entry:
+        return "an invalid block (given without its blockHeader)"
+    return None
+
+
+_HEADER_JSON_FIELDS = (
+    ("parentHash", 32), ("uncleHash", 32), ("coinbase", 20), ("stateRoot", 32), ("transactionsTrie", 32),
+    ("receiptTrie", 32), ("bloom", 256), ("difficulty", None), ("number", None), ("gasLimit", None),
+    ("gasUsed", None), ("timestamp", None), ("extraData", 0), ("mixHash", 32), ("nonce", 8),
+)
+_OPTIONAL_HEADER_JSON_FIELDS = (("baseFeePerGas", None), ("withdrawalsRoot", 32), ("blobGasUsed", None),
+                                ("excessBlobGas", None), ("parentBeaconBlockRoot", 32), ("requestsHash", 32))
+
+
+def _header_from_json(fields: dict) -> bytes:
+    """The RLP of a genesis block given only as ``genesisBlockHeader`` fields (older fixtures)."""
+    items = []
+    for name, size in _HEADER_JSON_FIELDS + _OPTIONAL_HEADER_JSON_FIELDS:
+        if name not in fields:
+            if (name, size) in _OPTIONAL_HEADER_JSON_FIELDS:
+                break
+            raise FixtureError(f"genesisBlockHeader: missing {name}")
+        if size is None:
+            items.append(parse_int(fields[name], f"genesisBlockHeader.{name}"))
+        else:
+            items.append(parse_bytes(fields[name], f"genesisBlockHeader.{name}", size or None))
+    return rlp.encode([items, [], []] + ([[]] if len(items) > 16 else []))
 
 
 def _describe_malformed(exc: Exception) -> str:

@@ -197,3 +197,22 @@ def test_jobs_spread_files_over_processes(tmp_path):
         copies.append(copy)
     results = [r for batch in blocktest.run_files(copies, jobs=2) for r in batch]
     assert [r.passed for r in results] == [True, True, True]
+
+
+def test_older_ethereum_tests_format(tmp_path):
+    """Older fills: no genesisRLP (the genesis header's fields only), expectExceptionALL / expectException<Net>,
+    and invalid blocks given as bare RLP without a blockHeader."""
+    _path, fixture = _small_fixture()
+    name, test = next(iter(fixture.items()))
+    del test["genesisRLP"]
+    bad_rlp = test["blocks"][0]["rlp"][:-2] + ("00" if test["blocks"][0]["rlp"][-2:] != "00" else "01")
+    test["blocks"] = [{"rlp": bad_rlp}, {"rlp": bad_rlp, "expectExceptionALL": "InvalidStateRoot"},
+                      {"rlp": bad_rlp, f"expectException{test['network']}": "InvalidStateRoot"}] + test["blocks"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({name: test}))
+    [result] = run_file(path)
+    assert result.passed, result.error
+    test["genesisBlockHeader"]["extraData"] = "0x01"
+    path.write_text(json.dumps({name: test}))
+    [result] = run_file(path)
+    assert result.failed and "genesis hash" in result.error
