@@ -84,7 +84,7 @@ def execute_call(
 
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:
-        status, gas_left, output = _run_precompile(precompile, data, gas)
+        status, gas_left, output = _run_precompile(precompile, data, gas, state)
     else:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
         status = _run(f)
@@ -118,15 +118,16 @@ def _settle(ctx: TxContext, status: int, snapshot: int, log_mark: int, refund_ma
         del ctx.to_delete[delete_mark:]
 
 
-def _run_precompile(precompile, data: bytes, gas: int) -> tuple[int, int, bytes]:
+def _run_precompile(precompile, data: bytes, gas: int, state) -> tuple[int, int, bytes]:
+    extra = (state,) if precompile.needs_state else ()
     try:
-        cost = precompile.gas(data)
+        cost = precompile.gas(data, *extra)
     except PrecompileError:
         return FAILED, 0, b""
     if cost > gas:
         return FAILED, 0, b""
     try:
-        output = precompile.run(data)
+        output = precompile.run(data, *extra)
     except PrecompileError:
         return FAILED, 0, b""
     return SUCCESS, gas - cost, output
