@@ -2,7 +2,9 @@
 
 ``Genesis`` is a genesis file parsed exactly as geth reads it: the
 ``config`` (chain id, fork blocks and times, ``terminalTotalDifficulty``,
-``blobSchedule``, ``depositContractAddress``), the ``alloc``, and the
+``blobSchedule``, ``depositContractAddress``, and Hyperion's
+``baseFeeRecipient``: where the base fee goes instead of being burned), the
+``alloc``, and the
 header fields (``nonce``, ``timestamp``, ``extraData``, ``gasLimit``,
 ``difficulty``, ``mixHash``, ``coinbase``, ``baseFeePerGas``, ...). Its
 genesis block carries a base fee only where London is active at genesis,
@@ -89,6 +91,7 @@ class Genesis:
     excess_blob_gas: Optional[int] = None
     blob_gas_used: Optional[int] = None
     deposit_contract: Optional[bytes] = MAINNET_DEPOSIT_CONTRACT
+    base_fee_recipient: Optional[bytes] = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Genesis":
@@ -119,6 +122,7 @@ class Genesis:
         if not isinstance(alloc, dict):
             raise InvalidGenesis("alloc must be an object of address -> account")
         deposit = config.get("depositContractAddress")
+        recipient = config.get("baseFeeRecipient")
         genesis = cls(
             chain_id=_quantity(config.get("chainId", 1), "config.chainId"),
             schedule=schedule,
@@ -138,6 +142,7 @@ class Genesis:
             excess_blob_gas=_optional_quantity(data.get("excessBlobGas"), "excessBlobGas"),
             blob_gas_used=_optional_quantity(data.get("blobGasUsed"), "blobGasUsed"),
             deposit_contract=MAINNET_DEPOSIT_CONTRACT if deposit is None else _address(deposit),
+            base_fee_recipient=None if recipient is None else _address(recipient),
         )
         if len(genesis.extra_data) > 32:
             raise InvalidGenesis(f"extraData is {len(genesis.extra_data)} bytes, at most 32 allowed")
@@ -172,8 +177,8 @@ class Genesis:
         header = self.header(state_root)
         return Block(header, [], [] if header.withdrawals_root is not None else None)
 
-    def chain_spec(self, base_fee_recipient: Optional[bytes] = None) -> ChainSpec:
-        return ChainSpec(self.chain_id, self.schedule, self.deposit_contract, base_fee_recipient)
+    def chain_spec(self) -> ChainSpec:
+        return ChainSpec(self.chain_id, self.schedule, self.deposit_contract, self.base_fee_recipient)
 
     def stored_form(self) -> bytes:
         """What an initialized chain keeps to rebuild this genesis's rules (everything but the alloc)."""
@@ -271,7 +276,7 @@ class ChainConfig:
     def chain_spec(self) -> ChainSpec:
         """The rules block import and the block builder apply on this chain."""
         if self.genesis is not None:
-            return self.genesis_spec().chain_spec(self.base_fee_recipient)
+            return self.genesis_spec().chain_spec()
         return ChainSpec(self.chain_id, ForkSchedule.single(self.fork), MAINNET_DEPOSIT_CONTRACT,
                          self.base_fee_recipient)
 

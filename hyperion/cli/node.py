@@ -80,6 +80,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--block-time", type=_positive_float, metavar="SECONDS",
                        help="mine a block every SECONDS instead of one per transaction (automine)")
     chain.add_argument("--gas-limit", type=_non_negative_int, metavar="GAS", help="block gas limit (default 30M)")
+    chain.add_argument("--timestamp", type=_non_negative_int, metavar="SECONDS",
+                       help="genesis timestamp of a new dev chain (default: now), as anvil's --timestamp")
     chain.add_argument("--base-fee", type=_non_negative_int, metavar="WEI", help="genesis base fee (default 1 gwei)")
     chain.add_argument("--accounts", "-a", type=_non_negative_int, metavar="N",
                        help="number of funded dev accounts (default 10)")
@@ -134,6 +136,10 @@ def chain_config_from_args(args: argparse.Namespace, stored_genesis: Any = None)
         config = ChainConfig.from_genesis_file(args.genesis)
     else:
         config = ChainConfig()
+    if args.timestamp is not None:
+        if config.genesis is not None:
+            raise UsageError("--timestamp sets the dev chain's genesis time; a genesis file carries its own")
+        config.genesis_timestamp = args.timestamp
     if args.chain_id is not None:
         config.chain_id = args.chain_id
     if args.gas_limit is not None:

@@ -110,7 +110,8 @@ def genesis_json(chain_id: int, admin: bytes, base: dict | None = None) -> dict:
     dev_forks = genesis_config_for("Prague")
     if not any(key in config for key in dev_forks):  # the dev chain's forks unless ``base`` schedules its own
         config.update(dev_forks)
-    document["config"] = dict(config, chainId=chain_id)
+    # the chain's rule that the base fee goes to the Holders Mining vault, as on the dev chain
+    document["config"] = dict(config, chainId=chain_id, baseFeeRecipient="0x" + FEE_VAULT_ADDRESS.hex())
     alloc = {
         "0x" + address.hex(): {
             "balance": hex(entry["balance"]), "nonce": hex(entry["nonce"]), "code": "0x" + entry["code"].hex(),

@@ -95,3 +95,12 @@ def test_rpc_compat_genesis_hash():
     assert genesis_hash_of(genesis).hex() == "44fd89d504659cd58f48f4796b77a7e7012cf296a2409afa2f6c3cb99b5b3d99"
     document = json.loads((RPC_COMPAT / "genesis.json").read_text())
     assert len(genesis.alloc) == len(document["alloc"])
+
+
+def test_a_genesis_can_route_the_base_fee_as_the_dev_chain_does():
+    """Hyperion's ``config.baseFeeRecipient``: part of the chain's rules, kept with an initialized chain."""
+    vault = "0x" + "fe" * 20
+    genesis = Genesis.from_dict(_genesis(londonBlock=0, terminalTotalDifficulty=0, baseFeeRecipient=vault))
+    assert genesis.chain_spec().base_fee_recipient == b"\xfe" * 20
+    assert Genesis.from_stored_form(genesis.stored_form()).chain_spec().base_fee_recipient == b"\xfe" * 20
+    assert Genesis.from_dict(_genesis(londonBlock=0)).chain_spec().base_fee_recipient is None
