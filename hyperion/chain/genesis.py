@@ -40,7 +40,7 @@ from hyperion.chain.blocks import (
 from hyperion.chain.consensus import INITIAL_BASE_FEE, MIN_DIFFICULTY
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
 from hyperion.chain.importer import ChainSpec
-from hyperion.chain.schedule import ForkSchedule, UnsupportedFork
+from hyperion.chain.schedule import ForkSchedule, UnsupportedFork, genesis_config_for
 from hyperion.chain.system import (
     BEACON_ROOTS_ADDRESS,
     BEACON_ROOTS_CODE,
@@ -180,6 +180,28 @@ class Genesis:
     def chain_spec(self) -> ChainSpec:
         return ChainSpec(self.chain_id, self.schedule, self.deposit_contract, self.base_fee_recipient)
 
+    def to_dict(self) -> dict:
+        """This genesis as a geth-format document (``Genesis.from_dict`` reads it back to the same block)."""
+        document = {
+            "config": dict(self.config, chainId=self.chain_id),
+            "nonce": "0x" + self.nonce.hex(), "timestamp": hex(self.timestamp),
+            "extraData": "0x" + self.extra_data.hex(), "gasLimit": hex(self.gas_limit),
+            "mixHash": "0x" + self.mix_hash.hex(), "coinbase": "0x" + self.coinbase.hex(),
+            "number": hex(self.number), "gasUsed": hex(self.gas_used), "parentHash": "0x" + self.parent_hash.hex(),
+            "alloc": {
+                "0x" + address.hex(): {
+                    "balance": hex(entry["balance"]), "nonce": hex(entry["nonce"]), "code": "0x" + entry["code"].hex(),
+                    "storage": {hex(key): hex(value) for key, value in entry["storage"].items()},
+                }
+                for address, entry in self.alloc.items()
+            },
+        }
+        for key, value in (("difficulty", self.difficulty), ("baseFeePerGas", self.base_fee),
+                           ("excessBlobGas", self.excess_blob_gas), ("blobGasUsed", self.blob_gas_used)):
+            if value is not None:
+                document[key] = hex(value)
+        return document
+
     def stored_form(self) -> bytes:
         """What an initialized chain keeps to rebuild this genesis's rules (everything but the alloc)."""
         document = {"config": self.config, "difficulty": hex(self.difficulty) if self.difficulty is not None else None,
@@ -268,7 +290,7 @@ class ChainConfig:
         timestamp = self.genesis_timestamp if self.genesis_timestamp is not None else int(time.time())
         return Genesis(
             chain_id=self.chain_id, schedule=ForkSchedule.single(self.fork), alloc=genesis_alloc(self),
-            config={"chainId": self.chain_id, "fork": self.fork.name.split("+", 1)[0]},
+            config=genesis_config_for(self.fork.name.split("+", 1)[0]),
             timestamp=timestamp, extra_data=self.extra_data, gas_limit=self.gas_limit, difficulty=0,
             coinbase=self.coinbase, base_fee=self.base_fee,
         )

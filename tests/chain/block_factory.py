@@ -31,19 +31,7 @@ def dev_config(base_fee_recipient=None) -> ChainConfig:
 
 def genesis_document(config: ChainConfig) -> dict:
     """The geth-format genesis file of ``config``'s dev genesis (Prague from genesis, all in geth's keys)."""
-    genesis = config.genesis_spec()
-    forks = {key: 0 for key in ("homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-                                "constantinopleBlock", "petersburgBlock", "istanbulBlock", "berlinBlock",
-                                "londonBlock", "shanghaiTime", "cancunTime", "pragueTime")}
-    alloc = {
-        "0x" + address.hex(): {"balance": hex(entry["balance"]), "nonce": hex(entry["nonce"]),
-                               "code": "0x" + entry["code"].hex(),
-                               "storage": {hex(k): hex(v) for k, v in entry["storage"].items()}}
-        for address, entry in genesis.alloc.items()
-    }
-    return {"config": {"chainId": CHAIN_ID, "terminalTotalDifficulty": 0, **forks}, "alloc": alloc,
-            "gasLimit": hex(genesis.gas_limit), "baseFeePerGas": hex(genesis.base_fee),
-            "timestamp": hex(genesis.timestamp), "difficulty": "0x0", "extraData": "0x"}
+    return config.genesis_spec().to_dict()
 
 
 def build_chain(config: ChainConfig, count: int, genesis: Genesis | None = None) -> list[bytes]:

@@ -104,3 +104,10 @@ def test_a_genesis_can_route_the_base_fee_as_the_dev_chain_does():
     assert genesis.chain_spec().base_fee_recipient == b"\xfe" * 20
     assert Genesis.from_stored_form(genesis.stored_form()).chain_spec().base_fee_recipient == b"\xfe" * 20
     assert Genesis.from_dict(_genesis(londonBlock=0)).chain_spec().base_fee_recipient is None
+
+
+def test_the_dev_genesis_written_as_a_file_reads_back_to_the_same_block():
+    dev = ChainConfig(genesis_timestamp=5, dev_account_count=2).genesis_spec()
+    again = Genesis.from_dict(json.loads(json.dumps(dev.to_dict())))
+    assert genesis_hash_of(again) == genesis_hash_of(dev)
+    assert again.schedule.fork_name_at(0, 0) == "Prague" and len(again.alloc) == len(dev.alloc)
