@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests blocktests node
+.PHONY: setup test statetests blocktests node rollup-slow
 
 setup: $(INSTALLED)
 
@@ -31,6 +31,11 @@ statetests: setup
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup
 	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
+
+# The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
+rollup-slow: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/python -m pytest -q -m slow tests/rollup
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup
