@@ -69,13 +69,14 @@ def execute_transaction(state, env: BlockEnv, tx, *, gas_used: int, blob_gas_use
     result = apply_transaction(state, env, tx, tracer=tracer, block_gas_used=gas_used,
                                block_blob_gas_used=blob_gas_used)
     recipient = options.base_fee_recipient
-    if recipient is not None and env.base_fee and result.gas_used:
+    if recipient is not None and env.base_fee and result.gas_used and result.deposit_nonce is None:
+        # (a deposit buys no gas at the base fee: nothing to route)
         state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
     blob_price = G.blob_base_fee(env.excess_blob_gas, env.fork.blob_base_fee_update_fraction) if tx.type == 3 else 0
     record = ReceiptRecord(
         tx.type, 1 if result.success else 0, gas_used + result.gas_used, result.gas_used,
         tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
-        result.blob_gas_used, blob_price,
+        result.blob_gas_used, blob_price, result.deposit_nonce,
         state.state_root() if options.intermediate_roots else None,
     )
     return record, result

@@ -23,11 +23,12 @@ the configured alloc.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from hyperion.chain.blocks import (
     EMPTY_OMMERS_HASH,
@@ -248,13 +249,19 @@ class ChainConfig:
     priority_fee_suggestion: int = GWEI
     min_priority_fee: int = 0
     rpc_gas_cap: int = 50_000_000
+    rpc_evm_timeout: float = 5.0                 # seconds an execution an RPC starts may run
+    rpc_trace_memory: int = 128 * 1024 * 1024    # bytes of struct logs / call frames one trace may keep
     txpool_max_slots: int = 5120
+    txpool_max_queued: int = 1024
     txpool_max_queued_per_account: int = 64
     txpool_queued_lifetime: float = 3 * 3600.0
     # Where the EIP-1559 base fee goes; None burns it (Ethereum). Hyperion's
     # node routes it to the Holders Mining fee vault.
     base_fee_recipient: Optional[bytes] = None
     genesis: Optional[Genesis] = None
+    # Applied to the VM rules of every fork of a genesis file's schedule: what a composition root
+    # adds to a chain (the rollup's deposit transactions). The dev chain's ``fork`` carries its own.
+    fork_variant: Optional[Callable[[Fork], Fork]] = None
 
     @classmethod
     def from_genesis_file(cls, path: str | Path, **overrides: Any) -> "ChainConfig":
@@ -298,14 +305,15 @@ class ChainConfig:
     def chain_spec(self) -> ChainSpec:
         """The rules block import and the block builder apply on this chain."""
         if self.genesis is not None:
-            return self.genesis_spec().chain_spec()
+            spec = self.genesis_spec().chain_spec()
+            if self.fork_variant is not None:
+                spec = dataclasses.replace(spec, schedule=spec.schedule.with_variant(self.fork_variant))
+            return spec
         return ChainSpec(self.chain_id, ForkSchedule.single(self.fork), MAINNET_DEPOSIT_CONTRACT,
                          self.base_fee_recipient)
 
 
 def _replace_chain_id(genesis: Genesis, chain_id: int) -> Genesis:
-    import dataclasses
-
     return dataclasses.replace(genesis, chain_id=chain_id, config=dict(genesis.config, chainId=chain_id))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from hyperion.vm.forks import GAS_PER_BLOB, Fork, UnknownFork, get_fork
 
@@ -132,7 +132,8 @@ class ForkSchedule:
                  terminal_total_difficulty: Optional[int] = None,
                  blob_schedule: Optional[Mapping[str, BlobParams]] = None,
                  dao_fork_support: bool = True,
-                 evm_overrides: Optional[Mapping[str, Fork]] = None) -> None:
+                 evm_overrides: Optional[Mapping[str, Fork]] = None,
+                 variant: Optional[Callable[[Fork], Fork]] = None) -> None:
         by_name = {}
         for activation in activations:
             by_name[canonical_fork_name(activation.name)] = activation
@@ -146,6 +147,8 @@ class ForkSchedule:
             canonical_fork_name(name): params for name, params in (blob_schedule or {}).items()}
         self.dao_fork_support = dao_fork_support
         self._overrides = {canonical_fork_name(k): v for k, v in (evm_overrides or {}).items()}
+        # a chain's own addition to every fork's rules (the rollup's deposit transactions, AI precompiles)
+        self.variant = variant
         self._evm_forks: dict[str, Fork] = {}
         self._by_name = {a.name: a for a in self.activations}
 
@@ -274,6 +277,13 @@ class ForkSchedule:
             return None
         return BlobParams(fork.target_blobs_per_block, fork.max_blobs_per_block, fork.blob_base_fee_update_fraction)
 
+    def with_variant(self, variant: Callable[[Fork], Fork]) -> "ForkSchedule":
+        """This schedule with ``variant`` applied to every fork's VM rules (see ``variant``)."""
+        copy = ForkSchedule(self.activations, terminal_total_difficulty=self.terminal_total_difficulty,
+                            blob_schedule=self.blob_schedule, dao_fork_support=self.dao_fork_support,
+                            evm_overrides=self._overrides, variant=variant)
+        return copy
+
     def check_supported(self) -> None:
         """Raise UnsupportedFork unless MetisVM implements every fork this schedule can reach."""
         reachable = {self.fork_name_at(a.block or 0, a.time or 0) for a in self.activations}
@@ -299,6 +309,8 @@ class ForkSchedule:
                 fork = fork.with_blob_schedule(params.target, params.max, params.update_fraction)
             except ValueError as exc:
                 raise UnsupportedFork(str(exc)) from None
+        if self.variant is not None:
+            fork = self.variant(fork)
         self._evm_forks[name] = fork
         return fork
 

@@ -28,6 +28,7 @@ from hyperion.cli.common import DEBUG_ENV, EXIT_FAILURE, EXIT_USAGE, describe_fa
 COMMAND_GROUPS = (
     "node",
     "chaindata",
+    "devnet",
     "statetest",
     "blocktest",
     "bench",
