@@ -126,7 +126,7 @@ def test_malformed_receipts(raw):
 
 def test_pre_byzantium_receipt_carries_the_state_root():
     root = bytes(range(32))
-    receipt = Receipt(0, True, 21000, (), root)
+    receipt = Receipt(0, True, 21000, (), post_state=root)
     encoded = receipt.encode()
     assert encoded == rlp.encode([root, 21000, bytes(256), []])
     decoded = decode_receipt(encoded)
@@ -139,6 +139,6 @@ def test_pre_byzantium_receipt_record_round_trip():
     record = ReceiptRecord(0, 1, 21000, 21000, 10, None, [], post_state=b"\x07" * 32)
     again = ReceiptRecord.from_rlp(rlp.decode(rlp.encode(record.to_rlp())))
     assert again.post_state == b"\x07" * 32
-    assert again.consensus_receipt().encode() == Receipt(0, True, 21000, (), b"\x07" * 32).encode()
+    assert again.consensus_receipt().encode() == Receipt(0, True, 21000, (), post_state=b"\x07" * 32).encode()
     plain = ReceiptRecord(2, 1, 21000, 21000, 10, None, [])
     assert len(plain.to_rlp()) == 9 and ReceiptRecord.from_rlp(rlp.decode(rlp.encode(plain.to_rlp()))).post_state is None
