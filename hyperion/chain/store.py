@@ -16,6 +16,7 @@ Encodings (RLP):
   (, deposit_nonce for deposits | post_state for pre-Byzantium receipts)], ...]
 - ``td``:       block hash -> total difficulty (chains imported from proof-of-work history)
 - ``meta``:     name -> value (chain id, genesis hash, ...)
+- ``addresstxs``: address || number(8) || index(4) -> tx hash (``chain.addressindex``)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import threading
 from collections import OrderedDict
 from typing import Optional
 
+from hyperion.chain.addressindex import index_writes
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
@@ -169,6 +171,7 @@ class ChainStore:
         ]
         for index, tx in enumerate(block.transactions):
             writes.append((TXS, tx.hash, key + index.to_bytes(4, "big")))
+        writes += index_writes(block, records)
         return writes
 
     def remember(self, block: Block, records: list[ReceiptRecord]) -> None:
