@@ -171,16 +171,23 @@ def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, 
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(missing)} transactions not included after {timeout:.0f}s")
             if stall is not None:
-                stall.observe(client, progressed)
+                stall.observe(client, progressed, len(missing))
             time.sleep(0.02)
     return [receipts[h] for h in tx_hashes]
 
 
+class TransactionsLost(BenchError):
+    """The node accepted transactions, then neither mined nor kept them."""
+
+
 class StallKicker:
-    """anvil's automine sometimes leaves promoted transactions unmined until the next arrival.
+    """anvil's automine stops mining when it falls behind (and leaves promoted transactions unmined).
 
     After ``seconds`` without a new receipt the bench asks for a block
     (``evm_mine``) and counts it; the time waited stays in the measurement.
+    When the node has nothing left to mine although receipts are still
+    missing, it lost those transactions (anvil drops thousands of accepted
+    ones, or their predecessors, once it falls behind): ``TransactionsLost``.
     """
 
     def __init__(self, seconds: float = 1.0) -> None:
@@ -188,14 +195,24 @@ class StallKicker:
         self.kicks = 0
         self._last_progress = time.monotonic()
 
-    def observe(self, client: RpcClient, progressed: bool) -> None:
+    def observe(self, client: RpcClient, progressed: bool, missing: int) -> None:
         now = time.monotonic()
         if progressed:
             self._last_progress = now
         elif now - self._last_progress > self.seconds:
+            if self.kicks and self._nothing_to_mine(client):
+                raise TransactionsLost(f"{missing} accepted transactions were never mined and the node has "
+                                       f"nothing executable left in its pool (lost)")
             client.call("evm_mine")
             self.kicks += 1
             self._last_progress = now
+
+    @staticmethod
+    def _nothing_to_mine(client: RpcClient) -> bool:
+        try:
+            return int(client.call("txpool_status")["pending"], 16) == 0
+        except (BenchError, KeyError, TypeError, ValueError):
+            return False  # a node without txpool_status: wait for the timeout
 
 
 def _send_all(client: RpcClient, raws: list[bytes], batch: int) -> list[str]:
@@ -212,9 +229,12 @@ class PhaseResult:
     seconds: float          # first send to last receipt
     send_seconds: float     # until the node had accepted every transaction
     kicks: int = 0          # evm_mine calls the bench needed to get every transaction mined
+    failure: Optional[str] = None  # the node did not get every transaction mined (no rate then)
 
     @property
-    def rate(self) -> float:
+    def rate(self) -> Optional[float]:
+        if self.failure is not None:
+            return None
         return self.transactions / self.seconds if self.seconds > 0 else float("inf")
 
 
@@ -277,15 +297,32 @@ class Target:
 
     def run(self, phase: str, txs: int) -> PhaseResult:
         raws = self.sign(phase, txs)
-        result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
+        started = time.perf_counter()
+        try:
+            result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
+        except TransactionsLost as exc:
+            result = PhaseResult(phase, len(raws), time.perf_counter() - started, 0.0, failure=str(exc))
+            self.log(f"  {self.label:8} {phase:16}: {txs} tx: FAILED: {exc}")
+            self.resync_nonces()
+        else:
+            kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
+            self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
+                     f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
         self.results[phase].append(result)
-        kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
-        self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
-                 f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
         return result
 
-    def median_rate(self, phase: str) -> float:
-        return statistics.median(r.rate for r in self.results[phase])
+    def resync_nonces(self) -> None:
+        """After a node lost transactions, continue from the nonces it has."""
+        for account in [self.minter, *self.holders]:
+            account.nonce = int(self.client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
+
+    def median_rate(self, phase: str) -> Optional[float]:
+        """The median over the rounds the node completed; None if it completed none."""
+        rates = [r.rate for r in self.results[phase] if r.rate is not None]
+        return statistics.median(rates) if rates else None
+
+    def failures(self, phase: str) -> list[str]:
+        return [r.failure for r in self.results[phase] if r.failure is not None]
 
     def close(self) -> None:
         self.client.close()
@@ -501,19 +538,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             signal.signal(signum, handler)
     load_after = _load()
 
+    def rounded(value: Optional[float]) -> Optional[float]:
+        return None if value is None else round(value, 1)
+
     names = {0: "hyperion", 1: "against"}
     report: dict[str, Any] = {
         names[i]: {phase: {"transactions": args.txs, "rounds": len(t.results[phase]),
-                           "tx_per_s": round(t.median_rate(phase), 1),
-                           "tx_per_s_rounds": [round(r.rate, 1) for r in t.results[phase]],
+                           "tx_per_s": rounded(t.median_rate(phase)),
+                           "tx_per_s_rounds": [rounded(r.rate) for r in t.results[phase]],
                            "seconds": round(statistics.median(r.seconds for r in t.results[phase]), 4),
-                           "kicks": sum(r.kicks for r in t.results[phase])}
+                           "kicks": sum(r.kicks for r in t.results[phase]),
+                           "failures": t.failures(phase)}
                    for phase in PHASES}
         for i, t in enumerate(targets)}
     report["load_average"] = {"before": load_before, "after": load_after}
     if len(targets) == 2:
-        mine, theirs = targets
-        report["ratio"] = {phase: round(mine.median_rate(phase) / theirs.median_rate(phase), 3) for phase in PHASES}
+        report["ratio"] = {phase: _ratio(targets[0].median_rate(phase), targets[1].median_rate(phase))
+                           for phase in PHASES}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -522,13 +563,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{'median of ' + str(args.rounds) + ' rounds':24}{'hyperion tx/s':>14}"
           + (f"{other + ' tx/s':>14}{'ratio':>8}" if other else ""))
     for phase in PHASES:
-        line = f"{phase:24}{targets[0].median_rate(phase):>14,.0f}"
+        line = f"{phase:24}{_rate_text(targets[0].median_rate(phase)):>14}"
         if other:
-            line += f"{targets[1].median_rate(phase):>14,.0f}{report['ratio'][phase]:>8.2f}"
+            ratio = report["ratio"][phase]
+            line += f"{_rate_text(targets[1].median_rate(phase)):>14}{'-' if ratio is None else f'{ratio:.2f}':>8}"
         print(line)
+    for target in targets:
+        for phase in PHASES:
+            for failure in target.failures(phase):
+                print(f"{target.label} {phase}: a round failed: {failure}")
     print(f"{load_before}; after: {load_after.removeprefix('load average ')}")
     return 0
 
+
+def _ratio(mine: Optional[float], theirs: Optional[float]) -> Optional[float]:
+    """mine / theirs; None when a node completed no round (a node that lost transactions has no rate)."""
+    return None if mine is None or not theirs else round(mine / theirs, 3)
+
+
+def _rate_text(rate: Optional[float]) -> str:
+    return "failed" if rate is None else f"{rate:,.0f}"
 
 if __name__ == "__main__":
     sys.exit(main())
