@@ -41,7 +41,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 from urllib.parse import urlparse
 
 import orjson
@@ -171,7 +171,7 @@ def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, 
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(missing)} transactions not included after {timeout:.0f}s")
             if stall is not None:
-                stall.observe(client, progressed, len(missing))
+                stall.observe(client, progressed, missing)
             time.sleep(0.02)
     return [receipts[h] for h in tx_hashes]
 
@@ -193,24 +193,30 @@ class StallKicker:
     def __init__(self, seconds: float = 1.0) -> None:
         self.seconds = seconds
         self.kicks = 0
+        self._idle_checks = 0
         self._last_progress = time.monotonic()
 
-    def observe(self, client: RpcClient, progressed: bool, missing: int) -> None:
+    def observe(self, client: RpcClient, progressed: bool, missing: list[str]) -> None:
         now = time.monotonic()
         if progressed:
             self._last_progress = now
+            self._idle_checks = 0
         elif now - self._last_progress > self.seconds:
-            if self.kicks and self._nothing_to_mine(client):
-                raise TransactionsLost(f"{missing} accepted transactions were never mined and the node has "
-                                       f"nothing executable left in its pool (lost)")
+            if self.kicks and self._lost(client, missing[0]):
+                self._idle_checks += 1
+                if self._idle_checks >= 2:  # twice in a row, a kick apart
+                    raise TransactionsLost(f"{len(missing)} accepted transactions were never mined, and the node "
+                                           f"knows them no more and has nothing left to mine (lost)")
             client.call("evm_mine")
             self.kicks += 1
             self._last_progress = now
 
     @staticmethod
-    def _nothing_to_mine(client: RpcClient) -> bool:
+    def _lost(client: RpcClient, tx_hash: str) -> bool:
+        """Nothing executable in the pool, and ``tx_hash`` unknown to the node."""
         try:
-            return int(client.call("txpool_status")["pending"], 16) == 0
+            return (int(client.call("txpool_status")["pending"], 16) == 0
+                    and client.call("eth_getTransactionByHash", tx_hash) is None)
         except (BenchError, KeyError, TypeError, ValueError):
             return False  # a node without txpool_status: wait for the timeout
 
@@ -255,19 +261,31 @@ PHASES = ("ETH transfers", "ERC-20 transfers")
 
 
 class Target:
-    """One node under load: its accounts, token and signer, prepared once (untimed)."""
+    """One node under load: its accounts, token and signer, prepared untimed.
 
-    def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print) -> None:
+    ``restart`` (for a node the bench started) gives a fresh node's URL: a
+    node that lost transactions is replaced, as anvil then keeps mining empty
+    blocks on a busy loop that would slow down the other node's rounds.
+    """
+
+    def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print,
+                 restart: Optional[Callable[[], str]] = None) -> None:
+        self.label, self.batch, self.timeout, self.log, self.senders = label, batch, timeout, log, senders
+        self.restart = restart
+        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
+        self.client = RpcClient(url)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Deploy the token and fund the senders (untimed)."""
         from hyperion.chain.hdwallet import dev_accounts
 
-        self.label, self.url, self.batch, self.timeout, self.log = label, url, batch, timeout, log
-        self.client = RpcClient(url)
-        client = self.client
+        client, timeout, batch = self.client, self.timeout, self.batch
         self.chain_id = int(client.call("eth_chainId"), 16)
         base_fee = int(client.call("eth_getBlockByNumber", "latest", False).get("baseFeePerGas") or "0x0", 16)
         tip = 10**9
         self.signer = Signer(self.chain_id, max(2 * base_fee, 10**9) + tip + 10**10, tip)
-        accounts = [Account(address, key) for address, key in dev_accounts(count=senders + 1)]
+        accounts = [Account(address, key) for address, key in dev_accounts(count=self.senders + 1)]
         for account in accounts:
             account.nonce = int(client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
         self.minter, self.holders = accounts[0], accounts[1:]
@@ -283,7 +301,6 @@ class Target:
                                   MINT_GAS) for h in self.holders]
         _wait_for_receipts(client, _send_all(client, mints, batch), timeout, batch, StallKicker())
         self.recipients = [keccak256(b"bench-recipient-%d" % i)[:20] for i in range(64)]
-        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
 
     def sign(self, phase: str, txs: int) -> list[bytes]:
         """The phase's transactions, signed ahead (signing is not timed)."""
@@ -303,7 +320,7 @@ class Target:
         except TransactionsLost as exc:
             result = PhaseResult(phase, len(raws), time.perf_counter() - started, 0.0, failure=str(exc))
             self.log(f"  {self.label:8} {phase:16}: {txs} tx: FAILED: {exc}")
-            self.resync_nonces()
+            self.recover()
         else:
             kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
             self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
@@ -311,10 +328,17 @@ class Target:
         self.results[phase].append(result)
         return result
 
-    def resync_nonces(self) -> None:
-        """After a node lost transactions, continue from the nonces it has."""
+    def recover(self) -> None:
+        """After the node lost transactions: a fresh node when the bench can start one, else go on from
+        the nonces of what it mined."""
+        if self.restart is not None:
+            self.client.close()
+            self.client = RpcClient(self.restart())
+            self.log(f"  {self.label:8} replaced by a fresh node (untimed)")
+            self._prepare()
+            return
         for account in [self.minter, *self.holders]:
-            account.nonce = int(self.client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
+            account.nonce = int(self.client.call("eth_getTransactionCount", _hex(account.address), "latest"), 16)
 
     def median_rate(self, phase: str) -> Optional[float]:
         """The median over the rounds the node completed; None if it completed none."""
@@ -507,19 +531,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             url, process = start_hyperion(args.block_time, args.data_dir)
             processes.append(process)
         other_url = None
+        anvil: list[subprocess.Popen] = []  # the anvil the bench runs (replaced when it loses transactions)
+
+        def fresh_anvil() -> str:
+            for old in anvil:
+                _stop(old)
+                processes.remove(old)
+            anvil.clear()
+            url_, process_ = start_anvil(args.block_time)
+            anvil.append(process_)
+            processes.append(process_)
+            return url_
+
         if args.against:
-            if args.against == "anvil":
-                other_url, process = start_anvil(args.block_time)
-                processes.append(process)
-            else:
-                other_url = args.against
+            other_url = fresh_anvil() if args.against == "anvil" else args.against
         storage = "external" if args.url else ("data dir" if args.data_dir else "in memory")
         log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers per round, {args.rounds} rounds, "
             f"batches of {args.batch}, {args.senders} senders; hyperion {storage}; {load_before}")
         targets.append(Target("hyperion", url, args.senders, args.batch, args.timeout, log))
         if other_url is not None:
             targets.append(Target("anvil" if args.against == "anvil" else "other", other_url, args.senders,
-                                  args.batch, args.timeout, log))
+                                  args.batch, args.timeout, log, fresh_anvil if anvil else None))
         run_interleaved(targets, args.txs, args.rounds)
     except BenchError as exc:
         print(f"hyperion bench rpc: {exc}", file=sys.stderr)
