@@ -26,8 +26,11 @@ predeploy, and ``job submit --compute`` reads them back from the chain.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import math
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -284,7 +287,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_agent(args: argparse.Namespace) -> int:
     """``hyperion ai watch|work``: run the agent until SIGINT / SIGTERM (``hyperion.ai.watcher`` / ``.worker``)."""
-    import logging
     import signal
     import threading
 
@@ -317,3 +319,61 @@ def run_agent(args: argparse.Namespace) -> int:
     agent.run(stop, args.interval)
     print(f"stopped after {len(agent.decisions)} decisions", flush=True)
     return EXIT_OK
+
+
+class WatcherChild:
+    """``hyperion ai watch`` run by a node as its child process (``hyperion node --watch-key K``).
+
+    A process of its own, so that re-executing a large model never holds the
+    node's interpreter; it talks to the node over its JSON-RPC like any other
+    watcher, reads models from chain data, and logs each decision on the
+    node's stderr. The key reaches it through its environment, not its
+    command line. If it exits the node logs why and starts it again after
+    ``RESTART_SECONDS`` (it picks up the disputes it opened from the chain);
+    it is stopped with the node.
+    """
+
+    RESTART_SECONDS = 5.0
+    STOP_SECONDS = 2.0  # then killed: the node exits promptly, and the watcher's state is on chain
+
+    def __init__(self, rpc_url: str, key: str, log_level: str = "info"):
+        self.rpc_url = rpc_url
+        self.argv = [sys.executable, "-m", "hyperion", "ai", "watch", "--rpc-url", rpc_url, "--log-level", log_level]
+        self.env = dict(os.environ, HYPERION_PRIVATE_KEY=key)
+        self.process: subprocess.Popen | None = None
+        self.log = logging.getLogger("hyperion.node")
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL)
+        self.log.info("watcher started pid=%d rpc=%s", self.process.pid, self.rpc_url)
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Keep the watcher running until ``stop`` is set."""
+
+        async def stopped_within(seconds: float) -> bool:
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+                return True
+            except asyncio.TimeoutError:
+                return False
+
+        self.start()
+        while not await stopped_within(1.0):
+            status = self.process.poll()
+            if status is None:
+                continue
+            self.log.error("watcher pid=%d exited with status %d; starting it again in %gs", self.process.pid,
+                           status, self.RESTART_SECONDS)
+            if await stopped_within(self.RESTART_SECONDS):
+                return
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(self.STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

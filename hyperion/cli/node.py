@@ -67,6 +67,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _private_key(text: str) -> str:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise argparse.ArgumentTypeError("expected a 32-byte hex private key")
+    return "0x" + raw.hex()
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = add_command(
         commands, "node", run,
@@ -113,6 +123,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "[--rpc.evmtimeout]")
     limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
                         help="a batch, log query or trace request is stopped after SECONDS (default 10)")
+    agents = parser.add_argument_group("verifiable AI")
+    agents.add_argument("--watch-key", type=_private_key, metavar="HEX", default=os.environ.get("HYPERION_WATCH_KEY"),
+                        help="run the AI watcher (hyperion ai watch) beside this node, bonding with this key: it "
+                             "re-executes every submitted job result and disputes the wrong ones "
+                             "(default $HYPERION_WATCH_KEY; not with --rollup: run hyperion ai watch there)")
     output = parser.add_argument_group("output")
     output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="log verbosity (debug logs one line per RPC request)")
@@ -276,10 +291,20 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watcher = None
+    if args.watch_key:
+        from hyperion.cli.ai import WatcherChild
+
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        host = f"[{host}]" if ":" in host else host
+        watcher = WatcherChild(f"http://{host}:{server.port}", args.watch_key,
+                               "warning" if args.silent else args.log_level)
     try:
-        await stop.wait()
+        await (watcher.supervise(stop) if watcher else stop.wait())
     finally:
         logging.getLogger("hyperion.node").info("shutting down")
+        if watcher:
+            watcher.stop()
         clean = await server.stop()  # refuses new work and stops running executions
     return clean
 
@@ -317,6 +342,9 @@ def run(args: argparse.Namespace) -> int:
     if args.rollup is not None:
         from hyperion.cli import rollup_node
 
+        if args.watch_key:
+            raise UsageError("--watch-key is for the dev node; beside a rollup node run "
+                             "'hyperion ai watch --rpc-url URL --key K'")
         return rollup_node.run(args)
     configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
