@@ -26,7 +26,7 @@ test: setup
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
-	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests
+	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup

@@ -2,7 +2,7 @@
 """Train, export, quantize (and optionally register) the shipped digits classifier.
 
     python scripts/train_digits.py                     # writes hyperion/ai/models/digits.{onnx,hqm,json}
-    python scripts/train_digits.py --register http://127.0.0.1:8545 --registry 0x...
+    python scripts/train_digits.py --register http://127.0.0.1:8545   # also publish + register it on a node
 
 Steps: an MLP (64 -> 32 ReLU -> 10) is trained with scikit-learn on the
 stratified 75/25 split of ``load_digits``; its weights become an ONNX graph
@@ -76,13 +76,11 @@ def export_onnx(clf) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=digits.MODELS_DIR, help="output folder")
-    parser.add_argument("--register", metavar="RPC_URL", help="register the model on this dev node")
-    parser.add_argument("--registry", metavar="ADDRESS", help="ModelRegistry address (with --register)")
-    parser.add_argument("--store", metavar="DIR", help="the node's model store folder (with --register)")
+    parser.add_argument("--register", metavar="RPC_URL",
+                        help="publish the model's bytes on this node's chain and register it")
+    parser.add_argument("--registry", metavar="ADDRESS", help="ModelRegistry address (default: the predeploy)")
     parser.add_argument("--key", metavar="HEX", help="signing key for --register (default: the node's first dev account)")
     args = parser.parse_args(argv)
-    if args.register and not (args.registry and args.store):
-        parser.error("--register needs --registry and --store")
 
     x_train, x_test, y_train, y_test = digits.load_split()
     clf = train(x_train, y_train)
@@ -128,16 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.register:
         from hyperion.ai.backends import RpcBackend
         from hyperion.ai.sdk import AIClient
-        from hyperion.ai.store import DirectoryModelStore
 
         backend = RpcBackend(args.register)
         sender = bytes.fromhex(args.key.removeprefix("0x")) if args.key else backend.accounts()[0]
-        client = AIClient(backend, registry=bytes.fromhex(args.registry.removeprefix("0x")), sender=sender)
+        registry = bytes.fromhex(args.registry.removeprefix("0x")) if args.registry else None
+        client = AIClient(backend, registry=registry, sender=sender)
         if client.model_info(content_hash) is not None:
             print(f"already registered on {args.register}")
-            DirectoryModelStore(args.store).put(model)
         else:
-            receipt = client.register_model(model, DirectoryModelStore(args.store), name="digits-mlp")
+            receipt = client.register_model(model, name="digits-mlp")
             print(f"registered on {args.register}: tx 0x{receipt.tx_hash.hex()}")
     return 0 if quant_acc >= 0.90 else 1
 

@@ -3,8 +3,9 @@
 """
 @title ModelRegistry
 @notice Models registered by content hash (keccak256 of the HYQM bytes), and the compute-fee split.
-@dev The chain holds only the hash and the facts a caller needs (shapes, MACs, input scale);
-     the bytes live in each node's model store. With a LazAI DAT contract configured,
+@dev The bytes are chain data in the ModelStore contract: with a store configured, `register`
+     accepts only a model whose bytes are published and sealed there (so a registered model is
+     one the inference precompiles run on every node). With a LazAI DAT contract configured,
      registration anchors the model as a new DAT class (integrityHash = model hash; the
      model owner is made a minter of the class so it can issue holder tokens). Fees are
      split in basis points between the model's DAT holders, the protocol vault (Holders
@@ -14,6 +15,9 @@
      model without a DAT class pays its holders' share to the `holders` address (the owner
      by default). Other payouts are pull-based: `credits` accrue, `withdraw` / `flush` pay.
 """
+
+interface ModelStore:
+    def is_available(model_hash: bytes32) -> bool: view
 
 interface DAT:
     def createClass(metadataURI: String[512], integrityHash: bytes32, unitDecimals: uint8,
@@ -68,6 +72,7 @@ MAX_MODELS: constant(uint256) = 4096
 
 admin: public(address)
 dat: public(address)
+model_store: public(address)
 protocol_vault: public(address)
 holders_bps: public(uint256)
 protocol_bps: public(uint256)
@@ -78,10 +83,12 @@ holders_revenue: public(HashMap[bytes32, uint256])
 
 
 @deploy
-def __init__(protocol_vault: address, holders_bps: uint256, protocol_bps: uint256, dat: address):
+def __init__(protocol_vault: address, holders_bps: uint256, protocol_bps: uint256, dat: address,
+             model_store: address):
     assert holders_bps + protocol_bps <= BPS, "split exceeds 100%"
     self.admin = msg.sender
     self.dat = dat
+    self.model_store = model_store
     self.protocol_vault = protocol_vault
     self.holders_bps = holders_bps
     self.protocol_bps = protocol_bps
@@ -96,6 +103,8 @@ def register(model_hash: bytes32, input_shape: DynArray[uint32, 4], output_size:
     """
     assert model_hash != empty(bytes32), "empty model hash"
     assert self.models[model_hash].owner == empty(address), "model already registered"
+    if self.model_store != empty(address):
+        assert staticcall ModelStore(self.model_store).is_available(model_hash), "model bytes not published"
     assert len(input_shape) > 0, "input shape required"
     for dim: uint32 in input_shape:
         assert dim > 0, "zero dimension"

@@ -1,14 +1,19 @@
 """Verifiable AI compute for Hyperion.
 
 * ``model``: the quantized model format (HYQM), canonical bytes and content hash;
-* ``engine``: integer-only inference (int8 activations, int32 accumulators, fixed-point requantization);
-* ``onnx_loader`` / ``quantizer`` / ``float_graph``: the offline path from ONNX to a quantized model;
-* ``store``: model stores addressed by hash (memory, directory);
+* ``engine``: integer-only inference (int8 activations, int32 accumulators, fixed-point requantization),
+  ``reference``: the same arithmetic in plain Python integers, to hold the engine to it;
+* ``transformer``: a small decoder's float reference and quantizer; ``onnx_loader`` / ``quantizer`` /
+  ``float_graph``: the offline path from ONNX to a quantized model;
+* ``store``: model byte stores addressed by hash (memory, directory: a node's cache);
+* ``chainstore``: models as chain data, read by the precompiles from the executing state (ModelStore);
+  ``publish``: putting a model's bytes on chain and reading them back over RPC;
+* ``trace`` / ``disputes``: the per-layer commitment of an inference and the moves of a dispute;
+* ``follower`` / ``watcher`` / ``worker``: the agents that check, dispute and defend job results
+  (``web3tx``: their signed transactions over web3.py);
 * ``backends`` / ``sdk`` / ``abi``: talking to the AI contracts (in-process EVM or JSON-RPC);
-* ``build``: compiles ``contracts/ai/*.vy`` into ``artifacts/``;
-* ``digits``: the shipped digits classifier;
-* ``genesis``: the predeployed system contracts (ModelRegistry, InferenceGateway, InferenceJobs);
+* ``digits``: the shipped models' files; ``synthetic``: random models and lying traces for tests and benches.
 
-The precompile itself is ``hyperion.vm.precompiles.inference``; the ``hyperion model|job``
+The precompiles are ``hyperion.vm.precompiles.inference``; the ``hyperion model|job|ai``
 commands are ``hyperion.cli.ai``. See docs/ai.md.
 """

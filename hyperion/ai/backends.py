@@ -7,9 +7,9 @@ A sender is a 32-byte private key, or (RPC only) a 20-byte unlocked dev
 account the node signs for.
 
 ``InProcessBackend`` runs transactions with ``apply_transaction`` on a
-``MemoryState`` whose fork carries the inference precompile bound to a model
-store: this is what the tests, the bench and the "plain Python" determinism
-check use.
+``MemoryState`` whose fork carries the AI precompiles, which read models from
+the ModelStore predeploy in that state (as on a node): this is what the
+tests, the bench and the "plain Python" determinism check use.
 """
 
 from __future__ import annotations
@@ -74,22 +74,38 @@ def dev_key(label: str) -> bytes:
 class InProcessBackend:
     """A single-node dev chain in memory: one block per transaction, time under test control."""
 
-    def __init__(self, store, *, chain_id: int = 133717, funded: dict[bytes, int] | None = None,
+    def __init__(self, cache=None, *, chain_id: int = 133717, funded: dict[bytes, int] | None = None,
                  coinbase: bytes = b"\xc0" * 20, base_fee: int = 1, gas_limit: int = 60_000_000):
+        """``cache``: an optional ``ModelStore`` the precompiles use as a cache of chain model bytes."""
+        from hyperion.ai.chainstore import ChainModels
+        from hyperion.artifacts import load_artifact
+        from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
         from hyperion.state.memory import MemoryState
         from hyperion.vm.environment import BlockEnv
         from hyperion.vm.precompiles.inference import fork_with_inference
 
-        self.store = store
-        self.fork = fork_with_inference(store)
+        self.models = ChainModels(MODEL_STORE_ADDRESS, cache)
+        self.fork = fork_with_inference(self.models)
         self.chain_id = chain_id
         self.state = MemoryState()
+        self.state.set_code(MODEL_STORE_ADDRESS, load_artifact("ModelStore")["runtime"])  # as predeployed
+        self.state.set_nonce(MODEL_STORE_ADDRESS, 1)
         self.env = BlockEnv(fork=self.fork, chain_id=chain_id, coinbase=coinbase, number=1,
                             timestamp=1_700_000_000, gas_limit=gas_limit, base_fee=base_fee,
                             prev_randao=b"\x00" * 31 + b"\x01")
         self.logs: list = []  # every successful transaction's logs, for get_logs
         for address, balance in (funded or {}).items():
             self.fund(address, balance)
+
+    def install_model(self, model) -> bytes:
+        """Make a model available in the state as if it had been published at genesis; returns its hash.
+
+        Tests that are not about publishing use this; ``AIClient.publish_model`` sends the real transactions.
+        """
+        from hyperion.ai.chainstore import install_model
+
+        data = model if isinstance(model, bytes) else model.encode()
+        return install_model(self.state, self.models.store_address, data)
 
     def fund(self, address: bytes, balance: int) -> None:
         self.state.set_balance(address, self.state.get_balance(address) + balance)

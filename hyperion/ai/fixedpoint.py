@@ -66,6 +66,10 @@ class Requantizer:
         self.low = np.int64(low)
         self.high = np.int64(high)
 
+    def rows(self, rows: slice) -> "Requantizer":
+        """The same rescale for a slice of the output channels."""
+        return Requantizer(self.multiplier[rows], self.shift[rows], int(self.low), int(self.high))
+
     def __call__(self, acc: np.ndarray) -> np.ndarray:
         scaled = acc * self.multiplier  # a fresh array: the in-place steps below cannot touch ``acc``
         scaled += self.rounding
@@ -78,3 +82,27 @@ class Requantizer:
 def round_half_up_div(numerator: np.ndarray, denominator: int) -> np.ndarray:
     """``round(numerator / denominator)`` with halves rounded up, in integers (denominator > 0)."""
     return np.floor_divide(2 * numerator + denominator, 2 * denominator)
+
+
+def isqrt(values: np.ndarray) -> np.ndarray:
+    """Element-wise ``floor(sqrt(v))`` of non-negative int64 values below 2**62, in integers only.
+
+    Newton's iteration from a power of two above the root decreases
+    monotonically to the floor of the root; no float is involved.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    bits = np.zeros_like(values)
+    rest = values.copy()
+    for step in (32, 16, 8, 4, 2, 1):
+        high = rest >= (1 << step)
+        bits += high * step
+        rest = np.where(high, rest >> step, rest)
+    bits += rest > 0  # bits = bit length of each value
+    root = np.left_shift(np.int64(1), (bits + 1) // 2)  # >= sqrt(v), and 1 for v = 0
+    while True:
+        better = (root + values // root) >> 1
+        lower = (better < root) & (better > 0)  # v = 0 would reach root 0: it stays 1 and is masked below
+        if not lower.any():
+            break
+        root = np.where(lower, better, root)
+    return np.where(values == 0, 0, root)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from hyperion.ai.abi import ContractABI
-from hyperion.ai.backends import CallFailed, Receipt, revert_reason
+from hyperion.ai.backends import CallFailed, Receipt, address_of_key, revert_reason
 from hyperion.artifacts import load_artifact
 from hyperion.ai.errors import AIError
 from hyperion.ai.model import QuantizedModel
@@ -27,6 +27,8 @@ DEFAULT_HOLDERS_BPS = 5_000  # 50 % of a compute fee to the model's DAT holders
 DEFAULT_PROTOCOL_BPS = 2_000  # 20 % to the protocol vault (Holders Mining); the producer keeps the rest
 DEFAULT_CHALLENGE_WINDOW = 3_600
 DEFAULT_WORKER_BOND = 10**16
+DEFAULT_MOVE_WINDOW = 600
+CHUNK_GAS = 6_000_000
 
 
 @lru_cache(maxsize=None)
@@ -63,6 +65,8 @@ class JobInfo:
     submitted_at: int
     status: str
     challenger: bytes
+    trace_root: bytes = b"\x00" * 32
+    open_disputes: int = 0
 
 
 @dataclass
@@ -150,26 +154,63 @@ class AIClient:
     @classmethod
     def deploy(cls, backend, sender: bytes, protocol_vault: bytes, *, holders_bps: int = DEFAULT_HOLDERS_BPS,
                protocol_bps: int = DEFAULT_PROTOCOL_BPS, challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
-               worker_bond: int = DEFAULT_WORKER_BOND, dat: bytes = ZERO_ADDRESS) -> "AIClient":
+               worker_bond: int = DEFAULT_WORKER_BOND, dat: bytes = ZERO_ADDRESS,
+               move_window: int = DEFAULT_MOVE_WINDOW) -> "AIClient":
         """Deploy ModelRegistry, InferenceGateway and InferenceJobs.
 
         ``protocol_vault`` is where the protocol share goes (the LazAI HoldersMining
         contract on a full deployment); ``dat`` is the LazAI DAT contract in which
         registered models become classes (zero: no anchoring, holders' share to the owner).
+        The registry accepts only models published in the chain's ModelStore predeploy,
+        the one the inference precompiles read.
         """
+        from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+
         client = cls(backend, sender=sender)
-        registry = client.deploy_contract("ModelRegistry", protocol_vault, holders_bps, protocol_bps, dat)
+        registry = client.deploy_contract("ModelRegistry", protocol_vault, holders_bps, protocol_bps, dat,
+                                          MODEL_STORE_ADDRESS)
         gateway = client.deploy_contract("InferenceGateway", registry)
-        jobs = client.deploy_contract("InferenceJobs", registry, challenge_window, worker_bond)
+        jobs = client.deploy_contract("InferenceJobs", registry, challenge_window, worker_bond, move_window)
         client.deployment = Deployment(registry, gateway, jobs)
         return client
 
     # -- models ----------------------------------------------------------------------
-    def register_model(self, model: QuantizedModel, store=None, *, name: str = "", inference_fee: int = 0,
+    def publish_model(self, model: QuantizedModel, sender: Optional[bytes] = None) -> bytes:
+        """Publish the model's bytes to the ModelStore predeploy (chunks, then seal); returns its hash."""
+        from hyperion.ai.chainstore import CHUNK_BYTES
+        from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+
+        data, digest = model.encode(), model.content_hash
+        if self.read("ModelStore", MODEL_STORE_ADDRESS, "is_available", digest):
+            return digest
+        for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
+            self.transact("ModelStore", MODEL_STORE_ADDRESS, "publish_chunk", digest, len(data), index,
+                          data[start:start + CHUNK_BYTES], sender=sender, gas=CHUNK_GAS)
+        signer = self._signer(sender)
+        publisher = address_of_key(signer) if len(signer) == 32 else signer
+        self.transact("ModelStore", MODEL_STORE_ADDRESS, "seal", digest, publisher, sender=sender)
+        return digest
+
+    def fetch_model(self, digest: bytes) -> QuantizedModel:
+        """A model rebuilt from chain data alone (the ModelStore's chunk contracts), checked against its hash."""
+        from hyperion.ai.chainstore import CHUNK_BYTES
+        from hyperion.ai.errors import UnknownModel
+        from hyperion.ai.model import decode_model, model_hash
+        from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+
+        if not self.read("ModelStore", MODEL_STORE_ADDRESS, "is_available", digest):
+            raise UnknownModel(f"model 0x{bytes(digest).hex()} is not on chain")
+        size = self.read("ModelStore", MODEL_STORE_ADDRESS, "model_size", digest)
+        data = b"".join(self.backend.code(self.read("ModelStore", MODEL_STORE_ADDRESS, "chunk", digest, i))[1:]
+                        for i in range(-(-size // CHUNK_BYTES)))
+        if model_hash(data) != bytes(digest):
+            raise UnknownModel(f"chain data of model 0x{bytes(digest).hex()} does not hash to it")
+        return decode_model(data)
+
+    def register_model(self, model: QuantizedModel, *, name: str = "", inference_fee: int = 0,
                        sender: Optional[bytes] = None) -> Receipt:
-        """Put the bytes in the node's store (if given) and register the hash on chain."""
-        if store is not None:
-            store.put(model)
+        """Publish the bytes on chain (unless they already are) and register the hash."""
+        self.publish_model(model, sender=sender)
         return self.transact("ModelRegistry", self.deployment.registry, "register", model.content_hash,
                              list(model.input_shape), model.output_size, model.macs, model.input_scale_q32,
                              inference_fee, name, sender=sender)
@@ -224,15 +265,26 @@ class AIClient:
         """Post a job for ``input_bytes`` (only its hash goes on chain); returns the job id."""
         receipt = self.transact("InferenceJobs", self.deployment.jobs, "post_job", model_hash,
                                 keccak256(bytes(input_bytes)), fee, value=fee + bond, sender=sender)
+        return self._job_id(receipt)
+
+    def post_public_job(self, model_hash: bytes, input_bytes: bytes, fee: int, bond: int = 0,
+                        sender: Optional[bytes] = None) -> int:
+        """Post a job whose input goes on chain, so that watchers can check its result; returns the job id."""
+        receipt = self.transact("InferenceJobs", self.deployment.jobs, "post_job_with_input", model_hash,
+                                bytes(input_bytes), fee, value=fee + bond, sender=sender)
+        return self._job_id(receipt)
+
+    def _job_id(self, receipt: Receipt) -> int:
         for name, fields in self._events(receipt, "InferenceJobs"):
             if name == "JobPosted":
                 return fields["job_id"]
         raise AIError("JobPosted event missing from the receipt")
 
     def submit_result(self, job_id: int, output: bytes, bond: int, sender: Optional[bytes] = None,
-                      publish_output: bool = True) -> Receipt:
+                      publish_output: bool = True, trace_root: bytes = b"\x00" * 32) -> Receipt:
+        """Commit to ``output`` and to the root of the trace that produced it (``hyperion.ai.trace``)."""
         return self.transact("InferenceJobs", self.deployment.jobs, "submit_result", job_id, keccak256(output),
-                             output if publish_output else b"", value=bond, sender=sender)
+                             trace_root, output if publish_output else b"", value=bond, sender=sender)
 
     def challenge(self, job_id: int, input_bytes: bytes, bond: int, sender: Optional[bytes] = None) -> Receipt:
         return self.transact("InferenceJobs", self.deployment.jobs, "challenge", job_id, input_bytes,

@@ -1,29 +1,32 @@
-"""``hyperion model ...`` and ``hyperion job ...``: the AI contracts from the command line.
+"""``hyperion model ...``, ``hyperion job ...``, ``hyperion ai watch``: the AI contracts from the command line.
 
     hyperion model deploy   [--vault ADDR] [--dat ADDR]          deploy registry, gateway, jobs; save addresses
-    hyperion model register FILE.hqm|digits [--name N] [--fee WEI]
+    hyperion model register FILE.hqm|digits|charlm [--name N] [--fee WEI]   publish the bytes on chain, register
     hyperion model list
-    hyperion model infer HASH (--input-hex HEX | --input-file F | --digits-sample I)
-    hyperion job post HASH (input) --fee WEI [--bond WEI]
+    hyperion model infer HASH (--input-hex HEX | --input-file F | --digits-sample I | --text T)
+    hyperion job post HASH (input) --fee WEI [--bond WEI] [--private]
     hyperion job register-worker
     hyperion job submit JOB (--output-hex HEX | --compute (input)) --bond WEI
     hyperion job challenge JOB (input) --bond WEI
     hyperion job finalize JOB
     hyperion job status JOB
+    hyperion ai watch --key K [--from-block N] [--interval S] [--cache DIR]
+    hyperion ai work  --key K [--bond WEI] [--from-block N] [--interval S] [--cache DIR]
 
 Besides the node and signer options every command shares (``--rpc-url``,
 ``--key``, ``--dev-account``; see ``hyperion.cli.common``; without a key the
 node's first unlocked dev account signs): ``--deployment FILE`` (contract
 addresses of a custom deployment, default $HYPERION_AI_DEPLOYMENT; without
 one the commands use the system contracts every ``hyperion node``
-predeploys; ``model deploy`` writes it, default ./hyperion-ai.json) and
-``--store DIR`` (the node's model store, for register / --compute; default
-$HYPERION_MODEL_STORE).
+predeploys; ``model deploy`` writes it, default ./hyperion-ai.json). Model
+bytes are chain data: ``model register`` publishes them to the ModelStore
+predeploy, and ``job submit --compute`` reads them back from the chain.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -52,7 +55,6 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deployment", default=os.environ.get("HYPERION_AI_DEPLOYMENT") or None,
                         help="JSON file with the addresses of a custom deployment (default: the node's "
                              "predeployed system contracts; `model deploy` writes ./hyperion-ai.json)")
-    parser.add_argument("--store", default=os.environ.get("HYPERION_MODEL_STORE"), help="model store directory")
 
 
 def _add_input(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +62,7 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--input-hex", type=hex_bytes, help="raw int8 input bytes as hex")
     group.add_argument("--input-file", type=Path, help="file holding the raw int8 input bytes")
     group.add_argument("--digits-sample", type=int, metavar="I", help="the I-th quantized test image of the digits set")
+    group.add_argument("--text", help="ASCII text as the input bytes (the charlm model reads 32 characters)")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -74,8 +77,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--worker-bond", type=amount, default=10**16)
     p.add_argument("--dat", type=address, default=b"\x00" * 20,
                    help="LazAI DAT contract: registered models become DAT classes (default: none)")
-    p = add_command(model, "register", run, help="store a model and register its hash")
-    p.add_argument("file", help="a .hqm model file, or 'digits' for the shipped classifier")
+    p = add_command(model, "register", run, help="publish a model's bytes on chain and register its hash")
+    p.add_argument("file", help="a .hqm model file, or 'digits' / 'charlm' for the shipped models")
     p.add_argument("--name", default="")
     p.add_argument("--fee", type=amount, default=0, help="inference fee charged by the gateway")
     add_command(model, "list", run, help="list registered models")
@@ -91,11 +94,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_input(p)
     p.add_argument("--fee", type=amount, required=True)
     p.add_argument("--bond", type=amount, default=0)
+    p.add_argument("--private", action="store_true",
+                   help="put only the input's hash on chain (then nobody but you can check the result)")
     add_command(job, "register-worker", run, help="register the sender as a worker")
     p = add_command(job, "submit", run, help="submit a result with a bond")
     p.add_argument("job_id", type=int)
     p.add_argument("--output-hex", type=hex_bytes, help="the claimed output bytes")
-    p.add_argument("--compute", action="store_true", help="compute the output locally from the store (needs the input)")
+    p.add_argument("--compute", action="store_true",
+                   help="compute the output and its trace from the model's chain data (needs the input)")
     _add_input(p)
     p.add_argument("--bond", type=amount, required=True)
     p = add_command(job, "challenge", run, help="challenge a result (re-executes on chain)")
@@ -110,8 +116,26 @@ def register(commands: argparse._SubParsersAction) -> None:
         for choice in sub.choices.values():
             _add_common(choice)
 
+    ai_group = add_command(commands, "ai", help="verifiable AI agents: the watcher and the worker")
+    ai = ai_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    watch_parser = add_command(ai, "watch", run_agent, help="re-execute every submitted job result and dispute "
+                                                           "the wrong ones with this key's bond")
+    work_parser = add_command(ai, "work", run_agent, help="take public jobs, submit results with their trace, "
+                                                         "defend them in disputes")
+    work_parser.add_argument("--bond", type=amount, help="bond per result (default: the contract's minimum)")
+    for p in (watch_parser, work_parser):
+        add_rpc_options(p)
+        add_signer_options(p)
+        p.add_argument("--jobs", type=address, help="InferenceJobs address (default: the predeploy)")
+        p.add_argument("--from-block", type=int, default=0, metavar="N", help="first block to read events from")
+        p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="seconds between polls")
+        p.add_argument("--cache", type=Path, metavar="DIR", help="keep model bytes read from the chain in DIR")
+        p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+
 
 def _read_input(args) -> bytes:
+    if getattr(args, "text", None) is not None:
+        return args.text.encode("ascii", errors="replace")
     if args.input_hex is not None:
         return args.input_hex
     if args.input_file is not None:
@@ -178,26 +202,19 @@ def run(args: argparse.Namespace) -> int:
         except AIError as exc:
             raise UsageError(f"{exc}: this node has no predeployed AI contracts; "
                              "run `hyperion model deploy` and pass --deployment FILE") from None
-    store = None
-    if args.store:
-        from hyperion.ai.store import DirectoryModelStore
-
-        store = DirectoryModelStore(args.store)
-
     if args.group == "model":
         if args.command == "register":
             from hyperion.ai.model import decode_model
 
-            if args.file == "digits":
-                from hyperion.ai.digits import load_digits_model
+            if args.file in ("digits", "charlm"):
+                from hyperion.ai.digits import MODELS_DIR
 
-                model = load_digits_model()
+                model = decode_model((MODELS_DIR / f"{args.file}.hqm").read_bytes())
             else:
                 model = decode_model(Path(args.file).read_bytes())
-            receipt = client.register_model(model, store, name=args.name, inference_fee=args.fee)
-            print(f"registered 0x{model.content_hash.hex()} ({model.macs} MACs) in tx 0x{receipt.tx_hash.hex()}")
-            if store is None:
-                print("warning: no --store given; nodes need the model bytes in their store", file=sys.stderr)
+            receipt = client.register_model(model, name=args.name, inference_fee=args.fee)
+            print(f"published and registered 0x{model.content_hash.hex()} ({len(model.encode())} bytes, "
+                  f"{model.macs} MACs) in tx 0x{receipt.tx_hash.hex()}")
             return EXIT_OK
         if args.command == "list":
             for info in client.list_models():
@@ -206,11 +223,17 @@ def run(args: argparse.Namespace) -> int:
                       f"owner=0x{info.owner.hex()} dat-class={info.dat_class_id or '-'}")
             return EXIT_OK
         if args.command == "infer":
-            print(_describe_output(client.infer(args.model_hash, _read_input(args))))
+            data = _read_input(args)
+            info = client.model_info(args.model_hash)
+            if info is not None and len(data) != math.prod(info.input_shape):
+                raise UsageError(f"model 0x{args.model_hash.hex()} takes {math.prod(info.input_shape)} input "
+                                 f"bytes (shape {info.input_shape}), got {len(data)}")
+            print(_describe_output(client.infer(args.model_hash, data)))
             return EXIT_OK
 
     if args.command == "post":
-        job_id = client.post_job(args.model_hash, _read_input(args), args.fee, args.bond)
+        post = client.post_job if args.private else client.post_public_job
+        job_id = post(args.model_hash, _read_input(args), args.fee, args.bond)
         print(f"job {job_id}")
         return EXIT_OK
     if args.command == "register-worker":
@@ -218,15 +241,18 @@ def run(args: argparse.Namespace) -> int:
         print("worker registered")
         return EXIT_OK
     if args.command == "submit":
+        trace_root = b"\x00" * 32
         if args.compute:
-            if store is None:
-                raise UsageError("--compute needs --store")
-            output = store.runner(client.job(args.job_id).model_hash).run(_read_input(args))
+            from hyperion.ai.trace import DisputePlan, Trace
+
+            model = client.fetch_model(client.job(args.job_id).model_hash)
+            trace = Trace.compute(DisputePlan(model), _read_input(args))
+            output, trace_root = trace.output, trace.root
         elif args.output_hex is not None:
             output = args.output_hex
         else:
             raise UsageError("give --output-hex or --compute")
-        client.submit_result(args.job_id, output, args.bond)
+        client.submit_result(args.job_id, output, args.bond, trace_root=trace_root)
         print(f"submitted {_describe_output(output)} for job {args.job_id}")
         return EXIT_OK
     if args.command == "challenge":
@@ -245,9 +271,47 @@ def run(args: argparse.Namespace) -> int:
             raise CommandFailed(f"no job {args.job_id}")
         print(f"job {job.job_id}: {job.status}  model 0x{job.model_hash.hex()}  fee {job.fee}")
         print(f"  requester 0x{job.requester.hex()}  worker 0x{job.worker.hex()}  result 0x{job.result_hash.hex()}")
+        print(f"  trace root 0x{job.trace_root.hex()}  open disputes {job.open_disputes}")
         for name, fields in client.job_trail(args.job_id):
             shown = ", ".join(f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}" for k, v in fields.items()
                               if k != "job_id")
             print(f"  {name}: {shown}")
         return EXIT_OK
     raise UsageError(f"unknown command {args.command!r}")
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    """``hyperion ai watch|work``: run the agent until SIGINT / SIGTERM (``hyperion.ai.watcher`` / ``.worker``)."""
+    import logging
+    import signal
+    import threading
+
+    from web3 import Web3
+
+    from hyperion.ai.store import DirectoryModelStore
+    from hyperion.ai.watcher import Watcher
+    from hyperion.ai.web3tx import Signer
+    from hyperion.ai.worker import Worker
+    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS
+
+    key = private_key(args)
+    if key is None:
+        raise UsageError(f"the {args.command} agent stakes its own bonds: pass --key, --dev-account N "
+                         "or set HYPERION_PRIVATE_KEY")
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    w3 = Web3(Web3.HTTPProvider(rpc_url(args), request_kwargs={"timeout": 60}))
+    jobs = args.jobs or INFERENCE_JOBS_ADDRESS
+    if not w3.eth.get_code(Web3.to_checksum_address("0x" + jobs.hex())):
+        raise CommandFailed(f"no InferenceJobs contract at 0x{jobs.hex()} on this chain")
+    options = {"cache": DirectoryModelStore(args.cache) if args.cache else None, "from_block": args.from_block}
+    if args.command == "work":
+        agent = Worker(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, bond=args.bond, **options)
+    else:
+        agent = Watcher(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, **options)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    agent.run(stop, args.interval)
+    print(f"stopped after {len(agent.decisions)} decisions", flush=True)
+    return EXIT_OK

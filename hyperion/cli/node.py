@@ -71,7 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="keep the chain in DIR (default ~/.hyperion/node); a restart continues it")
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost on exit)")
     storage.add_argument("--model-store", type=Path, metavar="DIR",
-                         help="folder of registered AI models the inference precompile reads "
+                         help="cache folder for AI model bytes read from chain data "
                               "(default <data-dir>/models, or a temporary folder with --in-memory)")
     chain = parser.add_argument_group("chain")
     chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
@@ -192,21 +192,26 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
 
 
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
-    """Turn on the inference precompile (this chain's Prague rule) over a model store folder.
+    """Turn on the AI precompiles (this chain's Prague rule), reading models from chain data.
 
     The node CLI is the composition root, so it is the place where the AI
-    layer's store is bound into the VM's fork; the chain itself stays generic.
+    layer's reader of the ModelStore predeploy is bound into the VM's fork;
+    the chain itself stays generic. The folder is only a cache of model bytes
+    read from the chain (verified by hash); it never decides what runs.
     """
     import tempfile
 
+    from hyperion.ai.chainstore import ChainModels
     from hyperion.ai.store import DirectoryModelStore
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
     from hyperion.vm.precompiles.inference import fork_with_inference
 
     if model_store is None:
         model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
-    config.fork = fork_with_inference(DirectoryModelStore(model_store), base=config.fork)
+    config.fork = fork_with_inference(ChainModels(MODEL_STORE_ADDRESS, DirectoryModelStore(model_store)),
+                                      base=config.fork)
     config.model_store = model_store
     return model_store
 

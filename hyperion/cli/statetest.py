@@ -29,17 +29,20 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="only tests whose 'file::name' contains SUBSTR")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show tracebacks of executor crashes")
-    parser.add_argument("--list-forks", action="store_true", help="list the supported forks and exit")
+    parser.add_argument("--list-forks", action="store_true",
+                        help="list the supported forks (Frontier .. Osaka, BPO1..BPO5) and their aliases, and exit")
     parser.set_defaults(parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from hyperion.tools.statetest import NoFixturesFound, find_fixture_files, run_files
     from hyperion.tools.statetest_report import Reporter
-    from hyperion.vm.forks import FORKS, UnknownFork, get_fork
+    from hyperion.vm.forks import FORKS, UnknownFork, aliases_of, get_fork
 
     if args.list_forks:
-        print("\n".join(FORKS))
+        for name, fork in FORKS.items():
+            aliases = aliases_of(fork)
+            print(f"{name}\t(also: {', '.join(aliases)})" if aliases else name)
         return EXIT_OK
     if not args.paths:
         args.parser.error("at least one PATH is required (or --list-forks)")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from hyperion.vm.forks import GAS_PER_BLOB, Fork
 
 TX_BASE_GAS = 21000
-TX_CREATE_GAS = 32000
+TX_CREATE_GAS = 32000  # since Homestead (EIP-2); ``Fork.tx_create_gas``
 TX_DATA_ZERO_GAS = 4
-TX_DATA_NONZERO_GAS = 16
+TX_DATA_NONZERO_GAS = 16  # since Istanbul (EIP-2028, 68 before); ``Fork.tx_data_nonzero_gas``
 ACCESS_LIST_ADDRESS_GAS = 2400
 ACCESS_LIST_STORAGE_KEY_GAS = 1900
 INITCODE_WORD_GAS = 2
@@ -35,9 +35,9 @@ def intrinsic_gas(tx, fork: Fork) -> tuple[int, int]:
     data = tx.data
     zero_bytes = data.count(0)
     nonzero_bytes = len(data) - zero_bytes
-    gas = TX_BASE_GAS + TX_DATA_ZERO_GAS * zero_bytes + TX_DATA_NONZERO_GAS * nonzero_bytes
+    gas = TX_BASE_GAS + TX_DATA_ZERO_GAS * zero_bytes + fork.tx_data_nonzero_gas * nonzero_bytes
     if tx.to is None:
-        gas += TX_CREATE_GAS
+        gas += fork.tx_create_gas
         if fork.has_initcode_limit:
             gas += INITCODE_WORD_GAS * ((len(data) + 31) // 32)
     access_list = tx.access_list
@@ -62,10 +62,16 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
     is not checked here; reading ``tx.sender`` does that.
     """
     tx_type = tx.type
+    if tx_type == 1 and not fork.has_access_lists:
+        raise InvalidTransactionError(f"transaction type not supported: access-list transactions before Berlin ({fork.name})")
+    if tx_type == 2 and not fork.has_base_fee:
+        raise InvalidTransactionError(f"transaction type not supported: dynamic-fee transactions before London ({fork.name})")
     if tx_type == 3 and not fork.has_blobs:
         raise InvalidTransactionError(f"transaction type not supported: blob transactions before Cancun ({fork.name})")
     if tx_type == 4 and not fork.has_set_code:
         raise InvalidTransactionError(f"transaction type not supported: set-code transactions before Prague ({fork.name})")
+    if tx_type == 0 and tx.chain_id is not None and not fork.has_replay_protection:
+        raise InvalidTransactionError(f"invalid sender: EIP-155 replay-protected transaction before Spurious Dragon ({fork.name})")
 
     if chain_id is not None and tx.chain_id is not None and tx.chain_id != chain_id:
         raise InvalidTransactionError(f"invalid chain id for signer: have {tx.chain_id} want {chain_id}")
@@ -74,6 +80,8 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
         raise InvalidTransactionError("nonce has max value")
     if tx.gas > UINT64_MAX:
         raise InvalidTransactionError("gas limit exceeds 2^64-1")
+    if fork.tx_gas_limit_cap and tx.gas > fork.tx_gas_limit_cap:
+        raise InvalidTransactionError(f"transaction gas limit too high (cap: {fork.tx_gas_limit_cap}, tx: {tx.gas})")
     max_fee = tx.max_fee_per_gas
     if max_fee >= UINT256_LIMIT:
         raise InvalidTransactionError("max fee per gas higher than 2^256-1")
@@ -104,6 +112,8 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
             raise InvalidTransactionError(
                 f"too many blobs: {len(hashes)}, block limit {fork.max_blob_gas_per_block // GAS_PER_BLOB}"
             )
+        if fork.max_blobs_per_tx and len(hashes) > fork.max_blobs_per_tx:
+            raise InvalidTransactionError(f"too many blobs in transaction: have {len(hashes)}, max {fork.max_blobs_per_tx}")
     elif tx_type == 4 and not tx.authorizations:
         raise InvalidTransactionError("EIP-7702 transaction with empty auth list")
 

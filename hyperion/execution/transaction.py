@@ -1,9 +1,11 @@
-"""The transaction state-transition function (Shanghai, Cancun, Prague).
+"""The transaction state-transition function, for every fork from Frontier on.
 
 ``apply_transaction`` validates a transaction against the block and the
 state, buys its gas, runs the message through MetisVM, refunds, pays the
 coinbase and cleans up. An invalid transaction raises
 ``InvalidTransaction`` (geth's wording) and leaves the state untouched.
+What differs between forks (signature rules, base fee, refund cap, empty
+accounts) is read from the ``Fork`` in the block environment.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from typing import Optional
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
-from hyperion.primitives.secp256k1 import InvalidSignature
+from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
-from hyperion.vm.interpreter import FAILED, SUCCESS, execute_call, execute_create
+from hyperion.vm.instructions.system import (
+    ACCOUNTS_CREATED_ON_TOUCH,
+    DELEGATION_PREFIX,
+    delegation_target,
+)
+from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 
 MAX_NONCE = 2**64 - 1
 
@@ -44,6 +50,15 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+def recover_sender(tx, fork) -> bytes:
+    """The signer of ``tx`` under ``fork``'s signature rules: EIP-2's low-s
+    rule from Homestead on (Frontier accepts any s in [1, n)). EIP-155's
+    chain id is checked by ``validate_transaction_static``."""
+    if fork.has_homestead_rules:
+        return tx.sender
+    return recover_address(tx.signing_hash(), tx.y_parity, tx.r, tx.s)
+
+
 def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_blob_gas_used: int = 0):
     """Validity against block and state. Returns (sender, gas_price, intrinsic, floor, blob_gas)."""
     fork = env.fork
@@ -62,12 +77,12 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
     if blob_gas and blob_gas > fork.max_blob_gas_per_block - block_blob_gas_used:
         raise InvalidTransaction(f"blob gas limit exceeded: {blob_gas} > {fork.max_blob_gas_per_block}")
     try:
-        sender = tx.sender
+        sender = recover_sender(tx, fork)
     except InvalidSignature as exc:
         raise InvalidTransaction(f"invalid sender: {exc}") from None
     except ValueError as exc:
         raise InvalidTransaction(f"invalid sender: {exc}") from None
-    base_fee = env.base_fee
+    base_fee = env.base_fee if fork.has_base_fee else 0  # before London all of the gas price goes to the coinbase
     if tx.type >= 2:
         if tx.max_fee_per_gas < tx.max_priority_fee_per_gas:
             raise InvalidTransaction(
@@ -203,12 +218,19 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         )
 
     used = tx.gas - gas_left
-    refund = min(used // G.MAX_REFUND_QUOTIENT, ctx.refund)
+    refund = min(used // fork.max_refund_quotient, ctx.refund)
     used_after_refund = max(used - refund, floor)
     state.set_balance(sender, state.get_balance(sender) + (tx.gas - used_after_refund) * gas_price)
-    fee = used_after_refund * (gas_price - env.base_fee)
+    fee = used_after_refund * (gas_price - (env.base_fee if fork.has_base_fee else 0))
+    coinbase = env.coinbase
     if fee:
-        state.set_balance(env.coinbase, state.get_balance(env.coinbase) + fee)
+        state.set_balance(coinbase, state.get_balance(coinbase) + fee)
+    elif ctx.accounts == ACCOUNTS_CREATED_ON_TOUCH:
+        state.set_balance(coinbase, state.get_balance(coinbase))  # before EIP-161 paying 0 still creates it
+    elif state.account_exists(coinbase) and state.is_empty(coinbase):
+        state.destroy_account(coinbase)  # EIP-161
+    if ctx.ripemd_touched and status == SUCCESS:
+        state.touch(RIPEMD160_ADDRESS)  # see interpreter.execute_call
     for address in set(ctx.to_delete):
         state.destroy_account(address)
     state.end_transaction()

@@ -15,6 +15,7 @@ IDAORegistry              ``0x42000000000000000000000000000000000001da``
 ModelRegistry             ``0x4200000000000000000000000000000000000a10``
 InferenceGateway          ``0x4200000000000000000000000000000000000a11``
 InferenceJobs             ``0x4200000000000000000000000000000000000a12``
+ModelStore                ``0x4200000000000000000000000000000000000a13``
 ========================  ==============================================
 
 Wiring. The model registry's DAT is the predeployed DAT, whose
@@ -52,6 +53,7 @@ IDAO_REGISTRY_ADDRESS = _addr("0x42000000000000000000000000000000000001da")
 MODEL_REGISTRY_ADDRESS = _addr("0x4200000000000000000000000000000000000a10")
 INFERENCE_GATEWAY_ADDRESS = _addr("0x4200000000000000000000000000000000000a11")
 INFERENCE_JOBS_ADDRESS = _addr("0x4200000000000000000000000000000000000a12")
+MODEL_STORE_ADDRESS = _addr("0x4200000000000000000000000000000000000a13")
 
 # LazAI dev parameters (docs/lazai.md)
 COMPUTE_FEE_BPS = 1_000          # 10% of AI-process fees go to stakers
@@ -80,6 +82,7 @@ HOLDERS_BPS = 5_000              # 50% of a compute fee to the model's DAT holde
 PROTOCOL_BPS = 2_000             # 20% to Holders Mining; the producer keeps the rest
 CHALLENGE_WINDOW = 3_600         # seconds a job result can be challenged
 WORKER_BOND = 10**16             # minimum worker bond (wei)
+MOVE_WINDOW = 600                # seconds each side of a job dispute has for its next move
 
 
 class Predeploy(NamedTuple):
@@ -112,11 +115,12 @@ def predeploy_plan(admin: bytes) -> list[Predeploy]:
         Predeploy("Training", "AIProcess", TRAINING_ADDRESS, to_vault),
         Predeploy("Settlement", "Settlement", SETTLEMENT_ADDRESS,
                   (admin, QUERY_ADDRESS, INFERENCE_ADDRESS, TRAINING_ADDRESS)),
+        Predeploy("ModelStore", "ModelStore", MODEL_STORE_ADDRESS, ()),
         Predeploy("ModelRegistry", "ModelRegistry", MODEL_REGISTRY_ADDRESS,
-                  (FEE_VAULT_ADDRESS, HOLDERS_BPS, PROTOCOL_BPS, DAT_ADDRESS)),
+                  (FEE_VAULT_ADDRESS, HOLDERS_BPS, PROTOCOL_BPS, DAT_ADDRESS, MODEL_STORE_ADDRESS)),
         Predeploy("InferenceGateway", "InferenceGateway", INFERENCE_GATEWAY_ADDRESS, (MODEL_REGISTRY_ADDRESS,)),
         Predeploy("InferenceJobs", "InferenceJobs", INFERENCE_JOBS_ADDRESS,
-                  (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND)),
+                  (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND, MOVE_WINDOW)),
     ]
 
 

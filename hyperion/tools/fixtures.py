@@ -19,12 +19,26 @@ class FixtureError(ValueError):
     """A fixture file is unreadable or a field in it is malformed."""
 
 
+class LfsPointer(FixtureError):
+    """The file is a Git-LFS pointer: the fixture's content is not present.
+    Runners report it as skipped, never as a pass or a malformed fixture."""
+
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+LFS_SKIP_REASON = "LFS pointer, content not present"
+
+
 def load_json(path: Path) -> Any:
-    """Parse a fixture file; unreadable or invalid JSON raises FixtureError."""
+    """Parse a fixture file; unreadable or invalid JSON raises FixtureError,
+    a Git-LFS pointer file raises LfsPointer."""
     try:
-        return orjson.loads(path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if raw.startswith(LFS_POINTER_PREFIX):
+        raise LfsPointer(f"{path}: {LFS_SKIP_REASON}")
+    try:
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise FixtureError(f"invalid JSON in {path}: {exc}") from None
 

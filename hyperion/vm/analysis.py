@@ -17,10 +17,9 @@ from hyperion.vm.exceptions import InvalidOpcode, OutOfGas, StackOverflow, Stack
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions.control_flow import make_pc, stop
 from hyperion.vm.instructions.stack import make_push
-from hyperion.vm.opcodes import ENDS_BLOCK, IS_JUMPDEST, IS_PC, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PC, IS_PUSH, NEEDS_EXACT_GAS
 
 _MAX_CACHED = 4096
-_CACHES: dict[str, dict] = {}
 
 
 class CodeAnalysis:
@@ -198,10 +197,8 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
 
 
 def analyse(ctx, code: bytes) -> CodeAnalysis:
-    """Cached analysis of ``code`` under the context's fork."""
-    cache = _CACHES.get(ctx.fork.name)
-    if cache is None:
-        cache = _CACHES[ctx.fork.name] = {}
+    """Cached analysis of ``code`` under the context's fork (one cache per instruction table)."""
+    cache = ctx.analysis_cache
     result = cache.get(code)
     if result is None:
         if len(cache) >= _MAX_CACHED:

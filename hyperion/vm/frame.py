@@ -7,18 +7,39 @@ on every opcode, and slot access is the cheapest attribute access CPython has.
 from __future__ import annotations
 
 
-_FORK_TABLES: dict = {}
+_FORK_TABLES: dict = {}  # Fork -> tables (equal forks share them)
+_BY_ID: dict[int, tuple] = {}  # id(fork) -> (fork, tables): one int hash per transaction
+_MAX_BY_ID = 1024
 
 
-def _fork_tables(fork):
-    """(precompiles, instruction table) of a fork, built once per fork name."""
-    tables = _FORK_TABLES.get(fork.name)
+def fork_tables(fork) -> tuple:
+    """(precompiles, instruction table, code-analysis cache, account rule) of a
+    fork, built once per fork: everything that differs between forks is
+    selected here, never on the per-opcode path."""
+    entry = _BY_ID.get(id(fork))
+    if entry is not None and entry[0] is fork:
+        return entry[1]
+    tables = _FORK_TABLES.get(fork)
     if tables is None:
+        from hyperion.vm.instructions.system import account_rule
         from hyperion.vm.opcodes import table_for
         from hyperion.vm.precompiles import precompiles_for
 
-        tables = _FORK_TABLES[fork.name] = (precompiles_for(fork), table_for(fork))
+        table = table_for(fork)
+        tables = _FORK_TABLES[fork] = (precompiles_for(fork), table, _analysis_cache_for(table), account_rule(fork))
+    if len(_BY_ID) >= _MAX_BY_ID:
+        _BY_ID.clear()
+    _BY_ID[id(fork)] = (fork, tables)  # holding the fork keeps its id from being reused
     return tables
+
+
+_ANALYSIS_CACHES: dict[int, dict] = {}
+
+
+def _analysis_cache_for(table: tuple) -> dict:
+    """One code-analysis cache per distinct instruction table (tables are
+    cached for the process's life, so their ids are stable)."""
+    return _ANALYSIS_CACHES.setdefault(id(table), {})
 
 
 class TxContext:
@@ -44,6 +65,8 @@ class TxContext:
         "to_delete",
         "tracer",
         "analysis_cache",
+        "accounts",
+        "ripemd_touched",
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
@@ -53,11 +76,12 @@ class TxContext:
         self.origin = origin
         self.gas_price = gas_price
         self.blob_hashes = tuple(blob_hashes)
-        self.precompiles, self.table = _fork_tables(fork)
+        self.precompiles, self.table, self.analysis_cache, self.accounts = fork_tables(fork)
         self.logs: list = []
         self.refund = 0
         self.to_delete: list = []
         self.tracer = tracer
+        self.ripemd_touched = False  # EIP-161's RIPEMD-160 exception (see interpreter.execute_call)
 
 
 class Frame:

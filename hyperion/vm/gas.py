@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# The values below are the current (Prague) ones. Those that earlier forks
+# price differently (SLOAD, BALANCE, CALL, EXP per byte, refunds, ...) are
+# fields of ``Fork`` and bound into the handlers per fork.
+
 # Static tiers (Yellow Paper names)
 ZERO = 0
 JUMPDEST = 1
@@ -36,7 +40,8 @@ COLD_SLOAD = 2100
 COLD_ACCOUNT_ACCESS = 2600
 WARM_ACCESS = 100
 SSTORE_SET = 20000
-SSTORE_RESET = 5000 - COLD_SLOAD  # 2900
+SSTORE_UPDATE = 5000  # before EIP-2929
+SSTORE_RESET = SSTORE_UPDATE - COLD_SLOAD  # 2900
 SSTORE_CLEARS_REFUND = 4800  # SSTORE_RESET + ACCESS_LIST_STORAGE_KEY (EIP-3529)
 SSTORE_SENTRY = CALL_STIPEND  # EIP-2200: fail if gas left <= 2300
 MAX_REFUND_QUOTIENT = 5

@@ -11,12 +11,17 @@ from __future__ import annotations
 from hyperion.vm import analysis as _analysis
 from hyperion.vm.exceptions import ExceptionalHalt, Halt, Revert
 from hyperion.vm.frame import Frame, TxContext
-from hyperion.vm.gas import CODE_DEPOSIT_BYTE, MAX_CODE_SIZE
+from hyperion.vm.gas import CODE_DEPOSIT_BYTE
 from hyperion.vm.precompiles.base import PrecompileError
 
 SUCCESS = 1
 REVERTED = 0
 FAILED = -1
+
+# TxContext.accounts: how calls treat the accounts they reach (see system.account_rule)
+_CREATED_ON_TOUCH = 0
+_TOUCHED = 1
+RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
 def _run(f: Frame) -> int:
@@ -70,19 +75,31 @@ def execute_call(
     tracer = ctx.tracer
     if tracer is not None:
         tracer.on_enter("CALL", caller, address, value, data, gas, depth)
+    accounts = ctx.accounts
+    if accounts == _CREATED_ON_TOUCH and not state.account_exists(address):
+        state.set_balance(address, 0)  # before EIP-161 a call creates its target
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
         state.set_balance(address, state.get_balance(address) + value)
 
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:
-        status, gas_left, output = _run_precompile(precompile, data, gas)
+        status, gas_left, output = _run_precompile(precompile, data, gas, state)
     else:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
         status = _run(f)
         gas_left = f.gas
         output = f.output
 
+    if accounts == _TOUCHED:
+        # EIP-161: a call that succeeds touches its target; an empty touched
+        # account is deleted at the end of the transaction. The touch of the
+        # RIPEMD-160 precompile survives a failing call (a consensus quirk
+        # from mainnet block 2675119, kept by the execution specs).
+        if status == SUCCESS and state.account_exists(address) and state.is_empty(address):
+            state.touch(address)
+        if address == RIPEMD160_ADDRESS:
+            ctx.ripemd_touched = True
     _settle(ctx, status, snapshot, log_mark, refund_mark, delete_mark)
     if tracer is not None:
         tracer.on_exit(status, gas_left, output, None)
@@ -101,15 +118,16 @@ def _settle(ctx: TxContext, status: int, snapshot: int, log_mark: int, refund_ma
         del ctx.to_delete[delete_mark:]
 
 
-def _run_precompile(precompile, data: bytes, gas: int) -> tuple[int, int, bytes]:
+def _run_precompile(precompile, data: bytes, gas: int, state) -> tuple[int, int, bytes]:
+    extra = (state,) if precompile.needs_state else ()
     try:
-        cost = precompile.gas(data)
+        cost = precompile.gas(data, *extra)
     except PrecompileError:
         return FAILED, 0, b""
     if cost > gas:
         return FAILED, 0, b""
     try:
-        output = precompile.run(data)
+        output = precompile.run(data, *extra)
     except PrecompileError:
         return FAILED, 0, b""
     return SUCCESS, gas - cost, output
@@ -138,7 +156,9 @@ def execute_create(
     if tracer is not None:
         tracer.on_enter("CREATE", caller, address, value, initcode, gas, depth)
     state.mark_created(address)
-    state.set_nonce(address, 1)
+    fork = ctx.fork
+    if fork.has_empty_account_cleanup:
+        state.set_nonce(address, 1)  # EIP-161: contracts start at nonce 1
     if value:
         state.set_balance(caller, state.get_balance(caller) - value)
     state.set_balance(address, state.get_balance(address) + value)
@@ -149,10 +169,16 @@ def execute_create(
     gas_left = f.gas
     if status == SUCCESS:
         deposit = CODE_DEPOSIT_BYTE * len(output)
-        if (output and output[0] == 0xEF) or deposit > gas_left or len(output) > MAX_CODE_SIZE:
+        if (
+            (output and output[0] == 0xEF and fork.rejects_ef_code)  # EIP-3541
+            or (fork.max_code_size and len(output) > fork.max_code_size)  # EIP-170
+            or (deposit > gas_left and fork.has_homestead_rules)  # EIP-2
+        ):
             status = FAILED
             gas_left = 0
             output = b""
+        elif deposit > gas_left:
+            output = b""  # Frontier: the contract is created without code
         else:
             gas_left -= deposit
             state.set_code(address, output)

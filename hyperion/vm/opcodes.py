@@ -1,15 +1,15 @@
 """The instruction table: opcode -> (handler, static gas, stack in/out, flags).
 
-Built once per fork from the fork's feature flags. ``static gas`` is the
-part of the cost known before execution; the analysis sums it per basic
-block. Dynamic costs (memory, cold access, copies, ...) are charged by the
-handlers themselves.
+Built once per fork from the fork's fields: which opcodes exist, their
+static gas, and, for the instructions whose rules changed between forks
+(SSTORE, the CALL family, CREATE, SELFDESTRUCT, EXP, the account readers),
+the handler variant with that fork's constants bound in. ``static gas`` is
+the part of the cost known before execution; the analysis sums it per
+basic block. Dynamic costs (memory, cold access, copies, ...) are charged
+by the handlers themselves.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable, Optional
 
 from hyperion.vm import gas as G
 from hyperion.vm.instructions import (
@@ -24,31 +24,18 @@ from hyperion.vm.instructions import (
     storage as sto,
     system as sy,
 )
+from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PC, IS_PUSH, NEEDS_EXACT_GAS, OpSpec
 
-# flags
-ENDS_BLOCK = 1  # control leaves straight-line code (jumps, halts)
-NEEDS_EXACT_GAS = 2  # reads the precise remaining gas (GAS, CALL*, CREATE*, SSTORE)
-IS_PUSH = 4
-IS_JUMPDEST = 8
-IS_PC = 16
+__all__ = ["ENDS_BLOCK", "IS_JUMPDEST", "IS_PC", "IS_PUSH", "NEEDS_EXACT_GAS", "OpSpec", "table_for", "opcode_name"]
 
-
-@dataclass(frozen=True)
-class OpSpec:
-    name: str
-    handler: Optional[Callable]
-    gas: int
-    pops: int
-    pushes: int
-    flags: int = 0
-
-
-def _base_table() -> dict[int, OpSpec]:
+def _table(fork) -> dict[int, OpSpec]:
+    """Frontier's instruction set, then each fork's additions and repricings."""
     t: dict[int, OpSpec] = {}
 
     def op(code, name, handler, gas, pops, pushes, flags=0):
         t[code] = OpSpec(name, handler, gas, pops, pushes, flags)
 
+    access_lists = fork.has_access_lists  # EIP-2929: account/slot access is priced by the handlers
     op(0x00, "STOP", cf.stop, 0, 0, 0, ENDS_BLOCK)
     op(0x01, "ADD", ar.add, G.VERY_LOW, 2, 1)
     op(0x02, "MUL", ar.mul, G.LOW, 2, 1)
@@ -59,7 +46,7 @@ def _base_table() -> dict[int, OpSpec]:
     op(0x07, "SMOD", ar.smod, G.LOW, 2, 1)
     op(0x08, "ADDMOD", ar.addmod, G.MID, 3, 1)
     op(0x09, "MULMOD", ar.mulmod, G.MID, 3, 1)
-    op(0x0A, "EXP", ar.exp, G.EXP, 2, 1)
+    op(0x0A, "EXP", ar.make_exp(fork.gas_exp_byte), G.EXP, 2, 1)
     op(0x0B, "SIGNEXTEND", ar.signextend, G.LOW, 2, 1)
     op(0x10, "LT", cmp.lt, G.VERY_LOW, 2, 1)
     op(0x11, "GT", cmp.gt, G.VERY_LOW, 2, 1)
@@ -72,12 +59,12 @@ def _base_table() -> dict[int, OpSpec]:
     op(0x18, "XOR", cmp.xor, G.VERY_LOW, 2, 1)
     op(0x19, "NOT", cmp.not_, G.VERY_LOW, 1, 1)
     op(0x1A, "BYTE", cmp.byte, G.VERY_LOW, 2, 1)
-    op(0x1B, "SHL", cmp.shl, G.VERY_LOW, 2, 1)
-    op(0x1C, "SHR", cmp.shr, G.VERY_LOW, 2, 1)
-    op(0x1D, "SAR", cmp.sar, G.VERY_LOW, 2, 1)
     op(0x20, "KECCAK256", env.keccak, G.KECCAK256, 2, 1)
     op(0x30, "ADDRESS", env.address, G.BASE, 0, 1)
-    op(0x31, "BALANCE", env.balance, 0, 1, 1)
+    if access_lists:
+        op(0x31, "BALANCE", env.balance, 0, 1, 1)
+    else:
+        op(0x31, "BALANCE", env.balance_static, fork.gas_balance, 1, 1)
     op(0x32, "ORIGIN", env.origin, G.BASE, 0, 1)
     op(0x33, "CALLER", env.caller, G.BASE, 0, 1)
     op(0x34, "CALLVALUE", env.callvalue, G.BASE, 0, 1)
@@ -87,26 +74,30 @@ def _base_table() -> dict[int, OpSpec]:
     op(0x38, "CODESIZE", env.codesize, G.BASE, 0, 1)
     op(0x39, "CODECOPY", env.codecopy, G.VERY_LOW, 3, 0)
     op(0x3A, "GASPRICE", env.gasprice, G.BASE, 0, 1)
-    op(0x3B, "EXTCODESIZE", env.extcodesize, 0, 1, 1)
-    op(0x3C, "EXTCODECOPY", env.extcodecopy, 0, 4, 0)
-    op(0x3D, "RETURNDATASIZE", env.returndatasize, G.BASE, 0, 1)
-    op(0x3E, "RETURNDATACOPY", env.returndatacopy, G.VERY_LOW, 3, 0)
-    op(0x3F, "EXTCODEHASH", env.extcodehash, 0, 1, 1)
+    if access_lists:
+        op(0x3B, "EXTCODESIZE", env.extcodesize, 0, 1, 1)
+        op(0x3C, "EXTCODECOPY", env.extcodecopy, 0, 4, 0)
+    else:
+        op(0x3B, "EXTCODESIZE", env.extcodesize_static, fork.gas_extcode, 1, 1)
+        op(0x3C, "EXTCODECOPY", env.extcodecopy_static, fork.gas_extcode, 4, 0)
     op(0x40, "BLOCKHASH", bk.blockhash, G.BLOCKHASH, 1, 1)
     op(0x41, "COINBASE", bk.coinbase, G.BASE, 0, 1)
     op(0x42, "TIMESTAMP", bk.timestamp, G.BASE, 0, 1)
     op(0x43, "NUMBER", bk.number, G.BASE, 0, 1)
-    op(0x44, "PREVRANDAO", bk.prevrandao, G.BASE, 0, 1)
+    if fork.has_prevrandao:
+        op(0x44, "PREVRANDAO", bk.prevrandao, G.BASE, 0, 1)
+    else:
+        op(0x44, "DIFFICULTY", bk.difficulty, G.BASE, 0, 1)
     op(0x45, "GASLIMIT", bk.gaslimit, G.BASE, 0, 1)
-    op(0x46, "CHAINID", bk.chainid, G.BASE, 0, 1)
-    op(0x47, "SELFBALANCE", env.selfbalance, G.LOW, 0, 1)
-    op(0x48, "BASEFEE", bk.basefee, G.BASE, 0, 1)
     op(0x50, "POP", st.pop, G.BASE, 1, 0)
     op(0x51, "MLOAD", mem.mload, G.VERY_LOW, 1, 1)
     op(0x52, "MSTORE", mem.mstore, G.VERY_LOW, 2, 0)
     op(0x53, "MSTORE8", mem.mstore8, G.VERY_LOW, 2, 0)
-    op(0x54, "SLOAD", sto.sload, 0, 1, 1)
-    op(0x55, "SSTORE", sto.sstore, 0, 2, 0, NEEDS_EXACT_GAS)
+    if access_lists:
+        op(0x54, "SLOAD", sto.sload, 0, 1, 1)
+    else:
+        op(0x54, "SLOAD", sto.sload_static, fork.gas_sload, 1, 1)
+    op(0x55, "SSTORE", sto.make_sstore(fork), 0, 2, 0, NEEDS_EXACT_GAS)
     op(0x56, "JUMP", cf.jump, G.MID, 1, 0, ENDS_BLOCK)
     op(0x57, "JUMPI", cf.jumpi, G.HIGH, 2, 0, ENDS_BLOCK)
     op(0x58, "PC", None, G.BASE, 0, 1, IS_PC)
@@ -120,41 +111,66 @@ def _base_table() -> dict[int, OpSpec]:
         op(0x8F + n, f"SWAP{n}", st.SWAPS[n - 1], G.VERY_LOW, n + 1, n + 1)
     for n in range(5):
         op(0xA0 + n, f"LOG{n}", lg.LOGS[n], G.LOG + G.LOG_TOPIC * n, 2 + n, 0)
-    op(0xF0, "CREATE", sy.create, G.CREATE, 3, 1, NEEDS_EXACT_GAS)
-    op(0xF1, "CALL", sy.call, 0, 7, 1, NEEDS_EXACT_GAS)
-    op(0xF2, "CALLCODE", sy.callcode, 0, 7, 1, NEEDS_EXACT_GAS)
+    creates = sy.make_create_handlers(fork)
+    calls = sy.make_call_handlers(fork)
+    op(0xF0, "CREATE", creates[0xF0], G.CREATE, 3, 1, NEEDS_EXACT_GAS)
+    op(0xF1, "CALL", calls[0xF1], 0, 7, 1, NEEDS_EXACT_GAS)
+    op(0xF2, "CALLCODE", calls[0xF2], 0, 7, 1, NEEDS_EXACT_GAS)
     op(0xF3, "RETURN", cf.return_, 0, 2, 0, ENDS_BLOCK)
-    op(0xF4, "DELEGATECALL", sy.delegatecall, 0, 6, 1, NEEDS_EXACT_GAS)
-    op(0xF5, "CREATE2", sy.create2, G.CREATE, 4, 1, NEEDS_EXACT_GAS)
-    op(0xFA, "STATICCALL", sy.staticcall, 0, 6, 1, NEEDS_EXACT_GAS)
-    op(0xFD, "REVERT", cf.revert, 0, 2, 0, ENDS_BLOCK)
     op(0xFE, "INVALID", cf.invalid, 0, 0, 0, ENDS_BLOCK)
-    op(0xFF, "SELFDESTRUCT", sy.selfdestruct, G.SELFDESTRUCT, 1, 0, ENDS_BLOCK | NEEDS_EXACT_GAS)
+    op(0xFF, "SELFDESTRUCT", sy.make_selfdestruct(fork), fork.gas_selfdestruct, 1, 0, ENDS_BLOCK | NEEDS_EXACT_GAS)
+
+    if fork.has_delegatecall:  # Homestead
+        op(0xF4, "DELEGATECALL", calls[0xF4], 0, 6, 1, NEEDS_EXACT_GAS)
+    if fork.has_return_data:  # Byzantium
+        op(0x3D, "RETURNDATASIZE", env.returndatasize, G.BASE, 0, 1)
+        op(0x3E, "RETURNDATACOPY", env.returndatacopy, G.VERY_LOW, 3, 0)
+    if fork.has_static_call:
+        op(0xFA, "STATICCALL", calls[0xFA], 0, 6, 1, NEEDS_EXACT_GAS)
+    if fork.has_revert:
+        op(0xFD, "REVERT", cf.revert, 0, 2, 0, ENDS_BLOCK)
+    if fork.has_shifts:  # Constantinople
+        op(0x1B, "SHL", cmp.shl, G.VERY_LOW, 2, 1)
+        op(0x1C, "SHR", cmp.shr, G.VERY_LOW, 2, 1)
+        op(0x1D, "SAR", cmp.sar, G.VERY_LOW, 2, 1)
+    if fork.has_create2:
+        op(0xF5, "CREATE2", creates[0xF5], G.CREATE, 4, 1, NEEDS_EXACT_GAS)
+    if fork.has_extcodehash:
+        if access_lists:
+            op(0x3F, "EXTCODEHASH", env.extcodehash, 0, 1, 1)
+        else:
+            op(0x3F, "EXTCODEHASH", env.extcodehash_static, fork.gas_extcodehash, 1, 1)
+    if fork.has_chain_id_opcode:  # Istanbul
+        op(0x46, "CHAINID", bk.chainid, G.BASE, 0, 1)
+    if fork.has_selfbalance:
+        op(0x47, "SELFBALANCE", env.selfbalance, G.LOW, 0, 1)
+    if fork.has_base_fee:  # London
+        op(0x48, "BASEFEE", bk.basefee, G.BASE, 0, 1)
+    if fork.has_push0:  # Shanghai
+        op(0x5F, "PUSH0", st.push0, G.BASE, 0, 1)
+    if fork.has_blobs:  # Cancun
+        op(0x49, "BLOBHASH", env.blobhash, G.BLOBHASH, 1, 1)
+    if fork.has_blob_base_fee_opcode:
+        op(0x4A, "BLOBBASEFEE", bk.blobbasefee, G.BASE, 0, 1)
+    if fork.has_transient_storage:
+        op(0x5C, "TLOAD", sto.tload, G.WARM_ACCESS, 1, 1)
+        op(0x5D, "TSTORE", sto.tstore, G.WARM_ACCESS, 2, 0)
+    if fork.has_mcopy:
+        op(0x5E, "MCOPY", mem.mcopy, G.VERY_LOW, 3, 0)
+    if fork.has_clz:  # Osaka
+        op(0x1E, "CLZ", cmp.clz, G.LOW, 1, 1)
     return t
 
 
-_TABLES: dict[str, tuple] = {}
+_TABLES: dict = {}
 
 
 def table_for(fork) -> tuple:
-    """256-entry tuple of OpSpec (None for undefined opcodes) for a fork."""
-    table = _TABLES.get(fork.name)
-    if table is not None:
-        return table
-    t = _base_table()
-    if fork.has_push0:
-        t[0x5F] = OpSpec("PUSH0", st.push0, G.BASE, 0, 1)
-    if fork.has_blobs:
-        t[0x49] = OpSpec("BLOBHASH", env.blobhash, G.BLOBHASH, 1, 1)
-    if fork.has_blob_base_fee_opcode:
-        t[0x4A] = OpSpec("BLOBBASEFEE", bk.blobbasefee, G.BASE, 0, 1)
-    if fork.has_transient_storage:
-        t[0x5C] = OpSpec("TLOAD", sto.tload, G.WARM_ACCESS, 1, 1)
-        t[0x5D] = OpSpec("TSTORE", sto.tstore, G.WARM_ACCESS, 2, 0)
-    if fork.has_mcopy:
-        t[0x5E] = OpSpec("MCOPY", mem.mcopy, G.VERY_LOW, 3, 0)
-    table = tuple(t.get(i) for i in range(256))
-    _TABLES[fork.name] = table
+    """256-entry tuple of OpSpec (None for undefined opcodes) for a fork, built once per fork."""
+    table = _TABLES.get(fork)
+    if table is None:
+        t = _table(fork)
+        table = _TABLES[fork] = tuple(t.get(i) for i in range(256))
     return table
 
 

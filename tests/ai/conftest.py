@@ -9,7 +9,6 @@ import pytest
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import load_digits_model, sample_inputs
 from hyperion.ai.sdk import AIClient
-from hyperion.ai.store import MemoryModelStore
 
 FUNDS = 10**24
 VAULT = b"\x77" * 20
@@ -31,7 +30,6 @@ def digits_inputs():
 class World:
     backend: InProcessBackend
     client: AIClient
-    store: MemoryModelStore
     keys: dict
     model: object
 
@@ -41,10 +39,9 @@ class World:
 
 @pytest.fixture
 def world(digits_model) -> World:
-    """AI contracts deployed, the digits model registered by ``owner`` (fee 1e15 wei)."""
-    store = MemoryModelStore()
+    """AI contracts deployed, the digits model published and registered by ``owner`` (fee 1e15 wei)."""
     keys = {name: dev_key(name) for name in ("admin", "owner", "user", "requester", "worker", "challenger")}
-    backend = InProcessBackend(store, funded={address_of_key(k): FUNDS for k in keys.values()})
+    backend = InProcessBackend(funded={address_of_key(k): FUNDS for k in keys.values()})
     client = AIClient.deploy(backend, keys["admin"], VAULT, challenge_window=WINDOW, worker_bond=WORKER_BOND)
-    client.register_model(digits_model, store, name="digits", inference_fee=10**15, sender=keys["owner"])
-    return World(backend, client, store, keys, digits_model)
+    client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
+    return World(backend, client, keys, digits_model)

@@ -14,7 +14,6 @@ from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import DIGITS_MODEL_PATH
 from hyperion.ai.engine import Runner
 from hyperion.ai.model import decode_model
-from hyperion.ai.store import MemoryModelStore
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS
 
 
@@ -22,10 +21,9 @@ def main() -> int:
     inputs = [bytes.fromhex(x) for x in json.load(sys.stdin)]
     model = decode_model(DIGITS_MODEL_PATH.read_bytes())
     runner = Runner(model)
-    store = MemoryModelStore()
-    store.put(model)
     key = dev_key("determinism")
-    chain = InProcessBackend(store, funded={address_of_key(key): 10**24})
+    chain = InProcessBackend(funded={address_of_key(key): 10**24})
+    chain.install_model(model)
     engine_out, evm_out = [], []
     for x in inputs:
         engine_out.append(runner.run(x).hex())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hyperion.ai.backends import CallFailed
 from hyperion.ai.engine import Runner
+from hyperion.ai.model import Dense, QuantizedModel
 from hyperion.primitives.keccak import keccak256
 
 from .conftest import VAULT, WINDOW, WORKER_BOND
@@ -27,16 +29,27 @@ def test_registration_records_the_model(world):
                              world.model.content_hash)
 
 
-def test_registration_emits_and_refuses_duplicates_and_bad_shapes(world):
+def _tiny_model() -> QuantizedModel:
+    return QuantizedModel.create((4,), [Dense(np.ones((2, 4), np.int8), np.zeros(2, np.int32),
+                                              np.full(2, 1 << 30, np.int32), np.full(2, 31, np.uint8))])
+
+
+def test_registration_emits_and_refuses_duplicates_unpublished_models_and_bad_shapes(world):
+    registry = world.client.deployment.registry
     with pytest.raises(CallFailed, match="already registered"):
         world.client.register_model(world.model, sender=world.keys["user"])
+    with pytest.raises(CallFailed, match="model bytes not published"):
+        world.client.transact("ModelRegistry", registry, "register", b"\x02" * 32, [1, 8, 8], 40, 123, 0, 0, "cnn",
+                              sender=world.keys["user"])
+    tiny = _tiny_model()
+    digest = world.client.publish_model(tiny, sender=world.keys["user"])
     with pytest.raises(CallFailed, match="zero dimension"):
-        world.client.transact("ModelRegistry", world.client.deployment.registry, "register", b"\x01" * 32, [8, 0],
-                              10, 1, 0, 0, "bad", sender=world.keys["user"])
-    receipt = world.client.transact("ModelRegistry", world.client.deployment.registry, "register", b"\x02" * 32,
-                                    [1, 8, 8], 40, 123, 0, 0, "cnn", sender=world.keys["user"])
+        world.client.transact("ModelRegistry", registry, "register", digest, [4, 0], 2, 8, 0, 0, "bad",
+                              sender=world.keys["user"])
+    receipt = world.client.transact("ModelRegistry", registry, "register", digest, [4], 2, 8, 0, 0, "tiny",
+                                    sender=world.keys["user"])
     (name, fields), = world.client.events(receipt)
-    assert name == "ModelRegistered" and fields["dat_class_id"] == 0 and fields["macs"] == 123
+    assert name == "ModelRegistered" and fields["dat_class_id"] == 0 and fields["macs"] == 8
     assert len(world.client.list_models()) == 2
 
 
@@ -197,9 +210,12 @@ def test_challenged_job_challenger_loses(world, job):
     client.submit_result(job_id, output, WORKER_BOND, sender=world.keys["worker"])
     receipt = client.challenge(job_id, x, WORKER_BOND, sender=world.keys["challenger"])
     assert dict(client.events(receipt))["ChallengeResolved"]["worker_slashed"] is False
-    assert client.job(job_id).status == "finalized"
-    assert client.credits(world.address("worker"), "InferenceJobs") == 2 * WORKER_BOND  # own bond + challenger's
+    assert client.job(job_id).status == "submitted"  # still open to other challenges until the window closes
+    assert client.credits(world.address("worker"), "InferenceJobs") == WORKER_BOND  # the challenger's bond
     assert client.credits(world.address("challenger"), "InferenceJobs") == 0
+    world.backend.advance_time(WINDOW)
+    client.finalize(job_id)
+    assert client.credits(world.address("worker"), "InferenceJobs") == 2 * WORKER_BOND  # + its own bond back
     assert client.credits(world.address("worker")) == client.split(10**16)[2]
     names = [name for name, _ in client.job_trail(job_id)]
     assert names == ["JobPosted", "ResultSubmitted", "JobChallenged", "ChallengeResolved", "JobFinalized"]
@@ -213,8 +229,8 @@ def test_job_failure_paths(world, job, digits_inputs):
     with pytest.raises(CallFailed, match="bond too small"):
         client.submit_result(job_id, output, WORKER_BOND - 1, sender=world.keys["worker"])
     with pytest.raises(CallFailed, match="does not match commitment"):
-        client.transact("InferenceJobs", client.deployment.jobs, "submit_result", job_id, b"\x00" * 32, output,
-                        value=WORKER_BOND, sender=world.keys["worker"])
+        client.transact("InferenceJobs", client.deployment.jobs, "submit_result", job_id, b"\x00" * 32,
+                        b"\x00" * 32, output, value=WORKER_BOND, sender=world.keys["worker"])
     client.submit_result(job_id, _wrong(output), WORKER_BOND, sender=world.keys["worker"])
     with pytest.raises(CallFailed, match="job not open"):
         client.submit_result(job_id, output, WORKER_BOND, sender=world.keys["worker"])
@@ -260,3 +276,11 @@ def test_cancel_open_job(world, job):
     client.cancel_job(job_id, sender=world.keys["requester"])
     assert client.job(job_id).status == "cancelled"
     assert client.credits(world.address("requester"), "InferenceJobs") == 10**16 + 10**15
+
+
+def test_a_public_job_puts_its_input_on_chain(world, digits_inputs):
+    client = world.client
+    job_id = client.post_public_job(world.model.content_hash, digits_inputs[7], 10, sender=world.keys["requester"])
+    trail = dict(client.job_trail(job_id))
+    assert trail["JobInput"]["input"] == digits_inputs[7]
+    assert client.job(job_id).input_hash == keccak256(digits_inputs[7])

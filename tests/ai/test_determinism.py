@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.engine import Runner
-from hyperion.ai.store import MemoryModelStore
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +45,9 @@ def test_two_processes_and_plain_python_agree(digits_model, digits_inputs):
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.binary(min_size=64, max_size=64), min_size=1, max_size=4))
 def test_property_precompile_in_evm_equals_plain_python(digits_model, inputs):
-    store = MemoryModelStore()
-    store.put(digits_model)
     key = dev_key("property")
-    chain = InProcessBackend(store, funded={address_of_key(key): 10**24})
+    chain = InProcessBackend(funded={address_of_key(key): 10**24})
+    chain.install_model(digits_model)
     runner = Runner(digits_model)
     for x in inputs:
         receipt = chain.send(key, INFERENCE_ADDRESS, digits_model.content_hash + x, gas=100_000)

@@ -11,7 +11,6 @@ import pytest
 from hyperion.ai.abi import ContractABI
 from hyperion.ai.backends import CallFailed, InProcessBackend, address_of_key, dev_key
 from hyperion.ai.sdk import AIClient
-from hyperion.ai.store import MemoryModelStore
 
 lazai = pytest.importorskip("hyperion.artifacts")
 
@@ -26,15 +25,14 @@ def anchored(digits_model):
     except lazai.ArtifactError as exc:
         pytest.skip(f"LazAI DAT artifact unavailable: {exc}")
     keys = {n: dev_key(f"lazai/{n}") for n in ("admin", "owner", "user", "holder_a", "holder_b")}
-    store = MemoryModelStore()
-    backend = InProcessBackend(store, funded={address_of_key(k): 10**24 for k in keys.values()})
+    backend = InProcessBackend(funded={address_of_key(k): 10**24 for k in keys.values()})
     dat_abi = ContractABI(artifact["abi"])
     deploy = backend.send(keys["admin"], None, artifact["bytecode"] + dat_abi.encode_constructor(
         address_of_key(keys["admin"]), address_of_key(keys["admin"]), "ipfs://seed", ""), gas=8_000_000)
     assert deploy.success
     dat = deploy.contract_address
     client = AIClient.deploy(backend, keys["admin"], VAULT, dat=dat)
-    client.register_model(digits_model, store, name="digits", inference_fee=10**15, sender=keys["owner"])
+    client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
     return backend, client, keys, dat, dat_abi
 
 

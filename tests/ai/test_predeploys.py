@@ -29,7 +29,7 @@ from hyperion.ai.abi import ContractABI  # noqa: E402
 from hyperion.ai.backends import InProcessBackend, RpcBackend, address_of_key, dev_key  # noqa: E402
 from hyperion.ai.engine import Runner  # noqa: E402
 from hyperion.ai.sdk import AIClient, Deployment  # noqa: E402
-from hyperion.ai.store import DirectoryModelStore, MemoryModelStore  # noqa: E402
+from hyperion.ai.store import DirectoryModelStore  # noqa: E402
 from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.artifacts import load_artifact as load_lazai_artifact  # noqa: E402
@@ -90,7 +90,7 @@ def _no_deployment_file_from_the_environment(monkeypatch):
 
 def _cli(node: Node, *argv: str, key: bytes | None = None) -> int:
     extra = ["--key", key.hex()] if key is not None else []
-    return hyperion_main([*argv, "--rpc", node.url, "--store", str(node.store_dir), *extra])
+    return hyperion_main([*argv, "--rpc", node.url, *extra])
 
 
 def _dat(backend, name: str, *args):
@@ -104,7 +104,7 @@ def _block(backend, number: int) -> dict:
 # -- genesis entries (no node) ------------------------------------------------------------------
 
 
-AI_ADDRESSES = {G.MODEL_REGISTRY_ADDRESS, G.INFERENCE_GATEWAY_ADDRESS, G.INFERENCE_JOBS_ADDRESS}
+AI_ADDRESSES = {G.MODEL_REGISTRY_ADDRESS, G.INFERENCE_GATEWAY_ADDRESS, G.INFERENCE_JOBS_ADDRESS, G.MODEL_STORE_ADDRESS}
 
 
 def test_ai_entries_of_the_alloc_admin_specific_and_clear_of_the_lazai_addresses():
@@ -134,7 +134,7 @@ def test_dev_genesis_keeps_a_genesis_file_entry_at_the_same_address():
 def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypatch):
     from hyperion.cli import ai as ai_cli
 
-    backend = InProcessBackend(MemoryModelStore())
+    backend = InProcessBackend()
     monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
     assert hyperion_main(["model", "list", "--key", dev_key("x").hex()]) == 2
     assert "no predeployed AI contracts" in capsys.readouterr().err
@@ -159,6 +159,8 @@ def test_node_has_the_predeploys_wired_to_lazai(node):
     assert client.read("InferenceGateway", G.INFERENCE_GATEWAY_ADDRESS, "registry") == registry
     assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "challenge_window") == G.CHALLENGE_WINDOW
     assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "min_worker_bond") == G.WORKER_BOND
+    assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "move_window") == G.MOVE_WINDOW
+    assert client.read("ModelRegistry", registry, "model_store") == G.MODEL_STORE_ADDRESS
     assert backend.code(DAT_ADDRESS) and backend.code(FEE_VAULT_ADDRESS)
 
 
@@ -183,9 +185,11 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     fee_floor = 10**15
     classes_before = _dat(backend, "classCount")
 
-    # registration through the CLI, no --deployment: the predeployed registry anchors a DAT class
+    # registration through the CLI, no --deployment: the bytes go on chain, the registry anchors a DAT class
     assert _cli(node, "model", "register", "digits", "--name", "digits", "--fee", str(fee_floor)) == 0
-    assert DirectoryModelStore(node.store_dir).get(model_hash) is not None
+    assert client.read("ModelStore", G.MODEL_STORE_ADDRESS, "is_available", model_hash)
+    assert client.fetch_model(model_hash).encode() == digits_model.encode()  # from chain data alone
+    assert model_hash not in DirectoryModelStore(node.store_dir)  # nobody put a file anywhere
     info = client.model_info(model_hash)
     assert info.owner == ADMIN and info.inference_fee == fee_floor
     assert info.dat_class_id == classes_before + 1 == _dat(backend, "classCount")
@@ -199,6 +203,7 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     assert _cli(node, "model", "infer", "0x" + model_hash.hex(), "--digits-sample", "0") == 0
     expected_output = Runner(digits_model).run(digits_inputs[0])
     assert f"0x{expected_output.hex()}" in capsys.readouterr().out
+    assert DirectoryModelStore(node.store_dir).get_bytes(model_hash) == digits_model.encode()  # cached from chain
 
     # the owner (a class minter) mints holder tokens: shares 3 and 1
     holder_a, holder_b, user = (DEV_ACCOUNTS[i][0] for i in (1, 2, 3))

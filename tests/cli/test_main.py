@@ -58,15 +58,19 @@ def test_no_command_prints_help_and_fails(capsys):
 
 
 def test_list_forks(capsys):
+    from hyperion.vm.forks import FORKS
+
     assert cli.main(["statetest", "--list-forks"]) == 0
-    assert capsys.readouterr().out.split() == ["Shanghai", "Cancun", "Prague"]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(FORKS)
+    assert "Petersburg\t(also: ConstantinopleFix)" in lines and "Osaka\t(also: Fusaka)" in lines
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["statetest"], "at least one PATH"),
-        (["statetest", "--fork", "Berlin", "."], "unknown or unsupported fork 'Berlin'"),
+        (["statetest", "--fork", "Amsterdam", "."], "unknown or unsupported fork 'Amsterdam'"),
         (["statetest", "--jobs", "zero", "."], "expected a positive integer"),
         (["statetest", "--jobs", "0", "."], "expected a positive integer"),
         (["statetest", "/definitely/not/here"], "no such file or folder"),
@@ -83,13 +87,13 @@ def test_bad_input_exits_2_with_a_message(capsys, argv, message):
 
 
 def test_passing_run_exits_0_with_the_exact_closing_line(tmp_path, capsys, fake_evm):
-    fixture = write_fixture(tmp_path / "t.json", {"Cancun": [entry(0), entry(1)], "Berlin": [entry()]})
+    fixture = write_fixture(tmp_path / "t.json", {"Cancun": [entry(0), entry(1)], "Amsterdam": [entry()]})
     assert cli.main(["statetest", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         f"PASS  {fixture}::example [Cancun] d=0 g=0 v=0",
         f"PASS  {fixture}::example [Cancun] d=1 g=0 v=0",
-        f"SKIP  {fixture}::example [Berlin] d=0 g=0 v=0  (fork Berlin not supported)",
+        f"SKIP  {fixture}::example [Amsterdam] d=0 g=0 v=0  (fork Amsterdam not supported)",
         "2 passed, 0 failed, 1 skipped",
     ]
 
@@ -103,7 +107,7 @@ def test_failures_exit_1_and_show_expected_and_actual(tmp_path, capsys, fake_evm
 
 
 def test_json_output_is_one_object_per_line(tmp_path, capsys, fake_evm):
-    write_fixture(tmp_path / "t.json", {"Cancun": [entry(0)], "Berlin": [entry()]})
+    write_fixture(tmp_path / "t.json", {"Cancun": [entry(0)], "Amsterdam": [entry()]})
     (tmp_path / "bad.json").write_text("[")
     assert cli.main(["statetest", "--json", str(tmp_path)]) == 1
     captured = capsys.readouterr()

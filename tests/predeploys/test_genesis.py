@@ -65,7 +65,7 @@ def test_manifest_lists_every_predeploy_with_abi():
     names = [entry["name"] for entry in manifest]
     assert names == ["HoldersMining", "DAT", "IDAORegistry", "VerifiedComputing", "DataAnchoringToken",
                      "DataRegistry", "Query", "Inference", "Training", "Settlement",
-                     "ModelRegistry", "InferenceGateway", "InferenceJobs"]
+                     "ModelStore", "ModelRegistry", "InferenceGateway", "InferenceJobs"]
     by_name = {entry["name"]: entry for entry in manifest}
     assert by_name["HoldersMining"]["address"] == "0x" + G.FEE_VAULT_ADDRESS.hex()
     assert any(e.get("name") == "settleRevenueETH" for e in by_name["DAT"]["abi"])

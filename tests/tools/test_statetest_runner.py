@@ -85,6 +85,11 @@ def echo_executor(case: StateTestCase) -> ExecutionOutcome:
     return ExecutionOutcome(case.expected_root, case.expected_logs, rejection)
 
 
+def rejecting_executor(case: StateTestCase) -> ExecutionOutcome:
+    """Rejects every transaction but produces the expected roots."""
+    return ExecutionOutcome(case.expected_root, case.expected_logs, "InvalidTransaction: fake")
+
+
 def wrong_root_executor(case: StateTestCase) -> ExecutionOutcome:
     return ExecutionOutcome(bytes.fromhex("bb" * 32), case.expected_logs, None)
 
@@ -146,16 +151,16 @@ def test_block_hash_is_keccak_of_decimal_number_for_the_last_256_blocks(tmp_path
 
 def test_unsupported_forks_are_skipped_with_a_reason(tmp_path):
     path = write_fixture(tmp_path, "t.json", {"t": state_test(
-        {"Berlin": [post_entry(), post_entry(data=1)], "Prague": [post_entry()]})})
+        {"Amsterdam": [post_entry(), post_entry(data=1)], "Prague": [post_entry()]})})
     results = run_file(path, executor=echo_executor)
     skipped = [r for r in results if r.skipped]
-    assert len(skipped) == 2 and all(r.reason == "fork Berlin not supported" for r in skipped)
+    assert len(skipped) == 2 and all(r.reason == "fork Amsterdam not supported" for r in skipped)
     assert [r.fork for r in results if r.passed] == ["Prague"]
 
 
 def test_fork_filter_runs_only_that_fork_and_does_not_count_others(tmp_path):
     path = write_fixture(tmp_path, "t.json", {"t": state_test(
-        {"Berlin": [post_entry()], "Cancun": [post_entry()], "Prague": [post_entry(), post_entry(data=1)]})})
+        {"Amsterdam": [post_entry()], "Cancun": [post_entry()], "Prague": [post_entry(), post_entry(data=1)]})})
     results = run_file(path, fork=PRAGUE, executor=echo_executor)
     assert [(r.fork, r.passed) for r in results] == [("Prague", True), ("Prague", True)]
 
@@ -166,6 +171,27 @@ def test_name_filter_matches_file_and_test_name(tmp_path):
     assert [r.name for r in run_file(path, name_filter="::beta", executor=echo_executor)] == ["beta"]
     assert len(run_file(path, name_filter="sub/t.json", executor=echo_executor)) == 2
     assert run_file(path, name_filter="gamma", executor=echo_executor) == []
+
+
+def test_transactions_are_built_from_the_fixture_when_txbytes_is_absent(tmp_path):
+    """Fixtures filled before 2021 give ``transaction`` + ``secretKey`` instead of txbytes;
+    they have no expectException either, so only the roots decide."""
+    from hyperion.primitives.secp256k1 import private_key_to_address
+    from hyperion.primitives.transactions import decode_transaction
+
+    key = "0x45a915e4d060149eb4365960e6a7a45f334393093061116b197e3240065ff2d8"
+    transaction = {"data": ["0x", "0x01"], "gasLimit": ["0x0f4240"], "gasPrice": "0x0a", "nonce": "0x00",
+                   "secretKey": key, "to": "0x" + "cc" * 20, "value": ["0x00", "0x01"]}
+    entry = post_entry(data=1, value=1)
+    del entry["txbytes"]
+    path = write_fixture(tmp_path, "t.json", {"t": state_test({"Byzantium": [entry]}, transaction=transaction)})
+    (case,) = iter_cases(path)
+    tx = decode_transaction(case.tx_bytes)
+    assert (tx.type, tx.data, tx.value, tx.gas, tx.gas_price, tx.chain_id) == (0, b"\x01", 1, 10**6, 10, None)
+    assert tx.sender == private_key_to_address(bytes.fromhex(key[2:]))
+    assert not case.checks_rejection
+    (result,) = run_file(path, executor=rejecting_executor)  # rejected, roots equal: a pass
+    assert result.passed
 
 
 def test_bad_json_is_one_failed_case(tmp_path):
@@ -184,7 +210,7 @@ def test_bad_json_is_one_failed_case(tmp_path):
         (lambda t: t["env"].update(currentGasLimit="0xZZ"), "env.currentGasLimit"),
         (lambda t: t["post"]["Cancun"][0].update(txbytes="0x123"), "txbytes: bad hex"),
         (lambda t: t["post"]["Cancun"][0].update(hash="0x1234"), "hash: expected 32 bytes"),
-        (lambda t: t["post"]["Cancun"][0].pop("txbytes"), "no txbytes"),
+        (lambda t: t["post"]["Cancun"][0].pop("txbytes"), "missing key 'secretKey'"),
         (lambda t: t["pre"].update({"0x1234": {}}), "expected 20 bytes"),
     ],
 )
@@ -327,7 +353,7 @@ def test_find_fixture_files_rejects_missing_and_empty_paths(tmp_path):
 def test_worker_processes_give_the_same_results_in_order(tmp_path):
     files = [
         write_fixture(tmp_path, f"f{i}.json", {f"t{i}": state_test(
-            {"Cancun": [post_entry(data=0), post_entry(data=1)], "Berlin": [post_entry()]})})
+            {"Cancun": [post_entry(data=0), post_entry(data=1)], "Amsterdam": [post_entry()]})})
         for i in range(3)
     ]
     serial = list(run_files(files, executor=crashes_on_data_1))
@@ -366,9 +392,9 @@ def failed_result() -> CaseResult:
 def test_text_lines():
     passed = CaseResult("f.json", "t", "Cancun", CaseIndex(0, 0, 0), passed=True)
     assert format_text(passed) == "PASS  f.json::t [Cancun] d=0 g=0 v=0"
-    skipped = CaseResult("f.json", "t", "Berlin", CaseIndex(0, 1, 0), passed=False, skipped=True,
-                         reason="fork Berlin not supported")
-    assert format_text(skipped) == "SKIP  f.json::t [Berlin] d=0 g=1 v=0  (fork Berlin not supported)"
+    skipped = CaseResult("f.json", "t", "Amsterdam", CaseIndex(0, 1, 0), passed=False, skipped=True,
+                         reason="fork Amsterdam not supported")
+    assert format_text(skipped) == "SKIP  f.json::t [Amsterdam] d=0 g=1 v=0  (fork Amsterdam not supported)"
     lines = format_text(failed_result()).splitlines()
     assert lines[0] == "FAIL  f.json::t [Cancun] d=1 g=2 v=3"
     assert lines[1:] == ["      error: state root mismatch", f"      root: expected {ROOT_A}, got {ROOT_B}"]
@@ -386,7 +412,7 @@ def test_json_records():
     assert record["expected_logs"] == record["actual_logs"] == ROOT_A
     assert record["error"] == "state root mismatch"
     assert "skipped" not in record and "traceback" not in record
-    skipped = CaseResult("f.json", "t", "Berlin", CaseIndex(0, 0, 0), passed=False, skipped=True, reason="r")
+    skipped = CaseResult("f.json", "t", "Amsterdam", CaseIndex(0, 0, 0), passed=False, skipped=True, reason="r")
     record = json.loads(format_json(skipped))
     assert record["skipped"] is True and record["reason"] == "r"
 
@@ -398,7 +424,7 @@ def test_summary_line():
 
 def test_reporter_counts_and_routes_the_tally(capsys):
     passed = CaseResult("f.json", "t", "Cancun", CaseIndex(0, 0, 0), passed=True)
-    skipped = CaseResult("f.json", "t", "Berlin", CaseIndex(0, 0, 0), passed=False, skipped=True, reason="r")
+    skipped = CaseResult("f.json", "t", "Amsterdam", CaseIndex(0, 0, 0), passed=False, skipped=True, reason="r")
     reporter = Reporter(sys.stdout, sys.stderr, as_json=True, total_files=1)
     reporter.report_file([passed, skipped, failed_result()])
     reporter.finish()

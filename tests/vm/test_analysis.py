@@ -11,11 +11,11 @@ from hypothesis import given, settings, strategies as st
 
 from hyperion.execution.transaction import apply_transaction
 from hyperion.primitives.secp256k1 import private_key_to_address
-from hyperion.primitives.transactions import FeeMarketTransaction
+from hyperion.primitives.transactions import FeeMarketTransaction, LegacyTransaction
 from hyperion.state.memory import MemoryState
 from hyperion.vm.analysis import analyse_code
 from hyperion.vm.environment import BlockEnv
-from hyperion.vm.forks import PRAGUE
+from hyperion.vm.forks import BERLIN, CONSTANTINOPLE, FRONTIER, ISTANBUL, PRAGUE, TANGERINE_WHISTLE
 from hyperion.vm.opcodes import table_for
 from hyperion.vm.tracing import StructLogger
 
@@ -41,6 +41,8 @@ SIMPLE = [
     bytes([0x00]),  # STOP
     bytes([0xFE]),  # INVALID
     bytes([0x0C]),  # undefined
+    bytes([0x31]),  # BALANCE (static gas before Berlin, cold/warm after)
+    bytes([0x0A]),  # EXP (per-byte price by fork)
 ]
 
 
@@ -74,6 +76,23 @@ def _run(code: bytes, gas: int, tracer):
 @given(programs(), st.integers(21_000, 80_000))
 def test_block_charging_equals_per_instruction_charging(code, gas):
     assert _run(code, gas, None) == _run(code, gas, StructLogger())
+
+
+def _run_legacy(code: bytes, gas: int, tracer, fork):
+    state = MemoryState()
+    state.set_account(SENDER, balance=10**20)
+    state.set_account(CONTRACT, code=code, storage={1: 1})
+    tx = LegacyTransaction(nonce=0, gas_price=1, gas=gas, to=CONTRACT, value=0, data=b"").signed(KEY)
+    result = apply_transaction(state, BlockEnv(fork=fork), tx, tracer=tracer)
+    return result.gas_used, result.success, state.state_root()
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs(), st.integers(21_000, 80_000),
+       st.sampled_from((FRONTIER, TANGERINE_WHISTLE, CONSTANTINOPLE, ISTANBUL, BERLIN)))
+def test_block_charging_equals_per_instruction_charging_in_older_forks(code, gas, fork):
+    # each fork's table carries its own static gas (SLOAD 50/200/800, BALANCE 20/400/700, ...)
+    assert _run_legacy(code, gas, None, fork) == _run_legacy(code, gas, StructLogger(), fork)
 
 
 def test_fall_through_jumpdests_are_merged_and_jumps_charge_their_destination():

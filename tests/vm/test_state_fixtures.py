@@ -1,5 +1,6 @@
 """Conformance: the GeneralStateTests (ethereum/tests) and execution-spec-tests
-state fixtures, run through ``hyperion statetest``'s runner.
+state fixtures (2025-02 Prague fill and the v5.4 fill with Frontier .. Osaka
+posts), run through ``hyperion statetest``'s runner.
 
 One pytest item per fixture file (collection stays fast). The unmarked
 ``test_state_fixture_sample`` covers every fixture folder with its
@@ -21,10 +22,10 @@ import pytest
 from conftest import FIXTURES
 
 from hyperion.tools.big_stack import run_on_big_stack
-from hyperion.tools.statetest import CaseIndex, CaseResult, run_file
+from hyperion.tools.statetest import CaseIndex, CaseResult, iter_cases, run_file
 from hyperion.tools.statetest_report import format_text
 
-STATE_TEST_ROOTS = ("ethereum-tests/GeneralStateTests", "eest/state_tests")
+STATE_TEST_ROOTS = ("ethereum-tests/GeneralStateTests", "eest/state_tests", "eest-v5.4/state_tests")
 SAMPLE_FILES_PER_FOLDER = 5
 # Small files that still take tens of seconds each (measured: ~120 s, ~30 s,
 # ~40 s); the quick sample picks other files of their folders instead.
@@ -136,6 +137,29 @@ def test_known_failures_name_existing_fixture_files() -> None:
     for case_id in KNOWN_FAILURES:
         file = case_id.split("::", 1)[0]
         assert (FIXTURES / file).is_file(), f"{KNOWN_FAILURES_FILE.name}: no fixture file {file}"
+
+
+def test_every_fork_of_the_v54_fill_runs_and_none_is_skipped() -> None:
+    """The sample reaches posts of every fork from Frontier to Osaka, and no
+    post is skipped for its fork."""
+    root = FIXTURES / "eest-v5.4" / "state_tests"
+    if not root.is_dir():
+        pytest.skip(f"no eest-v5.4 state fixtures under {FIXTURES}")
+    forks = set()
+    for path in sample_fixture_files():
+        if root in path.parents:
+            for item in iter_cases(path):
+                assert not (isinstance(item, CaseResult) and item.skipped), f"{path}: {item.reason}"
+                forks.add(item.fork if isinstance(item, CaseResult) else item.fork_name)
+    assert {"Frontier", "Homestead", "Byzantium", "ConstantinopleFix", "Istanbul", "Berlin", "London", "Paris",
+            "Shanghai", "Cancun", "Prague", "Osaka"} <= forks
+
+
+def test_lfs_pointer_files_are_reported_as_skipped(tmp_path: Path) -> None:
+    pointer = tmp_path / "big.json"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 123\n")
+    [result] = run_file(pointer)
+    assert result.skipped and not result.passed and "LFS pointer" in result.reason
 
 
 def test_known_failures_parsing_normalises_spacing() -> None:

@@ -99,20 +99,28 @@ def mulmod(f, pc):
     return pc + 1
 
 
-def exp(f, pc):
-    s = f.stack
-    base = s.pop()
-    exponent = s[-1]
-    if exponent:
-        cost = EXP_BYTE * ((exponent.bit_length() + 7) >> 3)
-        gas = f.gas - cost
-        if gas < 0:
-            raise OutOfGas()
-        f.gas = gas
-        s[-1] = pow(base, exponent, TWO256)
-    else:
-        s[-1] = 1
-    return pc + 1
+def make_exp(byte_gas: int):
+    """EXP charging ``byte_gas`` per byte of the exponent (10, then 50 since EIP-160)."""
+
+    def exp(f, pc):
+        s = f.stack
+        base = s.pop()
+        exponent = s[-1]
+        if exponent:
+            cost = byte_gas * ((exponent.bit_length() + 7) >> 3)
+            gas = f.gas - cost
+            if gas < 0:
+                raise OutOfGas()
+            f.gas = gas
+            s[-1] = pow(base, exponent, TWO256)
+        else:
+            s[-1] = 1
+        return pc + 1
+
+    return exp
+
+
+exp = make_exp(EXP_BYTE)
 
 
 def signextend(f, pc):

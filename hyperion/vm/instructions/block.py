@@ -32,6 +32,12 @@ def number(f, pc):
     return pc + 1
 
 
+def difficulty(f, pc):
+    """0x44 before the merge: the block's proof-of-work difficulty."""
+    f.stack.append(f.ctx.env.difficulty)
+    return pc + 1
+
+
 def prevrandao(f, pc):
     f.stack.append(int.from_bytes(f.ctx.env.prev_randao, "big"))
     return pc + 1

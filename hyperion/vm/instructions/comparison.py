@@ -104,3 +104,10 @@ def sar(f, pc):
     else:
         s[-1] = v >> shift if shift < 256 else 0
     return pc + 1
+
+
+def clz(f, pc):
+    """EIP-7939: number of leading zero bits of a 256-bit word (256 for zero)."""
+    s = f.stack
+    s[-1] = 256 - s[-1].bit_length()
+    return pc + 1

@@ -1,4 +1,10 @@
-"""Environment instructions (0x30-0x3f, 0x47, 0x49) and KECCAK256 (0x20)."""
+"""Environment instructions (0x30-0x3f, 0x47, 0x49) and KECCAK256 (0x20).
+
+The account-reading instructions come in two variants: the EIP-2929 ones
+charge a cold or warm access themselves; the ``*_static`` ones (before
+Berlin) cost a fixed amount that the instruction table carries as static
+gas, so the handler only reads.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +60,13 @@ def balance(f, pc):
     a = to_address(s[-1])
     charge_access(f, a)
     s[-1] = f.state.get_balance(a)
+    return pc + 1
+
+
+def balance_static(f, pc):
+    """BALANCE before EIP-2929: the whole cost is static (20, 400, 700)."""
+    s = f.stack
+    s[-1] = f.state.get_balance(to_address(s[-1]))
     return pc + 1
 
 
@@ -150,6 +163,23 @@ def extcodecopy(f, pc):
     return pc + 1
 
 
+def extcodesize_static(f, pc):
+    s = f.stack
+    s[-1] = len(f.state.get_code(to_address(s[-1])))
+    return pc + 1
+
+
+def extcodecopy_static(f, pc):
+    s = f.stack
+    a = to_address(s.pop())
+    dest = s.pop()
+    off = s.pop()
+    size = s.pop()
+    if size:
+        _copy_to_memory(f, f.state.get_code(a), dest, off, size)
+    return pc + 1
+
+
 def returndatasize(f, pc):
     f.stack.append(len(f.return_data))
     return pc + 1
@@ -175,6 +205,14 @@ def extcodehash(f, pc):
     s = f.stack
     a = to_address(s[-1])
     charge_access(f, a)
+    st = f.state
+    s[-1] = 0 if st.is_empty(a) else int.from_bytes(st.get_code_hash(a), "big")
+    return pc + 1
+
+
+def extcodehash_static(f, pc):
+    s = f.stack
+    a = to_address(s[-1])
     st = f.state
     s[-1] = 0 if st.is_empty(a) else int.from_bytes(st.get_code_hash(a), "big")
     return pc + 1

@@ -63,3 +63,39 @@ def test_long_exponent_gas_uses_first_32_bytes():
     data = _input(7, exponent, 13, (1, 40, 1))
     assert modexp.gas(data) == max(200, 1 * (8 * 8 + 255) // 3)
     assert modexp.run(data) == pow(7, exponent, 13).to_bytes(1, "big")
+
+
+# -- the price per fork: EIP-198 (Byzantium), EIP-7883 with EIP-7823's bounds (Osaka)
+
+
+def test_eip198_price_of_the_fermat_example():
+    # 3^(p-1) mod p, 32-byte operands: complexity 32^2, adjusted exponent length 255 -> 1024 * 255 // 20
+    p = 2**256 - 2**32 - 977
+    assert modexp.gas_eip198(_input(3, p - 1, p)) == 13056
+
+
+def test_eip198_complexity_tiers_and_no_minimum():
+    assert modexp.gas_eip198(_input(2, 3, 5, (1, 1, 1))) == 0  # 1 * 1 // 20
+    assert modexp.gas_eip198(_input(0, 2, 0, (100, 1, 100))) == (100 * 100 // 4 + 96 * 100 - 3072) // 20
+    assert modexp.gas_eip198(_input(0, 2, 0, (2000, 1, 0))) == (2000 * 2000 // 16 + 480 * 2000 - 199680) // 20
+
+
+def test_eip7883_price():
+    # operands of at most 32 bytes: complexity 16, minimum 500
+    assert modexp.gas_eip7883(_input(2, 3, 5, (1, 1, 1))) == 500
+    p = 2**256 - 2**32 - 977
+    assert modexp.gas_eip7883(_input(3, p - 1, p)) == max(500, 16 * 255)
+    # 64-byte modulus: 2 * words^2 = 128; exponent of 40 bytes: 16 * 8 + 255
+    exponent = (1 << 319) | 5
+    data = _input(7, exponent, 13, (1, 40, 64))
+    assert modexp.gas_eip7883(data) == 128 * (16 * 8 + 255)
+
+
+def test_eip7823_bounds_fail_the_call():
+    assert modexp.gas_eip7883(_input(1, 1, 1, (1024, 1, 1024))) > 0
+    for sizes in ((1025, 1, 1), (1, 1025, 1), (1, 1, 1025)):
+        with pytest.raises(PrecompileError, match="1024"):
+            modexp.gas_eip7883(_input(1, 1, 1, sizes))
+    huge = (2**255).to_bytes(32, "big")
+    with pytest.raises(PrecompileError):
+        modexp.gas_eip7883(huge + bytes(64))

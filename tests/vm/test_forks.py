@@ -1,0 +1,255 @@
+"""Forks as data: names, order, what each fork switches on, blob schedules,
+fork schedules from geth configs and fixture network names."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from conftest import FIXTURES
+
+from hyperion.vm.forks import (
+    BERLIN,
+    BPO1,
+    BPO2,
+    BYZANTIUM,
+    CANCUN,
+    CONSTANTINOPLE,
+    FORKS,
+    FRONTIER,
+    GAS_PER_BLOB,
+    GRAY_GLACIER,
+    HOMESTEAD,
+    ISTANBUL,
+    LONDON,
+    OSAKA,
+    PARIS,
+    PETERSBURG,
+    PRAGUE,
+    SHANGHAI,
+    SPURIOUS_DRAGON,
+    TANGERINE_WHISTLE,
+    ForkActivation,
+    ForkSchedule,
+    UnknownFork,
+    apply_blob_schedule,
+    get_fork,
+)
+from hyperion.vm.opcodes import table_for
+from hyperion.vm.precompiles import precompile_address, precompiles_for
+
+MAINNET_ORDER = [
+    "Frontier", "Homestead", "TangerineWhistle", "SpuriousDragon", "Byzantium", "Constantinople", "Petersburg",
+    "Istanbul", "MuirGlacier", "Berlin", "London", "ArrowGlacier", "GrayGlacier", "Paris", "Shanghai", "Cancun",
+    "Prague", "Osaka", "BPO1", "BPO2", "BPO3", "BPO4", "BPO5",
+]
+
+
+def test_every_fork_in_mainnet_order():
+    assert list(FORKS) == MAINNET_ORDER
+    forks = list(FORKS.values())
+    assert all(a < b for a, b in zip(forks, forks[1:]))
+    assert [f.order for f in forks] == list(range(len(forks)))
+
+
+@pytest.mark.parametrize("alias,name", [
+    ("ConstantinopleFix", "Petersburg"), ("EIP150", "TangerineWhistle"), ("EIP158", "SpuriousDragon"),
+    ("Merge", "Paris"), ("tangerine_whistle", "TangerineWhistle"), ("spurious dragon", "SpuriousDragon"),
+    ("OSAKA", "Osaka"), ("bpo2", "BPO2"),
+])
+def test_get_fork_accepts_aliases_and_spellings(alias, name):
+    assert get_fork(alias).name == name
+
+
+def test_unknown_fork_names_are_refused():
+    with pytest.raises(UnknownFork, match="Amsterdam"):
+        get_fork("Amsterdam")
+    with pytest.raises(UnknownFork):
+        get_fork("CancunToPragueAtTime15k")
+
+
+def test_forks_are_frozen_and_hashable():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PRAGUE.has_set_code = False  # type: ignore[misc]
+    assert {PRAGUE: 1}[get_fork("prague")] == 1
+    assert len({*FORKS.values()}) == len(FORKS)
+
+
+def _opcodes(fork) -> set[str]:
+    return {spec.name for spec in table_for(fork) if spec is not None}
+
+
+@pytest.mark.parametrize("fork,added", [
+    (HOMESTEAD, {"DELEGATECALL"}),
+    (BYZANTIUM, {"REVERT", "RETURNDATASIZE", "RETURNDATACOPY", "STATICCALL"}),
+    (CONSTANTINOPLE, {"SHL", "SHR", "SAR", "CREATE2", "EXTCODEHASH"}),
+    (ISTANBUL, {"CHAINID", "SELFBALANCE"}),
+    (LONDON, {"BASEFEE"}),
+    (SHANGHAI, {"PUSH0"}),
+    (CANCUN, {"TLOAD", "TSTORE", "MCOPY", "BLOBHASH", "BLOBBASEFEE"}),
+    (OSAKA, {"CLZ"}),
+])
+def test_each_fork_adds_its_opcodes(fork, added):
+    previous = list(FORKS.values())[fork.order - 1]
+    assert _opcodes(fork) - _opcodes(previous) == added
+
+
+def test_frontier_instruction_set_and_0x44():
+    names = _opcodes(FRONTIER)
+    assert len(names) == 130 and "DELEGATECALL" not in names and "DIFFICULTY" in names
+    assert "PREVRANDAO" in _opcodes(PARIS) and "DIFFICULTY" not in _opcodes(PARIS)
+
+
+@pytest.mark.parametrize("fork,sload,balance,extcodesize,selfdestruct", [
+    (FRONTIER, 50, 20, 20, 0),
+    (TANGERINE_WHISTLE, 200, 400, 700, 5000),
+    (ISTANBUL, 800, 700, 700, 5000),
+    (BERLIN, 0, 0, 0, 5000),  # EIP-2929: access priced by the handlers
+])
+def test_static_gas_follows_the_fork(fork, sload, balance, extcodesize, selfdestruct):
+    table = table_for(fork)
+    assert (table[0x54].gas, table[0x31].gas, table[0x3B].gas, table[0xFF].gas) == (
+        sload, balance, extcodesize, selfdestruct)
+
+
+def test_tables_and_handlers_are_built_once_per_fork():
+    assert table_for(PRAGUE) is table_for(PRAGUE)
+    # variants: SSTORE differs between Petersburg and Constantinople (EIP-1283), EXP per EIP-160
+    assert table_for(PETERSBURG)[0x55].handler is not table_for(CONSTANTINOPLE)[0x55].handler
+    assert table_for(TANGERINE_WHISTLE)[0x0A].handler is not table_for(SPURIOUS_DRAGON)[0x0A].handler
+
+
+@pytest.mark.parametrize("fork,numbers", [
+    (FRONTIER, [1, 2, 3, 4]),
+    (BYZANTIUM, [1, 2, 3, 4, 5, 6, 7, 8]),
+    (ISTANBUL, list(range(1, 10))),
+    (CANCUN, list(range(1, 11))),
+    (PRAGUE, list(range(1, 18))),
+    (OSAKA, list(range(1, 18)) + [0x100]),
+])
+def test_precompile_sets(fork, numbers):
+    assert sorted(int.from_bytes(a, "big") for a in precompiles_for(fork)) == numbers
+
+
+def test_bn254_prices_drop_in_istanbul():
+    pairing = precompile_address(8)
+    two_pairs = bytes(2 * 192)
+    assert precompiles_for(BYZANTIUM)[pairing].gas(two_pairs) == 100000 + 2 * 80000
+    assert precompiles_for(ISTANBUL)[pairing].gas(two_pairs) == 45000 + 2 * 34000
+    assert precompiles_for(BYZANTIUM)[precompile_address(6)].gas(b"") == 500
+    assert precompiles_for(ISTANBUL)[precompile_address(7)].gas(b"") == 6000
+
+
+def test_refund_and_fee_rules_change_with_london():
+    assert (BERLIN.max_refund_quotient, BERLIN.sstore_clears_refund, BERLIN.selfdestruct_refund) == (2, 15000, 24000)
+    assert (LONDON.max_refund_quotient, LONDON.sstore_clears_refund, LONDON.selfdestruct_refund) == (5, 4800, 0)
+    assert not BERLIN.has_base_fee and LONDON.has_base_fee
+
+
+def test_blob_schedules():
+    assert (CANCUN.target_blobs_per_block, CANCUN.max_blobs_per_block) == (3, 6)
+    assert (PRAGUE.target_blobs_per_block, PRAGUE.max_blobs_per_block) == (6, 9)
+    assert (BPO1.target_blobs_per_block, BPO1.max_blobs_per_block, BPO1.blob_base_fee_update_fraction) == (
+        10, 15, 8346193)
+    assert (BPO2.target_blobs_per_block, BPO2.max_blobs_per_block) == (14, 21)
+    custom = PRAGUE.with_blob_schedule(12, 16, 1_000_000)
+    assert custom.name == "Prague" and custom.max_blob_gas_per_block == 16 * GAS_PER_BLOB
+    assert custom != PRAGUE and hash(custom) == hash(PRAGUE)
+    assert OSAKA.blob_count_limit_per_tx == 6 and PRAGUE.blob_count_limit_per_tx == 9
+    with pytest.raises(ValueError, match="no blobs"):
+        SHANGHAI.with_blob_schedule(1, 2, 3)
+    with pytest.raises(ValueError, match="above max"):
+        PRAGUE.with_blob_schedule(10, 9, 3)
+
+
+def test_apply_blob_schedule_reads_geth_and_fixture_spellings():
+    cancun, osaka = apply_blob_schedule(
+        [CANCUN, OSAKA],
+        {"cancun": {"target": 4, "max": 8, "baseFeeUpdateFraction": 5},
+         "Osaka": {"target": "0x0a", "max": "0x0f", "baseFeeUpdateFraction": "0x7f5a51"}},
+    )
+    assert (cancun.target_blobs_per_block, cancun.max_blobs_per_block, cancun.blob_base_fee_update_fraction) == (4, 8, 5)
+    assert (osaka.target_blobs_per_block, osaka.max_blobs_per_block, osaka.blob_base_fee_update_fraction) == (
+        10, 15, 8346193)
+    with pytest.raises(ValueError, match="missing max"):
+        apply_blob_schedule([CANCUN], {"cancun": {"target": 1, "baseFeeUpdateFraction": 1}})
+    with pytest.raises(ValueError, match="unknown fork"):
+        apply_blob_schedule([CANCUN], {"amsterdam": {}})
+
+
+def test_excess_blob_gas_and_the_eip7918_reserve_price():
+    used = 9 * GAS_PER_BLOB
+    # Prague: plain EIP-4844 rule
+    assert PRAGUE.excess_blob_gas(0, used, 10**12) == 3 * GAS_PER_BLOB
+    assert PRAGUE.excess_blob_gas(0, GAS_PER_BLOB, 7) == 0
+    # Osaka with a cheap blob price and a high base fee: excess grows by used * (max - target) / max
+    assert OSAKA.excess_blob_gas(0, used, 10**12) == used * 3 // 9
+    # Osaka when blobs are not cheap relative to execution: the EIP-4844 rule
+    assert OSAKA.excess_blob_gas(0, used, 1) == 3 * GAS_PER_BLOB
+
+
+def test_schedule_from_the_rpc_compat_genesis():
+    path = FIXTURES / "rpc-compat" / "genesis.json"
+    if not path.is_file():
+        pytest.skip("rpc-compat fixtures not available")
+    schedule = ForkSchedule.from_geth_config(json.loads(path.read_text())["config"])
+    assert schedule.fork_at(0, 0) is HOMESTEAD
+    assert schedule.fork_at(3, 0) is TANGERINE_WHISTLE
+    assert schedule.fork_at(6, 0) is SPURIOUS_DRAGON
+    assert schedule.fork_at(35, 0) is GRAY_GLACIER
+    assert schedule.fork_at(36, 0) is PARIS
+    assert schedule.fork_at(40, 390) is SHANGHAI
+    assert schedule.fork_at(50, 480).name == "Osaka"
+    assert schedule.fork_at(53, 540).max_blobs_per_block == 21
+
+
+def test_schedule_from_geth_config_rules():
+    config = {"homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0,
+              "constantinopleBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0,
+              "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 100,
+              "blobSchedule": {"cancun": {"target": 2, "max": 4, "baseFeeUpdateFraction": 1000}}}
+    schedule = ForkSchedule.from_geth_config(config)
+    assert schedule.genesis_fork is SHANGHAI
+    assert schedule.fork_at(5, 100).max_blobs_per_block == 4
+    # Petersburg comes with Constantinople when petersburgBlock is absent (as in geth)
+    assert ForkSchedule.from_geth_config({**config, "shanghaiTime": None, "cancunTime": None,
+                                          "terminalTotalDifficulty": None, "londonBlock": None,
+                                          "berlinBlock": None, "istanbulBlock": None}).genesis_fork is PETERSBURG
+    with pytest.raises(ValueError, match="but not"):
+        ForkSchedule.from_geth_config({"homesteadBlock": 0, "berlinBlock": 5})
+    with pytest.raises(ValueError, match="non-negative"):
+        ForkSchedule.from_geth_config({"homesteadBlock": -1})
+
+
+def test_merge_by_total_difficulty():
+    schedule = ForkSchedule([ForkActivation(LONDON, block=0), ForkActivation(PARIS, terminal_total_difficulty=100),
+                             ForkActivation(SHANGHAI, timestamp=50)])
+    assert schedule.fork_at(3, 10, total_difficulty=99) is LONDON
+    assert schedule.fork_at(3, 10, total_difficulty=100) is PARIS
+    assert schedule.fork_at(3, 60) is SHANGHAI
+
+
+@pytest.mark.parametrize("network,number,timestamp,expected", [
+    ("Prague", 5, 99999, "Prague"),
+    ("CancunToPragueAtTime15k", 1, 14999, "Cancun"),
+    ("CancunToPragueAtTime15k", 1, 15000, "Prague"),
+    ("FrontierToHomesteadAt5", 4, 0, "Frontier"),
+    ("FrontierToHomesteadAt5", 5, 0, "Homestead"),
+    ("BPO2ToBPO3AtTime15k", 1, 15000, "BPO3"),
+    ("EIP158ToByzantiumAt5", 5, 0, "Byzantium"),
+])
+def test_schedule_from_network_names(network, number, timestamp, expected):
+    assert ForkSchedule.from_network(network).fork_at(number, timestamp).name == expected
+
+
+def test_schedule_from_network_with_a_fixture_blob_schedule():
+    schedule = ForkSchedule.from_network(
+        "OsakaToBPO1AtTime15k", {"BPO1": {"target": "0x0b", "max": "0x10", "baseFeeUpdateFraction": "0x01"}})
+    assert schedule.fork_at(1, 15000).max_blobs_per_block == 16
+    assert schedule.fork_at(1, 0) is OSAKA
+
+
+def test_schedule_rejects_out_of_order_forks():
+    with pytest.raises(ValueError, match="out of order"):
+        ForkSchedule([ForkActivation(PRAGUE, block=0), ForkActivation(CANCUN, timestamp=5)])
