@@ -9,14 +9,11 @@ deletions back to the marks taken at entry.
 from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
-from hyperion.vm.exceptions import ExceptionalHalt, Halt, Revert
+from hyperion.vm.exceptions import FAILED, REVERTED, SUCCESS, ExceptionalHalt, Halt, Revert
 from hyperion.vm.frame import Frame, TxContext
+from hyperion.vm.instructions import system as _system
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE
 from hyperion.vm.precompiles.base import PrecompileError
-
-SUCCESS = 1
-REVERTED = 0
-FAILED = -1
 
 # TxContext.accounts: how calls treat the accounts they reach (see system.account_rule)
 _CREATED_ON_TOUCH = 0
@@ -189,5 +186,9 @@ def execute_create(
         tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
 
+
+# CALL* and CREATE* recurse into this module: it hands them its entry points,
+# so that the instruction set never imports the interpreter back.
+_system.bind_message_calls(execute_call, execute_create)
 
 __all__ = ["execute_call", "execute_create", "SUCCESS", "REVERTED", "FAILED"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
-from hyperion.vm.exceptions import Halt, OutOfGas, WriteInStaticContext
+from hyperion.vm.exceptions import SUCCESS, Halt, OutOfGas, WriteInStaticContext
 from hyperion.vm.forks import Fork
 from hyperion.vm.gas import (
     CALL_DEPTH_LIMIT,
@@ -28,8 +28,19 @@ from hyperion.vm.gas import (
     call_gas_cap,
 )
 from hyperion.vm.instructions.environment import to_address
-from hyperion.vm.interpreter import SUCCESS, execute_call, execute_create
 from hyperion.vm.memory import expand, expansion_cost
+
+# The interpreter's entry points. CALL* and CREATE* recurse through them;
+# hyperion.vm.interpreter binds them when it loads (it imports this module,
+# so importing it back would be a cycle).
+execute_call = execute_create = None
+
+
+def bind_message_calls(call, create) -> None:
+    """Called once by ``hyperion.vm.interpreter`` with its ``execute_call`` and ``execute_create``."""
+    global execute_call, execute_create
+    execute_call, execute_create = call, create
+
 
 DELEGATION_PREFIX = b"\xef\x01\x00"
 MAX_NONCE = 2**64 - 1
