@@ -31,6 +31,8 @@ class ContractSet(NamedTuple):
 CONTRACT_SETS: dict[str, ContractSet] = {
     "lazai": ContractSet("contracts/lazai", "prague"),  # the LazAI value layer (system contracts)
     "ai": ContractSet("contracts/ai", "cancun"),        # models, inference gateway, jobs
+    "l1": ContractSet("contracts/l1", "prague"),        # the rollup on Ethereum: portal, inbox, output oracle
+    "l2": ContractSet("contracts/l2", "prague"),        # the rollup's L2 predeploys: L1Block, message passer
 }
 
 

@@ -9,11 +9,28 @@ every instruction that observes the remaining gas (GAS, CALL*, CREATE*,
 SSTORE) ends its block, so it sees precisely what per-instruction charging
 would leave. The optimizing compiler for hot contracts plugs in here:
 it only has to produce a different handler list with the same semantics.
+
+The interpreter uses ``LazyCodeAnalysis``: up front it only finds the
+valid JUMPDESTs (a C-speed scan for PUSH opcodes and JUMPDEST bytes); the
+handlers of a *chain* (straight-line code from an entry point to the next
+instruction that ends a block or reads the exact gas) are built when
+execution first enters it, by falling into its head or jumping into it.
+So the Python work of an analysis is proportional to the code that runs,
+not to the code's size: a 48 KiB initcode that stops at its first byte
+costs one chain, not 48 Ki decoded instructions (the eager analysis cost
+~2 us per byte, which CREATE's per-word gas does not cover). Chains never
+cross a multiple of ``SEGMENT`` bytes (the instruction that does starts a
+new chain with its own charge point), which bounds the work one entry can
+cause and keeps chain boundaries a property of the code alone, whatever
+entry triggered the analysis. ``analyse_code`` is the eager analysis of
+the same rules, kept for inspection and tests.
 """
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
+import re
+
+from hyperion.vm.exceptions import InvalidJump, InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions.control_flow import make_pc, stop
 from hyperion.vm.instructions.stack import make_push
@@ -31,6 +48,14 @@ class CodeAnalysis:
         self.ops = ops  # pc -> (opcode, spec, raw handler) for tracing
         self.blocks = blocks  # basic blocks, for inspection and the optimizer
         self.plain_jumpdests = plain_jumpdests  # same keys, nothing to charge (stepping tracer)
+
+    def op_at(self, pc: int):
+        """(opcode, spec, raw handler) of the instruction at ``pc``, None past the end."""
+        return self.ops.get(pc)
+
+    def resolve_jump(self, dest: int) -> tuple:
+        """Called when ``jumpdests`` lacks ``dest``: here every valid one is present."""
+        raise InvalidJump()
 
 
 def _undefined(opcode: int):
@@ -196,12 +221,223 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
     return CodeAnalysis(handlers, jumpdests, ops, blocks, plain)
 
 
-def analyse(ctx, code: bytes) -> CodeAnalysis:
+# -- lazy analysis ------------------------------------------------------------------
+
+SEGMENT = 1024  # bytes; no chain crosses a multiple of this
+_PUSH_OPCODE = re.compile(rb"[\x60-\x7f]")
+_JUMPDEST_BYTE = re.compile(rb"\x5b")
+_OFFSETS = bytes(range(33))
+_FREE = (0, 0, STACK_LIMIT)
+_JUMPI = 0x57
+# how control can reach the head of a chain
+_START, _EXACT, _JUMP, _MERGE = 0, 1, 2, 3
+
+
+class LazyCodeAnalysis:
+    """The interpreter's analysis of one code, built as execution reaches it.
+
+    ``handlers`` starts as ``_enter`` everywhere (``stop`` past the end);
+    falling into a chain head through it builds that chain's handlers. A
+    jump to a JUMPDEST not yet in ``jumpdests`` comes to ``resolve_jump``,
+    which checks the destination and builds the chain that contains it.
+    Which bytes are PUSH data (what makes a JUMPDEST valid) is found by a
+    forward scan that goes only as far as a jump needs. Block-level gas
+    charging is the eager analysis's (see the module docstring), chain by
+    chain.
+    """
+
+    __slots__ = ("code", "table", "handlers", "jumpdests", "push_offset", "analysed", "_pushes", "_next_push",
+                 "_data_end", "_scanned", "_ops", "_plain")
+
+    def __init__(self, code: bytes, table) -> None:
+        n = len(code)
+        self.code = code
+        self.table = table
+        self.handlers = [self._enter] * n + [stop] * 33
+        self.jumpdests: dict[int, tuple] = {}
+        self.analysed: set[int] = set()  # chain heads done
+        # push_offset[i]: for a byte of PUSH data, its distance from the PUSH opcode; 0 otherwise.
+        # Final for every i <= _scanned.
+        self.push_offset = bytearray(n)
+        self._pushes = _PUSH_OPCODE.finditer(code)
+        self._next_push = next(self._pushes, None)
+        self._data_end = 0
+        self._scanned = -1
+        self._ops: dict[int, tuple] = {}
+        self._plain = None
+
+    def _scan_to(self, position: int) -> None:
+        """Mark the PUSH data of every PUSH that starts before ``position``."""
+        if position <= self._scanned:
+            return
+        offsets = self.push_offset
+        code = self.code
+        n = len(code)
+        pushes = self._pushes
+        match = self._next_push
+        end = self._data_end
+        while match is not None:
+            at = match.start()
+            if at >= position:
+                break
+            if at >= end:  # not inside an earlier PUSH's data
+                end = at + code[at] - 0x5E
+                last = end if end < n else n
+                offsets[at + 1 : last] = _OFFSETS[1 : last - at]
+            match = next(pushes, None)
+        self._next_push = match
+        self._data_end = end
+        self._scanned = position
+
+    def is_jumpdest(self, pc: int) -> bool:
+        """Whether ``pc`` is a valid jump destination: a JUMPDEST that is not PUSH data."""
+        if not 0 <= pc < len(self.code) or self.code[pc] != 0x5B:
+            return False
+        self._scan_to(pc)
+        return not self.push_offset[pc]
+
+    # -- entry points -------------------------------------------------------
+    def _enter(self, f, pc):
+        """Handler of an instruction whose chain was not built yet: only a chain
+        head is reached this way (by falling through into it, or at pc 0)."""
+        self._build_chain(pc, _START if pc == 0 else _EXACT)
+        return self.handlers[pc](f, pc)
+
+    def resolve_jump(self, dest: int) -> tuple:
+        """(gas, need, stack limit) a jump to ``dest`` charges; builds its chain on first use."""
+        if not self.is_jumpdest(dest):
+            raise InvalidJump()
+        head = self._head_of(dest)
+        self._build_chain(head, self._arrival(head))
+        return self.jumpdests[dest]
+
+    @property
+    def plain_jumpdests(self) -> dict:
+        """Every valid JUMPDEST with nothing to charge (the stepping tracer charges per step)."""
+        if self._plain is None:
+            code = self.code
+            self._scan_to(len(code))
+            offsets = self.push_offset
+            self._plain = {m.start(): _FREE for m in _JUMPDEST_BYTE.finditer(code) if not offsets[m.start()]}
+        return self._plain
+
+    def op_at(self, pc: int):
+        """(opcode, spec, raw handler) of the instruction at ``pc`` (an instruction boundary), None past the end."""
+        entry = self._ops.get(pc)
+        if entry is None and pc < len(self.code):
+            opcode = self.code[pc]
+            spec = self.table[opcode]
+            entry = self._ops[pc] = (opcode, spec, self._decode(pc, opcode, spec)[0])
+        return entry
+
+    # -- chains -------------------------------------------------------------
+    def _arrival(self, pc: int) -> int:
+        """How control reaches ``pc`` from the instruction before it."""
+        if pc == 0:
+            return _START
+        self._scan_to(pc)
+        previous = pc - 1 - self.push_offset[pc - 1]
+        if previous // SEGMENT != pc // SEGMENT:
+            return _EXACT  # a segment boundary: a charge point of its own
+        opcode = self.code[previous]
+        spec = self.table[opcode]
+        if spec is None or (spec.flags & ENDS_BLOCK and opcode != _JUMPI):
+            return _JUMP  # reachable by a jump only
+        if spec.flags & NEEDS_EXACT_GAS or opcode == _JUMPI:
+            return _EXACT
+        return _MERGE
+
+    def _head_of(self, pc: int) -> int:
+        """The first instruction of the chain ``pc`` belongs to."""
+        offsets = self.push_offset
+        while self._arrival(pc) == _MERGE:
+            pc = pc - 1 - offsets[pc - 1]
+        return pc
+
+    def _decode(self, pc: int, opcode: int, spec):
+        """(handler, next pc, flags) of one instruction."""
+        if spec is None:
+            return _undefined(opcode), pc + 1, ENDS_BLOCK
+        flags = spec.flags
+        if flags & IS_PUSH:
+            size = opcode - 0x5F
+            imm = self.code[pc + 1 : pc + 1 + size]
+            next_pc = pc + 1 + size
+            return make_push(int.from_bytes(imm, "big") << (8 * (size - len(imm))), next_pc), next_pc, flags
+        if flags & IS_PC:
+            return make_pc(pc), pc + 1, flags
+        return spec.handler, pc + 1, flags
+
+    def _build_chain(self, head: int, arrival: int) -> None:
+        """Decode the chain that starts at ``head`` and install its handlers and jump summaries."""
+        if head in self.analysed:
+            return
+        code = self.code
+        table = self.table
+        n = len(code)
+        decoded = []  # (pc, handler)
+        blocks = []  # [start, gas, need, growth, delta, starts_with_jumpdest]
+        block = None
+        pc = head
+        while pc < n:
+            opcode = code[pc]
+            spec = table[opcode]
+            handler, next_pc, flags = self._decode(pc, opcode, spec)
+            if spec is None:
+                cost = pops = pushes = 0
+            else:
+                cost, pops, pushes = spec.gas, spec.pops, spec.pushes
+            if block is None or (flags & IS_JUMPDEST and spec is not None):
+                block = [pc, 0, 0, 0, 0, spec is not None and bool(flags & IS_JUMPDEST)]
+                blocks.append(block)
+            decoded.append((pc, handler))
+            block[1] += cost
+            if pops - block[4] > block[2]:
+                block[2] = pops - block[4]
+            block[4] += pushes - pops
+            if block[4] > block[3]:
+                block[3] = block[4]
+            if flags & (ENDS_BLOCK | NEEDS_EXACT_GAS) or next_pc // SEGMENT != pc // SEGMENT:
+                break
+            pc = next_pc
+        # each block is charged for the rest of the chain from it (a fall-through merges them)
+        suffixes = [None] * len(blocks)
+        after = None
+        for i in range(len(blocks) - 1, -1, -1):
+            own = tuple(blocks[i][1:5])
+            after = suffixes[i] = own if after is None else _compose(own, after)
+        handlers = self.handlers
+        jumpdests = self.jumpdests
+        for at, handler in decoded[1:]:
+            handlers[at] = handler
+        for block, (gas, need, growth, _) in zip(blocks[1:], suffixes[1:]):
+            jumpdests[block[0]] = (gas, need, STACK_LIMIT - growth)  # these start with a JUMPDEST
+        if not blocks:  # an empty chain: the head is the end of the code
+            self.analysed.add(head)
+            return
+        gas, need, growth, _ = suffixes[0]
+        head_handler = decoded[0][1]
+        starts_with_jumpdest = blocks[0][5]
+        if arrival in (_START, _EXACT):
+            # reached by falling through: it charges itself (and a jump there charges nothing more)
+            if gas or need or growth:
+                head_handler = _make_entry(head_handler, gas, need, STACK_LIMIT - growth)
+            handlers[head] = head_handler
+            if starts_with_jumpdest:
+                jumpdests[head] = _FREE
+        else:
+            handlers[head] = head_handler
+            if starts_with_jumpdest:
+                jumpdests[head] = (gas, need, STACK_LIMIT - growth)
+        self.analysed.add(head)
+
+
+def analyse(ctx, code: bytes) -> LazyCodeAnalysis:
     """Cached analysis of ``code`` under the context's fork (one cache per instruction table)."""
     cache = ctx.analysis_cache
     result = cache.get(code)
     if result is None:
         if len(cache) >= _MAX_CACHED:
             cache.clear()
-        result = cache[code] = analyse_code(code, ctx.table)
+        result = cache[code] = LazyCodeAnalysis(code, ctx.table)
     return result

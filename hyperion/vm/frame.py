@@ -99,6 +99,7 @@ class Frame:
         "data",
         "code",
         "jumpdests",
+        "analysis",
         "static",
         "depth",
         "return_data",
@@ -118,6 +119,7 @@ class Frame:
         self.data = data
         self.code = code
         self.jumpdests = None
+        self.analysis = None
         self.static = static
         self.depth = depth
         self.return_data = b""

@@ -29,6 +29,7 @@ def _run(f: Frame) -> int:
     analysis = _analysis.analyse(f.ctx, code)
     handlers = analysis.handlers
     f.jumpdests = analysis.jumpdests
+    f.analysis = analysis
     tracer = f.ctx.tracer
     pc = 0
     try:

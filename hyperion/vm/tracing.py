@@ -101,12 +101,12 @@ class Tracer:
     # -- stepping loop ------------------------------------------------------
     def run(self, f, analysis) -> int:
         """Execute a frame instruction by instruction; raises like the fast loop."""
-        ops = analysis.ops
+        op_at = analysis.op_at
         f.jumpdests = analysis.plain_jumpdests  # this loop charges every step itself
         stop_handler = analysis.handlers[-1]
         pc = 0
         while True:
-            entry = ops.get(pc)
+            entry = op_at(pc)
             if entry is None:
                 self.on_step(f, pc, 0x00, "STOP", f.gas)
                 self.on_step_end(f, 0)

@@ -7,7 +7,7 @@ SSTORE, stack under/overflow and out-of-gas at every gas limit must give the
 same gas used, success flag and state root on both paths.
 """
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hyperion.execution.transaction import apply_transaction
 from hyperion.primitives.secp256k1 import private_key_to_address
@@ -127,3 +127,101 @@ def test_jump_into_push_data_is_invalid():
     assert 4 not in analysis.jumpdests
     gas_used, success, _ = _run(code, 50_000, None)
     assert not success and gas_used == 50_000
+
+
+# -- lazy analysis: chains are built as execution reaches them -------------------------
+
+
+NEUTRAL = [  # stack-neutral pieces, so that long programs keep running
+    bytes([0x5B]),  # JUMPDEST
+    bytes.fromhex("6001600201" "50"),  # PUSH1 1 PUSH1 2 ADD POP
+    bytes.fromhex("5a50"),  # GAS POP
+    bytes.fromhex("6007600155"),  # PUSH1 7 PUSH1 1 SSTORE
+    bytes.fromhex("60015450"),  # PUSH1 1 SLOAD POP
+    bytes.fromhex("60cc3150"),  # PUSH1 0xcc BALANCE POP
+    bytes.fromhex("600360020a50"),  # PUSH1 3 PUSH1 2 EXP POP
+]
+
+
+@st.composite
+def long_programs(draw):
+    """Stack-neutral programs of a few KiB that cross several SEGMENT boundaries,
+    with jumps (valid and not) forwards and backwards and PUSH data full of 0x5b."""
+    pieces = []  # bytes, or ("jump" | "jumpi", target piece index or None for a random target)
+    size = 0
+    target = draw(st.integers(1200, 3500))
+    while size < target:
+        kind = draw(st.integers(0, 11))
+        if kind <= 6:
+            piece = draw(st.sampled_from(NEUTRAL))
+        elif kind == 7:
+            piece = bytes([0x7F]) + draw(st.binary(min_size=32, max_size=32)) + bytes([0x50])  # PUSH32 x POP
+        elif kind == 8:
+            piece = bytes.fromhex("5b6001600201" "50") * draw(st.integers(1, 60))  # long runs through JUMPDESTs
+        else:
+            choice = draw(st.integers(0, 10_000))
+            piece = ("jump" if kind == 9 else "jumpi", None if choice % 16 == 0 else choice)
+        pieces.append(piece)
+        size += len(piece) if isinstance(piece, bytes) else 6
+    starts, at = [], 0
+    for piece in pieces:
+        starts.append(at)
+        at += len(piece) if isinstance(piece, bytes) else (4 if piece[0] == "jump" else 6)
+    landing = [starts[i] for i, piece in enumerate(pieces) if isinstance(piece, bytes) and piece[:1] == b"\x5b"]
+    code = bytearray()
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            code += piece
+            continue
+        kind, choice = piece
+        if choice is None or not landing:
+            dest = draw(st.integers(0, at + 40))  # usually not a JUMPDEST: an invalid jump
+        else:
+            dest = landing[choice % len(landing)]
+        jump = bytes([0x61]) + dest.to_bytes(2, "big") + bytes([0x56])
+        code += jump if kind == "jump" else bytes([0x60, draw(st.integers(0, 1))]) + jump[:3] + bytes([0x57])
+    return bytes(code)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(long_programs(), st.integers(21_000, 200_000))
+def test_lazy_chains_charge_exactly_like_per_instruction_charging(code, gas):
+    assert _run(code, gas, None) == _run(code, gas, StructLogger())
+
+
+def test_a_long_initcode_that_stops_at_once_builds_one_chain():
+    from hyperion.vm.analysis import LazyCodeAnalysis
+    from hyperion.vm.frame import Frame, TxContext
+    from hyperion.vm.interpreter import SUCCESS, _run as run_frame
+
+    state = MemoryState()
+    ctx = TxContext(state, BlockEnv(fork=PRAGUE), PRAGUE, SENDER, 0)
+    code = bytes(50_000)  # STOP, then 49,999 more STOPs that never run
+    frame = Frame(ctx, CONTRACT, SENDER, 0, b"", code, 100, 0, False)
+    assert run_frame(frame) == SUCCESS
+    analysis = ctx.analysis_cache[code]
+    assert isinstance(analysis, LazyCodeAnalysis)
+    assert analysis.analysed == {0} and analysis._scanned == -1  # no jump: PUSH data never scanned
+
+
+def test_jump_destinations_inside_push_data_are_invalid_at_any_distance():
+    from hyperion.vm.analysis import LazyCodeAnalysis
+
+    # PUSH32 whose data is all 0x5b, then a real JUMPDEST, far apart in a long code
+    code = bytes([0x7F]) + b"\x5b" * 32 + bytes(3000) + b"\x5b"
+    analysis = LazyCodeAnalysis(code, table_for(PRAGUE))
+    assert not any(analysis.is_jumpdest(pc) for pc in range(1, 33))
+    assert analysis.is_jumpdest(len(code) - 1)
+    assert set(analysis.plain_jumpdests) == {len(code) - 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_lazy_and_eager_analyses_agree_on_jump_destinations(code):
+    from hyperion.vm.analysis import LazyCodeAnalysis
+
+    lazy = LazyCodeAnalysis(code, table_for(PRAGUE))
+    eager = set(analyse_code(code, table_for(PRAGUE)).jumpdests)
+    assert {pc for pc in range(len(code) + 2) if lazy.is_jumpdest(pc)} == eager
+    assert set(LazyCodeAnalysis(code, table_for(PRAGUE)).plain_jumpdests) == eager

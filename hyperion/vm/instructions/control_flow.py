@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode, OutOfGas, Revert, StackOverflow, StackUnderflow
+from hyperion.vm.exceptions import Halt, InvalidOpcode, OutOfGas, Revert, StackOverflow, StackUnderflow
 from hyperion.vm.memory import expand
 
 
@@ -17,8 +17,8 @@ def jump(f, pc):
     dest = s.pop()
     try:
         gas, need, limit = f.jumpdests[dest]
-    except KeyError:
-        raise InvalidJump() from None
+    except KeyError:  # invalid, or its chain is not built yet
+        gas, need, limit = f.analysis.resolve_jump(dest)
     # Enter the destination block: its static gas and stack bounds (see analysis).
     g = f.gas - gas
     if g < 0:
@@ -38,8 +38,8 @@ def jumpi(f, pc):
     if s.pop():
         try:
             gas, need, limit = f.jumpdests[dest]
-        except KeyError:
-            raise InvalidJump() from None
+        except KeyError:  # invalid, or its chain is not built yet
+            gas, need, limit = f.analysis.resolve_jump(dest)
         g = f.gas - gas
         if g < 0:
             raise OutOfGas()
