@@ -11,7 +11,7 @@ C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node
+.PHONY: setup test statetests node rollup-slow
 
 setup: $(INSTALLED)
 
@@ -27,6 +27,11 @@ test: setup
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+
+# The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
+rollup-slow: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/python -m pytest -q -m slow tests/rollup
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup

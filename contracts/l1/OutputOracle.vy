@@ -45,6 +45,8 @@ BY_TIMEOUT: constant(uint256) = 1
 BY_VOID: constant(uint256) = 2
 
 MASK64: constant(uint256) = 2**64 - 1
+# deadlines are packed into 64 bits
+MAX_MOVE_TIMEOUT: constant(uint256) = 2**32
 MASK128: constant(uint256) = 2**128 - 1
 
 struct OutputProposal:
@@ -188,7 +190,7 @@ def __init__(
 ):
     owned.__init__(_owner)
     assert _submissionInterval > 0, "submission interval is zero"
-    assert _moveTimeout > 0, "move timeout is zero"
+    assert _moveTimeout > 0 and _moveTimeout <= MAX_MOVE_TIMEOUT, "move timeout must be 1..2^32 seconds"
     assert _startingBlockNumber <= MASK64, "starting block number too large"
     self.proposer = _proposer
     self.resolver = _resolver
@@ -642,7 +644,7 @@ def setBonds(_proposerBond: uint256, _challengerBond: uint256):
 @external
 def setMoveTimeout(_seconds: uint256):
     owned._only_owner()
-    assert _seconds > 0, "move timeout is zero"
+    assert _seconds > 0 and _seconds <= MAX_MOVE_TIMEOUT, "move timeout must be 1..2^32 seconds"
     self.moveTimeout = _seconds
     log ParameterSet(name="moveTimeout", value=_seconds)
 

@@ -181,6 +181,20 @@ class ChainModels:
         return b"".join(step(found.plan, layer, chunk, tensors, found.runner))
 
 
+def with_ai_precompiles(base, cache: Optional[ModelStore] = None, store_address: Optional[bytes] = None):
+    """``base`` (a ``Fork``) plus the AI precompiles reading models from the ModelStore predeploy.
+
+    The hook for composition roots (``hyperion node``, a rollup sequencer or
+    follower): the chain and the VM stay free of the AI layer, and every node
+    built with it reads model bytes from the state it executes, so a follower
+    that derives the publishing transactions from L1 has the models too.
+    """
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+    from hyperion.vm.precompiles.inference import fork_with_inference
+
+    return fork_with_inference(ChainModels(store_address or MODEL_STORE_ADDRESS, cache), base=base)
+
+
 def model_storage(model_bytes: bytes, publisher: bytes, pointers: list[bytes], index: int) \
         -> dict[int, int]:
     """ModelStore storage that makes a model sealed (``index``: its position in ``model_hashes``).

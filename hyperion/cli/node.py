@@ -201,17 +201,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     """
     import tempfile
 
-    from hyperion.ai.chainstore import ChainModels
+    from hyperion.ai.chainstore import with_ai_precompiles
     from hyperion.ai.store import DirectoryModelStore
-    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
-    from hyperion.vm.precompiles.inference import fork_with_inference
 
     if model_store is None:
         model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
-    config.fork = fork_with_inference(ChainModels(MODEL_STORE_ADDRESS, DirectoryModelStore(model_store)),
-                                      base=config.fork)
+    config.fork = with_ai_precompiles(config.fork, DirectoryModelStore(model_store))
     config.model_store = model_store
     return model_store
 

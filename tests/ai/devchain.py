@@ -16,19 +16,17 @@ from eth_account import Account
 from web3 import Web3
 from web3.providers.base import BaseProvider
 
-from hyperion.ai.chainstore import ChainModels
+from hyperion.ai.chainstore import with_ai_precompiles
 from hyperion.ai.store import MemoryModelStore
 from hyperion.ai.web3tx import Signer
 from hyperion.chain.genesis import ChainConfig
 from hyperion.chain.node import Node
 from hyperion.predeploys.genesis import add_to_dev_genesis
-from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
 from hyperion.rpc.context import RpcContext
 from hyperion.rpc.dispatch import Dispatcher
 from hyperion.rpc.filters import FilterManager
 from hyperion.rpc.methods import method_table
 from hyperion.rpc.subscriptions import SubscriptionHub
-from hyperion.vm.precompiles.inference import fork_with_inference
 
 
 def _json_value(value):
@@ -62,8 +60,7 @@ class DevChain:
 
     def __init__(self, cache=None, **overrides):
         config = ChainConfig(**overrides)
-        self.models = ChainModels(MODEL_STORE_ADDRESS, cache if cache is not None else MemoryModelStore())
-        config.fork = fork_with_inference(self.models, base=config.fork)
+        config.fork = with_ai_precompiles(config.fork, cache if cache is not None else MemoryModelStore())
         add_to_dev_genesis(config)
         self.config = config
         self.node = Node(config)

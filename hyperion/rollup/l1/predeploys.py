@@ -47,8 +47,3 @@ def l2_predeploys_genesis_json() -> dict[str, dict]:
         for address, entry in l2_predeploys().items()
     }
 
-
-def predeploys_manifest() -> list[dict]:
-    """``[{"name", "address", "contract", "abi"}]`` for clients and ``hyperion contracts``."""
-    return [{"name": name, "address": "0x" + address.hex(), "contract": name, "abi": load_artifact(name)["abi"]}
-            for name, address in PREDEPLOYS.items()]

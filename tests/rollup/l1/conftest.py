@@ -10,6 +10,7 @@ from web3 import Web3
 
 from hyperion.rollup.l1.deploy import RollupL1Config, deploy_rollup_contracts
 from tests.rollup.l1.anvil import ANVIL_KEYS, REPO_ROOT, Anvil, anvil_binary
+from tests.rollup.l1.l2node import start_l2_node
 
 OWNER, PROPOSER, BATCHER, CHALLENGER, ALICE, BOB, M1, M2, M3, STRANGER = (
     Account.from_key(key) for key in ANVIL_KEYS)
@@ -52,6 +53,16 @@ def make_config(**overrides) -> RollupL1Config:
                   challenger_bond=CHALLENGER_BOND, move_timeout=MOVE_TIMEOUT)
     params.update(overrides)
     return RollupL1Config(**params)
+
+
+@pytest.fixture(scope="module")
+def l2(tmp_path_factory):
+    """A real Hyperion node (MetisDB) with the L2 predeploys, shared by a module's tests."""
+    node, web3 = start_l2_node(tmp_path_factory.mktemp("l2"))
+    try:
+        yield web3
+    finally:
+        node.stop()
 
 
 @pytest.fixture()

@@ -34,9 +34,9 @@ def claim(block: int, wrong_from: int | None) -> bytes:
 
 
 class Game:
-    def __init__(self, w3: Web3, anvil) -> None:
+    def __init__(self, w3: Web3, anvil, **config) -> None:
         self.w3, self.anvil = w3, anvil
-        self.deployment = deploy_rollup_contracts(w3, OWNER, make_config(starting_output_root=true_root(0)))
+        self.deployment = deploy_rollup_contracts(w3, OWNER, make_config(starting_output_root=true_root(0), **config))
         self.proposer = OutputOracleClient(w3, self.deployment.output_oracle, PROPOSER)
         self.challenger = self.proposer.with_sender(CHALLENGER)
         self.anyone = self.proposer.with_sender(STRANGER)
@@ -178,7 +178,8 @@ def test_vote_rules(game):
         game.resolver.with_sender(M3).vote(dispute_id, False)
     game.resolver.with_sender(M1).vote(dispute_id, False)
     game.resolver.with_sender(BOB).vote(dispute_id, False)
-    assert game.proposer.get_dispute(dispute_id).status == CHALLENGER_WON
+    dispute = game.proposer.get_dispute(dispute_id)
+    assert (dispute.status_name, dispute.is_open) == ("challenger_won", False)
     with pytest.raises(ContractReverted, match="not awaiting resolution"):
         game.resolver.with_sender(M2).vote(dispute_id, False)
 
@@ -326,11 +327,17 @@ def test_proposals_and_governance(game, w3):
             game.proposer.sender.transact(setter)
     with pytest.raises(ContractReverted, match="outputs exist"):
         owner.sender.transact(functions.setStartingOutput(0, b"\0" * 32))
+    with pytest.raises(ContractReverted, match="move timeout must be"):
+        owner.sender.transact(functions.setMoveTimeout(2**64))
     owner.sender.transact(functions.setSubmissionInterval(4))
     owner.sender.transact(functions.setBonds(1, 2))
     assert game.proposer.next_block_number() == 20
     game.proposer.propose_l2_output(true_root(20), 20)
     assert game.proposer.get_l2_output(1).bond == 1
+    owner.set_proposer(BOB.address)
+    assert game.proposer.parameter("proposer") == BOB.address
+    with pytest.raises(ContractReverted, match="caller is not the proposer"):
+        game.proposer.propose_l2_output(true_root(24), 24)
     # ownership moves in two steps
     owner.transfer_ownership(ALICE.address)
     assert game.proposer.owner() == OWNER.address
@@ -351,3 +358,16 @@ def test_a_new_resolver_contract_takes_over(game):
             dispute_id, False, [game.resolver.sign_verdict(k, dispute_id, False) for k in (M1.key, M2.key)])
     game.proposer.with_sender(ALICE).sender.transact(game.proposer.contract.functions.resolveDispute(dispute_id, False))
     assert game.proposer.get_dispute(dispute_id).status == CHALLENGER_WON
+
+
+@pytest.mark.slow
+def test_a_dispute_over_a_million_blocks_ends_at_the_first_wrong_one(w3, anvil):
+    """20 rounds of bisection: an output interval of 2^20 L2 blocks, wrong from an odd block in the middle."""
+    game = Game(w3, anvil, submission_interval=2**20)
+    first_wrong = 700_001
+    game.post_outputs(1, wrong_from=first_wrong)
+    dispute_id = game.challenger.challenge(0, true_root(2**20))
+    assert game.play(dispute_id, proposer_wrong_from=first_wrong, challenger_wrong_from=None) == first_wrong
+    game.resolver.with_sender(M1).vote(dispute_id, False)
+    game.resolver.with_sender(M2).vote(dispute_id, False)
+    assert game.proposer.next_output_index() == 0

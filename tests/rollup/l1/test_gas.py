@@ -87,10 +87,10 @@ def test_gas_table(w3, anvil, tmp_path):
     resolver = ThresholdResolverClient(w3, deployment.resolver)
     for block in (16, 32):
         oracle.propose_l2_output(keccak256(b"wrong" + bytes([block])), block)
-    dispute_id = challenger.challenge(1, keccak256(b"right"))
-    table["OutputOracle.challenge"] = challenger.events("DisputeOpened", w3.eth.get_transaction_receipt(
-        oracle.logs("DisputeOpened", 0)[-1]["transactionHash"]))[0] and w3.eth.get_transaction_receipt(
-        oracle.logs("DisputeOpened", 0)[-1]["transactionHash"])["gasUsed"]
+    receipt = challenger._send(challenger.contract.functions.challenge(1, keccak256(b"right")),
+                               value=challenger.parameter("challengerBond"))
+    table["OutputOracle.challenge"] = receipt["gasUsed"]
+    dispute_id = challenger.events("DisputeOpened", receipt)[0]["args"]["disputeId"]
     mids, answers = [], []
     while oracle.get_dispute(dispute_id).hi - oracle.get_dispute(dispute_id).lo > 1:
         dispute = oracle.get_dispute(dispute_id)

@@ -147,3 +147,27 @@ def test_proof_gas_grows_with_depth_only(verifier, w3):
     assert len(proof) <= 5
     print(f"lib_mpt.storage_value: {len(proof)} nodes, {gas} gas")
     assert gas < 150_000, gas
+
+
+@pytest.mark.slow
+def test_fuzz_random_tries_and_random_tampering(verifier):
+    """Many tries, sizes 1..3000, present and absent keys, one random byte changed in each proof."""
+    rng = random.Random(2024)
+    for round_ in range(40):
+        slots = {rng.getrandbits(256): rng.getrandbits(rng.randint(1, 256)) or 1
+                 for _ in range(rng.choice([1, 2, 3, 16, 17, 100, 1000, 3000]))}
+        trie = storage_trie(slots)
+        root = trie.root_hash()
+        for slot in rng.sample(sorted(slots), min(3, len(slots))) + [rng.getrandbits(256)]:
+            path = keccak256(slot.to_bytes(32, "big"))
+            proof = trie.get_proof(path)
+            assert on_chain(verifier, root, path, proof) == reference(root, path, proof) == slots.get(slot, 0)
+            if not proof:
+                continue
+            index = rng.randrange(len(proof))
+            node = bytearray(proof[index])
+            node[rng.randrange(len(node))] = rng.randrange(256)
+            bad = proof[:index] + [bytes(node)] + proof[index + 1:]
+            if bad != proof:
+                with pytest.raises(ContractReverted, match="mpt:"):
+                    on_chain(verifier, root, path, bad)

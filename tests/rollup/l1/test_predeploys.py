@@ -11,18 +11,8 @@ from hyperion.rollup.l1.predeploys import DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS
 from hyperion.rollup.l1.proofs import Withdrawal, sent_message_slot
 from hyperion.rollup.l1.transact import ContractReverted, Sender
 from tests.rollup.l1.conftest import ALICE, BOB
-from tests.rollup.l1.l2node import start_l2_node
 
 DEPOSITOR = Web3.to_checksum_address(DEPOSITOR_ACCOUNT)
-
-
-@pytest.fixture(scope="module")
-def l2(tmp_path_factory):
-    node, web3 = start_l2_node(tmp_path_factory.mktemp("l2"))
-    try:
-        yield web3
-    finally:
-        node.stop()
 
 
 def test_only_the_depositor_account_sets_l1_block_values(l2):

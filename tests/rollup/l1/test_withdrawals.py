@@ -52,15 +52,6 @@ def record(note: Bytes[64]):
 """
 
 
-@pytest.fixture(scope="module")
-def l2(tmp_path_factory):
-    node, web3 = start_l2_node(tmp_path_factory.mktemp("l2"))
-    try:
-        yield web3
-    finally:
-        node.stop()
-
-
 class Bridge:
     """One fresh L1 deployment whose outputs count from the L2 node's current head."""
 
@@ -107,6 +98,7 @@ def test_withdrawal_proven_refused_early_finalized_after_the_window_and_never_tw
 
     proof = withdrawal_proof_from_rpc(bridge.l2, withdrawal, block)
     assert proof.output_root_proof.output_root == bridge.oracle.get_l2_output(index).output_root
+    assert bridge.portal.hash_withdrawal(withdrawal) == withdrawal.hash  # L2 hashing == the Portal's
     receipt = bridge.portal.prove_withdrawal(proof, index)
     (event,) = bridge.portal.events("WithdrawalProven", receipt)
     assert bytes(event["args"]["withdrawalHash"]) == withdrawal.hash
