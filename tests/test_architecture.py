@@ -39,8 +39,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("6 chain", ["hyperion.chain"]),
     ("7 rollup / sequencer", ["hyperion.rollup", "hyperion.sequencer"]),
     ("8 lazai / ai", ["hyperion.lazai", "hyperion.ai", "hyperion.predeploys"]),
-    ("9 interfaces", ["hyperion.rpc", "hyperion.sdk", "hyperion.cli", "hyperion.explorer", "hyperion.tools",
-                      "hyperion.bench", "hyperion.__main__"]),
+    ("9 interfaces", ["hyperion.rpc", "hyperion.sdk", "hyperion.agents", "hyperion.cli", "hyperion.explorer",
+                      "hyperion.tools", "hyperion.bench", "hyperion.__main__"]),
 ]
 
 
