@@ -10,9 +10,7 @@ from __future__ import annotations
 from hyperion.vm.forks import GAS_PER_BLOB, Fork
 
 TX_BASE_GAS = 21000
-TX_CREATE_GAS = 32000  # since Homestead (EIP-2); ``Fork.tx_create_gas``
-TX_DATA_ZERO_GAS = 4
-TX_DATA_NONZERO_GAS = 16  # since Istanbul (EIP-2028, 68 before); ``Fork.tx_data_nonzero_gas``
+TX_DATA_ZERO_GAS = 4  # the creation and non-zero byte prices changed by fork: ``Fork.tx_create_gas``, ``Fork.tx_data_nonzero_gas``
 ACCESS_LIST_ADDRESS_GAS = 2400
 ACCESS_LIST_STORAGE_KEY_GAS = 1900
 INITCODE_WORD_GAS = 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hyperion.vm.exceptions import OutOfGas
-from hyperion.vm.gas import EXP_BYTE
 
 M = (1 << 256) - 1
 SIGN = 1 << 255
@@ -119,8 +118,6 @@ def make_exp(byte_gas: int):
 
     return exp
 
-
-exp = make_exp(EXP_BYTE)
 
 
 def signextend(f, pc):

@@ -18,7 +18,6 @@ from hyperion.vm.exceptions import OutOfGas, WriteInStaticContext
 from hyperion.vm.forks import SSTORE_EIP1283, SSTORE_EIP2200, SSTORE_EIP2929, SSTORE_FRONTIER, Fork
 from hyperion.vm.gas import (
     COLD_SLOAD,
-    SSTORE_CLEARS_REFUND,
     SSTORE_RESET,
     SSTORE_SENTRY,
     SSTORE_SET,
@@ -177,8 +176,6 @@ def make_sstore(fork: Fork):
         return _make_sstore_frontier(fork.sstore_clears_refund)
     raise ValueError(f"{fork.name}: unknown SSTORE rule {rule!r}")
 
-
-sstore = _make_sstore_access_lists(SSTORE_CLEARS_REFUND)  # Prague's, for direct use
 
 
 def tload(f, pc):
