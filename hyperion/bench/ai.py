@@ -145,6 +145,7 @@ class _DisputeBench:
     def __init__(self, models):
         from eth_account import Account
 
+        from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
         from hyperion.primitives.keccak import keccak256
         from hyperion.sdk import AIClient, HyperionClient
         from hyperion.sdk.inprocess import InProcessNode
@@ -153,8 +154,10 @@ class _DisputeBench:
                                                                             "challenger")}
         self.node = InProcessNode(funded={Account.from_key(k).address: 10**27 for k in self.keys.values()},
                                   models=models, gas_limit=60_000_000)
-        self.client = AIClient.deploy(HyperionClient(web3=self.node.w3, private_key=self.keys["admin"]), b"\x77" * 20,
-                                      challenge_window=WINDOW, worker_bond=BOND, move_window=MOVE)
+        # against the predeployed fee vault and governor (their parameters set the fee split)
+        self.client = AIClient.deploy(HyperionClient(web3=self.node.w3, private_key=self.keys["admin"]),
+                                      FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, challenge_window=WINDOW,
+                                      worker_bond=BOND, move_window=MOVE)
         self.client.register_worker(sender=self.keys["worker"])
         for model in models:
             self.client.client.transact(self.client.registry.functions.register(

@@ -1,6 +1,6 @@
 """``hyperion model ...``, ``hyperion job ...``, ``hyperion ai watch``: the AI contracts from the command line.
 
-    hyperion model deploy   [--vault ADDR] [--dat ADDR]          deploy registry, gateway, jobs; save addresses
+    hyperion model deploy   [--vault ADDR] [--governor ADDR] [--dat ADDR]   deploy registry, gateway, jobs
     hyperion model register FILE.hqm|digits|charlm [--name N] [--fee WEI]   publish the bytes on chain, register
     hyperion model list
     hyperion model infer HASH (--input-hex HEX | --input-file F | --digits-sample I | --text T)
@@ -71,9 +71,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     model_group.set_defaults(group="model")
     model = model_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = add_command(model, "deploy", run, help="deploy ModelRegistry, InferenceGateway and InferenceJobs")
-    p.add_argument("--vault", type=address, help="protocol (Holders Mining) vault address (default: the deployer)")
-    p.add_argument("--holders-bps", type=int, default=5000)
-    p.add_argument("--protocol-bps", type=int, default=2000)
+    p.add_argument("--vault", type=address,
+                   help="Holders Mining vault that takes the protocol share (default: the predeployed one)")
+    p.add_argument("--governor", type=address,
+                   help="ProtocolGovernor whose staker-governed parameters set the fee split "
+                        "(default: the predeployed one)")
     p.add_argument("--challenge-window", type=int, default=3600, help="seconds")
     p.add_argument("--worker-bond", type=amount, default=10**16)
     p.add_argument("--dat", type=address, default=b"\x00" * 20,
@@ -193,9 +195,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.group == "model" and args.command == "deploy":
         deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
-        ai = AIClient.deploy(client, args.vault or client.sender_address(sender), holders_bps=args.holders_bps,
-                             protocol_bps=args.protocol_bps, challenge_window=args.challenge_window,
-                             worker_bond=args.worker_bond, dat=args.dat, sender=sender)
+        from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
+
+        ai = AIClient.deploy(client, args.vault or FEE_VAULT_ADDRESS, args.governor or PROTOCOL_GOVERNOR_ADDRESS,
+                             challenge_window=args.challenge_window, worker_bond=args.worker_bond, dat=args.dat,
+                             sender=sender)
         ai.deployment.save(deployment_path)
         for name in ("ModelRegistry", "InferenceGateway", "InferenceJobs"):
             print(f"{name:<17} {ai.deployment.address_of(name)}")

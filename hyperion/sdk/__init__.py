@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from hyperion.sdk.ai import AIClient, Deployment, JobInfo, ModelInfo
 from hyperion.sdk.client import DEFAULT_RPC_URL, HyperionClient, TxResult, check_rpc_url
 from hyperion.sdk.dat import ETH_ASSET, DatClient, metric
-from hyperion.sdk.data import DataClient, sign_proof
+from hyperion.sdk.data import DataClient, sign_proof, signed
 from hyperion.sdk.errors import InvalidRpcUrl, SdkError, TransactionFailed
+from hyperion.sdk.governance import GovernanceClient
 from hyperion.sdk.idao import IDAOClient
+from hyperion.sdk.proposals import Call
 from hyperion.sdk.settlement import SettlementClient, sign_request
 from hyperion.sdk.staking import StakingClient
 
@@ -34,6 +36,7 @@ class Hyperion:
     idao: IDAOClient
     staking: StakingClient
     settlement: SettlementClient
+    governance: GovernanceClient
     ai: AIClient
 
 
@@ -41,11 +44,12 @@ def connect(rpc_url: str = DEFAULT_RPC_URL, private_key: str | bytes | None = No
     """Every helper over one node (``rpc_url``, or ``web3=`` any web3 instance) and signing key."""
     client = HyperionClient(rpc_url, private_key, **kwargs)
     return Hyperion(client, DatClient(client), DataClient(client), IDAOClient(client), StakingClient(client),
-                    SettlementClient(client), AIClient(client))
+                    SettlementClient(client), GovernanceClient(client), AIClient(client))
 
 
 __all__ = [
     "connect", "Hyperion", "HyperionClient", "TxResult", "DatClient", "DataClient", "IDAOClient", "StakingClient",
-    "SettlementClient", "AIClient", "Deployment", "ModelInfo", "JobInfo", "SdkError", "TransactionFailed",
-    "InvalidRpcUrl", "ETH_ASSET", "metric", "sign_proof", "sign_request", "DEFAULT_RPC_URL", "check_rpc_url",
+    "SettlementClient", "GovernanceClient", "Call", "AIClient", "Deployment", "ModelInfo", "JobInfo", "SdkError",
+    "TransactionFailed", "InvalidRpcUrl", "ETH_ASSET", "metric", "sign_proof", "signed", "sign_request",
+    "DEFAULT_RPC_URL", "check_rpc_url",
 ]

@@ -137,21 +137,22 @@ class AIClient:
         return self.client.deploy(artifact["abi"], artifact["bytecode"], *args, value=value, sender=sender)
 
     @classmethod
-    def deploy(cls, client: HyperionClient, protocol_vault: str | bytes, *, holders_bps: int = plan.HOLDERS_BPS,
-               protocol_bps: int = plan.PROTOCOL_BPS, challenge_window: int = plan.CHALLENGE_WINDOW,
-               worker_bond: int = plan.WORKER_BOND, dat: str | bytes = ZERO_ADDRESS,
-               move_window: int = plan.MOVE_WINDOW, sender=None) -> "AIClient":
+    def deploy(cls, client: HyperionClient, protocol_vault: str | bytes, governor: str | bytes, *,
+               challenge_window: int = plan.CHALLENGE_WINDOW, worker_bond: int = plan.WORKER_BOND,
+               dat: str | bytes = ZERO_ADDRESS, move_window: int = plan.MOVE_WINDOW, sender=None) -> "AIClient":
         """Deploy ModelRegistry, InferenceGateway and InferenceJobs (a custom deployment).
 
-        ``protocol_vault`` receives the protocol share (the Holders Mining vault on
-        the dev chain); ``dat`` is the LazAI DAT contract in which registered
-        models become classes (zero: no anchoring, the holders' share goes to the owner).
-        The registry accepts only models published in the chain's ModelStore predeploy,
-        the one the inference precompiles read.
+        ``protocol_vault`` receives the protocol share (the LazAI HoldersMining
+        contract: it needs ``depositRevenue``); ``governor`` is the LazAI
+        ProtocolGovernor whose staker-governed parameters set the fee split;
+        ``dat`` is the LazAI DAT contract in which registered models become
+        classes (zero: no anchoring, the holders' share goes to the owner).
+        The registry accepts only models published in the chain's ModelStore
+        predeploy, the one the inference precompiles read.
         """
         ai = cls.__new__(cls)
         ai.client = client
-        registry = ai.deploy_contract("ModelRegistry", to_address(protocol_vault), holders_bps, protocol_bps,
+        registry = ai.deploy_contract("ModelRegistry", to_address(protocol_vault), to_address(governor),
                                       to_address(dat), to_address(plan.MODEL_STORE_ADDRESS), sender=sender)
         gateway = ai.deploy_contract("InferenceGateway", registry.address, sender=sender)
         jobs = ai.deploy_contract("InferenceJobs", registry.address, challenge_window, worker_bond, move_window,
@@ -255,9 +256,15 @@ class AIClient:
         """Free read-only inference: an ``eth_call`` straight to the precompile."""
         return self.client.call(INFERENCE_ADDRESS, bytes(model_hash) + bytes(input_bytes))
 
-    def infer_paid(self, model_hash: bytes, input_bytes: bytes, fee: int, sender=None) -> TxResult:
-        """Inference through the gateway, paying ``fee`` (split by the registry)."""
-        return self.client.transact(self.gateway.functions.infer(model_hash, input_bytes), value=fee, sender=sender)
+    def infer_paid(self, model_hash: bytes, input_bytes: bytes, fee: int, sender=None,
+                   access_token: int = 0) -> TxResult:
+        """Inference through the gateway, paying ``fee`` (split by the registry).
+
+        A model anchored as a DAT class needs ``access_token``: a token of that
+        class the sender owns (or operates), which loses one unit of quota.
+        """
+        return self.client.transact(self.gateway.functions.infer(model_hash, input_bytes, access_token), value=fee,
+                                    sender=sender)
 
     def split(self, amount: int) -> tuple[int, int, int]:
         return tuple(self.registry.functions.split(amount).call())

@@ -147,7 +147,7 @@ class HyperionClient:
         try:
             return bytes(self.w3.eth.call(request))
         except ContractLogicError as exc:
-            raise TransactionFailed(_reason(exc)) from None
+            raise TransactionFailed(revert_reason(exc)) from None
         except Web3RPCError as exc:
             raise TransactionFailed(_rpc_message(exc)) from None
 
@@ -239,7 +239,7 @@ class HyperionClient:
         try:
             self.w3.eth.call(call, block_number - 1)
         except ContractLogicError as exc:
-            return _reason(exc)
+            return revert_reason(exc)
         except Exception:  # noqa: BLE001 - a node that cannot replay still reported the failure itself
             return None
         return None
@@ -250,7 +250,7 @@ class HyperionClient:
         try:
             estimate = what.estimate_gas(params)
         except ContractLogicError as exc:
-            raise TransactionFailed(_reason(exc)) from None
+            raise TransactionFailed(revert_reason(exc)) from None
         except Web3RPCError as exc:
             raise TransactionFailed(_rpc_message(exc)) from None
         return estimate * GAS_MARGIN_NUM // GAS_MARGIN_DEN + GAS_MARGIN_ADD
@@ -309,7 +309,7 @@ def to_address(value: str | bytes) -> str:
         raise SdkError(f"not an address: {value!r}") from None
 
 
-def _reason(exc: ContractLogicError) -> str:
+def revert_reason(exc: ContractLogicError) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return message.removeprefix("execution reverted: ").removeprefix("execution reverted") or "execution reverted"
 

@@ -67,6 +67,7 @@ class TxContext:
         "analysis_cache",
         "accounts",
         "ripemd_touched",
+        "halt_reason",
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
@@ -82,6 +83,7 @@ class TxContext:
         self.to_delete: list = []
         self.tracer = tracer
         self.ripemd_touched = False  # EIP-161's RIPEMD-160 exception (see interpreter.execute_call)
+        self.halt_reason = None  # the last exceptional halt (the top frame's, once it failed)
 
 
 class Frame:

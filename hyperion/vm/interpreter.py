@@ -9,7 +9,18 @@ deletions back to the marks taken at entry.
 from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
-from hyperion.vm.exceptions import FAILED, REVERTED, SUCCESS, ExceptionalHalt, Halt, Revert
+from hyperion.vm.exceptions import (
+    FAILED,
+    REVERTED,
+    SUCCESS,
+    CodeSizeExceeded,
+    ExceptionalHalt,
+    Halt,
+    InvalidContractPrefix,
+    OutOfGas,
+    PrecompileFailure,
+    Revert,
+)
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.instructions import system as _system
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE
@@ -45,6 +56,7 @@ def _run(f: Frame) -> int:
     except ExceptionalHalt as exc:
         f.gas = 0
         f.output = b""
+        f.ctx.halt_reason = exc
         if tracer is not None:
             tracer.on_fault(f, exc)
         return FAILED
@@ -83,6 +95,8 @@ def execute_call(
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:
         status, gas_left, output = _run_precompile(precompile, data, gas, state)
+        if status == FAILED:
+            ctx.halt_reason = PrecompileFailure()
     else:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
         status = _run(f)
@@ -172,6 +186,12 @@ def execute_create(
             or (fork.max_code_size and len(output) > fork.max_code_size)  # EIP-170
             or (deposit > gas_left and fork.has_homestead_rules)  # EIP-2
         ):
+            if output and output[0] == 0xEF and fork.rejects_ef_code:
+                ctx.halt_reason = InvalidContractPrefix()
+            elif fork.max_code_size and len(output) > fork.max_code_size:
+                ctx.halt_reason = CodeSizeExceeded()
+            else:
+                ctx.halt_reason = OutOfGas()
             status = FAILED
             gas_left = 0
             output = b""

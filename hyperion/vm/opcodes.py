@@ -170,6 +170,11 @@ def table_for(fork) -> tuple:
     table = _TABLES.get(fork)
     if table is None:
         t = _table(fork)
+        # A fork variant may wrap handlers (deadline checks for RPC executions, see chain/limits.py).
+        for opcode, wrap in (fork.extra.get("handler_wrappers") or {}).items():
+            spec = t.get(opcode)
+            if spec is not None:
+                t[opcode] = OpSpec(spec.name, wrap(spec.handler), spec.gas, spec.pops, spec.pushes, spec.flags)
         table = _TABLES[fork] = tuple(t.get(i) for i in range(256))
     return table
 

@@ -8,12 +8,14 @@ import pytest
 from eth_account import Account
 
 from hyperion.ai.digits import load_digits_model, sample_inputs
+from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 from hyperion.primitives.keccak import keccak256
 from hyperion.sdk import AIClient, HyperionClient
 from hyperion.sdk.inprocess import InProcessNode
 
 FUNDS = 10**24
-VAULT = "0x" + "77" * 20
+VAULT = FEE_VAULT_ADDRESS  # the LazAI Holders Mining vault, predeployed on the chain
+GOVERNOR = PROTOCOL_GOVERNOR_ADDRESS  # its staker-governed parameters set the fee split
 WINDOW = 3_600
 WORKER_BOND = 10**16
 
@@ -58,7 +60,7 @@ def world(digits_model):
     keys = {name: dev_key(name) for name in ("admin", "owner", "user", "requester", "worker", "challenger")}
     node = InProcessNode(funded={address_of_key(k): FUNDS for k in keys.values()})
     try:
-        client = AIClient.deploy(HyperionClient(web3=node.w3, private_key=keys["admin"]), VAULT,
+        client = AIClient.deploy(HyperionClient(web3=node.w3, private_key=keys["admin"]), VAULT, GOVERNOR,
                                  challenge_window=WINDOW, worker_bond=WORKER_BOND)
         client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
         yield World(node, client, keys, digits_model)

@@ -30,6 +30,7 @@ from hyperion.cli import ai as ai_cli  # noqa: E402
 from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.cli.common import private_key  # noqa: E402
 from hyperion.predeploys import plan as G  # noqa: E402
+from hyperion.lazai.params import param_named  # noqa: E402
 from hyperion.predeploys.genesis import add_to_dev_genesis, predeploy_alloc  # noqa: E402
 from hyperion.primitives.keccak import keccak256  # noqa: E402
 from hyperion.sdk import AIClient, Deployment, connect  # noqa: E402
@@ -44,6 +45,8 @@ ADMIN = address_of_key(DEV_ACCOUNTS[0][1])
 CHAIN_ID = ChainConfig().chain_id
 ETH = "0x" + "00" * 20
 BPS = 10_000
+HOLDERS_BPS = param_named("fees.inferenceHoldersBps").default   # staker-governed split (dev defaults)
+PROTOCOL_BPS = param_named("fees.inferenceProtocolBps").default
 
 
 class Node:
@@ -98,6 +101,10 @@ def _dat(node: Node, name: str, *args):
     return getattr(node.sdk.client.contract("DAT").functions, name)(*args).call()
 
 
+def _vault_stream(node: Node, stream: int) -> int:
+    return node.sdk.client.contract("HoldersMining").functions.revenueByStream(stream).call()
+
+
 # -- genesis entries (no node) ------------------------------------------------------------------
 
 
@@ -110,10 +117,9 @@ def test_ai_entries_of_the_alloc_admin_specific_and_clear_of_the_lazai_addresses
     assert all(first[a]["code"] and first[a]["nonce"] == 1 and first[a]["balance"] == 0 for a in AI_ADDRESSES)
     names = {entry.address: entry.name for entry in G.predeploy_plan(ADMIN_BYTES)}
     assert len(names) == len(G.predeploy_plan(ADMIN_BYTES))  # no two predeploys share an address
-    # the registry's admin is the given admin (its constructor stores msg.sender)
+    # no admin in the AI contracts: the fee split is the stakers' (ProtocolGovernor parameters)
     other = predeploy_alloc(CHAIN_ID, b"\x05" * 20)
-    assert other[G.MODEL_REGISTRY_ADDRESS]["storage"] != first[G.MODEL_REGISTRY_ADDRESS]["storage"]
-    assert other[G.INFERENCE_JOBS_ADDRESS] == first[G.INFERENCE_JOBS_ADDRESS]
+    assert all(other[a] == first[a] for a in AI_ADDRESSES)
     assert G.address_of("InferenceJobs") == G.INFERENCE_JOBS_ADDRESS
 
 
@@ -146,10 +152,9 @@ def test_node_has_the_predeploys_wired_to_lazai(node):
     ai = node.sdk.ai  # no deployment: the predeployed addresses
     assert ai.deployment == Deployment.predeployed()
     registry = ai.registry.functions
-    assert registry.admin().call() == ADMIN
     assert registry.dat().call() == sdk.contract("DAT").address
     assert registry.protocol_vault().call() == sdk.contract("HoldersMining").address
-    assert (registry.holders_bps().call(), registry.protocol_bps().call()) == (G.HOLDERS_BPS, G.PROTOCOL_BPS)
+    assert (registry.holders_bps().call(), registry.protocol_bps().call()) == (HOLDERS_BPS, PROTOCOL_BPS)
     assert ai.gateway.functions.registry().call() == ai.registry.address
     assert ai.jobs.functions.challenge_window().call() == G.CHALLENGE_WINDOW
     assert ai.jobs.functions.min_worker_bond().call() == G.WORKER_BOND
@@ -174,7 +179,6 @@ def test_hyperion_contracts_lists_the_ai_contracts():
 def test_register_infer_and_job_through_the_predeploys(node, digits_model, digits_inputs, capsys):
     sdk, ai = node.sdk.client, node.sdk.ai
     dat = sdk.contract("DAT")
-    vault = sdk.contract("HoldersMining").address
     model_hash = digits_model.content_hash
     fee_floor = 10**15
     classes_before = _dat(node, "classCount")
@@ -207,40 +211,42 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
         sdk.transact(dat.functions.mint(info.dat_class_id, holder, 1, share, 0))
         token_ids.append(_dat(node, "tokenCount"))
 
-    # a paid inference through the gateway: the fee splits holders / protocol vault / coinbase exactly
+    # a user buys a quota of 3 calls (an access token of the model's class) and lets the gateway meter it
+    sdk.transact(dat.functions.mint(info.dat_class_id, address_of_key(user), 3, 0, 0))
+    access = _dat(node, "tokenCount")
+    sdk.transact(dat.functions.approveForClass(info.dat_class_id, ai.gateway.address, True), sender=user)
+
+    # a paid inference through the gateway: the fee splits holders / protocol vault / coinbase exactly,
+    # and each share is paid in the same transaction
     fee = 4 * 10**15 + 7  # odd, so every share rounds
-    holders_share = fee * G.HOLDERS_BPS // BPS
-    protocol_share = fee * G.PROTOCOL_BPS // BPS
+    holders_share = fee * HOLDERS_BPS // BPS
+    protocol_share = fee * PROTOCOL_BPS // BPS
     producer_share = fee - holders_share - protocol_share
     assert ai.split(fee) == (holders_share, protocol_share, producer_share)
     coinbase = sdk.w3.eth.get_block("latest")["miner"]
-    vault_credit_before, coinbase_credit_before = ai.credits(vault), ai.credits(coinbase)
-    receipt = ai.infer_paid(model_hash, digits_inputs[0], fee, sender=user)
-    assert sdk.w3.eth.get_block(receipt.block_number)["miner"] == coinbase
+    assert int(coinbase, 16) != 0  # the node's block producer, not the zero address
+    vault_before = _vault_stream(node, 1)
+    coinbase_before = sdk.balance(coinbase)
+    receipt = ai.infer_paid(model_hash, digits_inputs[0], fee, sender=user, access_token=access)
+    block = sdk.w3.eth.get_block(receipt.block_number)
+    assert block["miner"] == coinbase
     events = dict(receipt.named_events())
     assert events["ComputeFeePaid"] == {"model_hash": model_hash, "payer": ai.gateway.address,
                                         "producer": coinbase, "holders_share": holders_share,
                                         "protocol_share": protocol_share, "producer_share": producer_share}
     assert events["InferenceServed"]["output_hash"] == keccak256(expected_output)
-    assert ai.registry.functions.holders_revenue(model_hash).call() == holders_share
-    assert ai.credits(vault) == vault_credit_before + protocol_share
-    assert ai.credits(coinbase) == coinbase_credit_before + producer_share
-    assert sdk.balance(ai.registry.address) >= holders_share + protocol_share + producer_share
-
-    # the holders' share goes into the DAT class, shared 3 : 1 by the accumulator
-    ai.settle_holders(model_hash, sender=user)
+    assert _dat(node, "valueOf", access) == 2
+    # the holders' share went into the DAT class at once, shared 3 : 1 by the accumulator
     accumulator = holders_share * 10**18 // 4
     assert _dat(node, "pendingRevenue", token_ids[0], ETH) == 3 * accumulator // 10**18
     assert _dat(node, "pendingRevenue", token_ids[1], ETH) == accumulator // 10**18
     assert ai.registry.functions.holders_revenue(model_hash).call() == 0
-
-    # the protocol share reaches Holders Mining (its payable default); the flush's base fee goes there too
-    vault_before = sdk.balance(vault)
-    protocol_credit = ai.credits(vault)
-    flush = sdk.transact(ai.registry.functions.flush(vault), sender=user)
-    base_fee = sdk.w3.eth.get_block(flush.block_number)["baseFeePerGas"]
-    assert sdk.balance(vault) - vault_before == protocol_credit + flush.gas_used * base_fee
-    assert ai.credits(vault) == 0
+    # the protocol share is the vault's compute stream; the producer got its share and the tip
+    assert _vault_stream(node, 1) - vault_before == protocol_share
+    paid_price = sdk.w3.eth.get_transaction_receipt(receipt.tx_hash)["effectiveGasPrice"]
+    tip = receipt.gas_used * (paid_price - block["baseFeePerGas"])
+    assert sdk.balance(coinbase) - coinbase_before == producer_share + tip
+    assert ai.credits(coinbase) == 0
 
     # an off-chain job through the CLI defaults: post, register a worker, submit, wait the window, finalize
     requester_key, worker_key = DEV_ACCOUNTS[4][1], DEV_ACCOUNTS[5][1]
@@ -255,14 +261,16 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     assert ai.job(job_id).status == "submitted"
     assert ai.job(job_id).result_hash == keccak256(Runner(digits_model).run(digits_inputs[1]))
     assert _cli(node, "job", "finalize", str(job_id)) == 1  # the challenge window is still open
-    worker_credit_before = ai.credits(worker)
-    holders_revenue_before = ai.registry.functions.holders_revenue(model_hash).call()
+    worker_before = sdk.balance(worker)
     sdk.increase_time(G.CHALLENGE_WINDOW)
     assert _cli(node, "job", "finalize", str(job_id)) == 0
     assert ai.job(job_id).status == "finalized"
-    job_holders = job_fee * G.HOLDERS_BPS // BPS
-    job_protocol = job_fee * G.PROTOCOL_BPS // BPS
-    assert ai.credits(worker) == worker_credit_before + job_fee - job_holders - job_protocol
-    assert ai.registry.functions.holders_revenue(model_hash).call() == holders_revenue_before + job_holders
+    job_holders = job_fee * HOLDERS_BPS // BPS
+    job_protocol = job_fee * PROTOCOL_BPS // BPS
+    assert sdk.balance(worker) - worker_before == job_fee - job_holders - job_protocol  # sent to the worker
+    assert ai.registry.functions.holders_revenue(model_hash).call() == 0  # settled into the class
     assert ai.credits(worker, "InferenceJobs") == G.WORKER_BOND
     capsys.readouterr()
+    assert _cli(node, "job", "status", str(job_id)) == 0
+    trail = capsys.readouterr().out
+    assert f"job {job_id}: finalized" in trail and "JobFinalized" in trail
