@@ -19,11 +19,7 @@ from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import (
-    ACCOUNTS_CREATED_ON_TOUCH,
-    DELEGATION_PREFIX,
-    delegation_target,
-)
+from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
 

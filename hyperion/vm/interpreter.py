@@ -22,13 +22,11 @@ from hyperion.vm.exceptions import (
     Revert,
 )
 from hyperion.vm.frame import Frame, TxContext
-from hyperion.vm.instructions import system as _system
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE
+from hyperion.vm.instructions import system as _system
+from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, ACCOUNTS_TOUCHED
 from hyperion.vm.precompiles.base import PrecompileError
 
-# TxContext.accounts: how calls treat the accounts they reach (see system.account_rule)
-_CREATED_ON_TOUCH = 0
-_TOUCHED = 1
 RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
@@ -86,7 +84,7 @@ def execute_call(
     if tracer is not None:
         tracer.on_enter("CALL", caller, address, value, data, gas, depth)
     accounts = ctx.accounts
-    if accounts == _CREATED_ON_TOUCH and not state.account_exists(address):
+    if accounts == ACCOUNTS_CREATED_ON_TOUCH and not state.account_exists(address):
         state.set_balance(address, 0)  # before EIP-161 a call creates its target
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
@@ -103,7 +101,7 @@ def execute_call(
         gas_left = f.gas
         output = f.output
 
-    if accounts == _TOUCHED:
+    if accounts == ACCOUNTS_TOUCHED:
         # EIP-161: a call that succeeds touches its target; an empty touched
         # account is deleted at the end of the transaction. The touch of the
         # RIPEMD-160 precompile survives a failing call (a consensus quirk

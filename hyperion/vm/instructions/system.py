@@ -45,13 +45,15 @@ def bind_message_calls(call, create) -> None:
 DELEGATION_PREFIX = b"\xef\x01\x00"
 MAX_NONCE = 2**64 - 1
 
-# How a fork treats accounts that calls and SELFDESTRUCT reach (see interpreter.py)
+# TxContext.accounts: how a fork treats the accounts that calls and SELFDESTRUCT reach
+# (CALL* and SELFDESTRUCT here, execute_call in the interpreter)
 ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
 ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
 ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
 
 
 def account_rule(fork: Fork) -> int:
+    """The fork's ``ACCOUNTS_*`` rule."""
     if not fork.has_empty_account_cleanup:
         return ACCOUNTS_CREATED_ON_TOUCH
     return ACCOUNTS_UNTOUCHED if fork.is_proof_of_stake else ACCOUNTS_TOUCHED

@@ -95,6 +95,12 @@ def test_web3py_decodes_blocks_and_receipts_with_deposits(sequencer, follower, d
     info = block["transactions"][0]
     assert info["type"] == 0x7E and info["from"] == Web3.to_checksum_address(DEPOSITOR_ACCOUNT)
     assert info["to"] == Web3.to_checksum_address(L1_BLOCK_ADDRESS)
+    # the L1-attributes deposit set L1Block to the block's L1 origin, readable by L2 contracts
+    l1_block = follower.eth.contract(address=Web3.to_checksum_address(L1_BLOCK_ADDRESS),
+                                     abi=load_artifact("L1Block")["abi"])
+    origin_number = l1_block.functions.number().call(block_identifier=block["number"])
+    origin_hash = l1_block.functions.hash().call(block_identifier=block["number"])
+    assert web3_of(devnet.l1_url).eth.get_block(origin_number)["hash"] == origin_hash
     assert tx["mint"] == "0x7" and tx["value"] == 5 and tx["gasPrice"] == 0 and "sourceHash" in tx
     assert tx["v"] == 0 and int.from_bytes(tx["r"], "big") == 0 and int.from_bytes(tx["s"], "big") == 0
     receipt = follower.eth.get_transaction_receipt(tx["hash"])
