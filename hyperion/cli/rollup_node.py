@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
         data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
         follow_unsafe=args.follow_unsafe)
+    from hyperion.ai.chainstore import ai_precompiles_variant
+
+    config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
     if args.role == "follower" and not args.sequencer_url:
         log.warning("no --sequencer-url: eth_sendRawTransaction will be refused by this follower's empty pool")
     data_dir: Optional[Path] = None
