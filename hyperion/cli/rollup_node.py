@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, configure_logging
 
 DEFAULT_ROLLUP_DIR = Path.home() / ".hyperion" / "rollup"
 
@@ -79,7 +79,6 @@ def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hyperion.cli.node import configure_logging
     from hyperion.rollup.config import InvalidRollupConfig, RollupConfig
     from hyperion.rollup.node import RollupNode, RollupOptions
 
