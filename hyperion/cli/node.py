@@ -245,6 +245,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     from hyperion.rpc.server import RpcServer
 
     chain = node.chain
+    if args.watch_key:
+        _require_inference_jobs(chain)
     server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
                        request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
     if not args.no_explorer:
@@ -282,6 +284,22 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
             watcher.stop()
         clean = await server.stop()  # refuses new work and stops running executions
     return clean
+
+
+def _require_inference_jobs(chain: Any) -> None:
+    """``--watch-key`` needs the InferenceJobs predeploy (a ``--genesis`` chain may lack it)."""
+    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS
+
+    reader = chain.state_at("latest")
+    try:
+        has_code = bool(reader.get_code(INFERENCE_JOBS_ADDRESS))
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+    if not has_code:
+        raise CommandFailed("--watch-key: this chain has no InferenceJobs contract at "
+                            f"0x{INFERENCE_JOBS_ADDRESS.hex()}")
 
 
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:

@@ -11,6 +11,7 @@ its watcher.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -62,10 +63,19 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_bad_watch_key_is_refused():
-    done = subprocess.run([sys.executable, "-m", "hyperion", "node", "--in-memory", "--watch-key", "0x1234"],
+def _node_fails(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hyperion", "node", "--in-memory", "--port", "0", *argv],
                           capture_output=True, text=True, cwd=REPO, env=ENV, timeout=120)
+
+
+def test_a_bad_watch_key_or_a_chain_without_jobs_is_refused(tmp_path):
+    done = _node_fails("--watch-key", "0x1234")
     assert done.returncode == 2 and "--watch-key: expected a 32-byte hex private key" in done.stderr
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps({"config": {"chainId": 5}, "fork": "Prague", "alloc": {}}))
+    done = _node_fails("--genesis", str(genesis), "--watch-key", "0x" + KEYS[WATCHER].hex())
+    assert done.returncode == 1 and "--watch-key: this chain has no InferenceJobs contract" in done.stderr, \
+        done.stderr
 
 
 def test_the_nodes_own_watcher_slashes_a_wrong_result(tmp_path):
