@@ -59,6 +59,17 @@ def recorder(devnet, follower, sequencer):
     return receipt["contractAddress"]
 
 
+def test_the_follower_forwards_transactions_and_the_sequencers_answers(devnet, follower, sequencer, recorder):
+    account = Account.from_key(devnet.key(5))  # deployed the recorder through the follower (nonce 0 is used)
+    stale = {"type": 2, "chainId": 901, "nonce": 0, "to": recorder, "value": 0, "gas": 50_000,
+             "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9}
+    with pytest.raises(Exception, match="nonce too low"):
+        follower.eth.send_raw_transaction(account.sign_transaction(stale).raw_transaction)
+    fresh = dict(stale, nonce=follower.eth.get_transaction_count(account.address, "pending"))
+    tx_hash = follower.eth.send_raw_transaction(account.sign_transaction(fresh).raw_transaction)
+    assert sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)["status"] == 1
+
+
 def test_eth_and_calldata_deposits_arrive_on_l2(devnet, sequencer, follower, portal, depositor, recorder):
     fresh = Account.create().address
     eth_receipt = portal.deposit_transaction(fresh, value=ETHER, gas_limit=100_000, mint=ETHER)
