@@ -121,3 +121,25 @@ def test_rpc_formats_deposits_as_op_geth():
     formatted = format_receipt(receipt)
     assert formatted["depositNonce"] == "0x0" and formatted["depositReceiptVersion"] == "0x1"
     assert formatted["type"] == "0x7e" and formatted["effectiveGasPrice"] == "0x0"
+
+
+def test_a_node_refuses_a_rollup_config_whose_genesis_is_not_its_own(tmp_path):
+    config = _config()
+    chain = RollupChain(config, open_state_database(tmp_path))
+    genesis = chain.head().hash
+    chain.close()
+    config.genesis_l2_hash = b"\x01" * 32
+    with pytest.raises(Exception, match="not the rollup's"):
+        RollupChain(config, open_state_database(tmp_path))
+    config.genesis_l2_hash = genesis
+    RollupChain(config, open_state_database(tmp_path)).close()
+
+
+def test_optimism_methods_are_absent_on_a_dev_node():
+    from hyperion.chain.chain import Chain
+    from hyperion.rpc.context import RpcContext
+    from hyperion.rpc.errors import MethodNotFound
+    from hyperion.rpc.methods.rollup import sync_status
+
+    with pytest.raises(MethodNotFound):
+        sync_status(RpcContext(Chain()))
