@@ -22,6 +22,7 @@ $(INSTALLED): pyproject.toml $(C_SOURCES)
 
 test: setup
 	bash scripts/setup-e2e.sh
+	bash scripts/setup-system.sh
 	$(BIN)/python -m pytest -q
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
@@ -41,6 +42,7 @@ soak: setup
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup
+	bash scripts/setup-e2e.sh
 	$(BIN)/hyperion node $(ARGS)
 
 # A local rollup: anvil as L1, the rollup's L1 contracts, a sequencer and a follower (Ctrl-C stops all).

@@ -14,6 +14,7 @@ Encodings (RLP):
 - ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
   (, deposit_nonce for deposits)], ...]
 - ``meta``:     name -> value (chain id, genesis hash, ...)
+- ``addresstxs``: address || number(8) || index(4) -> tx hash (``chain.addressindex``)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import threading
 from collections import OrderedDict
 from typing import Optional
 
+from hyperion.chain.addressindex import index_writes
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
@@ -151,6 +153,7 @@ class ChainStore:
         ]
         for index, tx in enumerate(block.transactions):
             writes.append((TXS, tx.hash, key + index.to_bytes(4, "big")))
+        writes += index_writes(block, records)
         return writes
 
     def remember(self, block: Block, records: list[ReceiptRecord]) -> None:

@@ -116,7 +116,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="log verbosity (debug logs one line per RPC request)")
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
-    output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    output.add_argument("--silent", action="store_true",
+                        help="print nothing but warnings and errors: no banner, no line per block and transaction")
+    output.add_argument("--no-explorer", action="store_true",
+                        help="do not serve the explorer at http://HOST:PORT/explorer/")
     from hyperion.cli.rollup_node import add_rollup_arguments
 
     add_rollup_arguments(parser)
@@ -233,10 +236,19 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     chain = node.chain
     server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
                        request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+
+        mount(server)
     await server.start()
     if not args.silent:
         accounts = config.dev_accounts()
         print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
+    if not args.silent and not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
+    from hyperion.chain.activity import log_activity
+
+    log_activity(chain)
     print(f"Listening on {args.host}:{server.port}", flush=True)
 
     stop = asyncio.Event()
@@ -264,8 +276,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     from hyperion.ai.chainstore import with_ai_precompiles
     from hyperion.ai.store import DirectoryModelStore
 
-    if model_store is None:
-        model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+    if model_store is None and data_dir is None:
+        import atexit
+        import shutil
+
+        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
+    elif model_store is None:
+        model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
     config.fork = with_ai_precompiles(config.fork, DirectoryModelStore(model_store))
@@ -279,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         from hyperion.cli import rollup_node
 
         return rollup_node.run(args)
-    configure_logging(args.log_level, args.log_format)
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:
         config = chain_config_from_args(args)

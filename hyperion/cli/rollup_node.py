@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from hyperion.rollup.config import InvalidRollupConfig, RollupConfig
     from hyperion.rollup.node import RollupNode, RollupOptions
 
-    configure_logging(args.log_level, args.log_format)
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     if not args.l1_rpc_url:
         raise UsageError("--rollup needs --l1-rpc-url")
@@ -132,8 +132,18 @@ async def _serve(node, args: argparse.Namespace) -> None:
     from hyperion.rpc.server import RpcServer
 
     server = RpcServer(node.chain, args.host, args.port)
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+        from hyperion.explorer.rollup_pages import rollup_view
+
+        mount(server, rollup_view(args.l1_rpc_url))
     await server.start()
     print(f"Hyperion rollup {args.role}: L2 chain {node.chain.chain_id}, L1 {args.l1_rpc_url}", flush=True)
+    if not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
+    from hyperion.chain.activity import log_activity
+
+    log_activity(node.chain)
     print(f"Listening on {args.host}:{server.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -168,6 +168,11 @@ class RpcServer:
         self._sweeper: Optional[asyncio.Task] = None
         self._sessions: set[Session] = set()
         self._websockets: set[web.WebSocketResponse] = set()
+        self._mounts: list[tuple[str, web.Application]] = []
+
+    def mount(self, prefix: str, app: web.Application) -> None:
+        """Serve ``app`` under ``prefix`` on this port (e.g. the explorer); call before ``start``."""
+        self._mounts.append((prefix, app))
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -177,6 +182,8 @@ class RpcServer:
         app.router.add_route("GET", "/", self._handle_get)
         app.router.add_route("OPTIONS", "/", self._handle_options)
         app.router.add_route("GET", "/health", self._handle_health)
+        for prefix, sub_app in self._mounts:
+            app.add_subapp(prefix, sub_app)
         return app
 
     async def start(self) -> None:
