@@ -24,7 +24,9 @@ from tests.rollup.e2e.conftest import assert_same_chain, safe_number, sync_statu
 
 pytestmark = pytest.mark.e2e
 
-DEVNET = dict(data_availability="calldata", challenge=False, sequencer_env={"HYPERION_TEST_OMIT_DEPOSITS": "1"})
+# a short sequencing window, so that the omitted deposit is force-included within the test
+DEVNET = dict(data_availability="calldata", challenge=False, seq_window_size=12,
+              sequencer_env={"HYPERION_TEST_OMIT_DEPOSITS": "1"})
 ETHER = 10**18
 
 
