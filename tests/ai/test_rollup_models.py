@@ -16,10 +16,8 @@ from web3 import Web3
 
 from hyperion.ai.chainstore import model_store_genesis
 from hyperion.ai.engine import Runner
-from hyperion.ai.publish import fetch_model, publish_model
-from hyperion.ai.web3tx import Signer, checksum
-from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
 from hyperion.rollup.devnet import Devnet, DevnetOptions, anvil_binary
+from hyperion.sdk import AIClient, HyperionClient
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS
 
 pytestmark = pytest.mark.e2e
@@ -52,11 +50,12 @@ def test_a_follower_derives_published_models_from_l1(devnet, digits_model, digit
 
     sequencer = Web3(Web3.HTTPProvider(devnet.sequencer.url, request_kwargs={"timeout": 60}))
     follower = Web3(Web3.HTTPProvider(devnet.follower.url, request_kwargs={"timeout": 60}))
-    signer = Signer(follower, devnet.key(6))  # sent to the follower, which forwards to the sequencer
-    publish_model(signer, MODEL_STORE_ADDRESS, digits_model)
+    ai = AIClient(HyperionClient(web3=follower, private_key=devnet.key(6)))  # sent to the follower, which
+    ai.publish_model(digits_model)                                           # forwards to the sequencer
     payload = digits_model.content_hash + digits_inputs[0]
-    tx = {"type": 2, "chainId": follower.eth.chain_id, "nonce": follower.eth.get_transaction_count(signer.address),
-          "to": checksum(INFERENCE_ADDRESS), "data": payload, "value": 0, "gas": 200_000,
+    inference = Web3.to_checksum_address(INFERENCE_ADDRESS)
+    tx = {"type": 2, "chainId": follower.eth.chain_id,
+          "nonce": follower.eth.get_transaction_count(ai.client.address), "to": inference, "data": payload, "value": 0, "gas": 200_000,
           "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9}
     tx_hash = follower.eth.send_raw_transaction(Account.sign_transaction(tx, devnet.key(6)).raw_transaction)
     receipt = sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
@@ -70,5 +69,5 @@ def test_a_follower_derives_published_models_from_l1(devnet, digits_model, digit
         assert (a["hash"], a["stateRoot"]) == (b["hash"], b["stateRoot"]), f"block {number} differs"
     assert follower.eth.get_transaction_receipt(tx_hash)["status"] == 1
     expected = Runner(digits_model).run(digits_inputs[0])
-    assert bytes(follower.eth.call({"to": checksum(INFERENCE_ADDRESS), "data": payload})) == expected
-    assert fetch_model(follower, MODEL_STORE_ADDRESS, digits_model.content_hash) == digits_model.encode()
+    assert bytes(follower.eth.call({"to": inference, "data": payload})) == expected
+    assert ai.fetch_model_bytes(digits_model.content_hash) == digits_model.encode()
