@@ -49,13 +49,13 @@ def test_a_follower_derives_published_models_from_l1(devnet, digits_model, digit
     import time
 
     sequencer = Web3(Web3.HTTPProvider(devnet.sequencer.url, request_kwargs={"timeout": 60}))
-    client = HyperionClient(devnet.follower.url, devnet.key(6), timeout=60)  # the follower forwards to the sequencer
-    follower = client.w3
-    AIClient(client).publish_model(digits_model)
+    follower = Web3(Web3.HTTPProvider(devnet.follower.url, request_kwargs={"timeout": 60}))
+    ai = AIClient(HyperionClient(web3=follower, private_key=devnet.key(6)))  # sent to the follower, which
+    ai.publish_model(digits_model)                                           # forwards to the sequencer
     payload = digits_model.content_hash + digits_inputs[0]
-    precompile = Web3.to_checksum_address("0x" + INFERENCE_ADDRESS.hex())
-    tx = {"type": 2, "chainId": follower.eth.chain_id, "nonce": follower.eth.get_transaction_count(client.address),
-          "to": precompile, "data": payload, "value": 0, "gas": 200_000,
+    inference = Web3.to_checksum_address(INFERENCE_ADDRESS)
+    tx = {"type": 2, "chainId": follower.eth.chain_id,
+          "nonce": follower.eth.get_transaction_count(ai.client.address), "to": inference, "data": payload, "value": 0, "gas": 200_000,
           "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9}
     tx_hash = follower.eth.send_raw_transaction(Account.sign_transaction(tx, devnet.key(6)).raw_transaction)
     receipt = sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
@@ -69,5 +69,5 @@ def test_a_follower_derives_published_models_from_l1(devnet, digits_model, digit
         assert (a["hash"], a["stateRoot"]) == (b["hash"], b["stateRoot"]), f"block {number} differs"
     assert follower.eth.get_transaction_receipt(tx_hash)["status"] == 1
     expected = Runner(digits_model).run(digits_inputs[0])
-    assert bytes(follower.eth.call({"to": precompile, "data": payload})) == expected
-    assert AIClient(client).fetch_model_bytes(digits_model.content_hash) == digits_model.encode()
+    assert bytes(follower.eth.call({"to": inference, "data": payload})) == expected
+    assert ai.fetch_model_bytes(digits_model.content_hash) == digits_model.encode()
