@@ -207,6 +207,21 @@ def apply_block_overrides(env: BlockEnv, overrides: Optional[dict]) -> BlockEnv:
     return dataclasses.replace(env, **changes)
 
 
+_UNCAPPED: dict = {}
+
+
+def uncapped_fork(fork):
+    """``fork`` without EIP-7825's per-transaction gas cap: geth skips that check for calls
+    (``SkipTransactionChecks``), so an eth_call at the RPC gas cap still runs on Osaka."""
+    if not fork.tx_gas_limit_cap:
+        return fork
+    variant = _UNCAPPED.get(id(fork))
+    if variant is None or variant[0] is not fork:
+        variant = (fork, dataclasses.replace(fork, tx_gas_limit_cap=0))
+        _UNCAPPED[id(fork)] = variant
+    return variant[1]
+
+
 class CallRunner:
     """Runs call-style executions against one block of a chain, under the RPC work limits.
 
@@ -230,6 +245,8 @@ class CallRunner:
             env = chain.block_env(block)
             env = dataclasses.replace(env, fork=bounded_fork(env.fork))
         self.env = apply_block_overrides(env, block_overrides)
+        self.tx_gas_limit_cap = self.env.fork.tx_gas_limit_cap  # EIP-7825; estimates stay under it
+        self.env = dataclasses.replace(self.env, fork=uncapped_fork(self.env.fork))
         self.gas_cap = chain.config.rpc_gas_cap or block.header.gas_limit
 
     def _fresh_state(self):
@@ -365,6 +382,8 @@ def _estimate(chain, block: Block, fields: dict, state_overrides, pending: bool)
             hi = allowance
     if runner.gas_cap and hi > runner.gas_cap:
         hi = runner.gas_cap
+    if runner.tx_gas_limit_cap and hi > runner.tx_gas_limit_cap:
+        hi = runner.tx_gas_limit_cap  # geth's estimator: at most EIP-7825's cap once it applies
     if hi < max(intrinsic, floor):
         raise ChainError(f"gas required exceeds allowance ({hi})")
 
