@@ -390,7 +390,7 @@ class Simulator:
                     message += " (gas limit was capped by the RPC server's global gas cap)"
                 error = {"message": message, "code": VM_ERROR}
         max_used = max(result.gas_used, result.gas_used + result.gas_refunded)
-        output = result.output
+        output = result.output if result.success else b""  # geth: return data only of a success
         return SimulatedCall(output, logs, result.gas_used, max_used, result.success, error), sender
 
 
