@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from hyperion.chain.blocks import ZERO_ADDRESS, ZERO_HASH, Block, Withdrawal
 from hyperion.chain.builder import BlockBuilder
-from hyperion.chain.calls import evm_budget, parse_access_list, uncapped_fork
+from hyperion.chain.calls import apply_state_overrides, evm_budget, parse_access_list, uncapped_fork
 from hyperion.chain.consensus import block_rules
 from hyperion.chain.errors import ChainError
 from hyperion.chain.limits import bounded_fork, check
@@ -41,6 +41,7 @@ from hyperion.primitives.transactions import (
     SetCodeTransaction,
 )
 from hyperion.state.database import StateUnavailable
+from hyperion.vm.precompiles import precompiles_for
 from hyperion.vm.tracing import Tracer, decode_revert_reason
 
 MAX_BLOCKS = 256
@@ -172,53 +173,69 @@ def sanitize_chain(base_number: int, base_time: int, blocks: list[BlockSpec]) ->
 
 
 class TransferTracer(Tracer):
-    """Ether moved by a call frame as an ERC-20 style Transfer log from ERC-7528's address.
+    """Ether moved by a call frame (or a SELFDESTRUCT) as an ERC-20 Transfer log from ERC-7528's address.
 
-    It counts the transaction's own logs (LOG0..LOG4 that succeeded) so that
-    each transfer takes its place among them; a failing frame drops its
-    transfers like the VM drops its logs. DELEGATECALL and CALLCODE move no
-    ether between accounts and produce none.
+    It follows the transaction's own logs (LOG0..LOG4 that succeeded) so
+    that each transfer takes its place among them, and drops a failing
+    frame's transfers as the VM drops its logs. DELEGATECALL and CALLCODE
+    move no ether between accounts and produce none. Log indices count
+    every log captured in the block, also those a revert discarded (geth).
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.reset()
+        self.counter = 0  # logs captured in the block so far
+        self.start_transaction()
 
-    def reset(self) -> None:
-        self.log_count = 0
-        self.transfers: list[tuple[int, bytes, bytes, int]] = []  # (logs before it, from, to, value)
-        self.marks: list[tuple[int, int]] = []
+    def start_transaction(self) -> None:
+        self.log_count = 0  # the VM's logs of this transaction so far
+        self.event_indices: list[int] = []  # log index of each of the VM's logs
+        self.transfers: list[tuple[int, int, bytes, bytes, int]] = []  # (VM logs before it, index, from, to, value)
+        self.marks: list[tuple[int, int, int]] = []
+
+    def _transfer(self, sender: bytes, recipient: bytes, value: int) -> None:
+        self.transfers.append((self.log_count, self.counter, sender, recipient, value))
+        self.counter += 1
 
     def on_enter(self, kind, caller, to, value, data, gas, depth):
-        self.marks.append((self.log_count, len(self.transfers)))
+        self.marks.append((self.log_count, len(self.transfers), len(self.event_indices)))
         if value and (kind == "CREATE" or self.current_opcode not in (0xF2, 0xF4)):
-            self.transfers.append((self.log_count, caller, to, value))
+            self._transfer(caller, to, value)
         self.current_opcode = 0
 
     def on_exit(self, status, gas_left, output, error):
-        log_count, transfer_count = self.marks.pop()
+        log_count, transfers, events = self.marks.pop()
         if status != 1:
             self.log_count = log_count
-            del self.transfers[transfer_count:]
+            del self.transfers[transfers:]
+            del self.event_indices[events:]
+
+    def on_step(self, f, pc, opcode, name, gas):
+        if opcode == 0xFF and f.stack:  # SELFDESTRUCT: the balance goes to the beneficiary
+            balance = f.ctx.state.get_balance(f.address)
+            if balance:
+                self._transfer(f.address, (f.stack[-1] & (2**160 - 1)).to_bytes(20, "big"), balance)
 
     def on_step_end(self, f, gas_cost):
         if 0xA0 <= self.current_opcode <= 0xA4:
+            self.event_indices.append(self.counter)
+            self.counter += 1
             self.log_count += 1
 
-    def merged(self, logs: list) -> list[tuple[bytes, list, bytes]]:
-        """The transaction's logs with the transfers in place, as ``(address, topics, data)``."""
-        result: list[tuple[bytes, list, bytes]] = []
+    def merged(self, logs: list) -> list[tuple[bytes, list, bytes, int]]:
+        """The transaction's logs with the transfers in place: ``(address, topics, data, log index)``."""
+        result: list[tuple[bytes, list, bytes, int]] = []
         transfers = iter(self.transfers)
         pending = next(transfers, None)
         for position in range(len(logs) + 1):
             while pending is not None and pending[0] == position:
-                _, sender, recipient, value = pending
+                _, index, sender, recipient, value = pending
                 result.append((TRANSFER_ADDRESS, [TRANSFER_TOPIC, sender.rjust(32, b"\0"), recipient.rjust(32, b"\0")],
-                               value.to_bytes(32, "big")))
+                               value.to_bytes(32, "big"), index))
                 pending = next(transfers, None)
             if position < len(logs):
                 log = logs[position]
-                result.append((log.address, list(log.topics), log.data))
+                result.append((log.address, list(log.topics), log.data, self.event_indices[position]))
         return result
 
 
@@ -262,19 +279,46 @@ def build_transaction(fields: dict, *, chain_id: int, nonce: int, gas: int, lond
     return FeeMarketTransaction(chain_id, nonce, tip, max_fee, gas, to, value, data, access_list)
 
 
+def apply_overrides(state, overrides: Optional[dict], precompiles: dict) -> None:
+    """geth's state override set for one simulated block, in address order.
+
+    ``precompiles`` (the block's, changed in place) loses every precompile
+    whose address is overridden; ``movePrecompileToAddress`` first moves it
+    to another address (which no other entry may override).
+    """
+    if not overrides:
+        return
+    moved_to: set[bytes] = set()
+    plain = {}
+    for account in sorted(overrides):
+        override = overrides[account]
+        if account in moved_to:
+            raise ChainError(f"account 0x{account.hex()} has already been overridden by a precompile")
+        precompile = precompiles.get(account)
+        target = override.get("movePrecompileToAddress")
+        if target is not None:
+            if precompile is None:
+                raise ChainError(f"account 0x{account.hex()} is not a precompile")
+            if target in overrides:
+                raise ChainError(f"account 0x{target.hex()} is already overridden")
+            precompiles[target] = precompile
+            moved_to.add(target)
+        if precompile is not None:
+            del precompiles[account]
+        plain[account] = {key: value for key, value in override.items() if key != "movePrecompileToAddress"}
+    apply_state_overrides(state, plain)
+
+
 class Simulator:
     """Runs one eth_simulateV1 request on top of ``base`` (a block of ``chain``)."""
 
-    def __init__(self, chain, base: Block, *, validation: bool, trace_transfers: bool,
-                 apply_state_overrides: Callable[[Any, Optional[dict], dict], None]) -> None:
+    def __init__(self, chain, base: Block, *, validation: bool, trace_transfers: bool) -> None:
         self.chain = chain
         self.base = base
         self.validation = validation
-        self.tracer = TransferTracer() if trace_transfers else None
-        self.apply_state_overrides = apply_state_overrides
+        self.trace_transfers = trace_transfers
         self.gas_budget = chain.config.rpc_gas_cap or (1 << 63)
         self.hashes: dict[int, bytes] = {}
-        self.precompiles: dict = {}  # address -> precompile, after movePrecompileToAddress overrides
 
     def _block_hash(self, number: int) -> Optional[bytes]:
         if number in self.hashes:
@@ -323,13 +367,16 @@ class Simulator:
             beacon_root=overrides.get("beaconRoot", ZERO_HASH),
             prev_randao=overrides.get("prevRandao", ZERO_HASH), allow_code_senders=True,
             base_fee_recipient=chain.spec.base_fee_recipient, deposit_contract=chain.spec.deposit_contract)
-        self.apply_state_overrides(state, spec.state_overrides, self.precompiles)
-        calls, senders, hashes = [], [], []
-        log_index = 0
+        if spec.state_overrides:  # each block starts from its fork's precompiles (geth)
+            precompiles = precompiles_for(rules.fork)
+            apply_overrides(state, spec.state_overrides, precompiles)
+            builder.env = dataclasses.replace(builder.env, precompiles=precompiles)
+        calls, senders = [], []
+        tracer = TransferTracer() if self.trace_transfers else None
         for index, fields in enumerate(spec.calls):
             check()
-            call, sender = self._call(builder, state, fields, index, log_index)
-            log_index += len(call.logs)
+            log_index = sum(len(call.logs) for call in calls)
+            call, sender = self._call(builder, state, fields, index, tracer, log_index)
             calls.append(call)
             senders.append(sender)
         block = builder.finish(overrides.get("withdrawals", []))
@@ -338,7 +385,8 @@ class Simulator:
                 log.tx_hash = block.transactions[index].hash
         return SimulatedBlock(block, calls, senders)
 
-    def _call(self, builder: BlockBuilder, state, fields: dict, index: int, log_index: int):
+    def _call(self, builder: BlockBuilder, state, fields: dict, index: int, tracer: Optional[TransferTracer],
+              log_index: int):
         sender = fields.get("from") or ZERO_ADDRESS
         state_nonce = state.get_nonce(sender)
         nonce = fields.get("nonce", state_nonce)
@@ -358,9 +406,8 @@ class Simulator:
         env = builder.env
         if unpriced and not self.validation:
             builder.env = dataclasses.replace(env, base_fee=0)  # geth's NoBaseFee: such a call pays nothing
-        tracer = self.tracer
         if tracer is not None:
-            tracer.reset()
+            tracer.start_transaction()
         try:
             builder.add(executed, tracer=tracer)
         except InvalidTransaction as exc:
@@ -374,10 +421,13 @@ class Simulator:
             raise SimulationError(f"RPC gas cap exhausted: need {result.gas_used}, remaining {self.gas_budget}",
                                   INTERNAL_ERROR)
         self.gas_budget -= result.gas_used
-        raw_logs = tracer.merged(result.logs) if tracer is not None else \
-            [(log.address, list(log.topics), log.data) for log in result.logs]
-        logs = [SimulatedLog(address, topics, data, b"", index, log_index + offset)
-                for offset, (address, topics, data) in enumerate(raw_logs)] if result.success else []
+        if tracer is not None:
+            raw_logs = tracer.merged(result.logs)
+        else:
+            raw_logs = [(log.address, list(log.topics), log.data, log_index + offset)
+                        for offset, log in enumerate(result.logs)]
+        logs = [SimulatedLog(address, topics, data, b"", index, position)
+                for address, topics, data, position in raw_logs] if result.success else []
         error = None
         if not result.success:
             if result.error == "execution reverted":

@@ -20,7 +20,7 @@ from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
-from hyperion.vm.frame import TxContext
+from hyperion.vm.frame import TxContext, fork_tables
 from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import (
     ACCOUNTS_CREATED_ON_TOUCH,
@@ -189,7 +189,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     state.warm_address(sender)
     if fork.has_warm_coinbase:
         state.warm_address(env.coinbase)
-    for address in ctx.precompiles:
+    for address in fork_tables(fork)[0]:  # the fork's precompiles are warm, even where a simulation moved one
         state.warm_address(address)
     for address, keys in tx.access_list:
         state.warm_address(address)

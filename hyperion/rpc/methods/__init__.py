@@ -2,7 +2,7 @@
 
 from hyperion.rpc.dispatch import Method, registered_methods
 from hyperion.rpc.methods import (  # noqa: F401  (registration)
-    chainconfig, debug, dev, eth, net, ots, rawdata, rollup, simulate, txpool, web3,
+    chainconfig, debug, dev, eth, net, ots, rawdata, rollup, simulate, testing, txpool, web3,
 )
 
 

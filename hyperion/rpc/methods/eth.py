@@ -129,11 +129,12 @@ def get_storage_at(ctx, account: bytes, slot: int, spec: Any) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-def _slot_list(value: Any) -> list[int]:
+def _slot_list(value: Any) -> list[tuple[int, bool]]:
+    """``(slot, given as 32 bytes)`` per key: geth echoes a 32-byte key as such, any other as a quantity."""
     slots = array(value, "storage keys")
     if len(slots) > MAX_PROOF_SLOTS:
         raise InvalidParams(f"too many storage keys, at most {MAX_PROOF_SLOTS}")
-    return [storage_slot(slot, "storage key") for slot in slots]
+    return [(storage_slot(slot, "storage key"), isinstance(slot, str) and len(slot) == 66) for slot in slots]
 
 
 MAX_STORAGE_VALUES = 1024  # geth's maxGetStorageSlots
@@ -164,9 +165,12 @@ def get_storage_values(ctx, requests: dict[bytes, list[int]], spec: Any) -> dict
 
 
 @rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST, heavy=True)
-def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
-    proof = _read_state(ctx, spec, lambda state: state.account_proof(account, slots))
-    return format_proof(proof)
+def get_proof(ctx, account: bytes, slots: list[tuple[int, bool]], spec: Any) -> dict:
+    proof = format_proof(_read_state(ctx, spec, lambda state: state.account_proof(account, [s for s, _ in slots])))
+    for entry, (slot, full) in zip(proof["storageProof"], slots):
+        if not full:
+            entry["key"] = q(slot)
+    return proof
 
 
 # -- blocks ---------------------------------------------------------------------------------

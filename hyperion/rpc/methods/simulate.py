@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperion.chain.calls import apply_state_overrides
 from hyperion.chain.simulate import BlockSpec, SimulatedBlock, SimulationError, Simulator, parse_withdrawals
 from hyperion.rpc.dispatch import rpc_method
 from hyperion.rpc.errors import InvalidParams, RpcError
@@ -37,7 +36,8 @@ _SIM_BLOCK_FIELDS = {"blockOverrides", "stateOverrides", "calls"}
 _OPTION_FIELDS = {"blockStateCalls", "traceTransfers", "validation", "returnFullTransactions"}
 
 
-def _withdrawal(value: Any, what: str) -> dict:
+def withdrawal(value: Any, what: str) -> dict:
+    """An EIP-4895 withdrawal object (engine API / eth_simulateV1 shape)."""
     item = obj(value, what)
     return {"index": uint64(item.get("index"), f"{what}.index"),
             "validatorIndex": uint64(item.get("validatorIndex"), f"{what}.validatorIndex"),
@@ -54,7 +54,7 @@ def _sim_block_overrides(value: Any, what: str) -> dict:
         fields.pop("beaconRoot", None)
     if fields.get("withdrawals") is not None:
         items = array(fields.pop("withdrawals"), "withdrawals")
-        extra["withdrawals"] = parse_withdrawals([_withdrawal(item, f"withdrawals[{i}]")
+        extra["withdrawals"] = parse_withdrawals([withdrawal(item, f"withdrawals[{i}]")
                                                   for i, item in enumerate(items)])
     else:
         fields.pop("withdrawals", None)
@@ -88,24 +88,6 @@ def simulate_options(value: Any, what: str = "simulation") -> dict:
     return {"blocks": blocks, **flags}
 
 
-def _apply_overrides(state, overrides, precompiles: dict) -> None:
-    """geth's state override set, in address order; moving precompiles is refused for non-precompiles."""
-    if not overrides:
-        return
-    for account in sorted(overrides):
-        target = overrides[account].get("movePrecompileToAddress")
-        if target is not None:
-            raise RpcError(f"account {d(account)} is not a precompile" if not _is_precompile(account)
-                           else "moving precompiles is not supported")
-    apply_state_overrides(state, {account: {k: v for k, v in override.items() if k != "movePrecompileToAddress"}
-                                  for account, override in overrides.items()})
-
-
-def _is_precompile(account: bytes) -> bool:
-    number = int.from_bytes(account, "big")
-    return 0 < number <= 0x11 or number == 0x100
-
-
 def _format_log(log, block) -> dict:
     return {"address": d(log.address), "topics": [d(topic) for topic in log.topics], "data": d(log.data),
             "blockNumber": q(block.header.number), "transactionHash": d(log.tx_hash),
@@ -134,7 +116,7 @@ def simulate_v1(ctx, options: dict, spec: Any) -> list[dict]:
     chain = ctx.chain
     base = chain.resolve_block(spec)
     simulator = Simulator(chain, base, validation=options["validation"],
-                          trace_transfers=options["traceTransfers"], apply_state_overrides=_apply_overrides)
+                          trace_transfers=options["traceTransfers"])
     try:
         blocks = simulator.run(options["blocks"])
     except SimulationError as exc:
