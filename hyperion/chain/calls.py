@@ -211,13 +211,14 @@ _UNCAPPED: dict = {}
 
 
 def uncapped_fork(fork):
-    """``fork`` without EIP-7825's per-transaction gas cap: geth skips that check for calls
-    (``SkipTransactionChecks``), so an eth_call at the RPC gas cap still runs on Osaka."""
-    if not fork.tx_gas_limit_cap:
+    """``fork`` without EIP-7825's per-transaction gas cap and EIP-3607's code-sender rule: geth skips
+    those checks for calls (``SkipTransactionChecks``), so an eth_call at the RPC gas cap still runs on
+    Osaka, and a simulated call from a contract runs with its code in place."""
+    if not fork.tx_gas_limit_cap and not fork.rejects_code_senders:
         return fork
     variant = _UNCAPPED.get(id(fork))
     if variant is None or variant[0] is not fork:
-        variant = (fork, dataclasses.replace(fork, tx_gas_limit_cap=0))
+        variant = (fork, dataclasses.replace(fork, tx_gas_limit_cap=0, rejects_code_senders=False))
         _UNCAPPED[id(fork)] = variant
     return variant[1]
 

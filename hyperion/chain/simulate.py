@@ -305,7 +305,12 @@ def apply_overrides(state, overrides: Optional[dict], precompiles: dict) -> None
             moved_to.add(target)
         if precompile is not None:
             del precompiles[account]
-        plain[account] = {key: value for key, value in override.items() if key != "movePrecompileToAddress"}
+        fields = {key: value for key, value in override.items() if key != "movePrecompileToAddress"}
+        if fields.get("code") == b"" and not state.account_exists(account):
+            # no account to clear: creating an empty one would outlive geth's (which EIP-161 removes
+            # when touched; MetisVM, like the spec, only does that before the merge)
+            del fields["code"]
+        plain[account] = fields
     apply_state_overrides(state, plain)
 
 
@@ -365,7 +370,7 @@ class Simulator:
             gas_limit=overrides.get("gasLimit", parent.gas_limit), extra_data=b"",
             block_hash=self._block_hash, base_fee=base_fee,
             beacon_root=overrides.get("beaconRoot", ZERO_HASH),
-            prev_randao=overrides.get("prevRandao", ZERO_HASH), allow_code_senders=True,
+            prev_randao=overrides.get("prevRandao", ZERO_HASH),
             base_fee_recipient=chain.spec.base_fee_recipient, deposit_contract=chain.spec.deposit_contract)
         if spec.state_overrides:  # each block starts from its fork's precompiles (geth)
             precompiles = precompiles_for(rules.fork)

@@ -135,7 +135,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
             f"have {balance} want {max_gas_fee + tx.value}"
         )
     code = state.get_code(sender)
-    if code and not (fork.has_set_code and delegation_target(code) is not None):
+    if code and fork.rejects_code_senders and not (fork.has_set_code and delegation_target(code) is not None):
         raise InvalidTransaction(
             f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
         )
