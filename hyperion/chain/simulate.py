@@ -444,7 +444,7 @@ class Simulator:
                 if capped:
                     message += " (gas limit was capped by the RPC server's global gas cap)"
                 error = {"message": message, "code": VM_ERROR}
-        max_used = max(result.gas_used, result.gas_used + result.gas_refunded)
+        max_used = result.gas_used + result.gas_refunded  # geth's MaxUsedGas: before the refund
         output = result.output if result.success else b""  # geth: return data only of a success
         return SimulatedCall(output, logs, result.gas_used, max_used, result.success, error), sender
 
