@@ -384,7 +384,13 @@ class Simulator:
             call, sender = self._call(builder, state, fields, index, tracer, log_index)
             calls.append(call)
             senders.append(sender)
+        if not rules.merged:  # a proof-of-work block: geth's engine pays the block reward, keeps the difficulty
+            coinbase = builder.env.coinbase
+            state.set_balance(coinbase, state.get_balance(coinbase) + rules.fork.block_reward)
         block = builder.finish(overrides.get("withdrawals", []))
+        if not rules.merged:
+            block = Block(dataclasses.replace(block.header, difficulty=parent.difficulty), block.transactions,
+                          block.withdrawals)
         for index, call in enumerate(calls):
             for log in call.logs:
                 log.tx_hash = block.transactions[index].hash
