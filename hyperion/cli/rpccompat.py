@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,6 +44,13 @@ def run(args: argparse.Namespace) -> int:
 
     from hyperion.tools.rpccompat import SuiteNode, find_tests, read_known_failures, run_tests
 
+    if args.filter is not None:
+        try:
+            re.compile(args.filter)
+        except re.error as exc:
+            raise UsageError(f"--filter: not a regular expression: {exc}") from None
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
     try:
         tests = find_tests(args.suite, args.filter)
         known = read_known_failures(args.known_failures) if args.known_failures else {}

@@ -70,3 +70,17 @@ def test_speconly_schemas():
     assert schema_difference("eth_capabilities", capabilities) is None
     assert schema_difference("eth_capabilities", dict(capabilities, extra=1)) is not None
     assert schema_difference("eth_unknownMethod", 1).startswith("no result schema")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["/nonexistent-suite"], "no rpc-compat suite at"),
+    (["--filter", "("], "not a regular expression"),
+    (["--timeout", "0"], "--timeout must be a positive number"),
+])
+def test_bad_command_lines_are_one_line_errors(args, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "hyperion", "rpccompat", *args], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
