@@ -30,7 +30,7 @@ from hyperion.chain.calls import apply_state_overrides, evm_budget, parse_access
 from hyperion.chain.consensus import block_rules
 from hyperion.chain.errors import ChainError
 from hyperion.chain.limits import bounded_fork, check
-from hyperion.execution.transaction import InvalidTransaction
+from hyperion.execution.transaction import MAX_NONCE, InvalidTransaction
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.transactions import (
     AccessListTransaction,
@@ -410,7 +410,11 @@ class Simulator:
         gas = min(gas, self.gas_budget)
         london = builder.rules.london
         tx = build_transaction(fields, chain_id=self.chain.chain_id, nonce=nonce, gas=gas, london=london)
-        executed = tx if self.validation or nonce == state_nonce else dataclasses.replace(tx, nonce=state_nonce)
+        wraps = not self.validation and state_nonce == MAX_NONCE and tx.to is not None
+        if wraps:  # geth skips every nonce check here, EIP-2681's too: the nonce wraps to 0 after the call
+            state.set_nonce(sender, 0)
+        executed = tx if self.validation or nonce == state.get_nonce(sender) else \
+            dataclasses.replace(tx, nonce=state.get_nonce(sender))
         for candidate in {id(tx): tx, id(executed): executed}.values():
             object.__setattr__(candidate, "_sender", sender)
         unpriced = not any(fields.get(name) for name in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"))
@@ -425,6 +429,8 @@ class Simulator:
             raise _tx_error(exc, gas) from None
         finally:
             builder.env = env
+            if wraps:
+                state.set_nonce(sender, (state.get_nonce(sender) - 1) % (MAX_NONCE + 1))
         if executed is not tx:  # the block holds the transaction as the caller gave it
             builder.transactions[-1] = tx
         result = builder.results[-1]
