@@ -62,6 +62,7 @@ SENDER_NOT_EOA = -38024
 MAX_INIT_CODE_SIZE = -38025
 CLIENT_LIMIT_EXCEEDED = -38026
 INVALID_PARAMS = -32602
+SERVER_ERROR = -32000
 INTERNAL_ERROR = -32603
 VM_ERROR = -32015
 REVERTED = 3
@@ -257,7 +258,7 @@ def build_transaction(fields: dict, *, chain_id: int, nonce: int, gas: int, lond
     access_list = parse_access_list(fields.get("accessList"))
     if fields.get("chainId") is not None and fields["chainId"] != chain_id:
         raise SimulationError(f"chainId does not match node's (have={fields['chainId']}, want={chain_id})",
-                              INTERNAL_ERROR)
+                              SERVER_ERROR)
     if "gasPrice" in fields or not london:
         price = fields.get("gasPrice", 0)
         if "accessList" in fields and "gasPrice" not in fields:
@@ -347,6 +348,7 @@ class Simulator:
                 merged = self.chain.block_rules(parent).merged or parent.difficulty == 0
                 results = []
                 for spec in blocks:
+                    check()  # the RPC deadline, also between blocks without calls
                     simulated = self._block(state, parent, spec, merged)
                     results.append(simulated)
                     parent = simulated.block.header
