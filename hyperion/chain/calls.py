@@ -207,6 +207,14 @@ def apply_block_overrides(env: BlockEnv, overrides: Optional[dict]) -> BlockEnv:
     return dataclasses.replace(env, **changes)
 
 
+def state_reader(chain, number: int):
+    """A read snapshot of block ``number``'s state (close it after use); ChainError when it is not kept."""
+    try:
+        return chain.db.reader(number)
+    except StateUnavailable as exc:
+        raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
+
+
 _UNCAPPED: dict = {}
 
 
@@ -251,10 +259,7 @@ class CallRunner:
         self.gas_cap = chain.config.rpc_gas_cap or block.header.gas_limit
 
     def _fresh_state(self):
-        try:
-            reader = self.chain.db.reader(self.block.number)
-        except StateUnavailable as exc:
-            raise ChainError(f"missing trie node: state of block {self.block.number} is not available ({exc})") from None
+        reader = state_reader(self.chain, self.block.number)
         try:
             state = reader.pending()
             env = None

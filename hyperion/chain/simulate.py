@@ -26,7 +26,7 @@ from typing import Optional
 
 from hyperion.chain.blocks import ZERO_ADDRESS, ZERO_HASH, Block, Withdrawal
 from hyperion.chain.builder import BlockBuilder
-from hyperion.chain.calls import apply_state_overrides, evm_budget, parse_access_list, uncapped_fork
+from hyperion.chain.calls import apply_state_overrides, evm_budget, parse_access_list, state_reader, uncapped_fork
 from hyperion.chain.consensus import block_rules
 from hyperion.chain.errors import ChainError
 from hyperion.chain.limits import bounded_fork, check
@@ -40,7 +40,6 @@ from hyperion.primitives.transactions import (
     LegacyTransaction,
     SetCodeTransaction,
 )
-from hyperion.state.database import StateUnavailable
 from hyperion.vm.precompiles import precompiles_for
 from hyperion.vm.tracing import Tracer, decode_revert_reason
 
@@ -337,10 +336,7 @@ class Simulator:
     def run(self, blocks: list[BlockSpec]) -> list[SimulatedBlock]:
         check_request_size(blocks)
         blocks = sanitize_chain(self.base.number, self.base.header.timestamp, blocks)
-        try:
-            reader = self.chain.db.reader(self.base.number)
-        except StateUnavailable as exc:
-            raise ChainError(f"missing trie node: state of block {self.base.number} is not available ({exc})") from None
+        reader = state_reader(self.chain, self.base.number)
         try:
             state = reader.pending()
             with evm_budget(self.chain):

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from hyperion.chain.blocks import ZERO_HASH
 from hyperion.chain.builder import BlockBuilder
+from hyperion.chain.calls import state_reader
 from hyperion.chain.consensus import GAS_LIMIT_BOUND_DIVISOR, MIN_GAS_LIMIT, block_rules
 from hyperion.chain.errors import ChainError
 from hyperion.chain.simulate import parse_withdrawals
@@ -102,7 +103,7 @@ def build_block_v1(ctx, parent_hash: bytes, attributes: dict, raws: Optional[lis
                 transactions.append(decode_transaction(raw))
             except ValueError as exc:
                 raise InvalidParams(f"invalid transaction {index}: {exc}") from None
-    reader = chain.db.reader(parent.number)
+    reader = state_reader(chain, parent.number)
     try:
         state = reader.pending()
 
