@@ -340,7 +340,8 @@ def run_test(url: str, test: RpcTest, timeout: float = DEFAULT_TIMEOUT) -> TestR
     method = ""
     for step, (is_request, text) in enumerate(test.messages, 1):
         if is_request:
-            method = json.loads(text).get("method", "") if text.lstrip().startswith("{") else ""
+            request = json.loads(text)
+            method = request.get("method", "") if isinstance(request, dict) else ""  # (a batch has none)
             try:
                 response = post(url, text, timeout)
             except OSError as exc:
