@@ -370,6 +370,8 @@ class Simulator:
             beacon_root=overrides.get("beaconRoot", ZERO_HASH),
             prev_randao=overrides.get("prevRandao", ZERO_HASH),
             base_fee_recipient=chain.spec.base_fee_recipient, deposit_contract=chain.spec.deposit_contract)
+        if "blobBaseFee" in overrides:
+            builder.env = dataclasses.replace(builder.env, blob_base_fee=overrides["blobBaseFee"])
         if spec.state_overrides:  # each block starts from its fork's precompiles (geth)
             precompiles = precompiles_for(rules.fork)
             apply_overrides(state, spec.state_overrides, precompiles)
