@@ -16,7 +16,7 @@ from web3 import Web3
 from hyperion.artifacts import load_artifact
 from hyperion.primitives.keccak import keccak256
 from hyperion.rollup.l1.transact import ContractReverted, Sender, call
-from hyperion.sequencer.schedule import Stake
+from hyperion.sequencer.schedule import ScheduleParams, Stake, epoch_order, seed_cutoff_time
 
 _DOMAIN_TYPEHASH = keccak256(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 _BLOCK_TYPEHASH = keccak256(b"SignedL2Block(uint256 l2ChainId,uint256 number,bytes32 blockHash)")
@@ -124,3 +124,37 @@ class SequencerStakingClient:
     def govern(self, name: str, *args: Any) -> Any:
         """An owner-only setter (setLockLimits, setExitDelay, setRewardPerBlock, setRewarder, ...)."""
         return self._send(getattr(self.contract.functions, name)(*args))
+
+
+class SeedNotYetKnown(ValueError):
+    """L1 has no block at or after the seed time yet (the epoch's schedule cannot be known yet), or none before."""
+
+
+def seed_block_number(w3: Web3, cutoff_time: int) -> int:
+    """The newest L1 block whose timestamp is at most ``cutoff_time`` (binary search over L1 headers).
+
+    Refused while L1's head is older than the cutoff: a later block could still
+    take the place, so the answer would not yet be final.
+    """
+    head = w3.eth.get_block("latest")
+    if head["timestamp"] <= cutoff_time:
+        raise SeedNotYetKnown(f"L1 head {head['number']} (time {head['timestamp']}) has not passed the seed time "
+                              f"{cutoff_time}")
+    low, high = 0, head["number"]  # invariant: timestamp(high) > cutoff
+    if w3.eth.get_block(low)["timestamp"] > cutoff_time:
+        raise SeedNotYetKnown(f"the seed time {cutoff_time} is before L1's first block")
+    while high - low > 1:
+        middle = (low + high) // 2
+        if w3.eth.get_block(middle)["timestamp"] <= cutoff_time:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def epoch_order_from_l1(client: SequencerStakingClient, params: ScheduleParams, epoch: int, l2_genesis_time: int,
+                        l2_block_time: int) -> tuple[int, tuple[bytes, ...]]:
+    """(seed L1 block number, order) of ``epoch``: the seed block's hash and the staked set read at that block."""
+    number = seed_block_number(client.w3, seed_cutoff_time(epoch, params, l2_genesis_time, l2_block_time))
+    seed = bytes(client.w3.eth.get_block(number)["hash"])
+    return number, epoch_order(client.active_set(number), seed, epoch)
