@@ -75,7 +75,7 @@ class SequencerStakingClient:
 
     def _send(self, function: Any, value: int = 0) -> Any:
         if self.sender is None:
-            raise ContractReverted("this client has no account to send transactions from")
+            raise ValueError("this client has no account to send transactions from: use as_account()")
         return self.sender.transact(function, value=value)
 
     # -- views
