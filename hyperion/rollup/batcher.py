@@ -78,7 +78,8 @@ def block_batch(chain: RollupChain, block) -> BlockBatch:
     header = block.header
     return BlockBatch(chain.ref_of(block).origin_number,
                       tuple(tx for tx in block.transactions if tx.type != DEPOSIT_TX_TYPE),
-                      header.state_root, header.receipts_root, header.gas_used, header.logs_bloom)
+                      header.state_root, header.receipts_root, header.gas_used, header.logs_bloom,
+                      header.requests_hash)
 
 
 def calldata_gas(data: bytes) -> int:
