@@ -17,6 +17,7 @@ from hyperion.rollup.blobs import (
     encode_blobs,
     max_blob_payload,
 )
+from hyperion.rollup.batcher import calldata_is_cheaper
 from hyperion.rollup.l1.blobs import make_sidecar
 from hyperion.rollup.channel import (
     MAX_CHANNEL_BYTES,
@@ -142,3 +143,12 @@ def test_decoding_arbitrary_or_mutated_data_only_ever_refuses(junk, position, by
             decode_channel(data)
         except MalformedChannel:
             pass
+
+
+def test_data_availability_auto_posts_blobs_unless_calldata_is_cheaper():
+    """``--data-availability auto``: blobs by default, calldata when blobs are dearer at the L1's fees."""
+    batch = encode_channel(_channel(blocks=10, txs=4))
+    gwei = 10**9
+    assert not calldata_is_cheaper(batch, 10 * gwei, gwei, 1)            # blob gas at its 1-wei floor: blobs
+    assert calldata_is_cheaper(batch, 10 * gwei, gwei, 1000 * gwei)     # congested blob market: calldata
+    assert calldata_is_cheaper(b"\x00\x01" + bytes(10), 10 * gwei, gwei, 2 * gwei)  # a tiny batch: calldata

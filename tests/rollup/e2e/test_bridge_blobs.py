@@ -135,7 +135,7 @@ def test_the_follower_derives_the_same_chain_from_blobs(devnet, sequencer, follo
     assert follower.eth.get_block("finalized")["number"] <= safe_number(devnet.follower.url)
 
 
-def test_a_withdrawal_is_proven_refused_early_finalized_and_refused_again(devnet, l1, follower, sequencer):
+def test_a_withdrawal_is_proven_refused_early_finalized_and_refused_again(devnet, l1, follower):
     account = Account.from_key(devnet.key(6))
     recipient = Account.create().address
     passer = follower.eth.contract(address=Web3.to_checksum_address(MESSAGE_PASSER_ADDRESS),
