@@ -32,11 +32,13 @@ import re
 
 from hyperion.vm.exceptions import InvalidJump, InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
 from hyperion.vm.gas import STACK_LIMIT
-from hyperion.vm.instructions.control_flow import make_pc, stop
+from hyperion.vm.instructions import control_flow
 from hyperion.vm.instructions.stack import make_push
-from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PC, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.template import bind
 
 _MAX_CACHED = 4096
+stop = bind(control_flow.stop).handler  # what runs past the end of the code
 
 
 class CodeAnalysis:
@@ -155,8 +157,6 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
                 value = int.from_bytes(imm, "big") << (8 * (size - len(imm)))
                 next_pc = pc + 1 + size
                 handler = make_push(value, next_pc)
-            elif flags & IS_PC:
-                handler = make_pc(pc)
             else:
                 handler = spec.handler
             if flags & IS_JUMPDEST and block_start >= 0:
@@ -364,8 +364,6 @@ class LazyCodeAnalysis:
             imm = self.code[pc + 1 : pc + 1 + size]
             next_pc = pc + 1 + size
             return make_push(int.from_bytes(imm, "big") << (8 * (size - len(imm))), next_pc), next_pc, flags
-        if flags & IS_PC:
-            return make_pc(pc), pc + 1, flags
         return spec.handler, pc + 1, flags
 
     def _build_chain(self, head: int, arrival: int) -> None:
