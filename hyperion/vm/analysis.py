@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+from hyperion.vm.compiler.tiering import TIERS, CodeEntry
 from hyperion.vm.exceptions import InvalidJump, InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import control_flow
@@ -432,10 +433,16 @@ class LazyCodeAnalysis:
 
 def analyse(ctx, code: bytes) -> LazyCodeAnalysis:
     """Cached analysis of ``code`` under the context's fork (one cache per instruction table)."""
+    return code_entry(ctx, code).analysis
+
+
+def code_entry(ctx, code: bytes):
+    """The code cache's entry for ``code`` under the context's fork: analysis, runs, compiled program."""
     cache = ctx.analysis_cache
-    result = cache.get(code)
-    if result is None:
+    entry = cache.get(code)
+    if entry is None:
         if len(cache) >= _MAX_CACHED:
+            TIERS.forget(list(cache.values()))
             cache.clear()
-        result = cache[code] = LazyCodeAnalysis(code, ctx.table)
-    return result
+        entry = cache[code] = CodeEntry(code, ctx.table, LazyCodeAnalysis(code, ctx.table))
+    return entry
