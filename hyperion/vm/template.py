@@ -437,8 +437,10 @@ def _assigned_names(statements: list[ast.stmt]) -> set[str]:
 
 
 def _tested_names(nodes) -> set[str]:
-    """Names that appear in the tests of ``if`` statements, conditional expressions and boolean operators."""
+    """Names that appear in the tests of ``if`` statements, conditional expressions and boolean
+    operators, directly or through the locals computed from them (``end = offset + 32``)."""
     names = set()
+    assignments = []
     for node in nodes:
         if node is None:
             continue
@@ -448,9 +450,86 @@ def _tested_names(nodes) -> set[str]:
                 tests.append(sub.test)
             elif isinstance(sub, ast.BoolOp):
                 tests.extend(sub.values)
+            elif isinstance(sub, ast.Assign):
+                assignments.append(sub)
             for test in tests:
                 names.update(n.id for n in ast.walk(test) if isinstance(n, ast.Name))
+    changed = True
+    while changed:
+        changed = False
+        for assignment in assignments:
+            targets = {t.id for t in assignment.targets if isinstance(t, ast.Name)}
+            if targets & names:
+                sources = {n.id for n in ast.walk(assignment.value) if isinstance(n, ast.Name)}
+                if not sources <= names:
+                    names |= sources
+                    changed = True
     return names
+
+
+# Attributes of ``f.ctx`` that do not change during a transaction.
+_INVARIANT_CONTEXT_ATTRIBUTES = frozenset({"env", "origin", "gas_price", "blob_hashes", "fork"})
+_PURE_CALLS = frozenset({"len", "abs", "min", "max", "int"})
+_PURE_METHODS = frozenset({"from_bytes", "to_bytes", "ljust", "bit_length", "block_hash"})
+# Helpers that take the frame but never write memory's contents (``expand`` only appends zeros).
+MEMORY_SAFE_HELPERS = frozenset({"charge", "charge_access", "expand", "read_memory", "emit_log"})
+
+
+def _frame_invariant(node: ast.AST, params: set[str]) -> bool:
+    """Whether ``node`` depends only on the inputs and on what a frame never changes
+    (no state, no memory, no gas): its value can be computed once per trace."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id != "f"
+    if isinstance(node, ast.Attribute):
+        chain = []
+        base = node
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        chain.reverse()
+        if isinstance(base, ast.Name) and base.id == "f":
+            first = chain[0]
+            if first == "ctx":
+                return len(chain) > 1 and chain[1] in _INVARIANT_CONTEXT_ATTRIBUTES
+            return first in INVARIANT_FRAME_ATTRIBUTES and first not in ("memory", "state")
+        return _frame_invariant(base, params)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if node.keywords:
+            return False
+        if isinstance(func, ast.Name):
+            ok = func.id in _PURE_CALLS
+        elif isinstance(func, ast.Attribute):
+            ok = func.attr in _PURE_METHODS and _frame_invariant(func.value, params)
+        else:
+            ok = False
+        return ok and all(_frame_invariant(arg, params) for arg in node.args)
+    if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.BoolOp, ast.Subscript, ast.Slice,
+                         ast.Tuple)):
+        return all(_frame_invariant(child, params) for child in ast.iter_child_nodes(node)
+                   if not isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)))
+    return False
+
+
+def _may_write_memory(nodes, namespace: dict) -> bool:
+    """Whether running these statements may change memory's contents: a store into
+    ``f.memory``, or the frame handed to a helper not known to leave memory alone."""
+    safe = {namespace.get(name) for name in MEMORY_SAFE_HELPERS if name in namespace}
+    for node in nodes:
+        if node is None:
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Subscript) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                value = sub.value
+                if isinstance(value, ast.Attribute) and value.attr == "memory":
+                    return True
+            if isinstance(sub, ast.Call) and any(isinstance(a, ast.Name) and a.id == "f" for a in sub.args):
+                func = sub.func
+                if not (isinstance(func, ast.Name) and namespace.get(func.id) in safe and func.id in namespace):
+                    return True
+    return False
 
 
 def _used_names(nodes) -> set[str]:
@@ -510,6 +589,9 @@ class Instruction:
             name for name in used
             if name not in self.local_names and name not in inputs and name not in ("f", "pc")
         }
+        # the same inputs give the same result anywhere in a trace: computed once (CSE)
+        self.invariant = result is not None and (self.pure or (not body and _frame_invariant(result, set(inputs))))
+        self.writes_memory = _may_write_memory(body + [result], namespace)
         # inputs a branch depends on: a constant there is worth a partial evaluation
         tested = _tested_names(body + [result])
         self.branch_inputs = tuple(name in tested and name not in self.reassigned for name in inputs)

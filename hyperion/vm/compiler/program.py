@@ -56,6 +56,8 @@ def _invalid_jump(f, s):
 class Program:
     """The compiled form of ``code`` under one instruction table."""
 
+    compile_seconds_total = 0.0  # CPU time spent compiling traces in this process
+
     __slots__ = ("code", "table", "analysis", "fns", "namespace", "translator", "n", "translated", "budget",
                  "traces", "compile_seconds", "code_hash", "runs", "__weakref__")
 
@@ -114,7 +116,9 @@ class Program:
         self.translated += trace.instructions
         fn = self.load(trace)
         self.traces[pc] = trace
-        self.compile_seconds += time.process_time() - start
+        spent = time.process_time() - start
+        self.compile_seconds += spent
+        Program.compile_seconds_total += spent
         return fn
 
     def load(self, trace: TraceSource) -> Callable:

@@ -27,13 +27,20 @@ its end are exceptional halts, which consume all gas anyway.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from hyperion.vm.gas import STACK_LIMIT
+from hyperion.vm.instructions import memory as memory_instructions
 from hyperion.vm.opspec import ENDS_BLOCK, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
 from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
+PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
+_MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
+_CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
+_MSTORE = memory_instructions.mstore
+_MLOAD = memory_instructions.mload
 
 
 class Const:
@@ -153,6 +160,9 @@ class _Trace:
         self.high = STACK_LIMIT  # ... and at most this
         self.block: Optional[_Block] = None
         self.count = 0
+        self.memory_known = 0  # memory is at least this long from here on (see emit_lines)
+        self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
+        self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -412,6 +422,31 @@ class _Trace:
         self.close_block()
         return self.finish()
 
+    def emit_lines(self, lines: list[str], merge_charges: bool = True) -> None:
+        """Emit a template's lines, dropping memory checks this trace has already made: after
+        ``if C > len(f_memory): expand(f, C)`` memory is at least C bytes for the rest of the
+        trace (it never shrinks), so the same check for C or less is a no-op. A constant
+        ``charge(f, C)`` joins the block's static gas (exact for the reason block charging
+        is, unless the instruction reads the exact gas: ``merge_charges`` False)."""
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if merge_charges:
+                charge = _CONSTANT_CHARGE.fullmatch(line)
+                if charge:
+                    self.block.gas += int(charge.group(1), 0)
+                    i += 1
+                    continue
+            match = _MEMORY_CHECK.fullmatch(line)
+            if match and i + 1 < len(lines) and lines[i + 1].strip() == f"expand(f, {match.group(1)})":
+                size = int(match.group(1), 0)
+                if size <= self.memory_known:
+                    i += 2
+                    continue
+                self.memory_known = size
+            self.emit(line)
+            i += 1
+
     def probe(self, spec, pc: int) -> None:
         name = f"probe_{spec.name.lower()}"
         self.globals[name] = spec.probe
@@ -421,6 +456,18 @@ class _Trace:
         ins = spec.instruction
         operands = [self.pop() for _ in range(ins.pops)]
         self.note_height()
+        fn = ins.fn
+        if fn is _MLOAD and isinstance(operands[0], Const) and operands[0].value in self.words:
+            self.vs.append(self.words[operands[0].value])  # the word this trace stored there
+            self.note_height()
+            return
+        if ins.writes_memory:
+            if fn is _MSTORE and isinstance(operands[0], Const):
+                offset = operands[0].value
+                self.words = {at: v for at, v in self.words.items() if at + 32 <= offset or at >= offset + 32}
+                self.words[offset] = operands[1]
+            else:
+                self.words = {}
         if ins.pure and all(isinstance(v, Const) for v in operands):
             args = [v.value for v in operands] + ([pc] if ins.uses_pc else [])
             try:
@@ -436,7 +483,7 @@ class _Trace:
             self.vs.append(Cond(f"not ({operands[0].test})"))
             self.note_height()
             return
-        if ins.statement_count <= INLINE_STATEMENTS and any(
+        if ins.statement_count <= PARTIAL_STATEMENTS and any(
                 branch and isinstance(v, Const) for v, branch in zip(operands, ins.branch_inputs)):
             # a constant that a branch tests: resolve the branch at compile time
             values = tuple(v.value if branch and isinstance(v, Const) else None
@@ -444,24 +491,32 @@ class _Trace:
             ins = ins.partial(values)
             operands = [v for v, value in zip(operands, values) if value is None]
         atoms = tuple(self.load(v) if used else "None" for v, used in zip(operands, ins.used_inputs))
+        key = None
+        if ins.invariant:
+            key = (ins, atoms)
+            known = self.computed.get(key)
+            if known is not None:  # the same instruction on the same values earlier in this trace
+                self.vs.append(known)
+                self.note_height()
+                return
         name = f"v_{pc:x}"
         inline = ins.statement_count <= INLINE_STATEMENTS and self.adopt_globals(ins)
         if inline:
             widths = tuple(self.width(v) for v in operands)
             lines, result, test = ins.inline(atoms, f"{pc:x}", self.frame_attr, pc, ins.needs_mask(widths))
-            for line in lines:
-                self.emit(line)
+            self.emit_lines(lines, merge_charges=not spec.flags & NEEDS_EXACT_GAS)
             if result is None:
                 return
             if not lines and result in atoms:  # the result is one of the inputs, unchanged
-                self.vs.append(operands[atoms.index(result)])
-                self.note_height()
-                return
-            if test is not None and ins.pure:
-                self.vs.append(Cond(test))
+                value = operands[atoms.index(result)]
+            elif test is not None and ins.pure:
+                value = Cond(test)
             else:
                 self.emit(f"{name} = {result}")
-                self.vs.append(Local(name, ins.result_width(widths)))
+                value = Local(name, ins.result_width(widths))
+            if key is not None:
+                self.computed[key] = value
+            self.vs.append(value)
         else:
             function = self.t.function_name(ins)
             self.globals[function] = ins.direct
