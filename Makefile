@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node rollup-slow
+.PHONY: setup test statetests node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -22,6 +22,7 @@ $(INSTALLED): pyproject.toml $(C_SOURCES)
 
 test: setup
 	bash scripts/setup-e2e.sh
+	bash scripts/setup-system.sh
 	$(BIN)/python -m pytest -q
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
@@ -33,6 +34,18 @@ rollup-slow: setup
 	bash scripts/setup-e2e.sh
 	$(BIN)/python -m pytest -q -m slow tests/rollup
 
+# The node under 8 clients of mixed and bad load for 5 minutes, then kill -9 (SOAK_SECONDS to change).
+SOAK_SECONDS ?= 300
+soak: setup
+	bash scripts/setup-e2e.sh
+	HYPERION_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -m slow tests/e2e/test_soak.py
+
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup
+	bash scripts/setup-e2e.sh
 	$(BIN)/hyperion node $(ARGS)
+
+# A local rollup: anvil as L1, the rollup's L1 contracts, a sequencer and a follower (Ctrl-C stops all).
+devnet: setup
+	bash scripts/setup-e2e.sh
+	$(BIN)/hyperion devnet $(ARGS)

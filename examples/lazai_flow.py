@@ -63,34 +63,40 @@ def run(rpc_url: str) -> None:
     staker_b.staking.stake(30 * ETHER)
     print("staker-a 10 METIS, staker-b 30 METIS")
 
-    step("iDAO: the contributor's iDAO votes a verifier node into its scope")
+    step("iDAO: the contributor's iDAO votes a bonded verifier node in, under the protocol's floors")
+    floor = contributor.governance.param("verifiers.minIDAOStake")
+    bond = contributor.governance.param("verifiers.minBond")
     idao_id = contributor.idao.register("open-health-data", "ipfs://idao/open-health", quorum_bps=5_000,
-                                        voting_period=30, stake=1 * ETHER)
+                                        voting_period=30, stake=floor)
+    verifier.staking.stake(bond)
+    verifier.staking.bond(bond)
+    contributor.client.increase_time(1)  # votes count stake from the end of its block
     proposal = contributor.idao.propose_admit_verifier(idao_id, verifier.client.address, "https://tee.verifier.dev")
     contributor.idao.vote(proposal, True)
-    contributor.client.increase_time(31)
-    passed = contributor.idao.execute(proposal)
-    print(f"iDAO {idao_id}, proposal {proposal} passed={passed}; verifier registered:",
-          admin.client.contract("VerifiedComputing").functions.isNode(verifier.client.address).call())
+    contributor.idao.finish(proposal)  # dev node: past the (floor) voting period and the timelock, then execute
+    print(f"iDAO {idao_id} ({metis(floor)} METIS staked), proposal {proposal} {contributor.idao.state(proposal)}; "
+          f"verifier with a {metis(bond)} METIS bond registered: {contributor.data.is_verifier(verifier.client.address)}")
 
     step("Contribute data: add the file, grant the verifier its key, pay for a proof")
-    admin.client.transact(admin.client.contract("VerifiedComputing").functions.updateNodeFee(ETHER // 100))
+    node_fee = admin.client.contract("VerifiedComputing").functions.nodeFee().call()
     url = f"ipfs://bafy-example-dataset-{admin.client.w3.eth.block_number}"
     file_id = contributor.data.add_file(url, "sha256:5e2d...")
     contributor.data.grant_permission(file_id, verifier.client.address, "rsa-encrypted-file-key")
     job_id = contributor.data.request_proof(file_id)
-    print(f"file {file_id} -> proof job {job_id} for node {contributor.data.job(job_id)['node']}, fee 0.01 METIS")
+    print(f"file {file_id} -> proof job {job_id} for node {contributor.data.job(job_id)['node']}, "
+          f"fee {metis(node_fee)} METIS (a staker-governed parameter)")
 
     step("Verify: the verifier completes the job and adds its signed proof")
     verifier.data.complete_job(job_id)
     verifier.data.add_proof(file_id, score=80, file_url=url, proof_url="ipfs://proof/tee-report")
     print("proof 1 recorded; signer checked against VerifiedComputing nodes")
 
-    step("DAT: the contributor requests the reward")
+    step("DAT: after the proof's dispute window, the contributor requests the reward")
+    contributor.client.increase_time(contributor.governance.param("verifiers.disputeWindow") + 1)
     reward = contributor.data.request_reward(file_id)
     token = contributor.dat.token(reward.erc8028_token_id)
-    print(f"ERC-1155 DAT #{reward.dat_1155_token_id} x{reward.amount} and ERC-8028 token #{token.token_id} "
-          f"(class {token.class_id}, quota {token.value}, shareRatio {token.share_ratio})")
+    print(f"DAT #{token.token_id} (ERC-8028 and, under the same id, ERC-1155) x{reward.amount}: "
+          f"class {token.class_id}, quota {token.value}, shareRatio {token.share_ratio}")
 
     step("Usage: the AI platform, approved for the class, meters usage and pays for it")
     contributor.dat.approve_for_class(token.class_id, platform.client.address)
@@ -133,7 +139,6 @@ def run(rpc_url: str) -> None:
     vault_now = admin.client.balance("0x" + G.FEE_VAULT_ADDRESS.hex())
     print(f"  {'fee vault':<12} {metis(vault_now):>22}   {'+' if vault_now >= vault_start else ''}"
           f"{metis(vault_now - vault_start)}  (the stakes plus undistributed revenue)")
-    admin.client.transact(admin.client.contract("VerifiedComputing").functions.updateNodeFee(0))
 
 
 def main(argv: list[str] | None = None) -> int:

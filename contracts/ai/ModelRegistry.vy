@@ -7,13 +7,18 @@
      accepts only a model whose bytes are published and sealed there (so a registered model is
      one the inference precompiles run on every node). With a LazAI DAT contract configured,
      registration anchors the model as a new DAT class (integrityHash = model hash; the
-     model owner is made a minter of the class so it can issue holder tokens). Fees are
-     split in basis points between the model's DAT holders, the protocol vault (Holders
-     Mining) and the producer of the compute (the block producer for on-chain inference,
-     the worker for off-chain jobs). The holders' share accrues per model and
-     `settle_holders` pushes it into the DAT class as revenue (DAT.settleRevenueETH); a
-     model without a DAT class pays its holders' share to the `holders` address (the owner
-     by default). Other payouts are pull-based: `credits` accrue, `withdraw` / `flush` pay.
+     model owner is made a minter of the class so it can issue holder and access tokens, and
+     is offered the class's management, which it may accept and hand on, e.g. to an iDAO).
+     A fee is split between the model's DAT holders, the protocol vault (Holders Mining) and
+     the producer of the compute (the block producer for on-chain inference, the worker for
+     off-chain jobs). The two shares are staker-governed ProtocolGovernor parameters
+     (fees.inferenceHoldersBps, fees.inferenceProtocolBps); the producer gets the rest.
+     Every share moves in the paying call, with no flush: the holders' share is settled into
+     the model's DAT class (if the class cannot take it yet -- no holders -- it accrues and
+     anyone may `settle_holders` later), the protocol share is deposited into the vault as the
+     compute stream, and the producer's share is sent to the producer (with the 2300-gas
+     stipend; a producer that refuses it gets a credit to `withdraw`). A model without a DAT
+     class pays its holders' share to its `holders` address as a credit.
 """
 
 interface ModelStore:
@@ -23,7 +28,14 @@ interface DAT:
     def createClass(metadataURI: String[512], integrityHash: bytes32, unitDecimals: uint8,
                     policyURI: String[512]) -> uint256: nonpayable
     def setClassMinter(classId: uint256, minter: address, enabled: bool): nonpayable
+    def offerClassManagement(classId: uint256, to: address): nonpayable
     def settleRevenueETH(classId: uint256): payable
+
+interface Params:
+    def param(key: bytes32) -> uint256: view
+
+interface Vault:
+    def depositRevenue(stream: uint8): payable
 
 struct Model:
     owner: address
@@ -69,13 +81,14 @@ event Withdrawal:
 
 BPS: constant(uint256) = 10000
 MAX_MODELS: constant(uint256) = 4096
+STREAM_COMPUTE: constant(uint8) = 1
+HOLDERS_BPS: constant(bytes32) = keccak256("fees.inferenceHoldersBps")
+PROTOCOL_BPS: constant(bytes32) = keccak256("fees.inferenceProtocolBps")
 
-admin: public(address)
 dat: public(address)
+governor: public(address)
 model_store: public(address)
 protocol_vault: public(address)
-holders_bps: public(uint256)
-protocol_bps: public(uint256)
 models: public(HashMap[bytes32, Model])
 model_hashes: public(DynArray[bytes32, MAX_MODELS])
 credits: public(HashMap[address, uint256])
@@ -83,15 +96,23 @@ holders_revenue: public(HashMap[bytes32, uint256])
 
 
 @deploy
-def __init__(protocol_vault: address, holders_bps: uint256, protocol_bps: uint256, dat: address,
-             model_store: address):
-    assert holders_bps + protocol_bps <= BPS, "split exceeds 100%"
-    self.admin = msg.sender
+def __init__(protocol_vault: address, governor: address, dat: address, model_store: address):
     self.dat = dat
+    self.governor = governor
     self.model_store = model_store
     self.protocol_vault = protocol_vault
-    self.holders_bps = holders_bps
-    self.protocol_bps = protocol_bps
+
+
+@view
+@external
+def holders_bps() -> uint256:
+    return staticcall Params(self.governor).param(HOLDERS_BPS)
+
+
+@view
+@external
+def protocol_bps() -> uint256:
+    return staticcall Params(self.governor).param(PROTOCOL_BPS)
 
 
 @external
@@ -113,6 +134,7 @@ def register(model_hash: bytes32, input_shape: DynArray[uint32, 4], output_size:
     if self.dat != empty(address):
         class_id = extcall DAT(self.dat).createClass(concat("hyperion-model:", name), model_hash, 0, "")
         extcall DAT(self.dat).setClassMinter(class_id, msg.sender, True)
+        extcall DAT(self.dat).offerClassManagement(class_id, msg.sender)
     self.models[model_hash] = Model(
         owner=msg.sender, holders=msg.sender, dat_class_id=class_id, input_shape=input_shape,
         output_size=output_size, macs=macs, input_scale_q32=input_scale_q32, inference_fee=inference_fee,
@@ -150,8 +172,22 @@ def inference_fee(model_hash: bytes32) -> uint256:
 
 @view
 @external
+def dat_class(model_hash: bytes32) -> uint256:
+    return self.models[model_hash].dat_class_id
+
+
+@view
+@external
 def model_count() -> uint256:
     return len(self.model_hashes)
+
+
+@view
+@internal
+def _split(amount: uint256) -> (uint256, uint256, uint256):
+    holders: uint256 = amount * staticcall Params(self.governor).param(HOLDERS_BPS) // BPS
+    protocol: uint256 = amount * staticcall Params(self.governor).param(PROTOCOL_BPS) // BPS
+    return holders, protocol, amount - holders - protocol
 
 
 @view
@@ -160,33 +196,48 @@ def split(amount: uint256) -> (uint256, uint256, uint256):
     """
     @notice (holders, protocol, producer) shares of `amount`; the producer gets the rounding remainder.
     """
-    holders: uint256 = amount * self.holders_bps // BPS
-    protocol: uint256 = amount * self.protocol_bps // BPS
-    return holders, protocol, amount - holders - protocol
+    return self._split(amount)
+
+
+@internal
+def _settle_class(class_id: uint256, amount: uint256) -> bool:
+    """Settles `amount` into the class; False (nothing moved) when the class cannot take revenue now."""
+    return raw_call(self.dat, concat(method_id("settleRevenueETH(uint256)"), abi_encode(class_id)), value=amount,
+                    revert_on_failure=False)
 
 
 @payable
 @external
+@nonreentrant
 def pay_compute_fee(model_hash: bytes32, producer: address):
     """
-    @notice Split msg.value between the model's DAT holders, the protocol vault and `producer`.
+    @notice Split msg.value between the model's DAT holders, the protocol vault and `producer`, and pay each now.
     """
-    assert self.models[model_hash].owner != empty(address), "unknown model"
-    holders: uint256 = msg.value * self.holders_bps // BPS
-    protocol: uint256 = msg.value * self.protocol_bps // BPS
-    producer_share: uint256 = msg.value - holders - protocol
-    if self.models[model_hash].dat_class_id != 0:
-        self.holders_revenue[model_hash] += holders
-    else:
-        self.credits[self.models[model_hash].holders] += holders
-    self.credits[self.protocol_vault] += protocol
-    self.credits[producer] += producer_share
+    model: Model = self.models[model_hash]
+    assert model.owner != empty(address), "unknown model"
+    holders: uint256 = 0
+    protocol: uint256 = 0
+    producer_share: uint256 = 0
+    holders, protocol, producer_share = self._split(msg.value)
     log ComputeFeePaid(model_hash=model_hash, payer=msg.sender, producer=producer, holders_share=holders,
                        protocol_share=protocol, producer_share=producer_share)
+    if model.dat_class_id != 0:
+        waiting: uint256 = self.holders_revenue[model_hash] + holders
+        if waiting > 0 and self._settle_class(model.dat_class_id, waiting):
+            self.holders_revenue[model_hash] = 0
+            log HoldersRevenueSettled(model_hash=model_hash, dat_class_id=model.dat_class_id, amount=waiting)
+        else:
+            self.holders_revenue[model_hash] = waiting
+    else:
+        self.credits[model.holders] += holders
+    if protocol > 0:
+        extcall Vault(self.protocol_vault).depositRevenue(STREAM_COMPUTE, value=protocol)
+    if producer_share > 0 and not raw_call(producer, b"", value=producer_share, gas=0, revert_on_failure=False):
+        self.credits[producer] += producer_share
 
 
-@nonreentrant
 @external
+@nonreentrant
 def settle_holders(model_hash: bytes32):
     """
     @notice Push the model's accrued holders' share into its DAT class (reverts while the class has no holders).
@@ -206,15 +257,6 @@ def withdraw():
     self._pay_out(msg.sender)
 
 
-@nonreentrant
-@external
-def flush(account: address):
-    """
-    @notice Push `account`'s credits to it (for vault contracts that cannot call withdraw).
-    """
-    self._pay_out(account)
-
-
 @internal
 def _pay_out(account: address):
     amount: uint256 = self.credits[account]
@@ -222,17 +264,3 @@ def _pay_out(account: address):
     self.credits[account] = 0
     raw_call(account, b"", value=amount)
     log Withdrawal(account=account, amount=amount)
-
-
-@external
-def set_fee_split(holders_bps: uint256, protocol_bps: uint256):
-    assert msg.sender == self.admin, "not admin"
-    assert holders_bps + protocol_bps <= BPS, "split exceeds 100%"
-    self.holders_bps = holders_bps
-    self.protocol_bps = protocol_bps
-
-
-@external
-def set_protocol_vault(vault: address):
-    assert msg.sender == self.admin, "not admin"
-    self.protocol_vault = vault

@@ -1,12 +1,18 @@
 # pragma version ==0.4.3
-# @title DataAnchoringToken: the ERC-1155 form of LazAI's DAT
-# @notice ABI-compatible with alith.lazai's DATA_ANCHORING_TOKEN_CONTRACT_ABI
-#         (mint, batchMint, uri, verified, setTokenVerified, balanceOf), plus the
-#         rest of ERC-1155. Each `mint` creates a new token id. Minting is
-#         limited to maintainers and the authorised minter (the DataRegistry,
-#         which mints one token per rewarded file). The usage-metered,
-#         revenue-bearing record of the same contribution lives in the
-#         ERC-8028 contract (DAT.vy); see docs/lazai.md.
+# @title DataAnchoringToken: the ERC-1155 interface of the DAT ledger (alith's view of a DAT)
+# @notice ABI-compatible with alith.lazai's DATA_ANCHORING_TOKEN_CONTRACT_ABI.
+#         It holds no balances of its own: token id N here *is* ERC-8028
+#         token N of the DAT contract, and balanceOf(account, N) is that
+#         token's value when `account` owns it (0 otherwise). A transfer here
+#         moves the DAT token itself (DAT.viewTransfer), and every change made
+#         in the DAT (mint, transfer, value moved, quota used) is reported
+#         back with onDatTransfer and logged here as TransferSingle, so the
+#         two interfaces cannot disagree. Each id has one holder: a transfer
+#         moves the whole token; partial amounts move with DAT.transferValue
+#         or DAT.splitToken (which also carry the revenue share).
+#         New DATs are minted in the DAT contract (DataRegistry.requestReward
+#         for data contributions); this contract keeps each token's URI and
+#         verified flag, set by the DataRegistry.
 
 from . import lib_access as access
 
@@ -16,6 +22,11 @@ exports: (
     access.admin, access.maintainers, access.paused, access.transferAdmin,
     access.setMaintainer, access.pause, access.unpause,
 )
+
+interface DAT:
+    def positionOf(tokenId: uint256) -> (address, uint256): view
+    def viewTransfer(operator: address, sender: address, to: address, tokenId: uint256): nonpayable
+    def tokenCount() -> uint256: view
 
 interface ERC1155Receiver:
     def onERC1155Received(operator: address, sender: address, id: uint256, amount: uint256, data: Bytes[1024]) -> bytes4: nonpayable
@@ -53,65 +64,58 @@ event URI:
     value: String[512]
     id: indexed(uint256)
 
-balances: HashMap[uint256, HashMap[address, uint256]]
+dat: public(address)
+dataRegistry: public(address)
 operator_approvals: HashMap[address, HashMap[address, bool]]
 token_uris: HashMap[uint256, String[512]]
 token_verified: HashMap[uint256, bool]
-minters: public(HashMap[address, bool])
-tokenCount: public(uint256)
 
 
 @deploy
-def __init__(admin: address, minter: address):
+def __init__(admin: address, dat: address, data_registry: address):
     access.__init__(admin)
-    self.minters[minter] = True
-
-
-@internal
-@view
-def _only_minter():
-    assert self.minters[msg.sender] or msg.sender == access.admin or access.maintainers[msg.sender], \
-        "caller is not a minter"
+    self.dat = dat
+    self.dataRegistry = data_registry
 
 
 @external
-def setMinter(minter: address, enabled: bool):
-    access._only_admin()
-    self.minters[minter] = enabled
+def onDatTransfer(operator: address, sender: address, receiver: address, id: uint256, amount: uint256):
+    """The DAT reports a change of one of its tokens; logged as the ERC-1155 event."""
+    assert msg.sender == self.dat, "only the DAT contract"
+    log TransferSingle(operator=operator, sender=sender, receiver=receiver, id=id, value=amount)
 
 
-@internal
-def _mint_one(to: address, token_id: uint256, amount: uint256, token_uri: String[512]):
-    assert to != empty(address), "mint to the zero address"
-    self.balances[token_id][to] += amount
-    if len(token_uri) > 0:
-        self.token_uris[token_id] = token_uri
-    log TransferSingle(operator=msg.sender, sender=empty(address), receiver=to, id=token_id, value=amount)
-    log TokenMinted(to=to, tokenId=token_id, tokenURI=token_uri)
+@external
+def setTokenData(tokenId: uint256, tokenURI_: String[512], verified_: bool):
+    """The DataRegistry records a rewarded file's URL and verification on its DAT token."""
+    assert msg.sender == self.dataRegistry, "only the data registry"
+    owner: address = empty(address)
+    amount: uint256 = 0
+    owner, amount = staticcall DAT(self.dat).positionOf(tokenId)
+    assert owner != empty(address), "unknown token"
+    self.token_uris[tokenId] = tokenURI_
+    self.token_verified[tokenId] = verified_
+    log URI(value=tokenURI_, id=tokenId)
+    log TokenMinted(to=owner, tokenId=tokenId, tokenURI=tokenURI_)
 
 
 @external
 def mint(to: address, amount: uint256, tokenURI_: String[512], verified_: bool):
-    self._only_minter()
-    access._when_not_paused()
-    self.tokenCount += 1
-    token_id: uint256 = self.tokenCount
-    self.token_verified[token_id] = verified_
-    self._mint_one(to, token_id, amount, tokenURI_)
+    """Kept for alith's ABI: DATs are minted by the DAT contract's class minters."""
+    raise "DATs are minted in the DAT contract (DataRegistry.requestReward for data contributions)"
 
 
 @external
 def batchMint(to: address, ids: DynArray[uint256, MAX_BATCH], amounts: DynArray[uint256, MAX_BATCH],
               tokenURIs: DynArray[String[512], MAX_BATCH]):
-    """Mint more of existing or new ids; ids above tokenCount raise it."""
-    self._only_minter()
-    access._when_not_paused()
-    assert len(ids) == len(amounts) and len(ids) == len(tokenURIs), "length mismatch"
-    for i: uint256 in range(len(ids), bound=MAX_BATCH):
-        assert ids[i] != 0, "token id 0 is reserved"
-        if ids[i] > self.tokenCount:
-            self.tokenCount = ids[i]
-        self._mint_one(to, ids[i], amounts[i], tokenURIs[i])
+    """Kept for alith's ABI: DATs are minted by the DAT contract's class minters."""
+    raise "DATs are minted in the DAT contract (DataRegistry.requestReward for data contributions)"
+
+
+@external
+@view
+def tokenCount() -> uint256:
+    return staticcall DAT(self.dat).tokenCount()
 
 
 @external
@@ -132,10 +136,21 @@ def setTokenVerified(tokenId: uint256, verified_: bool):
     self.token_verified[tokenId] = verified_
 
 
+@internal
+@view
+def _balance(account: address, id: uint256) -> uint256:
+    owner: address = empty(address)
+    amount: uint256 = 0
+    owner, amount = staticcall DAT(self.dat).positionOf(id)
+    if owner == account and account != empty(address):
+        return amount
+    return 0
+
+
 @external
 @view
 def balanceOf(account: address, id: uint256) -> uint256:
-    return self.balances[id][account]
+    return self._balance(account, id)
 
 
 @external
@@ -144,7 +159,7 @@ def balanceOfBatch(accounts: DynArray[address, MAX_BATCH], ids: DynArray[uint256
     assert len(accounts) == len(ids), "length mismatch"
     result: DynArray[uint256, MAX_BATCH] = []
     for i: uint256 in range(len(ids), bound=MAX_BATCH):
-        result.append(self.balances[ids[i]][accounts[i]])
+        result.append(self._balance(accounts[i], ids[i]))
     return result
 
 
@@ -164,9 +179,13 @@ def isApprovedForAll(account: address, operator: address) -> bool:
 @internal
 def _move(sender: address, receiver: address, id: uint256, amount: uint256):
     assert receiver != empty(address), "transfer to the zero address"
-    assert self.balances[id][sender] >= amount, "insufficient balance"
-    self.balances[id][sender] -= amount
-    self.balances[id][receiver] += amount
+    balance: uint256 = self._balance(sender, id)
+    assert balance >= amount, "insufficient balance"
+    if amount == 0:
+        log TransferSingle(operator=msg.sender, sender=sender, receiver=receiver, id=id, value=0)
+        return
+    assert amount == balance, "each id has one holder: move part of a DAT with DAT.transferValue or DAT.splitToken"
+    extcall DAT(self.dat).viewTransfer(msg.sender, sender, receiver, id)
 
 
 @external
@@ -175,7 +194,6 @@ def safeTransferFrom(sender: address, receiver: address, id: uint256, amount: ui
     assert msg.sender == sender or self.operator_approvals[sender][msg.sender], "caller is not owner nor approved"
     access._when_not_paused()
     self._move(sender, receiver, id, amount)
-    log TransferSingle(operator=msg.sender, sender=sender, receiver=receiver, id=id, value=amount)
     if receiver.is_contract:
         answer: bytes4 = extcall ERC1155Receiver(receiver).onERC1155Received(msg.sender, sender, id, amount, data)
         assert answer == ERC1155_RECEIVED, "receiver rejected tokens"
@@ -190,7 +208,6 @@ def safeBatchTransferFrom(sender: address, receiver: address, ids: DynArray[uint
     access._when_not_paused()
     for i: uint256 in range(len(ids), bound=MAX_BATCH):
         self._move(sender, receiver, ids[i], amounts[i])
-    log TransferBatch(operator=msg.sender, sender=sender, receiver=receiver, ids=ids, values=amounts)
     if receiver.is_contract:
         answer: bytes4 = extcall ERC1155Receiver(receiver).onERC1155BatchReceived(msg.sender, sender, ids, amounts, data)
         assert answer == ERC1155_BATCH_RECEIVED, "receiver rejected tokens"

@@ -1,38 +1,55 @@
 # pragma version ==0.4.3
-# @title HoldersMining: the fee vault, METIS staking and fee-split governance
-# @notice Predeployed at FEE_VAULT_ADDRESS. Revenue arrives two ways:
-#         * the chain credits each block's base fee (gas_used * base_fee) to
-#           this address's balance as a chain rule, with no call and no code
-#           run; the vault finds it as the difference between its balance
-#           and what it already accounts for (`tracked`) at every checkpoint
-#           and books it as the base-fee stream;
-#         * contracts send their protocol share of compute fees (AI process
-#           settlements) and data-verification fees with depositRevenue(stream).
+# @title HoldersMining: the fee vault, METIS staking, staker votes and verifier bonds
+# @notice Predeployed at FEE_VAULT_ADDRESS. Revenue arrives in streams:
+#         * 0 transaction fees: the chain credits each transaction's base fee
+#           (gas_used * base_fee) to this address's balance as a chain rule,
+#           with no call and no code run; the vault finds it as the difference
+#           between its balance and what it already accounts for (`tracked`)
+#           at every checkpoint;
+#         * 1 compute fees (the protocol share of gateway inferences, off-chain
+#           jobs and AI-process settlements) and 2 data-verification fees (the
+#           protocol share of proof fees) arrive with depositRevenue(stream);
+#         * 3 slashing: the vault's part of a slashed verifier bond;
+#         * 4 direct: plain transfers (they need more than the 2300-gas stipend).
 #         Revenue collects in `undistributed` and is shared pro rata among
 #         stakers at the first checkpoint at least `epochLength` seconds after
 #         the previous distribution (an epoch). Rewards use one accumulator,
 #         scaled by 1e18 with the division remainder carried forward, so
 #         nothing is lost or created by rounding (see docs/lazai.md).
 #         Unstaking stops rewards at once and releases the METIS after
-#         `unstakeDelay`. The fee-split parameters (share of compute and
-#         verification fees routed here) change only through a stake-weighted
-#         vote of stakers with quorum and a voting period.
+#         `unstakeDelay`.
+#         Stake is also voting weight in the ProtocolGovernor: checkpointed
+#         (lib_votes, domain 0), delegable, read at each proposal's snapshot.
+#         The rates this vault applies (computeFeeBps, verificationFeeBps) are
+#         parameters of the ProtocolGovernor, so only stakers change them.
+#         A verifier bond is stake its owner locks with `bond`: it keeps
+#         earning and voting, cannot be unstaked, and the verifier registry
+#         (VerifiedComputing) may slash it; `unbond` is possible only when the
+#         registry says the bond is releasable (the verifier is inactive, its
+#         dispute window has passed and no challenge against it is open).
 
-STREAM_BASE_FEE: constant(uint8) = 0
+from . import lib_votes as votes
+
+initializes: votes
+
+interface Params:
+    def param(key: bytes32) -> uint256: view
+
+interface VerifierRegistry:
+    def bondReleasableAt(verifier: address) -> uint256: view
+
+STREAM_TRANSACTION_FEES: constant(uint8) = 0
 STREAM_COMPUTE: constant(uint8) = 1
 STREAM_VERIFICATION: constant(uint8) = 2
+STREAM_SLASHING: constant(uint8) = 3
+STREAM_DIRECT: constant(uint8) = 4
 SCALE: constant(uint256) = 10 ** 18
 MAX_BPS: constant(uint256) = 10000
+STAKERS: constant(uint256) = 0  # the lib_votes domain of Holders Mining stake
 
-struct Proposal:
-    proposer: address
-    computeFeeBps: uint256
-    verificationFeeBps: uint256
-    deadline: uint256
-    forVotes: uint256
-    againstVotes: uint256
-    quorumVotes: uint256
-    executed: bool
+COMPUTE_FEE_BPS: constant(bytes32) = keccak256("fees.computeBps")
+VERIFICATION_FEE_BPS: constant(bytes32) = keccak256("fees.verificationBps")
+SLASH_CHALLENGER_BPS: constant(bytes32) = keccak256("verifiers.slashChallengerBps")
 
 event Staked:
     staker: indexed(address)
@@ -60,35 +77,31 @@ event EpochDistributed:
     amount: uint256
     totalStaked: uint256
 
-event ProposalCreated:
-    proposalId: indexed(uint256)
-    proposer: indexed(address)
-    computeFeeBps: uint256
-    verificationFeeBps: uint256
-    deadline: uint256
+event Bonded:
+    verifier: indexed(address)
+    amount: uint256
 
-event VoteCast:
-    proposalId: indexed(uint256)
-    voter: indexed(address)
-    support: bool
-    weight: uint256
+event Unbonded:
+    verifier: indexed(address)
+    amount: uint256
 
-event ProposalExecuted:
-    proposalId: indexed(uint256)
-    passed: bool
+event BondSlashed:
+    verifier: indexed(address)
+    challenger: indexed(address)
+    amount: uint256
+    toChallenger: uint256
+    toVault: uint256
 
-# fee split (changed only by staker governance)
-computeFeeBps: public(uint256)
-verificationFeeBps: public(uint256)
+governor: public(address)
+verifierRegistry: public(address)
 # fixed at genesis
 epochLength: public(uint256)
 unstakeDelay: public(uint256)
-votingPeriod: public(uint256)
-quorumBps: public(uint256)
 
 # staking
 totalStaked: public(uint256)
 stakeOf: public(HashMap[address, uint256])
+bondOf: public(HashMap[address, uint256])
 pendingUnstake: public(HashMap[address, uint256])
 unlockAt: public(HashMap[address, uint256])
 reward_debt: HashMap[address, uint256]
@@ -105,25 +118,29 @@ totalClaimed: public(uint256)
 currentEpoch: public(uint256)
 lastDistributionAt: public(uint256)
 
-proposals: public(HashMap[uint256, Proposal])
-proposalCount: public(uint256)
-hasVoted: public(HashMap[uint256, HashMap[address, bool]])
-
 
 @deploy
 @payable
-def __init__(compute_fee_bps: uint256, verification_fee_bps: uint256, epoch_length: uint256,
-             unstake_delay: uint256, voting_period: uint256, quorum_bps: uint256):
-    assert compute_fee_bps <= MAX_BPS and verification_fee_bps <= MAX_BPS, "fee above 100%"
-    assert quorum_bps <= MAX_BPS, "quorum above 100%"
-    assert unstake_delay >= voting_period, "unstake delay shorter than a vote"
-    self.computeFeeBps = compute_fee_bps
-    self.verificationFeeBps = verification_fee_bps
+def __init__(governor: address, verifier_registry: address, epoch_length: uint256, unstake_delay: uint256):
+    self.governor = governor
+    self.verifierRegistry = verifier_registry
     self.epochLength = epoch_length
     self.unstakeDelay = unstake_delay
-    self.votingPeriod = voting_period
-    self.quorumBps = quorum_bps
     self.lastDistributionAt = block.timestamp
+
+
+@external
+@view
+def computeFeeBps() -> uint256:
+    """Share of compute fees (AI-process settlements) routed here; a ProtocolGovernor parameter."""
+    return staticcall Params(self.governor).param(COMPUTE_FEE_BPS)
+
+
+@external
+@view
+def verificationFeeBps() -> uint256:
+    """Share of data-verification (proof) fees routed here; a ProtocolGovernor parameter."""
+    return staticcall Params(self.governor).param(VERIFICATION_FEE_BPS)
 
 
 # ------------------------------------------------------------------ accounting
@@ -136,8 +153,8 @@ def _sweep(incoming: uint256):
         untracked: uint256 = self.balance - known
         self.tracked += untracked
         self.undistributed += untracked
-        self.revenueByStream[STREAM_BASE_FEE] += untracked
-        log RevenueReceived(stream=STREAM_BASE_FEE, amount=untracked)
+        self.revenueByStream[STREAM_TRANSACTION_FEES] += untracked
+        log RevenueReceived(stream=STREAM_TRANSACTION_FEES, amount=untracked)
 
 
 @internal
@@ -166,23 +183,31 @@ def _settle_account(staker: address):
     self.reward_debt[staker] = stake * self.accRewardPerStake
 
 
+@internal
+def _book(stream: uint8, amount: uint256):
+    """Books `amount` that arrived with this call (already in the balance) as revenue of `stream`."""
+    self._sweep(amount)
+    self.tracked += amount
+    self.undistributed += amount
+    self.revenueByStream[stream] += amount
+    log RevenueReceived(stream=stream, amount=amount)
+
+
 @external
 @payable
+@nonreentrant
 def __default__():
-    """Plain transfers are revenue too (booked as base-fee stream at the next checkpoint)."""
-    pass
+    """Plain transfers are revenue of the direct stream."""
+    self._book(STREAM_DIRECT, msg.value)
 
 
 @external
 @payable
 @nonreentrant
 def depositRevenue(stream: uint8):
-    assert stream == STREAM_COMPUTE or stream == STREAM_VERIFICATION or stream == STREAM_BASE_FEE, "unknown stream"
-    self._sweep(msg.value)
-    self.tracked += msg.value
-    self.undistributed += msg.value
-    self.revenueByStream[stream] += msg.value
-    log RevenueReceived(stream=stream, amount=msg.value)
+    """Contracts deliver their protocol share here: 1 compute, 2 data verification."""
+    assert stream == STREAM_COMPUTE or stream == STREAM_VERIFICATION, "unknown stream"
+    self._book(stream, msg.value)
 
 
 @external
@@ -205,6 +230,7 @@ def stake():
     self.stakeOf[msg.sender] += msg.value
     self.totalStaked += msg.value
     self.reward_debt[msg.sender] = self.stakeOf[msg.sender] * self.accRewardPerStake
+    votes._add_units(STAKERS, msg.sender, msg.value)
     log Staked(staker=msg.sender, amount=msg.value)
 
 
@@ -213,11 +239,13 @@ def stake():
 def requestUnstake(amount: uint256):
     assert amount > 0, "nothing to unstake"
     assert self.stakeOf[msg.sender] >= amount, "amount exceeds stake"
+    assert self.stakeOf[msg.sender] - amount >= self.bondOf[msg.sender], "stake is bonded (unbond first)"
     self._checkpoint(0)
     self._settle_account(msg.sender)
     self.stakeOf[msg.sender] -= amount
     self.totalStaked -= amount
     self.reward_debt[msg.sender] = self.stakeOf[msg.sender] * self.accRewardPerStake
+    votes._remove_units(STAKERS, msg.sender, amount)
     self.pendingUnstake[msg.sender] += amount
     self.unlockAt[msg.sender] = block.timestamp + self.unstakeDelay
     log UnstakeRequested(staker=msg.sender, amount=amount, unlockAt=self.unlockAt[msg.sender])
@@ -271,52 +299,97 @@ def nextEpochAt() -> uint256:
     return self.lastDistributionAt + self.epochLength
 
 
-# ------------------------------------------------------------------ governance
+# ----------------------------------------------------------------- staker votes
 
 @external
-def propose(computeFeeBps: uint256, verificationFeeBps: uint256) -> uint256:
-    assert self.stakeOf[msg.sender] > 0, "only stakers may propose"
-    assert computeFeeBps <= MAX_BPS and verificationFeeBps <= MAX_BPS, "fee above 100%"
-    self.proposalCount += 1
-    proposal_id: uint256 = self.proposalCount
-    deadline: uint256 = block.timestamp + self.votingPeriod
-    self.proposals[proposal_id] = Proposal(
-        proposer=msg.sender, computeFeeBps=computeFeeBps, verificationFeeBps=verificationFeeBps,
-        deadline=deadline, forVotes=0, againstVotes=0,
-        quorumVotes=self.totalStaked * self.quorumBps // MAX_BPS, executed=False,
-    )
-    log ProposalCreated(proposalId=proposal_id, proposer=msg.sender, computeFeeBps=computeFeeBps,
-                        verificationFeeBps=verificationFeeBps, deadline=deadline)
-    return proposal_id
+def delegate(delegatee: address):
+    """The caller's stake votes through `delegatee` in the ProtocolGovernor from now on."""
+    votes._delegate(STAKERS, msg.sender, delegatee)
 
 
 @external
-def vote(proposalId: uint256, support: bool):
-    proposal: Proposal = self.proposals[proposalId]
-    assert proposal.deadline != 0, "unknown proposal"
-    assert block.timestamp <= proposal.deadline, "voting closed"
-    assert not self.hasVoted[proposalId][msg.sender], "already voted"
-    weight: uint256 = self.stakeOf[msg.sender]
-    assert weight > 0, "no stake"
-    self.hasVoted[proposalId][msg.sender] = True
-    if support:
-        self.proposals[proposalId].forVotes += weight
-    else:
-        self.proposals[proposalId].againstVotes += weight
-    log VoteCast(proposalId=proposalId, voter=msg.sender, support=support, weight=weight)
+@view
+def delegates(account: address) -> address:
+    return votes.delegate_of[STAKERS][account]
 
 
 @external
-def execute(proposalId: uint256) -> bool:
-    proposal: Proposal = self.proposals[proposalId]
-    assert proposal.deadline != 0, "unknown proposal"
-    assert block.timestamp > proposal.deadline, "voting still open"
-    assert not proposal.executed, "already executed"
-    self.proposals[proposalId].executed = True
-    passed: bool = proposal.forVotes + proposal.againstVotes >= proposal.quorumVotes \
-        and proposal.forVotes > proposal.againstVotes
-    if passed:
-        self.computeFeeBps = proposal.computeFeeBps
-        self.verificationFeeBps = proposal.verificationFeeBps
-    log ProposalExecuted(proposalId=proposalId, passed=passed)
-    return passed
+@view
+def getVotes(account: address) -> uint256:
+    return votes._votes(STAKERS, account)
+
+
+@external
+@view
+def getPastVotes(account: address, timepoint: uint256) -> uint256:
+    return votes._past_votes(STAKERS, account, timepoint)
+
+
+@external
+@view
+def getPastTotalStake(timepoint: uint256) -> uint256:
+    return votes._past_total(STAKERS, timepoint)
+
+
+@external
+@view
+def clock() -> uint48:
+    return convert(block.timestamp, uint48)
+
+
+@external
+@pure
+def CLOCK_MODE() -> String[32]:
+    return "mode=timestamp"
+
+
+# -------------------------------------------------------------- verifier bonds
+
+@external
+def bond(amount: uint256):
+    """Locks `amount` of the caller's stake as its verifier bond (it keeps earning and voting)."""
+    assert amount > 0, "nothing to bond"
+    assert self.stakeOf[msg.sender] - self.bondOf[msg.sender] >= amount, "amount exceeds unbonded stake"
+    self.bondOf[msg.sender] += amount
+    log Bonded(verifier=msg.sender, amount=amount)
+
+
+@external
+def unbond(amount: uint256):
+    """Unlocks bonded stake once the verifier registry releases it (then unstake as usual)."""
+    assert amount > 0, "nothing to unbond"
+    assert self.bondOf[msg.sender] >= amount, "amount exceeds bond"
+    assert staticcall VerifierRegistry(self.verifierRegistry).bondReleasableAt(msg.sender) <= block.timestamp, \
+        "bond is locked: active verifier, open challenge or dispute window"
+    self.bondOf[msg.sender] -= amount
+    log Unbonded(verifier=msg.sender, amount=amount)
+
+
+@external
+@nonreentrant
+def slashBond(verifier: address, challenger: address) -> uint256:
+    """Takes the verifier's whole bond: the challenger gets its share, the rest is vault revenue (stream 3)."""
+    assert msg.sender == self.verifierRegistry, "only the verifier registry may slash"
+    amount: uint256 = self.bondOf[verifier]
+    if amount == 0:
+        return 0
+    self._checkpoint(0)
+    self._settle_account(verifier)
+    self.bondOf[verifier] = 0
+    self.stakeOf[verifier] -= amount
+    self.totalStaked -= amount
+    self.reward_debt[verifier] = self.stakeOf[verifier] * self.accRewardPerStake
+    votes._remove_units(STAKERS, verifier, amount)
+    to_challenger: uint256 = 0
+    if challenger != empty(address):
+        to_challenger = amount * staticcall Params(self.governor).param(SLASH_CHALLENGER_BPS) // MAX_BPS
+    to_vault: uint256 = amount - to_challenger
+    self.undistributed += to_vault
+    self.revenueByStream[STREAM_SLASHING] += to_vault
+    self.tracked -= to_challenger
+    log RevenueReceived(stream=STREAM_SLASHING, amount=to_vault)
+    log BondSlashed(verifier=verifier, challenger=challenger, amount=amount, toChallenger=to_challenger,
+                    toVault=to_vault)
+    if to_challenger > 0:
+        raw_call(challenger, b"", value=to_challenger)
+    return amount

@@ -107,6 +107,19 @@ class InProcessBackend:
         data = model if isinstance(model, bytes) else model.encode()
         return install_model(self.state, self.models.store_address, data)
 
+    def install_predeploys(self, admin: bytes) -> None:
+        """Load every dev-genesis predeploy into the state, as ``hyperion node`` starts with them.
+
+        Contracts deployed on top (``AIClient.deploy``) then have the LazAI
+        Holders Mining vault and the ProtocolGovernor whose parameters set the
+        fee split, at their predeploy addresses. ``admin`` gets the admin roles.
+        """
+        from hyperion.predeploys.genesis import predeploy_alloc
+
+        for address, entry in predeploy_alloc(self.chain_id, admin).items():
+            self.state.set_account(address, nonce=entry["nonce"], balance=entry["balance"], code=entry["code"],
+                                   storage=entry["storage"])
+
     def fund(self, address: bytes, balance: int) -> None:
         self.state.set_balance(address, self.state.get_balance(address) + balance)
 

@@ -23,8 +23,6 @@ from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS, inference_gas
 
 ZERO_ADDRESS = b"\x00" * 20
 JOB_STATUS = {0: "none", 1: "open", 2: "submitted", 3: "finalized", 4: "slashed", 5: "cancelled"}
-DEFAULT_HOLDERS_BPS = 5_000  # 50 % of a compute fee to the model's DAT holders
-DEFAULT_PROTOCOL_BPS = 2_000  # 20 % to the protocol vault (Holders Mining); the producer keeps the rest
 DEFAULT_CHALLENGE_WINDOW = 3_600
 DEFAULT_WORKER_BOND = 10**16
 DEFAULT_MOVE_WINDOW = 600
@@ -152,23 +150,23 @@ class AIClient:
         return receipt.contract_address
 
     @classmethod
-    def deploy(cls, backend, sender: bytes, protocol_vault: bytes, *, holders_bps: int = DEFAULT_HOLDERS_BPS,
-               protocol_bps: int = DEFAULT_PROTOCOL_BPS, challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
-               worker_bond: int = DEFAULT_WORKER_BOND, dat: bytes = ZERO_ADDRESS,
-               move_window: int = DEFAULT_MOVE_WINDOW) -> "AIClient":
+    def deploy(cls, backend, sender: bytes, protocol_vault: bytes, governor: bytes, *,
+               challenge_window: int = DEFAULT_CHALLENGE_WINDOW, worker_bond: int = DEFAULT_WORKER_BOND,
+               dat: bytes = ZERO_ADDRESS, move_window: int = DEFAULT_MOVE_WINDOW) -> "AIClient":
         """Deploy ModelRegistry, InferenceGateway and InferenceJobs.
 
-        ``protocol_vault`` is where the protocol share goes (the LazAI HoldersMining
-        contract on a full deployment); ``dat`` is the LazAI DAT contract in which
-        registered models become classes (zero: no anchoring, holders' share to the owner).
+        ``protocol_vault`` receives the protocol share (the LazAI HoldersMining
+        contract: it needs ``depositRevenue``); ``governor`` is the LazAI
+        ProtocolGovernor whose staker-governed parameters set the fee split;
+        ``dat`` is the LazAI DAT contract in which registered models become
+        classes (zero: no anchoring, holders' share to the owner).
         The registry accepts only models published in the chain's ModelStore predeploy,
         the one the inference precompiles read.
         """
         from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
 
         client = cls(backend, sender=sender)
-        registry = client.deploy_contract("ModelRegistry", protocol_vault, holders_bps, protocol_bps, dat,
-                                          MODEL_STORE_ADDRESS)
+        registry = client.deploy_contract("ModelRegistry", protocol_vault, governor, dat, MODEL_STORE_ADDRESS)
         gateway = client.deploy_contract("InferenceGateway", registry)
         jobs = client.deploy_contract("InferenceJobs", registry, challenge_window, worker_bond, move_window)
         client.deployment = Deployment(registry, gateway, jobs)
@@ -240,10 +238,15 @@ class AIClient:
         """Free read-only inference: an ``eth_call`` straight to the precompile."""
         return self.backend.call(INFERENCE_ADDRESS, bytes(model_hash) + bytes(input_bytes))
 
-    def infer_paid(self, model_hash: bytes, input_bytes: bytes, fee: int, sender: Optional[bytes] = None) -> Receipt:
-        """Inference through the gateway, paying ``fee`` (split by the registry)."""
+    def infer_paid(self, model_hash: bytes, input_bytes: bytes, fee: int, sender: Optional[bytes] = None,
+                   access_token: int = 0) -> Receipt:
+        """Inference through the gateway, paying ``fee`` (split by the registry).
+
+        A model anchored as a DAT class needs ``access_token``: a token of that
+        class the sender owns (or operates), which loses one unit of quota.
+        """
         return self.transact("InferenceGateway", self.deployment.gateway, "infer", model_hash, input_bytes,
-                             value=fee, sender=sender)
+                             access_token, value=fee, sender=sender)
 
     def split(self, amount: int) -> tuple[int, int, int]:
         return self.read("ModelRegistry", self.deployment.registry, "split", amount)

@@ -75,20 +75,25 @@ def trace_with_fault(plan: DisputePlan, data: bytes, layer: int, runner: Runner 
     runner = runner or Runner(plan.model)
     tensors = [np.frombuffer(data, np.int8).astype(np.int64).reshape(1, *plan.model.input_shape)]
     encoded = [bytes(data)]
+
+    def corrupt(index: int, raw: bytes) -> bytes:
+        wrong = bytearray(raw)
+        for i in range(min(len(wrong), rows * plan.tensors[index].row_bytes)):
+            wrong[i] ^= flip
+        return bytes(wrong)
+
     for index, kernel in enumerate(runner.kernels, start=1):
         other = plan.others[index]
         out = kernel(tensors[-1], None if other is None else tensors[other], None)
         raw = plan.encode_tensor(index, out[0])
         if index == layer:
-            wrong = bytearray(raw)
-            for i in range(min(len(wrong), rows * plan.tensors[index].row_bytes)):
-                wrong[i] ^= flip
-            raw = bytes(wrong)
-            if index < plan.layer_count:  # the last tensor is never read back (an argmax index may not fit)
+            raw = corrupt(index, raw)
+            if index < plan.model_layers:  # the model's output is never read back (an argmax index may not fit)
                 out = plan.decode_tensor(index, raw)[None]
         tensors.append(out)
         encoded.append(raw)
-    return Trace(plan, encoded)
+    output = corrupt(plan.layer_count, encoded[-1]) if layer == plan.layer_count else encoded[-1]
+    return Trace(plan, encoded + [output])
 
 
 def wrong_result_trace(plan: DisputePlan, data: bytes, layer: int, runner: Runner | None = None) -> Trace:

@@ -15,9 +15,13 @@ dispute can be narrowed to one small piece of work that the chain re-executes
 * The state after layer ``k`` is the set of tensors still needed: tensor ``k``
   and the earlier tensors a later residual Add reads ("carried").
   ``C_k = keccak(u32 k ‖ (u32 j ‖ h_j) for carried j ascending)``,
-  ``S_k = keccak(C_k ‖ h_k)``. So ``S_0 = keccak(keccak(u32 0) ‖ input_hash)``
-  and, when the last layer is one chunk, ``S_L = keccak(keccak(u32 L) ‖ keccak(output))``:
-  the contract derives both ends of a dispute itself.
+  ``S_k = keccak(C_k ‖ h_k)``.
+* One more step follows the model's ``M`` layers: the *output step*, an
+  identity whose tensor ``M+1`` is the output as one chunk, so its hash is
+  ``keccak(output)`` however the last layer was cut. A plan therefore has
+  ``L = M + 1`` steps, ``S_0 = keccak(keccak(u32 0) ‖ input_hash)`` and
+  ``S_L = keccak(keccak(u32 L) ‖ keccak(output))``: the contract derives both
+  ends of a dispute itself.
 * The trace root a worker submits is the Merkle root over ``S_0 .. S_L``.
 
 Merkle trees pad their leaves with zero words to a power of two; a node is
@@ -154,7 +158,10 @@ class TensorLayout:
 
 
 class DisputePlan:
-    """How a model's inferences are committed to and disputed (pure function of the model)."""
+    """How a model's inferences are committed to and disputed (pure function of the model).
+
+    Steps ``1..M`` are the model's layers, step ``M+1 = layer_count`` the output step.
+    """
 
     def __init__(self, model: QuantizedModel, mac_budget: int = STEP_MAC_BUDGET,
                  max_state_bytes: int = MAX_STEP_STATE_BYTES):
@@ -162,7 +169,8 @@ class DisputePlan:
         self.mac_budget = mac_budget
         self.max_state_bytes = max_state_bytes
         plans = model.plans
-        self.layer_count = len(plans)
+        self.model_layers = len(plans)
+        self.layer_count = len(plans) + 1
         layouts = [TensorLayout(model.input_shape, DType.INT8, model.input_shape[0])]
         for plan in plans:
             rows = plan.rows
@@ -171,8 +179,10 @@ class DisputePlan:
             else:
                 per_chunk = rows
             layouts.append(TensorLayout(plan.output_shape, plan.output_dtype, per_chunk))
+        output = layouts[-1]
+        layouts.append(TensorLayout(output.shape, output.dtype, output.rows))  # the output step: one chunk
         self.tensors = tuple(layouts)
-        others = [None] + [plan.other for plan in plans]  # others[k]: residual read by layer k
+        others = [None] + [plan.other for plan in plans] + [None]  # others[k]: residual read by step k
         last_use = {}
         for k in range(1, self.layer_count + 1):
             if others[k] is not None:
@@ -189,7 +199,12 @@ class DisputePlan:
     def state_bytes(self, layer: int) -> int:
         return sum(self.tensors[j].size for j in self.step_inputs(layer))
 
+    def is_output_step(self, layer: int) -> bool:
+        return layer == self.layer_count
+
     def chunk_macs(self, layer: int, chunk: int) -> int:
+        if self.is_output_step(layer):
+            return 0
         plan = self.model.plans[layer - 1]
         rows = self.tensors[layer].chunk_rows(chunk)
         return plan.macs_per_row * (rows.stop - rows.start) if plan.row_split else plan.macs
@@ -208,8 +223,6 @@ class DisputePlan:
             if self.state_bytes(k) > self.max_state_bytes:
                 found.append(f"layer {k}: its input state is {self.state_bytes(k)} bytes, over "
                              f"{self.max_state_bytes}")
-        if self.tensors[-1].chunks != 1:
-            found.append("the last layer's output must be one chunk")
         return tuple(found)
 
     @property
@@ -268,13 +281,13 @@ class Trace:
 
     @classmethod
     def compute(cls, plan: DisputePlan, data: bytes, runner: Runner | None = None) -> "Trace":
-        """Run the model on ``data`` and keep every tensor."""
+        """Run the model on ``data`` and keep every tensor (the output step repeats the output)."""
         runner = runner or Runner(plan.model)
         if len(data) != runner.input_size:
             raise InferenceError(f"input must be {runner.input_size} bytes, got {len(data)}")
         batch = np.frombuffer(data, dtype=np.int8).reshape(1, *plan.model.input_shape)
-        tensors = runner.forward_all(batch)
-        return cls(plan, [plan.encode_tensor(k, t[0]) for k, t in enumerate(tensors)])
+        encoded = [plan.encode_tensor(k, t[0]) for k, t in enumerate(runner.forward_all(batch))]
+        return cls(plan, encoded + [encoded[-1]])
 
     @property
     def root(self) -> bytes:
@@ -322,11 +335,14 @@ def step(plan: DisputePlan, layer: int, chunk: int, state: bytes, runner: Runner
     hashes = {j: plan.tensor_hash(j, data) for j, data in pieces.items()}
     previous = layer - 1
     before = state_hash(carry_hash(previous, [(j, hashes[j]) for j in plan.carried[previous]]), hashes[previous])
-    runner = runner or Runner(plan.model)
-    x = plan.decode_tensor(previous, pieces[previous])[None]
-    other_index = plan.others[layer]
-    other = None if other_index is None else plan.decode_tensor(other_index, pieces[other_index])[None]
-    out = runner.kernels[layer - 1](x, other, layout.chunk_rows(chunk) if layout.chunks > 1 else None)
-    chunk_bytes = encode_output(out[0], layout.dtype)
+    if plan.is_output_step(layer):
+        chunk_bytes = pieces[previous]  # the output, hashed whole
+    else:
+        runner = runner or Runner(plan.model)
+        x = plan.decode_tensor(previous, pieces[previous])[None]
+        other_index = plan.others[layer]
+        other = None if other_index is None else plan.decode_tensor(other_index, pieces[other_index])[None]
+        out = runner.kernels[layer - 1](x, other, layout.chunk_rows(chunk) if layout.chunks > 1 else None)
+        chunk_bytes = encode_output(out[0], layout.dtype)
     carry = carry_hash(layer, [(j, hashes[j]) for j in plan.carried[layer]])
     return before, carry, keccak256(chunk_bytes)

@@ -115,11 +115,13 @@ class _DisputeBench:
     def __init__(self):
         from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
         from hyperion.ai.sdk import AIClient
+        from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
         self.keys = {n: dev_key(f"bench-dispute/{n}") for n in ("admin", "requester", "worker", "challenger")}
         self.backend = InProcessBackend(funded={address_of_key(k): 10**27 for k in self.keys.values()})
-        self.client = AIClient.deploy(self.backend, self.keys["admin"], b"\x77" * 20, challenge_window=WINDOW,
-                                      worker_bond=BOND, move_window=MOVE)
+        self.backend.install_predeploys(address_of_key(self.keys["admin"]))  # the fee vault and governor
+        self.client = AIClient.deploy(self.backend, self.keys["admin"], FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS,
+                                      challenge_window=WINDOW, worker_bond=BOND, move_window=MOVE)
         self.client.register_worker(sender=self.keys["worker"])
 
     def add(self, model) -> None:

@@ -14,6 +14,16 @@ or one already running (``--url``), and with
 ``--against URL`` a second node, e.g. anvil, that takes the same load in
 the same run; ``--against anvil`` starts the anvil binary from the npm
 package ``@foundry-rs/anvil`` (``npm ci`` at the repo root installs it).
+
+Fair comparison on a shared machine: the nodes' runs are interleaved
+(``--rounds`` rounds of each phase on each node, alternating which goes
+first), the medians are compared, and the load average is printed before
+and after. anvil's automine now and then leaves a promoted transaction
+unmined until something else arrives; after a second without progress the
+bench asks for a block (``evm_mine``), counts it as a kick, and keeps the
+wait in the time. The nodes the bench starts are stopped on any exit,
+SIGTERM/SIGINT/SIGHUP included, and get SIGTERM from the kernel if the
+bench itself is killed (Linux).
 """
 
 from __future__ import annotations
@@ -21,9 +31,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +52,7 @@ from hyperion.primitives.transactions import FeeMarketTransaction
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ERC20_ARTIFACT = Path(__file__).resolve().parent / "workloads" / "erc20.json"
 DEFAULT_TXS = 2000
+DEFAULT_ROUNDS = 3
 DEFAULT_BATCH = 100
 DEFAULT_SENDERS = 8
 TRANSFER_GAS = 21_000
@@ -137,8 +150,9 @@ def _hex(raw: bytes) -> str:
     return "0x" + raw.hex()
 
 
-def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, batch: int) -> list[dict]:
-    """Poll until every hash has a receipt (checked newest-first, in batches)."""
+def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, batch: int,
+                       stall: Optional["StallKicker"] = None) -> list[dict]:
+    """Poll until every hash has a receipt (in batches); ``stall`` may nudge a node that stopped mining."""
     deadline = time.monotonic() + timeout
     receipts: dict[str, dict] = {}
     missing = list(tx_hashes)
@@ -151,12 +165,37 @@ def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, 
                     still_missing.append(tx_hash)
                 else:
                     receipts[tx_hash] = receipt
+        progressed = len(still_missing) < len(missing)
         missing = still_missing
         if missing:
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(missing)} transactions not included after {timeout:.0f}s")
-            time.sleep(0.05)
+            if stall is not None:
+                stall.observe(client, progressed)
+            time.sleep(0.02)
     return [receipts[h] for h in tx_hashes]
+
+
+class StallKicker:
+    """anvil's automine sometimes leaves promoted transactions unmined until the next arrival.
+
+    After ``seconds`` without a new receipt the bench asks for a block
+    (``evm_mine``) and counts it; the time waited stays in the measurement.
+    """
+
+    def __init__(self, seconds: float = 1.0) -> None:
+        self.seconds = seconds
+        self.kicks = 0
+        self._last_progress = time.monotonic()
+
+    def observe(self, client: RpcClient, progressed: bool) -> None:
+        now = time.monotonic()
+        if progressed:
+            self._last_progress = now
+        elif now - self._last_progress > self.seconds:
+            client.call("evm_mine")
+            self.kicks += 1
+            self._last_progress = now
 
 
 def _send_all(client: RpcClient, raws: list[bytes], batch: int) -> list[str]:
@@ -172,6 +211,7 @@ class PhaseResult:
     transactions: int
     seconds: float          # first send to last receipt
     send_seconds: float     # until the node had accepted every transaction
+    kicks: int = 0          # evm_mine calls the bench needed to get every transaction mined
 
     @property
     def rate(self) -> float:
@@ -179,61 +219,94 @@ class PhaseResult:
 
 
 def _timed_phase(client: RpcClient, name: str, raws: list[bytes], batch: int, timeout: float) -> PhaseResult:
+    stall = StallKicker()
     started = time.perf_counter()
     hashes = _send_all(client, raws, batch)
     sent = time.perf_counter() - started
-    receipts = _wait_for_receipts(client, hashes, timeout, batch)
+    receipts = _wait_for_receipts(client, hashes, timeout, batch, stall)
     elapsed = time.perf_counter() - started
     failed = [r["transactionHash"] for r in receipts if int(r["status"], 16) != 1]
     if failed:
         raise BenchError(f"{name}: {len(failed)} transactions failed, e.g. {failed[0]}")
-    return PhaseResult(name, len(raws), elapsed, sent)
+    return PhaseResult(name, len(raws), elapsed, sent, stall.kicks)
+
+
+PHASES = ("ETH transfers", "ERC-20 transfers")
+
+
+class Target:
+    """One node under load: its accounts, token and signer, prepared once (untimed)."""
+
+    def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print) -> None:
+        from hyperion.chain.hdwallet import dev_accounts
+
+        self.label, self.url, self.batch, self.timeout, self.log = label, url, batch, timeout, log
+        self.client = RpcClient(url)
+        client = self.client
+        self.chain_id = int(client.call("eth_chainId"), 16)
+        base_fee = int(client.call("eth_getBlockByNumber", "latest", False).get("baseFeePerGas") or "0x0", 16)
+        tip = 10**9
+        self.signer = Signer(self.chain_id, max(2 * base_fee, 10**9) + tip + 10**10, tip)
+        accounts = [Account(address, key) for address, key in dev_accounts(count=senders + 1)]
+        for account in accounts:
+            account.nonce = int(client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
+        self.minter, self.holders = accounts[0], accounts[1:]
+        artifact = json.loads(ERC20_ARTIFACT.read_text())
+        deploy = self.signer.sign(self.minter, None, 0, bytes.fromhex(artifact["bytecode"].removeprefix("0x")),
+                                  DEPLOY_GAS)
+        receipt = _wait_for_receipts(client, _send_all(client, [deploy], 1), timeout, 1, StallKicker())[0]
+        token = receipt.get("contractAddress")
+        if not token or int(receipt["status"], 16) != 1:
+            raise BenchError(f"token deployment failed: {receipt}")
+        self.token = bytes.fromhex(token[2:])
+        mints = [self.signer.sign(self.minter, self.token, 0, _abi_call("mint(address,uint256)", h.address, 10**30),
+                                  MINT_GAS) for h in self.holders]
+        _wait_for_receipts(client, _send_all(client, mints, batch), timeout, batch, StallKicker())
+        self.recipients = [keccak256(b"bench-recipient-%d" % i)[:20] for i in range(64)]
+        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
+
+    def sign(self, phase: str, txs: int) -> list[bytes]:
+        """The phase's transactions, signed ahead (signing is not timed)."""
+        holders, recipients, sign = self.holders, self.recipients, self.signer.sign
+        if phase == PHASES[0]:
+            return [sign(holders[i % len(holders)], recipients[i % len(recipients)], 1 + i, b"", TRANSFER_GAS)
+                    for i in range(txs)]
+        return [sign(holders[i % len(holders)], self.token, 0,
+                     _abi_call("transfer(address,uint256)", recipients[i % len(recipients)], 1 + i),
+                     TOKEN_TRANSFER_GAS) for i in range(txs)]
+
+    def run(self, phase: str, txs: int) -> PhaseResult:
+        raws = self.sign(phase, txs)
+        result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
+        self.results[phase].append(result)
+        kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
+        self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
+                 f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
+        return result
+
+    def median_rate(self, phase: str) -> float:
+        return statistics.median(r.rate for r in self.results[phase])
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def run_load(url: str, txs: int, batch: int, senders: int, timeout: float, log=print) -> list[PhaseResult]:
     """Deploy, fund, then time ETH and ERC-20 transfer phases against one node."""
-    from hyperion.chain.hdwallet import dev_accounts
-
-    client = RpcClient(url)
+    target = Target(url, url, senders, batch, timeout, log)
     try:
-        chain_id = int(client.call("eth_chainId"), 16)
-        base_fee = int(client.call("eth_getBlockByNumber", "latest", False).get("baseFeePerGas") or "0x0", 16)
-        tip = 10**9
-        signer = Signer(chain_id, max(2 * base_fee, 10**9) + tip + 10**10, tip)
-        keys = dev_accounts(count=senders + 1)
-        accounts = [Account(address, key) for address, key in keys]
-        for account in accounts:
-            account.nonce = int(client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
-        minter, holders = accounts[0], accounts[1:]
-
-        artifact = json.loads(ERC20_ARTIFACT.read_text())
-        deploy = signer.sign(minter, None, 0, bytes.fromhex(artifact["bytecode"].removeprefix("0x")), DEPLOY_GAS)
-        receipt = _wait_for_receipts(client, _send_all(client, [deploy], 1), timeout, 1)[0]
-        token = receipt.get("contractAddress")
-        if not token or int(receipt["status"], 16) != 1:
-            raise BenchError(f"token deployment failed: {receipt}")
-        token_address = bytes.fromhex(token[2:])
-        mints = [signer.sign(minter, token_address, 0, _abi_call("mint(address,uint256)", h.address, 10**30),
-                             MINT_GAS) for h in holders]
-        _wait_for_receipts(client, _send_all(client, mints, batch), timeout, batch)
-
-        sign_started = time.perf_counter()
-        recipients = [keccak256(b"bench-recipient-%d" % i)[:20] for i in range(64)]
-        eth_raws = [signer.sign(holders[i % len(holders)], recipients[i % len(recipients)], 1 + i, b"",
-                                TRANSFER_GAS) for i in range(txs)]
-        token_raws = [signer.sign(holders[i % len(holders)], token_address, 0,
-                                  _abi_call("transfer(address,uint256)", recipients[i % len(recipients)], 1 + i),
-                                  TOKEN_TRANSFER_GAS) for i in range(txs)]
-        log(f"  {url}: chain {chain_id}, signed {2 * txs} transactions in "
-            f"{time.perf_counter() - sign_started:.2f}s (not timed)")
-        results = [_timed_phase(client, "ETH transfers", eth_raws, batch, timeout),
-                   _timed_phase(client, "ERC-20 transfers", token_raws, batch, timeout)]
-        for result in results:
-            log(f"  {url}: {result.name}: {result.transactions} tx in {result.seconds:.2f}s "
-                f"(accepted after {result.send_seconds:.2f}s) = {result.rate:,.0f} tx/s")
-        return results
+        return [target.run(phase, txs) for phase in PHASES]
     finally:
-        client.close()
+        target.close()
+
+
+def run_interleaved(targets: list[Target], txs: int, rounds: int) -> None:
+    """``rounds`` rounds of every phase on every target, alternating which target goes first."""
+    for round_index in range(rounds):
+        order = targets if round_index % 2 == 0 else list(reversed(targets))
+        for phase in PHASES:
+            for target in order:
+                target.run(phase, txs)
 
 
 # -- node processes -------------------------------------------------------------------------
@@ -264,16 +337,34 @@ def _block_time_args(block_time: Optional[float]) -> list[str]:
     return [] if block_time is None else ["--block-time", f"{block_time:g}"]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _spawn(argv: list[str], **kwargs) -> subprocess.Popen:
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, preexec_fn=preexec, **kwargs)
+
+
 def start_hyperion(block_time: Optional[float] = None,
                    data_dir: Optional[str] = None) -> tuple[str, subprocess.Popen]:
     """Start a node: in memory, or persisting to ``data_dir`` (MetisDB) when given."""
     port = _free_port()
     storage = ["--in-memory"] if data_dir is None else ["--data-dir", str(data_dir)]
-    process = subprocess.Popen([sys.executable, "-m", "hyperion", "node", *storage, "--silent",
-                                "--port", str(port), "--log-level", "warning", *_block_time_args(block_time)],
-                               stdout=subprocess.DEVNULL, cwd=REPO_ROOT)
+    process = _spawn([sys.executable, "-m", "hyperion", "node", *storage, "--silent",
+                      "--port", str(port), "--log-level", "warning", *_block_time_args(block_time)], cwd=REPO_ROOT)
     url = f"http://127.0.0.1:{port}"
-    _wait_until_serving(url, process)
+    try:
+        _wait_until_serving(url, process)
+    except BaseException:
+        _stop(process)
+        raise
     return url, process
 
 
@@ -293,11 +384,14 @@ def start_anvil(block_time: Optional[float] = None) -> tuple[str, subprocess.Pop
     if binary is None:
         raise BenchError("anvil not found: run `npm ci` (package @foundry-rs/anvil) or put anvil on PATH")
     port = _free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--silent", *_block_time_args(block_time)],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = _spawn([binary, "--port", str(port), "--silent", *_block_time_args(block_time)],
+                     stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    _wait_until_serving(url, process)
+    try:
+        _wait_until_serving(url, process)
+    except BaseException:
+        _stop(process)
+        raise
     return url, process
 
 
@@ -306,10 +400,25 @@ def _stop(process: Optional[subprocess.Popen]) -> None:
         return
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(20)
+        process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class _Stopped(BaseException):
+    """A signal asked the bench to stop (its children are stopped on the way out)."""
+
+
+def _on_signal(signum, frame) -> None:
+    raise _Stopped(signum)
+
+
+def _load() -> str:
+    try:
+        return "load average %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "load average unavailable"
 
 
 # -- entry point -------------------------------------------------------------------------------
@@ -319,9 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hyperion bench rpc",
         description="End-to-end throughput over JSON-RPC: pre-signed ETH and ERC-20 transfers sent in "
-                    "eth_sendRawTransaction batches, timed until every receipt exists.")
+                    "eth_sendRawTransaction batches, timed until every receipt exists. With --against, "
+                    "the two nodes' runs are interleaved round by round and the ratio of medians is reported.")
     parser.add_argument("--txs", "-n", type=int, default=DEFAULT_TXS,
-                        help=f"ETH transfers, and as many ERC-20 transfers (default {DEFAULT_TXS})")
+                        help=f"ETH transfers, and as many ERC-20 transfers, per round (default {DEFAULT_TXS})")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                        help=f"rounds per node, alternating which node goes first (default {DEFAULT_ROUNDS})")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help=f"requests per JSON-RPC batch (default {DEFAULT_BATCH})")
     parser.add_argument("--senders", type=int, default=DEFAULT_SENDERS,
@@ -341,54 +453,80 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.txs < 1 or args.batch < 1 or not 1 <= args.senders <= 9 or (
+    if args.txs < 1 or args.batch < 1 or args.rounds < 1 or not 1 <= args.senders <= 9 or (
             args.block_time is not None and not args.block_time > 0):
-        print("hyperion bench rpc: --txs, --batch and --block-time must be positive, --senders 1..9",
+        print("hyperion bench rpc: --txs, --rounds, --batch and --block-time must be positive, --senders 1..9",
               file=sys.stderr)
         return 2
     processes: list[subprocess.Popen] = []
-    results: dict[str, list[PhaseResult]] = {}
-    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    targets: list[Target] = []
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    load_before = _load()
     try:
         if args.url:
             url = args.url
         else:
             url, process = start_hyperion(args.block_time, args.data_dir)
             processes.append(process)
-        log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers, batches of {args.batch}")
-        results["hyperion"] = run_load(url, args.txs, args.batch, args.senders, args.timeout, log)
+        other_url = None
         if args.against:
             if args.against == "anvil":
                 other_url, process = start_anvil(args.block_time)
                 processes.append(process)
             else:
                 other_url = args.against
-            results["against"] = run_load(other_url, args.txs, args.batch, args.senders, args.timeout, log)
+        storage = "external" if args.url else ("data dir" if args.data_dir else "in memory")
+        log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers per round, {args.rounds} rounds, "
+            f"batches of {args.batch}, {args.senders} senders; hyperion {storage}; {load_before}")
+        targets.append(Target("hyperion", url, args.senders, args.batch, args.timeout, log))
+        if other_url is not None:
+            targets.append(Target("anvil" if args.against == "anvil" else "other", other_url, args.senders,
+                                  args.batch, args.timeout, log))
+        run_interleaved(targets, args.txs, args.rounds)
     except BenchError as exc:
         print(f"hyperion bench rpc: {exc}", file=sys.stderr)
         return 1
+    except _Stopped as stopped:
+        print(f"hyperion bench rpc: stopped by signal {stopped.args[0]}; stopping the nodes it started",
+              file=sys.stderr)
+        return 128 + int(stopped.args[0])
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+        for target in targets:
+            target.close()
         for process in processes:
             _stop(process)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    load_after = _load()
 
-    report = {name: {phase.name: {"transactions": phase.transactions, "seconds": round(phase.seconds, 4),
-                                  "send_seconds": round(phase.send_seconds, 4), "tx_per_s": round(phase.rate, 1)}
-                     for phase in phases}
-              for name, phases in results.items()}
-    if "against" in results:
-        report["ratio"] = {mine.name: round(mine.rate / theirs.rate, 3)
-                           for mine, theirs in zip(results["hyperion"], results["against"])}
+    names = {0: "hyperion", 1: "against"}
+    report: dict[str, Any] = {
+        names[i]: {phase: {"transactions": args.txs, "rounds": len(t.results[phase]),
+                           "tx_per_s": round(t.median_rate(phase), 1),
+                           "tx_per_s_rounds": [round(r.rate, 1) for r in t.results[phase]],
+                           "seconds": round(statistics.median(r.seconds for r in t.results[phase]), 4),
+                           "kicks": sum(r.kicks for r in t.results[phase])}
+                   for phase in PHASES}
+        for i, t in enumerate(targets)}
+    report["load_average"] = {"before": load_before, "after": load_after}
+    if len(targets) == 2:
+        mine, theirs = targets
+        report["ratio"] = {phase: round(mine.median_rate(phase) / theirs.median_rate(phase), 3) for phase in PHASES}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print()
-    print(f"{'':18}{'hyperion tx/s':>16}" + (f"{'other tx/s':>14}{'ratio':>9}" if "against" in results else ""))
-    for index, phase in enumerate(results["hyperion"]):
-        line = f"{phase.name:18}{phase.rate:>16,.0f}"
-        if "against" in results:
-            other = results["against"][index]
-            line += f"{other.rate:>14,.0f}{phase.rate / other.rate:>9.2f}"
+    other = targets[1].label if len(targets) == 2 else None
+    print(f"{'median of ' + str(args.rounds) + ' rounds':24}{'hyperion tx/s':>14}"
+          + (f"{other + ' tx/s':>14}{'ratio':>8}" if other else ""))
+    for phase in PHASES:
+        line = f"{phase:24}{targets[0].median_rate(phase):>14,.0f}"
+        if other:
+            line += f"{targets[1].median_rate(phase):>14,.0f}{report['ratio'][phase]:>8.2f}"
         print(line)
+    print(f"{load_before}; after: {load_after.removeprefix('load average ')}")
     return 0
 
 

@@ -124,13 +124,14 @@ class BlockBuilder:
         self.gas_used += result.gas_used
         self.blob_gas_used += result.blob_gas_used
         recipient = self.base_fee_recipient
-        if recipient is not None and env.base_fee and result.gas_used:
+        if recipient is not None and env.base_fee and result.gas_used and result.deposit_nonce is None:
             state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
         record = ReceiptRecord(
             tx.type, 1 if result.success else 0, self.gas_used, result.gas_used,
             tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
             result.blob_gas_used,
             blob_base_fee(env.excess_blob_gas, self.fork) if tx.type == 3 else 0,
+            result.deposit_nonce,
         )
         self.transactions.append(tx)
         self.records.append(record)
@@ -164,7 +165,8 @@ class BlockBuilder:
 def _consensus_receipt(record: ReceiptRecord) -> bytes:
     from hyperion.primitives.receipts import Receipt
 
-    receipt = Receipt(record.tx_type, bool(record.status), record.cumulative_gas_used, tuple(record.logs))
+    receipt = Receipt(record.tx_type, bool(record.status), record.cumulative_gas_used, tuple(record.logs),
+                      record.deposit_nonce)
     object.__setattr__(receipt, "_bloom", record.bloom)
     return receipt.encode()
 

@@ -1,9 +1,12 @@
 """Read-only execution: eth_call, eth_estimateGas, eth_createAccessList, debug_traceCall.
 
 Every run executes on a throw-away ``reader.pending()`` state of the chosen
-block, with geth's call semantics: no signature, the sender's nonce taken
-from the state, a zero base fee when the caller gave no fee fields, the
-gas defaulting to the RPC gas cap and not bounded by what the block has left.
+block (an MVCC snapshot: no chain lock is held), with geth's call semantics:
+no signature, the sender's nonce taken from the state, a zero base fee when
+the caller gave no fee fields, the gas defaulting to the RPC gas cap (and an
+explicit gas above it lowered to it) and not bounded by what the block has
+left. Runs use the bounded fork variant and a deadline (``limits``), so an
+endless loop stops with geth's "execution aborted (timeout = 5s)".
 
 Transaction fields come as a dict with the JSON-RPC names, already parsed
 by the RPC layer: ``from``/``to`` (bytes), ``gas``, ``gasPrice``,
@@ -19,7 +22,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from hyperion.chain.blocks import ZERO_ADDRESS, Block
+from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.errors import ChainError, ExecutionFailed, ExecutionReverted
+from hyperion.chain.limits import budget, bounded_fork, check, evm_timeout_message
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas
 from hyperion.execution.transaction import InvalidTransaction, apply_transaction
 from hyperion.primitives.transactions import (
@@ -34,6 +39,7 @@ from hyperion.vm.precompiles import precompiles_for
 from hyperion.vm.tracing import decode_revert_reason
 
 CALL_STIPEND = 2300
+TX_GAS = 21000
 
 
 @dataclass
@@ -202,17 +208,47 @@ def apply_block_overrides(env: BlockEnv, overrides: Optional[dict]) -> BlockEnv:
 
 
 class CallRunner:
-    """Runs call-style executions against one block of a chain."""
+    """Runs call-style executions against one block of a chain, under the RPC work limits.
+
+    Every execution uses the bounded variant of the fork (it stops at the
+    calling thread's deadline, see ``limits``) and at most the RPC gas cap:
+    an explicit ``gas`` above the cap is lowered to it, as geth does. With
+    ``pending`` the executions see the block that would be built next on
+    ``block``: its number, timestamp, base fee and pre-block system calls.
+    """
 
     def __init__(self, chain, block: Block, state_overrides: Optional[dict] = None,
-                 block_overrides: Optional[dict] = None):
+                 block_overrides: Optional[dict] = None, *, pending: bool = False):
         self.chain = chain
         self.block = block
         self.state_overrides = state_overrides
-        header = block.header
-        env = chain.block_env(block)
+        self._pending_args = chain.pending_block_args(block) if pending else None
+        if pending:
+            reader, _state, env = self._fresh_state()
+            reader.close()
+        else:
+            env = chain.block_env(block)
+            env = dataclasses.replace(env, fork=bounded_fork(env.fork))
         self.env = apply_block_overrides(env, block_overrides)
-        self.gas_cap = chain.config.rpc_gas_cap or header.gas_limit
+        self.gas_cap = chain.config.rpc_gas_cap or block.header.gas_limit
+
+    def _fresh_state(self):
+        try:
+            reader = self.chain.db.reader(self.block.number)
+        except StateUnavailable as exc:
+            raise ChainError(f"missing trie node: state of block {self.block.number} is not available ({exc})") from None
+        try:
+            state = reader.pending()
+            env = None
+            if self._pending_args is not None:
+                args = dict(self._pending_args)
+                args["fork"] = bounded_fork(args["fork"])
+                env = BlockBuilder(state, self.block.header, **args).env  # runs the pre-block system calls
+            apply_state_overrides(state, self.state_overrides)
+        except BaseException:
+            reader.close()
+            raise
+        return reader, state, env
 
     def open_state(self):
         """``(reader, state)``: a throw-away writable state of the block, with the overrides applied.
@@ -220,16 +256,7 @@ class CallRunner:
         The state reads through the reader's snapshot, so the reader must stay
         open while the state is used and be closed afterwards.
         """
-        try:
-            reader = self.chain.db.reader(self.block.number)
-        except StateUnavailable as exc:
-            raise ChainError(f"missing trie node: state of block {self.block.number} is not available ({exc})") from None
-        try:
-            state = reader.pending()
-            apply_state_overrides(state, self.state_overrides)
-        except BaseException:
-            reader.close()
-            raise
+        reader, state, _env = self._fresh_state()
         return reader, state
 
     def balance_of(self, address: bytes) -> int:
@@ -239,18 +266,24 @@ class CallRunner:
         finally:
             reader.close()
 
+    def capped_gas(self, fields: dict) -> int:
+        """The call's gas: the given ``gas`` (at most the cap), else the cap."""
+        gas = _int_field(fields, "gas")
+        return self.gas_cap if gas is None or gas > self.gas_cap else gas
+
     def run(self, fields: dict, gas: Optional[int] = None, tracer=None, state=None):
         """Execute once; returns ``(TransactionResult, tx)``; raises ChainError for an invalid call.
 
         Without ``state`` a fresh one is opened (and released) for this run.
         """
+        check()
         reader = None
         if state is None:
             reader, state = self.open_state()
         try:
             sender = _address_field(fields, "from") or ZERO_ADDRESS
             if gas is None:
-                gas = _int_field(fields, "gas") or self.gas_cap
+                gas = self.capped_gas(fields)
             tx, priced = build_call_transaction(fields, chain_id=self.chain.chain_id, nonce=state.get_nonce(sender),
                                                 gas=gas)
             env = self.env if priced else dataclasses.replace(self.env, base_fee=0)
@@ -268,13 +301,21 @@ class CallRunner:
                 reader.close()
 
 
+def evm_budget(chain):
+    """The deadline of one RPC execution (geth's --rpc.evmtimeout)."""
+    seconds = chain.config.rpc_evm_timeout
+    return budget(seconds, evm_timeout_message(seconds))
+
+
 def _revert_error(result) -> ExecutionReverted:
     return ExecutionReverted(result.output, decode_revert_reason(result.output))
 
 
-def call(chain, block: Block, fields: dict, state_overrides=None, block_overrides=None) -> CallResult:
-    runner = CallRunner(chain, block, state_overrides, block_overrides)
-    result, _tx = runner.run(fields)
+def call(chain, block: Block, fields: dict, state_overrides=None, block_overrides=None, *,
+         pending: bool = False) -> CallResult:
+    with evm_budget(chain):
+        runner = CallRunner(chain, block, state_overrides, block_overrides, pending=pending)
+        result, _tx = runner.run(fields)
     if result.success:
         return CallResult(result.output, result.gas_used, True)
     reverted = result.error == "execution reverted"
@@ -286,55 +327,86 @@ def call(chain, block: Block, fields: dict, state_overrides=None, block_override
     return CallResult(result.output, result.gas_used, False, result.output if reverted else None, error)
 
 
-def estimate_gas(chain, block: Block, fields: dict, state_overrides=None) -> int:
-    """The least gas limit with which the transaction succeeds (exact binary search)."""
-    runner = CallRunner(chain, block, state_overrides)
+ESTIMATE_ERROR_RATIO = 0.015  # geth's estimateGasErrorRatio: stop once within 1.5% (always above the minimum)
+
+
+def estimate_gas(chain, block: Block, fields: dict, state_overrides=None, *, pending: bool = True) -> int:
+    """The gas limit with which the transaction succeeds, searched as geth's gas estimator does.
+
+    With ``pending`` (the default block of eth_estimateGas) the executions
+    see the next block's number, timestamp and base fee, so that code whose
+    cost depends on them is estimated as it will be mined. The result is
+    never below the least limit that succeeds, and at most 1.5% above it.
+    """
+    with evm_budget(chain):
+        return _estimate(chain, block, fields, state_overrides, pending)
+
+
+def _estimate(chain, block: Block, fields: dict, state_overrides, pending: bool) -> int:
+    runner = CallRunner(chain, block, state_overrides, pending=pending)
     probe, _ = build_call_transaction(fields, chain_id=chain.chain_id, nonce=0, gas=0)
     try:
         intrinsic, floor = intrinsic_gas(probe, chain.fork)
     except InvalidTransactionError as exc:
         raise ChainError(str(exc)) from None
-    lo = max(intrinsic, floor) - 1
-    hi = _int_field(fields, "gas") or block.header.gas_limit
-    hi = min(hi, runner.gas_cap) if runner.gas_cap else hi
+    hi = runner.env.gas_limit
+    given = _int_field(fields, "gas")
+    if given is not None and given >= TX_GAS:
+        hi = given
     fee_cap = _int_field(fields, "gasPrice") or _int_field(fields, "maxFeePerGas") or 0
     if fee_cap:
         sender = _address_field(fields, "from") or ZERO_ADDRESS
-        available = runner.balance_of(sender) - _int_field(fields, "value", 0)
-        if available < 0:
+        available = runner.balance_of(sender)
+        value = _int_field(fields, "value", 0)
+        if value > available:
             raise ChainError("insufficient funds for transfer")
-        allowance = available // fee_cap
+        allowance = (available - value) // fee_cap
         if allowance < hi:
             hi = allowance
-    if hi <= lo:
+    if runner.gas_cap and hi > runner.gas_cap:
+        hi = runner.gas_cap
+    if hi < max(intrinsic, floor):
         raise ChainError(f"gas required exceeds allowance ({hi})")
 
-    first, _ = runner.run(fields, gas=hi)
-    if not first.success:
+    def failed(gas: int):
+        result, _ = runner.run(fields, gas=gas)
+        return not result.success, result
+
+    # a plain transfer to an account without code needs exactly the intrinsic gas
+    to = _address_field(fields, "to")
+    if to is not None and not call_data(fields) and max(intrinsic, floor) == TX_GAS:
+        reader, state = runner.open_state()
+        try:
+            has_code = bool(state.get_code(to))
+        finally:
+            reader.close()
+        if not has_code and not failed(TX_GAS)[0]:
+            return TX_GAS
+
+    is_failed, first = failed(hi)
+    if is_failed:
         if first.error == "execution reverted":
             raise _revert_error(first)
+        if first.error != "out of gas":
+            raise ExecutionFailed(first.error or "execution failed")
         raise ExecutionFailed(f"gas required exceeds allowance ({hi})")
-    lo = max(lo, first.gas_used - 1)
-
-    def succeeds(gas: int) -> bool:
-        try:
-            result, _ = runner.run(fields, gas=gas)
-        except ChainError:
-            return False
-        return result.success
-
+    lo = first.gas_used - 1
     optimistic = (first.gas_used + first.gas_refunded + CALL_STIPEND) * 64 // 63
-    if lo < optimistic < hi:
-        if succeeds(optimistic):
-            hi = optimistic
-        else:
+    if optimistic < hi:
+        if failed(optimistic)[0]:
             lo = optimistic
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        if succeeds(mid):
-            hi = mid
         else:
+            hi = optimistic
+    while lo + 1 < hi:
+        if (hi - lo) / hi < ESTIMATE_ERROR_RATIO:
+            break
+        mid = (hi + lo) // 2
+        if mid > lo * 2:
+            mid = lo * 2  # most transactions need little more than they used: search low first
+        if failed(mid)[0]:
             lo = mid
+        else:
+            hi = mid
     return hi
 
 
@@ -362,9 +434,14 @@ def _recording_class(base: type) -> type:
 _ACCESSED: dict[int, list] = {}
 
 
-def create_access_list(chain, block: Block, fields: dict, state_overrides=None) -> tuple[list, int]:
+def create_access_list(chain, block: Block, fields: dict, state_overrides=None, *,
+                       pending: bool = False) -> tuple[list, int]:
     """``(access_list, gas_used)``: the addresses and slots the call touches (geth's exclusions)."""
-    runner = CallRunner(chain, block, state_overrides)
+    with evm_budget(chain):
+        return _access_list(CallRunner(chain, block, state_overrides, pending=pending), chain, fields)
+
+
+def _access_list(runner: CallRunner, chain, fields: dict) -> tuple[list, int]:
     sender = _address_field(fields, "from") or ZERO_ADDRESS
     excluded = {sender, runner.env.coinbase, *precompiles_for(chain.fork)}
     to = _address_field(fields, "to")

@@ -4,8 +4,16 @@ One ``Chain`` owns a ``StateDatabase``, the chain records kept beside the
 state (``ChainStore``), the transaction pool and the sequencer: in automine
 mode every accepted transaction is mined into its own block before
 ``send_raw_transaction`` returns; with a block time a timer thread mines
-every N seconds. Every public method takes one re-entrant lock, so callers
-may use it from any thread.
+every N seconds.
+
+Threads: whatever changes the chain (mining, the pool, dev edits) takes one
+re-entrant *writer* lock. Reads take no lock: a block is published (as the
+head) only after its state and records are committed, readers see the head
+published last and read state through MVCC snapshots. Executions an RPC
+request starts (calls, estimates, access lists, traces) and log queries
+run outside the writer lock, under the work limits of ``limits`` (the RPC
+gas cap, a deadline that stops the interpreter, a trace memory budget), so
+none of them can hold up block production or other reads.
 
 See /notes/chain_api.md for the contract with the RPC layer. The pool is
 not persisted: a restarted node continues from its last committed block
@@ -19,10 +27,16 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable, Optional, Union
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Union
 
 from hyperion.chain import calls as _calls
 from hyperion.chain import fees as _fees
+from hyperion.chain import limits
+from hyperion.chain.limits import check
 from hyperion.chain.blocks import Block
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.calls import CallResult, build_call_transaction, parse_access_list
@@ -33,6 +47,7 @@ from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.chain.store import ChainStore, ReceiptRecord, receipt_at, receipts_of
 from hyperion.chain.txpool import TxPool, unwrap_blob_network_form
 from hyperion.execution.transaction import InvalidTransaction
+from hyperion.primitives.secp256k1 import InvalidSignature
 from hyperion.primitives.transactions import (
     AccessListTransaction,
     FeeMarketTransaction,
@@ -48,7 +63,9 @@ __all__ = ["Chain", "ChainConfig", "CallResult", "TxReceipt", "LogEntry", "Chain
 
 log = logging.getLogger("hyperion.chain")
 
-MAX_LOG_RANGE = 10_000
+MAX_LOG_RANGE = 10_000        # blocks one log query may span
+MAX_LOG_RESULTS = 10_000      # logs one query may return
+MAX_TIMESTAMP = 2**63 - 1     # block timestamps (and the shifted clock) stay below this, far below 2^64
 BLOCKHASH_WINDOW = 256
 _TAGS_LATEST = ("latest", "pending", "safe", "finalized")
 
@@ -65,12 +82,17 @@ class Chain:
         self.chain_id = config.chain_id
         self.fork = config.fork
         self._lock = threading.RLock()
-        self._unsynced = False
+        self._deferring = threading.local()  # .scope: the thread's DeferredMining, if any
+        self._recent_drops: OrderedDict[bytes, str] = OrderedDict()  # tx hash -> why mining dropped it
+        self._commits = 0  # blocks committed since opening; ``_synced`` of them are durable (group commit)
+        self._synced = 0
+        self._sync_lock = threading.Lock()
         self.store = ChainStore(state_db)
         self._dev_keys = dict(config.dev_accounts())
         self._accounts = list(self._dev_keys)
         self.pool = TxPool(self.fork, self.chain_id, max_slots=config.txpool_max_slots,
                            max_queued_per_account=config.txpool_max_queued_per_account,
+                           max_queued=config.txpool_max_queued,
                            queued_lifetime=config.txpool_queued_lifetime, min_priority_fee=config.min_priority_fee)
         self._impersonated: set[bytes] = set()
         self._time_offset = 0
@@ -119,69 +141,65 @@ class Chain:
         return self._head
 
     def block_by_number(self, number: int) -> Optional[Block]:
-        with self._lock:
-            if not isinstance(number, int) or number < 0 or number > self._head.number:
-                return None
-            return self.store.block(number)
+        if not isinstance(number, int) or number < 0 or number > self._head.number:
+            return None
+        return self.store.block(number)
 
     def block_by_hash(self, block_hash: bytes) -> Optional[Block]:
-        with self._lock:
-            number = self.store.number_of_hash(block_hash)
-            if number is None or number > self._head.number:
-                return None
-            block = self.store.block(number)
-            return block if block is not None and block.hash == block_hash else None
+        number = self.store.number_of_hash(block_hash)
+        if number is None or number > self._head.number:
+            return None
+        block = self.store.block(number)
+        return block if block is not None and block.hash == block_hash else None
 
     def resolve_block(self, spec) -> Block:
         """Turn a block spec (tag, number, EIP-1898 object) into a block; BlockNotFound if unknown."""
-        with self._lock:
-            if spec is None:
+        if spec is None:
+            return self._head
+        if isinstance(spec, Block):
+            return spec
+        if isinstance(spec, str):
+            if spec in _TAGS_LATEST:
                 return self._head
-            if isinstance(spec, Block):
-                return spec
-            if isinstance(spec, str):
-                if spec in _TAGS_LATEST:
-                    return self._head
-                if spec == "earliest":
-                    return self.store.block(0)
-                try:
-                    spec = int(spec, 16) if spec.lower().startswith("0x") else int(spec)
-                except ValueError:
-                    raise BlockNotFound(f"invalid block tag {spec!r}") from None
-            if isinstance(spec, bool):
-                raise BlockNotFound(f"invalid block spec {spec!r}")
-            if isinstance(spec, int):
-                block = self.block_by_number(spec)
-                if block is None:
-                    raise BlockNotFound("header not found")
-                return block
-            if isinstance(spec, (bytes, bytearray)) and len(spec) == 32:
-                spec = {"blockHash": bytes(spec)}
-            if isinstance(spec, dict):
-                if spec.get("blockHash") is not None:
-                    block = self.block_by_hash(spec["blockHash"])
-                    if block is None:
-                        raise BlockNotFound("header for hash not found")
-                    return block
-                if "blockNumber" in spec:
-                    return self.resolve_block(spec["blockNumber"])
+            if spec == "earliest":
+                return self.store.block(0)
+            try:
+                spec = int(spec, 16) if spec.lower().startswith("0x") else int(spec)
+            except ValueError:
+                raise BlockNotFound(f"invalid block tag {spec!r}") from None
+        if isinstance(spec, bool):
             raise BlockNotFound(f"invalid block spec {spec!r}")
+        if isinstance(spec, int):
+            block = self.block_by_number(spec)
+            if block is None:
+                raise BlockNotFound("header not found")
+            return block
+        if isinstance(spec, (bytes, bytearray)) and len(spec) == 32:
+            spec = {"blockHash": bytes(spec)}
+        if isinstance(spec, dict):
+            if spec.get("blockHash") is not None:
+                block = self.block_by_hash(spec["blockHash"])
+                if block is None:
+                    raise BlockNotFound("header for hash not found")
+                return block
+            if "blockNumber" in spec:
+                return self.resolve_block(spec["blockNumber"])
+        raise BlockNotFound(f"invalid block spec {spec!r}")
 
     def state_at(self, block: Union[Block, str, int, dict] = "latest"):
-        """A ``StateReader`` of the block's state; the caller closes it.
+        """A ``StateReader`` of the block's state (an MVCC snapshot); the caller closes it.
 
         ``"pending"`` reads the latest state, except that nonces count the
         sender's executable pool transactions (what wallets need to chain txs).
         """
-        with self._lock:
-            number = self.resolve_block(block).number
-            try:
-                reader = self.db.reader(number)
-            except StateUnavailable as exc:
-                raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
-            if isinstance(block, str) and block == "pending":
-                return PendingReader(reader, self.pool)
-            return reader
+        number = self.resolve_block(block).number
+        try:
+            reader = self.db.reader(number)
+        except StateUnavailable as exc:
+            raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
+        if isinstance(block, str) and block == "pending":
+            return PendingReader(reader, self.pool, self._lock)
+        return reader
 
     def block_env(self, block: Block) -> BlockEnv:
         """The EVM block context of ``block`` (what its own transactions saw)."""
@@ -207,8 +225,7 @@ class Chain:
 
     # ------------------------------------------------------------------ receipts, txs, logs
     def receipts(self, block: Block) -> list[TxReceipt]:
-        with self._lock:
-            return receipts_of(block, self.store.receipt_records(block.number))
+        return receipts_of(block, self.store.receipt_records(block.number))
 
     def _locate(self, tx_hash: bytes) -> Optional[tuple[Block, int]]:
         location = self.store.tx_location(tx_hash)
@@ -224,52 +241,65 @@ class Chain:
 
     def transaction(self, tx_hash: bytes):
         """``(tx, block, index)`` for a mined tx, ``(tx, None, None)`` for a pooled one, else None."""
-        with self._lock:
+        found = self._locate(tx_hash)
+        if found is not None:
+            block, index = found
+            return block.transactions[index], block, index
+        tx = self.pool.get(tx_hash)
+        if tx is None:  # mined since the lookup above?
             found = self._locate(tx_hash)
-            if found is not None:
-                block, index = found
-                return block.transactions[index], block, index
-            tx = self.pool.get(tx_hash)
-            return None if tx is None else (tx, None, None)
+            return None if found is None else (found[0].transactions[found[1]], *found)
+        return tx, None, None
 
     def receipt(self, tx_hash: bytes) -> Optional[TxReceipt]:
-        with self._lock:
-            found = self._locate(tx_hash)
-            if found is None:
-                return None
-            block, index = found
-            records = self.store.receipt_records(block.number)
-            if index >= len(records):
-                return None
-            return receipt_at(block, records, index)
+        found = self._locate(tx_hash)
+        if found is None:
+            return None
+        block, index = found
+        records = self.store.receipt_records(block.number)
+        if index >= len(records):
+            return None
+        return receipt_at(block, records, index)
 
     def get_logs(self, from_block: int, to_block: int, addresses: Optional[list] = None,
                  topics: Optional[list] = None, block_hash: Optional[bytes] = None) -> list[LogEntry]:
-        """Logs matching the filter; blocks whose bloom rules the filter out are skipped unread."""
-        with self._lock:
-            if block_hash is not None:
-                block = self.block_by_hash(block_hash)
-                if block is None:
-                    raise BlockNotFound("unknown block")
-                blocks = [block]
-            else:
-                if to_block - from_block + 1 > MAX_LOG_RANGE:
-                    raise ChainError(f"query exceeds max block range {MAX_LOG_RANGE}")
-                to_block = min(self._head.number, to_block)
-                if from_block > to_block:
-                    return []
-                blocks = (self.store.block(n) for n in range(from_block, to_block + 1))
-            addresses = [bytes(a) for a in addresses] if addresses else None
-            topic_sets = topic_filter(topics)
-            found = []
-            for block in blocks:
-                if not bloom_may_match(block.header.logs_bloom, addresses, topic_sets):
-                    continue
-                for receipt in self.receipts(block):
-                    for entry in receipt.logs:
-                        if log_matches(entry, addresses, topic_sets):
-                            found.append(entry)
-            return found
+        """Logs matching the filter; blocks whose bloom rules the filter out are skipped unread.
+
+        Bounded like the public endpoints clients know: at most
+        ``MAX_LOG_RANGE`` blocks and ``MAX_LOG_RESULTS`` logs (with their
+        error texts), and the caller's deadline (``limits.check`` per block).
+        """
+        if block_hash is not None:
+            block = self.block_by_hash(block_hash)
+            if block is None:
+                raise BlockNotFound("unknown block")
+            numbers = [block.number]
+        else:
+            if to_block - from_block + 1 > MAX_LOG_RANGE:
+                raise ChainError(f"exceed maximum block range: {MAX_LOG_RANGE}")
+            to_block = min(self._head.number, to_block)
+            if from_block > to_block:
+                return []
+            numbers = range(from_block, to_block + 1)
+        addresses = [bytes(a) for a in addresses] if addresses else None
+        topic_sets = topic_filter(topics)
+        found = []
+        for number in numbers:
+            check()
+            block = self.store.block(number)
+            if block is None:  # rolled back meanwhile
+                break
+            if not bloom_may_match(block.header.logs_bloom, addresses, topic_sets):
+                continue
+            for receipt in self.receipts(block):
+                for entry in receipt.logs:
+                    if log_matches(entry, addresses, topic_sets):
+                        found.append(entry)
+            if len(found) > MAX_LOG_RESULTS:
+                raise ChainError(f"query returned more than {MAX_LOG_RESULTS} results")
+        return found
+
+    max_log_range = MAX_LOG_RANGE
 
     # ------------------------------------------------------------------ transactions in
     def accounts(self) -> list[bytes]:
@@ -281,13 +311,56 @@ class Chain:
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         """Validate and pool a signed transaction (mining it at once in automine mode); returns its hash."""
+        prepared = getattr(self._deferring, "prepared", None)
+        tx = prepared.pop(raw, None) if prepared else None
+        if tx is None:
+            try:
+                tx = decode_transaction(raw)
+            except TransactionDecodeError as exc:
+                tx = unwrap_blob_network_form(raw)
+                if tx is None:
+                    raise TxPoolError(f"rlp: {exc}") from None
         try:
-            tx = decode_transaction(raw)
-        except TransactionDecodeError as exc:
-            tx = unwrap_blob_network_form(raw)
-            if tx is None:
-                raise TxPoolError(f"rlp: {exc}") from None
+            tx.sender  # recovered (and kept) before the writer lock is taken
+        except (InvalidSignature, ValueError):
+            pass  # the pool's validation reports it in geth's words
         return self.submit_transaction(tx)
+
+    def prepare_raw_transactions(self, raws: list[bytes]) -> None:
+        """Decode transactions this thread is about to send and recover their senders on worker
+        threads (libsecp256k1 runs without the GIL); ``send_raw_transaction`` then finds them ready."""
+        txs = {}
+        for raw in raws:
+            try:
+                txs[raw] = decode_transaction(raw)
+            except TransactionDecodeError:
+                continue  # send_raw_transaction reports it
+        if len(txs) > 1:
+            list(_sender_pool().map(_recover_quietly, txs.values()))
+        self._deferring.prepared = txs
+
+    @contextmanager
+    def mining_deferred(self) -> Iterator["DeferredMining"]:
+        """In automine mode, the transactions this thread submits inside are mined when it ends,
+        together, in as few blocks as the gas limit allows (anvil mines every ready transaction
+        into one block the same way); the RPC layer uses it for a JSON-RPC batch's run of
+        eth_sendRawTransaction calls, whose answers all leave after that. ``dropped`` then maps
+        the hash of each transaction found invalid at mining to the reason."""
+        scope = DeferredMining()
+        if getattr(self._deferring, "scope", None) is not None:  # nested: the outer scope mines
+            yield scope
+            return
+        self._deferring.scope = scope if self.automine else None
+        try:
+            yield scope
+        finally:
+            self._deferring.scope = None
+            self._deferring.prepared = None
+            if scope.hashes:
+                with self._lock:
+                    if self.automine and not self._closed:
+                        self._automine(grouped=True)
+                    scope.dropped = {h: self._recent_drops[h] for h in scope.hashes if h in self._recent_drops}
 
     def submit_transaction(self, tx) -> bytes:
         """Pool an already decoded transaction (its sender may be preset for impersonation)."""
@@ -307,7 +380,10 @@ class Chain:
                 reader.close()
             tx_hash = tx.hash
             self._emit(self._pending_listeners, tx_hash)
-            if self.automine:
+            scope = getattr(self._deferring, "scope", None)
+            if self.automine and scope is not None:
+                scope.hashes.append(tx_hash)
+            elif self.automine:
                 dropped = self._automine()
                 if tx_hash in dropped:
                     raise TxPoolError(dropped[tx_hash])
@@ -315,14 +391,15 @@ class Chain:
 
     def send_transaction(self, fields: dict) -> bytes:
         """eth_sendTransaction for dev and impersonated accounts: fill defaults, sign, submit."""
+        sender = fields.get("from")
+        if not isinstance(sender, (bytes, bytearray)) or len(sender) != 20:
+            raise ChainError("from address is required")
+        sender = bytes(sender)
+        key = self._dev_keys.get(sender)
+        if key is None and sender not in self._impersonated:
+            raise ChainError(f"unknown account 0x{sender.hex()}")
+        fields = self._fill_gas(fields)  # may execute: outside the writer lock
         with self._lock:
-            sender = fields.get("from")
-            if not isinstance(sender, (bytes, bytearray)) or len(sender) != 20:
-                raise ChainError("from address is required")
-            sender = bytes(sender)
-            key = self._dev_keys.get(sender)
-            if key is None and sender not in self._impersonated:
-                raise ChainError(f"unknown account 0x{sender.hex()}")
             tx = self._fill_transaction(fields, sender)
             if key is not None:
                 tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
@@ -330,15 +407,8 @@ class Chain:
                 tx = _impersonated(tx, sender)
             return self.submit_transaction(tx)
 
-    def _fill_transaction(self, fields: dict, sender: bytes):
-        reader = self.db.reader()
-        try:
-            state_nonce = reader.get_nonce(sender)
-        finally:
-            reader.close()
-        nonce = fields.get("nonce")
-        if nonce is None:
-            nonce = self.pool.pending_nonce(sender, state_nonce)
+    def _fill_gas(self, fields: dict) -> dict:
+        """Fee fields and, when missing, the gas limit (estimated on the pending block)."""
         head = self._head.header
         next_base = _fees.next_base_fee(head.base_fee or 0, head.gas_used, head.gas_limit)
         fields = dict(fields)
@@ -353,9 +423,21 @@ class Chain:
             fields["maxPriorityFeePerGas"] = tip
             if fields.get("maxFeePerGas") is None:
                 fields["maxFeePerGas"] = 2 * next_base + tip
-        gas = fields.get("gas")
-        if gas is None:
-            gas = self.estimate_gas(dict(fields, nonce=None), "pending")
+        if fields.get("gas") is None:
+            fields["gas"] = self.estimate_gas(dict(fields, nonce=None), "pending")
+        return fields
+
+    def _fill_transaction(self, fields: dict, sender: bytes):
+        """The unsigned transaction of ``_fill_gas``'s fields, with the sender's next nonce (writer lock held)."""
+        reader = self.db.reader()
+        try:
+            state_nonce = reader.get_nonce(sender)
+        finally:
+            reader.close()
+        nonce = fields.get("nonce")
+        if nonce is None:
+            nonce = self.pool.pending_nonce(sender, state_nonce)
+        gas = fields["gas"]
         template, _ = build_call_transaction(fields, chain_id=self.chain_id, nonce=nonce, gas=gas)
         access_list = parse_access_list(fields.get("accessList"))
         if fields.get("gasPrice") is not None:
@@ -368,11 +450,12 @@ class Chain:
 
     def sign_transaction(self, fields: dict) -> bytes:
         """eth_signTransaction: the raw signed transaction of a dev account, not submitted."""
+        sender = fields.get("from")
+        key = self._dev_keys.get(bytes(sender)) if isinstance(sender, (bytes, bytearray)) else None
+        if key is None:
+            raise ChainError("unknown account")
+        fields = self._fill_gas(fields)
         with self._lock:
-            sender = fields.get("from")
-            key = self._dev_keys.get(bytes(sender)) if isinstance(sender, (bytes, bytearray)) else None
-            if key is None:
-                raise ChainError("unknown account")
             tx = self._fill_transaction(fields, bytes(sender))
             tx = tx.signed(key, self.chain_id) if tx.type == 0 else tx.signed(key)
             return tx.encode()
@@ -382,7 +465,8 @@ class Chain:
         return self._dev_keys.get(address)
 
     # ------------------------------------------------------------------ mining
-    def _next_timestamp_value(self, explicit: Optional[int]) -> int:
+    def _next_timestamp_value(self, explicit: Optional[int], consume: bool = True) -> int:
+        """The next block's timestamp; ``consume=False`` only peeks (the pending block of calls)."""
         parent_ts = self._head.header.timestamp
         if explicit is not None:
             ts = explicit
@@ -390,21 +474,42 @@ class Chain:
             ts = self._next_timestamp
         else:
             return max(int(time.time()) + self._time_offset, parent_ts + 1)
+        _check_timestamp(ts)
         if ts <= parent_ts:
             raise ChainError(f"timestamp {ts} is not after the parent block's timestamp {parent_ts}")
-        self._next_timestamp = None
-        self._time_offset = ts - int(time.time())
+        if consume:
+            self._next_timestamp = None
+            self._time_offset = ts - int(time.time())
         return ts
+
+    def pending_block_args(self, parent: Block) -> dict:
+        """How the block after ``parent`` would be built now (``BlockBuilder`` keywords), for
+        executions on the pending block (eth_estimateGas): its timestamp is peeked, not used up."""
+        if parent.number == self._head.number:
+            timestamp = self._next_timestamp_value(None, consume=False)
+        else:
+            timestamp = parent.header.timestamp + 1
+        return self._builder_args(parent, timestamp)
+
+    def _builder_args(self, parent: Block, timestamp: int) -> dict:
+        return dict(fork=self.fork, chain_id=self.chain_id, timestamp=timestamp, coinbase=self.config.coinbase,
+                    gas_limit=self.config.gas_limit, extra_data=self.config.extra_data,
+                    block_hash=self._block_hash_reader(parent.number + 1), allow_code_senders=True,
+                    base_fee_recipient=self.config.base_fee_recipient)
 
     def _mine_one(self, timestamp: Optional[int] = None, max_txs: Optional[int] = None) -> tuple[Block, dict]:
         """Build, commit and announce one block from the pool; returns it and the txs dropped as invalid."""
         parent = self._head
         ts = self._next_timestamp_value(timestamp)
         pending = self.db.pending(parent.number)
-        builder = BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id, timestamp=ts,
-                               coinbase=self.config.coinbase, gas_limit=self.config.gas_limit,
-                               extra_data=self.config.extra_data, block_hash=self._block_hash_reader(parent.number + 1),
-                               allow_code_senders=True, base_fee_recipient=self.config.base_fee_recipient)
+        builder = BlockBuilder(pending, parent.header, **self._builder_args(parent, ts))
+        dropped = self._fill_from_pool(builder, max_txs)
+        block = builder.finish()
+        self._commit_block(pending, block, builder.records)
+        return block, dropped
+
+    def _fill_from_pool(self, builder: BlockBuilder, max_txs: Optional[int] = None) -> dict[bytes, str]:
+        """Add pool transactions in fee order while they fit; returns (and removes) those found invalid."""
         dropped: dict[bytes, str] = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
@@ -434,14 +539,12 @@ class Chain:
             pass
         for tx_hash in dropped:
             self.pool.remove(tx_hash)
-        block = builder.finish()
-        self._commit_block(pending, block, builder.records)
-        return block, dropped
+        return dropped
 
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
         writes = self.store.block_writes(block, records)
         self.db.commit(pending, block.number, writes)
-        self._unsynced = True
+        self._commits += 1
         self.store.remember(block, records)
         self._head = block
         reader = self.db.reader()
@@ -450,17 +553,21 @@ class Chain:
         finally:
             reader.close()
         if self._block_listeners:
-            receipts = receipts_of(block, records)
+            receipts = _LazyReceipts(block, records)  # built only if a listener reads them
             self._emit(self._block_listeners, block, receipts)
 
-    def _automine(self) -> dict[bytes, str]:
-        """Mine one block per executable pool transaction until none is left."""
+    def _automine(self, grouped: bool = False) -> dict[bytes, str]:
+        """Mine one block per executable pool transaction (``grouped``: full blocks) until none is left."""
         dropped_all: dict[bytes, str] = {}
         while self.pool.status()["pending"]:
-            block, dropped = self._mine_one(max_txs=1)
+            block, dropped = self._mine_one(max_txs=None if grouped else 1)
             dropped_all.update(dropped)
             if not block.transactions and not dropped:
                 break
+        if dropped_all:
+            self._recent_drops.update(dropped_all)
+            while len(self._recent_drops) > _RECENT_DROPS:
+                self._recent_drops.popitem(last=False)
         return dropped_all
 
     def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> list[Block]:
@@ -476,69 +583,94 @@ class Chain:
             return mined
 
     # ------------------------------------------------------------------ calls
+    # Executions for RPC: no writer lock, the bounded fork, the gas cap and a deadline (see calls.py).
+    def _call_block(self, block_spec) -> tuple[Block, bool]:
+        """The block whose state a call reads, and whether it runs on the pending block after it."""
+        pending = isinstance(block_spec, str) and block_spec == "pending"
+        return self.resolve_block(block_spec), pending
+
     def call(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None,
              block_overrides: Optional[dict] = None) -> CallResult:
-        with self._lock:
-            return _calls.call(self, self.resolve_block(block_spec), tx_fields, state_overrides, block_overrides)
+        block, pending = self._call_block(block_spec)
+        return _calls.call(self, block, tx_fields, state_overrides, block_overrides, pending=pending)
 
-    def estimate_gas(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None) -> int:
-        with self._lock:
-            return _calls.estimate_gas(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+    def estimate_gas(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None) -> int:
+        block, pending = self._call_block(block_spec)
+        return _calls.estimate_gas(self, block, tx_fields, state_overrides, pending=pending)
 
-    def create_access_list(self, tx_fields: dict, block_spec="latest", state_overrides: Optional[dict] = None):
-        with self._lock:
-            return _calls.create_access_list(self, self.resolve_block(block_spec), tx_fields, state_overrides)
+    def create_access_list(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None):
+        block, pending = self._call_block(block_spec)
+        return _calls.create_access_list(self, block, tx_fields, state_overrides, pending=pending)
 
     # ------------------------------------------------------------------ tracing
-    @staticmethod
-    def _make_tracer(tracer: Optional[str], config: Optional[dict]):
-        from hyperion.vm import tracing
-
+    def _make_tracer(self, tracer: Optional[str], config: Optional[dict]):
+        """A tracer that stops at the caller's deadline and refuses to outgrow the trace memory budget."""
+        budget_bytes = self.config.rpc_trace_memory
         if tracer in (None, "", "structLogger", "structLog"):
-            return tracing.StructLogger(config)
+            return limits.BoundedStructLogger(config, budget_bytes)
         if tracer == "callTracer":
-            return tracing.CallTracer(config)
+            return limits.BoundedCallTracer(config, budget_bytes)
         raise ChainError(f"tracer {tracer!r} is not supported (use the default struct logger or callTracer)")
 
     def trace_transaction(self, tx_hash: bytes, tracer: Optional[str] = None,
                           tracer_config: Optional[dict] = None) -> dict:
         """Re-execute a mined transaction on its parent state (after the block's earlier txs) with a tracer."""
-        with self._lock:
-            found = self._locate(tx_hash)
-            if found is None:
-                raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
-            block, index = found
-            parent = self.store.block(block.number - 1)
-            tracer_obj = self._make_tracer(tracer, tracer_config)
+        found = self._locate(tx_hash)
+        if found is None:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} not found")
+        block, index = found
+        return self._replay(block, tracer, tracer_config, only=index)[0]
+
+    def trace_block(self, block: Block, tracer: Optional[str] = None, tracer_config: Optional[dict] = None) -> list:
+        """Every transaction of ``block`` re-executed under its own tracer, in one pass over the block."""
+        return [] if block.number == 0 else self._replay(block, tracer, tracer_config)
+
+    def _replay(self, block: Block, tracer: Optional[str], tracer_config: Optional[dict],
+                only: Optional[int] = None) -> list:
+        """Rebuild ``block`` on its parent's state, tracing each transaction (or only the one at ``only``,
+        after the earlier ones ran untraced); the results in order."""
+        self._make_tracer(tracer, tracer_config)  # an unknown tracer fails before any work
+        parent = self.store.block(block.number - 1)
+        with _calls.evm_budget(self):
             try:
                 reader = self.db.reader(parent.number)
             except StateUnavailable as exc:
                 raise ChainError(f"required historical state unavailable: {exc}") from None
             try:
-                return self._replay_traced(reader.pending(), parent, block, index, tracer_obj)
+                builder = self._replay_builder(reader.pending(), parent, block)
+                results = []
+                for index, tx in enumerate(block.transactions[:None if only is None else only + 1]):
+                    check()
+                    if only not in (None, index):
+                        builder.add(tx)
+                        continue
+                    with _released(self._make_tracer(tracer, tracer_config)) as tracer_obj:
+                        builder.add(tx, tracer=tracer_obj)
+                        results.append(tracer_obj.result())
+                return results
             finally:
                 reader.close()
 
-    def _replay_traced(self, state, parent: Block, block: Block, index: int, tracer_obj) -> dict:
-        """Rebuild ``block`` on ``state`` up to transaction ``index``, which runs under the tracer."""
+    def _replay_builder(self, state, parent: Block, block: Block) -> BlockBuilder:
+        """A builder that re-executes ``block`` on its parent's ``state`` (bounded fork: RPC work)."""
         header = block.header
-        builder = BlockBuilder(state, parent.header, fork=self.fork, chain_id=self.chain_id,
+        builder = BlockBuilder(state, parent.header, fork=limits.bounded_fork(self.fork), chain_id=self.chain_id,
                                timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
                                extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
                                base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
                                prev_randao=header.prev_randao, allow_code_senders=True,
                                base_fee_recipient=self.config.base_fee_recipient)
-        for earlier in block.transactions[:index]:
-            builder.add(earlier)
-        builder.add(block.transactions[index], tracer=tracer_obj)
-        return tracer_obj.result()
+        return builder
 
     def trace_call(self, tx_fields: dict, block_spec="latest", tracer: Optional[str] = None,
-                   tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None) -> dict:
-        with self._lock:
-            tracer_obj = self._make_tracer(tracer, tracer_config)
-            runner = _calls.CallRunner(self, self.resolve_block(block_spec), state_overrides)
-            runner.run(tx_fields, tracer=tracer_obj)
+                   tracer_config: Optional[dict] = None, state_overrides: Optional[dict] = None,
+                   block_overrides: Optional[dict] = None) -> dict:
+        """debug_traceCall: a call under a tracer, with geth's state and block overrides."""
+        block, pending = self._call_block(block_spec)
+        with _released(self._make_tracer(tracer, tracer_config)) as tracer_obj:
+            with _calls.evm_budget(self):
+                runner = _calls.CallRunner(self, block, state_overrides, block_overrides, pending=pending)
+                runner.run(tx_fields, tracer=tracer_obj)
             return tracer_obj.result()
 
     # ------------------------------------------------------------------ fees
@@ -560,8 +692,7 @@ class Chain:
 
     def fee_history(self, block_count: int, newest_block_spec="latest",
                     reward_percentiles: Optional[list] = None) -> dict:
-        with self._lock:
-            return _fees.fee_history(self, block_count, newest_block_spec, reward_percentiles)
+        return _fees.fee_history(self, block_count, newest_block_spec, reward_percentiles)
 
     # ------------------------------------------------------------------ pool views
     def txpool_status(self) -> dict:
@@ -584,14 +715,21 @@ class Chain:
 
     # ------------------------------------------------------------------ dev: time, snapshots
     def increase_time(self, seconds: int) -> int:
-        """evm_increaseTime: shift the clock used for new blocks; returns the total shift."""
+        """evm_increaseTime: shift the clock used for new blocks; returns the total shift.
+
+        The shifted clock must stay a valid timestamp (below ``MAX_TIMESTAMP``)."""
         if not isinstance(seconds, int) or isinstance(seconds, bool):
             raise ChainError("seconds must be an integer")
         with self._lock:
-            self._time_offset += seconds
+            offset = self._time_offset + seconds
+            _check_timestamp(int(time.time()) + offset)
+            if int(time.time()) + offset < 0:
+                raise ChainError("the time shift would move the clock before 1970")
+            self._time_offset = offset
             return self._time_offset
 
     def set_next_block_timestamp(self, timestamp: int) -> None:
+        _check_timestamp(timestamp)
         with self._lock:
             if timestamp <= self._head.header.timestamp:
                 raise ChainError(
@@ -694,7 +832,8 @@ class Chain:
                 self._interval_stop = threading.Event()
                 self._interval_thread = threading.Thread(target=self._interval_loop, args=(self._interval_stop,),
                                                          name="hyperion-interval-miner", daemon=True)
-                self._interval_thread.start()
+                with limits.deep_stacks():
+                    self._interval_thread.start()
             else:
                 self.block_time = None
 
@@ -709,12 +848,12 @@ class Chain:
             except Exception:  # keep the sequencer alive; the error is logged
                 log.exception("interval mining failed")
 
-    def _stop_interval(self, wait: bool = True) -> None:
+    def _stop_interval(self, wait: bool = True, join_timeout: float = 5.0) -> None:
         thread = self._interval_thread
         if thread is not None:
             self._interval_stop.set()
             if wait and thread is not threading.current_thread():
-                thread.join(timeout=5)
+                thread.join(timeout=join_timeout)
             self._interval_thread = None
 
     # ------------------------------------------------------------------ events
@@ -751,7 +890,7 @@ class Chain:
     @property
     def needs_flush(self) -> bool:
         """True when blocks were committed since the last ``flush``."""
-        return self._unsynced
+        return self._commits != self._synced
 
     def flush(self) -> None:
         """Make every committed block durable against an OS crash (group commit).
@@ -760,33 +899,117 @@ class Chain:
         this before a response that may report mined blocks leaves, so one
         fsync covers a whole batch. Databases without ``sync`` need nothing.
         """
-        with self._lock:
-            if self._unsynced and not self._closed:
-                sync = getattr(self.db, "sync", None)
-                if sync is not None:
-                    sync()
-                self._unsynced = False
-
-    def close(self) -> None:
-        """Stop interval mining and close the state database."""
-        self._stop_interval()
-        with self._lock:
-            if self._closed:
+        # Not under the writer lock: a long mining run must not hold up every answer. A caller
+        # returns once every block committed before it asked is synced, by it or by a concurrent sync.
+        wanted = self._commits
+        if self._synced >= wanted or self._closed:
+            return
+        with self._sync_lock:
+            if self._synced >= wanted:
                 return
-            self._closed = True
-            self.db.close()
+            covered = self._commits
+            sync = getattr(self.db, "sync", None)
+            if sync is not None:
+                sync()
+            self._synced = covered
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Stop interval mining and close the state database; False when the writer lock
+        (a block being built) was not free within ``timeout`` seconds (nothing is closed then).
+
+        Every committed block is already durable and consistent on disk (one atomic
+        commit per block), so a caller that must stop may exit even then: the block
+        being built was never announced.
+        """
+        started = time.monotonic()
+        self._stop_interval(join_timeout=5.0 if timeout is None else timeout)
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        if not self._lock.acquire(timeout=-1 if left is None else left):
+            return False
+        try:
+            if not self._closed:
+                self._closed = True
+                self.db.close()
+            return True
+        finally:
+            self._lock.release()
 
 
 # ---------------------------------------------------------------------- helpers
+_RECENT_DROPS = 4096
+
+
+_SENDER_POOL: Optional[ThreadPoolExecutor] = None
+_SENDER_POOL_LOCK = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    global _SENDER_POOL
+    with _SENDER_POOL_LOCK:
+        if _SENDER_POOL is None:
+            _SENDER_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sender-recovery")
+        return _SENDER_POOL
+
+
+def _recover_quietly(tx) -> None:
+    try:
+        tx.sender
+    except (InvalidSignature, ValueError):
+        pass  # the pool's validation reports it
+
+
+@contextmanager
+def _released(tracer_obj):
+    """A tracer whose kept steps are freed gently when done (see ``limits.BoundedStructLogger.release``)."""
+    try:
+        yield tracer_obj
+    finally:
+        release = getattr(tracer_obj, "release", None)
+        if release is not None:
+            release()
+
+
+class _LazyReceipts(Sequence):
+    """A block's full receipts, built on first use (most blocks are announced to nobody who reads them)."""
+
+    __slots__ = ("_block", "_records", "_receipts")
+
+    def __init__(self, block: Block, records: list[ReceiptRecord]):
+        self._block, self._records, self._receipts = block, records, None
+
+    def _all(self) -> list[TxReceipt]:
+        if self._receipts is None:
+            self._receipts = receipts_of(self._block, self._records)
+        return self._receipts
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+
+class DeferredMining:
+    """What ``Chain.mining_deferred`` collected: the hashes submitted, and those dropped at mining."""
+
+    __slots__ = ("hashes", "dropped")
+
+    def __init__(self) -> None:
+        self.hashes: list[bytes] = []
+        self.dropped: dict[bytes, str] = {}
+
+
 class PendingReader:
     """A latest-state reader whose nonces include the pool's executable transactions."""
 
-    def __init__(self, reader, pool: TxPool):
+    def __init__(self, reader, pool: TxPool, lock):
         self._reader = reader
         self._pool = pool
+        self._lock = lock
 
     def get_nonce(self, address: bytes) -> int:
-        return self._pool.pending_nonce(address, self._reader.get_nonce(address))
+        with self._lock:  # the pool changes with every block
+            return self._pool.pending_nonce(address, self._reader.get_nonce(address))
 
     def __getattr__(self, name: str):
         return getattr(self._reader, name)
@@ -796,6 +1019,12 @@ class PendingReader:
 
     def __exit__(self, *exc_info) -> None:
         self._reader.close()
+
+
+def _check_timestamp(timestamp: int) -> None:
+    """Refuse block timestamps past ``MAX_TIMESTAMP`` with anvil's words (so later blocks still fit uint64)."""
+    if timestamp > MAX_TIMESTAMP:
+        raise ChainError("The timestamp is too big")
 
 
 def _uint(value, name: str, limit: int = 2**256 - 1) -> int:

@@ -71,7 +71,10 @@ class ChainConfig:
     priority_fee_suggestion: int = GWEI
     min_priority_fee: int = 0
     rpc_gas_cap: int = 50_000_000
+    rpc_evm_timeout: float = 5.0                 # seconds an execution an RPC starts may run
+    rpc_trace_memory: int = 128 * 1024 * 1024    # bytes of struct logs / call frames one trace may keep
     txpool_max_slots: int = 5120
+    txpool_max_queued: int = 1024
     txpool_max_queued_per_account: int = 64
     txpool_queued_lifetime: float = 3 * 3600.0
     # Where the EIP-1559 base fee goes; None burns it (Ethereum). Hyperion's

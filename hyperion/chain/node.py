@@ -48,8 +48,9 @@ class Node:
             self.db.close()
             raise
 
-    def close(self) -> None:
-        self.chain.close()
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Close the chain (see ``Chain.close``); False if a block being built held it past ``timeout``."""
+        return self.chain.close(timeout)
 
     def __enter__(self) -> "Node":
         return self

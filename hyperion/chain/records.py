@@ -45,6 +45,7 @@ class TxReceipt:
     tx_type: int = 0
     blob_gas_used: int = 0
     blob_gas_price: int = 0
+    deposit_nonce: Optional[int] = None  # deposit transactions (type 0x7E) only
 
     @property
     def success(self) -> bool:

@@ -11,15 +11,19 @@ Encodings (RLP):
 - ``blocks``:   number(8) -> [block_rlp, senders (20 bytes each, concatenated)]
 - ``hashes``:   block hash -> number(8)
 - ``txs``:      tx hash -> number(8) || index(4)
-- ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price], ...]
+- ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
+  (, deposit_nonce for deposits)], ...]
 - ``meta``:     name -> value (chain id, genesis hash, ...)
+- ``addresstxs``: address || number(8) || index(4) -> tx hash (``chain.addressindex``)
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Optional
 
+from hyperion.chain.addressindex import index_writes
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
@@ -50,11 +54,11 @@ class ReceiptRecord:
     """The per-transaction outcome the block builder produces and the store persists."""
 
     __slots__ = ("tx_type", "status", "cumulative_gas_used", "gas_used", "effective_gas_price",
-                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom")
+                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom", "deposit_nonce")
 
     def __init__(self, tx_type: int, status: int, cumulative_gas_used: int, gas_used: int,
                  effective_gas_price: int, contract_address: Optional[bytes], logs: list,
-                 blob_gas_used: int = 0, blob_gas_price: int = 0):
+                 blob_gas_used: int = 0, blob_gas_price: int = 0, deposit_nonce: Optional[int] = None):
         self.tx_type = tx_type
         self.status = status
         self.cumulative_gas_used = cumulative_gas_used
@@ -65,29 +69,38 @@ class ReceiptRecord:
         self.blob_gas_used = blob_gas_used
         self.blob_gas_price = blob_gas_price
         self.bloom = logs_bloom(logs)
+        self.deposit_nonce = deposit_nonce
 
     def to_rlp(self) -> list:
-        return [self.tx_type, self.status, self.cumulative_gas_used, self.gas_used, self.effective_gas_price,
+        item = [self.tx_type, self.status, self.cumulative_gas_used, self.gas_used, self.effective_gas_price,
                 self.contract_address or b"", [[log.address, list(log.topics), log.data] for log in self.logs],
                 self.blob_gas_used, self.blob_gas_price]
+        if self.deposit_nonce is not None:
+            item.append(self.deposit_nonce)
+        return item
 
     @classmethod
     def from_rlp(cls, item) -> "ReceiptRecord":
         try:
-            tx_type, status, cumulative, used, price, contract, logs, blob_gas, blob_price = item
+            deposit_nonce = rlp.decode_int(item[9], 8) if len(item) == 10 else None
+            tx_type, status, cumulative, used, price, contract, logs, blob_gas, blob_price = item[:9]
             return cls(
                 rlp.decode_int(tx_type, 1), rlp.decode_int(status, 1), rlp.decode_int(cumulative, 8),
                 rlp.decode_int(used, 8), rlp.decode_int(price), contract or None,
                 [Log(a, tuple(t), d) for a, t, d in logs], rlp.decode_int(blob_gas, 8), rlp.decode_int(blob_price),
+                deposit_nonce,
             )
         except (ValueError, TypeError) as exc:
             raise CorruptChainRecord(f"bad receipt record: {exc}") from None
 
 
 class _WeightedCache:
-    """LRU map from block number to a decoded record, bounded by the records' total weight."""
+    """LRU map from block number to a decoded record, bounded by the records' total weight.
 
-    __slots__ = ("_entries", "_weights", "_total", "_limit", "_weigh")
+    Readers on any thread fill it (the chain reads without its writer lock), hence its own lock.
+    """
+
+    __slots__ = ("_entries", "_weights", "_total", "_limit", "_weigh", "_lock")
 
     def __init__(self, limit: int, weigh) -> None:
         self._entries: OrderedDict[int, object] = OrderedDict()
@@ -95,26 +108,29 @@ class _WeightedCache:
         self._total = 0
         self._limit = limit
         self._weigh = weigh
+        self._lock = threading.Lock()
 
     def get(self, key: int):
         return self._entries.get(key)
 
     def put(self, key: int, value) -> None:
-        entries = self._entries
-        self._total -= self._weights.pop(key, 0)
         weight = self._weigh(value)
-        entries[key] = value
-        entries.move_to_end(key)
-        self._weights[key] = weight
-        self._total += weight
-        while self._total > self._limit and len(entries) > 1:
-            oldest, _ = entries.popitem(last=False)
-            self._total -= self._weights.pop(oldest)
+        with self._lock:
+            entries = self._entries
+            self._total -= self._weights.pop(key, 0)
+            entries[key] = value
+            entries.move_to_end(key)
+            self._weights[key] = weight
+            self._total += weight
+            while self._total > self._limit and len(entries) > 1:
+                oldest, _ = entries.popitem(last=False)
+                self._total -= self._weights.pop(oldest)
 
     def drop_above(self, number: int) -> None:
-        for key in [k for k in self._entries if k > number]:
-            del self._entries[key]
-            self._total -= self._weights.pop(key)
+        with self._lock:
+            for key in [k for k in self._entries if k > number]:
+                del self._entries[key]
+                self._total -= self._weights.pop(key)
 
 
 class ChainStore:
@@ -137,6 +153,7 @@ class ChainStore:
         ]
         for index, tx in enumerate(block.transactions):
             writes.append((TXS, tx.hash, key + index.to_bytes(4, "big")))
+        writes += index_writes(block, records)
         return writes
 
     def remember(self, block: Block, records: list[ReceiptRecord]) -> None:
@@ -231,5 +248,5 @@ def _full_receipt(block: Block, index: int, tx, record: ReceiptRecord, first_log
         to=tx.to, contract_address=record.contract_address, cumulative_gas_used=record.cumulative_gas_used,
         gas_used=record.gas_used, effective_gas_price=record.effective_gas_price, status=record.status,
         logs=entries, logs_bloom=record.bloom, tx_type=record.tx_type, blob_gas_used=record.blob_gas_used,
-        blob_gas_price=record.blob_gas_price,
+        blob_gas_price=record.blob_gas_price, deposit_nonce=record.deposit_nonce,
     )

@@ -4,9 +4,18 @@ Each sender's transactions are kept by nonce. Those forming an unbroken run
 from the sender's state nonce are *pending* (executable); the rest wait as
 *queued* until the gap is filled. A transaction with the nonce of one
 already held replaces it only when both its fee cap and its tip are at
-least 10% higher. When the pool is full, the cheapest transaction (by fee
-cap) makes room for a better-paying one, queued ones first. Queued
-transactions older than ``queued_lifetime`` are dropped.
+least 10% higher. Queued transactions older than ``queued_lifetime`` are
+dropped.
+
+Room: ``max_slots`` transactions in all, of which at most ``max_queued``
+queued (geth: GlobalSlots + GlobalQueue = 4096 + 1024) and at most
+``max_queued_per_account`` queued per sender (geth: AccountQueue 64), so
+future-nonce transactions can never take the room executable ones need.
+When the pool is full, an executable transaction always displaces a queued
+one; otherwise the cheapest transaction (by fee cap) of another sender
+makes room only for a better-paying one. A transaction turned away is told
+why, in geth's words ("txpool is full", "transaction underpriced",
+"account limit exceeded").
 
 Rejections use geth's messages (the part before any colon is exactly
 geth's error text) so tools that match on them keep working.
@@ -58,11 +67,13 @@ class TxPool:
     """Validated transactions waiting to be mined (thread safety: the owning Chain's lock)."""
 
     def __init__(self, fork: Fork, chain_id: int, *, max_slots: int = 5120, max_queued_per_account: int = 64,
-                 queued_lifetime: float = 3 * 3600.0, min_priority_fee: int = 0, clock: Callable[[], float] = time.time):
+                 max_queued: int = 1024, queued_lifetime: float = 3 * 3600.0, min_priority_fee: int = 0,
+                 clock: Callable[[], float] = time.time):
         self.fork = fork
         self.chain_id = chain_id
         self.max_slots = max_slots
         self.max_queued_per_account = max_queued_per_account
+        self.max_queued = min(max_queued, max_slots)
         self.queued_lifetime = queued_lifetime
         self.min_priority_fee = min_priority_fee
         self._clock = clock
@@ -117,6 +128,11 @@ class TxPool:
     def status(self) -> dict:
         pending = sum(len(self._pending_run(s)) for s in self._by_sender)
         return {"pending": pending, "queued": len(self._by_hash) - pending}
+
+    def _queued_count(self, sender: Optional[bytes] = None) -> int:
+        """Queued transactions of ``sender``, or of everyone."""
+        senders = [sender] if sender is not None else list(self._by_sender)
+        return sum(len(self._by_sender.get(s, ())) - len(self._pending_run(s)) for s in senders)
 
     def pending_transactions(self) -> list:
         return [e.tx for s in self._by_sender for e in self._pending_run(s)]
@@ -174,10 +190,12 @@ class TxPool:
         else:
             will_queue = tx.nonce != self.pending_nonce(sender, state_nonce)
             if will_queue:
-                executable = {e.tx.nonce for e in self._pending_run(sender)}
-                queued = sum(1 for n in txs if n not in executable)
-                if queued >= self.max_queued_per_account:
-                    raise TxPoolError(f"txpool is full: account queue limit {self.max_queued_per_account} reached")
+                if self._queued_count(sender) >= self.max_queued_per_account:
+                    raise TxPoolError(
+                        f"account limit exceeded: 0x{sender.hex()} already has {self.max_queued_per_account} "
+                        f"queued (future-nonce) transactions, the most one sender may; send the missing nonces first")
+                if self._queued_count() >= self.max_queued:
+                    self._make_room(tx, sender, will_queue, queued_only=True)
             if len(self._by_hash) >= self.max_slots:
                 self._make_room(tx, sender, will_queue)
         self._arrivals += 1
@@ -201,11 +219,12 @@ class TxPool:
         if new.type == 3 and old.type == 3 and new.max_fee_per_blob_gas * 100 < old.max_fee_per_blob_gas * bump:
             raise TxPoolError("replacement transaction underpriced: blob fee cap bump too small")
 
-    def _make_room(self, tx, sender: bytes, will_queue: bool) -> None:
+    def _make_room(self, tx, sender: bytes, will_queue: bool, queued_only: bool = False) -> None:
         """Evict the cheapest transaction (queued ones first, then a sender's last pending) for ``tx``.
 
         Only a cheaper transaction is evicted, except that an executable
-        ``tx`` always displaces a queued one.
+        ``tx`` always displaces a queued one. ``queued_only``: the queued
+        budget is used up, so only a queued transaction may go.
         """
         pending_ids = {id(e) for s in self._by_sender for e in self._pending_run(s)}
         candidates = []
@@ -213,17 +232,22 @@ class TxPool:
             if not txs or other_sender == sender:
                 continue
             last = txs[max(txs)]  # evicting a sender's highest nonce never opens a gap
-            candidates.append((id(last) in pending_ids, last.tx.max_fee_per_gas, last.tx.max_priority_fee_per_gas,
-                               id(last), last))
+            pending = id(last) in pending_ids
+            if queued_only and pending:
+                continue
+            candidates.append((pending, last.tx.max_fee_per_gas, last.tx.max_priority_fee_per_gas, id(last), last))
+        what = f"{self.max_queued} queued (future-nonce) transactions" if queued_only else f"{self.max_slots} transactions"
         if not candidates:
-            raise TxPoolError("txpool is full")
+            raise TxPoolError(f"txpool is full: it holds {what}, the most it keeps")
         candidates.sort(key=lambda c: c[:3])
         victim = candidates[0][4]
         victim_pending = candidates[0][0]
         if victim.tx.max_fee_per_gas >= tx.max_fee_per_gas and (victim_pending or will_queue):
+            # geth's words: a full pool turns away what pays no more than its cheapest
+            reason = "txpool is full" if queued_only else "transaction underpriced"
             raise TxPoolError(
-                f"transaction underpriced: fee cap {tx.max_fee_per_gas} not above the cheapest pooled "
-                f"{victim.tx.max_fee_per_gas}")
+                f"{reason}: the pool holds {what} and none pays less than fee cap "
+                f"{tx.max_fee_per_gas} (the cheapest pays {victim.tx.max_fee_per_gas})")
         self._remove(victim)
 
     def _remove(self, entry: PoolEntry) -> None:

@@ -1,6 +1,6 @@
 """``hyperion model ...``, ``hyperion job ...``, ``hyperion ai watch``: the AI contracts from the command line.
 
-    hyperion model deploy   [--vault ADDR] [--dat ADDR]          deploy registry, gateway, jobs; save addresses
+    hyperion model deploy   [--vault ADDR] [--governor ADDR] [--dat ADDR]   deploy registry, gateway, jobs
     hyperion model register FILE.hqm|digits|charlm [--name N] [--fee WEI]   publish the bytes on chain, register
     hyperion model list
     hyperion model infer HASH (--input-hex HEX | --input-file F | --digits-sample I | --text T)
@@ -70,9 +70,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     model_group.set_defaults(group="model")
     model = model_group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = add_command(model, "deploy", run, help="deploy ModelRegistry, InferenceGateway and InferenceJobs")
-    p.add_argument("--vault", type=address, help="protocol (Holders Mining) vault address (default: the deployer)")
-    p.add_argument("--holders-bps", type=int, default=5000)
-    p.add_argument("--protocol-bps", type=int, default=2000)
+    p.add_argument("--vault", type=address,
+                   help="Holders Mining vault that takes the protocol share (default: the predeployed one)")
+    p.add_argument("--governor", type=address,
+                   help="ProtocolGovernor whose staker-governed parameters set the fee split "
+                        "(default: the predeployed one)")
     p.add_argument("--challenge-window", type=int, default=3600, help="seconds")
     p.add_argument("--worker-bond", type=amount, default=10**16)
     p.add_argument("--dat", type=address, default=b"\x00" * 20,
@@ -161,7 +163,6 @@ def open_backend(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from hyperion.ai.backends import address_of_key
     from hyperion.ai.errors import AIError
     from hyperion.ai.sdk import AIClient, Deployment
 
@@ -177,9 +178,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.group == "model" and args.command == "deploy":
         deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
-        me = address_of_key(sender) if len(sender) == 32 else sender
-        client = AIClient.deploy(backend, sender, args.vault or me, holders_bps=args.holders_bps,
-                                 protocol_bps=args.protocol_bps, challenge_window=args.challenge_window,
+        from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
+
+        client = AIClient.deploy(backend, sender, args.vault or FEE_VAULT_ADDRESS,
+                                 args.governor or PROTOCOL_GOVERNOR_ADDRESS, challenge_window=args.challenge_window,
                                  worker_bond=args.worker_bond, dat=args.dat)
         client.deployment.save(deployment_path)
         for name, address in (("ModelRegistry", client.deployment.registry),

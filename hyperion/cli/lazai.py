@@ -1,4 +1,4 @@
-"""``hyperion dat|idao|stake``: the LazAI value layer (DATs, iDAOs, Holders Mining) from a terminal.
+"""``hyperion dat|idao|gov|stake``: the LazAI value layer (DATs, iDAOs, staker governance, Holders Mining).
 
 Reads go to the node given by ``--rpc-url``; transactions are signed by
 ``--key``, ``--dev-account N`` or ``$HYPERION_PRIVATE_KEY`` (see
@@ -64,6 +64,23 @@ def cmd_dat(args) -> int:
         left = dat.token(args.token_id).value
         _print(args, f"recorded {args.amount} {args.metric} on token {args.token_id}; quota left {left}",
                {"tokenId": args.token_id, "valueLeft": left})
+    elif args.dat_cmd == "split":
+        new_token = dat.split_token(args.token_id, args.to, args.value)
+        _print(args, f"moved {args.value} units of token {args.token_id} (and the same part of its share) into "
+                     f"token {new_token} of {args.to}", {"tokenId": new_token})
+    elif args.dat_cmd == "approve":
+        dat.approve_for_class(args.class_id, args.operator, not args.revoke)
+        _print(args, f"operator {args.operator} {'revoked' if args.revoke else 'approved'} for class "
+                     f"{args.class_id}", {"classId": args.class_id})
+    elif args.dat_cmd == "offer-class":
+        dat.offer_class_management(args.class_id, args.to)
+        _print(args, f"class {args.class_id} offered to {args.to}", {"classId": args.class_id})
+    elif args.dat_cmd == "accept-class":
+        dat.accept_class_management(args.class_id)
+        _print(args, f"you manage class {args.class_id}", {"classId": args.class_id})
+    elif args.dat_cmd == "revoke-class":
+        dat.revoke_class(args.class_id)
+        _print(args, f"class {args.class_id} revoked", {"classId": args.class_id})
     elif args.dat_cmd == "settle":
         if args.asset:
             dat.settle_erc20(args.class_id, args.asset, args.amount)
@@ -93,43 +110,111 @@ def cmd_dat(args) -> int:
     return 0
 
 
+# -- proposals (shared by idao and gov) -------------------------------------------------------------------
+
+
+def _proposal_command(args, proposals) -> bool:
+    """vote / queue / execute / finish / cancel / proposal; False when the command is another one."""
+    command = getattr(args, "idao_cmd", None) or getattr(args, "gov_cmd", None)
+    pid = getattr(args, "proposal_id", None)
+    if command == "vote":
+        proposals.vote(pid, args.choice)
+        _print(args, f"voted {args.choice} on proposal {pid}", {"proposalId": pid})
+    elif command == "queue":
+        eta = proposals.queue(pid)
+        _print(args, f"proposal {pid} queued; executable from timestamp {eta}", {"proposalId": pid, "eta": eta})
+    elif command == "execute":
+        proposals.execute(pid)
+        _print(args, f"proposal {pid} executed", {"proposalId": pid, "state": proposals.state(pid)})
+    elif command == "finish":
+        proposals.finish(pid)
+        _print(args, f"proposal {pid} executed (dev clock moved past the vote and the timelock)",
+               {"proposalId": pid, "state": proposals.state(pid)})
+    elif command == "cancel":
+        proposals.cancel(pid)
+        _print(args, f"proposal {pid} canceled", {"proposalId": pid})
+    elif command == "proposal":
+        p = proposals.proposal(pid)
+        _print(args, (f"proposal {p.proposal_id} ({p.state}): for {p.for_votes} against {p.against_votes} "
+                      f"abstain {p.abstain_votes}, quorum {p.quorum_votes}, deadline {p.deadline}"
+                      f"{f', eta {p.eta}' if p.eta else ''}"), p.__dict__)
+    else:
+        return False
+    return True
+
+
+def _proposed(args, proposal: int, what: str) -> None:
+    _print(args, f"proposal {proposal}: {what}", {"proposalId": proposal})
+
+
 # -- idao -------------------------------------------------------------------------------------------------
 
 
 def cmd_idao(args) -> int:
-    lazai = _connect(args, need_key=args.idao_cmd not in ("info", "proposal"))
+    lazai = _connect(args, need_key=args.idao_cmd not in ("info", "proposal", "pending-revenue"))
     idao = lazai.idao
+    if _proposal_command(args, idao):
+        return 0
     if args.idao_cmd == "register":
         idao_id = idao.register(args.name, args.metadata_uri, args.quorum_bps, args.voting_period, args.stake)
-        _print(args, f"registered iDAO {idao_id} ({args.name})", {"idaoId": idao_id})
+        _print(args, f"registered iDAO {idao_id} ({args.name}), executor {idao.executor(idao_id)}",
+               {"idaoId": idao_id, "executor": idao.executor(idao_id)})
     elif args.idao_cmd == "join":
         idao.join(args.idao_id, args.stake)
         _print(args, f"joined iDAO {args.idao_id} with {format_amount(args.stake)}", {"idaoId": args.idao_id})
     elif args.idao_cmd == "leave":
-        idao.leave(args.idao_id)
+        idao.leave(args.idao_id, args.amount)
         _print(args, f"left iDAO {args.idao_id}", {"idaoId": args.idao_id})
-    elif args.idao_cmd == "propose-class":
-        proposal = idao.propose_admit_class(args.idao_id, args.class_id)
-        _print(args, f"proposal {proposal}: admit class {args.class_id}", {"proposalId": proposal})
+    elif args.idao_cmd == "withdraw":
+        idao.withdraw(args.idao_id)
+        _print(args, f"withdrew your stake from iDAO {args.idao_id}", {"idaoId": args.idao_id})
+    elif args.idao_cmd == "delegate":
+        idao.delegate(args.idao_id, args.delegatee)
+        _print(args, f"your votes in iDAO {args.idao_id} go to {args.delegatee}", {"idaoId": args.idao_id})
+    elif args.idao_cmd == "propose-call":
+        from hyperion.sdk import Call
+
+        call = Call(args.target, bytes.fromhex(args.calldata.removeprefix("0x")), args.value)
+        _proposed(args, idao.propose(args.idao_id, [call], args.description), f"call {args.target}")
     elif args.idao_cmd == "propose-verifier":
-        proposal = idao.propose_admit_verifier(args.idao_id, args.verifier, args.url, args.public_key)
-        _print(args, f"proposal {proposal}: admit verifier {args.verifier}", {"proposalId": proposal})
-    elif args.idao_cmd == "vote":
-        idao.vote(args.proposal_id, args.choice == "for")
-        _print(args, f"voted {args.choice} on proposal {args.proposal_id}", {"proposalId": args.proposal_id})
-    elif args.idao_cmd == "execute":
-        passed = idao.execute(args.proposal_id)
-        _print(args, f"proposal {args.proposal_id} {'passed' if passed else 'failed'}", {"passed": passed})
+        _proposed(args, idao.propose_admit_verifier(args.idao_id, args.verifier, args.url, args.public_key),
+                  f"admit verifier {args.verifier}")
+    elif args.idao_cmd == "propose-remove-verifier":
+        _proposed(args, idao.propose_remove_verifier(args.idao_id, args.verifier), f"remove verifier {args.verifier}")
+    elif args.idao_cmd == "propose-class":
+        _proposed(args, idao.propose_govern_class(args.idao_id, args.class_id, args.revenue_share_bps),
+                  f"govern class {args.class_id}")
+    elif args.idao_cmd == "propose-revoke-class":
+        _proposed(args, idao.propose_revoke_class(args.idao_id, args.class_id), f"revoke class {args.class_id}")
+    elif args.idao_cmd == "claim-revenue":
+        paid = idao.claim_revenue(args.idao_id)
+        _print(args, f"claimed {format_amount(paid)} of iDAO {args.idao_id}'s revenue", {"amount": paid})
+    elif args.idao_cmd == "pending-revenue":
+        pending = idao.pending_revenue(args.idao_id, args.member)
+        _print(args, f"{format_amount(pending)} claimable", {"pending": pending})
     elif args.idao_cmd == "info":
         info = idao.info(args.idao_id)
-        _print(args, (f"iDAO {info.idao_id} {info.name!r}: owner {info.owner}, {info.member_count} members, "
-                      f"stake {format_amount(info.total_stake)}, quorum {info.quorum_bps} bps, "
-                      f"voting period {info.voting_period}s"), info.__dict__)
-    elif args.idao_cmd == "proposal":
-        p = idao.proposal(args.proposal_id)
-        _print(args, (f"proposal {p.proposal_id} ({p.action}) in iDAO {p.idao_id}: for {p.for_votes} against "
-                      f"{p.against_votes} quorum {p.quorum_votes}, deadline {p.deadline}, "
-                      f"{'executed' if p.executed else 'open'}{', passed' if p.passed else ''}"), p.__dict__)
+        _print(args, (f"iDAO {info.idao_id} {info.name!r}: owner {info.owner}, executor {info.executor}, "
+                      f"{info.member_count} members, stake {format_amount(info.total_stake)}, quorum "
+                      f"{info.quorum_bps} bps, voting period {info.voting_period}s, timelock {info.timelock_delay}s"),
+               info.__dict__)
+    return 0
+
+
+# -- gov (staker governance) ----------------------------------------------------------------------------
+
+
+def cmd_gov(args) -> int:
+    lazai = _connect(args, need_key=args.gov_cmd not in ("params", "proposal"))
+    gov = lazai.governance
+    if _proposal_command(args, gov):
+        return 0
+    if args.gov_cmd == "params":
+        values = gov.params()
+        _print(args, "\n".join(f"{name:<32} {value}" for name, value in values.items()), values)
+    elif args.gov_cmd == "propose-param":
+        _proposed(args, gov.propose_params({args.name: args.value}, args.description),
+                  f"set {args.name} = {args.value}")
     return 0
 
 
@@ -167,6 +252,15 @@ def cmd_stake(args) -> int:
     elif args.stake_cmd == "claim":
         paid = staking.claim()
         _print(args, f"claimed {format_amount(paid)}", {"amount": paid})
+    elif args.stake_cmd == "delegate":
+        staking.delegate(args.delegatee)
+        _print(args, f"your staker votes go to {args.delegatee}", {})
+    elif args.stake_cmd == "bond":
+        staking.bond(args.amount)
+        _print(args, f"bonded {format_amount(args.amount)} as verifier bond", {"bonded": staking.position().bonded})
+    elif args.stake_cmd == "unbond":
+        staking.unbond(args.amount)
+        _print(args, f"unbonded {format_amount(args.amount)}", {"bonded": staking.position().bonded})
     elif args.stake_cmd == "status":
         state = staking.state()
         lines = [f"total staked       {format_amount(state.total_staked)}",
@@ -178,20 +272,12 @@ def cmd_stake(args) -> int:
         data = dict(state.__dict__)
         if lazai.client.account is not None:
             position = staking.position()
-            lines += [f"your stake         {format_amount(position.staked)}",
+            lines += [f"your stake         {format_amount(position.staked)} (bonded {format_amount(position.bonded)})",
+                      f"your votes         {format_amount(position.votes)}",
                       f"your rewards       {format_amount(position.pending_rewards)}",
                       f"your unstaking     {format_amount(position.pending_unstake)} (unlock {position.unlock_at})"]
             data["position"] = position.__dict__
         _print(args, "\n".join(lines), data)
-    elif args.stake_cmd == "propose":
-        proposal = staking.propose_fee_split(args.compute_bps, args.verification_bps)
-        _print(args, f"fee-split proposal {proposal} created", {"proposalId": proposal})
-    elif args.stake_cmd == "vote":
-        staking.vote(args.proposal_id, args.choice == "for")
-        _print(args, f"voted {args.choice} on fee-split proposal {args.proposal_id}", {})
-    elif args.stake_cmd == "execute":
-        passed = staking.execute(args.proposal_id)
-        _print(args, f"fee-split proposal {args.proposal_id} {'passed' if passed else 'failed'}", {"passed": passed})
     return 0
 
 
@@ -230,6 +316,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("token_id", type=int)
     p.add_argument("amount", type=int)
     p.add_argument("--metric", default="inference_calls")
+    p = _leaf(dat_cmds, cmd_dat, "split", help="move part of a token (value and share) into a new token")
+    p.add_argument("token_id", type=int)
+    p.add_argument("to")
+    p.add_argument("value", type=int)
+    p = _leaf(dat_cmds, cmd_dat, "approve", help="approve an operator (e.g. the inference gateway) for a class")
+    p.add_argument("class_id", type=int)
+    p.add_argument("operator")
+    p.add_argument("--revoke", action="store_true")
+    p = _leaf(dat_cmds, cmd_dat, "offer-class", help="offer a class you manage to another account (e.g. an iDAO)")
+    p.add_argument("class_id", type=int)
+    p.add_argument("to")
+    p = _leaf(dat_cmds, cmd_dat, "accept-class", help="accept the management of a class offered to you")
+    p.add_argument("class_id", type=int)
+    p = _leaf(dat_cmds, cmd_dat, "revoke-class", help="revoke a class you manage")
+    p.add_argument("class_id", type=int)
     p = _leaf(dat_cmds, cmd_dat, "settle", help="pay revenue into a class")
     p.add_argument("class_id", type=int)
     p.add_argument("amount", type=amount)
@@ -246,7 +347,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = _leaf(dat_cmds, cmd_dat, "class", help="a class's metadata and total share")
     p.add_argument("class_id", type=int)
 
-    idao = add_command(commands, "idao", help="iDAOs: register, members, proposals, votes")
+    idao = add_command(commands, "idao", help="iDAOs: members, delegation, proposals with any calls, revenue")
     idao_cmds = idao.add_subparsers(dest="idao_cmd", required=True, metavar="COMMAND")
     p = _leaf(idao_cmds, cmd_idao, "register", help="register an iDAO (you become its first member)")
     p.add_argument("name")
@@ -257,25 +358,54 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = _leaf(idao_cmds, cmd_idao, "join", help="join with a stake")
     p.add_argument("idao_id", type=int)
     p.add_argument("stake", type=amount)
-    p = _leaf(idao_cmds, cmd_idao, "leave", help="withdraw your stake")
+    p = _leaf(idao_cmds, cmd_idao, "leave", help="take stake out (paid now or once open votes end)")
     p.add_argument("idao_id", type=int)
-    p = _leaf(idao_cmds, cmd_idao, "propose-class", help="propose admitting a DAT class")
+    p.add_argument("--amount", type=amount, help="default: all of it")
+    p = _leaf(idao_cmds, cmd_idao, "withdraw", help="collect stake that waited for open votes to end")
     p.add_argument("idao_id", type=int)
-    p.add_argument("class_id", type=int)
-    p = _leaf(idao_cmds, cmd_idao, "propose-verifier", help="propose admitting a verifier node")
+    p = _leaf(idao_cmds, cmd_idao, "delegate", help="let another account vote with your stake")
+    p.add_argument("idao_id", type=int)
+    p.add_argument("delegatee")
+    p = _leaf(idao_cmds, cmd_idao, "propose-call", help="propose one arbitrary call by the iDAO's executor")
+    p.add_argument("idao_id", type=int)
+    p.add_argument("target")
+    p.add_argument("calldata", help="0x-hex ABI-encoded call")
+    p.add_argument("--value", type=amount, default=0)
+    p.add_argument("--description", default="")
+    p = _leaf(idao_cmds, cmd_idao, "propose-verifier", help="propose admitting a bonded verifier node")
     p.add_argument("idao_id", type=int)
     p.add_argument("verifier")
     p.add_argument("--url", default="")
     p.add_argument("--public-key", default="")
-    for name in ("vote", "execute", "proposal"):
-        p = _leaf(idao_cmds, cmd_idao, name, help=f"{name} a proposal")
-        p.add_argument("proposal_id", type=int)
-        if name == "vote":
-            p.add_argument("choice", choices=("for", "against"))
-    p = _leaf(idao_cmds, cmd_idao, "info", help="an iDAO's members and stake")
+    p = _leaf(idao_cmds, cmd_idao, "propose-remove-verifier", help="propose removing a verifier this iDAO admitted")
     p.add_argument("idao_id", type=int)
+    p.add_argument("verifier")
+    p = _leaf(idao_cmds, cmd_idao, "propose-class", help="propose governing a class offered to the iDAO")
+    p.add_argument("idao_id", type=int)
+    p.add_argument("class_id", type=int)
+    p.add_argument("--revenue-share-bps", type=int, default=0, help="share of the class's revenue for members")
+    p = _leaf(idao_cmds, cmd_idao, "propose-revoke-class", help="propose revoking a class the iDAO governs")
+    p.add_argument("idao_id", type=int)
+    p.add_argument("class_id", type=int)
+    p = _leaf(idao_cmds, cmd_idao, "claim-revenue", help="claim your share of the iDAO's revenue")
+    p.add_argument("idao_id", type=int)
+    p = _leaf(idao_cmds, cmd_idao, "pending-revenue", help="revenue a member can claim")
+    p.add_argument("idao_id", type=int)
+    p.add_argument("--member")
+    p = _leaf(idao_cmds, cmd_idao, "info", help="an iDAO's executor, members, stake and rules")
+    p.add_argument("idao_id", type=int)
+    _proposal_parsers(idao_cmds, cmd_idao)
 
-    stake = add_command(commands, "stake", help="Holders Mining: stake METIS, claim fee revenue, unstake")
+    gov = add_command(commands, "gov", help="staker governance: protocol parameters and proposals")
+    gov_cmds = gov.add_subparsers(dest="gov_cmd", required=True, metavar="COMMAND")
+    _leaf(gov_cmds, cmd_gov, "params", help="every staker-governed parameter and its value")
+    p = _leaf(gov_cmds, cmd_gov, "propose-param", help="propose a new value for a parameter")
+    p.add_argument("name", help="e.g. fees.computeBps (see `hyperion gov params`)")
+    p.add_argument("value", type=amount)
+    p.add_argument("--description", default="")
+    _proposal_parsers(gov_cmds, cmd_gov)
+
+    stake = add_command(commands, "stake", help="Holders Mining: stake METIS, claim fee revenue, unstake, bond")
     stake_cmds = stake.add_subparsers(dest="stake_cmd", required=True, metavar="COMMAND")
     p = _leaf(stake_cmds, cmd_stake, "deposit", help="stake METIS")
     p.add_argument("amount", type=amount)
@@ -287,11 +417,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     _leaf(stake_cmds, cmd_stake, "checkpoint", help="book new base fees and close the epoch if due")
     p = _leaf(stake_cmds, cmd_stake, "wait-epoch", help="wait for the epoch end (progress shown), then checkpoint")
     p.add_argument("--dev-time-travel", action="store_true", help="on a dev node, jump the clock instead of waiting")
-    p = _leaf(stake_cmds, cmd_stake, "propose", help="propose a new fee split")
-    p.add_argument("compute_bps", type=int)
-    p.add_argument("verification_bps", type=int)
-    for name in ("vote", "execute"):
-        p = _leaf(stake_cmds, cmd_stake, name, help=f"{name} a fee-split proposal")
+    p = _leaf(stake_cmds, cmd_stake, "delegate", help="let another account vote with your stake")
+    p.add_argument("delegatee")
+    for name, text in (("bond", "lock stake as a verifier bond"), ("unbond", "release a verifier bond")):
+        p = _leaf(stake_cmds, cmd_stake, name, help=text)
+        p.add_argument("amount", type=amount)
+
+
+def _proposal_parsers(sub, handler) -> None:
+    for name, text in (("vote", "vote on a proposal"), ("queue", "queue a passed proposal"),
+                       ("execute", "execute a queued proposal after its timelock"),
+                       ("finish", "dev node: jump the clock past vote and timelock, queue and execute"),
+                       ("cancel", "cancel your active proposal"), ("proposal", "a proposal's votes and state")):
+        p = _leaf(sub, handler, name, help=text)
         p.add_argument("proposal_id", type=int)
         if name == "vote":
-            p.add_argument("choice", choices=("for", "against"))
+            p.add_argument("choice", choices=("for", "against", "abstain"))

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command
+
+SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
 DEFAULT_DATA_DIR = Path.home() / ".hyperion" / "node"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -41,6 +44,16 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _address(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        value = b""
+    if len(value) != 20:
+        raise argparse.ArgumentTypeError(f"expected a 0x-prefixed 20-byte address, got {text!r}")
     return value
 
 
@@ -86,12 +99,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    chain.add_argument("--coinbase", type=_address, metavar="ADDR",
+                       help="block producer address: gets priority fees and the producer share of inference "
+                            "fees (default: the mnemonic's account after the funded ones, printed at start)")
+    limits = parser.add_argument_group("rpc limits (geth's names in brackets)")
+    limits.add_argument("--rpc-gas-cap", type=_non_negative_int, metavar="GAS",
+                        help="gas cap of eth_call, eth_estimateGas and traces; a larger gas is lowered to it "
+                             "(default 50M) [--rpc.gascap]")
+    limits.add_argument("--rpc-evm-timeout", type=_positive_float, metavar="SECONDS",
+                        help="an execution an RPC request starts is stopped after SECONDS (default 5) "
+                             "[--rpc.evmtimeout]")
+    limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
+                        help="a batch, log query or trace request is stopped after SECONDS (default 10)")
     output = parser.add_argument_group("output")
     output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="log verbosity (debug logs one line per RPC request)")
     output.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="key=value text lines or one JSON object per line")
-    output.add_argument("--silent", action="store_true", help="do not print the startup banner")
+    output.add_argument("--silent", action="store_true",
+                        help="print nothing but warnings and errors: no banner, no line per block and transaction")
+    output.add_argument("--no-explorer", action="store_true",
+                        help="do not serve the explorer at http://HOST:PORT/explorer/")
+    from hyperion.cli.rollup_node import add_rollup_arguments
+
+    add_rollup_arguments(parser)
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -140,7 +171,27 @@ def chain_config_from_args(args: argparse.Namespace) -> Any:
     if args.block_time is not None:
         config.block_time = args.block_time
         config.automine = False
+    if args.coinbase is not None:
+        config.coinbase = args.coinbase
+    elif config.coinbase == b"\x00" * 20:
+        config.coinbase = producer_account(config)[0]
+    if args.rpc_gas_cap is not None:
+        config.rpc_gas_cap = args.rpc_gas_cap
+    if args.rpc_evm_timeout is not None:
+        config.rpc_evm_timeout = args.rpc_evm_timeout
     return config
+
+
+def producer_account(config: Any) -> tuple[bytes, bytes]:
+    """The dev node's block producer: the mnemonic's next account after the funded ones.
+
+    Its address is the coinbase, so priority fees and the producer's share of
+    inference fees reach an account whose key the operator has (the banner
+    prints it), instead of the zero address.
+    """
+    from hyperion.chain.hdwallet import dev_accounts
+
+    return dev_accounts(config.mnemonic, config.dev_account_count + 1)[-1]
 
 
 def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: int,
@@ -156,6 +207,7 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
     lines += [f"({i}) 0x{key.hex()}" for i, (_, key) in enumerate(accounts)]
     lines += ["", "Wallet", "==================", f"Mnemonic:          {config.mnemonic}",
               "Derivation path:   m/44'/60'/0'/0/", "",
+              f"Block producer:    {_producer_line(config)}",
               f"Chain ID:          {config.chain_id}",
               f"Base fee:          {config.base_fee}",
               f"Gas limit:         {config.gas_limit}",
@@ -166,18 +218,37 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
     return "\n".join(lines)
 
 
+def _producer_line(config: Any) -> str:
+    from hyperion.primitives.address import to_checksum_address
+
+    address, key = producer_account(config)
+    if config.coinbase != address:
+        return to_checksum_address(config.coinbase)
+    return f"{to_checksum_address(address)} (key 0x{key.hex()})"
+
+
 # -- running ----------------------------------------------------------------------------------
 
 
-async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> None:
+async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> bool:
     from hyperion.rpc.server import RpcServer
 
     chain = node.chain
-    server = RpcServer(chain, args.host, args.port)
+    server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
+                       request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+
+        mount(server)
     await server.start()
     if not args.silent:
         accounts = config.dev_accounts()
         print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
+    if not args.silent and not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
+    from hyperion.chain.activity import log_activity
+
+    log_activity(chain)
     print(f"Listening on {args.host}:{server.port}", flush=True)
 
     stop = asyncio.Event()
@@ -188,7 +259,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         await stop.wait()
     finally:
         logging.getLogger("hyperion.node").info("shutting down")
-        await server.stop()
+        clean = await server.stop()  # refuses new work and stops running executions
+    return clean
 
 
 def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
@@ -204,8 +276,14 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
     from hyperion.ai.chainstore import with_ai_precompiles
     from hyperion.ai.store import DirectoryModelStore
 
-    if model_store is None:
-        model_store = data_dir / "models" if data_dir is not None else Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+    if model_store is None and data_dir is None:
+        import atexit
+        import shutil
+
+        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
+        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
+    elif model_store is None:
+        model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)
     config.fork = with_ai_precompiles(config.fork, DirectoryModelStore(model_store))
@@ -215,7 +293,11 @@ def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optiona
 
 def run(args: argparse.Namespace) -> int:
     """Serve the chain until SIGINT / SIGTERM; returns the exit status."""
-    configure_logging(args.log_level, args.log_format)
+    if args.rollup is not None:
+        from hyperion.cli import rollup_node
+
+        return rollup_node.run(args)
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
     log = logging.getLogger("hyperion.node")
     try:
         config = chain_config_from_args(args)
@@ -240,11 +322,18 @@ def run(args: argparse.Namespace) -> int:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     log.info("chain opened chain_id=%d head=%d storage=%s seconds=%.2f", config.chain_id,
              node.chain.head().header.number, data_dir or "memory", time.monotonic() - started)
+    clean = False
     try:
-        asyncio.run(_serve(node, args, config, data_dir))
+        clean = asyncio.run(_serve(node, args, config, data_dir))
     except OSError as exc:  # e.g. the port is taken
         raise CommandFailed(str(exc)) from None
     finally:
-        node.close()
+        # a block being built gets a bounded wait; every committed block is durable already
+        clean = node.close(timeout=SHUTDOWN_CLOSE_SECONDS) and clean
         log.info("stopped")
+    if not clean:  # a worker still busy would hold the interpreter's exit (it joins its threads)
+        log.warning("exiting without waiting for busy workers; the data dir holds every committed block")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from hyperion.vm.forks import GAS_PER_BLOB, Fork
 
+DEPOSIT_TX_TYPE = 0x7E
 TX_BASE_GAS = 21000
-TX_CREATE_GAS = 32000  # since Homestead (EIP-2); ``Fork.tx_create_gas``
-TX_DATA_ZERO_GAS = 4
-TX_DATA_NONZERO_GAS = 16  # since Istanbul (EIP-2028, 68 before); ``Fork.tx_data_nonzero_gas``
+TX_DATA_ZERO_GAS = 4  # the creation and non-zero byte prices changed by fork: ``Fork.tx_create_gas``, ``Fork.tx_data_nonzero_gas``
 ACCESS_LIST_ADDRESS_GAS = 2400
 ACCESS_LIST_STORAGE_KEY_GAS = 1900
 INITCODE_WORD_GAS = 2
@@ -62,6 +61,8 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
     is not checked here; reading ``tx.sender`` does that.
     """
     tx_type = tx.type
+    if tx_type == DEPOSIT_TX_TYPE:  # executed by execution/deposit.py, never pooled or sent
+        raise InvalidTransactionError("transaction type not supported: deposit transactions only come from L1")
     if tx_type == 1 and not fork.has_access_lists:
         raise InvalidTransactionError(f"transaction type not supported: access-list transactions before Berlin ({fork.name})")
     if tx_type == 2 and not fork.has_base_fee:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from hyperion.execution.deposit import DEPOSIT_TX_TYPE, apply_deposit
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
@@ -20,12 +21,16 @@ from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import (
+from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
+from hyperion.vm.interpreter import (
     ACCOUNTS_CREATED_ON_TOUCH,
-    DELEGATION_PREFIX,
-    delegation_target,
+    FAILED,
+    RIPEMD160_ADDRESS,
+    SUCCESS,
+    execute_call,
+    execute_create,
 )
-from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
+from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1
 
@@ -44,6 +49,12 @@ class TransactionResult:
     error: Optional[str] = None
     blob_gas_used: int = 0
     gas_refunded: int = 0
+    deposit_nonce: Optional[int] = None  # deposits: the sender's nonce before the deposit
+
+
+def _failure_text(reason) -> str:
+    """geth's name for the top frame's exceptional halt ("out of gas", "invalid opcode", ...)."""
+    return "execution failed" if reason is None else error_text(reason)
 
 
 def _hex(b: bytes) -> str:
@@ -161,6 +172,8 @@ def _apply_authorizations(state, env: BlockEnv, tx) -> int:
 def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int = 0,
                       block_blob_gas_used: int = 0) -> TransactionResult:
     """Execute ``tx`` on ``state``; raise InvalidTransaction if it is not includable."""
+    if tx.type == DEPOSIT_TX_TYPE:
+        return apply_deposit(state, env, tx, tracer=tracer, block_gas_used=block_gas_used)
     fork = env.fork
     sender, gas_price, intrinsic, floor, blob_gas = check_transaction(
         state, env, tx, block_gas_used, block_blob_gas_used
@@ -244,7 +257,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         output=output,
         logs=list(ctx.logs) if success else [],
         contract_address=contract_address if (tx.to is None and success) else None,
-        error=None if success else ("execution reverted" if status == 0 else "execution failed"),
+        error=None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),
         blob_gas_used=blob_gas,
         gas_refunded=refund,
     )

@@ -12,6 +12,8 @@ contracts Hyperion's ``0x4200…0a1x`` range, after the inference precompile
 HoldersMining (fee vault) ``0x4200000000000000000000000000000000000019``
 DAT (ERC-8028)            ``0x4200000000000000000000000000000000008028``
 IDAORegistry              ``0x42000000000000000000000000000000000001da``
+IDAOExecutor (impl.)      ``0x42000000000000000000000000000000000001db``
+ProtocolGovernor          ``0x4200000000000000000000000000000000000600``
 ModelRegistry             ``0x4200000000000000000000000000000000000a10``
 InferenceGateway          ``0x4200000000000000000000000000000000000a11``
 InferenceJobs             ``0x4200000000000000000000000000000000000a12``
@@ -21,8 +23,9 @@ ModelStore                ``0x4200000000000000000000000000000000000a13``
 Wiring. The model registry's DAT is the predeployed DAT, whose
 ``createClass`` is open to anyone, so registering a model creates its DAT
 class from the first block; the protocol share of every compute fee is
-credited to the Holders Mining vault. Dev parameters are documented in
-docs/lazai.md and docs/ai.md; admins and stakers can change them later.
+deposited into the Holders Mining vault. Every rate and floor is a
+ProtocolGovernor parameter (``hyperion.lazai.params``): only stakers change
+them. Other dev parameters are documented in docs/lazai.md and docs/ai.md.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from hyperion.artifacts import load_artifact
+from hyperion.lazai.params import PROTOCOL_PARAMS, param_key
 
 LAZAI_CHAIN_ID = 133718
 
@@ -50,19 +54,17 @@ SETTLEMENT_ADDRESS = _addr("0xBE94646A0C6C1032c289Eea47169798e09dB5299")
 FEE_VAULT_ADDRESS = _addr("0x4200000000000000000000000000000000000019")  # HoldersMining
 DAT_ADDRESS = _addr("0x4200000000000000000000000000000000008028")        # ERC-8028 DAT
 IDAO_REGISTRY_ADDRESS = _addr("0x42000000000000000000000000000000000001da")
+IDAO_EXECUTOR_ADDRESS = _addr("0x42000000000000000000000000000000000001db")  # implementation of iDAO executors
+PROTOCOL_GOVERNOR_ADDRESS = _addr("0x4200000000000000000000000000000000000600")
 MODEL_REGISTRY_ADDRESS = _addr("0x4200000000000000000000000000000000000a10")
 INFERENCE_GATEWAY_ADDRESS = _addr("0x4200000000000000000000000000000000000a11")
 INFERENCE_JOBS_ADDRESS = _addr("0x4200000000000000000000000000000000000a12")
 MODEL_STORE_ADDRESS = _addr("0x4200000000000000000000000000000000000a13")
 
-# LazAI dev parameters (docs/lazai.md)
-COMPUTE_FEE_BPS = 1_000          # 10% of AI-process fees go to stakers
-VERIFICATION_FEE_BPS = 1_000     # 10% of proof fees go to stakers
+# LazAI dev parameters (docs/lazai.md); the staker-governed ones are in hyperion.lazai.params
 EPOCH_LENGTH = 60                # seconds between Holders Mining distributions
 UNSTAKE_DELAY = 600              # seconds from requestUnstake to withdraw
-VOTING_PERIOD = 300              # seconds a fee-split vote stays open
-QUORUM_BPS = 2_000               # 20% of staked METIS must vote
-NODE_FEE = 0                     # VerifiedComputing.nodeFee (alith requests proofs with value 0)
+IDAO_REVENUE_EPOCH = 60          # seconds: iDAO stake earns member revenue from the next epoch on
 REFUND_LOCK_TIME = 0             # AIProcess refund delay
 DATA_CLASS_METADATA_URI = "lazai://classes/data-contributions"
 DATA_CLASS_POLICY_URI = "lazai://policies/data-contributions-v1"
@@ -77,9 +79,7 @@ DATA_REGISTRY_PUBLIC_KEY = (
     "VwIDAQAB\n"
     "-----END PUBLIC KEY-----\n"
 )
-# AI dev parameters (docs/ai.md); the registry's admin can change the split later (set_fee_split)
-HOLDERS_BPS = 5_000              # 50% of a compute fee to the model's DAT holders
-PROTOCOL_BPS = 2_000             # 20% to Holders Mining; the producer keeps the rest
+# AI dev parameters (docs/ai.md); the fee split is staker-governed (fees.inference*Bps)
 CHALLENGE_WINDOW = 3_600         # seconds a job result can be challenged
 WORKER_BOND = 10**16             # minimum worker bond (wei)
 MOVE_WINDOW = 600                # seconds each side of a job dispute has for its next move
@@ -97,19 +97,28 @@ class Predeploy(NamedTuple):
 def predeploy_plan(admin: bytes) -> list[Predeploy]:
     """Every predeploy in deployment order; ``admin`` gets the admin and maintainer roles."""
     to_vault = (admin, SETTLEMENT_ADDRESS, FEE_VAULT_ADDRESS, REFUND_LOCK_TIME)
+    params = PROTOCOL_PARAMS
     return [
+        Predeploy("ProtocolGovernor", "ProtocolGovernor", PROTOCOL_GOVERNOR_ADDRESS,
+                  (FEE_VAULT_ADDRESS, [param_key(p.name) for p in params], [p.default for p in params],
+                   [p.minimum for p in params], [p.maximum for p in params])),
         Predeploy("HoldersMining", "HoldersMining", FEE_VAULT_ADDRESS,
-                  (COMPUTE_FEE_BPS, VERIFICATION_FEE_BPS, EPOCH_LENGTH, UNSTAKE_DELAY, VOTING_PERIOD, QUORUM_BPS)),
-        Predeploy("DAT", "DAT", DAT_ADDRESS, (admin, DATA_REGISTRY_ADDRESS, DATA_CLASS_METADATA_URI,
-                                              DATA_CLASS_POLICY_URI)),
-        Predeploy("IDAORegistry", "IDAORegistry", IDAO_REGISTRY_ADDRESS, (VERIFIED_COMPUTING_ADDRESS,)),
+                  (PROTOCOL_GOVERNOR_ADDRESS, VERIFIED_COMPUTING_ADDRESS, EPOCH_LENGTH, UNSTAKE_DELAY)),
+        # class 1 (data contributions) is managed by staker governance and minted by the DataRegistry
+        Predeploy("DAT", "DAT", DAT_ADDRESS,
+                  (admin, PROTOCOL_GOVERNOR_ADDRESS, [DATA_REGISTRY_ADDRESS], DATA_CLASS_METADATA_URI,
+                   DATA_CLASS_POLICY_URI, IDAO_REGISTRY_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS,
+                   DATA_ANCHORING_TOKEN_ADDRESS)),
+        Predeploy("IDAOExecutor", "IDAOExecutor", IDAO_EXECUTOR_ADDRESS, ()),
+        Predeploy("IDAORegistry", "IDAORegistry", IDAO_REGISTRY_ADDRESS,
+                  (PROTOCOL_GOVERNOR_ADDRESS, VERIFIED_COMPUTING_ADDRESS, IDAO_EXECUTOR_ADDRESS, IDAO_REVENUE_EPOCH)),
         Predeploy("VerifiedComputing", "VerifiedComputing", VERIFIED_COMPUTING_ADDRESS,
-                  (admin, FEE_VAULT_ADDRESS, IDAO_REGISTRY_ADDRESS, NODE_FEE)),
+                  (admin, FEE_VAULT_ADDRESS, IDAO_REGISTRY_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DATA_REGISTRY_ADDRESS)),
         Predeploy("DataAnchoringToken", "DataAnchoringToken", DATA_ANCHORING_TOKEN_ADDRESS,
-                  (admin, DATA_REGISTRY_ADDRESS)),
+                  (admin, DAT_ADDRESS, DATA_REGISTRY_ADDRESS)),
         Predeploy("DataRegistry", "DataRegistry", DATA_REGISTRY_ADDRESS,
                   (admin, VERIFIED_COMPUTING_ADDRESS, DATA_ANCHORING_TOKEN_ADDRESS, DAT_ADDRESS, 1,
-                   DATA_REGISTRY_PUBLIC_KEY)),
+                   DATA_REGISTRY_PUBLIC_KEY, PROTOCOL_GOVERNOR_ADDRESS, FEE_VAULT_ADDRESS)),
         Predeploy("Query", "AIProcess", QUERY_ADDRESS, to_vault),
         Predeploy("Inference", "AIProcess", INFERENCE_ADDRESS, to_vault),
         Predeploy("Training", "AIProcess", TRAINING_ADDRESS, to_vault),
@@ -117,7 +126,7 @@ def predeploy_plan(admin: bytes) -> list[Predeploy]:
                   (admin, QUERY_ADDRESS, INFERENCE_ADDRESS, TRAINING_ADDRESS)),
         Predeploy("ModelStore", "ModelStore", MODEL_STORE_ADDRESS, ()),
         Predeploy("ModelRegistry", "ModelRegistry", MODEL_REGISTRY_ADDRESS,
-                  (FEE_VAULT_ADDRESS, HOLDERS_BPS, PROTOCOL_BPS, DAT_ADDRESS, MODEL_STORE_ADDRESS)),
+                  (FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, DAT_ADDRESS, MODEL_STORE_ADDRESS)),
         Predeploy("InferenceGateway", "InferenceGateway", INFERENCE_GATEWAY_ADDRESS, (MODEL_REGISTRY_ADDRESS,)),
         Predeploy("InferenceJobs", "InferenceJobs", INFERENCE_JOBS_ADDRESS,
                   (MODEL_REGISTRY_ADDRESS, CHALLENGE_WINDOW, WORKER_BOND, MOVE_WINDOW)),

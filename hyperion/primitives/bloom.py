@@ -20,14 +20,24 @@ class InvalidBloom(ValueError):
     """Raised when a value is not a 256-byte bloom filter."""
 
 
+_BITS_CACHE: dict[bytes, int] = {}
+_BITS_CACHE_SIZE = 16384  # addresses and event topics repeat from log to log
+
+
 def _bloom_bits(item: bytes) -> int:
     """The three bits ``item`` sets, as an int bitmask."""
-    digest = keccak256(item)
-    return (
-        (1 << (((digest[0] << 8) | digest[1]) & 2047))
-        | (1 << (((digest[2] << 8) | digest[3]) & 2047))
-        | (1 << (((digest[4] << 8) | digest[5]) & 2047))
-    )
+    bits = _BITS_CACHE.get(item)
+    if bits is None:
+        digest = keccak256(item)
+        bits = (
+            (1 << (((digest[0] << 8) | digest[1]) & 2047))
+            | (1 << (((digest[2] << 8) | digest[3]) & 2047))
+            | (1 << (((digest[4] << 8) | digest[5]) & 2047))
+        )
+        if len(_BITS_CACHE) >= _BITS_CACHE_SIZE:
+            _BITS_CACHE.clear()
+        _BITS_CACHE[bytes(item)] = bits
+    return bits
 
 
 def logs_bloom(logs: Iterable) -> bytes:

@@ -3,7 +3,9 @@
 Encoded like transactions: legacy receipts are a bare RLP list, typed ones
 ``tx_type || rlp(payload)``; the payload is
 ``[status, cumulative_gas_used, logs_bloom, logs]``. This encoding is what
-goes into the receipts trie.
+goes into the receipts trie. A deposit receipt (type 0x7E, OP Stack Canyon
+rules) appends ``deposit_nonce`` (the sender's nonce before the deposit)
+and ``deposit_receipt_version`` (1).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from hyperion.primitives import rlp
 from hyperion.primitives.bloom import logs_bloom
 from hyperion.primitives.logs import Log
 
-KNOWN_TX_TYPES = frozenset((1, 2, 3, 4))
+DEPOSIT_RECEIPT_TYPE = 0x7E
+DEPOSIT_RECEIPT_VERSION = 1
+KNOWN_TX_TYPES = frozenset((1, 2, 3, 4, DEPOSIT_RECEIPT_TYPE))
 _STATUS_BYTES = {b"": False, b"\x01": True}
 
 
@@ -30,6 +34,8 @@ class Receipt:
     status: bool
     cumulative_gas_used: int
     logs: tuple[Log, ...]
+    deposit_nonce: int | None = None  # deposit receipts only
+    deposit_receipt_version: int | None = None
     _bloom: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -42,14 +48,16 @@ class Receipt:
 
     def encode(self) -> bytes:
         """Receipts-trie encoding: legacy RLP list or typed envelope."""
-        payload = rlp.encode(
-            [
-                b"\x01" if self.status else b"",
-                self.cumulative_gas_used,
-                self.bloom,
-                [log.to_rlp() for log in self.logs],
-            ]
-        )
+        fields = [
+            b"\x01" if self.status else b"",
+            self.cumulative_gas_used,
+            self.bloom,
+            [log.to_rlp() for log in self.logs],
+        ]
+        if self.deposit_nonce is not None:
+            fields.append(self.deposit_nonce)
+            fields.append(self.deposit_receipt_version or DEPOSIT_RECEIPT_VERSION)
+        payload = rlp.encode(fields)
         if self.tx_type == 0:
             return payload
         return bytes((self.tx_type,)) + payload
@@ -89,6 +97,16 @@ def decode_receipt(raw: bytes) -> Receipt:
         fields = rlp.decode(body)
     except rlp.RLPError as exc:
         raise ReceiptDecodeError(f"invalid receipt RLP: {exc}") from None
+    deposit_nonce = deposit_version = None
+    if tx_type == DEPOSIT_RECEIPT_TYPE and type(fields) is list and len(fields) == 6:
+        try:
+            deposit_nonce = rlp.decode_int(fields[4], 8)
+            deposit_version = rlp.decode_int(fields[5], 8)
+        except rlp.RLPError as exc:
+            raise ReceiptDecodeError(f"invalid deposit receipt nonce or version: {exc}") from None
+        if deposit_version != DEPOSIT_RECEIPT_VERSION:
+            raise ReceiptDecodeError(f"unsupported deposit receipt version {deposit_version}")
+        fields = fields[:4]
     if type(fields) is not list or len(fields) != 4:
         raise ReceiptDecodeError("receipt must be a list of 4 fields")
     status_bytes, gas_bytes, bloom, log_items = fields
@@ -102,7 +120,8 @@ def decode_receipt(raw: bytes) -> Receipt:
         raise ReceiptDecodeError("receipt bloom must be 256 bytes")
     if type(log_items) is not list:
         raise ReceiptDecodeError("receipt logs must be a list")
-    receipt = Receipt(tx_type, _STATUS_BYTES[status_bytes], cumulative_gas_used, tuple(_decode_log(i) for i in log_items))
+    receipt = Receipt(tx_type, _STATUS_BYTES[status_bytes], cumulative_gas_used, tuple(_decode_log(i) for i in log_items),
+                      deposit_nonce, deposit_version)
     if receipt.bloom != bloom:
         raise ReceiptDecodeError("receipt bloom does not match its logs")
     return receipt

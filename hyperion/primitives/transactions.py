@@ -1,9 +1,10 @@
 """Ethereum transactions: the five envelope types, strict decoding, signing.
 
 Types: 0 legacy (with or without EIP-155 replay protection), 1 access list
-(EIP-2930), 2 fee market (EIP-1559), 3 blob (EIP-4844), 4 set code (EIP-7702).
-Typed transactions are encoded as ``type_byte || rlp(payload)``; legacy ones
-as a bare RLP list.
+(EIP-2930), 2 fee market (EIP-1559), 3 blob (EIP-4844), 4 set code (EIP-7702),
+and the rollup's deposit transaction 0x7E (the OP Stack's type: derived from
+L1, unsigned; see ``DepositTransaction``). Typed transactions are encoded as
+``type_byte || rlp(payload)``; legacy ones as a bare RLP list.
 
 Transactions are immutable (frozen slotted dataclasses). The network
 encoding, hash and recovered sender are computed once and cached, because
@@ -37,6 +38,8 @@ __all__ = [
     "AccessListTransaction",
     "Authorization",
     "BlobTransaction",
+    "DEPOSIT_TX_TYPE",
+    "DepositTransaction",
     "FeeMarketTransaction",
     "InvalidSignature",
     "LegacyTransaction",
@@ -573,8 +576,83 @@ class SetCodeTransaction(_TypedTransactionBase):
         ]
 
 
+# --------------------------------------------------------------------------
+# Type 0x7E: deposit (OP Stack convention)
+# --------------------------------------------------------------------------
+
+DEPOSIT_TX_TYPE = 0x7E
+
+
+@dataclass(frozen=True, slots=True)
+class DepositTransaction(_TransactionBase):
+    """A transaction derived from L1 (a deposit event or the L1 attributes of a block).
+
+    It carries no nonce, fee fields or signature: derivation from L1 is its
+    authorization, and ``source_hash`` makes it unique. ``mint`` wei are
+    credited to ``from_address`` before execution, whatever the outcome.
+    Only a rollup chain accepts it (``hyperion.execution.deposit``); a
+    transaction pool never does.
+    """
+
+    type: ClassVar[int] = DEPOSIT_TX_TYPE
+
+    source_hash: bytes
+    from_address: bytes
+    to: bytes | None
+    mint: int
+    value: int
+    gas: int
+    is_system_tx: bool
+    data: bytes
+    _encoded: bytes | None = _cache_field()
+    _hash: bytes | None = _cache_field()
+    _sender: bytes | None = _cache_field()  # set by stores that cache senders; ``sender`` is ``from_address``
+
+    # the fields every other type has, with the values OP clients report for deposits
+    nonce: ClassVar[int] = 0
+    chain_id: ClassVar[None] = None
+    gas_price: ClassVar[int] = 0
+    max_fee_per_gas: ClassVar[int] = 0
+    max_priority_fee_per_gas: ClassVar[int] = 0
+    access_list: ClassVar[tuple] = ()
+    blob_versioned_hashes: ClassVar[tuple] = ()
+    authorizations: ClassVar[tuple] = ()
+    v: ClassVar[int] = 0
+    y_parity: ClassVar[int] = 0
+    r: ClassVar[int] = 0
+    s: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        if len(self.source_hash) != 32:
+            raise TransactionDecodeError("deposit source hash must be 32 bytes")
+        if len(self.from_address) != 20:
+            raise TransactionDecodeError("deposit from address must be 20 bytes")
+        if self.to is not None and len(self.to) != 20:
+            raise TransactionDecodeError("deposit to address must be 20 bytes or empty")
+
+    @property
+    def sender(self) -> bytes:
+        """The depositor: explicit in the transaction, no signature to recover."""
+        return self.from_address
+
+    def _encode(self) -> bytes:
+        """``0x7E || rlp([sourceHash, from, to, mint, value, gas, isSystemTx, data])``."""
+        return bytes((DEPOSIT_TX_TYPE,)) + rlp.encode([
+            self.source_hash, self.from_address, self.to or b"", self.mint, self.value, self.gas,
+            1 if self.is_system_tx else 0, self.data,
+        ])
+
+    def effective_gas_price(self, base_fee: int) -> int:
+        """Deposits bought their gas on L1: nothing is paid on L2."""
+        return 0
+
+    def effective_priority_fee(self, base_fee: int) -> int:
+        return 0
+
+
 Transaction = Union[
-    LegacyTransaction, AccessListTransaction, FeeMarketTransaction, BlobTransaction, SetCodeTransaction
+    LegacyTransaction, AccessListTransaction, FeeMarketTransaction, BlobTransaction, SetCodeTransaction,
+    DepositTransaction,
 ]
 
 
@@ -685,11 +763,29 @@ def _decode_set_code_tx(fields) -> SetCodeTransaction:
     )
 
 
+def _decode_deposit_tx(fields) -> DepositTransaction:
+    _check_field_count(fields, 8, "deposit transaction")
+    system = _bytes(fields[6], "isSystemTx")
+    if system not in (b"", b"\x01"):
+        raise TransactionDecodeError("deposit isSystemTx must be an RLP boolean (empty or 0x01)")
+    return DepositTransaction(
+        _fixed(fields[0], "source hash", 32),
+        _fixed(fields[1], "from", 20),
+        _to_address(fields[2], True),
+        _uint(fields[3], "mint"),
+        _uint(fields[4], "value"),
+        _uint(fields[5], "gas", 8),
+        system == b"\x01",
+        _bytes(fields[7], "data"),
+    )
+
+
 _TYPED_DECODERS = {
     1: _decode_access_list_tx,
     2: _decode_fee_market_tx,
     3: _decode_blob_tx,
     4: _decode_set_code_tx,
+    DEPOSIT_TX_TYPE: _decode_deposit_tx,
 }
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from hyperion.chain import limits
 from hyperion.rpc.errors import ServerError
 from hyperion.rpc.formatting import d
 
@@ -128,13 +129,18 @@ class FilterManager:
         if found.kind == "blocks":
             hashes = []
             for number in range(first, head + 1):
+                limits.check()  # a filter left unpolled for long may have many blocks to report
                 block = chain.block_by_number(number)
                 if block is not None:
                     hashes.append(d(block.hash))
             return hashes
         from hyperion.rpc.methods.eth import format_logs
 
-        logs = chain.get_logs(first, last, criteria.get("addresses"), criteria.get("topics") or [])
+        logs = []
+        step = getattr(chain, "max_log_range", None) or (last - first + 1)
+        for start in range(first, last + 1, step):  # a long gap is read in ranges a log query may span
+            logs += chain.get_logs(start, min(last, start + step - 1), criteria.get("addresses"),
+                                   criteria.get("topics") or [])
         return format_logs(self._context, logs)
 
     def all_logs(self, filter_id: str) -> list:

@@ -76,7 +76,8 @@ def format_header(block: Any) -> dict:
     return result
 
 
-def format_block(block: Any, full_transactions: bool) -> dict:
+def format_block(block: Any, full_transactions: bool, deposit_nonces: Optional[list] = None) -> dict:
+    """geth's block object; ``deposit_nonces`` (per transaction, from the receipts) fills deposits' ``nonce``."""
     result = format_header(block)
     result["totalDifficulty"] = "0x0"
     result["size"] = q(block.size)
@@ -84,8 +85,10 @@ def format_block(block: Any, full_transactions: bool) -> dict:
     if full_transactions:
         base_fee = getattr(block.header, "base_fee", None)
         block_hash, number = block.hash, block.header.number
-        result["transactions"] = [format_transaction(tx, block_hash, number, index, base_fee, block.header.timestamp)
-                                  for index, tx in enumerate(block.transactions)]
+        result["transactions"] = [
+            format_transaction(tx, block_hash, number, index, base_fee, block.header.timestamp,
+                               deposit_nonces[index] if deposit_nonces else None)
+            for index, tx in enumerate(block.transactions)]
     else:
         result["transactions"] = [d(tx.hash) for tx in block.transactions]
     if getattr(block.header, "withdrawals_root", None) is not None:
@@ -105,11 +108,46 @@ def _format_access_list(entries: Iterable) -> list[dict]:
     return [{"address": d(addr), "storageKeys": [d(slot) for slot in slots]} for addr, slots in entries]
 
 
+DEPOSIT_TX_TYPE = 0x7E
+
+
+def format_deposit_transaction(tx: Any, block_hash: Optional[bytes], block_number: Optional[int],
+                               index: Optional[int], deposit_nonce: Optional[int]) -> dict:
+    """A deposit (type 0x7E) as OP chains' op-geth returns it: zero fees and signature, ``sourceHash``,
+    ``mint``, ``isSystemTx`` only when set, and ``nonce``/``depositReceiptVersion`` from the receipt."""
+    result: dict[str, Any] = {
+        "blockHash": opt_d(block_hash),
+        "blockNumber": opt_q(block_number),
+        "from": d(tx.from_address),
+        "gas": q(tx.gas),
+        "gasPrice": "0x0",
+        "hash": d(tx.hash),
+        "input": d(tx.data),
+        "nonce": q(deposit_nonce or 0),
+        "to": opt_d(tx.to),
+        "transactionIndex": opt_q(index),
+        "value": q(tx.value),
+        "type": q(DEPOSIT_TX_TYPE),
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
+        "sourceHash": d(tx.source_hash),
+        "mint": q(tx.mint),
+    }
+    if tx.is_system_tx:
+        result["isSystemTx"] = True
+    if deposit_nonce is not None:
+        result["depositReceiptVersion"] = "0x1"
+    return result
+
+
 def format_transaction(tx: Any, block_hash: Optional[bytes] = None, block_number: Optional[int] = None,
                        index: Optional[int] = None, base_fee: Optional[int] = None,
-                       block_timestamp: Optional[int] = None) -> dict:
+                       block_timestamp: Optional[int] = None, deposit_nonce: Optional[int] = None) -> dict:
     """geth's RPCTransaction; pass no block fields for a pending transaction."""
     tx_type = tx.type
+    if tx_type == DEPOSIT_TX_TYPE:
+        return format_deposit_transaction(tx, block_hash, block_number, index, deposit_nonce)
     result: dict[str, Any] = {
         "blockHash": opt_d(block_hash),
         "blockNumber": opt_q(block_number),
@@ -199,6 +237,10 @@ def format_receipt(receipt: Any, block_timestamp: Optional[int] = None) -> dict:
     if receipt.tx_type == 3:
         result["blobGasUsed"] = q(receipt.blob_gas_used or 0)
         result["blobGasPrice"] = q(receipt.blob_gas_price or 0)
+    deposit_nonce = getattr(receipt, "deposit_nonce", None)
+    if deposit_nonce is not None:  # OP chains' deposit receipt fields
+        result["depositNonce"] = q(deposit_nonce)
+        result["depositReceiptVersion"] = "0x1"
     return result
 
 

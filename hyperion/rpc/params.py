@@ -290,12 +290,14 @@ def _topic_filter(value: Any, what: str) -> list[Optional[list[bytes]] | None]:
     """Topics: each position is null (wildcard), a hash, or a list of hashes (OR)."""
     topics = array(value, what)
     if len(topics) > 4:
-        raise InvalidParams("too many topics in filter (max 4)")
+        raise InvalidParams("exceed max topics")
     parsed: list = []
     for position, entry in enumerate(topics):
         if entry is None:
             parsed.append(None)
         elif isinstance(entry, list):
+            if len(entry) > MAX_LOG_QUERY_ALTERNATIVES:
+                raise InvalidParams(_TOO_MANY_ALTERNATIVES)
             alternatives = [hash32(item, f"topic {position}") for item in entry if item is not None]
             # a list containing null matches anything, as in geth
             parsed.append(None if (not entry or any(item is None for item in entry)) else alternatives)
@@ -304,6 +306,10 @@ def _topic_filter(value: Any, what: str) -> list[Optional[list[bytes]] | None]:
     while parsed and parsed[-1] is None:
         parsed.pop()
     return parsed
+
+
+MAX_LOG_QUERY_ALTERNATIVES = 1000  # geth's --rpc.logquerylimit
+_TOO_MANY_ALTERNATIVES = "exceed max addresses or topics per search position"
 
 
 def filter_criteria(value: Any, what: str = "filter") -> dict:
@@ -326,6 +332,8 @@ def filter_criteria(value: Any, what: str = "filter") -> dict:
     raw_address = fields.get("address")
     if raw_address is not None:
         if isinstance(raw_address, list):
+            if len(raw_address) > MAX_LOG_QUERY_ALTERNATIVES:
+                raise InvalidParams(_TOO_MANY_ALTERNATIVES)
             criteria["addresses"] = [address(item, "address") for item in raw_address]
         else:
             criteria["addresses"] = [address(raw_address, "address")]

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from hyperion.sdk.client import DEFAULT_RPC_URL, HyperionClient, TxResult
 from hyperion.sdk.dat import ETH_ASSET, DatClient, metric
-from hyperion.sdk.data import DataClient, sign_proof
+from hyperion.sdk.data import DataClient, sign_proof, signed
 from hyperion.sdk.errors import SdkError, TransactionFailed
+from hyperion.sdk.governance import GovernanceClient
 from hyperion.sdk.idao import IDAOClient
+from hyperion.sdk.proposals import Call
 from hyperion.sdk.settlement import SettlementClient, sign_request
 from hyperion.sdk.staking import StakingClient
 
@@ -29,16 +31,17 @@ class LazAI:
     idao: IDAOClient
     staking: StakingClient
     settlement: SettlementClient
+    governance: GovernanceClient
 
 
 def connect(rpc_url: str = DEFAULT_RPC_URL, private_key: str | bytes | None = None, **kwargs) -> LazAI:
     client = HyperionClient(rpc_url, private_key, **kwargs)
     return LazAI(client, DatClient(client), DataClient(client), IDAOClient(client), StakingClient(client),
-                 SettlementClient(client))
+                 SettlementClient(client), GovernanceClient(client))
 
 
 __all__ = [
     "connect", "LazAI", "HyperionClient", "TxResult", "DatClient", "DataClient", "IDAOClient", "StakingClient",
-    "SettlementClient", "SdkError", "TransactionFailed", "ETH_ASSET", "metric", "sign_proof", "sign_request",
-    "DEFAULT_RPC_URL",
+    "SettlementClient", "GovernanceClient", "Call", "SdkError", "TransactionFailed", "ETH_ASSET", "metric",
+    "sign_proof", "signed", "sign_request", "DEFAULT_RPC_URL",
 ]

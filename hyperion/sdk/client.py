@@ -96,7 +96,7 @@ class HyperionClient:
         try:
             estimate = function.estimate_gas(params)
         except ContractLogicError as exc:
-            raise TransactionFailed(_reason(exc)) from None
+            raise TransactionFailed(revert_reason(exc)) from None
         latest = self.w3.eth.get_block("latest")
         base_fee = latest.get("baseFeePerGas", 0) or 0
         tip = self.w3.eth.max_priority_fee
@@ -145,7 +145,7 @@ class HyperionClient:
         return TxResult("0x" + bytes(tx_hash).hex(), receipt, receipt["gasUsed"], [])
 
 
-def _reason(exc: ContractLogicError) -> str:
+def revert_reason(exc: ContractLogicError) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return message.removeprefix("execution reverted: ").removeprefix("execution reverted")  or "execution reverted"
 

@@ -69,6 +69,25 @@ class DatClient:
     def transfer_value(self, from_token: int, to_token: int, value: int) -> TxResult:
         return self.client.transact(self.contract.functions.transferValue(from_token, to_token, value))
 
+    def split_token(self, token_id: int, to: str, value: int) -> int:
+        """Move ``value`` units (and the same proportion of the revenue share) into a new token for ``to``."""
+        result = self.client.transact(self.contract.functions.splitToken(token_id, Web3.to_checksum_address(to),
+                                                                         value))
+        return result.event("Minted")["tokenId"]
+
+    def offer_class_management(self, class_id: int, to: str) -> TxResult:
+        return self.client.transact(self.contract.functions.offerClassManagement(class_id,
+                                                                                 Web3.to_checksum_address(to)))
+
+    def accept_class_management(self, class_id: int) -> TxResult:
+        return self.client.transact(self.contract.functions.acceptClassManagement(class_id))
+
+    def revoke_class(self, class_id: int) -> TxResult:
+        return self.client.transact(self.contract.functions.revokeClass(class_id))
+
+    def class_manager(self, class_id: int) -> str:
+        return self.contract.functions.classCreator(class_id).call()
+
     def approve_for_class(self, class_id: int, operator: str, approved: bool = True) -> TxResult:
         return self.client.transact(self.contract.functions.approveForClass(
             class_id, Web3.to_checksum_address(operator), approved))

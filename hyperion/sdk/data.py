@@ -26,6 +26,11 @@ def sign_proof(private_key: str | bytes, file_id: int, score: int, file_url: str
     return Account.sign_message(encode_defunct(primitive=digest), private_key).signature
 
 
+def signed(private_key: str | bytes, file_id: int, score: int, file_url: str, proof_url: str) -> tuple:
+    """The proof argument of DataRegistry.addProof: ``(signature, (file_id, score, file_url, proof_url))``."""
+    return (sign_proof(private_key, file_id, score, file_url, proof_url), (file_id, score, file_url, proof_url))
+
+
 class DataClient:
     def __init__(self, client: HyperionClient) -> None:
         self.client = client
@@ -39,10 +44,9 @@ class DataClient:
         return self.client.transact(self.registry.functions.addPermissionForFile(
             file_id, Web3.to_checksum_address(account), encrypted_key))
 
-    def add_verifier(self, node: str, url: str, public_key: str = "") -> TxResult:
-        """Admin/maintainer path; iDAOs admit verifiers by vote (IDAOClient.propose_admit_verifier)."""
-        return self.client.transact(self.verified_computing.functions.addNode(
-            Web3.to_checksum_address(node), url, public_key))
+    def is_verifier(self, node: str) -> bool:
+        """Verifiers are admitted by an iDAO vote (IDAOClient.propose_admit_verifier) with a bond."""
+        return self.verified_computing.functions.isNode(Web3.to_checksum_address(node)).call()
 
     def request_proof(self, file_id: int, fee: int | None = None) -> int:
         fee = self.verified_computing.functions.nodeFee().call() if fee is None else fee
@@ -59,9 +63,29 @@ class DataClient:
 
     def add_proof(self, file_id: int, score: int, file_url: str, proof_url: str) -> TxResult:
         """Sign the proof with this client's key (a verifier node) and submit it."""
-        signature = sign_proof(self.client.account.key, file_id, score, file_url, proof_url)
-        return self.client.transact(self.registry.functions.addProof(
-            file_id, (signature, (file_id, score, file_url, proof_url))))
+        return self.submit_proof(file_id, signed(self.client.account.key, file_id, score, file_url, proof_url))
+
+    def submit_proof(self, file_id: int, proof: tuple) -> TxResult:
+        """Submit a proof signed elsewhere: ``(signature, (file_id, score, file_url, proof_url))``."""
+        return self.client.transact(self.registry.functions.addProof(file_id, proof))
+
+    def challenge_proof(self, file_id: int, proof_index: int, reason_uri: str = "", bond: int | None = None) -> int:
+        """Dispute a proof within its dispute window; staker governance decides (DataRegistry.resolveChallenge)."""
+        if bond is None:
+            bond = self.client.contract("ProtocolGovernor").functions.param(
+                Web3.keccak(text="verifiers.challengeBond")).call()
+        result = self.client.transact(self.registry.functions.challengeProof(file_id, proof_index, reason_uri),
+                                      value=bond)
+        return result.event("ProofChallenged")["challengeId"]
+
+    def report_conflicting_proofs(self, first: tuple, second: tuple) -> int:
+        """Two different proofs one verifier signed for one file: slashes it; returns the bond taken."""
+        return self.client.transact(self.registry.functions.reportConflictingProofs(first, second)).event(
+            "EquivocationReported")["slashed"]
+
+    def proof_status(self, file_id: int, proof_index: int) -> dict:
+        void, challenge, window_end = self.registry.functions.proofStatus(file_id, proof_index).call()
+        return {"void": void, "challenge_id": challenge, "dispute_window_ends": window_end}
 
     def request_reward(self, file_id: int, proof_index: int = 1) -> Reward:
         event = self.client.transact(self.registry.functions.requestReward(file_id, proof_index)).event(

@@ -1,4 +1,7 @@
-"""Holders Mining helpers: stake METIS, claim the revenue share, unstake, and vote on the fee split."""
+"""Holders Mining helpers: stake METIS, claim the revenue share, unstake, delegate votes, bond as a verifier.
+
+Fee rates are staker-governed parameters: see ``hyperion.sdk.governance``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ from web3 import Web3
 
 from hyperion.sdk.client import HyperionClient, TxResult
 
-STREAMS = {"base-fee": 0, "compute": 1, "verification": 2}
+STREAMS = {"transaction-fees": 0, "compute": 1, "verification": 2, "slashing": 3, "direct": 4}
 
 
 @dataclass(frozen=True)
 class StakerPosition:
     staker: str
     staked: int
+    bonded: int
+    votes: int
     pending_rewards: int
     pending_unstake: int
     unlock_at: int
@@ -57,8 +62,8 @@ class StakingClient:
     def position(self, staker: str | None = None) -> StakerPosition:
         who = Web3.to_checksum_address(staker or self.client.address)
         f = self.contract.functions
-        return StakerPosition(who, f.stakeOf(who).call(), f.pendingRewards(who).call(),
-                              f.pendingUnstake(who).call(), f.unlockAt(who).call())
+        return StakerPosition(who, f.stakeOf(who).call(), f.bondOf(who).call(), f.getVotes(who).call(),
+                              f.pendingRewards(who).call(), f.pendingUnstake(who).call(), f.unlockAt(who).call())
 
     def state(self) -> VaultState:
         f = self.contract.functions
@@ -69,15 +74,16 @@ class StakingClient:
             f.totalDistributed().call(), f.totalClaimed().call(),
         )
 
-    def propose_fee_split(self, compute_fee_bps: int, verification_fee_bps: int) -> int:
-        result = self.client.transact(self.contract.functions.propose(compute_fee_bps, verification_fee_bps))
-        return result.event("ProposalCreated")["proposalId"]
+    def delegate(self, delegatee: str) -> TxResult:
+        """Let ``delegatee`` vote with this account's stake in the ProtocolGovernor."""
+        return self.client.transact(self.contract.functions.delegate(Web3.to_checksum_address(delegatee)))
 
-    def vote(self, proposal_id: int, support: bool) -> TxResult:
-        return self.client.transact(self.contract.functions.vote(proposal_id, support))
+    def bond(self, amount: int) -> TxResult:
+        """Lock ``amount`` of this account's stake as its verifier bond (it keeps earning and voting)."""
+        return self.client.transact(self.contract.functions.bond(amount))
 
-    def execute(self, proposal_id: int) -> bool:
-        return self.client.transact(self.contract.functions.execute(proposal_id)).event("ProposalExecuted")["passed"]
+    def unbond(self, amount: int) -> TxResult:
+        return self.client.transact(self.contract.functions.unbond(amount))
 
     def wait_for_epoch(self, dev_time_travel: bool = True, poll=None) -> None:
         """Make the next checkpoint distribute: on a dev node jump the clock, else sleep until the epoch ends."""

@@ -99,6 +99,11 @@ class StateDatabase(Protocol):
     def chain_put(self, table: str, key: bytes, value: Optional[bytes]) -> None:
         """Write a chain record outside a block commit (e.g. metadata)."""
 
+    def chain_scan(self, table: str, start: bytes, stop: bytes, *, reverse: bool = False,
+                   limit: Optional[int] = None) -> list[tuple[bytes, bytes]]:
+        """The records of ``table`` with ``start <= key < stop``, in key order (or
+        reversed), at most ``limit`` of them: the range reads an index needs."""
+
     def rollback(self, block_number: int) -> None:
         """Drop every block above ``block_number`` (state and chain records
         the caller deletes through ``chain_writes`` of a later commit)."""

@@ -20,6 +20,8 @@ keeps blocks ``latest - R .. latest``, which also bounds ``rollback``.
 
 from __future__ import annotations
 
+import bisect
+
 import threading
 from typing import Iterable, Iterator, Mapping, Optional
 
@@ -210,6 +212,7 @@ class MemoryStateDatabase:
         self._states: dict[int, MemoryState] = {}
         self._roots: dict[int, bytes] = {}
         self._chain: dict[str, dict[bytes, bytes]] = {}
+        self._sorted_keys: dict[str, list[bytes]] = {}   # tables read by chain_scan, keys kept sorted
         self._latest: Optional[int] = None
         self._closed = False
         # the latest block's large-storage records, for the next pending state to take over
@@ -332,6 +335,24 @@ class MemoryStateDatabase:
         self._check_open()
         self._apply_chain_writes(validate_chain_writes([(table, key, value)]))
 
+    def chain_scan(self, table: str, start: bytes, stop: bytes, *, reverse: bool = False,
+                   limit: Optional[int] = None) -> list[tuple[bytes, bytes]]:
+        """Records with ``start <= key < stop`` in key order (or reversed), at most ``limit``."""
+        self._check_open()
+        records = self._chain.get(check_table_name(table))
+        if not records:
+            return []
+        keys = self._sorted_keys.get(table)
+        if keys is None:  # first scan of this table: sort once, then keep sorted on writes
+            keys = self._sorted_keys[table] = sorted(records)
+        lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, stop)
+        chosen = keys[lo:hi]
+        if reverse:
+            chosen.reverse()
+        if limit is not None:
+            chosen = chosen[:limit]
+        return [(key, records[key]) for key in chosen]
+
     def rollback(self, block_number: int) -> None:
         """Drop every block above ``block_number`` (which must be retained)."""
         self._check_open()
@@ -351,6 +372,7 @@ class MemoryStateDatabase:
         self._states.clear()
         self._roots.clear()
         self._chain.clear()
+        self._sorted_keys.clear()
 
     def __enter__(self) -> "MemoryStateDatabase":
         return self
@@ -362,9 +384,13 @@ class MemoryStateDatabase:
     def _apply_chain_writes(self, writes: list[tuple[str, bytes, Optional[bytes]]]) -> None:
         for table, key, value in writes:
             records = self._chain.setdefault(table, {})
+            keys = self._sorted_keys.get(table)
             if value is None:
-                records.pop(key, None)
+                if records.pop(key, None) is not None and keys is not None:
+                    del keys[bisect.bisect_left(keys, key)]
             else:
+                if keys is not None and key not in records:
+                    bisect.insort(keys, key)
                 records[key] = value
 
     def _prune(self) -> None:

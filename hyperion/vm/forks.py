@@ -13,10 +13,10 @@ instruction table (``opcodes.table_for``) and the precompile map
 (``precompiles.precompiles_for``) are built once per fork from these
 fields, with the fork's constants bound into the handlers that differ.
 
-``ForkSchedule`` answers "which fork is active at (block number,
-timestamp)" for a chain; it can be built from a geth genesis ``config``
-(fork blocks and times plus ``blobSchedule``) or from a test fixture's
-network name (``CancunToPragueAtTime15k``).
+Which fork rules a block (a chain's schedule of fork blocks and times) is
+the chain layer's business (``hyperion.chain.schedule``); a chain's blob
+schedule reaches the forks through ``Fork.with_blob_schedule`` or
+``apply_blob_schedule``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping
 
 
 class UnknownFork(ValueError):
@@ -158,6 +158,13 @@ class Fork:
 
     def __repr__(self) -> str:
         return f"Fork({self.name})"
+
+    @property
+    def cache_key(self):
+        """Key for per-fork caches (instruction tables, precompile maps): equal forks share
+        them, but a variant whose ``extra`` (extra precompiles, handler wrappers) differs
+        does not, even under the same name (equality ignores ``extra``)."""
+        return (self, id(self.extra)) if self.extra else self
 
     # -- blob schedule --------------------------------------------------------
     @property
@@ -421,220 +428,7 @@ def aliases_of(fork: Fork) -> list[str]:
     return [alias for alias, target in FORK_ALIASES.items() if target == fork.name]
 
 
-# -- schedules ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ForkActivation:
-    """When a fork starts: at a block number, at a timestamp, or (Paris on a
-    chain that does not name its merge block) when ``terminal_total_difficulty`` is reached."""
-
-    fork: Fork
-    block: Optional[int] = None
-    timestamp: Optional[int] = None
-    terminal_total_difficulty: Optional[int] = None
-
-
-class ForkSchedule:
-    """A chain's forks in activation order; ``fork_at`` picks the active one.
-
-    Forks activated by block number come first, then forks activated by
-    timestamp (as geth requires). The first entry must be active at genesis.
-    """
-
-    def __init__(self, activations: Sequence[ForkActivation]) -> None:
-        if not activations:
-            raise ValueError("a fork schedule needs at least one fork")
-        items = list(activations)
-        for previous, current in zip(items, items[1:]):
-            if current.fork <= previous.fork:
-                raise ValueError(f"fork schedule out of order: {current.fork.name} after {previous.fork.name}")
-        first = items[0]
-        if first.block not in (None, 0) or first.timestamp not in (None, 0):
-            raise ValueError(f"the first fork of a schedule ({first.fork.name}) must be active at genesis")
-        self.activations: tuple[ForkActivation, ...] = tuple(items)
-
-    @property
-    def forks(self) -> tuple[Fork, ...]:
-        return tuple(a.fork for a in self.activations)
-
-    @property
-    def genesis_fork(self) -> Fork:
-        return self.fork_at(0, 0, total_difficulty=0)
-
-    def fork_at(self, number: int, timestamp: int, *, total_difficulty: Optional[int] = None) -> Fork:
-        """The fork that rules the block at ``number`` with ``timestamp``.
-
-        A Paris entry known only by terminal total difficulty is active when
-        ``total_difficulty`` (the block's, including its own difficulty)
-        reaches it, or, without ``total_difficulty``, once a later
-        timestamp fork is active.
-        """
-        active = self.activations[0].fork
-        for activation in self.activations[1:]:
-            if activation.block is not None:
-                reached = number >= activation.block
-            elif activation.timestamp is not None:
-                reached = timestamp >= activation.timestamp
-            elif activation.terminal_total_difficulty is not None:
-                if total_difficulty is None:
-                    continue  # decided by the entries after it
-                reached = total_difficulty >= activation.terminal_total_difficulty
-            else:
-                reached = True
-            if not reached:
-                break
-            active = activation.fork
-        return active
-
-    def __repr__(self) -> str:
-        parts = []
-        for a in self.activations:
-            when = (f"block {a.block}" if a.block is not None else f"time {a.timestamp}" if a.timestamp is not None
-                    else f"TTD {a.terminal_total_difficulty}" if a.terminal_total_difficulty is not None else "genesis")
-            parts.append(f"{a.fork.name}@{when}")
-        return f"ForkSchedule({', '.join(parts)})"
-
-    @classmethod
-    def single(cls, fork: Fork) -> "ForkSchedule":
-        return cls([ForkActivation(fork, block=0)])
-
-    @classmethod
-    def from_geth_config(cls, config: Mapping[str, Any]) -> "ForkSchedule":
-        """The schedule a geth genesis ``config`` describes: ``homesteadBlock``
-        .. ``grayGlacierBlock``, the merge (``mergeNetsplitBlock`` or
-        ``terminalTotalDifficulty``), ``shanghaiTime`` .. ``bpo5Time``, with
-        ``blobSchedule`` applied. Forks the config does not name are not
-        scheduled; a fork listed after an unscheduled one is an error."""
-        if not isinstance(config, Mapping):
-            raise ValueError("chain config must be an object")
-        blob_schedule = config.get("blobSchedule")
-        activations = [ForkActivation(FRONTIER, block=0)]
-        for fork, key in _GETH_BLOCK_KEYS:
-            block = _config_int(config, key)
-            if block is not None:
-                activations.append(ForkActivation(fork, block=block))
-        if _config_int(config, "constantinopleBlock") is not None and _config_int(config, "petersburgBlock") is None:
-            # geth: without petersburgBlock, Petersburg comes with Constantinople
-            activations = [a if a.fork is not CONSTANTINOPLE else dataclasses.replace(a, fork=PETERSBURG)
-                           for a in activations]
-        merge_block = _config_int(config, "mergeNetsplitBlock")
-        ttd = _config_int(config, "terminalTotalDifficulty")
-        if merge_block is not None:
-            activations.append(ForkActivation(PARIS, block=merge_block))
-        elif ttd is not None:
-            if ttd == 0:
-                activations.append(ForkActivation(PARIS, block=0))
-            else:
-                activations.append(ForkActivation(PARIS, terminal_total_difficulty=ttd))
-        elif config.get("terminalTotalDifficultyPassed") is True:
-            activations.append(ForkActivation(PARIS, block=0))
-        for fork, key in _GETH_TIME_KEYS:
-            time = _config_int(config, key)
-            if time is not None:
-                activations.append(ForkActivation(fork, timestamp=time))
-        activations = _drop_superseded_genesis_entries(activations)
-        _check_contiguous(activations)
-        if blob_schedule is not None:
-            forks = apply_blob_schedule([a.fork for a in activations], blob_schedule)
-            activations = [dataclasses.replace(a, fork=f) for a, f in zip(activations, forks)]
-        return cls(activations)
-
-    @classmethod
-    def from_network(cls, network: str, blob_schedule: Optional[Mapping[str, Any]] = None) -> "ForkSchedule":
-        """The schedule of a test fixture's ``network``: one fork (``Prague``)
-        or a transition: ``<A>To<B>At<N>`` (block N), ``<A>To<B>AtTime<N>[k]``
-        (timestamp, k = thousands) or ``<A>To<B>AtDiff<HEX>`` (the merge at
-        that total difficulty)."""
-        match = re.fullmatch(r"(\w+?)To(\w+?)At(Time|Diff)?([0-9A-Fa-f]+)(k?)", network)
-        if match is None:
-            schedule = [ForkActivation(get_fork(network), block=0)]
-        else:
-            first, second, kind, amount, thousands = match.groups()
-            before, after = get_fork(first), get_fork(second)
-            if kind == "Diff":
-                later = ForkActivation(after, terminal_total_difficulty=int(amount, 16))
-            else:
-                value = int(amount) * (1000 if thousands else 1)
-                later = ForkActivation(after, timestamp=value) if kind == "Time" else ForkActivation(after, block=value)
-            schedule = [ForkActivation(before, block=0), later]
-        if blob_schedule is not None:
-            forks = apply_blob_schedule([a.fork for a in schedule], blob_schedule)
-            schedule = [dataclasses.replace(a, fork=f) for a, f in zip(schedule, forks)]
-        return cls(schedule)
-
-
-# geth's chain config keys, in fork order (eip155Block is the same fork as eip158Block)
-_GETH_BLOCK_KEYS = (
-    (HOMESTEAD, "homesteadBlock"),
-    (TANGERINE_WHISTLE, "eip150Block"),
-    (SPURIOUS_DRAGON, "eip158Block"),
-    (BYZANTIUM, "byzantiumBlock"),
-    (CONSTANTINOPLE, "constantinopleBlock"),
-    (PETERSBURG, "petersburgBlock"),
-    (ISTANBUL, "istanbulBlock"),
-    (MUIR_GLACIER, "muirGlacierBlock"),
-    (BERLIN, "berlinBlock"),
-    (LONDON, "londonBlock"),
-    (ARROW_GLACIER, "arrowGlacierBlock"),
-    (GRAY_GLACIER, "grayGlacierBlock"),
-)
-_GETH_TIME_KEYS = (
-    (SHANGHAI, "shanghaiTime"),
-    (CANCUN, "cancunTime"),
-    (PRAGUE, "pragueTime"),
-    (OSAKA, "osakaTime"),
-    (BPO1, "bpo1Time"),
-    (BPO2, "bpo2Time"),
-    (BPO3, "bpo3Time"),
-    (BPO4, "bpo4Time"),
-    (BPO5, "bpo5Time"),
-)
-
-
-def _config_int(config: Mapping[str, Any], key: str) -> Optional[int]:
-    value = config.get(key)
-    if value is None and key == "eip158Block":
-        value = config.get("eip155Block")
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = int(value, 0)
-        except ValueError:
-            raise ValueError(f"chain config {key}: not a number: {value!r}") from None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"chain config {key}: expected a non-negative integer, got {value!r}")
-    return value
-
-
-def _drop_superseded_genesis_entries(activations: list[ForkActivation]) -> list[ForkActivation]:
-    """Keep only the last of the forks active at genesis (and every later one)."""
-    at_genesis = [i for i, a in enumerate(activations) if a.block == 0 or a.timestamp == 0]
-    if not at_genesis:
-        return activations
-    last = at_genesis[-1]
-    kept = [dataclasses.replace(activations[last], block=0, timestamp=None)]
-    kept.extend(a for i, a in enumerate(activations) if i > last)
-    return kept
-
-
-def _check_contiguous(activations: list[ForkActivation]) -> None:
-    """Every fork between two scheduled ones must itself be scheduled (geth's
-    rule), apart from the difficulty-bomb-only forks, Constantinople (which
-    Petersburg replaces) and Paris (the merge may be implied by a later fork)."""
-    optional = {CONSTANTINOPLE.name, MUIR_GLACIER.name, ARROW_GLACIER.name, GRAY_GLACIER.name, PARIS.name}
-    names = [a.fork.name for a in activations]
-    order = list(FORKS)
-    for previous, current in zip(names, names[1:]):
-        skipped = order[order.index(previous) + 1 : order.index(current)]
-        missing = [name for name in skipped if name not in optional]
-        if missing:
-            raise ValueError(f"chain config schedules {current} but not {', '.join(missing)} before it")
-    times = [a for a in activations if a.timestamp is not None]
-    blocks_after_time = [a for a in activations[activations.index(times[0]):] if a.block is not None] if times else []
-    if blocks_after_time:
-        raise ValueError(f"{blocks_after_time[0].fork.name} is scheduled by block after a fork scheduled by time")
+# -- blob schedules from a chain config ---------------------------------------------------
 
 
 def _blob_entry_int(entry: Mapping[str, Any], key: str, fork_name: str) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-# The values below are the current (Prague) ones. Those that earlier forks
-# price differently (SLOAD, BALANCE, CALL, EXP per byte, refunds, ...) are
-# fields of ``Fork`` and bound into the handlers per fork.
+# Prices that never changed, and the EIP-2929 ones. Those that forks priced
+# differently (SLOAD, BALANCE, CALL, SELFDESTRUCT, EXP per byte, refunds, ...)
+# are fields of ``Fork``, bound into the handlers when a fork's table is built.
 
 # Static tiers (Yellow Paper names)
 ZERO = 0
@@ -16,7 +16,6 @@ MID = 8
 HIGH = 10
 
 EXP = 10
-EXP_BYTE = 50
 MEMORY_WORD = 3
 KECCAK256 = 30
 KECCAK256_WORD = 6
@@ -30,7 +29,6 @@ CODE_DEPOSIT_BYTE = 200
 NEW_ACCOUNT = 25000
 CALL_VALUE = 9000
 CALL_STIPEND = 2300
-SELFDESTRUCT = 5000
 SELFDESTRUCT_NEW_ACCOUNT = 25000
 INITCODE_WORD = 2
 BLOBHASH = 3
@@ -42,9 +40,7 @@ WARM_ACCESS = 100
 SSTORE_SET = 20000
 SSTORE_UPDATE = 5000  # before EIP-2929
 SSTORE_RESET = SSTORE_UPDATE - COLD_SLOAD  # 2900
-SSTORE_CLEARS_REFUND = 4800  # SSTORE_RESET + ACCESS_LIST_STORAGE_KEY (EIP-3529)
 SSTORE_SENTRY = CALL_STIPEND  # EIP-2200: fail if gas left <= 2300
-MAX_REFUND_QUOTIENT = 5
 
 # EIP-7702
 PER_EMPTY_ACCOUNT_COST = 25000

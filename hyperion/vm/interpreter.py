@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
 from hyperion.vm.compiler.tiering import TIERS
-from hyperion.vm.exceptions import ExceptionalHalt, Halt, Revert
+from hyperion.vm.exceptions import (
+    CodeSizeExceeded,
+    ExceptionalHalt,
+    Halt,
+    InvalidContractPrefix,
+    OutOfGas,
+    PrecompileFailure,
+    Revert,
+)
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE
 from hyperion.vm.precompiles.base import PrecompileError
@@ -19,9 +27,10 @@ SUCCESS = 1
 REVERTED = 0
 FAILED = -1
 
-# TxContext.accounts: how calls treat the accounts they reach (see system.account_rule)
-_CREATED_ON_TOUCH = 0
-_TOUCHED = 1
+# TxContext.accounts: how a fork treats the accounts that calls and SELFDESTRUCT reach
+ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
+ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
+ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
 RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
@@ -60,6 +69,7 @@ def _run(f: Frame) -> int:
     except ExceptionalHalt as exc:
         f.gas = 0
         f.output = b""
+        f.ctx.halt_reason = exc
         if tracer is not None:
             tracer.on_fault(f, exc)
         return FAILED
@@ -89,7 +99,7 @@ def execute_call(
     if tracer is not None:
         tracer.on_enter("CALL", caller, address, value, data, gas, depth)
     accounts = ctx.accounts
-    if accounts == _CREATED_ON_TOUCH and not state.account_exists(address):
+    if accounts == ACCOUNTS_CREATED_ON_TOUCH and not state.account_exists(address):
         state.set_balance(address, 0)  # before EIP-161 a call creates its target
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
@@ -98,13 +108,15 @@ def execute_call(
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:
         status, gas_left, output = _run_precompile(precompile, data, gas, state)
+        if status == FAILED:
+            ctx.halt_reason = PrecompileFailure()
     else:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
         status = _run(f)
         gas_left = f.gas
         output = f.output
 
-    if accounts == _TOUCHED:
+    if accounts == ACCOUNTS_TOUCHED:
         # EIP-161: a call that succeeds touches its target; an empty touched
         # account is deleted at the end of the transaction. The touch of the
         # RIPEMD-160 precompile survives a failing call (a consensus quirk
@@ -187,6 +199,12 @@ def execute_create(
             or (fork.max_code_size and len(output) > fork.max_code_size)  # EIP-170
             or (deposit > gas_left and fork.has_homestead_rules)  # EIP-2
         ):
+            if output and output[0] == 0xEF and fork.rejects_ef_code:
+                ctx.halt_reason = InvalidContractPrefix()
+            elif fork.max_code_size and len(output) > fork.max_code_size:
+                ctx.halt_reason = CodeSizeExceeded()
+            else:
+                ctx.halt_reason = OutOfGas()
             status = FAILED
             gas_left = 0
             output = b""

@@ -185,10 +185,11 @@ def _sstore(op, fork) -> None:
     rule = fork.sstore_rule
     refund = fork.sstore_clears_refund
     if rule == SSTORE_EIP2929:
-        op(0x55, "SSTORE", sto.sstore, 0, NEEDS_EXACT_GAS, clears_refund=refund)
+        op(0x55, "SSTORE", sto.sstore, 0, NEEDS_EXACT_GAS, warm_cost=G.WARM_ACCESS, reset_cost=G.SSTORE_RESET,
+           clears_refund=refund, sentry=True, cold_slots=True)
     elif rule in (SSTORE_EIP2200, SSTORE_EIP1283):
-        op(0x55, "SSTORE", sto.sstore_net_metered, 0, NEEDS_EXACT_GAS, sload_gas=fork.gas_sload,
-           clears_refund=refund, sentry=rule == SSTORE_EIP2200)
+        op(0x55, "SSTORE", sto.sstore, 0, NEEDS_EXACT_GAS, warm_cost=fork.gas_sload, reset_cost=G.SSTORE_UPDATE,
+           clears_refund=refund, sentry=rule == SSTORE_EIP2200, cold_slots=False)
     elif rule == SSTORE_FRONTIER:
         op(0x55, "SSTORE", sto.sstore_frontier, 0, NEEDS_EXACT_GAS, clears_refund=refund)
     else:
@@ -211,7 +212,8 @@ def table_for(fork) -> tuple:
     tier runs ``probe(f, pc)``, the wrapper around a no-op, at that instruction.
     So a wrapper must check and then call the handler it wraps, nothing else.
     """
-    table = _TABLES.get(fork)
+    key = fork.cache_key
+    table = _TABLES.get(key)
     if table is None:
         t = _table(fork)
         for opcode, wrap in (fork.extra.get("handler_wrappers") or {}).items():
@@ -219,7 +221,7 @@ def table_for(fork) -> tuple:
             if spec is not None and spec.handler is not None:
                 t[opcode] = OpSpec(spec.name, wrap(spec.handler), spec.gas, spec.pops, spec.pushes, spec.flags,
                                    spec.instruction, spec.arg, wrap(_noop))
-        table = _TABLES[fork] = tuple(t.get(i) for i in range(256))
+        table = _TABLES[key] = tuple(t.get(i) for i in range(256))
     return table
 
 

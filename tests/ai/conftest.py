@@ -9,9 +9,11 @@ import pytest
 from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import load_digits_model, sample_inputs
 from hyperion.ai.sdk import AIClient
+from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
 FUNDS = 10**24
-VAULT = b"\x77" * 20
+VAULT = FEE_VAULT_ADDRESS  # the LazAI Holders Mining vault, predeployed in the backend's state
+GOVERNOR = PROTOCOL_GOVERNOR_ADDRESS  # its staker-governed parameters set the fee split
 WINDOW = 3_600
 WORKER_BOND = 10**16
 
@@ -41,7 +43,14 @@ class World:
 def world(digits_model) -> World:
     """AI contracts deployed, the digits model published and registered by ``owner`` (fee 1e15 wei)."""
     keys = {name: dev_key(name) for name in ("admin", "owner", "user", "requester", "worker", "challenger")}
-    backend = InProcessBackend(funded={address_of_key(k): FUNDS for k in keys.values()})
-    client = AIClient.deploy(backend, keys["admin"], VAULT, challenge_window=WINDOW, worker_bond=WORKER_BOND)
+    backend = lazai_backend(keys)
+    client = AIClient.deploy(backend, keys["admin"], VAULT, GOVERNOR, challenge_window=WINDOW, worker_bond=WORKER_BOND)
     client.register_model(digits_model, name="digits", inference_fee=10**15, sender=keys["owner"])
     return World(backend, client, keys, digits_model)
+
+
+def lazai_backend(keys: dict) -> InProcessBackend:
+    """An in-process chain holding the predeploys (vault, governor, DAT, ModelStore) as the dev genesis does."""
+    backend = InProcessBackend(funded={address_of_key(k): FUNDS for k in keys.values()})
+    backend.install_predeploys(address_of_key(keys["admin"]))
+    return backend

@@ -12,12 +12,14 @@ from hyperion.ai.trace import DisputePlan, Trace
 from hyperion.cli import ai as ai_cli
 from hyperion.cli import main as hyperion_main
 
+from .conftest import lazai_backend
+
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
     keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
-    backend = InProcessBackend(funded={address_of_key(k): 10**24 for k in keys.values()})
+    backend = lazai_backend(keys)  # the LazAI vault and governor the deployment's split needs
     common = ["--deployment", str(tmp_path / "ai.json")]
     monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
 

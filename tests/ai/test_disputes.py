@@ -154,6 +154,16 @@ def test_a_wrong_result_is_slashed_through_bisection_by_the_watcher(chain, tower
         chain.signer(0).transact(_jobs(chain).functions.finalize(job_id))
 
 
+def test_a_wrong_output_over_a_right_last_layer_is_caught_at_the_output_step(chain, tower, plan):
+    data = _input(7)
+    lying = wrong_result_trace(plan, data, plan.layer_count)  # every layer right, the claimed output not
+    assert lying.tensors[-2] == Trace.compute(plan, data).tensors[-2]
+    worker, watcher = _agents(chain, compute=lambda model, x: lying)
+    job_id = _post(chain, tower, data)
+    _play([worker, watcher], lambda: _job(chain, job_id)["status"] == STATUS_SLASHED and not watcher.disputes)
+    assert any(f"layer {plan.layer_count} on chain" in d for d in watcher.decisions)
+
+
 def test_an_honest_worker_defeats_a_bogus_challenger(chain, tower, plan):
     data = _input(2)
     worker, _ = _agents(chain)

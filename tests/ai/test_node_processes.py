@@ -39,7 +39,12 @@ from hyperion.ai.model import decode_model  # noqa: E402
 from hyperion.ai.store import DirectoryModelStore  # noqa: E402
 from hyperion.artifacts import load_artifact  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.predeploys.plan import INFERENCE_GATEWAY_ADDRESS, MODEL_REGISTRY_ADDRESS, MODEL_STORE_ADDRESS  # noqa: E402
+from hyperion.predeploys.plan import (  # noqa: E402
+    DAT_ADDRESS,
+    INFERENCE_GATEWAY_ADDRESS,
+    MODEL_REGISTRY_ADDRESS,
+    MODEL_STORE_ADDRESS,
+)
 from hyperion.primitives.keccak import keccak256  # noqa: E402
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS  # noqa: E402
 
@@ -123,6 +128,7 @@ class Transactions:
                                         abi=load_artifact("ModelRegistry")["abi"])
         self.gateway = w3.eth.contract(address=_checksum(INFERENCE_GATEWAY_ADDRESS),
                                        abi=load_artifact("InferenceGateway")["abi"])
+        self.dat = w3.eth.contract(address=_checksum(DAT_ADDRESS), abi=load_artifact("DAT")["abi"])
 
     def sign(self, to: str, data: bytes, gas: int, value: int = 0) -> bytes:
         tx = {"chainId": self.w3.eth.chain_id, "nonce": self.nonce, "to": to, "data": data, "value": value,
@@ -172,7 +178,13 @@ def test_a_node_without_the_model_file_stays_on_the_same_chain(nodes, charlm):
 
     # 3. the same call now succeeds on both; node B read the bytes from the chain and cached them
     assert _same_block_on_both(nodes, txs.precompile(payload), next(steps))["status"] == 1
-    paid = txs.gateway.functions.infer(charlm.content_hash, text)
+    # through the gateway: the model is a DAT class, so the caller (its owner, a minter) uses an access token
+    class_id = txs.registry.functions.dat_class(charlm.content_hash).call()
+    mint = txs.dat.functions.mint(class_id, SENDER, 10, 0, 0)
+    assert _same_block_on_both(nodes, txs.call(mint, 1_000_000), next(steps))["status"] == 1
+    approve = txs.dat.functions.approveForClass(class_id, _checksum(INFERENCE_GATEWAY_ADDRESS), True)
+    assert _same_block_on_both(nodes, txs.call(approve, 1_000_000), next(steps))["status"] == 1
+    paid = txs.gateway.functions.infer(charlm.content_hash, text, txs.dat.functions.tokenCount().call())
     receipt = _same_block_on_both(nodes, txs.call(paid, 3_000_000), next(steps))
     assert receipt["status"] == 1
     served = txs.gateway.events.InferenceServed().process_receipt(receipt, errors=DISCARD)[0]["args"]

@@ -33,6 +33,7 @@ from hyperion.ai.store import DirectoryModelStore  # noqa: E402
 from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.artifacts import load_artifact as load_lazai_artifact  # noqa: E402
+from hyperion.lazai.params import param_named  # noqa: E402
 from hyperion.predeploys.plan import DAT_ADDRESS, FEE_VAULT_ADDRESS  # noqa: E402
 from hyperion.primitives.keccak import keccak256  # noqa: E402
 
@@ -42,6 +43,8 @@ ADMIN = DEV_ACCOUNTS[0][0]
 CHAIN_ID = ChainConfig().chain_id
 ETH = b"\x00" * 20
 BPS = 10_000
+HOLDERS_BPS = param_named("fees.inferenceHoldersBps").default   # staker-governed split (dev defaults)
+PROTOCOL_BPS = param_named("fees.inferenceProtocolBps").default
 DAT_ABI = ContractABI(load_lazai_artifact("DAT")["abi"])
 
 
@@ -97,6 +100,11 @@ def _dat(backend, name: str, *args):
     return DAT_ABI.decode_result(name, backend.call(DAT_ADDRESS, DAT_ABI.encode_call(name, *args)))
 
 
+def _vault_stream(backend, stream: int) -> int:
+    data = keccak256(b"revenueByStream(uint8)")[:4] + stream.to_bytes(32, "big")
+    return int.from_bytes(backend.call(FEE_VAULT_ADDRESS, data), "big")
+
+
 def _block(backend, number: int) -> dict:
     return backend.request("eth_getBlockByNumber", [hex(number), False])
 
@@ -113,10 +121,9 @@ def test_ai_entries_of_the_alloc_admin_specific_and_clear_of_the_lazai_addresses
     assert all(first[a]["code"] and first[a]["nonce"] == 1 and first[a]["balance"] == 0 for a in AI_ADDRESSES)
     names = {entry.address: entry.name for entry in G.predeploy_plan(ADMIN)}
     assert len(names) == len(G.predeploy_plan(ADMIN))  # no two predeploys share an address
-    # the registry's admin is the given admin (its constructor stores msg.sender)
+    # no admin in the AI contracts: the fee split is the stakers' (ProtocolGovernor parameters)
     other = predeploy_alloc(CHAIN_ID, b"\x05" * 20)
-    assert other[G.MODEL_REGISTRY_ADDRESS]["storage"] != first[G.MODEL_REGISTRY_ADDRESS]["storage"]
-    assert other[G.INFERENCE_JOBS_ADDRESS] == first[G.INFERENCE_JOBS_ADDRESS]
+    assert all(other[a] == first[a] for a in AI_ADDRESSES)
     assert G.address_of("InferenceJobs") == G.INFERENCE_JOBS_ADDRESS
 
 
@@ -151,11 +158,10 @@ def test_node_has_the_predeploys_wired_to_lazai(node):
     client = AIClient(backend)  # no deployment: the predeployed addresses
     assert client.deployment == Deployment.predeployed()
     registry = G.MODEL_REGISTRY_ADDRESS
-    assert client.read("ModelRegistry", registry, "admin") == ADMIN
     assert client.read("ModelRegistry", registry, "dat") == DAT_ADDRESS
     assert client.read("ModelRegistry", registry, "protocol_vault") == FEE_VAULT_ADDRESS
     assert (client.read("ModelRegistry", registry, "holders_bps"),
-            client.read("ModelRegistry", registry, "protocol_bps")) == (G.HOLDERS_BPS, G.PROTOCOL_BPS)
+            client.read("ModelRegistry", registry, "protocol_bps")) == (HOLDERS_BPS, PROTOCOL_BPS)
     assert client.read("InferenceGateway", G.INFERENCE_GATEWAY_ADDRESS, "registry") == registry
     assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "challenge_window") == G.CHALLENGE_WINDOW
     assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "min_worker_bond") == G.WORKER_BOND
@@ -213,41 +219,45 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
         assert receipt.success
         token_ids.append(_dat(backend, "tokenCount"))
 
-    # a paid inference through the gateway: the fee splits holders / protocol vault / coinbase exactly
+    # a user buys a quota of 3 calls (an access token of the model's class) and lets the gateway meter it
+    assert backend.send(ADMIN, DAT_ADDRESS, DAT_ABI.encode_call("mint", info.dat_class_id, user, 3, 0, 0)).success
+    access = _dat(backend, "tokenCount")
+    assert backend.send(user, DAT_ADDRESS, DAT_ABI.encode_call("approveForClass", info.dat_class_id,
+                                                               G.INFERENCE_GATEWAY_ADDRESS, True)).success
+
+    # a paid inference through the gateway: the fee splits holders / protocol vault / coinbase exactly,
+    # and each share is paid in the same transaction
     registry = G.MODEL_REGISTRY_ADDRESS
     fee = 4 * 10**15 + 7  # odd, so every share rounds
-    holders_share = fee * G.HOLDERS_BPS // BPS
-    protocol_share = fee * G.PROTOCOL_BPS // BPS
+    holders_share = fee * HOLDERS_BPS // BPS
+    protocol_share = fee * PROTOCOL_BPS // BPS
     producer_share = fee - holders_share - protocol_share
     assert client.split(fee) == (holders_share, protocol_share, producer_share)
     coinbase = bytes.fromhex(backend.request("eth_getBlockByNumber", ["latest", False])["miner"][2:])
-    vault_credit_before, coinbase_credit_before = client.credits(FEE_VAULT_ADDRESS), client.credits(coinbase)
-    receipt = client.infer_paid(model_hash, digits_inputs[0], fee, sender=user)
-    assert bytes.fromhex(_block(backend, receipt.block_number)["miner"][2:]) == coinbase
+    assert coinbase != b"\x00" * 20  # the node's block producer, not the zero address
+    vault_before = _vault_stream(backend, 1)
+    coinbase_before = backend.balance(coinbase)
+    receipt = client.infer_paid(model_hash, digits_inputs[0], fee, sender=user, access_token=access)
+    block = _block(backend, receipt.block_number)
+    assert bytes.fromhex(block["miner"][2:]) == coinbase
     events = dict(client.events(receipt))
     assert events["ComputeFeePaid"] == {"model_hash": model_hash, "payer": G.INFERENCE_GATEWAY_ADDRESS,
                                         "producer": coinbase, "holders_share": holders_share,
                                         "protocol_share": protocol_share, "producer_share": producer_share}
     assert events["InferenceServed"]["output_hash"] == keccak256(expected_output)
-    assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == holders_share
-    assert client.credits(FEE_VAULT_ADDRESS) == vault_credit_before + protocol_share
-    assert client.credits(coinbase) == coinbase_credit_before + producer_share
-    assert backend.balance(registry) >= holders_share + protocol_share + producer_share
-
-    # the holders' share goes into the DAT class, shared 3 : 1 by the accumulator
-    client.settle_holders(model_hash, sender=user)
+    assert _dat(backend, "valueOf", access) == 2
+    # the holders' share went into the DAT class at once, shared 3 : 1 by the accumulator
     accumulator = holders_share * 10**18 // 4
     assert _dat(backend, "pendingRevenue", token_ids[0], ETH) == 3 * accumulator // 10**18
     assert _dat(backend, "pendingRevenue", token_ids[1], ETH) == accumulator // 10**18
     assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == 0
-
-    # the protocol share reaches Holders Mining (its payable default); the flush's base fee goes there too
-    vault_before = backend.balance(FEE_VAULT_ADDRESS)
-    protocol_credit = client.credits(FEE_VAULT_ADDRESS)
-    flush = client.transact("ModelRegistry", registry, "flush", FEE_VAULT_ADDRESS, sender=user)
-    base_fee = int(_block(backend, flush.block_number)["baseFeePerGas"], 16)
-    assert backend.balance(FEE_VAULT_ADDRESS) - vault_before == protocol_credit + flush.gas_used * base_fee
-    assert client.credits(FEE_VAULT_ADDRESS) == 0
+    # the protocol share is the vault's compute stream; the producer got its share and the tip
+    assert _vault_stream(backend, 1) - vault_before == protocol_share
+    paid_price = int(backend.request("eth_getTransactionReceipt", ["0x" + receipt.tx_hash.hex()])
+                     ["effectiveGasPrice"], 16)
+    tip = receipt.gas_used * (paid_price - int(block["baseFeePerGas"], 16))
+    assert backend.balance(coinbase) - coinbase_before == producer_share + tip
+    assert client.credits(coinbase) == 0
 
     # an off-chain job through the CLI defaults: post, register a worker, submit, wait the window, finalize
     requester_key, worker_key = DEV_ACCOUNTS[4][1], DEV_ACCOUNTS[5][1]
@@ -262,16 +272,14 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     assert client.job(job_id).status == "submitted"
     assert client.job(job_id).result_hash == keccak256(Runner(digits_model).run(digits_inputs[1]))
     assert _cli(node, "job", "finalize", str(job_id)) == 1  # the challenge window is still open
-    worker_credit_before = client.credits(worker)
-    holders_revenue_before = client.read("ModelRegistry", registry, "holders_revenue", model_hash)
+    worker_before = backend.balance(worker)
     backend.advance_time(G.CHALLENGE_WINDOW)
     assert _cli(node, "job", "finalize", str(job_id)) == 0
     assert client.job(job_id).status == "finalized"
-    job_holders = job_fee * G.HOLDERS_BPS // BPS
-    job_protocol = job_fee * G.PROTOCOL_BPS // BPS
-    assert client.credits(worker) == worker_credit_before + job_fee - job_holders - job_protocol
-    assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == \
-        holders_revenue_before + job_holders
+    job_holders = job_fee * HOLDERS_BPS // BPS
+    job_protocol = job_fee * PROTOCOL_BPS // BPS
+    assert backend.balance(worker) - worker_before == job_fee - job_holders - job_protocol  # sent to the worker
+    assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == 0  # settled into the class
     assert client.credits(worker, "InferenceJobs") == G.WORKER_BOND
     capsys.readouterr()
     assert _cli(node, "job", "status", str(job_id)) == 0

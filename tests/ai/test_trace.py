@@ -107,3 +107,21 @@ def test_a_row_over_the_step_budget_makes_a_model_unverifiable():
                   np.full(8, 1 << 30, np.int32), np.full(8, 31, np.uint8))
     big_state = QuantizedModel.create((1, 130, 130), [conv, Flatten()])
     assert any("state" in p for p in DisputePlan(big_state).problems)
+
+
+def test_a_last_layer_cut_into_chunks_is_verifiable_through_the_output_step():
+    """The output step hashes the output whole, so the model's last layer may be split like any other."""
+    rng = np.random.default_rng(1)
+    head = Dense(rng.integers(-100, 100, (40, 64)).astype(np.int8), np.zeros(40, np.int32),
+                 np.full(40, 1 << 30, np.int32), np.full(40, 30, np.uint8), out_bits=32)
+    model = QuantizedModel.create((64,), [head])
+    plan = DisputePlan(model, mac_budget=64 * 16)  # 16 output rows per chunk: 3 chunks
+    assert plan.verifiable and plan.tensors[1].chunks == 3 and plan.tensors[2].chunks == 1
+    assert plan.layer_count == 2 and plan.is_output_step(2)
+    data = rng.integers(-128, 128, 64).astype(np.int8).tobytes()
+    trace = Trace.compute(plan, data)
+    assert trace.tensor_hashes[2] == keccak256(Runner(model).run(data)) != trace.tensor_hashes[1]
+    assert trace.states[-1] == final_state(plan.layer_count, keccak256(trace.output))
+    for chunk in range(3):
+        assert step(plan, 1, chunk, trace.step_state(1))[2] == trace.chunk_hashes[1][chunk]
+    assert step(plan, 2, 0, trace.step_state(2)) == (trace.states[1], trace.carries[2], keccak256(trace.output))

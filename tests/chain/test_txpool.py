@@ -154,7 +154,7 @@ def test_account_queue_limit():
     key = bytes(31) + b"\x08"
     for nonce in (5, 6):
         pool.add(transfer(key, nonce, b"\x01" * 20), state_nonce=0, balance=10**18, gas_limit=30_000_000, base_fee=1)
-    with pytest.raises(TxPoolError, match="txpool is full"):
+    with pytest.raises(TxPoolError, match="^account limit exceeded"):
         pool.add(transfer(key, 7, b"\x01" * 20), state_nonce=0, balance=10**18, gas_limit=30_000_000, base_fee=1)
 
 
@@ -184,3 +184,29 @@ def test_block_order_stops_a_sender_at_a_tx_below_the_base_fee():
     order = [tx.hash for tx in pool.ordered_for_block(3 * GWEI)]
     # equal tips: arrival order; nonce 1 is below the base fee, so nonce 2 must wait too
     assert order == [cheap_middle[0].hash, first_come.hash]
+
+
+def test_queued_budget_keeps_room_for_executable_transactions():
+    """Future-nonce transactions get at most ``max_queued`` of the slots; executable ones always find room."""
+    pool = TxPool(PRAGUE, CHAIN_ID, max_slots=6, max_queued=3, max_queued_per_account=2)
+    keys = [bytes(31) + bytes([0x20 + i]) for i in range(8)]
+    add = lambda tx, nonce=0: pool.add(tx, state_nonce=nonce, balance=10**18, gas_limit=30_000_000, base_fee=1)  # noqa: E731
+    add(transfer(keys[0], 1, b"\x01" * 20))
+    add(transfer(keys[0], 2, b"\x01" * 20))
+    with pytest.raises(TxPoolError, match="^account limit exceeded"):
+        add(transfer(keys[0], 3, b"\x01" * 20))
+    add(transfer(keys[1], 1, b"\x01" * 20))
+    assert pool.status() == {"pending": 0, "queued": 3}
+    with pytest.raises(TxPoolError, match="^txpool is full: the pool holds 3 queued"):
+        add(transfer(keys[2], 1, b"\x01" * 20))
+    # a better-paying queued transaction displaces the cheapest queued one
+    add(transfer(keys[2], 1, b"\x01" * 20, fee_cap=20 * GWEI))
+    assert pool.status() == {"pending": 0, "queued": 3}
+    for key in keys[3:6]:
+        add(transfer(key, 0, b"\x01" * 20))
+    assert pool.status() == {"pending": 3, "queued": 3} and len(pool) == 6
+    # full: an executable transaction takes a queued one's slot, whatever it pays
+    add(transfer(keys[6], 0, b"\x01" * 20, tip=1, fee_cap=1))
+    assert pool.status() == {"pending": 4, "queued": 2}
+    with pytest.raises(TxPoolError, match="^transaction underpriced"):
+        add(transfer(keys[7], 5, b"\x01" * 20, fee_cap=GWEI))

@@ -70,6 +70,8 @@ def test_cli_against_a_node(tmp_path, capsys):
         run("dat", "settle", str(class_id), "1000wei", account=3)
         assert run("dat", "pending", str(token))["pending"] == 1000
         assert run("dat", "claim", str(token), account=2)["amount"] == 1000
+        part = run("dat", "split", str(token), holder, "2", account=2)["tokenId"]  # 2 of 6 units, 1/3 of the share
+        assert run("dat", "info", str(part))["share_ratio"] == 1 and run("dat", "info", str(token))["value"] == 4
         code = main(["dat", "claim", str(token), *common, "--dev-account", "2"])
         assert code == 1 and "nothing to claim" in capsys.readouterr().err
         run("stake", "deposit", "1eth", account=4)
@@ -77,6 +79,19 @@ def test_cli_against_a_node(tmp_path, capsys):
         assert status["position"]["staked"] == 10**18
         idao = run("idao", "register", "cli-dao", "--stake", "1eth", "--voting-period", "60")["idaoId"]
         assert run("idao", "info", str(idao))["member_count"] == 1
+        # a proposal with an arbitrary call, voted and (dev clock) run through the timelock from the CLI
+        from web3 import Web3
+
+        registry = Web3().eth.contract(abi=next(e["abi"] for e in G.contracts_manifest()
+                                                if e["name"] == "IDAORegistry"))
+        calldata = registry.encode_abi("setMetadata", [idao, "ipfs://cli-dao-v2"])
+        run("stake", "checkpoint")  # one more block: the register's stake counts from the end of its block
+        proposal = run("idao", "propose-call", str(idao), "0x" + G.IDAO_REGISTRY_ADDRESS.hex(), calldata)["proposalId"]
+        run("idao", "vote", str(proposal), "for")
+        assert run("idao", "finish", str(proposal))["state"] == "executed"
+        assert run("idao", "info", str(idao))["metadata_uri"] == "ipfs://cli-dao-v2"
+        params = run("gov", "params")
+        assert params["fees.computeBps"] > 0 and params["verifiers.minBond"] > 0
         main(["stake", "status", "--rpc", node.url, "--dev-account", "4"])
         assert "total staked" in capsys.readouterr().out
     finally:

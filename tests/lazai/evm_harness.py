@@ -97,6 +97,7 @@ class Evm:
                 self.state.set_account(address, nonce=entry["nonce"], balance=entry["balance"],
                                        code=entry["code"], storage=entry["storage"])
         self.logs: list = []
+        self.logs_seen: list = []  # every log of every successful transaction, oldest first
         self.base_fee_route: bytes | None = None  # when set, each tx's base fee is credited here (the chain rule)
 
     # -- environment -------------------------------------------------------------------
@@ -125,6 +126,7 @@ class Evm:
         if not result.success:
             raise Reverted(revert_reason(result.output), result.output)
         self.logs = result.logs
+        self.logs_seen.extend(result.logs)
         return result
 
     def static_call(self, to: bytes, data: bytes, sender: bytes | None = None) -> bytes:
@@ -179,6 +181,10 @@ class Contract:
         values = [normalize(v, o) for v, o in zip(abi_decode([abi_type(o) for o in outputs], output), outputs)]
         return values[0] if len(values) == 1 else tuple(values)
 
+    def calldata(self, name: str, *args) -> bytes:
+        """The ABI-encoded call (for proposals that carry it)."""
+        return self._encode(name, args)
+
     def transact(self, name: str, *args, sender: Account | None = None, value: int = 0):
         result = self.evm.send(sender or self.evm.admin, self.address, self._encode(name, args), value=value)
         return self._decode(name, result.output) if self.functions[name]["outputs"] else None
@@ -188,21 +194,23 @@ class Contract:
                                       sender.address if sender else None)
         return self._decode(name, output)
 
+    def decode_log(self, log) -> dict | None:
+        """One log of this contract, decoded (indexed args included); None for other contracts' logs."""
+        if log.address != self.address or not log.topics:
+            return None
+        entry = self.events.get(log.topics[0])
+        if entry is None:
+            return None
+        indexed = [i for i in entry["inputs"] if i.get("indexed")]
+        plain = [i for i in entry["inputs"] if not i.get("indexed")]
+        values = {"event": entry["name"]}
+        for item, topic in zip(indexed, log.topics[1:]):
+            values[item["name"]] = abi_decode([abi_type(item)], topic)[0]
+        for item, value in zip(plain, abi_decode([abi_type(i) for i in plain], log.data)):
+            values[item["name"]] = value
+        return values
+
     def decoded_logs(self, name: str | None = None) -> list[dict]:
         """Logs this contract emitted in the last transaction, decoded (indexed args included)."""
-        decoded = []
-        for log in self.evm.logs:
-            if log.address != self.address or not log.topics:
-                continue
-            entry = self.events.get(log.topics[0])
-            if entry is None or (name and entry["name"] != name):
-                continue
-            indexed = [i for i in entry["inputs"] if i.get("indexed")]
-            plain = [i for i in entry["inputs"] if not i.get("indexed")]
-            values = {"event": entry["name"]}
-            for item, topic in zip(indexed, log.topics[1:]):
-                values[item["name"]] = abi_decode([abi_type(item)], topic)[0]
-            for item, value in zip(plain, abi_decode([abi_type(i) for i in plain], log.data)):
-                values[item["name"]] = value
-            decoded.append(values)
-        return decoded
+        decoded = [self.decode_log(log) for log in self.evm.logs]
+        return [d for d in decoded if d is not None and (name is None or d["event"] == name)]

@@ -29,7 +29,7 @@ def _dev_keys(count: int = 6) -> list[str]:
     return ["0x" + key.hex() for _address, key in ChainConfig().dev_accounts()[:count]]
 
 
-DEV_KEYS = _dev_keys()
+DEV_KEYS = _dev_keys(10)
 DEV_ADMIN = bytes.fromhex("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
 _LISTENING = re.compile(r"Listening on ([\d.]+):(\d+)")
 

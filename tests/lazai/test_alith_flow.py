@@ -16,7 +16,9 @@ from alith.lazai.contracts import ContractConfig  # noqa: E402
 from alith.lazai.request import INFERENCE_TYPE, validate_account_and_signature  # noqa: E402
 
 from hyperion.predeploys.plan import LAZAI_CHAIN_ID  # noqa: E402
+from hyperion.sdk import connect  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, REPO_ROOT, port_is_free, start_lazai_node  # noqa: E402
+from tests.lazai.sdk_flows import admit, verifier_idao  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 ETHER = 10**18
@@ -36,8 +38,12 @@ def alith_client(node, key: str) -> Client:
 
 def test_data_contribution_flow_with_alith(node):
     admin, contributor, verifier = (alith_client(node, key) for key in DEV_KEYS[:3])
-    # the admin (dev account 0) registers a verifier node
-    admin.add_node(verifier.wallet.address, "http://verifier.local", "verifier-public-key")
+    # nobody adds a verifier by fiat any more, the admin included ...
+    with pytest.raises(Exception, match="admitted only by an iDAO vote"):
+        admin.add_node(verifier.wallet.address, "http://verifier.local", "verifier-public-key")
+    # ... an iDAO above the protocol floors votes it in, once it has bonded stake
+    owner = connect(node.url, DEV_KEYS[0])
+    admit(owner, connect(node.url, DEV_KEYS[2]), verifier_idao(owner))
     assert admin.is_node(verifier.wallet.address)
     assert verifier.wallet.address in admin.active_node_list()
     # the contributor adds a file and grants the verifier access
@@ -58,7 +64,8 @@ def test_data_contribution_flow_with_alith(node):
     verifier.add_proof(file_id, ProofData(id=file_id, score=87, file_url=url, proof_url="ipfs://proof-report"))
     proof = contributor.get_file_proof(file_id, 1)
     assert len(proof[2]) == 65
-    # reward: a DAT is minted for the contributor
+    # reward: once the proof's dispute window is over, a DAT is minted for the contributor
+    owner.client.increase_time(owner.governance.param("verifiers.disputeWindow") + 1)
     contributor.request_reward(file_id)
     info = contributor.get_file(file_id)
     assert info[1] == contributor.wallet.address and info[4] == 1 and info[5] == 87

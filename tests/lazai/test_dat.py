@@ -40,6 +40,12 @@ def test_class_management_refuses_other_accounts(evm, dat):
         dat.transact("updateClassPolicy", class_id, "x", sender=evm.accounts[2])
     with pytest.raises(Reverted, match="may not mint"):
         mint(dat, class_id, evm.accounts[2], sender=evm.accounts[2])
+    with pytest.raises(Reverted, match="may not mint"):  # the contract admin has no power over classes
+        mint(dat, class_id, evm.admin, sender=evm.admin)
+    with pytest.raises(Reverted, match="not the class manager"):
+        dat.transact("setClassMinter", class_id, evm.admin.hex, True, sender=evm.admin)
+    with pytest.raises(Reverted, match="may not mint"):  # class 1 (data contributions): the DataRegistry only
+        mint(dat, 1, evm.admin, sender=evm.admin)
     with pytest.raises(Reverted, match="unknown class"):
         mint(dat, 99, evm.accounts[2], sender=evm.accounts[1])
 
@@ -107,6 +113,7 @@ def test_transfer_value_rules(evm, dat):
     dat.transact("transferValue", t1, t2, 30, sender=alice)
     assert dat.decoded_logs("ValueTransferred")[0]["value"] == 30
     assert (dat.call("valueOf", t1), dat.call("valueOf", t2)) == (70, 35)
+    assert (dat.call("shareRatioOf", t1), dat.call("shareRatioOf", t2)) == (70, 130)  # 30 % of t1's share moved
     with pytest.raises(Reverted, match="class mismatch"):
         dat.transact("transferValue", t1, t3, 1, sender=alice)
     with pytest.raises(Reverted, match="insufficient value"):
@@ -271,3 +278,77 @@ def test_reentrant_claim_is_refused(evm, dat):
     assert attacker.call("reentered") is False  # and the guard refused
     assert attacker.call("received") == 1_000   # paid exactly once
     assert evm.balance(dat.address) == 1_000    # the other holder's share is intact
+
+
+def test_class_management_is_handed_over_in_two_steps(evm, dat):
+    creator, successor, stranger = evm.accounts[1:4]
+    class_id = new_class(dat, creator)
+    dat.transact("offerClassManagement", class_id, successor.hex, sender=creator)
+    with pytest.raises(Reverted, match="was not offered"):
+        dat.transact("acceptClassManagement", class_id, sender=stranger)
+    dat.transact("acceptClassManagement", class_id, sender=successor)
+    assert dat.call("classCreator", class_id) == successor.hex
+    with pytest.raises(Reverted, match="not the class manager"):
+        dat.transact("revokeClass", class_id, sender=creator)
+    dat.transact("revokeClass", class_id, sender=successor)
+    with pytest.raises(Reverted, match="class revoked"):
+        mint(dat, class_id, stranger, sender=successor)
+
+
+def test_value_carries_share_and_earned_revenue_stays(evm, dat):
+    creator, alice, bob, carol, payer = evm.accounts[1:6]
+    class_id = new_class(dat, creator)
+    ta = mint(dat, class_id, alice, value=100, share=100, sender=creator)
+    tb = mint(dat, class_id, bob, value=0, share=0, sender=creator)
+    dat.transact("settleRevenueETH", class_id, sender=payer, value=1_000)
+    dat.transact("transferValue", ta, tb, 40, sender=alice)
+    assert dat.decoded_logs("ShareTransferred")[0]["share"] == 40
+    assert dat.call("totalShareOf", class_id) == 100 and dat.call("isCountedInShare", tb) is True
+    dat.transact("settleRevenueETH", class_id, sender=payer, value=1_000)
+    assert dat.call("pendingRevenue", ta, ETH) == 1_000 + 600
+    assert dat.call("pendingRevenue", tb, ETH) == 400
+    # a partial transfer to a new holder: a new token with the value and its share
+    tc = dat.transact("splitToken", ta, carol.hex, 30, sender=alice)
+    assert (dat.call("ownerOf", tc), dat.call("valueOf", tc), dat.call("shareRatioOf", tc)) == (carol.hex, 30, 30)
+    assert (dat.call("valueOf", ta), dat.call("shareRatioOf", ta)) == (30, 30)
+    dat.transact("settleRevenueETH", class_id, sender=payer, value=1_000)
+    assert dat.call("pendingRevenue", tc, ETH) == 300
+    assert dat.call("pendingRevenue", ta, ETH) == 1_600 + 300
+    with pytest.raises(Reverted, match="not owner nor approved operator"):
+        dat.transact("splitToken", ta, bob.hex, 1, sender=bob)
+    with pytest.raises(Reverted, match="insufficient value"):
+        dat.transact("splitToken", ta, bob.hex, 31, sender=alice)
+    paid = sum(dat.transact("claim", t, ETH, owner.hex, sender=owner) for t, owner in ((ta, alice), (tb, bob), (tc, carol)))
+    assert paid == 3_000
+
+
+def test_the_erc1155_view_is_the_same_token(evm, dat):
+    from hyperion.predeploys import plan as G
+
+    view = evm.at("DataAnchoringToken", G.DATA_ANCHORING_TOKEN_ADDRESS)
+    creator, alice, bob, payer = evm.accounts[1:5]
+    class_id = new_class(dat, creator)
+    token = mint(dat, class_id, alice, value=50, share=5, sender=creator)
+    assert view.decoded_logs("TransferSingle")[0]["receiver"] == alice.hex
+    assert view.call("balanceOf", alice.hex, token) == 50 and view.call("balanceOf", bob.hex, token) == 0
+    dat.transact("recordUsage", token, INFERENCE, 8, sender=alice)
+    assert view.decoded_logs("TransferSingle")[0] == {"event": "TransferSingle", "operator": alice.hex,
+                                                      "sender": alice.hex, "receiver": ETH, "id": token, "value": 8}
+    assert view.call("balanceOf", alice.hex, token) == 42
+    with pytest.raises(Reverted, match="one holder"):
+        view.transact("safeTransferFrom", alice.hex, bob.hex, token, 10, b"", sender=alice)
+    with pytest.raises(Reverted, match="not owner nor approved"):
+        view.transact("safeTransferFrom", alice.hex, bob.hex, token, 42, b"", sender=bob)
+    dat.transact("settleRevenueETH", class_id, sender=payer, value=700)
+    view.transact("safeTransferFrom", alice.hex, bob.hex, token, 42, b"", sender=alice)
+    assert dat.call("ownerOf", token) == bob.hex  # moving the 1155 moved the revenue-bearing DAT
+    assert view.call("balanceOf", bob.hex, token) == 42
+    assert dat.transact("claim", token, ETH, bob.hex, sender=bob) == 700
+    dat.transact("transferToken", token, alice.hex, sender=bob)  # and the other way round
+    assert view.call("balanceOf", alice.hex, token) == 42 and view.call("balanceOf", bob.hex, token) == 0
+    with pytest.raises(Reverted, match="minted in the DAT contract"):
+        view.transact("mint", alice.hex, 1, "x", True)
+    with pytest.raises(Reverted, match="only the DAT contract"):
+        view.transact("onDatTransfer", alice.hex, alice.hex, bob.hex, token, 1, sender=alice)
+    with pytest.raises(Reverted, match="only the ERC-1155 view"):
+        dat.transact("viewTransfer", alice.hex, alice.hex, bob.hex, token, sender=alice)

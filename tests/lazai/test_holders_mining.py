@@ -1,4 +1,4 @@
-"""HoldersMining: base-fee routing by balance increase, epochs, pro-rata rewards, unstake delay, governance."""
+"""HoldersMining: base-fee routing by balance increase, epochs, pro-rata rewards, unstake delay, bonds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hyperion.predeploys import plan as G
 from tests.lazai.evm_harness import ETHER, Reverted
 
-STREAM_BASE_FEE, STREAM_COMPUTE, STREAM_VERIFICATION = 0, 1, 2
+STREAM_BASE_FEE, STREAM_COMPUTE, STREAM_VERIFICATION, STREAM_DIRECT = 0, 1, 2, 4
 
 
 def credit_base_fee(evm, amount):
@@ -107,42 +107,26 @@ def test_unstake_stops_rewards_and_waits_for_the_delay(evm, vault):
         vault.transact("withdraw", sender=alice)
 
 
-def test_fee_split_changes_only_by_staker_vote(evm, vault):
-    alice, bob, carol, outsider = evm.accounts[1:5]
-    vault.transact("stake", sender=alice, value=6 * ETHER)
-    vault.transact("stake", sender=bob, value=3 * ETHER)
-    vault.transact("stake", sender=carol, value=1 * ETHER)
-    with pytest.raises(Reverted, match="only stakers may propose"):
-        vault.transact("propose", 5_000, 5_000, sender=outsider)
-    with pytest.raises(Reverted, match="fee above 100%"):
-        vault.transact("propose", 10_001, 0, sender=alice)
-    proposal = vault.transact("propose", 2_500, 3_000, sender=bob)
-    vault.transact("vote", proposal, True, sender=bob)
-    vault.transact("vote", proposal, False, sender=carol)
-    with pytest.raises(Reverted, match="already voted"):
-        vault.transact("vote", proposal, True, sender=bob)
-    with pytest.raises(Reverted, match="no stake"):
-        vault.transact("vote", proposal, True, sender=outsider)
-    with pytest.raises(Reverted, match="voting still open"):
-        vault.transact("execute", proposal)
-    evm.warp(G.VOTING_PERIOD + 1)
-    with pytest.raises(Reverted, match="voting closed"):
-        vault.transact("vote", proposal, True, sender=alice)
-    assert vault.transact("execute", proposal) is True
-    assert (vault.call("computeFeeBps"), vault.call("verificationFeeBps")) == (2_500, 3_000)
-    with pytest.raises(Reverted, match="already executed"):
-        vault.transact("execute", proposal)
+def test_bonded_stake_cannot_be_unstaked_and_slashing_is_only_for_the_registry(evm, vault):
+    alice = evm.accounts[1]
+    vault.transact("stake", sender=alice, value=3 * ETHER)
+    with pytest.raises(Reverted, match="exceeds unbonded stake"):
+        vault.transact("bond", 4 * ETHER, sender=alice)
+    vault.transact("bond", 2 * ETHER, sender=alice)
+    with pytest.raises(Reverted, match="stake is bonded"):
+        vault.transact("requestUnstake", 2 * ETHER, sender=alice)
+    vault.transact("requestUnstake", ETHER, sender=alice)
+    vault.transact("unbond", ETHER, sender=alice)  # never a verifier: released at once
+    with pytest.raises(Reverted, match="only the verifier registry may slash"):
+        vault.transact("slashBond", alice.hex, alice.hex, sender=alice)
 
 
-def test_proposal_without_quorum_fails(evm, vault):
-    alice, bob = evm.accounts[1:3]
-    vault.transact("stake", sender=alice, value=99 * ETHER)
-    vault.transact("stake", sender=bob, value=1 * ETHER)
-    proposal = vault.transact("propose", 0, 0, sender=bob)
-    vault.transact("vote", proposal, True, sender=bob)  # 1% < 20% quorum
-    evm.warp(G.VOTING_PERIOD + 1)
-    assert vault.transact("execute", proposal) is False
-    assert vault.call("computeFeeBps") == G.COMPUTE_FEE_BPS
+def test_plain_transfers_are_the_direct_stream(evm, vault):
+    evm.send(evm.accounts[2], G.FEE_VAULT_ADDRESS, value=777, gas=100_000)
+    assert vault.call("revenueByStream", STREAM_DIRECT) == 777
+    assert vault.call("undistributed") == 777
+    with pytest.raises(Reverted, match="unknown stream"):
+        vault.transact("depositRevenue", STREAM_BASE_FEE, sender=evm.accounts[2], value=1)
 
 
 def test_reentrant_vault_claim_is_refused(evm, vault):

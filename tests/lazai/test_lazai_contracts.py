@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from eth_abi import encode as abi_encode
-from eth_account import Account as EthAccount
-from eth_account.messages import encode_defunct
 
 from hyperion.predeploys import plan as G
 from hyperion.primitives.keccak import keccak256
 from tests.lazai.evm_harness import ETHER, Reverted
+from tests.lazai.protocol import eth_sign, param, signed_proof, verifier_world
 
 ETH = "0x" + "00" * 20
 
@@ -26,16 +25,6 @@ def lazai(evm):
         "inference": evm.at("AIProcess", G.INFERENCE_ADDRESS),
         "vault": evm.at("HoldersMining", G.FEE_VAULT_ADDRESS),
     }
-
-
-def eth_sign(key: bytes, message_hash: bytes) -> bytes:
-    return EthAccount.sign_message(encode_defunct(primitive=message_hash), key).signature
-
-
-def proof_for(key: bytes, file_id: int, score: int, url: str) -> tuple:
-    data = (file_id, score, url, "ipfs://proof")
-    digest = keccak256(abi_encode(["(uint256,uint256,string,string)"], [data]))
-    return (eth_sign(key, digest), data)
 
 
 def test_admin_roles_come_from_genesis(evm, lazai):
@@ -68,59 +57,42 @@ def test_files_and_permissions(evm, lazai):
     assert registry.call("getFilePermission", second, reader.hex) == "k2"
 
 
-def test_node_management_requires_roles(evm, lazai):
-    vc = lazai["vc"]
-    node, stranger = evm.accounts[2], evm.accounts[3]
-    with pytest.raises(Reverted, match="may not add nodes"):
-        vc.transact("addNode", node.hex, "http://node", "pk", sender=stranger)
-    vc.transact("addNode", node.hex, "http://node", "pk")
-    assert vc.call("isNode", node.hex) is True
-    assert vc.call("nodeList") == [node.hex]
-    assert vc.call("getNode", node.hex) == (node.hex, "http://node", 1, 0, 0, "pk")
-    assert vc.call("activeNodesCount") == 1
-    with pytest.raises(Reverted, match="node already added"):
-        vc.transact("addNode", node.hex, "http://node", "pk")
-    with pytest.raises(Reverted, match="not a maintainer"):
-        vc.transact("removeNode", node.hex, sender=stranger)
-    vc.transact("removeNode", node.hex)
-    assert vc.call("isNode", node.hex) is False and vc.call("activeNodeList") == []
-    assert vc.call("nodeListAt", 0)[2] == 2  # Removed
-    with pytest.raises(Reverted, match="not the admin"):
-        vc.transact("transferAdmin", stranger.hex, sender=stranger)
-
-
-def test_contribution_flow_proof_reward_and_erc8028_record(evm, lazai):
+def test_contribution_flow_proof_job_reward_and_node_fee(evm, lazai):
     registry, vc, dat1155, dat, vault = (lazai[k] for k in ("registry", "vc", "dat1155", "dat", "vault"))
-    owner, node, impostor = evm.accounts[1], evm.accounts[2], evm.accounts[3]
-    vc.transact("addNode", node.hex, "http://verifier", "pk")
-    vc.transact("updateNodeFee", 10**15)
+    protocol, idao, idao_owner = verifier_world(evm)
+    owner, node, impostor = evm.accounts[3], evm.accounts[2], evm.accounts[4]
+    protocol.admit_verifier(idao, node, [idao_owner])
+    assert vc.call("nodeList") == [node.hex]
+    assert vc.call("getNode", node.hex) == (node.hex, "http://verifier", 1, 0, 0, "pk")
+    assert vc.call("activeNodesCount") == 1
+    fee = vc.call("nodeFee")
     file_id = registry.transact("addFile", "ipfs://dataset", "sha256:abc", sender=owner)
     with pytest.raises(Reverted, match="insufficient fee"):
-        vc.transact("requestProof", file_id, sender=owner, value=1)
-    vc.transact("requestProof", file_id, sender=owner, value=10**15)
+        vc.transact("requestProof", file_id, sender=owner, value=fee - 1)
+    vc.transact("requestProof", file_id, sender=owner, value=fee)
     job_id = vc.call("jobsCount")
     assert vc.call("fileJobIds", file_id) == [job_id]
     job = vc.call("getJob", job_id)
-    assert job[0] == file_id and job[1] == 10**15 and job[2] == 1 and job[5] == node.hex
+    assert job[0] == file_id and job[1] == fee and job[2] == 1 and job[5] == node.hex
     with pytest.raises(Reverted, match="not the job's node"):
         vc.transact("completeJob", job_id, sender=impostor)
     vc.transact("completeJob", job_id, sender=node)
     assert vc.call("getJob", job_id)[2] == 2
-    protocol_cut = 10**15 * G.VERIFICATION_FEE_BPS // 10_000
-    assert vault.call("revenueByStream", 2) == protocol_cut
-    assert vc.call("getNode", node.hex)[3] == 10**15 - protocol_cut
+    protocol_cut = fee * param("fees.verificationBps") // 10_000
+    assert protocol_cut > 0 and vault.call("revenueByStream", 2) == protocol_cut
+    assert vc.call("getNode", node.hex)[3] == fee - protocol_cut
     with pytest.raises(Reverted, match="job is not pending"):
         vc.transact("completeJob", job_id, sender=node)
-    # proofs: the signer must be a registered verifier node
+    # proofs: the signer must be an admitted verifier node
     with pytest.raises(Reverted, match="signer is not a verifier node"):
-        registry.transact("addProof", file_id, proof_for(impostor.key, file_id, 90, "ipfs://dataset"), sender=impostor)
+        registry.transact("addProof", file_id, signed_proof(impostor.key, file_id, 90, "ipfs://dataset"), sender=impostor)
     with pytest.raises(Reverted, match="proof is for another file"):
-        registry.transact("addProof", file_id, proof_for(node.key, 77, 90, "ipfs://dataset"), sender=node)
-    registry.transact("addProof", file_id, proof_for(node.key, file_id, 90, "ipfs://dataset"), sender=impostor)
+        registry.transact("addProof", file_id, signed_proof(node.key, 77, 90, "ipfs://dataset"), sender=node)
+    registry.transact("addProof", file_id, signed_proof(node.key, file_id, 90, "ipfs://dataset"), sender=impostor)
     assert registry.call("getFile", file_id)[4] == 1
     timestamp, digest, signature = registry.call("getFileProof", file_id, 1)
     assert len(signature) == 65 and registry.call("getProofAttestor", file_id, 1) == node.hex
-    # reward: ERC-1155 DAT plus ERC-8028 usage-metered token
+    evm.warp(param("verifiers.disputeWindow"))
     with pytest.raises(Reverted, match="not the file owner"):
         registry.transact("requestReward", file_id, 1, sender=impostor)
     with pytest.raises(Reverted, match="no such proof"):
@@ -130,10 +102,10 @@ def test_contribution_flow_proof_reward_and_erc8028_record(evm, lazai):
     assert dat1155.call("balanceOf", owner.hex, token_id) == 90
     assert dat1155.call("uri", token_id) == "ipfs://dataset"
     assert dat1155.call("verified", token_id) is True
-    erc8028_token = registry.call("erc8028TokenOf", file_id)
-    assert dat.call("ownerOf", erc8028_token) == owner.hex
-    assert dat.call("classOf", erc8028_token) == 1
-    assert (dat.call("valueOf", erc8028_token), dat.call("shareRatioOf", erc8028_token)) == (90, 90)
+    assert registry.call("erc8028TokenOf", file_id) == token_id
+    assert dat.call("ownerOf", token_id) == owner.hex
+    assert dat.call("classOf", token_id) == 1
+    assert (dat.call("valueOf", token_id), dat.call("shareRatioOf", token_id)) == (90, 90)
     assert registry.call("getFile", file_id)[5] == 90
     with pytest.raises(Reverted, match="reward already requested"):
         registry.transact("requestReward", file_id, 1, sender=owner)
@@ -141,27 +113,9 @@ def test_contribution_flow_proof_reward_and_erc8028_record(evm, lazai):
     evm.base_fee = 0
     before = evm.balance(node.address)
     vc.transact("claim", sender=node)
-    assert evm.balance(node.address) - before == 10**15 - protocol_cut
+    assert evm.balance(node.address) - before == fee - protocol_cut
     with pytest.raises(Reverted, match="nothing to claim"):
         vc.transact("claim", sender=node)
-
-
-def test_dat1155_mint_requires_minter_and_supports_transfers(evm, lazai):
-    dat1155 = lazai["dat1155"]
-    alice, bob = evm.accounts[1:3]
-    with pytest.raises(Reverted, match="not a minter"):
-        dat1155.transact("mint", alice.hex, 5, "uri", True, sender=alice)
-    dat1155.transact("mint", alice.hex, 5, "ipfs://a", False)
-    token_id = dat1155.call("tokenCount")
-    assert dat1155.decoded_logs("TokenMinted")[0] == {"event": "TokenMinted", "to": alice.hex,
-                                                     "tokenId": token_id, "tokenURI": "ipfs://a"}
-    dat1155.transact("safeTransferFrom", alice.hex, bob.hex, token_id, 2, b"", sender=alice)
-    assert dat1155.call("balanceOfBatch", [alice.hex, bob.hex], [token_id, token_id]) == [3, 2]
-    with pytest.raises(Reverted, match="insufficient balance"):
-        dat1155.transact("safeTransferFrom", alice.hex, bob.hex, token_id, 9, b"", sender=alice)
-    with pytest.raises(Reverted, match="not owner nor approved"):
-        dat1155.transact("safeTransferFrom", alice.hex, bob.hex, token_id, 1, b"", sender=bob)
-    assert dat1155.call("supportsInterface", bytes.fromhex("d9b67a26")) is True
 
 
 def _user_signature(user_key: bytes, nonce: int, user: str, node: str) -> bytes:
@@ -201,7 +155,7 @@ def test_settlement_accounts_fees_and_refunds(evm, lazai):
     query.transact("settlementFees", proof, sender=node)
     assert query.call("getAccount", user.hex, node.hex)[2:4] == (5, ETHER - 10**17)
     assert settlement.call("getUser", user.hex)[1:3] == (ETHER, 2 * ETHER - 10**17)
-    fee = 10**17 * G.COMPUTE_FEE_BPS // 10_000
+    fee = 10**17 * param("fees.computeBps") // 10_000
     assert vault.call("revenueByStream", 1) == fee
     assert query.call("nodeEarnings", node.hex) == 10**17 - fee
     with pytest.raises(Reverted, match="nonce already used"):

@@ -6,9 +6,11 @@ import pytest
 
 pytest.importorskip("web3")
 
+from hyperion.lazai.params import param_named  # noqa: E402
 from hyperion.predeploys import plan as G  # noqa: E402
 from hyperion.sdk import ETH_ASSET, TransactionFailed, connect  # noqa: E402
 from tests.lazai.node_process import DEV_KEYS, start_lazai_node  # noqa: E402
+from tests.lazai.sdk_flows import admit, settle_block, verifier_idao  # noqa: E402
 
 ETHER = 10**18
 pytestmark = pytest.mark.e2e
@@ -40,7 +42,7 @@ def test_predeploys_answer_over_rpc(node, users):
     assert admin.client.w3.eth.chain_id == G.LAZAI_CHAIN_ID
     assert admin.client.contract("VerifiedComputing").functions.admin().call() == admin.client.address
     assert admin.dat.class_meta(1).metadata_uri == G.DATA_CLASS_METADATA_URI
-    assert admin.staking.state().compute_fee_bps == G.COMPUTE_FEE_BPS
+    assert admin.staking.state().compute_fee_bps == param_named("fees.computeBps").default
 
 
 def test_dat_lifecycle_and_refusals(node, users):
@@ -76,13 +78,17 @@ def test_idao_vote_and_deadline(node, users):
     owner, member = users[1], users[2]
     idao = owner.idao.register("e2e-dao", "ipfs://dao", quorum_bps=5_000, voting_period=100, stake=ETHER)
     member.idao.join(idao, ETHER)
-    proposal = member.idao.propose_admit_class(idao, 1)
+    settle_block(member)
+    registry = member.client.contract("IDAORegistry")
+    proposal = member.idao.propose(idao, [registry.functions.setMetadata(idao, "ipfs://dao-v2")], "rename")
     owner.idao.vote(proposal, True)
     owner.client.increase_time(200)
     with pytest.raises(TransactionFailed, match="voting closed"):
         member.idao.vote(proposal, False)
-    assert owner.idao.execute(proposal) is True
-    assert owner.idao.class_admitted(idao, 1)
+    assert owner.idao.state(proposal) == "succeeded"
+    owner.idao.finish(proposal)
+    assert owner.idao.state(proposal) == "executed"
+    assert owner.idao.info(idao).metadata_uri == "ipfs://dao-v2"
     assert owner.idao.info(idao).total_stake == 2 * ETHER
 
 
@@ -90,20 +96,19 @@ def test_holders_mining_on_the_node(node, users):
     staker_a, staker_b, payer = users[3], users[4], users[5]
     staker_a.staking.stake(ETHER)
     staker_b.staking.stake(3 * ETHER)
-    # a protocol fee arrives through a verification job
+    # a protocol fee arrives through a verification job, done by a verifier an iDAO admitted
     admin = users[0]
-    vc = admin.client.contract("VerifiedComputing")
-    admin.client.transact(vc.functions.updateNodeFee(4 * 10**14))
-    admin.data.add_verifier(users[2].client.address, "http://verifier")
+    admit(admin, users[2], verifier_idao(admin))
+    node_fee = admin.client.contract("VerifiedComputing").functions.nodeFee().call()
     file_id = payer.data.add_file("ipfs://e2e-vault-file")
     job_id = payer.data.request_proof(file_id)
     users[2].data.complete_job(job_id)
     staker_a.staking.wait_for_epoch()
     staker_a.staking.checkpoint()
     state = staker_a.staking.state()
-    assert state.revenue_by_stream["verification"] == 4 * 10**14 * G.VERIFICATION_FEE_BPS // 10_000
+    assert state.revenue_by_stream["verification"] == node_fee * param_named("fees.verificationBps").default // 10_000
     # the node routes every block's base fee into the vault (a chain rule)
-    assert state.revenue_by_stream["base-fee"] > 0
+    assert state.revenue_by_stream["transaction-fees"] > 0
     pending_a = staker_a.staking.position().pending_rewards
     pending_b = staker_b.staking.position().pending_rewards
     # stakes are 1:3; staker-a alone also earned the base fees of the block
@@ -118,7 +123,6 @@ def test_holders_mining_on_the_node(node, users):
         staker_a.staking.withdraw()
     staker_a.client.increase_time(G.UNSTAKE_DELAY + 1)
     staker_a.staking.withdraw()
-    admin.client.transact(vc.functions.updateNodeFee(0))
 
 
 def test_base_fee_is_routed_to_the_vault(node, users):
@@ -142,7 +146,8 @@ def test_settlement_sdk_compute_fee_reaches_the_vault(node, users):
     before = admin.staking.state().revenue_by_stream["compute"]
     signature = user.settlement.sign_request(7, ai_node.client.address)
     ai_node.settlement.collect_fee("training", "train-1", user.client.address, 10**17, 7, signature)
-    assert admin.staking.state().revenue_by_stream["compute"] - before == 10**17 * G.COMPUTE_FEE_BPS // 10_000
+    assert admin.staking.state().revenue_by_stream["compute"] - before == \
+        10**17 * param_named("fees.computeBps").default // 10_000
     assert ai_node.settlement.account("training", user.client.address, ai_node.client.address)["nonce"] == 7
     with pytest.raises(TransactionFailed, match="nonce already used"):
         ai_node.settlement.collect_fee("training", "train-1", user.client.address, 10**17, 7, signature)

@@ -22,8 +22,8 @@ def test_chain_with_the_dev_genesis_serves_the_contracts():
         assert result.success and int.from_bytes(result.output, "big") == 1
         result = chain.call({"to": G.VERIFIED_COMPUTING_ADDRESS, "data": keccak256(b"admin()")[:4]}, "latest")
         assert result.output[12:] == admin
-        result = chain.call({"to": G.MODEL_REGISTRY_ADDRESS, "data": keccak256(b"admin()")[:4]}, "latest")
-        assert result.output[12:] == admin
+        result = chain.call({"to": G.MODEL_REGISTRY_ADDRESS, "data": keccak256(b"governor()")[:4]}, "latest")
+        assert result.output[12:] == G.PROTOCOL_GOVERNOR_ADDRESS  # the split is staker-governed, no admin
         state = chain.state_at(chain.head())
         for address, entry in predeploy_alloc(config.chain_id, admin).items():
             assert state.get_code(address) == entry["code"]

@@ -47,7 +47,7 @@ def test_constructor_arguments_are_abi_encoded():
     bytecode = load_artifact("DAT")["bytecode"]
     assert code.startswith(bytecode)
     args = code[len(bytecode):]
-    assert args[12:32] == ADMIN and args[44:64] == G.DATA_REGISTRY_ADDRESS
+    assert args[12:32] == ADMIN and args[44:64] == G.PROTOCOL_GOVERNOR_ADDRESS  # class 1's manager: stakers
     assert G.DATA_CLASS_METADATA_URI.encode() in args
 
 
@@ -63,8 +63,8 @@ def test_genesis_file_holds_the_predeploys_under_a_base_document():
 def test_manifest_lists_every_predeploy_with_abi():
     manifest = G.contracts_manifest()
     names = [entry["name"] for entry in manifest]
-    assert names == ["HoldersMining", "DAT", "IDAORegistry", "VerifiedComputing", "DataAnchoringToken",
-                     "DataRegistry", "Query", "Inference", "Training", "Settlement",
+    assert names == ["ProtocolGovernor", "HoldersMining", "DAT", "IDAOExecutor", "IDAORegistry", "VerifiedComputing",
+                     "DataAnchoringToken", "DataRegistry", "Query", "Inference", "Training", "Settlement",
                      "ModelStore", "ModelRegistry", "InferenceGateway", "InferenceJobs"]
     by_name = {entry["name"]: entry for entry in manifest}
     assert by_name["HoldersMining"]["address"] == "0x" + G.FEE_VAULT_ADDRESS.hex()

@@ -213,3 +213,87 @@ def test_slow_call_times_out_without_blocking_others():
     assert quick_answer["result"] == "0x0"
     assert time.monotonic() - started < 0.55
     dispatcher.executor.shutdown(wait=True)
+
+
+# -- work budgets ----------------------------------------------------------------------------------
+
+
+def _spinning_call(*args, **kwargs):
+    """An execution that never ends by itself: only its budget stops it."""
+    from hyperion.chain import limits
+
+    while True:
+        limits.check()
+        __import__("time").sleep(0.002)
+
+
+def _pooled(**kwargs):
+    from concurrent.futures import ThreadPoolExecutor
+
+    dispatcher = make_dispatcher(**kwargs)
+    dispatcher.executor = ThreadPoolExecutor(2)
+    dispatcher.heavy_executor = ThreadPoolExecutor(1)
+    return dispatcher
+
+
+def test_a_batch_runs_under_one_budget_and_each_execution_under_its_own():
+    import time
+
+    dispatcher = _pooled(call_timeout=0.2, request_timeout=0.5)
+    dispatcher.context.chain.call = _spinning_call
+    batch = [request("eth_call", {"to": "0x" + "11" * 20}, request_id=i) for i in range(5)]
+    batch.insert(1, {"jsonrpc": "2.0", "method": "eth_chainId", "params": []})  # a notification: no answer
+    started = time.monotonic()
+    answers = call(dispatcher, batch)
+    assert time.monotonic() - started < 0.9
+    assert [a["id"] for a in answers] == [0, 1, 2, 3, 4]
+    assert answers[0]["error"] == {"code": -32000, "message": "execution aborted (timeout = 0.2s)"}
+    assert answers[1]["error"]["message"] == "execution aborted (timeout = 0.2s)"
+    assert answers[-1]["error"] == {"code": -32002, "message": "request timed out"}
+    dispatcher.executor.shutdown(wait=True)
+    dispatcher.heavy_executor.shutdown(wait=True)
+
+
+def test_a_batch_stuck_outside_check_points_is_answered_at_its_deadline():
+    import time
+
+    dispatcher = _pooled(request_timeout=0.3)
+    dispatcher.context.chain.call = lambda *args, **kwargs: time.sleep(0.8)  # no check point at all
+    batch = [request("eth_chainId", request_id=0), request("eth_call", {"to": "0x" + "11" * 20}, request_id=1),
+             request("eth_chainId", request_id=2)]
+    started = time.monotonic()
+    answers = call(dispatcher, batch)
+    assert time.monotonic() - started < 0.7
+    assert answers[0]["result"] == "0x539"
+    assert [a["error"]["code"] for a in answers[1:]] == [-32002, -32002]
+    dispatcher.executor.shutdown(wait=True)
+    dispatcher.heavy_executor.shutdown(wait=True)
+
+
+def test_batch_answers_stop_at_the_response_size_limit(dispatcher):
+    dispatcher.max_batch_response_bytes = 100
+    answers = call(dispatcher, [request("eth_chainId", request_id=i) for i in range(6)])
+    assert [a["id"] for a in answers] == list(range(6))
+    assert answers[0]["result"] == "0x539"
+    assert answers[-1]["error"] == {"code": -32003, "message": "response too large"}
+
+
+def test_heavy_requests_beyond_the_queue_are_refused_and_a_closing_node_refuses_all():
+    import asyncio
+
+    dispatcher = _pooled(call_timeout=0.3)
+    dispatcher.max_heavy_pending = 1
+    dispatcher.context.chain.call = _spinning_call
+    body = orjson.dumps(request("eth_call", {"to": "0x" + "11" * 20}))
+
+    async def scenario():
+        return await asyncio.gather(dispatcher.handle_body(body), dispatcher.handle_body(body))
+
+    first, second = sorted((orjson.loads(raw) for raw in asyncio.run(scenario())),
+                           key=lambda answer: answer["error"]["code"])
+    assert first["error"]["code"] == -32005 and "too many heavy requests" in first["error"]["message"]
+    assert second["error"]["message"] == "execution aborted (timeout = 0.3s)"
+    dispatcher.closing = True
+    assert call(dispatcher, request("eth_chainId"))["error"]["message"] == "the node is shutting down"
+    dispatcher.executor.shutdown(wait=True)
+    dispatcher.heavy_executor.shutdown(wait=True)

@@ -99,7 +99,7 @@ def test_filter_criteria():
     assert crit["topics"] == [None, [b"\xaa" * 32, b"\xbb" * 32]]
     with pytest.raises(InvalidParams, match="cannot specify both BlockHash"):
         P.filter_criteria({"blockHash": "0x" + "aa" * 32, "fromBlock": "0x1"})
-    with pytest.raises(InvalidParams, match="too many topics"):
+    with pytest.raises(InvalidParams, match="exceed max topics"):
         P.filter_criteria({"topics": [None] * 5})
 
 

@@ -46,6 +46,7 @@ def run_writer(path: str, retention: str) -> None:
 
     db = MetisDB(path, retention=None if retention == "archive" else int(retention), sync=False)
     number = 0 if db.latest_block_number() is None else db.latest_block_number() + 1
+    print("ready", flush=True)
     while True:
         pending = db.pending()
         apply_block(pending, number)
@@ -86,7 +87,11 @@ def _crash_loop(tmp_path: Path, kills: int, retention: str, seed: int) -> int:
             [sys.executable, __file__, str(path), retention],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env,
         )
-        time.sleep(rng.uniform(0.3, 0.9))  # python start-up is ~0.3 s, then commits
+        # Kill at a random moment after the writer has opened the store, however
+        # long the interpreter took to start on a loaded machine.
+        first = writer.stdout.readline()
+        assert first == b"ready\n", first + writer.stderr.read()[-2000:]
+        time.sleep(rng.uniform(0.0, 0.6))
         writer.send_signal(signal.SIGKILL)
         out, err = writer.communicate(timeout=30)
         assert writer.returncode == -signal.SIGKILL, err.decode()[-2000:]

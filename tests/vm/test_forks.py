@@ -1,13 +1,11 @@
 """Forks as data: names, order, what each fork switches on, blob schedules,
-fork schedules from geth configs and fixture network names."""
+blob schedules from geth configs."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
-from conftest import FIXTURES
 
 from hyperion.vm.forks import (
     BERLIN,
@@ -19,7 +17,6 @@ from hyperion.vm.forks import (
     FORKS,
     FRONTIER,
     GAS_PER_BLOB,
-    GRAY_GLACIER,
     HOMESTEAD,
     ISTANBUL,
     LONDON,
@@ -30,8 +27,6 @@ from hyperion.vm.forks import (
     SHANGHAI,
     SPURIOUS_DRAGON,
     TANGERINE_WHISTLE,
-    ForkActivation,
-    ForkSchedule,
     UnknownFork,
     apply_blob_schedule,
     get_fork,
@@ -189,67 +184,13 @@ def test_excess_blob_gas_and_the_eip7918_reserve_price():
     assert OSAKA.excess_blob_gas(0, used, 1) == 3 * GAS_PER_BLOB
 
 
-def test_schedule_from_the_rpc_compat_genesis():
-    path = FIXTURES / "rpc-compat" / "genesis.json"
-    if not path.is_file():
-        pytest.skip("rpc-compat fixtures not available")
-    schedule = ForkSchedule.from_geth_config(json.loads(path.read_text())["config"])
-    assert schedule.fork_at(0, 0) is HOMESTEAD
-    assert schedule.fork_at(3, 0) is TANGERINE_WHISTLE
-    assert schedule.fork_at(6, 0) is SPURIOUS_DRAGON
-    assert schedule.fork_at(35, 0) is GRAY_GLACIER
-    assert schedule.fork_at(36, 0) is PARIS
-    assert schedule.fork_at(40, 390) is SHANGHAI
-    assert schedule.fork_at(50, 480).name == "Osaka"
-    assert schedule.fork_at(53, 540).max_blobs_per_block == 21
+def test_a_variant_with_other_extras_gets_its_own_tables_even_under_the_same_name():
+    from hyperion.vm.frame import fork_tables
+    from hyperion.vm.precompiles import Precompile
 
-
-def test_schedule_from_geth_config_rules():
-    config = {"homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0,
-              "constantinopleBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0,
-              "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 100,
-              "blobSchedule": {"cancun": {"target": 2, "max": 4, "baseFeeUpdateFraction": 1000}}}
-    schedule = ForkSchedule.from_geth_config(config)
-    assert schedule.genesis_fork is SHANGHAI
-    assert schedule.fork_at(5, 100).max_blobs_per_block == 4
-    # Petersburg comes with Constantinople when petersburgBlock is absent (as in geth)
-    assert ForkSchedule.from_geth_config({**config, "shanghaiTime": None, "cancunTime": None,
-                                          "terminalTotalDifficulty": None, "londonBlock": None,
-                                          "berlinBlock": None, "istanbulBlock": None}).genesis_fork is PETERSBURG
-    with pytest.raises(ValueError, match="but not"):
-        ForkSchedule.from_geth_config({"homesteadBlock": 0, "berlinBlock": 5})
-    with pytest.raises(ValueError, match="non-negative"):
-        ForkSchedule.from_geth_config({"homesteadBlock": -1})
-
-
-def test_merge_by_total_difficulty():
-    schedule = ForkSchedule([ForkActivation(LONDON, block=0), ForkActivation(PARIS, terminal_total_difficulty=100),
-                             ForkActivation(SHANGHAI, timestamp=50)])
-    assert schedule.fork_at(3, 10, total_difficulty=99) is LONDON
-    assert schedule.fork_at(3, 10, total_difficulty=100) is PARIS
-    assert schedule.fork_at(3, 60) is SHANGHAI
-
-
-@pytest.mark.parametrize("network,number,timestamp,expected", [
-    ("Prague", 5, 99999, "Prague"),
-    ("CancunToPragueAtTime15k", 1, 14999, "Cancun"),
-    ("CancunToPragueAtTime15k", 1, 15000, "Prague"),
-    ("FrontierToHomesteadAt5", 4, 0, "Frontier"),
-    ("FrontierToHomesteadAt5", 5, 0, "Homestead"),
-    ("BPO2ToBPO3AtTime15k", 1, 15000, "BPO3"),
-    ("EIP158ToByzantiumAt5", 5, 0, "Byzantium"),
-])
-def test_schedule_from_network_names(network, number, timestamp, expected):
-    assert ForkSchedule.from_network(network).fork_at(number, timestamp).name == expected
-
-
-def test_schedule_from_network_with_a_fixture_blob_schedule():
-    schedule = ForkSchedule.from_network(
-        "OsakaToBPO1AtTime15k", {"BPO1": {"target": "0x0b", "max": "0x10", "baseFeeUpdateFraction": "0x01"}})
-    assert schedule.fork_at(1, 15000).max_blobs_per_block == 16
-    assert schedule.fork_at(1, 0) is OSAKA
-
-
-def test_schedule_rejects_out_of_order_forks():
-    with pytest.raises(ValueError, match="out of order"):
-        ForkSchedule([ForkActivation(PRAGUE, block=0), ForkActivation(CANCUN, timestamp=5)])
+    extra_precompile = Precompile("ECHO", lambda data: 1, lambda data: data)
+    variant = dataclasses.replace(PRAGUE, extra={"precompiles": {b"\xee" * 20: extra_precompile}})
+    assert variant == PRAGUE  # equality ignores extra ...
+    assert b"\xee" * 20 in fork_tables(variant)[0]  # ... but the caches do not
+    assert b"\xee" * 20 not in fork_tables(PRAGUE)[0]
+    assert table_for(variant) is not table_for(PRAGUE)

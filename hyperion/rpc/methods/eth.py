@@ -49,7 +49,7 @@ def chain_id(ctx) -> str:
     return q(ctx.chain.chain_id)
 
 
-@rpc_method("eth_blockNumber")
+@rpc_method("eth_blockNumber", blocking=False)  # the published head: answered on the event loop
 def block_number(ctx) -> str:
     return q(ctx.chain.head().header.number)
 
@@ -135,7 +135,7 @@ def _slot_list(value: Any) -> list[int]:
     return [storage_slot(slot, "storage key") for slot in slots]
 
 
-@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST)
+@rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST, heavy=True)
 def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
     proof = _read_state(ctx, spec, lambda state: state.account_proof(account, slots))
     return format_proof(proof)
@@ -144,16 +144,30 @@ def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
 # -- blocks ---------------------------------------------------------------------------------
 
 
+DEPOSIT_TX_TYPE = 0x7E
+
+
+def _deposit_nonces(ctx, block) -> Optional[list]:
+    """Per-transaction deposit nonces from the receipts, when the block holds deposits (rollup chains)."""
+    if not any(tx.type == DEPOSIT_TX_TYPE for tx in block.transactions):
+        return None
+    return [receipt.deposit_nonce for receipt in ctx.chain.receipts(block)]
+
+
+def _format_block(ctx, block, full: bool) -> Optional[dict]:
+    if block is None:
+        return None
+    return format_block(block, full, _deposit_nonces(ctx, block) if full else None)
+
+
 @rpc_method("eth_getBlockByNumber", Param(block_number_or_tag), Param(boolean, optional=True, default=False))
 def get_block_by_number(ctx, spec: Any, full: bool) -> Optional[dict]:
-    block = ctx.block_or_none(spec)
-    return None if block is None else format_block(block, full)
+    return _format_block(ctx, ctx.block_or_none(spec), full)
 
 
 @rpc_method("eth_getBlockByHash", Param(hash32), Param(boolean, optional=True, default=False))
 def get_block_by_hash(ctx, block_hash: bytes, full: bool) -> Optional[dict]:
-    block = ctx.chain.block_by_hash(block_hash)
-    return None if block is None else format_block(block, full)
+    return _format_block(ctx, ctx.chain.block_by_hash(block_hash), full)
 
 
 @rpc_method("eth_getBlockTransactionCountByNumber", Param(block_number_or_tag))
@@ -191,12 +205,15 @@ def uncle_by_hash(ctx, block_hash: bytes, index: int) -> None:
 # -- transactions and receipts ------------------------------------------------------------------
 
 
-def _tx_in_block(block, index: int) -> Optional[dict]:
+def _tx_in_block(ctx, block, index: int) -> Optional[dict]:
     if block is None or index >= len(block.transactions):
         return None
     header = block.header
-    return format_transaction(block.transactions[index], block.hash, header.number, index,
-                              header.base_fee, header.timestamp)
+    tx = block.transactions[index]
+    deposit_nonce = None
+    if tx.type == DEPOSIT_TX_TYPE:
+        deposit_nonce = ctx.chain.receipts(block)[index].deposit_nonce
+    return format_transaction(tx, block.hash, header.number, index, header.base_fee, header.timestamp, deposit_nonce)
 
 
 @rpc_method("eth_getTransactionByHash", Param(hash32))
@@ -207,7 +224,7 @@ def get_transaction_by_hash(ctx, tx_hash: bytes) -> Optional[dict]:
     tx, block, index = found
     if block is None:
         return format_transaction(tx)
-    return _tx_in_block(block, index)
+    return _tx_in_block(ctx, block, index)
 
 
 @rpc_method("eth_getRawTransactionByHash", Param(hash32))
@@ -218,12 +235,12 @@ def get_raw_transaction_by_hash(ctx, tx_hash: bytes) -> Optional[str]:
 
 @rpc_method("eth_getTransactionByBlockNumberAndIndex", Param(block_number_or_tag), Param(uint64))
 def get_tx_by_number_and_index(ctx, spec: Any, index: int) -> Optional[dict]:
-    return _tx_in_block(ctx.block_or_none(spec), index)
+    return _tx_in_block(ctx, ctx.block_or_none(spec), index)
 
 
 @rpc_method("eth_getTransactionByBlockHashAndIndex", Param(hash32), Param(uint64))
 def get_tx_by_hash_and_index(ctx, block_hash: bytes, index: int) -> Optional[dict]:
-    return _tx_in_block(ctx.chain.block_by_hash(block_hash), index)
+    return _tx_in_block(ctx, ctx.chain.block_by_hash(block_hash), index)
 
 
 def _block_timestamp(ctx, block_hash: bytes) -> Optional[int]:
@@ -274,7 +291,7 @@ def _raise_for_failed_call(result) -> None:
 
 
 @rpc_method("eth_call", Param(transaction_args), LATEST, Param(state_overrides, optional=True),
-            Param(block_overrides, optional=True), timeout=5.0)
+            Param(block_overrides, optional=True), execution=True)
 def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[dict]) -> str:
     result = ctx.chain.call(args, spec, overrides, block)
     _raise_for_failed_call(result)
@@ -282,12 +299,12 @@ def call(ctx, args: dict, spec: Any, overrides: Optional[dict], block: Optional[
 
 
 @rpc_method("eth_estimateGas", Param(transaction_args), PENDING, Param(state_overrides, optional=True),
-            timeout=5.0)
+            execution=True)
 def estimate_gas(ctx, args: dict, spec: Any, overrides: Optional[dict]) -> str:
     return q(ctx.chain.estimate_gas(args, spec, overrides))
 
 
-@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, timeout=5.0)
+@rpc_method("eth_createAccessList", Param(transaction_args), PENDING, execution=True)
 def create_access_list(ctx, args: dict, spec: Any) -> dict:
     entries, gas_used = ctx.chain.create_access_list(args, spec)[:2]
     formatted = []
@@ -331,7 +348,7 @@ def _percentiles(value: Any) -> list[float]:
 
 
 @rpc_method("eth_feeHistory", Param(uint64_or_number), Param(block_number_or_tag),
-            Param(_percentiles, optional=True))
+            Param(_percentiles, optional=True), heavy=True)
 def fee_history(ctx, block_count: int, newest: Any, percentiles: Optional[list[float]]) -> dict:
     block_count = min(block_count, MAX_FEE_HISTORY_BLOCKS)
     return format_fee_history(ctx.chain.fee_history(block_count, newest, percentiles))
@@ -388,7 +405,7 @@ def format_logs(ctx, logs: list) -> list[dict]:
     return result
 
 
-@rpc_method("eth_getLogs", Param(filter_criteria))
+@rpc_method("eth_getLogs", Param(filter_criteria), heavy=True)
 def get_logs(ctx, criteria: dict) -> list[dict]:
     return format_logs(ctx, query_logs(ctx, criteria))
 
@@ -412,12 +429,12 @@ def _filter_id(value: Any) -> str:
     return string(value, "filter id").lower()
 
 
-@rpc_method("eth_getFilterChanges", Param(_filter_id))
+@rpc_method("eth_getFilterChanges", Param(_filter_id), heavy=True)
 def get_filter_changes(ctx, filter_id: str) -> list:
     return ctx.filters.changes(filter_id)
 
 
-@rpc_method("eth_getFilterLogs", Param(_filter_id))
+@rpc_method("eth_getFilterLogs", Param(_filter_id), heavy=True)
 def get_filter_logs(ctx, filter_id: str) -> list:
     return ctx.filters.all_logs(filter_id)
 

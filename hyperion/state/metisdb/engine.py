@@ -404,6 +404,37 @@ class MetisDB:
         with self._begin_read() as txn:
             return txn.get(bytes(key), db=handle)
 
+    def chain_scan(self, table: str, start: bytes, stop: bytes, *, reverse: bool = False,
+                   limit: Optional[int] = None) -> list[tuple[bytes, bytes]]:
+        """Records with ``start <= key < stop`` in key order (or reversed), at most ``limit``,
+        read from one snapshot (an LMDB cursor over ``chain.<table>``)."""
+        self._check_open()
+        handle = self._chain_table(check_table_name(table), None)
+        if handle is None or not start < stop:
+            return []
+        found: list[tuple[bytes, bytes]] = []
+        with self._begin_read() as txn:
+            cursor = txn.cursor(db=handle)
+            if reverse:
+                # the last key below ``stop``: the first key at or above it, one step back
+                positioned = cursor.prev() if cursor.set_range(stop) else cursor.last()
+                while positioned:
+                    key = cursor.key()
+                    if key < start or (limit is not None and len(found) >= limit):
+                        break
+                    if key < stop:
+                        found.append((bytes(key), bytes(cursor.value())))
+                    positioned = cursor.prev()
+            else:
+                positioned = cursor.set_range(start)
+                while positioned:
+                    key = cursor.key()
+                    if key >= stop or (limit is not None and len(found) >= limit):
+                        break
+                    found.append((bytes(key), bytes(cursor.value())))
+                    positioned = cursor.next()
+        return found
+
     def rollback(self, block_number: int) -> None:
         """Undo every block above ``block_number``; it must be retained."""
         with self._write_lock:

@@ -1,28 +1,21 @@
 """Storage instructions: SLOAD, SSTORE, TLOAD, TSTORE (EIP-1153).
 
-SSTORE's pricing changed four times; the instruction table picks the
-variant a fork uses and binds its constants:
+SSTORE's pricing changed four times; the instruction table binds the rule
+a fork uses:
 
 * ``sstore_frontier``: 20000 to set a zero slot, 5000 otherwise, a refund
-  for clearing;
-* ``sstore_net_metered``: EIP-1283 (Constantinople only) and EIP-2200
-  (Istanbul), net gas metering against the slot's value at the start of the
-  transaction; EIP-2200 adds the 2300-gas sentry;
-* ``sstore``: EIP-2929 (Berlin on), EIP-2200 with a cold-slot surcharge;
-  EIP-3529 (London) lowers the clearing refund.
+  for clearing (Frontier..Petersburg);
+* ``sstore``: net gas metering against the slot's value at the start of
+  the transaction: EIP-1283 (Constantinople only), EIP-2200 (Istanbul, with
+  the 2300-gas ``sentry``), EIP-2929 (Berlin on: ``cold_slots`` cost 2100
+  more, and the no-op / dirty price is a warm access); EIP-3529 (London)
+  lowers the clearing refund.
 """
 
 from __future__ import annotations
 
 from hyperion.vm.exceptions import OutOfGas, WriteInStaticContext
-from hyperion.vm.gas import (
-    COLD_SLOAD,
-    SSTORE_RESET,
-    SSTORE_SENTRY,
-    SSTORE_SET,
-    SSTORE_UPDATE,
-    WARM_ACCESS,
-)
+from hyperion.vm.gas import COLD_SLOAD, SSTORE_SENTRY, SSTORE_SET, SSTORE_UPDATE, WARM_ACCESS
 from hyperion.vm.instructions.gas import charge
 
 
@@ -37,40 +30,8 @@ def sload_static(f, key):
     return f.state.get_storage(f.address, key)
 
 
-def sstore(f, key, new, *, clears_refund):
-    """EIP-2929 SSTORE: EIP-2200's rules with cold/warm slot access."""
-    if f.static:
-        raise WriteInStaticContext()
-    if f.gas <= SSTORE_SENTRY:
-        raise OutOfGas()
-    state = f.state
-    address = f.address
-    current = state.get_storage(address, key)
-    cost = COLD_SLOAD if state.warm_slot(address, key) else 0
-    if current == new:
-        cost += WARM_ACCESS
-    else:
-        original = state.get_original_storage(address, key)
-        if original == current:
-            cost += SSTORE_SET if original == 0 else SSTORE_RESET
-            if original and not new:
-                f.ctx.refund += clears_refund
-        else:
-            cost += WARM_ACCESS
-            if original:
-                if not current:
-                    f.ctx.refund -= clears_refund
-                elif not new:
-                    f.ctx.refund += clears_refund
-            if original == new:
-                f.ctx.refund += SSTORE_SET - WARM_ACCESS if original == 0 else SSTORE_RESET - WARM_ACCESS
-    charge(f, cost)
-    if current != new:
-        state.set_storage(address, key, new)
-
-
-def sstore_net_metered(f, key, new, *, sload_gas, clears_refund, sentry):
-    """EIP-1283 / EIP-2200 net gas metering (no access lists); ``sentry``: EIP-2200's 2300-gas floor."""
+def sstore(f, key, new, *, warm_cost, reset_cost, clears_refund, sentry, cold_slots):
+    """Net-metered SSTORE (EIP-1283, EIP-2200, EIP-2929; see the module docstring)."""
     if f.static:
         raise WriteInStaticContext()
     if sentry and f.gas <= SSTORE_SENTRY:
@@ -78,23 +39,24 @@ def sstore_net_metered(f, key, new, *, sload_gas, clears_refund, sentry):
     state = f.state
     address = f.address
     current = state.get_storage(address, key)
+    cost = COLD_SLOAD if cold_slots and state.warm_slot(address, key) else 0
     if current == new:
-        cost = sload_gas
+        cost += warm_cost
     else:
         original = state.get_original_storage(address, key)
         if original == current:
-            cost = SSTORE_SET if original == 0 else SSTORE_UPDATE
+            cost += SSTORE_SET if original == 0 else reset_cost
             if original and not new:
                 f.ctx.refund += clears_refund
         else:
-            cost = sload_gas
+            cost += warm_cost
             if original:
                 if not current:
                     f.ctx.refund -= clears_refund
                 elif not new:
                     f.ctx.refund += clears_refund
             if original == new:
-                f.ctx.refund += SSTORE_SET - sload_gas if original == 0 else SSTORE_UPDATE - sload_gas
+                f.ctx.refund += SSTORE_SET - warm_cost if original == 0 else reset_cost - warm_cost
     charge(f, cost)
     if current != new:
         state.set_storage(address, key, new)

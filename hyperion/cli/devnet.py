@@ -1,0 +1,66 @@
+"""``hyperion devnet``: anvil as L1, the rollup's L1 contracts, a sequencer and a follower; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+from hyperion.cli.common import EXIT_OK, CommandFailed, add_command
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        commands, "devnet", run,
+        help="a local rollup: anvil L1, contracts, sequencer and follower",
+        description="Start a whole rollup on this machine: anvil as the L1, the rollup's L1 contracts, "
+                    "a sequencer and a follower (with a challenger). Prints every URL; Ctrl-C stops everything.",
+    )
+    parser.add_argument("--workdir", type=Path, metavar="DIR",
+                        help="data dirs, logs and rollup.json (default: a new temporary directory)")
+    parser.add_argument("--l1-port", type=int, default=8545, help="anvil's port (default 8545, 0 = any free)")
+    parser.add_argument("--sequencer-port", type=int, default=9545, help="sequencer RPC port (default 9545)")
+    parser.add_argument("--follower-port", type=int, default=9546, help="follower RPC port (default 9546)")
+    parser.add_argument("--l1-block-time", type=int, default=2, help="seconds per L1 block (default 2)")
+    parser.add_argument("--l2-block-time", type=int, default=1,
+                        help="seconds per L2 block (default 1; keep it below the L1 block time, as on mainnet)")
+    parser.add_argument("--chain-id", type=int, default=901, help="L2 chain id (default 901)")
+    parser.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
+                        help="how the batcher posts (default auto: blobs unless calldata is cheaper)")
+    parser.add_argument("--no-follower", action="store_true", help="start only the sequencer")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hyperion.rollup.devnet import Devnet, DevnetOptions
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hyperion-devnet-"))
+    options = DevnetOptions(workdir=workdir, l1_port=args.l1_port, sequencer_port=args.sequencer_port,
+                            follower_port=args.follower_port, l1_block_time=args.l1_block_time,
+                            l2_block_time=args.l2_block_time, l2_chain_id=args.chain_id,
+                            data_availability=args.data_availability, follower=not args.no_follower,
+                            log_level=args.log_level)
+    devnet = Devnet(options)
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            devnet.start()
+        except RuntimeError as exc:
+            raise CommandFailed(str(exc)) from None
+        print(devnet.summary(), flush=True)
+        print("\nRunning. Ctrl-C stops everything.", flush=True)
+        while not stop.wait(1.0):
+            for node in (devnet.sequencer, devnet.follower):
+                if node is not None and node.process.poll() is not None:
+                    raise CommandFailed(f"the {node.name} exited (status {node.process.returncode}); "
+                                        f"see {node.log_path}")
+    finally:
+        print("stopping...", flush=True)
+        devnet.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("stopped", flush=True)
+    return EXIT_OK

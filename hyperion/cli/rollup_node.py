@@ -1,0 +1,156 @@
+"""``hyperion node --rollup CONFIG --role sequencer|follower --l1-rpc-url URL``: a rollup node.
+
+The rollup options of ``hyperion node`` live here (``add_rollup_arguments``
+is called by ``hyperion.cli.node``), and so does running one (``run``).
+Keys (``--batcher-key``, ``--proposer-key``, ``--challenger-key``,
+``--resolver-key``) are 32-byte hex, ``env:NAME`` or ``file:PATH``, so they
+need not appear in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Optional
+
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError
+
+DEFAULT_ROLLUP_DIR = Path.home() / ".hyperion" / "rollup"
+
+
+def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "rollup", "run as a node of a rollup settling on an L1 (see docs/rollup.md); the chain flags above "
+                  "do not apply, the rollup config fixes the chain")
+    group.add_argument("--rollup", type=Path, metavar="CONFIG", help="the rollup config (rollup.json)")
+    group.add_argument("--role", choices=("sequencer", "follower"), default="follower",
+                       help="sequencer: builds, batches and proposes; follower: derives from L1 alone (default)")
+    group.add_argument("--l1-rpc-url", metavar="URL", help="the L1 JSON-RPC endpoint")
+    group.add_argument("--l1-beacon-url", metavar="URL",
+                       help="beacon API endpoint serving /eth/v1/beacon/blobs (default: the L1 RPC URL, as anvil)")
+    group.add_argument("--blob-block-id", choices=("number", "slot"), default="number",
+                       help="how blobs are requested: by execution block number (anvil) or by slot (beacon node)")
+    group.add_argument("--sequencer-url", metavar="URL",
+                       help="follower: where eth_sendRawTransaction is forwarded")
+    group.add_argument("--follow-unsafe", action="store_true",
+                       help="follower: also import the sequencer's unsafe blocks over its WebSocket feed "
+                            "(low latency; what L1 derives still wins)")
+    group.add_argument("--batcher-key", metavar="KEY", help="sequencer: the L1 key of the authorized batcher")
+    group.add_argument("--proposer-key", metavar="KEY", help="sequencer: the L1 key of the output proposer")
+    group.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
+                       help="batches as blobs, as calldata, or whichever is cheaper now (default auto)")
+    group.add_argument("--max-batch-delay", type=float, default=4.0, metavar="SECONDS",
+                       help="post a batch at the latest this long after its first block (default 4)")
+    group.add_argument("--challenge", action="store_true",
+                       help="challenge wrong output roots automatically (needs --challenger-key, bonded on L1)")
+    group.add_argument("--challenger-key", metavar="KEY", help="the L1 key that pays challenger bonds")
+    group.add_argument("--resolver-key", metavar="KEY",
+                       help="vote on disputes' final step as a member of the resolver set")
+
+
+def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
+    """A private key given as hex, ``env:NAME`` or ``file:PATH``."""
+    if not value:
+        return None
+    if value.startswith("env:"):
+        text = os.environ.get(value[4:])
+        if text is None:
+            raise UsageError(f"{what}: environment variable {value[4:]} is not set")
+    elif value.startswith("file:"):
+        try:
+            text = Path(value[5:]).read_text().strip()
+        except OSError as exc:
+            raise UsageError(f"{what}: {exc}") from None
+    else:
+        text = value
+    text = text.strip().removeprefix("0x")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise UsageError(f"{what} must be a 32-byte hex private key")
+    return key
+
+
+def run(args: argparse.Namespace) -> int:
+    from hyperion.cli.node import configure_logging
+    from hyperion.rollup.config import InvalidRollupConfig, RollupConfig
+    from hyperion.rollup.node import RollupNode, RollupOptions
+
+    configure_logging("warning" if args.silent else args.log_level, args.log_format)
+    log = logging.getLogger("hyperion.node")
+    if not args.l1_rpc_url:
+        raise UsageError("--rollup needs --l1-rpc-url")
+    if args.challenge and not args.challenger_key:
+        raise UsageError("--challenge needs --challenger-key (the bonded L1 key)")
+    try:
+        config = RollupConfig.load(args.rollup)
+    except InvalidRollupConfig as exc:
+        raise UsageError(str(exc)) from None
+    options = RollupOptions(
+        role=args.role, l1_rpc_url=args.l1_rpc_url, l1_beacon_url=args.l1_beacon_url,
+        blob_block_id=args.blob_block_id, sequencer_url=args.sequencer_url,
+        batcher_key=parse_key(args.batcher_key, "--batcher-key"),
+        proposer_key=parse_key(args.proposer_key, "--proposer-key"),
+        challenger_key=parse_key(args.challenger_key, "--challenger-key") if args.challenge else None,
+        resolver_key=parse_key(args.resolver_key, "--resolver-key"),
+        data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
+        follow_unsafe=args.follow_unsafe)
+    if args.role == "follower" and not args.sequencer_url:
+        log.warning("no --sequencer-url: eth_sendRawTransaction will be refused by this follower's empty pool")
+    data_dir: Optional[Path] = None
+    if not args.in_memory:
+        data_dir = (args.data_dir or DEFAULT_ROLLUP_DIR / f"{config.l2_chain_id}-{args.role}").expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    try:
+        node = RollupNode(config, options, data_dir)
+    except (OSError, ValueError) as exc:
+        raise CommandFailed(f"cannot open the chain: {exc}") from None
+    chain = node.chain
+    log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
+             chain.chain_id, chain.head().number, chain.safe_number, data_dir or "memory",
+             time.monotonic() - started)
+    node.start()
+    try:
+        asyncio.run(_serve(node, args))
+    except OSError as exc:
+        raise CommandFailed(str(exc)) from None
+    finally:
+        node.close()
+        log.info("stopped")
+    return EXIT_OK
+
+
+async def _serve(node, args: argparse.Namespace) -> None:
+    from hyperion.rpc.server import RpcServer
+
+    server = RpcServer(node.chain, args.host, args.port)
+    if not args.no_explorer:
+        from hyperion.explorer import mount
+        from hyperion.explorer.rollup_pages import rollup_view
+
+        mount(server, rollup_view(args.l1_rpc_url))
+    await server.start()
+    print(f"Hyperion rollup {args.role}: L2 chain {node.chain.chain_id}, L1 {args.l1_rpc_url}", flush=True)
+    if not args.no_explorer:
+        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
+    from hyperion.chain.activity import log_activity
+
+    log_activity(node.chain)
+    print(f"Listening on {args.host}:{server.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("hyperion.node").info("shutting down")
+        await server.stop()

@@ -1,0 +1,333 @@
+"""``hyperion devnet``: a whole rollup on one machine, for development and for the end-to-end tests.
+
+It starts anvil as the L1 (the npm package ``@foundry-rs/anvil`` that
+``scripts/setup-e2e.sh`` installs, or ``anvil`` on PATH), deploys the L1
+contracts, writes the L2 genesis and ``rollup.json``, and starts a
+sequencer and a follower as ``hyperion node`` processes, each with its own
+data directory and log file under the work directory. Accounts come from
+anvil's (and Hyperion's) standard test mnemonic: 0 deploys and owns, 1
+batches, 2 proposes, 3 challenges, 4 is the resolver; all ten are funded
+on L2 from genesis too.
+
+The same roles point at any Ethereum L1: only the deployment and the
+processes are local here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
+from hyperion.rollup.config import L1BlockId, RollupConfig
+
+log = logging.getLogger("hyperion.rollup.devnet")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ETHER = 10**18
+DEPLOYER, BATCHER, PROPOSER, CHALLENGER, RESOLVER = range(5)
+
+
+def anvil_binary() -> Optional[str]:
+    """The native anvil of the npm package @foundry-rs/anvil (repository node_modules), else PATH."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower())
+    for root in (Path.cwd(), REPO_ROOT):
+        native = root / "node_modules" / "@foundry-rs" / f"anvil-{sys.platform}-{arch}" / "bin" / "anvil"
+        if native.exists():
+            return str(native)
+    return shutil.which("anvil")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rpc(url: str, method: str, *params, timeout: float = 30.0):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read())
+    if "error" in answer:
+        raise RuntimeError(f"{method}: {answer['error'].get('message', answer['error'])}")
+    return answer["result"]
+
+
+def wait_for_rpc(url: str, process: Optional[subprocess.Popen], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            rpc(url, "eth_chainId", timeout=2)
+            return
+        except Exception:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{what} exited with status {process.returncode}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not answer at {url} within {timeout:.0f}s") from None
+            time.sleep(0.1)
+
+
+@dataclass
+class DevnetOptions:
+    workdir: Path
+    l1_port: int = 8545
+    sequencer_port: int = 9545
+    follower_port: int = 9546
+    l1_block_time: int = 2
+    l2_block_time: int = 1
+    l2_chain_id: int = 901
+    seq_window_size: int = 20
+    sequencer_conf_depth: int = 2
+    max_sequencer_drift: int = 600
+    submission_interval: int = 20
+    finalization_period: int = 120
+    move_timeout: int = 120
+    bond: int = ETHER // 10
+    data_availability: str = "auto"
+    max_batch_delay: float = 4.0
+    follower: bool = True
+    challenge: bool = True
+    log_level: str = "info"
+    sequencer_env: dict = field(default_factory=dict)   # test hooks (HYPERION_TEST_*)
+    follower_env: dict = field(default_factory=dict)
+
+
+class NodeProcess:
+    """One ``hyperion node --rollup`` process with its data dir and log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict, workdir: Path, port: int):
+        self.name = name
+        self.args = args
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        self.data_dir = workdir / name
+        self.log_path = workdir / f"{name}.log"
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **self.env)
+        command = [sys.executable, "-m", "hyperion", "node", *self.args, "--data-dir", str(self.data_dir),
+                   "--port", str(self.port)]
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+        wait_for_rpc(self.url, self.process, timeout, f"the {self.name} (log: {self.log_path})")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class Devnet:
+    """anvil + L1 contracts + a sequencer + a follower (``start``/``stop``, or a context manager)."""
+
+    def __init__(self, options: DevnetOptions):
+        self.options = options
+        self.workdir = Path(options.workdir)
+        self.accounts = dev_accounts(TEST_MNEMONIC, 10)
+        self.anvil: Optional[subprocess.Popen] = None
+        self.l1_url = ""
+        self.config: Optional[RollupConfig] = None
+        self.config_path = self.workdir / "rollup.json"
+        self.deployment = None
+        self.sequencer: Optional[NodeProcess] = None
+        self.follower: Optional[NodeProcess] = None
+
+    def key(self, index: int) -> bytes:
+        return self.accounts[index][1]
+
+    def address(self, index: int) -> bytes:
+        return self.accounts[index][0]
+
+    # -- starting -----------------------------------------------------------------------------------------
+    def start(self) -> "Devnet":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_l1()
+            self.deploy()
+            self.sequencer = self.make_sequencer()
+            self.sequencer.start()
+            if self.options.follower:
+                self.follower = self.make_follower()
+                self.follower.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_l1(self) -> None:
+        binary = anvil_binary()
+        if binary is None:
+            raise RuntimeError("anvil not found: run scripts/setup-e2e.sh (npm package @foundry-rs/anvil)")
+        port = self.options.l1_port or free_port()
+        self.l1_url = f"http://127.0.0.1:{port}"
+        command = [binary, "--host", "127.0.0.1", "--port", str(port), "--block-time", str(self.options.l1_block_time),
+                   "--slots-in-an-epoch", "1", "--silent"]
+        with open(self.workdir / "anvil.log", "ab") as log_file:
+            self.anvil = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_rpc(self.l1_url, self.anvil, 30, "anvil")
+
+    def deploy(self) -> None:
+        """Deploy the L1 contracts, make the L2 genesis, fix the starting output, write rollup.json."""
+        from web3 import Web3
+
+        from hyperion.rollup.l1.deploy import RollupL1Config, deploy_rollup_contracts
+        from hyperion.rollup.l1.transact import Sender
+
+        options = self.options
+        w3 = Web3(Web3.HTTPProvider(self.l1_url, request_kwargs={"timeout": 60}))
+        checksum = Web3.to_checksum_address
+        owner = Sender(w3, self.key(DEPLOYER))
+        l1_config = RollupL1Config(
+            owner=checksum(self.address(DEPLOYER)), proposer=checksum(self.address(PROPOSER)),
+            batcher=checksum(self.address(BATCHER)), resolver_members=(checksum(self.address(RESOLVER)),),
+            resolver_threshold=1, submission_interval=options.submission_interval,
+            finalization_period_seconds=options.finalization_period, proposer_bond=options.bond,
+            challenger_bond=options.bond, move_timeout=options.move_timeout, starting_output_root=b"\x01" * 32)
+        self.deployment = deployment = deploy_rollup_contracts(w3, owner, l1_config)
+        head = w3.eth.get_block("latest")
+        genesis = self.l2_genesis(int(head["timestamp"]) + 4 * options.l1_block_time + 2)
+        config = RollupConfig(
+            l2_genesis=genesis, genesis_l1=L1BlockId(0, bytes(32)), l1_chain_id=w3.eth.chain_id,
+            portal=_raw(deployment.portal), batch_inbox=_raw(deployment.batch_inbox),
+            output_oracle=_raw(deployment.output_oracle), batcher=self.address(BATCHER),
+            proposer=self.address(PROPOSER), block_time=options.l2_block_time,
+            seq_window_size=options.seq_window_size, max_sequencer_drift=options.max_sequencer_drift,
+            sequencer_conf_depth=options.sequencer_conf_depth)
+        genesis_block, starting_root = genesis_output(config)
+        from hyperion.artifacts import load_artifact
+
+        oracle = w3.eth.contract(address=deployment.output_oracle, abi=load_artifact("OutputOracle")["abi"])
+        owner.transact(oracle.functions.setStartingOutput(0, starting_root))
+        start = w3.eth.get_block("latest")
+        config.genesis_l1 = L1BlockId(start["number"], bytes(start["hash"]))
+        config.genesis_l2_hash = genesis_block
+        config.extra = {"resolver": deployment.resolver, "l1_deploy_block": deployment.deploy_block}
+        config.save(self.config_path)
+        self.config = config
+
+    def l2_genesis(self, timestamp: int) -> dict:
+        from hyperion.rollup.l1.predeploys import l2_predeploys_genesis_json
+
+        alloc = l2_predeploys_genesis_json()
+        for address, _key in self.accounts:
+            alloc["0x" + address.hex()] = {"balance": hex(10_000 * ETHER)}
+        return {"config": {"chainId": self.options.l2_chain_id}, "timestamp": hex(timestamp),
+                "gasLimit": hex(30_000_000), "baseFeePerGas": hex(10**9), "alloc": alloc}
+
+    def _common_args(self) -> list[str]:
+        return ["--rollup", str(self.config_path), "--l1-rpc-url", self.l1_url, "--log-level", self.options.log_level]
+
+    def make_sequencer(self) -> NodeProcess:
+        options = self.options
+        env = {"HYPERION_BATCHER_KEY": self.key(BATCHER).hex(), "HYPERION_PROPOSER_KEY": self.key(PROPOSER).hex(),
+               **options.sequencer_env}
+        args = [*self._common_args(), "--role", "sequencer", "--batcher-key", "env:HYPERION_BATCHER_KEY",
+                "--proposer-key", "env:HYPERION_PROPOSER_KEY", "--data-availability", options.data_availability,
+                "--max-batch-delay", str(options.max_batch_delay)]
+        return NodeProcess("sequencer", args, env, self.workdir, options.sequencer_port or free_port())
+
+    def make_follower(self, name: str = "follower", port: Optional[int] = None, challenge: Optional[bool] = None,
+                      env: Optional[dict] = None, follow_unsafe: bool = False) -> NodeProcess:
+        options = self.options
+        challenge = options.challenge if challenge is None else challenge
+        node_env = dict(options.follower_env, **(env or {}))
+        args = [*self._common_args(), "--role", "follower", "--sequencer-url", self.sequencer.url]
+        if follow_unsafe:
+            args.append("--follow-unsafe")
+        if challenge:
+            node_env.update(HYPERION_CHALLENGER_KEY=self.key(CHALLENGER).hex(),
+                            HYPERION_RESOLVER_KEY=self.key(RESOLVER).hex())
+            args += ["--challenge", "--challenger-key", "env:HYPERION_CHALLENGER_KEY",
+                     "--resolver-key", "env:HYPERION_RESOLVER_KEY"]
+        if port is None:
+            port = options.follower_port if name == "follower" and options.follower_port else free_port()
+        return NodeProcess(name, args, node_env, self.workdir, port)
+
+    # -- stopping -------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        for node in (self.follower, self.sequencer):
+            if node is not None:
+                node.stop()
+        if self.anvil is not None and self.anvil.poll() is None:
+            self.anvil.terminate()
+            try:
+                self.anvil.wait(10)
+            except subprocess.TimeoutExpired:
+                self.anvil.kill()
+                self.anvil.wait()
+
+    def __enter__(self) -> "Devnet":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def summary(self) -> str:
+        lines = ["Hyperion devnet", "",
+                 f"L1 (anvil) RPC:       {self.l1_url}",
+                 f"L1 beacon API:        {self.l1_url}/eth/v1/beacon/blobs/<block>"]
+        if self.sequencer is not None:
+            lines += [f"L2 sequencer RPC:     {self.sequencer.url}  (WebSocket {self.sequencer.ws_url})"]
+        if self.follower is not None:
+            lines += [f"L2 follower RPC:      {self.follower.url}  (WebSocket {self.follower.ws_url})"]
+        if self.deployment is not None:
+            d = self.deployment
+            lines += ["", f"Portal:               {d.portal}", f"BatchInbox:           {d.batch_inbox}",
+                      f"OutputOracle:         {d.output_oracle}", f"ThresholdResolver:    {d.resolver}"]
+        lines += ["", f"Rollup config:        {self.config_path}", f"Logs and data:        {self.workdir}",
+                  f"L2 chain id:          {self.options.l2_chain_id}",
+                  "Accounts:             the standard test mnemonic (funded on L1 and L2); 0 owner, 1 batcher, "
+                  "2 proposer, 3 challenger, 4 resolver"]
+        return "\n".join(lines)
+
+
+def _raw(address: str) -> bytes:
+    return bytes.fromhex(address.removeprefix("0x"))
+
+
+def genesis_output(config: RollupConfig) -> tuple[bytes, bytes]:
+    """``(L2 genesis hash, its output root)`` of ``config``, computed on a throwaway in-memory chain."""
+    from hyperion.rollup.engine import RollupChain
+    from hyperion.rollup.outputs import output_at
+
+    chain = RollupChain(config)
+    try:
+        return chain.head().hash, output_at(chain, 0)
+    finally:
+        chain.close()

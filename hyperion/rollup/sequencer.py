@@ -1,0 +1,113 @@
+"""The sequencer: builds an L2 block every ``block_time`` seconds.
+
+Each block's timestamp is fixed by its number. Its L1 origin is its
+parent's, or the next L1 block once that block is ``sequencer_conf_depth``
+blocks deep and not newer than the L2 block; the first block of an epoch
+carries that L1 block's deposits. Past ``max_sequencer_drift`` the sequencer
+builds empty blocks until it can adopt a newer origin (derivation would
+refuse anything else). A sequencer that fell behind the clock (after a
+restart) builds the missing blocks back to back.
+
+If its L1 origin is reorged away, the sequencer rolls its unsafe blocks
+back and offers their transactions to the pool again.
+
+Test hook: ``HYPERION_TEST_OMIT_DEPOSITS=1`` makes it a censoring
+sequencer: it leaves out the user deposits of the first L1 block with
+deposits that it adopts, every time it builds that epoch's first block
+(derivation refuses those blocks, then force-includes the deposits when the
+sequencing window has passed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Optional
+
+from hyperion.chain.errors import TxPoolError
+from hyperion.rollup.config import RollupConfig
+from hyperion.rollup.derivation import DerivationPipeline, L1Reorg, attributes
+from hyperion.rollup.engine import InvalidBlock, RollupChain
+from hyperion.rollup.l1client import L1Block
+
+log = logging.getLogger("hyperion.rollup.sequencer")
+
+OMIT_DEPOSITS_ENV = "HYPERION_TEST_OMIT_DEPOSITS"
+
+
+class Sequencer:
+    def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline,
+                 clock=time.time):
+        self.config = config
+        self.chain = chain
+        self.derivation = derivation
+        self.clock = clock
+        self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
+        self.censored_origin: Optional[int] = None  # the L1 block whose deposits the test hook leaves out
+        self.omitted: list = []  # hashes of deposits the test hook left out
+        self.built_blocks = 0
+        self.built_txs = 0
+
+    def next_block_time(self) -> float:
+        return self.config.timestamp_of(self.chain.head().number + 1)
+
+    async def _choose_origin(self, parent, timestamp: int) -> L1Block:
+        traversal = self.derivation.traversal
+        current = await traversal.header(parent.origin_number)
+        if current.hash != parent.origin.hash:
+            raise L1Reorg(f"the sequencer's L1 origin {parent.origin_number} was reorged away")
+        head = traversal.head
+        nxt = parent.origin_number + 1
+        if head is not None and nxt <= head - self.config.sequencer_conf_depth:
+            candidate = await traversal.header(nxt)
+            if candidate.timestamp <= timestamp:
+                return candidate
+        return current
+
+    async def build_next(self) -> Optional[object]:
+        """Build the next block if its time has come; returns it (None when it is not time yet)."""
+        chain = self.chain
+        timestamp = self.next_block_time()
+        if timestamp > self.clock():
+            return None
+        parent = chain.head_ref()
+        try:
+            origin = await self._choose_origin(parent, timestamp)
+        except L1Reorg as exc:
+            self._roll_back_reorged(parent, str(exc))
+            return None
+        deposits = await self.derivation.deposits_of(origin)
+        if self.omit_deposits and deposits and origin.number != parent.origin_number:
+            if self.censored_origin is None:
+                self.censored_origin = origin.number
+            if origin.number == self.censored_origin:
+                log.warning("test hook %s: leaving out %d deposits of L1 block %d", OMIT_DEPOSITS_ENV,
+                            len(deposits), origin.number)
+                self.omitted = [d.hash for d in deposits]
+                deposits = []
+        attrs = attributes(self.config, parent, origin, deposits)
+        in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
+        try:
+            block = chain.build_block(attrs, from_pool=in_drift)
+        except InvalidBlock as exc:  # only a deposit can make this fail: the Portal's limits forbid it
+            log.error("cannot build L2 block %d: %s", attrs.number, exc)
+            return None
+        self.built_blocks += 1
+        self.built_txs += len(block.transactions) - len(attrs.deposits)
+        if len(block.transactions) > len(attrs.deposits) or len(attrs.deposits) > 1:
+            log.info("sequenced L2 block %d txs=%d deposits=%d origin=%d", block.number,
+                     len(block.transactions) - len(attrs.deposits), len(attrs.deposits) - 1, origin.number)
+        return block
+
+    def _roll_back_reorged(self, parent, reason: str) -> None:
+        chain = self.chain
+        number = parent.number
+        while number > chain.safe_number and chain.ref(number).origin_number >= parent.origin_number:
+            number -= 1
+        log.warning("%s: rolling unsafe L2 blocks back from %d to %d", reason, parent.number, number)
+        for tx in chain.rollback_to(number):
+            try:
+                chain.submit_transaction(tx)
+            except TxPoolError:
+                pass

@@ -1,0 +1,112 @@
+"""A follower's low-latency view: the sequencer's unsafe blocks over its WebSocket feed.
+
+With ``--follow-unsafe`` a follower subscribes to the sequencer's
+``newHeads`` (WebSocket, same port as its JSON-RPC) and, for every new
+head, fetches the blocks it lacks with ``debug_getRawBlock`` and runs each
+through block import on top of its own head: executed and checked like any
+block, but *unsafe* (not derived from L1). When a block does not extend the
+follower's head (the sequencer replaced its unsafe blocks), the follower
+drops its own unsafe blocks and fetches again from its safe head.
+
+Derivation is untouched by this: when it reaches an unsafe block it keeps
+it if L1 says the same, and replaces it otherwise. L1 always wins; the feed
+only makes ``latest`` on the follower track the sequencer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Optional
+
+import aiohttp
+
+from hyperion.chain.blocks import BlockDecodeError, decode_block
+from hyperion.rollup.engine import InvalidBlock, RollupChain
+from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
+
+log = logging.getLogger("hyperion.rollup.unsafe")
+
+MAX_BLOCKS_PER_HEAD = 256
+
+
+def websocket_url(http_url: str) -> str:
+    if http_url.startswith("https://"):
+        return "wss://" + http_url[len("https://"):]
+    if http_url.startswith("http://"):
+        return "ws://" + http_url[len("http://"):]
+    return http_url
+
+
+class UnsafeFeed:
+    def __init__(self, chain: RollupChain, sequencer_url: str):
+        self.chain = chain
+        self.rpc = L1Client(sequencer_url)  # a JSON-RPC client, whatever the chain it talks to
+        self.ws_url = websocket_url(sequencer_url)
+        self.imported = 0
+
+    async def close(self) -> None:
+        await self.rpc.close()
+
+    async def run(self) -> None:
+        """Follow the sequencer's heads until cancelled (the caller retries after an error)."""
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(self.ws_url, heartbeat=30) as ws:
+                await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
+                                              "params": ["newHeads"]}))
+                await self.catch_up()
+                async for message in ws:
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    payload = json.loads(message.data)
+                    head = (payload.get("params") or {}).get("result") or {}
+                    if "number" in head:
+                        await self.catch_up(int(head["number"], 16))
+        raise L1Unavailable("the sequencer's WebSocket feed closed")
+
+    async def catch_up(self, target: Optional[int] = None) -> None:
+        chain = self.chain
+        if target is None:
+            target = int(await self.rpc.call("eth_blockNumber"), 16)
+        for _ in range(MAX_BLOCKS_PER_HEAD):
+            number = chain.head().number + 1
+            if number > target:
+                return
+            raw = await self.rpc.call("debug_getRawBlock", hex(number))
+            if raw is None:
+                return
+            try:
+                block = decode_block(bytes.fromhex(raw[2:]))
+            except (BlockDecodeError, ValueError) as exc:
+                log.warning("the sequencer sent a malformed block %d: %s", number, exc)
+                return
+            with chain.lock:
+                if block.header.parent_hash != chain.head().hash:
+                    if chain.head().number > chain.safe_number:
+                        log.info("the sequencer's unsafe block %d does not extend ours: dropping our unsafe "
+                                 "blocks above %d", number, chain.safe_number)
+                        chain.rollback_to(chain.safe_number)
+                        continue
+                    return  # it does not extend our safe chain: derivation will settle it
+                try:
+                    chain.import_block(block)
+                except InvalidBlock as exc:
+                    log.warning("refusing the sequencer's unsafe block %d: %s", number, exc)
+                    return
+            self.imported += 1
+            await asyncio.sleep(0)
+
+
+async def follow(feed: UnsafeFeed, stopped) -> None:
+    """Run the feed, reconnecting after failures, until ``stopped()``."""
+    while not stopped():
+        try:
+            await feed.run()
+        except asyncio.CancelledError:
+            raise
+        except (aiohttp.ClientError, L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
+            log.debug("unsafe feed: %s; reconnecting", exc)
+        except Exception:
+            log.exception("unsafe feed failed; reconnecting")
+        await asyncio.sleep(1.0)

@@ -1,0 +1,404 @@
+"""Issue 12's findings, each reproduced against a real ``hyperion node`` process and shown fixed.
+
+For the requests that used to stall the node (findings 1-3) every test
+also checks that ``eth_blockNumber`` keeps answering within 100 ms while
+the bad requests run, and that SIGTERM ends the process within 5 s with a
+data dir that reopens at the head it had.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.harness import DEV_ADDRESSES, DEV_KEYS, REPO_ROOT, NodeProcess, foundry_binary
+from tests.e2e.limits_support import (
+    LOOP,
+    LOOP_ADDRESS,
+    MAX_GAS,
+    Client,
+    LatencyProbe,
+    address_of,
+    fresh_key,
+    in_threads,
+    join_all,
+    loop_call,
+    node_log_text,
+    peak_rss_mib,
+    sigterm_exit_seconds,
+    timed,
+    transfer,
+)
+
+PROBE_LIMIT = 0.1  # eth_blockNumber must answer within this while bad requests run
+STOP_LIMIT = 5.0   # SIGTERM to exit
+
+
+def assert_kept_answering(probe: LatencyProbe) -> None:
+    """Every eth_blockNumber of the probe answered within PROBE_LIMIT.
+
+    On a machine whose CPUs are oversubscribed (load average above twice the
+    core count, as on a shared development box) a runnable thread can wait
+    longer than that for a core whatever the node does; there 99% of the
+    answers must be within the limit and none may take longer than 0.5 s.
+    """
+    assert not probe.failures, probe.failures[:3]
+    latencies = sorted(probe.latencies)
+    assert len(latencies) > 10
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    stats = f"{len(latencies)} answers, p99 {p99 * 1000:.0f} ms, worst {latencies[-1] * 1000:.0f} ms"
+    if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+        assert p99 < PROBE_LIMIT and latencies[-1] < 0.5, stats
+    else:
+        assert latencies[-1] < PROBE_LIMIT, stats
+
+
+def _start(tmp_path, *extra: str, data_dir: bool = True) -> NodeProcess:
+    storage = ["--data-dir", str(tmp_path / "data")] if data_dir else ["--in-memory"]
+    return NodeProcess(*storage, "--log-level", "info", *extra, log_path=tmp_path / "node.log").start()
+
+
+def _reopens_at(tmp_path, head: int) -> None:
+    """The data dir a stopped node left behind opens at ``head`` and serves it."""
+    again = _start(tmp_path)
+    try:
+        client = Client(again.port)
+        assert int(client.result("eth_blockNumber"), 16) == head
+        block = client.result("eth_getBlockByNumber", hex(head), False)
+        assert int(block["number"], 16) == head
+        client.close()
+    finally:
+        assert again.stop() == 0
+
+
+def _stop_while(node: NodeProcess, bad_work, *args) -> None:
+    """SIGTERM while ``bad_work`` runs on 4 threads: the process exits within STOP_LIMIT, status 0."""
+    started = in_threads(4, bad_work, *args)
+    time.sleep(0.5)
+    seconds, code = sigterm_exit_seconds(node, STOP_LIMIT)
+    join_all(started, 30)
+    assert seconds < STOP_LIMIT, f"SIGTERM took {seconds:.2f}s"
+    assert code == 0
+
+
+# -- 1. one eth_call hangs the node ---------------------------------------------------------------
+
+
+def test_1_endless_eth_call_is_capped_stopped_and_never_blocks_the_node(tmp_path):
+    node = _start(tmp_path, "--rpc-evm-timeout", "1")
+    client = Client(node.port)
+    # explicit gas above the cap is lowered to it: GAS at the start of the frame is below 50M
+    gas_code = "0x5a60005260206000f3"  # GAS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+    left = int(client.result("eth_call", {"to": LOOP_ADDRESS, "gas": MAX_GAS}, "latest",
+                             {LOOP_ADDRESS: {"code": gas_code}}), 16)
+    assert 49_000_000 < left < 50_000_000
+
+    probe = LatencyProbe(node.port)
+    probe.start()
+    probe_balance = LatencyProbe(node.port, "eth_getBalance", (DEV_ADDRESSES[1], "latest"))
+    probe_balance.start()
+
+    def bad_call():
+        return timed(Client(node.port).request, "eth_call", *loop_call())
+
+    bad = in_threads(10, bad_call)
+    time.sleep(0.3)
+    # state reads and transactions go on while the loops run
+    seconds, tx_hash = timed(client.result, "eth_sendTransaction",
+                             {"from": DEV_ADDRESSES[0], "to": DEV_ADDRESSES[2], "value": "0x1"})
+    assert seconds < 2.0
+    receipt = client.result("eth_getTransactionReceipt", tx_hash)
+    assert receipt["status"] == "0x1"
+    for result in join_all(bad):
+        assert not isinstance(result, Exception), result
+        elapsed, answer = result
+        assert answer["error"] == {"code": -32000, "message": "execution aborted (timeout = 1s)"}
+        assert elapsed < 1.5, elapsed  # queued ones are answered at their deadline too
+    probe_balance.stop()
+    probe.stop()
+    assert_kept_answering(probe)
+    assert probe_balance.worst < 1.0
+
+    head = int(client.result("eth_blockNumber"), 16)
+    client.close()
+    _stop_while(node, lambda: Client(node.port).request("eth_call", *loop_call()))
+    assert "Traceback" not in node_log_text(tmp_path / "node.log")
+    _reopens_at(tmp_path, head)
+
+
+# -- 2. batches skip the per-call timeout ---------------------------------------------------------
+
+
+def test_2_batches_run_under_one_budget(tmp_path):
+    node = _start(tmp_path, "--rpc-evm-timeout", "1", "--rpc-request-timeout", "2")
+    client = Client(node.port)
+    probe = LatencyProbe(node.port)
+    probe.start()
+
+    # a batch of 4 looping calls: each stopped at 1 s, the batch as a whole at 2 s
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": loop_call()} for i in range(4)]
+    seconds, answers = timed(client.post, batch)
+    assert seconds < 2.5
+    assert sorted(a["id"] for a in answers) == [0, 1, 2, 3]
+    messages = [a["error"]["message"] for a in sorted(answers, key=lambda a: a["id"])]
+    assert messages[0] == "execution aborted (timeout = 1s)"
+    assert messages[-1] == "request timed out" and answers[-1]["error"]["code"] == -32002
+
+    # 8 concurrent batches of 3: state reads stay quick
+    started = in_threads(8, lambda: Client(node.port).post(
+        [{"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": loop_call()} for i in range(3)]))
+    time.sleep(0.3)
+    seconds, _ = timed(client.result, "eth_getBalance", DEV_ADDRESSES[0], "latest")
+    assert seconds < 1.0
+    for result in join_all(started):
+        assert isinstance(result, list) and len(result) == 3, result
+
+    # a batch of 1000 log queries over the widest range allowed, on a chain of 1000 blocks
+    client.result("anvil_mine", "0x3e8")
+    head = int(client.result("eth_blockNumber"), 16)
+    topic = "0x" + "ab" * 32
+    logs_batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_getLogs",
+                   "params": [{"fromBlock": "0x0", "toBlock": hex(9_999), "topics": [topic]}]} for i in range(1000)]
+    seconds, answers = timed(client.post, logs_batch)
+    assert seconds < 3.0 and len(answers) == 1000
+    assert answers[0].get("result") == [] and answers[-1]["error"]["message"] == "request timed out"
+    probe.stop()
+    assert_kept_answering(probe)
+    client.close()
+    _stop_while(node, lambda: Client(node.port).post(logs_batch))
+    _reopens_at(tmp_path, head)
+
+
+# -- 3. debug_traceCall memory is unbounded ------------------------------------------------------
+
+
+def test_3_trace_memory_is_bounded(tmp_path):
+    node = _start(tmp_path)
+    client = Client(node.port)
+    # the issue's repro: a contract whose code is the endless loop, traced with 50M gas
+    tx_hash = client.result("eth_sendTransaction", {"from": DEV_ADDRESSES[0], "data": "0x635b6000566000526004601cf3"})
+    contract = client.result("eth_getTransactionReceipt", tx_hash)["contractAddress"]
+    assert client.result("eth_getCode", contract, "latest") == LOOP
+    baseline = peak_rss_mib(node.process.pid)
+    probe = LatencyProbe(node.port)
+    probe.start()
+    answers = join_all(in_threads(2, lambda: timed(Client(node.port).request, "debug_traceCall",
+                                                   {"to": contract, "gas": "0x2faf080"}, "latest")))
+    probe.stop()
+    for result in answers:
+        seconds, answer = result
+        # whichever comes first: the trace memory budget (128 MiB) or the 5 s deadline
+        message = answer["error"]["message"]
+        assert message.startswith("trace exceeds the memory budget") or message == "execution aborted (timeout = 5s)"
+        assert seconds < 5.5
+    grown = peak_rss_mib(node.process.pid) - baseline
+    assert grown < 700, f"peak RSS grew by {grown:.0f} MiB"
+    assert_kept_answering(probe)
+    # a trace that fits is still complete
+    small = client.result("debug_traceCall", {"to": contract, "gas": "0x7530"}, "latest")
+    assert small["failed"] and small["structLogs"][-1]["error"] == "out of gas"
+    head = int(client.result("eth_blockNumber"), 16)
+    client.close()
+    _stop_while(node, lambda: Client(node.port).request("debug_traceCall", {"to": contract, "gas": "0x2faf080"},
+                                                        "latest"))
+    _reopens_at(tmp_path, head)
+
+
+# -- 4. block timestamps past uint64 ---------------------------------------------------------------
+
+
+def test_4_timestamps_stay_within_uint64(tmp_path, js_tools):
+    node = _start(tmp_path)
+    client = Client(node.port)
+    for method, value in (("evm_setNextBlockTimestamp", MAX_GAS), ("evm_increaseTime", MAX_GAS),
+                          ("evm_mine", MAX_GAS), ("evm_increaseTime", hex(2**63))):
+        answer = client.request(method, value)
+        assert answer.get("error", {}).get("message") == "The timestamp is too big", (method, answer)
+    # a far-future timestamp that leaves room is accepted, and blocks keep coming after it
+    client.result("evm_setNextBlockTimestamp", hex(2**40))
+    client.result("evm_mine")
+    client.result("evm_mine", hex(2**40 + 1))
+    block = client.result("eth_getBlockByNumber", "latest", False)
+    assert int(block["timestamp"], 16) == 2**40 + 1
+    head = int(block["number"], 16)
+    client.close()
+    assert node.stop() == 0
+    again = _start(tmp_path)
+    try:
+        env = dict(os.environ, ETH_RPC_URL=again.url, FOUNDRY_DISABLE_NIGHTLY_WARNING="1", NO_COLOR="1")
+        out = subprocess.run([str(foundry_binary("cast")), "block", "latest", "--json"], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert int(json.loads(out.stdout)["timestamp"], 0) == 2**40 + 1
+        script = ("import('ethers').then(async ({ethers}) => { const p = new ethers.JsonRpcProvider(process.argv[1]);"
+                  " const b = await p.getBlock('latest'); console.log(b.number + ' ' + b.timestamp); })")
+        out = subprocess.run(["node", "-e", script, again.url], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == [str(head), str(2**40 + 1)]
+    finally:
+        assert again.stop() == 0
+
+
+# -- 5-8, 10: one node ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    path = tmp_path_factory.mktemp("limits")
+    node = _start(path, data_dir=False)
+    node.log = path / "node.log"
+    yield node
+    assert node.stop() == 0
+
+
+def test_5_debug_trace_call_honours_state_and_block_overrides(shared):
+    client = Client(shared.port)
+    number_code = "0x4360005260206000f3"  # NUMBER PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+    options = {"tracer": "callTracer", "stateOverrides": {LOOP_ADDRESS: {"code": number_code}},
+               "blockOverrides": {"number": "0x1234"}}
+    trace = client.result("debug_traceCall", {"to": LOOP_ADDRESS}, "latest", options)
+    assert trace["output"] == "0x" + "1234".rjust(64, "0")
+    logs = client.result("debug_traceCall", {"to": LOOP_ADDRESS}, "latest",
+                         {"stateOverrides": {LOOP_ADDRESS: {"code": number_code}}})
+    assert [step["op"] for step in logs["structLogs"]][:2] == ["NUMBER", "PUSH1"]
+    # without overrides the address has no code: nothing runs
+    assert client.result("debug_traceCall", {"to": LOOP_ADDRESS}, "latest")["structLogs"] == []
+    client.close()
+
+
+def test_6_out_of_gas_is_named(shared):
+    client = Client(shared.port)
+    answer = client.request("eth_call", *loop_call(gas="0x30d40"))
+    assert answer["error"] == {"code": -32000, "message": "out of gas"}
+    answer = client.request("eth_call", {"to": LOOP_ADDRESS}, "latest", {LOOP_ADDRESS: {"code": "0xfe"}})
+    assert answer["error"]["message"] == "invalid opcode"
+    client.close()
+
+
+def test_7_malformed_http_framing_is_a_400_and_one_log_line(shared):
+    for header in (b"Content-Length: abc\r\n", b"Content-Length: 5\r\nContent-Length: 7\r\n"):
+        with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + header + b"\r\n{}")
+            status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+            assert status_line.split()[1] == b"400", status_line
+    time.sleep(0.3)
+    log = node_log_text(shared.log)
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if "bad http request" in line]
+    assert len(lines) == 2 and "Content-Length" in lines[0]
+    assert Client(shared.port).result("eth_chainId") == hex(133717)
+
+
+def _ws_frame(payload: bytes, masked: bool) -> bytes:
+    header = bytes([0x81, (0x80 if masked else 0) | len(payload)])
+    if not masked:
+        return header + payload
+    mask = os.urandom(4)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def test_8_unmasked_websocket_client_frames_close_the_connection(shared):
+    request = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
+        key = base64.b64encode(os.urandom(16))
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+        sock.sendall(_ws_frame(request, masked=True))
+        frame = sock.recv(4096)
+        assert frame[0] == 0x81 and b'"result":"0x20a55"' in frame
+        sock.sendall(_ws_frame(request, masked=False))
+        frame = sock.recv(4096)
+        assert frame[0] == 0x88, frame  # a close frame, no answer
+        assert struct.unpack(">H", frame[2:4])[0] == 1002  # protocol error
+        assert sock.recv(4096) == b""  # and the connection is closed
+
+
+def test_10_queued_transactions_cannot_take_the_room_of_executable_ones(shared):
+    client = Client(shared.port)
+    client.result("evm_setAutomine", False)
+    try:
+        keys = [fresh_key(i) for i in range(17)]
+        client.post([{"jsonrpc": "2.0", "id": i, "method": "anvil_setBalance", "params": [address_of(k), hex(10**20)]}
+                     for i, k in enumerate(keys)])
+        # 16 senders x 64 future-nonce transactions: the whole queued budget (1024)
+        queued = [{"jsonrpc": "2.0", "id": i * 100 + n, "method": "eth_sendRawTransaction",
+                   "params": [transfer(key, n)]} for i, key in enumerate(keys[:16]) for n in range(1, 65)]
+        answers = [a for start in range(0, len(queued), 256) for a in client.post(queued[start:start + 256])]
+        assert all("result" in a for a in answers), [a for a in answers if "error" in a][:2]
+        one_more = client.request("eth_sendRawTransaction", transfer(keys[0], 65))
+        assert one_more["error"]["message"].startswith("account limit exceeded"), one_more
+        other = client.request("eth_sendRawTransaction", transfer(keys[16], 5))
+        assert other["error"]["message"].startswith("txpool is full"), other
+        # executable transactions still find room
+        for index, key in enumerate(DEV_KEYS):
+            nonce = int(client.result("eth_getTransactionCount", DEV_ADDRESSES[index], "pending"), 16)
+            for offset in range(25):
+                client.result("eth_sendRawTransaction", transfer(bytes.fromhex(key[2:]), nonce + offset))
+        status = client.result("txpool_status")
+        assert int(status["queued"], 16) == 1024 and int(status["pending"], 16) == 100
+        # filling a gap turns queued transactions into executable ones
+        client.result("eth_sendRawTransaction", transfer(keys[0], 0))
+        assert int(client.result("txpool_status")["pending"], 16) == 165
+    finally:
+        client.result("evm_setAutomine", True)
+        client.close()
+
+
+# -- 9. stopping the bench leaves its nodes running ---------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_9_stopping_the_bench_stops_its_nodes(js_tools, how):
+    import signal as signals
+
+    bench = subprocess.Popen([sys.executable, "-m", "hyperion", "bench", "rpc", "--txs", "100000", "--against",
+                              "anvil"], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        children: list[int] = []
+        while time.monotonic() < deadline and len(children) < 2:
+            children = _children(bench.pid)
+            time.sleep(0.2)
+        assert len(children) == 2, "the bench did not start its node and anvil"
+        time.sleep(1.0)
+        bench.send_signal(getattr(signals, how))
+        bench.wait(30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in children), "a node the bench started is still running"
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait()

@@ -1,0 +1,120 @@
+"""A deposit the sequencer leaves out is force-included; an L1 reorg that drops a posted batch is survived.
+
+Done-when bullets covered here: a deposit omitted by the sequencer (test
+hook ``HYPERION_TEST_OMIT_DEPOSITS``) is force-included at the end of the
+sequencing window and the follower agrees; an L1 reorg (``anvil_reorg``)
+that drops a posted batch is survived by sequencer and follower, and the
+batch is posted again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from hyperion.rollup.channel import MalformedChannel, decode_channel
+from hyperion.rollup.devnet import BATCHER, rpc
+from hyperion.rollup.l1.clients import PortalClient
+from hyperion.rollup.l1.transact import Sender
+from tests.rollup.e2e.conftest import assert_same_chain, safe_number, sync_status, wait_safe, wait_until, web3_of
+
+pytestmark = pytest.mark.e2e
+
+DEVNET = dict(data_availability="calldata", challenge=False, sequencer_env={"HYPERION_TEST_OMIT_DEPOSITS": "1"})
+ETHER = 10**18
+
+
+@pytest.fixture(scope="module")
+def feed_follower(devnet):
+    """A third node that also imports the sequencer's unsafe blocks over its WebSocket feed."""
+    node = devnet.make_follower("feed-follower", challenge=False, follow_unsafe=True)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, sequencer, follower, feed_follower):
+    wait_safe(devnet.follower.url, 3)
+    fresh = Account.create().address
+    portal = PortalClient(l1, devnet.deployment.portal, Sender(l1, Account.from_key(devnet.key(7))))
+    deposit_block = portal.deposit_transaction(fresh, value=ETHER, gas_limit=100_000, mint=ETHER)["blockNumber"]
+    omitted = wait_until(lambda: sync_status(devnet.sequencer.url)["hyperion"]["sequencer"]["omitted_deposits"], 60,
+                         "the sequencer to leave the deposit out (test hook)")
+    window = devnet.config.seq_window_size
+    for node in (follower, sequencer):
+        wait_until(lambda: node.eth.get_balance(fresh) == ETHER, 150, "the deposit to be force-included")
+    # it came in through derivation, after the window of its L1 block closed
+    log = devnet.follower.log_text()
+    forced = re.findall(r"sequencing window of L1 block \d+ expired at L1 block (\d+): deriving "
+                        r"L2 block (\d+) without a batch \(1 deposits\)", log)
+    assert forced, "the deposit did not come in through a block derivation filled in itself"
+    expired_at, forced_block = (int(x) for x in forced[0])
+    tx = follower.eth.get_transaction(omitted[0])
+    assert tx["type"] == 0x7E and tx["to"] == fresh and tx["blockNumber"] == forced_block
+    assert expired_at > deposit_block + window - 1
+    assert "refusing invalid L2 block" in log  # the censoring sequencer's batches were refused meanwhile
+    # the sequencer rejoined the derived chain and goes on sequencing
+    head = sequencer.eth.block_number
+    wait_until(lambda: safe_number(devnet.follower.url) >= head + 5, 150, "the chain to move on after the forced block")
+    target = safe_number(devnet.follower.url)
+    wait_safe(devnet.sequencer.url, target)
+    assert_same_chain(sequencer, follower, target)
+
+
+def test_a_follower_on_the_unsafe_feed_tracks_the_sequencer_and_l1_wins(devnet, sequencer, follower, feed_follower):
+    fed = web3_of(feed_follower.url)
+    status = sync_status(feed_follower.url)
+    assert status["hyperion"]["unsafe_imported"] > 0
+    # it imported the censoring sequencer's blocks, and derivation replaced them with the forced ones
+    assert "differs from what L1 derives" in feed_follower.log_text()
+    target = safe_number(devnet.follower.url)
+    wait_safe(feed_follower.url, target)
+    assert_same_chain(follower, fed, target)
+    head = sequencer.eth.block_number
+    wait_until(lambda: fed.eth.block_number >= head, 30, "the feed follower's latest to reach the sequencer's")
+
+
+def _latest_batch(l1: Web3, devnet) -> tuple[int, int, int]:
+    """(L1 block, first L2 block, last L2 block) of the newest calldata batch on L1."""
+    inbox = devnet.deployment.batch_inbox.lower()
+    batcher = Web3.to_checksum_address(devnet.address(BATCHER))
+    head = l1.eth.block_number
+    for number in range(head, max(head - 10, 0), -1):
+        for tx in l1.eth.get_block(number, full_transactions=True)["transactions"]:
+            if (tx["to"] or "").lower() == inbox and tx["from"] == batcher:
+                try:
+                    channel = decode_channel(bytes(tx["input"]))
+                except MalformedChannel:
+                    continue
+                return number, channel.first_number, channel.last_number
+    return None
+
+
+def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_again(devnet, l1, sequencer, follower):
+    head = sequencer.eth.block_number
+    wait_safe(devnet.follower.url, head, timeout=120)
+    found = wait_until(lambda: (lambda b: b if b and b[2] > head else None)(_latest_batch(l1, devnet)), 60,
+                       "a fresh batch on L1")
+    l1_block, first, last = found
+    wait_safe(devnet.follower.url, last, timeout=60)
+    depth = l1.eth.block_number - l1_block + 1
+    dropped = l1.eth.get_block(l1_block)["hash"]
+    rpc(devnet.l1_url, "anvil_reorg", depth, [])
+    assert l1.eth.get_block(l1_block)["hash"] != dropped
+    # both nodes notice, the batcher sends the batch again, and the blocks become safe again
+    wait_until(lambda: "sending it again" in devnet.sequencer.log_text(), 60, "the batcher to re-post the batch")
+    for node in (devnet.follower, devnet.sequencer):
+        wait_until(lambda: "L1 reorg" in node.log_text() or "no longer canonical" in node.log_text(), 60,
+                   f"the {node.name} to notice the reorg")
+    target = sequencer.eth.block_number
+    wait_safe(devnet.follower.url, target, timeout=150)
+    wait_safe(devnet.sequencer.url, target, timeout=60)
+    assert_same_chain(sequencer, follower, target)
+    time.sleep(0.5)
+    assert safe_number(devnet.follower.url) >= last
