@@ -31,11 +31,12 @@ from __future__ import annotations
 import re
 
 from hyperion.vm.compiler.tiering import TIERS, CodeEntry
-from hyperion.vm.exceptions import InvalidJump, InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
+from hyperion.vm.exceptions import InvalidJump, InvalidOpcode
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import control_flow
 from hyperion.vm.instructions.stack import make_push
 from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.stepping import halt_exactly
 from hyperion.vm.template import bind
 
 _MAX_CACHED = 4096
@@ -69,29 +70,24 @@ def _undefined(opcode: int):
 
 
 def _make_entry(handler, gas: int, need: int, limit: int):
+    """``handler`` preceded by its block's charge; a failed charge finds the exact halt (``stepping``)."""
     if need == 0:
 
         def entry(f, pc):
             g = f.gas - gas
-            if g < 0:
-                raise OutOfGas()
+            if g < 0 or len(f.stack) > limit:
+                halt_exactly(f, pc, f.analysis)
             f.gas = g
-            if len(f.stack) > limit:
-                raise StackOverflow()
             return handler(f, pc)
 
     else:
 
         def entry(f, pc):
             g = f.gas - gas
-            if g < 0:
-                raise OutOfGas()
-            f.gas = g
             n = len(f.stack)
-            if n < need:
-                raise StackUnderflow()
-            if n > limit:
-                raise StackOverflow()
+            if g < 0 or n < need or n > limit:
+                halt_exactly(f, pc, f.analysis)
+            f.gas = g
             return handler(f, pc)
 
     return entry

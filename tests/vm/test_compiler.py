@@ -59,7 +59,8 @@ def run_code(code: bytes, gas: int = 100_000, mode: str = "compiled", fork=PRAGU
         tx = LegacyTransaction(nonce=0, gas_price=1, gas=gas, to=CONTRACT, value=0, data=data).signed(KEY)
         env = BlockEnv(fork=fork)
     result = apply_transaction(state, env, tx, tracer=tracer)
-    return result.gas_used, result.success, state.state_root(), result.output, state.get_storage_items(CONTRACT)
+    return (result.gas_used, result.success, state.state_root(), result.error, result.output,
+            state.get_storage_items(CONTRACT))
 
 
 def agree(code: bytes, gas: int, fork=PRAGUE, **kw) -> tuple:
@@ -72,8 +73,10 @@ def agree(code: bytes, gas: int, fork=PRAGUE, **kw) -> tuple:
 @settings(max_examples=150, deadline=None)
 @given(programs(), st.integers(21_000, 80_000))
 def test_compiled_equals_interpreted_and_stepped(code, gas):
+    # the halt reason too: where a block's charge fails, both tiers find the instruction that
+    # halts as per-instruction stepping does (vm/stepping.py)
     compiled = agree(code, gas)
-    assert compiled[:3] == run_code(code, gas, "stepping")[:3]
+    assert compiled[:4] == run_code(code, gas, "stepping")[:4]
 
 
 @settings(max_examples=60, deadline=None)
@@ -121,6 +124,23 @@ def test_static_jumps_are_fused_and_return_addresses_resolved():
     source = show(code, table_for(PRAGUE), LazyCodeAnalysis(code, table_for(PRAGUE)), [0])
     assert "return" not in source  # one trace: the call and the return were followed at compile time
     assert agree(code, 100_000)[1]
+
+
+def test_a_failing_block_reports_the_halt_of_the_instruction_that_fails():
+    # RETURNDATACOPY out of bounds, then a costly tail in the same block (and, compiled, fused
+    # across a static jump): with gas for the copy but not for the whole block, the reason is
+    # the copy's, as geth reports it, on both tiers
+    tail = "6001" * 200 + "50" * 200
+    head = assemble("6001" "6000" "6000" "3e", tail)
+    dest = len(head) + 3 + 2  # PUSH2 dest, JUMP, two STOPs
+    code = assemble(head, "61" + dest.to_bytes(2, "big").hex(), "56" "00" "00" "5b", tail, "00")
+    for gas in (21_100, 21_500, 22_500, 23_500):
+        interpreted = run_code(code, gas, "interpreter")
+        assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4] == interpreted[:4]
+        assert interpreted[3] == "return data out of bounds"
+    underflow = assemble("6001", "01", tail, "00")  # ADD with one item: the underflow comes first
+    for gas in (21_005, 21_010, 30_000):
+        assert agree(underflow, gas)[3] == "stack underflow"
 
 
 def test_invalid_jumps_are_exceptional_static_and_dynamic():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import linecache
 import time
+from functools import partial
 from typing import Callable
 
 from hyperion.vm.compiler.translate import TraceSource, Translator
@@ -32,6 +33,7 @@ from hyperion.vm.exceptions import (
     StackOverflow,
     StackUnderflow,
 )
+from hyperion.vm.stepping import halt_exactly
 from hyperion.vm.template import M
 
 TRACE_LIMIT = 1500  # instructions per trace
@@ -68,6 +70,7 @@ class Program:
         n = self.n = len(code)
         self.fns: list = [None] * (2 * n + 1)
         self.namespace = dict(BASE_NAMESPACE)
+        self.namespace["halt"] = partial(halt_exactly, analysis=analysis)  # a block that cannot complete
         self.translator = Translator(code, table, analysis.is_jumpdest, self.namespace)
         self.translated = 0
         self.budget = BUDGET_PER_BYTE * n + BUDGET_BASE

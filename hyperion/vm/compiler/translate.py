@@ -84,14 +84,16 @@ def literal(value: int) -> str:
 class _Block:
     """A charge point: static gas and stack bounds of the code up to the next one."""
 
-    __slots__ = ("indent", "gas", "pulled", "height", "lines")
+    __slots__ = ("indent", "gas", "pulled", "height", "lines", "pc", "write_back")
 
-    def __init__(self, indent: int, pulled: int, height: int) -> None:
+    def __init__(self, indent: int, pulled: int, height: int, pc: int, write_back: list[str]) -> None:
         self.indent = indent
         self.gas = 0
         self.pulled = pulled  # entry items read by the end of the block
         self.height = height  # highest stack height above the entry's
         self.lines: list[tuple[int, str]] = []
+        self.pc = pc  # where the block starts
+        self.write_back = write_back  # the code that writes the virtual stack back to ``s`` at the start
 
 
 class TraceSource:
@@ -168,8 +170,13 @@ class _Trace:
     def emit(self, text: str) -> None:
         self.lines.append((self.indent, text))
 
-    def open_block(self) -> None:
-        block = _Block(self.indent, self.pulled, len(self.vs) - self.pulled)
+    def open_block(self, pc: int) -> None:
+        lines, indent = self.lines, self.indent
+        self.lines, self.indent = [], 0
+        self.materialize()  # emits nothing but the write-back (it reads what is there, loads nothing)
+        write_back = [text for _, text in self.lines]
+        self.lines, self.indent = lines, indent
+        block = _Block(indent, self.pulled, len(self.vs) - self.pulled, pc, write_back)
         self.lines.append(block)
         self.block = block
 
@@ -179,18 +186,27 @@ class _Trace:
             return
         self.block = None
         i = block.indent
+        failures = []
         if block.gas:
-            block.lines += [(i, f"g = f.gas - {block.gas}"), (i, "if g < 0:"), (i + 1, "raise OutOfGas()"),
-                            (i, "f.gas = g")]
+            block.lines.append((i, f"g = f.gas - {block.gas}"))
+            failures.append("g < 0")
         if block.pulled > self.low:
-            block.lines += [(i, f"if n < {block.pulled}:"), (i + 1, "raise StackUnderflow()")]
+            failures.append(f"n < {block.pulled}")
             self.low = block.pulled
             self.uses_n = True
         bound = STACK_LIMIT - block.height
         if bound < self.high:
-            block.lines += [(i, f"if n > {bound}:"), (i + 1, "raise StackOverflow()")]
+            failures.append(f"n > {bound}")
             self.high = bound
             self.uses_n = True
+        if failures:
+            # The block cannot complete: per-instruction execution from its start finds the
+            # instruction that halts and why (vm/stepping.py), on the stack as it is there.
+            block.lines.append((i, f"if {' or '.join(failures)}:"))
+            block.lines += [(i + 1, text) for text in block.write_back]
+            block.lines.append((i + 1, f"halt(f, {block.pc})"))
+        if block.gas:
+            block.lines.append((i, "f.gas = g"))
 
     def note_height(self) -> None:
         block = self.block
@@ -324,7 +340,7 @@ class _Trace:
         n = len(code)
         visited = set()
         pc = self.entry
-        self.open_block()
+        self.open_block(pc)
         while True:
             if pc >= n:
                 self.close_block()
@@ -404,7 +420,7 @@ class _Trace:
                 if not self.inline_jumps and pc < n and code[pc] == 0x5B:
                     self.leave_at(pc)
                     break
-                self.open_block()
+                self.open_block(pc)
                 continue
             # an instruction with a template
             self.instruction(spec, pc)
@@ -414,7 +430,7 @@ class _Trace:
             pc += 1
             if flags & NEEDS_EXACT_GAS:
                 self.close_block()
-                self.open_block()
+                self.open_block(pc)
             elif not self.inline_jumps and pc < n and code[pc] == 0x5B:
                 self.close_block()
                 self.leave_at(pc)

@@ -8,8 +8,9 @@ and checks dynamic ones against the same JUMPDEST rule.
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import Halt, InvalidOpcode, OutOfGas, Revert, StackOverflow, StackUnderflow
+from hyperion.vm.exceptions import Halt, InvalidOpcode, Revert
 from hyperion.vm.memory import expand
+from hyperion.vm.stepping import halt_exactly
 
 
 def stop():
@@ -64,14 +65,10 @@ def jump(f, pc):
         gas, need, limit = f.analysis.resolve_jump(dest)
     # Enter the destination block: its static gas and stack bounds (see analysis).
     g = f.gas - gas
-    if g < 0:
-        raise OutOfGas()
-    f.gas = g
     n = len(s)
-    if n < need:
-        raise StackUnderflow()
-    if n > limit:
-        raise StackOverflow()
+    if g < 0 or n < need or n > limit:
+        halt_exactly(f, dest, f.analysis)  # which instruction of the block halts, and why
+    f.gas = g
     return dest
 
 
@@ -84,13 +81,9 @@ def jumpi(f, pc):
         except KeyError:  # invalid, or its chain is not built yet
             gas, need, limit = f.analysis.resolve_jump(dest)
         g = f.gas - gas
-        if g < 0:
-            raise OutOfGas()
-        f.gas = g
         n = len(s)
-        if n < need:
-            raise StackUnderflow()
-        if n > limit:
-            raise StackOverflow()
+        if g < 0 or n < need or n > limit:
+            halt_exactly(f, dest, f.analysis)
+        f.gas = g
         return dest
     return pc + 1
