@@ -30,6 +30,8 @@ COMMAND_GROUPS = (
     "devnet",
     "statetest",
     "bench",
+    "fuzz",
+    "vm",
     "contracts",
     "lazai",
     "ai",
