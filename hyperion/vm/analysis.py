@@ -434,11 +434,16 @@ def analyse(ctx, code: bytes) -> LazyCodeAnalysis:
 
 def code_entry(ctx, code: bytes):
     """The code cache's entry for ``code`` under the context's fork: analysis, runs, compiled program."""
-    cache = ctx.analysis_cache
-    entry = cache.get(code)
+    entry = ctx.analysis_cache.get(code)
     if entry is None:
-        if len(cache) >= _MAX_CACHED:
-            TIERS.forget(list(cache.values()))
-            cache.clear()
-        entry = cache[code] = CodeEntry(code, ctx.table, LazyCodeAnalysis(code, ctx.table))
+        entry = new_code_entry(ctx.analysis_cache, ctx.table, code)
+    return entry
+
+
+def new_code_entry(cache: dict, table: tuple, code: bytes):
+    """Add ``code`` to the code cache of ``table`` (bounded: a full cache starts over)."""
+    if len(cache) >= _MAX_CACHED:
+        TIERS.forget(list(cache.values()))
+        cache.clear()
+    entry = cache[code] = CodeEntry(code, table, LazyCodeAnalysis(code, table))
     return entry
