@@ -341,6 +341,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="fuzz-vm-divergences", help="folder for reproducers")
     parser.add_argument("--replay", metavar="FILE", help="run one reproducer file again and show the outcomes")
     parser.add_argument("--max-seconds", type=float, default=None, help="stop after this much wall time")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
     return parser
 
 
@@ -371,11 +372,52 @@ def main(argv: Optional[list] = None) -> int:
     return run_on_big_stack(_main, args)
 
 
+@dataclass
+class Tally:
+    ran: int = 0
+    divergences: int = 0
+    journal: int = 0
+    journal_reproducer: Optional[str] = None
+
+
+CHUNK = 100  # cases per task with --jobs
+
+
+def run_cases(seed: int, start: int, count: int, pyrevm: bool, out: str, deadline: Optional[float] = None,
+              journal_reproducer: bool = True) -> Tally:
+    """Cases ``start .. start + count - 1``; prints and writes every divergence (wall-clock ``deadline``)."""
+    tally = Tally()
+    for index in range(start, start + count):
+        if deadline is not None and time.time() > deadline:
+            break
+        case = generate_case(seed, index, pyrevm=pyrevm)
+        verdict = check_case(case, pyrevm=pyrevm)
+        tally.ran += 1
+        if verdict.divergent:
+            tally.divergences += 1
+            path = write_reproducer(out, "divergence", case, verdict)
+            print(f"DIVERGENCE case {index}: {verdict.where} -> {path}", flush=True)
+        elif verdict.journal:
+            tally.journal += 1
+            if journal_reproducer and tally.journal_reproducer is None:
+                tally.journal_reproducer = write_reproducer(out, "pyrevm-journal", case, verdict)
+                print(f"pyrevm journal bug (known) case {index}: {verdict.where} -> {tally.journal_reproducer}",
+                      flush=True)
+    return tally
+
+
+def _run_chunk(job: tuple) -> Tally:
+    """A worker's task (``--jobs``): a range of cases, on a big stack."""
+    from hyperion.tools.big_stack import run_on_big_stack
+
+    return run_on_big_stack(run_cases, *job)
+
+
 def _main(args: argparse.Namespace) -> int:
     if args.replay:
         return replay(args.replay, args.pyrevm)
-    if args.cases < 1:
-        print("hyperion fuzz vm: error: --cases must be >= 1", file=sys.stderr)
+    if args.cases < 1 or args.jobs < 1:
+        print("hyperion fuzz vm: error: --cases and --jobs must be >= 1", file=sys.stderr)
         return 2
     if args.pyrevm:
         try:
@@ -386,30 +428,36 @@ def _main(args: argparse.Namespace) -> int:
             return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"hyperion fuzz vm: seed {seed}, cases {args.start}..{args.start + args.cases - 1}"
-          f"{', with pyrevm' if args.pyrevm else ''}", flush=True)
+          f"{', with pyrevm' if args.pyrevm else ''}{f', {args.jobs} processes' if args.jobs > 1 else ''}",
+          flush=True)
     started = time.monotonic()
-    divergences = journal = ran = 0
-    journal_written = False
-    for index in range(args.start, args.start + args.cases):
-        if args.max_seconds is not None and time.monotonic() - started > args.max_seconds:
-            break
-        case = generate_case(seed, index, pyrevm=args.pyrevm)
-        verdict = check_case(case, pyrevm=args.pyrevm)
-        ran += 1
-        if verdict.divergent:
-            divergences += 1
-            path = write_reproducer(args.out, "divergence", case, verdict)
-            print(f"DIVERGENCE case {index}: {verdict.where} -> {path}", flush=True)
-        elif verdict.journal:
-            journal += 1
-            if not journal_written:
-                path = write_reproducer(args.out, "pyrevm-journal", case, verdict)
-                journal_written = True
-                print(f"pyrevm journal bug (known) case {index}: {verdict.where} -> {path}", flush=True)
-        if ran % 1000 == 0:
-            print(f"  {ran} cases, {divergences} divergences, {time.monotonic() - started:.0f} s", flush=True)
-    summary = f"{ran} cases, {divergences} divergences"
+    deadline = None if args.max_seconds is None else time.time() + args.max_seconds
+    total = Tally()
+    jobs = [(seed, start, min(CHUNK, args.start + args.cases - start), args.pyrevm, args.out, deadline)
+            for start in range(args.start, args.start + args.cases, CHUNK)]
+    if args.jobs == 1:
+        results = (run_cases(*job, journal_reproducer=total.journal_reproducer is None) for job in jobs)
+        pool = None
+    else:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("spawn").Pool(args.jobs)
+        results = pool.imap(_run_chunk, jobs)
+    try:
+        for tally in results:
+            before = total.ran
+            total.ran += tally.ran
+            total.divergences += tally.divergences
+            total.journal += tally.journal
+            total.journal_reproducer = total.journal_reproducer or tally.journal_reproducer
+            if total.ran // 1000 != before // 1000:
+                print(f"  {total.ran} cases, {total.divergences} divergences, {time.monotonic() - started:.0f} s",
+                      flush=True)
+    finally:
+        if pool is not None:
+            pool.terminate()
+    summary = f"{total.ran} cases, {total.divergences} divergences"
     if args.pyrevm:
-        summary += f", {journal} cases where pyrevm differs only after the first transaction (its journal bug)"
+        summary += f", {total.journal} cases where pyrevm differs only after the first transaction (its journal bug)"
     print(f"{summary}; seed {seed}; {time.monotonic() - started:.1f} s")
-    return 1 if divergences else 0
+    return 1 if total.divergences else 0

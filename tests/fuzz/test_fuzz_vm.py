@@ -30,7 +30,7 @@ def _fresh_tiers():
 
 def test_a_correct_vm_shows_no_divergence(tmp_path):
     out = tmp_path / "divergences"
-    assert fuzz_vm.main(["--cases", "150", "--seed", "11", "--out", str(out)]) == 0
+    assert fuzz_vm.main(["--cases", "100", "--seed", "11", "--out", str(out)]) == 0
     assert not out.exists()
 
 
@@ -90,14 +90,14 @@ def test_against_pyrevm_first_transactions_agree(tmp_path):
 def test_the_command_line_rejects_bad_input(tmp_path):
     run = [sys.executable, "-m", "hyperion", "fuzz", "vm"]
     bad = subprocess.run(run + ["--cases", "0"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--cases must be >= 1" in bad.stderr
+    assert bad.returncode == 2 and "--cases and --jobs must be >= 1" in bad.stderr
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     replay = subprocess.run(run + ["--replay", str(junk)], capture_output=True, text=True)
     assert replay.returncode == 2 and "cannot read reproducer" in replay.stderr
-    ok = subprocess.run(run + ["--cases", "3", "--seed", "1", "--out", str(tmp_path / "d")], capture_output=True,
-                        text=True)
-    assert ok.returncode == 0 and "3 cases, 0 divergences; seed 1" in ok.stdout
+    ok = subprocess.run(run + ["--cases", "150", "--seed", "1", "--jobs", "2", "--out", str(tmp_path / "d")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "150 cases, 0 divergences; seed 1" in ok.stdout, ok.stdout + ok.stderr
 
 
 def test_assembler_resolves_labels():
