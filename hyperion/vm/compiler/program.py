@@ -25,14 +25,7 @@ from functools import partial
 from typing import Callable
 
 from hyperion.vm.compiler.translate import TraceSource, Translator
-from hyperion.vm.exceptions import (
-    Halt,
-    InvalidJump,
-    InvalidOpcode,
-    OutOfGas,
-    StackOverflow,
-    StackUnderflow,
-)
+from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode
 from hyperion.vm.stepping import halt_exactly
 from hyperion.vm.template import M
 
@@ -45,9 +38,6 @@ BASE_NAMESPACE = {
     "Halt": Halt,
     "InvalidJump": InvalidJump,
     "InvalidOpcode": InvalidOpcode,
-    "OutOfGas": OutOfGas,
-    "StackOverflow": StackOverflow,
-    "StackUnderflow": StackUnderflow,
 }
 
 
