@@ -108,3 +108,19 @@ def test_assembler_resolves_labels():
     a.raw(b"\x00")
     a.label(end)
     assert a.assemble() == bytes.fromhex("610005" "56" "00" "5b")
+
+
+def test_pyrevm_journal_bug_is_documented_by_its_reproducer():
+    """pyrevm's journal leaks warm and dirty storage into the next transaction: the committed
+    reproducer shows it (first transaction equal, the second cheaper on pyrevm by 2000 + 2800)."""
+    pytest.importorskip("pyrevm")
+    from pathlib import Path
+
+    path = Path(__file__).with_name("pyrevm-journal-reproducer.json")
+    case = fuzz_vm.Case.from_json(json.loads(path.read_text())["case"])
+    verdict = fuzz_vm.check_case(case, pyrevm=True)
+    assert verdict.journal and not verdict.divergent
+    ours = [tx["gas_used"] for tx in verdict.outcomes["interpreter"]["transactions"]]
+    theirs = [tx["gas_used"] for tx in verdict.outcomes["pyrevm"]["transactions"]]
+    assert ours[0] == theirs[0] and ours[1] - theirs[1] == (2100 - 100) + (2900 - 100)
+    assert fuzz_vm.main(["--replay", str(path), "--pyrevm"]) == 0

@@ -8,7 +8,8 @@ written earlier keeps being priced as dirty, in every later call. The
 same holds for storage put in with ``insert_account_storage`` beyond an
 account's first slot, and ``commit()`` underflows the journal's depth and
 breaks the next call, so no pre-state can make a later transaction start
-clean (``vm fuzz`` documents this with a reproducer). A batch of several
+clean (``tests/fuzz/pyrevm-journal-reproducer.json`` shows it:
+``hyperion fuzz vm --replay FILE --pyrevm``). A batch of several
 transactions therefore reports less gas on pyrevm than a block would; the
 bench excludes such a workload from the pyrevm ratio and says why.
 Single-transaction workloads are unaffected. The sender is not charged
