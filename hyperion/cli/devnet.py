@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -34,14 +35,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hyperion.ai.chainstore import model_store_genesis
     from hyperion.rollup.devnet import Devnet, DevnetOptions
 
+    if args.l2_block_time >= args.l1_block_time:
+        print("warning: an L2 block time not below the L1 block time leaves a sequencer that fell behind no way "
+              "to catch up with its L1 origin (mainnet: 2s on 12s)", file=sys.stderr)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hyperion-devnet-"))
     options = DevnetOptions(workdir=workdir, l1_port=args.l1_port, sequencer_port=args.sequencer_port,
                             follower_port=args.follower_port, l1_block_time=args.l1_block_time,
                             l2_block_time=args.l2_block_time, l2_chain_id=args.chain_id,
                             data_availability=args.data_availability, follower=not args.no_follower,
-                            log_level=args.log_level)
+                            log_level=args.log_level, l2_alloc=model_store_genesis())
     devnet = Devnet(options)
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}

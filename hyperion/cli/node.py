@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
@@ -139,30 +138,6 @@ def _compile_threshold(text: str) -> Optional[int]:
     return _non_negative_int(text)
 
 
-# -- logging ------------------------------------------------------------------------------
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": round(record.created, 3), "level": record.levelname.lower(),
-                 "logger": record.name, "msg": record.getMessage()}
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiohttp").setLevel(max(logging.WARNING, root.level))
-
-
 # -- configuration --------------------------------------------------------------------------
 
 
@@ -270,7 +245,8 @@ def _start_vm_tiers(args: argparse.Namespace, node: Any, data_dir: Optional[Path
     """Configure the compiled tier and compile the contracts that were hot when the node last stopped;
     returns where to save the hot codes at shutdown (None: in memory)."""
     from hyperion.chain.limits import bounded_fork
-    from hyperion.vm.compiler.tiering import TIERS, configure, warm_from_file
+    from hyperion.vm.compiler.hot import warm_from_file
+    from hyperion.vm.compiler.tiering import TIERS, configure
 
     # -1: not given (the default, or $HYPERION_VM_COMPILE_THRESHOLD); None: never compile
     configure(threshold=args.vm_compile_threshold,
@@ -398,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
         # a block being built gets a bounded wait; every committed block is durable already
         clean = node.close(timeout=SHUTDOWN_CLOSE_SECONDS) and clean
         if hot_codes is not None:
-            from hyperion.vm.compiler.tiering import save_hot_codes
+            from hyperion.vm.compiler.hot import save_hot_codes
 
             try:
                 log.info("vm hot codes saved count=%d", save_hot_codes(hot_codes))

@@ -10,46 +10,20 @@ accounts) is read from the ``Fork`` in the block environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
-
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE, apply_deposit
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
+from hyperion.execution.result import InvalidTransaction, TransactionResult
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
-from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
-from hyperion.vm.interpreter import (
-    ACCOUNTS_CREATED_ON_TOUCH,
-    FAILED,
-    RIPEMD160_ADDRESS,
-    SUCCESS,
-    execute_call,
-    execute_create,
-)
+from hyperion.vm.frame import TxContext, fork_tables
+from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, DELEGATION_PREFIX, delegation_target
+from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1
-
-
-class InvalidTransaction(ValueError):
-    """The transaction cannot be included: nothing was executed or charged."""
-
-
-@dataclass
-class TransactionResult:
-    gas_used: int
-    success: bool
-    output: bytes = b""
-    logs: list = field(default_factory=list)
-    contract_address: Optional[bytes] = None
-    error: Optional[str] = None
-    blob_gas_used: int = 0
-    gas_refunded: int = 0
-    deposit_nonce: Optional[int] = None  # deposits: the sender's nonce before the deposit
 
 
 def _failure_text(reason) -> str:
@@ -135,7 +109,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
             f"have {balance} want {max_gas_fee + tx.value}"
         )
     code = state.get_code(sender)
-    if code and not (fork.has_set_code and delegation_target(code) is not None):
+    if code and fork.rejects_code_senders and not (fork.has_set_code and delegation_target(code) is not None):
         raise InvalidTransaction(
             f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
         )
@@ -189,7 +163,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     state.warm_address(sender)
     if fork.has_warm_coinbase:
         state.warm_address(env.coinbase)
-    for address in ctx.precompiles:
+    for address in fork_tables(fork)[0]:  # the fork's precompiles are warm, even where a simulation moved one
         state.warm_address(address)
     for address, keys in tx.access_list:
         state.warm_address(address)

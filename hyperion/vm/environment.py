@@ -32,3 +32,5 @@ class BlockEnv:
     excess_blob_gas: int = 0
     parent_beacon_block_root: Optional[bytes] = None
     block_hash: Callable[[int], Optional[bytes]] = field(default=_no_block_hashes)
+    # address -> precompile where they differ from the fork's (eth_simulateV1 moves and overrides them)
+    precompiles: Optional[dict] = None

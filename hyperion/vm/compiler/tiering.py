@@ -11,16 +11,15 @@ happens inline, on the frame that crossed the threshold.
 Compiled programs live in one LRU cache bounded by the total size of
 their codes (``cache_bytes``); evicting a program drops its compiled
 traces (a hot code compiles again on its next run). A node saves the
-codes of the most recently used programs at shutdown (``save_hot_codes``)
-and compiles them at its next start (``warm_from_file``), so a restart
-does not send its hot contracts back to the interpreter.
+codes of the most recently used programs at shutdown and compiles them at
+its next start (``compiler.hot``), so a restart does not send its hot
+contracts back to the interpreter.
 
 Tracing (a tracer on the transaction) always uses the interpreter.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import OrderedDict
@@ -140,22 +139,6 @@ class Tiers:
             entries = list(self._lru)[-limit:] if limit > 0 else []
         return [entry.code for entry in reversed(entries)]
 
-    def warm(self, fork, codes: Iterable[bytes]) -> int:
-        """Compile ``codes`` for ``fork`` now, every trace, as if they were hot; returns how many."""
-        from hyperion.vm.analysis import new_code_entry
-        from hyperion.vm.frame import fork_tables
-
-        _, table, cache, _ = fork_tables(fork)
-        warmed = 0
-        for code in codes:
-            if not code:
-                continue
-            entry = cache.get(code) or new_code_entry(cache, table, code)
-            program = entry.program or self.compile(entry)
-            program.compile_all()
-            warmed += 1
-        return warmed
-
     @property
     def cached_bytes(self) -> int:
         return self._bytes
@@ -178,32 +161,3 @@ TIERS = Tiers()
 def configure(threshold: Optional[int] = -1, cache_bytes: Optional[int] = None) -> None:
     """Configure the process's tiering (see ``Tiers.configure``)."""
     TIERS.configure(threshold, cache_bytes)
-
-
-HOT_CODES_LIMIT = 256  # codes a node saves at shutdown
-
-
-def save_hot_codes(path, limit: int = HOT_CODES_LIMIT) -> int:
-    """Write the most recently used compiled codes to ``path`` (JSON); returns how many."""
-    codes = TIERS.recent_codes(limit)
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as out:
-        json.dump({"codes": ["0x" + code.hex() for code in codes]}, out)
-    os.replace(temporary, path)
-    return len(codes)
-
-
-def warm_from_file(path, fork) -> int:
-    """Compile the codes saved at ``path`` for ``fork``; a missing file warms nothing.
-    A malformed file raises ValueError (the node reports it and starts cold)."""
-    try:
-        with open(path) as source:
-            saved = json.load(source)
-        codes = [bytes.fromhex(text.removeprefix("0x")) for text in saved["codes"]]
-    except FileNotFoundError:
-        return 0
-    except (OSError, KeyError, TypeError, AttributeError, ValueError) as error:
-        raise ValueError(f"unreadable hot-code file {path}: {error}") from None
-    if TIERS.threshold is None or not TIERS.enabled:
-        return 0
-    return TIERS.warm(fork, codes[:HOT_CODES_LIMIT])
