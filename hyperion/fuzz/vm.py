@@ -35,7 +35,9 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -369,6 +371,9 @@ def main(argv: Optional[list] = None) -> int:
     from hyperion.tools.big_stack import run_on_big_stack
 
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM exits through the interpreter's shutdown, which stops --jobs workers with it
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     return run_on_big_stack(_main, args)
 
 
