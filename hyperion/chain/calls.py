@@ -201,7 +201,7 @@ def apply_block_overrides(env: BlockEnv, overrides: Optional[dict]) -> BlockEnv:
         if key in mapping:
             changes[mapping[key]] = value
         elif key == "blobBaseFee":
-            continue  # not representable through excess blob gas exactly; ignored
+            changes["blob_base_fee"] = value
         else:
             raise ChainError(f"unsupported block override {key!r}")
     return dataclasses.replace(env, **changes)

@@ -115,17 +115,17 @@ class SimulatedCall:
 
 @dataclass
 class SimulatedBlock:
-    block: Block
+    block: Block  # its transactions know their senders (the calls' ``from``)
     calls: list[SimulatedCall]
-    senders: list[bytes]
 
 
 @dataclass
 class BlockSpec:
     """One entry of ``blockStateCalls``, parsed: overrides and calls (``transaction_args`` dicts)."""
 
-    overrides: dict = field(default_factory=dict)  # number, time, gasLimit, feeRecipient, prevRandao,
-    # baseFeePerGas, blobBaseFee, beaconRoot, withdrawals (list of Withdrawal)
+    # number, time, gasLimit, feeRecipient, prevRandao, baseFeePerGas, blobBaseFee, beaconRoot,
+    # withdrawals (a list of Withdrawal)
+    overrides: dict = field(default_factory=dict)
     state_overrides: Optional[dict] = None
     calls: list = field(default_factory=list)
 
@@ -370,18 +370,20 @@ class Simulator:
             beacon_root=overrides.get("beaconRoot", ZERO_HASH),
             prev_randao=overrides.get("prevRandao", ZERO_HASH),
             base_fee_recipient=chain.spec.base_fee_recipient, deposit_contract=chain.spec.deposit_contract)
+        if "blobBaseFee" in overrides:
+            builder.env = dataclasses.replace(builder.env, blob_base_fee=overrides["blobBaseFee"])
         if spec.state_overrides:  # each block starts from its fork's precompiles (geth)
             precompiles = precompiles_for(rules.fork)
             apply_overrides(state, spec.state_overrides, precompiles)
             builder.env = dataclasses.replace(builder.env, precompiles=precompiles)
-        calls, senders = [], []
+        calls = []
         tracer = TransferTracer() if self.trace_transfers else None
+        log_index = 0  # logs of the block so far (with traceTransfers the tracer counts them)
         for index, fields in enumerate(spec.calls):
             check()
-            log_index = sum(len(call.logs) for call in calls)
-            call, sender = self._call(builder, state, fields, index, tracer, log_index)
+            call = self._call(builder, state, fields, index, tracer, log_index)
+            log_index += len(call.logs)
             calls.append(call)
-            senders.append(sender)
         if not rules.merged:  # a proof-of-work block: geth's engine pays the block reward, keeps the difficulty
             coinbase = builder.env.coinbase
             state.set_balance(coinbase, state.get_balance(coinbase) + rules.fork.block_reward)
@@ -392,7 +394,7 @@ class Simulator:
         for index, call in enumerate(calls):
             for log in call.logs:
                 log.tx_hash = block.transactions[index].hash
-        return SimulatedBlock(block, calls, senders)
+        return SimulatedBlock(block, calls)
 
     def _call(self, builder: BlockBuilder, state, fields: dict, index: int, tracer: Optional[TransferTracer],
               log_index: int):
@@ -456,7 +458,7 @@ class Simulator:
                 error = {"message": message, "code": VM_ERROR}
         max_used = result.gas_used + result.gas_refunded  # geth's MaxUsedGas: before the refund
         output = result.output if result.success else b""  # geth: return data only of a success
-        return SimulatedCall(output, logs, result.gas_used, max_used, result.success, error), sender
+        return SimulatedCall(output, logs, result.gas_used, max_used, result.success, error)
 
 
 def parse_withdrawals(items: list[dict]) -> list[Withdrawal]:

@@ -88,7 +88,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
             )
         max_gas_fee = tx.gas * tx.gas_price
     if tx.type == 3:
-        blob_price = G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction)
+        blob_price = env.blob_gas_price()
         if tx.max_fee_per_blob_gas < blob_price:
             raise InvalidTransaction(
                 f"max fee per blob gas less than block blob gas fee: address {_hex(sender)}, "
@@ -154,7 +154,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     )
     state.begin_transaction()
 
-    blob_fee = blob_gas * G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction) if blob_gas else 0
+    blob_fee = blob_gas * env.blob_gas_price() if blob_gas else 0
     nonce = state.get_nonce(sender)
     state.set_nonce(sender, nonce + 1)
     state.set_balance(sender, state.get_balance(sender) - tx.gas * gas_price - blob_fee)

@@ -90,3 +90,14 @@ def test_trace_transfers_reports_ether_moves_as_logs(node):
     assert log["address"] == "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
     assert log["topics"][1].endswith(SENDER[2:]) and int(log["data"], 16) == 3
     assert log["blockHash"] == result[0]["hash"]
+
+
+def test_blob_base_fee_override_is_what_blobbasefee_reads(node):
+    code = "0x4a5f5260205ff3"  # BLOBBASEFEE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    call = {"from": SENDER, "to": CONTRACT}
+    result = simulate(node, [{"blockOverrides": {"blobBaseFee": "0x1234"}, "stateOverrides": {CONTRACT: {"code": code}},
+                              "calls": [call]}])
+    assert int(result[0]["calls"][0]["returnData"], 16) == 0x1234
+    default = simulate(node, [{"stateOverrides": {CONTRACT: {"code": code}}, "calls": [call]}])
+    assert int(default[0]["calls"][0]["returnData"], 16) == 1  # the minimum, from an excess of 0
+    assert int(node.rpc("eth_call", call, "latest", {CONTRACT: {"code": code}}, {"blobBaseFee": "0x99"}), 16) == 0x99

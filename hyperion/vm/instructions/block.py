@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from hyperion.vm.gas import blob_base_fee
-
 
 def blockhash(f, number):
     """The hash of one of the 256 most recent blocks, else 0."""
@@ -50,4 +48,5 @@ def basefee(f):
 
 
 def blobbasefee(f):
-    return blob_base_fee(f.ctx.env.excess_blob_gas, f.ctx.fork.blob_base_fee_update_fraction)
+    """EIP-7516: the blob base fee (the block's override, if any, else from the excess blob gas)."""
+    return f.ctx.env.blob_gas_price()
