@@ -11,7 +11,7 @@ C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests blocktests node devnet rollup-slow soak
+.PHONY: setup test statetests statetests-compiled blocktests node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -29,6 +29,10 @@ test: setup
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
 
+# The same with MetisVM's compiled tier forced on for every contract (threshold 0).
+statetests-compiled: setup
+	HYPERION_VM_COMPILE_THRESHOLD=0 $(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup
 	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
@@ -42,7 +46,7 @@ rollup-slow: setup
 SOAK_SECONDS ?= 300
 soak: setup
 	bash scripts/setup-e2e.sh
-	HYPERION_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -m slow tests/e2e/test_soak.py
+	HYPERION_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -s -m slow tests/e2e/test_soak.py
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup
