@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests node devnet rollup-slow soak
+.PHONY: setup bench-setup test statetests node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -19,6 +19,10 @@ $(INSTALLED): pyproject.toml $(C_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
+
+# The peers `hyperion bench` compares with (py-evm, pyrevm, py-trie): the [bench] extra.
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 
 test: setup
 	bash scripts/setup-e2e.sh

@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from hyperion.bench import missing_peer
 from hyperion.bench.report import machine_description
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import encode_account
@@ -287,8 +288,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         import trie  # noqa: F401  (is py-trie installed?)
     except ImportError:
-        print("hyperion bench db: py-trie is not installed (pip install 'trie>=3'); "
-              "MetisDB numbers only", file=sys.stderr)
+        print(f"hyperion bench db: {missing_peer('py-trie')}; MetisDB numbers only", file=sys.stderr)
         args.pytrie_max_accounts = -1
     log = (lambda message: print(message, file=sys.stderr)) if args.json else print
     machine = machine_description()
