@@ -35,6 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hyperion.rollup.devnet import Devnet, DevnetOptions
+    from hyperion.tools.progress import Progress
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hyperion-devnet-"))
     options = DevnetOptions(workdir=workdir, l1_port=args.l1_port, sequencer_port=args.sequencer_port,
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            devnet.start()
+            with Progress("devnet") as bar:
+                devnet.start(on_progress=bar.report)
         except RuntimeError as exc:
             raise CommandFailed(str(exc)) from None
         print(devnet.summary(), flush=True)

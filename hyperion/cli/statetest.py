@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         files = find_fixture_files(args.paths)
     except NoFixturesFound as exc:
         args.parser.error(str(exc))
-    reporter = Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
-                        total_files=len(files))
-    for results in run_files(files, fork=fork, name_filter=args.filter, jobs=args.jobs):
-        reporter.report_file(results)
-    reporter.finish()
+    with Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                  total_files=len(files), title="statetest") as reporter:
+        for results in run_files(files, fork=fork, name_filter=args.filter, jobs=args.jobs):
+            reporter.report_file(results)
+        reporter.finish()
     return EXIT_FAILURE if reporter.failed else EXIT_OK
