@@ -21,12 +21,15 @@ from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import (
+from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
+from hyperion.vm.interpreter import (
     ACCOUNTS_CREATED_ON_TOUCH,
-    DELEGATION_PREFIX,
-    delegation_target,
+    FAILED,
+    RIPEMD160_ADDRESS,
+    SUCCESS,
+    execute_call,
+    execute_create,
 )
-from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1

@@ -159,6 +159,13 @@ class Fork:
     def __repr__(self) -> str:
         return f"Fork({self.name})"
 
+    @property
+    def cache_key(self):
+        """Key for per-fork caches (instruction tables, precompile maps): equal forks share
+        them, but a variant whose ``extra`` (extra precompiles, handler wrappers) differs
+        does not, even under the same name (equality ignores ``extra``)."""
+        return (self, id(self.extra)) if self.extra else self
+
     # -- blob schedule --------------------------------------------------------
     @property
     def target_blobs_per_block(self) -> int:

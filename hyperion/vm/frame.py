@@ -7,7 +7,7 @@ on every opcode, and slot access is the cheapest attribute access CPython has.
 from __future__ import annotations
 
 
-_FORK_TABLES: dict = {}  # Fork -> tables (equal forks share them)
+_FORK_TABLES: dict = {}  # Fork.cache_key -> tables (equal forks share them)
 _BY_ID: dict[int, tuple] = {}  # id(fork) -> (fork, tables): one int hash per transaction
 _MAX_BY_ID = 1024
 
@@ -19,14 +19,15 @@ def fork_tables(fork) -> tuple:
     entry = _BY_ID.get(id(fork))
     if entry is not None and entry[0] is fork:
         return entry[1]
-    tables = _FORK_TABLES.get(fork)
+    key = fork.cache_key
+    tables = _FORK_TABLES.get(key)
     if tables is None:
         from hyperion.vm.instructions.system import account_rule
         from hyperion.vm.opcodes import table_for
         from hyperion.vm.precompiles import precompiles_for
 
         table = table_for(fork)
-        tables = _FORK_TABLES[fork] = (precompiles_for(fork), table, _analysis_cache_for(table), account_rule(fork))
+        tables = _FORK_TABLES[key] = (precompiles_for(fork), table, _analysis_cache_for(table), account_rule(fork))
     if len(_BY_ID) >= _MAX_BY_ID:
         _BY_ID.clear()
     _BY_ID[id(fork)] = (fork, tables)  # holding the fork keeps its id from being reused

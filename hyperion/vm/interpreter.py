@@ -26,9 +26,10 @@ SUCCESS = 1
 REVERTED = 0
 FAILED = -1
 
-# TxContext.accounts: how calls treat the accounts they reach (see system.account_rule)
-_CREATED_ON_TOUCH = 0
-_TOUCHED = 1
+# TxContext.accounts: how a fork treats the accounts that calls and SELFDESTRUCT reach
+ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
+ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
+ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
 RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
@@ -86,7 +87,7 @@ def execute_call(
     if tracer is not None:
         tracer.on_enter("CALL", caller, address, value, data, gas, depth)
     accounts = ctx.accounts
-    if accounts == _CREATED_ON_TOUCH and not state.account_exists(address):
+    if accounts == ACCOUNTS_CREATED_ON_TOUCH and not state.account_exists(address):
         state.set_balance(address, 0)  # before EIP-161 a call creates its target
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
@@ -103,7 +104,7 @@ def execute_call(
         gas_left = f.gas
         output = f.output
 
-    if accounts == _TOUCHED:
+    if accounts == ACCOUNTS_TOUCHED:
         # EIP-161: a call that succeeds touches its target; an empty touched
         # account is deleted at the end of the transaction. The touch of the
         # RIPEMD-160 precompile survives a failing call (a consensus quirk

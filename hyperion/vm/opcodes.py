@@ -167,7 +167,8 @@ _TABLES: dict = {}
 
 def table_for(fork) -> tuple:
     """256-entry tuple of OpSpec (None for undefined opcodes) for a fork, built once per fork."""
-    table = _TABLES.get(fork)
+    key = fork.cache_key
+    table = _TABLES.get(key)
     if table is None:
         t = _table(fork)
         # A fork variant may wrap handlers (deadline checks for RPC executions, see chain/limits.py).
@@ -175,7 +176,7 @@ def table_for(fork) -> tuple:
             spec = t.get(opcode)
             if spec is not None:
                 t[opcode] = OpSpec(spec.name, wrap(spec.handler), spec.gas, spec.pops, spec.pushes, spec.flags)
-        table = _TABLES[fork] = tuple(t.get(i) for i in range(256))
+        table = _TABLES[key] = tuple(t.get(i) for i in range(256))
     return table
 
 

@@ -182,3 +182,15 @@ def test_excess_blob_gas_and_the_eip7918_reserve_price():
     assert OSAKA.excess_blob_gas(0, used, 10**12) == used * 3 // 9
     # Osaka when blobs are not cheap relative to execution: the EIP-4844 rule
     assert OSAKA.excess_blob_gas(0, used, 1) == 3 * GAS_PER_BLOB
+
+
+def test_a_variant_with_other_extras_gets_its_own_tables_even_under_the_same_name():
+    from hyperion.vm.frame import fork_tables
+    from hyperion.vm.precompiles import Precompile
+
+    extra_precompile = Precompile("ECHO", lambda data: 1, lambda data: data)
+    variant = dataclasses.replace(PRAGUE, extra={"precompiles": {b"\xee" * 20: extra_precompile}})
+    assert variant == PRAGUE  # equality ignores extra ...
+    assert b"\xee" * 20 in fork_tables(variant)[0]  # ... but the caches do not
+    assert b"\xee" * 20 not in fork_tables(PRAGUE)[0]
+    assert table_for(variant) is not table_for(PRAGUE)

@@ -46,57 +46,13 @@ def sload_static(f, pc):
     return pc + 1
 
 
-def _make_sstore_access_lists(clears_refund: int):
-    """EIP-2929 SSTORE (the EIP-2200 rules with cold/warm slot access)."""
-    reset_to_zero_refund = SSTORE_SET - WARM_ACCESS
-    reset_refund = SSTORE_RESET - WARM_ACCESS
-
-    def sstore(f, pc):
-        s = f.stack
-        key = s.pop()
-        new = s.pop()
-        if f.static:
-            raise WriteInStaticContext()
-        if f.gas <= SSTORE_SENTRY:
-            raise OutOfGas()
-        st = f.state
-        addr = f.address
-        current = st.get_storage(addr, key)
-        cost = COLD_SLOAD if st.warm_slot(addr, key) else 0
-        if current == new:
-            cost += WARM_ACCESS
-        else:
-            original = st.get_original_storage(addr, key)
-            if original == current:
-                cost += SSTORE_SET if original == 0 else SSTORE_RESET
-                if original and not new:
-                    f.ctx.refund += clears_refund
-            else:
-                cost += WARM_ACCESS
-                ctx = f.ctx
-                if original:
-                    if not current:
-                        ctx.refund -= clears_refund
-                    elif not new:
-                        ctx.refund += clears_refund
-                if original == new:
-                    ctx.refund += reset_to_zero_refund if original == 0 else reset_refund
-        gas = f.gas - cost
-        if gas < 0:
-            raise OutOfGas()
-        f.gas = gas
-        if current != new:
-            st.set_storage(addr, key, new)
-        return pc + 1
-
-    return sstore
-
-
-def _make_sstore_net_metered(sload_gas: int, clears_refund: int, sentry: bool):
-    """EIP-1283 / EIP-2200 net gas metering (no access lists)."""
-    reset = SSTORE_UPDATE
-    reset_to_zero_refund = SSTORE_SET - sload_gas
-    reset_refund = reset - sload_gas
+def _make_sstore_net_metered(*, warm_cost: int, reset_cost: int, clears_refund: int, sentry: bool,
+                             cold_slots: bool):
+    """Net gas metering against the slot's value at the start of the transaction:
+    EIP-1283 (no sentry), EIP-2200 (``sentry``), EIP-2929 (``cold_slots``: a cold
+    slot costs 2100 more, and the no-op / dirty price is a warm access)."""
+    reset_to_zero_refund = SSTORE_SET - warm_cost
+    reset_refund = reset_cost - warm_cost
 
     def sstore(f, pc):
         s = f.stack
@@ -109,16 +65,17 @@ def _make_sstore_net_metered(sload_gas: int, clears_refund: int, sentry: bool):
         st = f.state
         addr = f.address
         current = st.get_storage(addr, key)
+        cost = COLD_SLOAD if cold_slots and st.warm_slot(addr, key) else 0
         if current == new:
-            cost = sload_gas
+            cost += warm_cost
         else:
             original = st.get_original_storage(addr, key)
             if original == current:
-                cost = SSTORE_SET if original == 0 else reset
+                cost += SSTORE_SET if original == 0 else reset_cost
                 if original and not new:
                     f.ctx.refund += clears_refund
             else:
-                cost = sload_gas
+                cost += warm_cost
                 ctx = f.ctx
                 if original:
                     if not current:
@@ -167,11 +124,12 @@ def make_sstore(fork: Fork):
     """The SSTORE handler of ``fork`` (see the module docstring)."""
     rule = fork.sstore_rule
     if rule == SSTORE_EIP2929:
-        return _make_sstore_access_lists(fork.sstore_clears_refund)
-    if rule == SSTORE_EIP2200:
-        return _make_sstore_net_metered(fork.gas_sload, fork.sstore_clears_refund, sentry=True)
-    if rule == SSTORE_EIP1283:
-        return _make_sstore_net_metered(fork.gas_sload, fork.sstore_clears_refund, sentry=False)
+        return _make_sstore_net_metered(warm_cost=WARM_ACCESS, reset_cost=SSTORE_RESET,
+                                        clears_refund=fork.sstore_clears_refund, sentry=True, cold_slots=True)
+    if rule in (SSTORE_EIP2200, SSTORE_EIP1283):
+        return _make_sstore_net_metered(warm_cost=fork.gas_sload, reset_cost=SSTORE_UPDATE,
+                                        clears_refund=fork.sstore_clears_refund, sentry=rule == SSTORE_EIP2200,
+                                        cold_slots=False)
     if rule == SSTORE_FRONTIER:
         return _make_sstore_frontier(fork.sstore_clears_refund)
     raise ValueError(f"{fork.name}: unknown SSTORE rule {rule!r}")

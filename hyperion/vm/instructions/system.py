@@ -28,19 +28,21 @@ from hyperion.vm.gas import (
     call_gas_cap,
 )
 from hyperion.vm.instructions.environment import to_address
-from hyperion.vm.interpreter import SUCCESS, execute_call, execute_create
+from hyperion.vm.interpreter import (
+    ACCOUNTS_CREATED_ON_TOUCH,
+    ACCOUNTS_TOUCHED,
+    ACCOUNTS_UNTOUCHED,
+    SUCCESS,
+    execute_call,
+    execute_create,
+)
 from hyperion.vm.memory import expand, expansion_cost
 
 DELEGATION_PREFIX = b"\xef\x01\x00"
 MAX_NONCE = 2**64 - 1
 
-# How a fork treats accounts that calls and SELFDESTRUCT reach (see interpreter.py)
-ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
-ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
-ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
-
-
 def account_rule(fork: Fork) -> int:
+    """The fork's ``ACCOUNTS_*`` rule (see interpreter.py)."""
     if not fork.has_empty_account_cleanup:
         return ACCOUNTS_CREATED_ON_TOUCH
     return ACCOUNTS_UNTOUCHED if fork.is_proof_of_stake else ACCOUNTS_TOUCHED
