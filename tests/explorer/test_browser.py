@@ -11,27 +11,16 @@ errors, and a screenshot of every page goes to ``.ci/artifacts/explorer/``
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
+from tests.explorer.browser import Explorer, fits_a_phone, playwright_or_skip
+
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / ".ci" / "artifacts" / "explorer"
-DOCS = REPO / "docs" / "explorer"
-DOC_SHOTS = {"home", "transaction", "dat-class", "model", "job"}
 ETHER = 10**18
 FEE = 10**15
 BOND = 10**16
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-system.sh (make test does)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -92,52 +81,6 @@ def scenario(node):
             "worker": worker, "challenger": challenger, "transfer": transfer, "inference": inference,
             "reverted": reverted, "class_id": class_id, "share": share, "access": access, "idao_id": idao_id,
             "proposal": proposal, "job_id": job_id, "model": model, "image": image, "node": node}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Explorer:
-    """One browser page with a console-error collector and a screenshot per visited page."""
-
-    def __init__(self, browser, base: str, width: int = 1280, height: int = 900) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.base = base
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def open(self, path: str, shot: str):
-        response = self.page.goto(self.base + path)
-        assert response is not None and response.status == 200, (path, response and response.status)
-        self.shoot(shot)
-        return self.page
-
-    def shoot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("HYPERION_DOCS_SCREENSHOTS") == "1" and name in DOC_SHOTS:
-            DOCS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, DOCS / f"{name}.png")
-
-    def value(self, key: str, section: str = "") -> str:
-        scope = f"#{section} " if section else ""
-        return self.page.locator(f'{scope}[data-key="{key}"] dd').first.inner_text().strip()
-
-    def section_text(self, section: str) -> str:
-        return self.page.locator(f"#{section}").inner_text()
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +230,7 @@ def test_holders_mining_and_rollup_pages(explorer, scenario):
     explorer.open("/mining", "holders-mining")
     streams = explorer.section_text("fee-streams")
     assert "compute" in streams and "transaction fees" in streams
-    explorer.open("/rollup", "rollup")
+    explorer.open("/rollup", "rollup-not-a-rollup-node")
     assert "Not a rollup node" in explorer.section_text("not-a-rollup-node")
 
 
@@ -297,9 +240,7 @@ def test_pages_fit_a_phone(browser, node, scenario):
         for path, name in (("/", "phone-home"), (f"/tx/{scenario['transfer']}", "phone-transaction"),
                            (f"/dat/{scenario['class_id']}", "phone-dat-class"),
                            (f"/job/{scenario['job_id']}", "phone-job")):
-            page = phone.open(path, name)
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, (path, overflow)
+            assert fits_a_phone(phone.open(path, name)), path
         assert phone.errors == []
     finally:
         phone.close()
