@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from hyperion.ai.abi import ContractABI
 from hyperion.ai.backends import CallFailed, Receipt, address_of_key, revert_reason
@@ -173,17 +173,26 @@ class AIClient:
         return client
 
     # -- models ----------------------------------------------------------------------
-    def publish_model(self, model: QuantizedModel, sender: Optional[bytes] = None) -> bytes:
-        """Publish the model's bytes to the ModelStore predeploy (chunks, then seal); returns its hash."""
+    def publish_model(self, model: QuantizedModel, sender: Optional[bytes] = None,
+                      on_progress: Optional[Callable[[int, int, str], None]] = None) -> bytes:
+        """Publish the model's bytes to the ModelStore predeploy (chunks, then seal); returns its hash.
+
+        ``on_progress(done, total, what)`` is told each transaction as it is sent (a command draws a bar).
+        """
         from hyperion.ai.chainstore import CHUNK_BYTES
         from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
 
         data, digest = model.encode(), model.content_hash
         if self.read("ModelStore", MODEL_STORE_ADDRESS, "is_available", digest):
             return digest
-        for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
+        chunks = range(0, len(data), CHUNK_BYTES)
+        for index, start in enumerate(chunks):
+            if on_progress is not None:
+                on_progress(index, len(chunks) + 1, f"chunk {index + 1} of {len(chunks)}")
             self.transact("ModelStore", MODEL_STORE_ADDRESS, "publish_chunk", digest, len(data), index,
                           data[start:start + CHUNK_BYTES], sender=sender, gas=CHUNK_GAS)
+        if on_progress is not None:
+            on_progress(len(chunks), len(chunks) + 1, "sealing")
         signer = self._signer(sender)
         publisher = address_of_key(signer) if len(signer) == 32 else signer
         self.transact("ModelStore", MODEL_STORE_ADDRESS, "seal", digest, publisher, sender=sender)
@@ -206,9 +215,19 @@ class AIClient:
         return decode_model(data)
 
     def register_model(self, model: QuantizedModel, *, name: str = "", inference_fee: int = 0,
-                       sender: Optional[bytes] = None) -> Receipt:
+                       sender: Optional[bytes] = None,
+                       on_progress: Optional[Callable[[int, int, str], None]] = None) -> Receipt:
         """Publish the bytes on chain (unless they already are) and register the hash."""
-        self.publish_model(model, sender=sender)
+        published = 0                                   # publishing's transactions; registering is one more
+
+        def publishing(done: int, total: int, what: str) -> None:
+            nonlocal published
+            published = total
+            on_progress(done, total + 1, what)
+
+        self.publish_model(model, sender=sender, on_progress=publishing if on_progress is not None else None)
+        if on_progress is not None:
+            on_progress(published, published + 1, "registering")
         return self.transact("ModelRegistry", self.deployment.registry, "register", model.content_hash,
                              list(model.input_shape), model.output_size, model.macs, model.input_scale_q32,
                              inference_fee, name, sender=sender)

@@ -214,7 +214,11 @@ def run(args: argparse.Namespace) -> int:
                 model = decode_model((MODELS_DIR / f"{args.file}.hqm").read_bytes())
             else:
                 model = decode_model(Path(args.file).read_bytes())
-            receipt = client.register_model(model, name=args.name, inference_fee=args.fee)
+            from hyperion.tools.progress import Progress
+
+            with Progress("model register", unit="transactions") as bar:
+                receipt = client.register_model(model, name=args.name, inference_fee=args.fee,
+                                                on_progress=bar.report)
             print(f"published and registered 0x{model.content_hash.hex()} ({len(model.encode())} bytes, "
                   f"{model.macs} MACs) in tx 0x{receipt.tx_hash.hex()}")
             return EXIT_OK

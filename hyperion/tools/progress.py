@@ -12,6 +12,7 @@ Library code (the SDK, the rollup) does not draw: it takes a callback
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from typing import Callable, Optional, TextIO
@@ -64,12 +65,14 @@ class Progress:
                 refresh_per_second=4, redirect_stdout=is_terminal(sys.stdout), redirect_stderr=True)
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=self.total)
+            atexit.register(self.__exit__)      # a command that dies mid-bar still gets its cursor back
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            atexit.unregister(self.__exit__)
 
     def advance(self, steps: float = 1, description: Optional[str] = None) -> None:
         """Count ``steps`` more done (and say what comes next)."""

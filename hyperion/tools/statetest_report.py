@@ -75,9 +75,10 @@ class Reporter:
     """Streams results as they arrive and keeps the tally.
 
     In JSON mode stdout carries only JSON lines; the closing tally then goes
-    to stderr so the stream stays machine-readable. Used as a context
-    manager, it shows a bar of the files done on an interactive stderr
-    (``title`` names it); off a terminal it prints nothing more.
+    to stderr so the stream stays machine-readable. On an interactive
+    stderr it shows a bar of the files done (``title`` names it), from the
+    first file (or from ``with``) to :meth:`finish`; off a terminal it
+    prints nothing more.
     """
 
     def __init__(self, out: TextIO, err: TextIO, *, as_json: bool = False,
@@ -89,15 +90,22 @@ class Reporter:
         self.total_files = total_files
         self.bar = Progress(title, total=total_files, unit="files", stream=err)
         self.passed = self.failed = self.skipped = 0
+        self._drawing = False
 
     def __enter__(self) -> "Reporter":
-        self.bar.__enter__()
+        self._draw()
         return self
+
+    def _draw(self) -> None:
+        if not self._drawing:
+            self._drawing = True
+            self.bar.__enter__()
 
     def __exit__(self, *exc_info) -> None:
         self.bar.__exit__(*exc_info)
 
     def report_file(self, results: list[CaseResult]) -> None:
+        self._draw()
         formatter = format_json if self.as_json else format_text
         lines = []
         for result in results:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
 import subprocess
 import sys
 
@@ -58,6 +59,37 @@ def test_a_dumb_terminal_gets_no_bar(monkeypatch):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_reporter_draws_from_its_first_file_to_finish_without_with():
+    """``hyperion blocktest`` drives a Reporter without ``with``: it still gets a bar and the cursor back."""
+    from hyperion.tools.statetest import CaseResult
+    from hyperion.tools.statetest_report import Reporter
+
+    master, slave = pty.openpty()
+    try:
+        with os.fdopen(slave, "w", closefd=False) as terminal:
+            reporter = Reporter(terminal, terminal, total_files=2, title="blocktest")
+            for name in ("a", "b"):
+                reporter.report_file([CaseResult(file=f"{name}.json", name=name, fork="Cancun", index=None,
+                                                 passed=True)])
+            reporter.finish()
+            assert reporter.bar._progress is None                   # stopped by finish
+            drawn = _drain(master).decode("utf-8", "replace")
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "blocktest: 1 passed, 0 failed" in drawn and "files" in drawn
+    assert "\x1b[?25l" in drawn and drawn.rindex("\x1b[?25h") > drawn.rindex("\x1b[?25l")   # cursor hidden, then shown
+    assert drawn.rstrip().endswith("2 passed, 0 failed")
+
+
+def _drain(master: int) -> bytes:
+    """Everything written to the terminal so far."""
+    drawn = b""
+    while select.select([master], [], [], 0.2)[0]:
+        drawn += os.read(master, 65536)
+    return drawn
 
 
 def test_statetest_draws_a_bar_on_a_terminal(fixtures_dir):
