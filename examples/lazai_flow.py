@@ -18,6 +18,7 @@ It uses the node's dev accounts: 0 admin, 1 data contributor, 2 verifier
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -42,10 +43,10 @@ def step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def start_node():
+def start_node(work: Path):
     from tests.lazai.node_process import start_lazai_node
 
-    node = start_lazai_node(Path(tempfile.mkdtemp(prefix="lazai-example-")))
+    node = start_lazai_node(work)
     print(f"started hyperion node at {node.url} (predeploys from {'its genesis' if node.wired else 'a genesis file'})")
     return node
 
@@ -146,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc", default="http://127.0.0.1:8545")
     parser.add_argument("--start-node", action="store_true", help="start a throwaway in-memory node first")
     args = parser.parse_args(argv)
-    node = start_node() if args.start_node else None
-    try:
+    with contextlib.ExitStack() as cleanup:        # the node stops, then its folder goes
+        node = None
+        if args.start_node:
+            node = start_node(Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lazai-example-"))))
+            cleanup.callback(node.stop)
         run(node.url if node else args.rpc)
-    finally:
-        if node:
-            node.stop()
     return 0
 
 

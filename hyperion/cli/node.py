@@ -85,7 +85,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost on exit)")
     storage.add_argument("--model-store", type=Path, metavar="DIR",
                          help="cache folder for AI model bytes read from chain data "
-                              "(default <data-dir>/models, or a temporary folder with --in-memory)")
+                              "(default <data-dir>/models; an --in-memory node keeps it in memory)")
     chain = parser.add_argument_group("chain")
     chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
     chain.add_argument("--genesis", type=Path, metavar="FILE",
@@ -213,7 +213,7 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
               f"Gas limit:         {config.gas_limit}",
               f"Mining:            {'automine' if config.block_time is None else f'every {config.block_time:g}s'}",
               f"Storage:           {'in memory' if data_dir is None else data_dir}",
-              f"Model store:       {getattr(config, 'model_store', None) or '-'}",
+              f"Model store:       {getattr(config, 'model_store', None) or 'in memory'}",
               f"Head block:        {head_number}", ""]
     return "\n".join(lines)
 
@@ -263,26 +263,24 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
     return clean
 
 
-def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
+def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Optional[Path]:
     """Turn on the AI precompiles (this chain's Prague rule), reading models from chain data.
 
     The node CLI is the composition root, so it is the place where the AI
     layer's reader of the ModelStore predeploy is bound into the VM's fork;
     the chain itself stays generic. The folder is only a cache of model bytes
-    read from the chain (verified by hash); it never decides what runs.
+    read from the chain (verified by hash); it never decides what runs. An
+    in-memory node without ``--model-store`` keeps that cache in memory too,
+    so it leaves no folder behind, not even when it is killed.
     """
-    import tempfile
-
     from hyperion.ai.chainstore import with_ai_precompiles
-    from hyperion.ai.store import DirectoryModelStore
+    from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
 
     if model_store is None and data_dir is None:
-        import atexit
-        import shutil
-
-        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
-        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
-    elif model_store is None:
+        config.fork = with_ai_precompiles(config.fork, MemoryModelStore())
+        config.model_store = None
+        return None
+    if model_store is None:
         model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)

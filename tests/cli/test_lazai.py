@@ -99,10 +99,13 @@ def test_cli_against_a_node(tmp_path, capsys):
 
 
 @pytest.mark.e2e
-def test_example_script_runs(capsys):
+def test_example_script_runs(capsys, tmp_path, monkeypatch):
     pytest.importorskip("web3")
     import runpy
     import sys as _sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))   # where the example's node folder goes
 
     from tests.lazai.node_process import REPO_ROOT
 
@@ -113,6 +116,7 @@ def test_example_script_runs(capsys):
     finally:
         _sys.argv = old_argv
     out = capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []                     # its temporary folder is gone
     assert "contributor claimed 0.500000 METIS" in out
     import re
 

@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
-from hyperion.ai.digits import load_digits_model, sample_inputs
+from hyperion.ai.digits import MODELS_DIR, load_digits_model, sample_inputs
 from hyperion.ai.engine import Runner
+from hyperion.ai.model import decode_model
 from tests.e2e.harness import REPO_ROOT, NodeProcess
 from tests.tools.terminal import run_on_terminal
 
@@ -70,6 +71,12 @@ def test_model_register_draws_its_transactions_on_a_terminal(tmp_path):
         assert "/4" in run.text and "transactions" in run.text
         assert "\x1b[?25h" in run.raw.decode("utf-8", "replace")        # the cursor is given back
         assert run.text.rstrip().splitlines()[-1].startswith("published and registered 0x")
+        # the in-memory node caches the model in memory and runs it
+        charlm = decode_model((MODELS_DIR / "charlm.hqm").read_bytes())
+        text = "the quick brown fox jumps over t"
+        inferred = hyperion("model", "infer", "0x" + charlm.content_hash.hex(), "--text", text, "--rpc-url", node.url)
+        assert inferred.returncode == 0, inferred.stderr
+        assert inferred.stdout.split()[0] == "0x" + Runner(charlm).run(text.encode()).hex()
     finally:
         assert node.stop() == 0
 
