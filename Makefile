@@ -27,7 +27,7 @@ bench-setup: setup
 test: setup
 	bash scripts/setup-e2e.sh
 	bash scripts/setup-system.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs   # -rs: each skip's reason (a missing extra names its install command)
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
