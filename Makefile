@@ -11,7 +11,7 @@ C_SOURCES := $(wildcard hyperion/*/*/*.c)
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup bench-setup test statetests node devnet rollup-slow soak
+.PHONY: setup bench-setup test statetests blocktests node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -32,6 +32,10 @@ test: setup
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+
+# Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
+blocktests: setup
+	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
 
 # The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
 rollup-slow: setup

@@ -41,7 +41,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 from urllib.parse import urlparse
 
 import orjson
@@ -172,31 +172,54 @@ def _wait_for_receipts(client: RpcClient, tx_hashes: list[str], timeout: float, 
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(missing)} transactions not included after {timeout:.0f}s")
             if stall is not None:
-                stall.observe(client, progressed)
+                stall.observe(client, progressed, missing)
             time.sleep(0.02)
     return [receipts[h] for h in tx_hashes]
 
 
+class TransactionsLost(BenchError):
+    """The node accepted transactions, then neither mined nor kept them."""
+
+
 class StallKicker:
-    """anvil's automine sometimes leaves promoted transactions unmined until the next arrival.
+    """anvil's automine stops mining when it falls behind (and leaves promoted transactions unmined).
 
     After ``seconds`` without a new receipt the bench asks for a block
     (``evm_mine``) and counts it; the time waited stays in the measurement.
+    When the node has nothing left to mine although receipts are still
+    missing, it lost those transactions (anvil drops thousands of accepted
+    ones, or their predecessors, once it falls behind): ``TransactionsLost``.
     """
 
     def __init__(self, seconds: float = 1.0) -> None:
         self.seconds = seconds
         self.kicks = 0
+        self._idle_checks = 0
         self._last_progress = time.monotonic()
 
-    def observe(self, client: RpcClient, progressed: bool) -> None:
+    def observe(self, client: RpcClient, progressed: bool, missing: list[str]) -> None:
         now = time.monotonic()
         if progressed:
             self._last_progress = now
+            self._idle_checks = 0
         elif now - self._last_progress > self.seconds:
+            if self.kicks and self._lost(client, missing[0]):
+                self._idle_checks += 1
+                if self._idle_checks >= 2:  # twice in a row, a kick apart
+                    raise TransactionsLost(f"{len(missing)} accepted transactions were never mined, and the node "
+                                           f"knows them no more and has nothing left to mine (lost)")
             client.call("evm_mine")
             self.kicks += 1
             self._last_progress = now
+
+    @staticmethod
+    def _lost(client: RpcClient, tx_hash: str) -> bool:
+        """Nothing executable in the pool, and ``tx_hash`` unknown to the node."""
+        try:
+            return (int(client.call("txpool_status")["pending"], 16) == 0
+                    and client.call("eth_getTransactionByHash", tx_hash) is None)
+        except (BenchError, KeyError, TypeError, ValueError):
+            return False  # a node without txpool_status: wait for the timeout
 
 
 def _send_all(client: RpcClient, raws: list[bytes], batch: int) -> list[str]:
@@ -213,9 +236,12 @@ class PhaseResult:
     seconds: float          # first send to last receipt
     send_seconds: float     # until the node had accepted every transaction
     kicks: int = 0          # evm_mine calls the bench needed to get every transaction mined
+    failure: Optional[str] = None  # the node did not get every transaction mined (no rate then)
 
     @property
-    def rate(self) -> float:
+    def rate(self) -> Optional[float]:
+        if self.failure is not None:
+            return None
         return self.transactions / self.seconds if self.seconds > 0 else float("inf")
 
 
@@ -236,19 +262,31 @@ PHASES = ("ETH transfers", "ERC-20 transfers")
 
 
 class Target:
-    """One node under load: its accounts, token and signer, prepared once (untimed)."""
+    """One node under load: its accounts, token and signer, prepared untimed.
 
-    def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print) -> None:
+    ``restart`` (for a node the bench started) gives a fresh node's URL: a
+    node that lost transactions is replaced, as anvil then keeps mining empty
+    blocks on a busy loop that would slow down the other node's rounds.
+    """
+
+    def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print,
+                 restart: Optional[Callable[[], str]] = None) -> None:
+        self.label, self.batch, self.timeout, self.log, self.senders = label, batch, timeout, log, senders
+        self.restart = restart
+        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
+        self.client = RpcClient(url)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Deploy the token and fund the senders (untimed)."""
         from hyperion.chain.hdwallet import dev_accounts
 
-        self.label, self.url, self.batch, self.timeout, self.log = label, url, batch, timeout, log
-        self.client = RpcClient(url)
-        client = self.client
+        client, timeout, batch = self.client, self.timeout, self.batch
         self.chain_id = int(client.call("eth_chainId"), 16)
         base_fee = int(client.call("eth_getBlockByNumber", "latest", False).get("baseFeePerGas") or "0x0", 16)
         tip = 10**9
         self.signer = Signer(self.chain_id, max(2 * base_fee, 10**9) + tip + 10**10, tip)
-        accounts = [Account(address, key) for address, key in dev_accounts(count=senders + 1)]
+        accounts = [Account(address, key) for address, key in dev_accounts(count=self.senders + 1)]
         for account in accounts:
             account.nonce = int(client.call("eth_getTransactionCount", _hex(account.address), "pending"), 16)
         self.minter, self.holders = accounts[0], accounts[1:]
@@ -264,7 +302,6 @@ class Target:
                                   MINT_GAS) for h in self.holders]
         _wait_for_receipts(client, _send_all(client, mints, batch), timeout, batch, StallKicker())
         self.recipients = [keccak256(b"bench-recipient-%d" % i)[:20] for i in range(64)]
-        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
 
     def sign(self, phase: str, txs: int) -> list[bytes]:
         """The phase's transactions, signed ahead (signing is not timed)."""
@@ -278,15 +315,39 @@ class Target:
 
     def run(self, phase: str, txs: int) -> PhaseResult:
         raws = self.sign(phase, txs)
-        result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
+        started = time.perf_counter()
+        try:
+            result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
+        except TransactionsLost as exc:
+            result = PhaseResult(phase, len(raws), time.perf_counter() - started, 0.0, failure=str(exc))
+            self.log(f"  {self.label:8} {phase:16}: {txs} tx: FAILED: {exc}")
+            self.recover()
+        else:
+            kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
+            self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
+                     f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
         self.results[phase].append(result)
-        kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
-        self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
-                 f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
         return result
 
-    def median_rate(self, phase: str) -> float:
-        return statistics.median(r.rate for r in self.results[phase])
+    def recover(self) -> None:
+        """After the node lost transactions: a fresh node when the bench can start one, else go on from
+        the nonces of what it mined."""
+        if self.restart is not None:
+            self.client.close()
+            self.client = RpcClient(self.restart())
+            self.log(f"  {self.label:8} replaced by a fresh node (untimed)")
+            self._prepare()
+            return
+        for account in [self.minter, *self.holders]:
+            account.nonce = int(self.client.call("eth_getTransactionCount", _hex(account.address), "latest"), 16)
+
+    def median_rate(self, phase: str) -> Optional[float]:
+        """The median over the rounds the node completed; None if it completed none."""
+        rates = [r.rate for r in self.results[phase] if r.rate is not None]
+        return statistics.median(rates) if rates else None
+
+    def failures(self, phase: str) -> list[str]:
+        return [r.failure for r in self.results[phase] if r.failure is not None]
 
     def close(self) -> None:
         self.client.close()
@@ -476,19 +537,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             url, process = start_hyperion(args.block_time, args.data_dir)
             processes.append(process)
         other_url = None
+        anvil: list[subprocess.Popen] = []  # the anvil the bench runs (replaced when it loses transactions)
+
+        def fresh_anvil() -> str:
+            for old in anvil:
+                _stop(old)
+                processes.remove(old)
+            anvil.clear()
+            url_, process_ = start_anvil(args.block_time)
+            anvil.append(process_)
+            processes.append(process_)
+            return url_
+
         if args.against:
-            if args.against == "anvil":
-                other_url, process = start_anvil(args.block_time)
-                processes.append(process)
-            else:
-                other_url = args.against
+            other_url = fresh_anvil() if args.against == "anvil" else args.against
         storage = "external" if args.url else ("data dir" if args.data_dir else "in memory")
         log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers per round, {args.rounds} rounds, "
             f"batches of {args.batch}, {args.senders} senders; hyperion {storage}; {load_before}")
         targets.append(Target("hyperion", url, args.senders, args.batch, args.timeout, log))
         if other_url is not None:
             targets.append(Target("anvil" if args.against == "anvil" else "other", other_url, args.senders,
-                                  args.batch, args.timeout, log))
+                                  args.batch, args.timeout, log, fresh_anvil if anvil else None))
         with Progress("bench rpc", animate=False) as bar:
             run_interleaved(targets, args.txs, args.rounds, on_progress=bar.report)
     except BenchError as exc:
@@ -508,19 +577,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             signal.signal(signum, handler)
     load_after = _load()
 
+    def rounded(value: Optional[float]) -> Optional[float]:
+        return None if value is None else round(value, 1)
+
     names = {0: "hyperion", 1: "against"}
     report: dict[str, Any] = {
         names[i]: {phase: {"transactions": args.txs, "rounds": len(t.results[phase]),
-                           "tx_per_s": round(t.median_rate(phase), 1),
-                           "tx_per_s_rounds": [round(r.rate, 1) for r in t.results[phase]],
+                           "tx_per_s": rounded(t.median_rate(phase)),
+                           "tx_per_s_rounds": [rounded(r.rate) for r in t.results[phase]],
                            "seconds": round(statistics.median(r.seconds for r in t.results[phase]), 4),
-                           "kicks": sum(r.kicks for r in t.results[phase])}
+                           "kicks": sum(r.kicks for r in t.results[phase]),
+                           "failures": t.failures(phase)}
                    for phase in PHASES}
         for i, t in enumerate(targets)}
     report["load_average"] = {"before": load_before, "after": load_after}
     if len(targets) == 2:
-        mine, theirs = targets
-        report["ratio"] = {phase: round(mine.median_rate(phase) / theirs.median_rate(phase), 3) for phase in PHASES}
+        report["ratio"] = {phase: _ratio(targets[0].median_rate(phase), targets[1].median_rate(phase))
+                           for phase in PHASES}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -529,13 +602,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{'median of ' + str(args.rounds) + ' rounds':24}{'hyperion tx/s':>14}"
           + (f"{other + ' tx/s':>14}{'ratio':>8}" if other else ""))
     for phase in PHASES:
-        line = f"{phase:24}{targets[0].median_rate(phase):>14,.0f}"
+        line = f"{phase:24}{_rate_text(targets[0].median_rate(phase)):>14}"
         if other:
-            line += f"{targets[1].median_rate(phase):>14,.0f}{report['ratio'][phase]:>8.2f}"
+            ratio = report["ratio"][phase]
+            line += f"{_rate_text(targets[1].median_rate(phase)):>14}{'-' if ratio is None else f'{ratio:.2f}':>8}"
         print(line)
+    for target in targets:
+        for phase in PHASES:
+            for failure in target.failures(phase):
+                print(f"{target.label} {phase}: a round failed: {failure}")
     print(f"{load_before}; after: {load_after.removeprefix('load average ')}")
     return 0
 
+
+def _ratio(mine: Optional[float], theirs: Optional[float]) -> Optional[float]:
+    """mine / theirs; None when a node completed no round (a node that lost transactions has no rate)."""
+    return None if mine is None or not theirs else round(mine / theirs, 3)
+
+
+def _rate_text(rate: Optional[float]) -> str:
+    return "failed" if rate is None else f"{rate:,.0f}"
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -91,8 +91,9 @@ _OPTIONAL_FIELDS = ["base_fee", "withdrawals_root", "blob_gas_used", "excess_blo
                     "parent_beacon_block_root", "requests_hash"]
 _HASH_FIELDS = {"parent_hash", "ommers_hash", "state_root", "transactions_root", "receipts_root",
                 "prev_randao", "withdrawals_root", "parent_beacon_block_root", "requests_hash"}
-_INT_FIELDS = {"difficulty", "number", "gas_limit", "gas_used", "timestamp", "base_fee",
-               "blob_gas_used", "excess_blob_gas"}
+# Integer fields and their size in bytes: 64-bit quantities, 256-bit difficulty and base fee.
+_INT_FIELDS = {"difficulty": 32, "number": 8, "gas_limit": 8, "gas_used": 8, "timestamp": 8, "base_fee": 32,
+               "blob_gas_used": 8, "excess_blob_gas": 8}
 
 
 def _header_field(name: str, item) -> object:
@@ -100,7 +101,7 @@ def _header_field(name: str, item) -> object:
         raise BlockDecodeError(f"header field {name} must be a byte string")
     if name in _INT_FIELDS:
         try:
-            return rlp.decode_int(item, 32)
+            return rlp.decode_int(item, _INT_FIELDS[name])
         except rlp.RLPError as exc:
             raise BlockDecodeError(f"header field {name}: {exc}") from None
     if name in _HASH_FIELDS and len(item) != 32:
@@ -144,11 +145,12 @@ class Withdrawal:
 
 @dataclass(slots=True)
 class Block:
-    """A header with its body: transactions, ommers (always empty after the merge), withdrawals."""
+    """A header with its body: transactions, ommers (uncles; none after the merge) and, from
+    Shanghai, withdrawals (``None`` for a block whose body has no withdrawals list)."""
 
     header: Header
     transactions: list
-    withdrawals: list = field(default_factory=list)
+    withdrawals: Optional[list] = None
     ommers: list = field(default_factory=list)
     _size: Optional[int] = field(default=None, repr=False, compare=False)
 
@@ -163,7 +165,7 @@ class Block:
     def to_rlp(self) -> list:
         items = [self.header.to_rlp(), [tx.to_rlp() for tx in self.transactions],
                  [o.to_rlp() for o in self.ommers]]
-        if self.header.withdrawals_root is not None:
+        if self.withdrawals is not None:
             items.append([w.to_rlp() for w in self.withdrawals])
         return items
 
@@ -181,6 +183,8 @@ class Block:
 def _withdrawal(item) -> Withdrawal:
     if type(item) is not list or len(item) != 4 or any(type(x) is not bytes for x in item):
         raise BlockDecodeError("withdrawal must be a list of 4 byte strings")
+    if len(item[2]) != 20:
+        raise BlockDecodeError("withdrawal address must be 20 bytes")
     try:
         return Withdrawal(rlp.decode_int(item[0], 8), rlp.decode_int(item[1], 8), item[2], rlp.decode_int(item[3], 8))
     except rlp.RLPError as exc:
@@ -203,7 +207,7 @@ def decode_block(raw: bytes) -> Block:
     except TransactionDecodeError as exc:
         raise BlockDecodeError(f"invalid transaction in block: {exc}") from None
     ommers = [header_from_rlp_item(o) for o in items[2]]
-    withdrawals = []
+    withdrawals = None
     if len(items) == 4:
         if type(items[3]) is not list:
             raise BlockDecodeError("block withdrawals must be a list")

@@ -1,54 +1,36 @@
-"""Block building: system calls, transactions in fee order, roots, bloom, header.
+"""Block building: system calls, transactions in fee order, withdrawals, requests, roots, header.
 
 ``BlockBuilder`` executes on a pending state layered on the parent block:
 first the pre-block system calls (EIP-4788 beacon root, EIP-2935 parent
 hash), then each transaction offered with ``add`` (an invalid one raises
 ``InvalidTransaction`` and leaves the state untouched), and ``finish``
-seals the header with the transactions root, receipts root, logs bloom,
-gas and blob gas used and the state root.
+applies the withdrawals and collects the EIP-7685 requests, then seals the
+header with the transactions, receipts and withdrawals roots, logs bloom,
+gas and blob gas used, the requests hash and the state root.
+
+Every step is the one block import runs (``chain.system``,
+``chain.executor``, ``chain.consensus``), so a block the node builds is a
+block ``import_block`` accepts with the same roots.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
-from hyperion.chain.blocks import (
-    EMPTY_OMMERS_HASH,
-    EMPTY_REQUESTS_HASH,
-    EMPTY_TRIE_ROOT,
-    ZERO_HASH,
-    Block,
-    Header,
-)
-from hyperion.chain.fees import blob_base_fee, next_base_fee, next_excess_blob_gas
-from hyperion.chain.genesis import (
-    BEACON_ROOTS_ADDRESS,
-    HISTORY_STORAGE_ADDRESS,
-    SYSTEM_ADDRESS,
-)
+from hyperion.chain import system
+from hyperion.chain.blocks import EMPTY_OMMERS_HASH, ZERO_HASH, Block, Header, Withdrawal
+from hyperion.chain.consensus import BlockRules, block_rules, excess_blob_gas_after, expected_base_fee
+from hyperion.chain.executor import ExecutionOptions, execute_transaction
+from hyperion.chain.schedule import ForkSchedule
 from hyperion.chain.store import ReceiptRecord
-from hyperion.execution.transaction import InvalidTransaction, apply_transaction
+from hyperion.execution.transaction import InvalidTransaction
+from hyperion.primitives import rlp
 from hyperion.primitives.bloom import combine_blooms
 from hyperion.primitives.keccak import keccak256
 from hyperion.trie import ordered_trie_root
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.forks import Fork
-from hyperion.vm.frame import TxContext
 from hyperion.vm.instructions.system import DELEGATION_PREFIX
-from hyperion.vm.interpreter import execute_call
-
-SYSTEM_CALL_GAS = 30_000_000
-
-
-def system_call(state, env: BlockEnv, contract: bytes, data: bytes) -> None:
-    """Call a system contract as SYSTEM_ADDRESS, uncharged and outside any transaction (EIP-4788 rules)."""
-    code = state.get_code(contract)
-    if not code:
-        return
-    state.begin_transaction()
-    ctx = TxContext(state, env, env.fork, SYSTEM_ADDRESS, 0)
-    execute_call(ctx, SYSTEM_ADDRESS, contract, contract, 0, data, SYSTEM_CALL_GAS, 0, False, False, code)
-    state.end_transaction()
 
 
 def prev_randao_for(parent_hash: bytes, number: int) -> bytes:
@@ -57,23 +39,34 @@ def prev_randao_for(parent_hash: bytes, number: int) -> bytes:
 
 
 class BlockBuilder:
-    """Builds one block on top of ``parent`` by executing transactions on ``state``."""
+    """Builds one proof-of-stake block on top of ``parent`` by executing transactions on ``state``.
 
-    def __init__(self, state, parent: Header, *, fork: Fork, chain_id: int, timestamp: int, coinbase: bytes,
-                 gas_limit: Optional[int] = None, extra_data: bytes = b"",
-                 block_hash: Callable[[int], Optional[bytes]] = lambda n: None,
+    The block's rules come from ``rules`` or, for a single-fork chain, from
+    ``fork``. ``base_fee`` and ``prev_randao`` override what the rules and
+    the parent give (tracing re-executes recorded blocks with their own).
+    """
+
+    def __init__(self, state, parent: Header, *, fork: Optional[Fork] = None, chain_id: int, timestamp: int,
+                 coinbase: bytes, rules: Optional[BlockRules] = None, gas_limit: Optional[int] = None,
+                 extra_data: bytes = b"", block_hash: Callable[[int], Optional[bytes]] = lambda n: None,
                  base_fee: Optional[int] = None, beacon_root: bytes = ZERO_HASH,
                  prev_randao: Optional[bytes] = None, allow_code_senders: bool = False,
-                 base_fee_recipient: Optional[bytes] = None):
-        self.state = state
-        # Chain rule of this network: the base fee is credited here instead of burned.
-        self.base_fee_recipient = base_fee_recipient
-        self.parent = parent
-        self.fork = fork
+                 base_fee_recipient: Optional[bytes] = None,
+                 deposit_contract: Optional[bytes] = system.MAINNET_DEPOSIT_CONTRACT):
         number = parent.number + 1
+        if rules is None:
+            if fork is None:
+                raise TypeError("BlockBuilder needs the block's rules or its fork")
+            rules = block_rules(ForkSchedule.single(fork), number, timestamp, merged=True)
+        self.rules = rules
+        self.fork = fork = rules.fork
+        self.state = state
+        self.parent = parent
+        self.options = ExecutionOptions(intermediate_roots=not rules.byzantium, base_fee_recipient=base_fee_recipient)
+        self.deposit_contract = deposit_contract
         if base_fee is None:
-            base_fee = next_base_fee(parent.base_fee or 0, parent.gas_used, parent.gas_limit)
-        excess_blob_gas = next_excess_blob_gas(parent.excess_blob_gas, parent.blob_gas_used, fork) if fork.has_blobs else 0
+            base_fee = expected_base_fee(parent, rules) or 0
+        excess_blob_gas = excess_blob_gas_after(parent, fork) if rules.cancun else 0
         self.extra_data = extra_data
         self.allow_code_senders = allow_code_senders
         self.beacon_root = beacon_root
@@ -83,21 +76,14 @@ class BlockBuilder:
             fork=fork, chain_id=chain_id, coinbase=coinbase, number=number, timestamp=timestamp,
             gas_limit=gas_limit if gas_limit is not None else parent.gas_limit, base_fee=base_fee,
             prev_randao=prev_randao, excess_blob_gas=excess_blob_gas,
-            parent_beacon_block_root=beacon_root if fork.has_beacon_root else None, block_hash=block_hash,
+            parent_beacon_block_root=beacon_root if rules.cancun else None, block_hash=block_hash,
         )
         self.transactions: list = []
         self.records: list[ReceiptRecord] = []
         self.results: list = []
         self.gas_used = 0
         self.blob_gas_used = 0
-        self._pre_block()
-
-    def _pre_block(self) -> None:
-        env = self.env
-        if self.fork.has_beacon_root:
-            system_call(self.state, env, BEACON_ROOTS_ADDRESS, self.beacon_root)
-        if self.fork.has_history_storage:
-            system_call(self.state, env, HISTORY_STORAGE_ADDRESS, self.parent.hash)
+        system.pre_block_calls(state, self.env, parent.hash, beacon_root)
 
     @property
     def gas_remaining(self) -> int:
@@ -105,7 +91,6 @@ class BlockBuilder:
 
     def add(self, tx, tracer=None) -> ReceiptRecord:
         """Execute ``tx``; raises InvalidTransaction (state untouched) when it cannot be included."""
-        env = self.env
         state = self.state
         hidden_code = None
         if self.allow_code_senders:
@@ -116,59 +101,56 @@ class BlockBuilder:
                 hidden_code = code
                 state.set_code(tx.sender, b"")
         try:
-            result = apply_transaction(state, env, tx, tracer=tracer, block_gas_used=self.gas_used,
-                                       block_blob_gas_used=self.blob_gas_used)
+            record, result = execute_transaction(state, self.env, tx, gas_used=self.gas_used,
+                                                 blob_gas_used=self.blob_gas_used, options=self.options,
+                                                 tracer=tracer)
         finally:
             if hidden_code is not None:
                 state.set_code(tx.sender, hidden_code)
-        self.gas_used += result.gas_used
-        self.blob_gas_used += result.blob_gas_used
-        recipient = self.base_fee_recipient
-        if recipient is not None and env.base_fee and result.gas_used and result.deposit_nonce is None:
-            state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
-        record = ReceiptRecord(
-            tx.type, 1 if result.success else 0, self.gas_used, result.gas_used,
-            tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
-            result.blob_gas_used,
-            blob_base_fee(env.excess_blob_gas, self.fork) if tx.type == 3 else 0,
-            result.deposit_nonce,
-        )
+        self.gas_used = record.cumulative_gas_used
+        self.blob_gas_used += record.blob_gas_used
         self.transactions.append(tx)
         self.records.append(record)
         self.results.append(result)
         return record
 
-    def finish(self) -> Block:
-        """Seal the header over everything added so far."""
+    def finish(self, withdrawals: Optional[Sequence[Withdrawal]] = None) -> Block:
+        """Apply ``withdrawals`` (EIP-4895) and the requests (EIP-7685), then seal the header."""
         env = self.env
-        fork = self.fork
-        receipts_root = ordered_trie_root([
-            _consensus_receipt(r) for r in self.records
-        ])
+        rules = self.rules
+        withdrawals = list(withdrawals or ()) if rules.shanghai else None
+        if withdrawals:
+            system.apply_withdrawals(self.state, withdrawals)
+        requests_hash = None
+        if rules.prague:
+            requests_hash = system.requests_hash(self._requests())
         header = Header(
             parent_hash=self.parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=env.coinbase,
             state_root=self.state.state_root(),
             transactions_root=ordered_trie_root([tx.encode() for tx in self.transactions]),
-            receipts_root=receipts_root,
+            receipts_root=ordered_trie_root([r.consensus_receipt().encode() for r in self.records]),
             logs_bloom=combine_blooms(r.bloom for r in self.records),
             difficulty=0, number=env.number, gas_limit=env.gas_limit, gas_used=self.gas_used,
             timestamp=env.timestamp, extra_data=self.extra_data, prev_randao=env.prev_randao, nonce=b"\x00" * 8,
-            base_fee=env.base_fee, withdrawals_root=EMPTY_TRIE_ROOT,
-            blob_gas_used=self.blob_gas_used if fork.has_blobs else None,
-            excess_blob_gas=env.excess_blob_gas if fork.has_blobs else None,
-            parent_beacon_block_root=self.beacon_root if fork.has_beacon_root else None,
-            requests_hash=EMPTY_REQUESTS_HASH if fork.has_history_storage else None,
+            base_fee=env.base_fee if rules.london else None,
+            withdrawals_root=(ordered_trie_root([rlp.encode(w.to_rlp()) for w in withdrawals])
+                              if rules.shanghai else None),
+            blob_gas_used=self.blob_gas_used if rules.cancun else None,
+            excess_blob_gas=env.excess_blob_gas if rules.cancun else None,
+            parent_beacon_block_root=self.beacon_root if rules.cancun else None,
+            requests_hash=requests_hash,
         )
-        return Block(header, list(self.transactions), [])
+        return Block(header, list(self.transactions), withdrawals)
+
+    def _requests(self) -> list[bytes]:
+        logs = [log for record in self.records for log in record.logs]
+        state = self.state
+        if not (state.get_code(system.WITHDRAWAL_REQUEST_ADDRESS)
+                and state.get_code(system.CONSOLIDATION_REQUEST_ADDRESS)):
+            # A dev chain created before its genesis carried the EIP-7002/7251 contracts: build its
+            # blocks as before (no requests), though block import requires the contracts.
+            return []
+        return system.collect_requests(state, self.env, logs, self.deposit_contract)
 
 
-def _consensus_receipt(record: ReceiptRecord) -> bytes:
-    from hyperion.primitives.receipts import Receipt
-
-    receipt = Receipt(record.tx_type, bool(record.status), record.cumulative_gas_used, tuple(record.logs),
-                      record.deposit_nonce)
-    object.__setattr__(receipt, "_bloom", record.bloom)
-    return receipt.encode()
-
-
-__all__ = ["BlockBuilder", "InvalidTransaction", "system_call", "SYSTEM_CALL_GAS"]
+__all__ = ["BlockBuilder", "InvalidTransaction", "prev_randao_for"]

@@ -242,7 +242,7 @@ class CallRunner:
             env = None
             if self._pending_args is not None:
                 args = dict(self._pending_args)
-                args["fork"] = bounded_fork(args["fork"])
+                args["rules"] = dataclasses.replace(args["rules"], fork=bounded_fork(args["rules"].fork))
                 env = BlockBuilder(state, self.block.header, **args).env  # runs the pre-block system calls
             apply_state_overrides(state, self.state_overrides)
         except BaseException:

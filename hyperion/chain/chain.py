@@ -39,12 +39,15 @@ from hyperion.chain import limits
 from hyperion.chain.limits import check
 from hyperion.chain.blocks import Block
 from hyperion.chain.builder import BlockBuilder
+from hyperion.chain.consensus import BlockRules, block_rules, next_block_blob_base_fee
 from hyperion.chain.calls import CallResult, build_call_transaction, parse_access_list
 from hyperion.chain.errors import BlockNotFound, ChainError, ExecutionReverted, TxPoolError
-from hyperion.chain.genesis import ChainConfig, genesis_alloc, genesis_block, write_alloc
+from hyperion.chain.genesis import ChainConfig, Genesis, write_alloc
+from hyperion.chain.importer import InvalidBlock, decode_raw_block, import_block, is_proof_of_stake
+from hyperion.chain.schedule import UnsupportedFork
 from hyperion.chain.logfilter import bloom_may_match, log_matches, topic_filter
 from hyperion.chain.records import LogEntry, TxReceipt
-from hyperion.chain.store import ChainStore, ReceiptRecord, receipt_at, receipts_of
+from hyperion.chain.store import TOTAL_DIFFICULTY, ChainStore, ReceiptRecord, receipt_at, receipts_of
 from hyperion.chain.txpool import TxPool, unwrap_blob_network_form
 from hyperion.execution.transaction import InvalidTransaction
 from hyperion.primitives.secp256k1 import InvalidSignature
@@ -80,6 +83,8 @@ class Chain:
         self.config = config = config or ChainConfig()
         self.db = state_db
         self.chain_id = config.chain_id
+        # The chain's rules (fork schedule, chain id, base fee recipient); ``fork`` is the next block's.
+        self.spec = config.chain_spec()
         self.fork = config.fork
         self._lock = threading.RLock()
         self._deferring = threading.local()  # .scope: the thread's DeferredMining, if any
@@ -122,19 +127,94 @@ class Chain:
                             int.from_bytes(stored_chain_id, "big"), int.from_bytes(stored_chain_id, "big"))
                 self.chain_id = config.chain_id = int.from_bytes(stored_chain_id, "big")
                 self.pool.chain_id = self.chain_id
+            stored_genesis = self.store.get_meta("genesis_spec")
+            if stored_genesis is not None:
+                # a chain started from a genesis file keeps that file's rules, whatever the caller passed
+                config.genesis = Genesis.from_stored_form(stored_genesis)
+                config.genesis.chain_id = self.chain_id
+                config.gas_limit = head.header.gas_limit  # what the pool holds transactions to
+            self.spec = config.chain_spec()
+        self._refresh_fork()
+        if self.automine and not self.next_block_rules().merged:
+            log.info("automine off: the next block is a proof-of-work block, which Hyperion does not build")
+            self.automine = False
         if config.block_time:
             self.set_block_time(config.block_time)
 
     # ------------------------------------------------------------------ genesis
     def _write_genesis(self) -> Block:
+        genesis = self.config.genesis_spec()
         pending = self.db.pending()
-        write_alloc(pending, genesis_alloc(self.config))
-        block = genesis_block(self.config, pending.state_root())
+        write_alloc(pending, genesis.alloc)
+        block = genesis.block(pending.state_root())
         writes = self.store.block_writes(block, [])
-        writes += self.store.meta_writes({"chain_id": self.chain_id.to_bytes(8, "big"), "genesis": block.hash})
+        meta = {"chain_id": self.chain_id.to_bytes(8, "big"), "genesis": block.hash}
+        if self.config.genesis is not None:
+            meta["genesis_spec"] = genesis.stored_form()
+        writes += self.store.meta_writes(meta)
+        writes.append((TOTAL_DIFFICULTY, block.hash, _td_bytes(block.header.difficulty)))
         self.db.commit(pending, 0, writes)
         self.store.remember(block, [])
         return block
+
+    # ------------------------------------------------------------------ fork rules
+    def block_rules(self, header) -> BlockRules:
+        """The consensus rules a block (given by its header) was built under."""
+        parent = None if header.number == 0 else self.store.block(header.number - 1)
+        merged = parent is not None and is_proof_of_stake(
+            parent.header, self._total_difficulty(parent.hash), self.spec.schedule)
+        return block_rules(self.spec.schedule, header.number, header.timestamp, merged)
+
+    def next_block_rules(self, timestamp: Optional[int] = None) -> BlockRules:
+        """The rules of a block on top of the head (at ``timestamp``, default the head's + 1)."""
+        head = self._head.header
+        return self._rules_after(head, head.timestamp + 1 if timestamp is None else timestamp)
+
+    def _rules_after(self, parent, timestamp: int) -> BlockRules:
+        """The rules of a child of ``parent`` (a header) at ``timestamp``."""
+        merged = is_proof_of_stake(parent, self._total_difficulty(parent.hash), self.spec.schedule)
+        return block_rules(self.spec.schedule, parent.number + 1, timestamp, merged)
+
+    def _refresh_fork(self) -> None:
+        """Follow the schedule: the fork of the next block validates pool transactions and calls."""
+        timestamp = max(int(time.time()) + self._time_offset, self._head.header.timestamp + 1)
+        try:
+            self.fork = self.pool.fork = self.next_block_rules(timestamp).fork
+        except UnsupportedFork as exc:  # the chain can still be served; building or importing there fails
+            log.warning("the next block's fork cannot be executed: %s", exc)
+
+    def _total_difficulty(self, block_hash: bytes) -> Optional[int]:
+        raw = self.db.chain_get(TOTAL_DIFFICULTY, block_hash)
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    # ------------------------------------------------------------------ importing blocks
+    def import_block(self, raw) -> Block:
+        """Validate and execute a block (RLP bytes or a ``Block``) on top of the head, and commit it.
+
+        Raises ``InvalidBlock`` naming the rule the block breaks; the chain is
+        then unchanged. A block already held at its height is accepted again
+        without work (imports can be repeated).
+        """
+        with self._lock:
+            self._check_open()
+            block = decode_raw_block(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+            known = self.store.number_of_hash(block.hash)
+            if known is not None and known <= self._head.number and known == block.number:
+                stored = self.store.block(known)
+                if stored is not None and stored.hash == block.hash:
+                    return stored
+            parent = self._head
+            if block.header.parent_hash != parent.hash:
+                raise InvalidBlock("UNKNOWN_PARENT", f"parent 0x{block.header.parent_hash.hex()} is not the head "
+                                   f"(block {parent.number}, 0x{parent.hash.hex()}); only the head can be extended",
+                                   block.number, block.hash)
+            pending = self.db.pending(parent.number)
+            imported = import_block(block, parent.header, pending, self.spec, _StoreAncestry(self))
+            for tx in imported.block.transactions:
+                tx.sender  # recovered during execution: cached for the store's sender column
+            extra = [(TOTAL_DIFFICULTY, block.hash, _td_bytes(imported.total_difficulty))]
+            self._commit_block(pending, imported.block, imported.receipts, extra)
+            return imported.block
 
     # ------------------------------------------------------------------ blocks
     def head(self) -> Block:
@@ -205,9 +285,10 @@ class Chain:
         """The EVM block context of ``block`` (what its own transactions saw)."""
         header = block.header
         return BlockEnv(
-            fork=self.fork, chain_id=self.chain_id, coinbase=header.coinbase, number=header.number,
-            timestamp=header.timestamp, gas_limit=header.gas_limit, base_fee=header.base_fee or 0,
-            prev_randao=header.prev_randao, excess_blob_gas=header.excess_blob_gas or 0,
+            fork=self.block_rules(header).fork, chain_id=self.chain_id, coinbase=header.coinbase,
+            number=header.number, timestamp=header.timestamp, gas_limit=header.gas_limit,
+            base_fee=header.base_fee or 0, prev_randao=header.prev_randao, difficulty=header.difficulty,
+            excess_blob_gas=header.excess_blob_gas or 0,
             parent_beacon_block_root=header.parent_beacon_block_root, block_hash=self._block_hash_reader(header.number),
         )
 
@@ -492,15 +573,19 @@ class Chain:
         return self._builder_args(parent, timestamp)
 
     def _builder_args(self, parent: Block, timestamp: int) -> dict:
-        return dict(fork=self.fork, chain_id=self.chain_id, timestamp=timestamp, coinbase=self.config.coinbase,
-                    gas_limit=self.config.gas_limit, extra_data=self.config.extra_data,
+        return dict(rules=self._rules_after(parent.header, timestamp), chain_id=self.chain_id, timestamp=timestamp,
+                    coinbase=self.config.coinbase, gas_limit=self.config.gas_limit, extra_data=self.config.extra_data,
                     block_hash=self._block_hash_reader(parent.number + 1), allow_code_senders=True,
-                    base_fee_recipient=self.config.base_fee_recipient)
+                    base_fee_recipient=self.spec.base_fee_recipient, deposit_contract=self.spec.deposit_contract)
 
     def _mine_one(self, timestamp: Optional[int] = None, max_txs: Optional[int] = None) -> tuple[Block, dict]:
         """Build, commit and announce one block from the pool; returns it and the txs dropped as invalid."""
         parent = self._head
         ts = self._next_timestamp_value(timestamp)
+        rules = self.next_block_rules(ts)
+        if not rules.merged:
+            raise ChainError(f"block {parent.number + 1} would be a proof-of-work block: Hyperion only builds "
+                             "proof-of-stake blocks (this chain's merge is still ahead)")
         pending = self.db.pending(parent.number)
         builder = BlockBuilder(pending, parent.header, **self._builder_args(parent, ts))
         dropped = self._fill_from_pool(builder, max_txs)
@@ -541,12 +626,14 @@ class Chain:
             self.pool.remove(tx_hash)
         return dropped
 
-    def _commit_block(self, pending, block: Block, records: list[ReceiptRecord]) -> None:
+    def _commit_block(self, pending, block: Block, records: list[ReceiptRecord], extra_writes=()) -> None:
         writes = self.store.block_writes(block, records)
+        writes.extend(extra_writes)
         self.db.commit(pending, block.number, writes)
         self._commits += 1
         self.store.remember(block, records)
         self._head = block
+        self._refresh_fork()
         reader = self.db.reader()
         try:
             self.pool.reset(reader.get_nonce, reader.get_balance)
@@ -654,12 +741,14 @@ class Chain:
     def _replay_builder(self, state, parent: Block, block: Block) -> BlockBuilder:
         """A builder that re-executes ``block`` on its parent's ``state`` (bounded fork: RPC work)."""
         header = block.header
-        builder = BlockBuilder(state, parent.header, fork=limits.bounded_fork(self.fork), chain_id=self.chain_id,
+        rules = self.block_rules(header)
+        rules = dataclasses.replace(rules, fork=limits.bounded_fork(rules.fork))
+        builder = BlockBuilder(state, parent.header, rules=rules, chain_id=self.chain_id,
                                timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
                                extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
                                base_fee=header.base_fee, beacon_root=header.parent_beacon_block_root or b"\0" * 32,
                                prev_randao=header.prev_randao, allow_code_senders=True,
-                               base_fee_recipient=self.config.base_fee_recipient)
+                               base_fee_recipient=self.spec.base_fee_recipient)
         return builder
 
     def trace_call(self, tx_fields: dict, block_spec="latest", tracer: Optional[str] = None,
@@ -686,9 +775,7 @@ class Chain:
         return self.next_base_fee() + self.max_priority_fee()
 
     def blob_base_fee(self) -> int:
-        header = self._head.header
-        return _fees.blob_base_fee(
-            _fees.next_excess_blob_gas(header.excess_blob_gas, header.blob_gas_used, self.fork), self.fork)
+        return next_block_blob_base_fee(self._head.header, self.next_block_rules())
 
     def fee_history(self, block_count: int, newest_block_spec="latest",
                     reward_percentiles: Optional[list] = None) -> dict:
@@ -1019,6 +1106,31 @@ class PendingReader:
 
     def __exit__(self, *exc_info) -> None:
         self._reader.close()
+
+
+class _StoreAncestry:
+    """Block import's view of the chain's own blocks (the canonical chain, by hash)."""
+
+    def __init__(self, chain: "Chain") -> None:
+        self._chain = chain
+
+    def _block(self, block_hash: bytes) -> Optional[Block]:
+        return self._chain.block_by_hash(block_hash)
+
+    def header(self, block_hash: bytes):
+        block = self._block(block_hash)
+        return None if block is None else block.header
+
+    def ommers(self, block_hash: bytes) -> list:
+        block = self._block(block_hash)
+        return [] if block is None else block.ommers
+
+    def total_difficulty(self, block_hash: bytes) -> Optional[int]:
+        return self._chain._total_difficulty(block_hash)
+
+
+def _td_bytes(total_difficulty: int) -> bytes:
+    return total_difficulty.to_bytes(max(1, (total_difficulty.bit_length() + 7) // 8), "big")
 
 
 def _check_timestamp(timestamp: int) -> None:

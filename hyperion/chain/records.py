@@ -46,6 +46,7 @@ class TxReceipt:
     blob_gas_used: int = 0
     blob_gas_price: int = 0
     deposit_nonce: Optional[int] = None  # deposit transactions (type 0x7E) only
+    post_state: Optional[bytes] = None  # pre-Byzantium receipts: the state root after the transaction
 
     @property
     def success(self) -> bool:

@@ -12,7 +12,9 @@ Encodings (RLP):
 - ``hashes``:   block hash -> number(8)
 - ``txs``:      tx hash -> number(8) || index(4)
 - ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
-  (, deposit_nonce for deposits)], ...]
+- ``receipts``: number(8) -> [[type, status, cumulative, gas_used, price, contract|'', logs, blob_gas, blob_price
+  (, deposit_nonce for deposits | post_state for pre-Byzantium receipts)], ...]
+- ``td``:       block hash -> total difficulty (chains imported from proof-of-work history)
 - ``meta``:     name -> value (chain id, genesis hash, ...)
 - ``addresstxs``: address || number(8) || index(4) -> tx hash (``chain.addressindex``)
 """
@@ -29,13 +31,15 @@ from hyperion.chain.records import LogEntry, TxReceipt
 from hyperion.primitives import rlp
 from hyperion.primitives.bloom import logs_bloom
 from hyperion.primitives.logs import Log
+from hyperion.primitives.receipts import DEPOSIT_RECEIPT_TYPE, Receipt
 
 BLOCKS = "blocks"
 HASHES = "hashes"
 TXS = "txs"
 RECEIPTS = "receipts"
 META = "meta"
-TABLES = (BLOCKS, HASHES, TXS, RECEIPTS, META)
+TOTAL_DIFFICULTY = "td"
+TABLES = (BLOCKS, HASHES, TXS, RECEIPTS, META, TOTAL_DIFFICULTY)
 
 # Recent blocks and receipts stay decoded: up to this many entries, a block or receipt
 # list weighing 1 + its transaction count (so many small automine blocks fit, few big ones).
@@ -54,11 +58,13 @@ class ReceiptRecord:
     """The per-transaction outcome the block builder produces and the store persists."""
 
     __slots__ = ("tx_type", "status", "cumulative_gas_used", "gas_used", "effective_gas_price",
-                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom", "deposit_nonce")
+                 "contract_address", "logs", "blob_gas_used", "blob_gas_price", "bloom", "deposit_nonce",
+                 "post_state")
 
     def __init__(self, tx_type: int, status: int, cumulative_gas_used: int, gas_used: int,
                  effective_gas_price: int, contract_address: Optional[bytes], logs: list,
-                 blob_gas_used: int = 0, blob_gas_price: int = 0, deposit_nonce: Optional[int] = None):
+                 blob_gas_used: int = 0, blob_gas_price: int = 0, deposit_nonce: Optional[int] = None,
+                 post_state: Optional[bytes] = None):
         self.tx_type = tx_type
         self.status = status
         self.cumulative_gas_used = cumulative_gas_used
@@ -70,6 +76,7 @@ class ReceiptRecord:
         self.blob_gas_price = blob_gas_price
         self.bloom = logs_bloom(logs)
         self.deposit_nonce = deposit_nonce
+        self.post_state = post_state
 
     def to_rlp(self) -> list:
         item = [self.tx_type, self.status, self.cumulative_gas_used, self.gas_used, self.effective_gas_price,
@@ -77,18 +84,29 @@ class ReceiptRecord:
                 self.blob_gas_used, self.blob_gas_price]
         if self.deposit_nonce is not None:
             item.append(self.deposit_nonce)
+        elif self.post_state is not None:  # a deposit never comes before Byzantium: item 10 is one or the other
+            item.append(self.post_state)
         return item
+
+    def consensus_receipt(self) -> Receipt:
+        """The receipt as the receipts trie holds it."""
+        receipt = Receipt(self.tx_type, bool(self.status), self.cumulative_gas_used, tuple(self.logs),
+                          deposit_nonce=self.deposit_nonce, post_state=self.post_state)
+        object.__setattr__(receipt, "_bloom", self.bloom)
+        return receipt
 
     @classmethod
     def from_rlp(cls, item) -> "ReceiptRecord":
         try:
-            deposit_nonce = rlp.decode_int(item[9], 8) if len(item) == 10 else None
+            extra = item[9] if len(item) == 10 else None
+            deposit_nonce = rlp.decode_int(extra, 8) if extra is not None and item[0] == bytes([DEPOSIT_RECEIPT_TYPE]) else None
+            post_state = extra if extra is not None and deposit_nonce is None else None
             tx_type, status, cumulative, used, price, contract, logs, blob_gas, blob_price = item[:9]
             return cls(
                 rlp.decode_int(tx_type, 1), rlp.decode_int(status, 1), rlp.decode_int(cumulative, 8),
                 rlp.decode_int(used, 8), rlp.decode_int(price), contract or None,
                 [Log(a, tuple(t), d) for a, t, d in logs], rlp.decode_int(blob_gas, 8), rlp.decode_int(blob_price),
-                deposit_nonce,
+                deposit_nonce, post_state,
             )
         except (ValueError, TypeError) as exc:
             raise CorruptChainRecord(f"bad receipt record: {exc}") from None
@@ -248,5 +266,5 @@ def _full_receipt(block: Block, index: int, tx, record: ReceiptRecord, first_log
         to=tx.to, contract_address=record.contract_address, cumulative_gas_used=record.cumulative_gas_used,
         gas_used=record.gas_used, effective_gas_price=record.effective_gas_price, status=record.status,
         logs=entries, logs_bloom=record.bloom, tx_type=record.tx_type, blob_gas_used=record.blob_gas_used,
-        blob_gas_price=record.blob_gas_price, deposit_nonce=record.deposit_nonce,
+        blob_gas_price=record.blob_gas_price, deposit_nonce=record.deposit_nonce, post_state=record.post_state,
     )

@@ -27,8 +27,10 @@ from hyperion.cli.common import DEBUG_ENV, EXIT_FAILURE, EXIT_USAGE, describe_fa
 # The command groups, in the order ``hyperion --help`` lists them.
 COMMAND_GROUPS = (
     "node",
+    "chaindata",
     "devnet",
     "statetest",
+    "blocktest",
     "bench",
     "contracts",
     "lazai",

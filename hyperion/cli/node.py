@@ -93,6 +93,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--block-time", type=_positive_float, metavar="SECONDS",
                        help="mine a block every SECONDS instead of one per transaction (automine)")
     chain.add_argument("--gas-limit", type=_non_negative_int, metavar="GAS", help="block gas limit (default 30M)")
+    chain.add_argument("--timestamp", type=_non_negative_int, metavar="SECONDS",
+                       help="genesis timestamp of a new dev chain (default: now), as anvil's --timestamp")
     chain.add_argument("--base-fee", type=_non_negative_int, metavar="WEI", help="genesis base fee (default 1 gwei)")
     chain.add_argument("--accounts", "-a", type=_non_negative_int, metavar="N",
                        help="number of funded dev accounts (default 10)")
@@ -152,10 +154,23 @@ def configure_logging(level: str, fmt: str) -> None:
 # -- configuration --------------------------------------------------------------------------
 
 
-def chain_config_from_args(args: argparse.Namespace) -> Any:
+def chain_config_from_args(args: argparse.Namespace, stored_genesis: Any = None) -> Any:
+    """The node's config: the dev chain, a ``--genesis`` file taken exactly, or the genesis a data dir was
+    initialized from (``hyperion init``), which it then serves as it is: no dev accounts, no mining."""
     from hyperion.chain.genesis import ETHER, ChainConfig
 
-    config = ChainConfig.from_genesis_file(args.genesis) if args.genesis else ChainConfig()
+    if stored_genesis is not None:
+        if args.genesis:
+            raise UsageError("the data dir already holds a chain created with 'hyperion init'; drop --genesis")
+        config = ChainConfig.from_genesis(stored_genesis, automine=False)
+    elif args.genesis:
+        config = ChainConfig.from_genesis_file(args.genesis)
+    else:
+        config = ChainConfig()
+    if args.timestamp is not None:
+        if config.genesis is not None:
+            raise UsageError("--timestamp sets the dev chain's genesis time; a genesis file carries its own")
+        config.genesis_timestamp = args.timestamp
     if args.chain_id is not None:
         config.chain_id = args.chain_id
     if args.gas_limit is not None:
@@ -200,9 +215,9 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
     from hyperion import __version__
     from hyperion.primitives.address import to_checksum_address
 
-    balance_eth = config.dev_balance // 10**18
+    funded = f"{config.dev_balance // 10**18} ETH" if config.genesis is None else "unlocked, funded by the genesis only"
     lines = [f"Hyperion node v{__version__}", "", "Available Accounts", "=================="]
-    lines += [f"({i}) {to_checksum_address(addr)} ({balance_eth} ETH)" for i, (addr, _) in enumerate(accounts)]
+    lines += [f"({i}) {to_checksum_address(addr)} ({funded})" for i, (addr, _) in enumerate(accounts)]
     lines += ["", "Private Keys", "=================="]
     lines += [f"({i}) 0x{key.hex()}" for i, (_, key) in enumerate(accounts)]
     lines += ["", "Wallet", "==================", f"Mnemonic:          {config.mnemonic}",
@@ -211,11 +226,17 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
               f"Chain ID:          {config.chain_id}",
               f"Base fee:          {config.base_fee}",
               f"Gas limit:         {config.gas_limit}",
-              f"Mining:            {'automine' if config.block_time is None else f'every {config.block_time:g}s'}",
+              f"Mining:            {_mining(config)}",
               f"Storage:           {'in memory' if data_dir is None else data_dir}",
               f"Model store:       {getattr(config, 'model_store', None) or 'in memory'}",
               f"Head block:        {head_number}", ""]
     return "\n".join(lines)
+
+
+def _mining(config: Any) -> str:
+    if config.block_time is not None:
+        return f"every {config.block_time:g}s"
+    return "automine" if config.automine else "none (transactions wait in the pool)"
 
 
 def _producer_line(config: Any) -> str:
@@ -305,11 +326,17 @@ def run(args: argparse.Namespace) -> int:
     if data_dir is not None:
         data_dir = data_dir.expanduser()
         data_dir.mkdir(parents=True, exist_ok=True)
+        from hyperion.chain.node import stored_genesis
 
-    enable_inference(config, args.model_store, data_dir)
-    from hyperion.predeploys.genesis import add_to_dev_genesis
+        stored = stored_genesis(data_dir)
+        if stored is not None:
+            config = chain_config_from_args(args, stored)
 
-    add_to_dev_genesis(config)
+    if config.genesis is None:  # the dev chain; a genesis file is taken exactly as it is
+        enable_inference(config, args.model_store, data_dir)
+        from hyperion.predeploys.genesis import add_to_dev_genesis
+
+        add_to_dev_genesis(config)
 
     from hyperion.chain.node import Node
 

@@ -22,6 +22,8 @@ from typing import Iterable
 from eth_abi import encode as abi_encode
 
 from hyperion.artifacts import load_artifact
+from hyperion.chain.hdwallet import dev_accounts
+from hyperion.chain.schedule import genesis_config_for
 from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, Predeploy, predeploy_plan
 
 _CONSTRUCTOR_GAS = 50_000_000
@@ -104,7 +106,12 @@ def genesis_json(chain_id: int, admin: bytes, base: dict | None = None) -> dict:
     alloc entries win over the predeploys at the same address.
     """
     document = dict(base or {})
-    document["config"] = dict(document.get("config") or {}, chainId=chain_id)
+    config = dict(document.get("config") or {})
+    dev_forks = genesis_config_for("Prague")
+    if not any(key in config for key in dev_forks):  # the dev chain's forks unless ``base`` schedules its own
+        config.update(dev_forks)
+    # the chain's rule that the base fee goes to the Holders Mining vault, as on the dev chain
+    document["config"] = dict(config, chainId=chain_id, baseFeeRecipient="0x" + FEE_VAULT_ADDRESS.hex())
     alloc = {
         "0x" + address.hex(): {
             "balance": hex(entry["balance"]), "nonce": hex(entry["nonce"]), "code": "0x" + entry["code"].hex(),
@@ -124,8 +131,8 @@ def add_to_dev_genesis(config) -> None:
     the alloc (e.g. from a ``--genesis`` file) at the same addresses win over
     the predeploys.
     """
-    accounts = config.dev_accounts()
-    admin = accounts[0][0] if accounts else b"\x00" * 20
+    # the mnemonic's first account, also when no dev account is funded (--accounts 0)
+    admin = dev_accounts(config.mnemonic, 1)[0][0]
     existing = {bytes.fromhex(a[2:]) if isinstance(a, str) else a for a in config.alloc}
     for address, entry in predeploy_alloc(config.chain_id, admin).items():
         if address not in existing:

@@ -1,8 +1,10 @@
-"""Transaction receipts (post-Byzantium form: status instead of a state root).
+"""Transaction receipts.
 
 Encoded like transactions: legacy receipts are a bare RLP list, typed ones
 ``tx_type || rlp(payload)``; the payload is
-``[status, cumulative_gas_used, logs_bloom, logs]``. This encoding is what
+``[status, cumulative_gas_used, logs_bloom, logs]``. Before Byzantium
+(EIP-658) the first field is the 32-byte intermediate state root after the
+transaction instead of the status (``post_state``). This encoding is what
 goes into the receipts trie. A deposit receipt (type 0x7E, OP Stack Canyon
 rules) appends ``deposit_nonce`` (the sender's nonce before the deposit)
 and ``deposit_receipt_version`` (1).
@@ -36,6 +38,7 @@ class Receipt:
     logs: tuple[Log, ...]
     deposit_nonce: int | None = None  # deposit receipts only
     deposit_receipt_version: int | None = None
+    post_state: bytes | None = None  # pre-Byzantium: the state root after the transaction
     _bloom: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -49,7 +52,7 @@ class Receipt:
     def encode(self) -> bytes:
         """Receipts-trie encoding: legacy RLP list or typed envelope."""
         fields = [
-            b"\x01" if self.status else b"",
+            self.post_state if self.post_state is not None else (b"\x01" if self.status else b""),
             self.cumulative_gas_used,
             self.bloom,
             [log.to_rlp() for log in self.logs],
@@ -110,8 +113,11 @@ def decode_receipt(raw: bytes) -> Receipt:
     if type(fields) is not list or len(fields) != 4:
         raise ReceiptDecodeError("receipt must be a list of 4 fields")
     status_bytes, gas_bytes, bloom, log_items = fields
-    if type(status_bytes) is not bytes or status_bytes not in _STATUS_BYTES:
-        raise ReceiptDecodeError("receipt status must be empty (failure) or 0x01 (success)")
+    post_state = None
+    if type(status_bytes) is bytes and len(status_bytes) == 32:
+        post_state = status_bytes
+    elif type(status_bytes) is not bytes or status_bytes not in _STATUS_BYTES:
+        raise ReceiptDecodeError("receipt status must be empty (failure), 0x01 (success) or a 32-byte state root")
     try:
         cumulative_gas_used = rlp.decode_int(gas_bytes, 8)
     except rlp.RLPError as exc:
@@ -120,8 +126,9 @@ def decode_receipt(raw: bytes) -> Receipt:
         raise ReceiptDecodeError("receipt bloom must be 256 bytes")
     if type(log_items) is not list:
         raise ReceiptDecodeError("receipt logs must be a list")
-    receipt = Receipt(tx_type, _STATUS_BYTES[status_bytes], cumulative_gas_used, tuple(_decode_log(i) for i in log_items),
-                      deposit_nonce, deposit_version)
+    status = True if post_state is not None else _STATUS_BYTES[status_bytes]
+    receipt = Receipt(tx_type, status, cumulative_gas_used, tuple(_decode_log(i) for i in log_items),
+                      deposit_nonce, deposit_version, post_state)
     if receipt.bloom != bloom:
         raise ReceiptDecodeError("receipt bloom does not match its logs")
     return receipt

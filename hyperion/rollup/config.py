@@ -85,13 +85,13 @@ class RollupConfig:
     # -- derived values ----------------------------------------------------------
     def chain_config(self) -> ChainConfig:
         """The L2 chain's ``ChainConfig``: the genesis file, deposits enabled, no dev-mode mining."""
+        if self.l2_genesis.get("timestamp") is None:
+            raise InvalidRollupConfig("l2_genesis must fix its timestamp")
         try:
             config = ChainConfig.from_genesis_dict(self.l2_genesis)
         except InvalidGenesis as exc:
             raise InvalidRollupConfig(f"l2_genesis: {exc}") from None
-        if config.genesis_timestamp is None:
-            raise InvalidRollupConfig("l2_genesis must fix its timestamp")
-        config.fork = with_deposits(config.fork)
+        config.fork_variant = with_deposits  # every fork of the genesis's schedule takes deposit transactions
         config.dev_account_count = 0
         config.automine = False
         config.block_time = None

@@ -254,13 +254,16 @@ class Devnet:
         self.config = config
 
     def l2_genesis(self, timestamp: int) -> dict:
-        from hyperion.rollup.l1.predeploys import l2_predeploys_genesis_json
+        """The dev chain's genesis (Prague, its system contracts) with the rollup predeploys and funded roles."""
+        from hyperion.chain.genesis import ChainConfig
+        from hyperion.rollup.l1.predeploys import l2_predeploys
 
-        alloc = l2_predeploys_genesis_json()
+        alloc = l2_predeploys()
         for address, _key in self.accounts:
-            alloc["0x" + address.hex()] = {"balance": hex(10_000 * ETHER)}
-        return {"config": {"chainId": self.options.l2_chain_id}, "timestamp": hex(timestamp),
-                "gasLimit": hex(30_000_000), "baseFeePerGas": hex(10**9), "alloc": alloc}
+            alloc[address] = {"balance": 10_000 * ETHER}
+        config = ChainConfig(chain_id=self.options.l2_chain_id, genesis_timestamp=timestamp, gas_limit=30_000_000,
+                             base_fee=10**9, dev_account_count=0, alloc=alloc)
+        return config.genesis_spec().to_dict()
 
     def _common_args(self) -> list[str]:
         return ["--rollup", str(self.config_path), "--l1-rpc-url", self.l1_url, "--log-level", self.options.log_level]

@@ -36,7 +36,8 @@ from hyperion.chain.blocks import (
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.chain import Chain
 from hyperion.chain.errors import BlockNotFound, ChainError, TxPoolError
-from hyperion.chain.fees import next_base_fee, next_excess_blob_gas
+from hyperion.chain.consensus import excess_blob_gas_after
+from hyperion.chain.fees import next_base_fee
 from hyperion.execution.transaction import InvalidTransaction
 from hyperion.primitives import rlp
 from hyperion.primitives.transactions import DEPOSIT_TX_TYPE
@@ -237,8 +238,7 @@ class RollupChain(Chain):
             base_fee=next_base_fee(parent.base_fee or 0, parent.gas_used, parent.gas_limit),
             withdrawals_root=EMPTY_TRIE_ROOT,
             blob_gas_used=0 if self.fork.has_blobs else None,
-            excess_blob_gas=next_excess_blob_gas(parent.excess_blob_gas, parent.blob_gas_used, self.fork)
-            if self.fork.has_blobs else None,
+            excess_blob_gas=excess_blob_gas_after(parent, self.fork) if self.fork.has_blobs else None,
             parent_beacon_block_root=attrs.beacon_root if self.fork.has_beacon_root else None,
             requests_hash=EMPTY_REQUESTS_HASH if self.fork.has_history_storage else None,
         )

@@ -323,10 +323,10 @@ class Dispatcher:
                 sys.setswitchinterval(min(self._switch_interval, HEAVY_SWITCH_INTERVAL))
             self._heavy_pending += 1
         try:
-            future = asyncio.get_running_loop().run_in_executor(pool, work)
-        except RuntimeError:  # the pool is shut down: the node is stopping
-            raise _stopping() from None
-        try:
+            try:
+                future = asyncio.get_running_loop().run_in_executor(pool, work)
+            except RuntimeError:  # the pool is shut down: the node is stopping
+                raise _stopping() from None
             if deadline is None:
                 return await asyncio.shield(future)
             try:

@@ -13,7 +13,6 @@ bit-identically with the numpy engine and the pure-Python reference, over
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -60,14 +59,14 @@ def _checksum(address: bytes) -> str:
 
 
 class NodeProcess:
-    """``hyperion node`` on an in-memory chain whose genesis (and so every block hash) is fixed by ``genesis``."""
+    """``hyperion node`` on an in-memory dev chain whose genesis (and so every block hash) is fixed by its time."""
 
-    def __init__(self, store_dir: Path, genesis: Path):
+    def __init__(self, store_dir: Path, genesis_time: int):
         self.store_dir = store_dir
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hyperion", "node", "--in-memory", "--port", "0", "--silent",
-             "--log-level", "warning", "--model-store", str(store_dir), "--genesis", str(genesis)],
+             "--log-level", "warning", "--model-store", str(store_dir), "--timestamp", str(genesis_time)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -105,12 +104,10 @@ def nodes(tmp_path_factory, charlm, digits_model):
     holder = DirectoryModelStore(tmp_path_factory.mktemp("a-has-the-files"))
     holder.put(charlm)
     holder.put(digits_model)
-    genesis = tmp_path_factory.mktemp("genesis") / "genesis.json"
-    genesis.write_text(json.dumps({"config": {"chainId": ChainConfig().chain_id}, "timestamp": hex(START_TIME - 10)}))
     started = []
     try:
-        started.append(NodeProcess(holder.directory, genesis))
-        started.append(NodeProcess(tmp_path_factory.mktemp("b-has-nothing"), genesis))
+        started.append(NodeProcess(holder.directory, START_TIME - 10))
+        started.append(NodeProcess(tmp_path_factory.mktemp("b-has-nothing"), START_TIME - 10))
         yield started
     finally:
         for node in started:

@@ -6,7 +6,7 @@ import pytest
 
 from hyperion.chain.blocks import EMPTY_REQUESTS_HASH
 from hyperion.chain.errors import BlockNotFound, ChainError
-from hyperion.chain.genesis import (
+from hyperion.chain.system import (
     BEACON_ROOTS_ADDRESS,
     HISTORY_STORAGE_ADDRESS,
     HISTORY_STORAGE_CODE,
@@ -240,7 +240,10 @@ def test_chain_from_geth_genesis(tmp_path):
     from hyperion.state.memorydb import MemoryStateDatabase
 
     genesis = {
-        "config": {"chainId": 4242},
+        "config": {"chainId": 4242, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0,
+                   "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0, "istanbulBlock": 0,
+                   "berlinBlock": 0, "londonBlock": 0, "terminalTotalDifficulty": 0, "shanghaiTime": 0,
+                   "cancunTime": 0, "pragueTime": 0},
         "gasLimit": "0x1c9c380", "baseFeePerGas": "0x3b9aca00", "timestamp": "0x10", "extraData": "0xcafe",
         "alloc": {
             "0x1111111111111111111111111111111111111111": {"balance": "1000", "code": "0x6001",

@@ -8,9 +8,8 @@ import pytest
 
 from hyperion.chain.chain import Chain
 from hyperion.chain.errors import ChainError
-from hyperion.chain.fees import next_base_fee, next_excess_blob_gas
+from hyperion.chain.fees import next_base_fee
 from hyperion.state.memorydb import MemoryStateDatabase
-from hyperion.vm.forks import PRAGUE
 
 from .chain_helpers import GWEI, make_config, transfer
 
@@ -24,8 +23,6 @@ def test_next_base_fee_rule():
     assert next_base_fee(GWEI, 0, 30_000_000) == GWEI * 7 // 8
     assert next_base_fee(GWEI, 22_500_000, 30_000_000) == GWEI + GWEI // 16
     assert next_base_fee(7, 15_000_001, 30_000_000) == 8  # the increase is at least 1 wei
-    assert next_excess_blob_gas(0, 9 * 2**17, PRAGUE) == 3 * 2**17
-    assert next_excess_blob_gas(0, 2**17, PRAGUE) == 0
 
 
 def test_base_fee_follows_block_fullness():

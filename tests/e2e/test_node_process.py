@@ -30,18 +30,22 @@ def test_help_lists_flags():
 
 
 def test_banner_chain_id_and_genesis(tmp_path):
+    """A genesis file is taken exactly: its alloc and nothing else (no dev funds, no predeploys)."""
     genesis = tmp_path / "genesis.json"
     funded = "0x" + "ab" * 20
-    genesis.write_text(json.dumps({"config": {"chainId": 4242}, "gasLimit": "0x1c9c380",
+    genesis.write_text(json.dumps({"config": {"chainId": 4242}, "fork": "Prague", "gasLimit": "0x1c9c380",
                                    "alloc": {funded: {"balance": "0x1234"}}}))
-    node = NodeProcess("--in-memory", "--genesis", str(genesis), "--chain-id", "777").start()
+    node = NodeProcess("--in-memory", "--genesis", str(genesis), "--chain-id", "777", "--accounts", "2").start()
     try:
         banner = "\n".join(node.banner)
-        assert DEV_ADDRESSES[0] in banner and DEV_KEYS[0] in banner
+        assert DEV_ADDRESSES[0] in banner and DEV_KEYS[0] in banner  # unlocked for signing ...
         assert "test test test test test test test test test test test junk" in banner
         assert "777" in banner
         assert node.rpc("eth_chainId") == hex(777)
         assert node.rpc("eth_getBalance", funded, "latest") == "0x1234"
+        assert node.rpc("eth_getBalance", DEV_ADDRESSES[0], "latest") == "0x0"  # ... but not funded
+        history_contract = "0x0000f90827f1c53a10cb7a02335b175320002935"  # the dev genesis would add it
+        assert node.rpc("eth_getCode", history_contract, "latest") == "0x"
     finally:
         assert node.stop() == 0
 
@@ -101,3 +105,16 @@ def test_data_dir_survives_kill_9_and_restart(tmp_path):
             assert failure.error["code"] == -32602
     finally:
         assert node.stop(signal.SIGINT) == 0
+
+
+def test_no_dev_accounts_still_starts_the_dev_chain():
+    """``--accounts 0``: no funded accounts, the predeploys still there (admin: the mnemonic's first key)."""
+    from hyperion.predeploys.plan import FEE_VAULT_ADDRESS
+
+    node = NodeProcess("--in-memory", "--accounts", "0").start()
+    try:
+        assert node.rpc("eth_accounts") == []
+        assert node.rpc("eth_getBalance", DEV_ADDRESSES[0], "latest") == "0x0"
+        assert node.rpc("eth_getCode", "0x" + FEE_VAULT_ADDRESS.hex(), "latest") not in ("0x", "0x0")
+    finally:
+        assert node.stop() == 0

@@ -54,7 +54,9 @@ def test_constructor_arguments_are_abi_encoded():
 def test_genesis_file_holds_the_predeploys_under_a_base_document():
     base = {"config": {"londonBlock": 0}, "alloc": {"0x" + G.DAT_ADDRESS.hex(): {"balance": "0x1"}}}
     document = genesis_json(7, ADMIN, base)
-    assert document["config"] == {"londonBlock": 0, "chainId": 7}
+    assert document["config"] == {"londonBlock": 0, "chainId": 7,  # the base's forks are kept
+                                  "baseFeeRecipient": "0x" + G.FEE_VAULT_ADDRESS.hex()}
+    assert genesis_json(7, ADMIN)["config"]["pragueTime"] == 0  # without a base: the dev chain's forks
     assert document["alloc"]["0x" + G.DAT_ADDRESS.hex()] == {"balance": "0x1"}  # the base's entry wins
     assert document["alloc"]["0x" + G.FEE_VAULT_ADDRESS.hex()]["code"].startswith("0x")
     json.dumps(document)

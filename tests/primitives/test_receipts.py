@@ -107,7 +107,7 @@ def _payload(status=b"\x01", gas=21000, bloom=EMPTY_BLOOM, logs=()) -> list:
         pytest.param(b"\x00" + rlp.encode(_payload()), id="type-0-envelope"),
         pytest.param(rlp.encode(_payload()[:3]), id="three-fields"),
         pytest.param(rlp.encode(_payload(status=b"\x02")), id="bad-status"),
-        pytest.param(rlp.encode(_payload(status=bytes(32))), id="state-root-receipt"),
+        pytest.param(rlp.encode(_payload(status=bytes(31))), id="short-state-root"),
         pytest.param(rlp.encode(_payload(gas=b"\x00\x01")), id="gas-leading-zero"),
         pytest.param(rlp.encode(_payload(bloom=bytes(255))), id="short-bloom"),
         pytest.param(rlp.encode(_payload(bloom=b"\x01" + bytes(255))), id="bloom-mismatch"),
@@ -122,3 +122,23 @@ def _payload(status=b"\x01", gas=21000, bloom=EMPTY_BLOOM, logs=()) -> list:
 def test_malformed_receipts(raw):
     with pytest.raises(ReceiptDecodeError):
         decode_receipt(raw)
+
+
+def test_pre_byzantium_receipt_carries_the_state_root():
+    root = bytes(range(32))
+    receipt = Receipt(0, True, 21000, (), post_state=root)
+    encoded = receipt.encode()
+    assert encoded == rlp.encode([root, 21000, bytes(256), []])
+    decoded = decode_receipt(encoded)
+    assert decoded.post_state == root and decoded.cumulative_gas_used == 21000
+
+
+def test_pre_byzantium_receipt_record_round_trip():
+    from hyperion.chain.store import ReceiptRecord
+
+    record = ReceiptRecord(0, 1, 21000, 21000, 10, None, [], post_state=b"\x07" * 32)
+    again = ReceiptRecord.from_rlp(rlp.decode(rlp.encode(record.to_rlp())))
+    assert again.post_state == b"\x07" * 32
+    assert again.consensus_receipt().encode() == Receipt(0, True, 21000, (), post_state=b"\x07" * 32).encode()
+    plain = ReceiptRecord(2, 1, 21000, 21000, 10, None, [])
+    assert len(plain.to_rlp()) == 9 and ReceiptRecord.from_rlp(rlp.decode(rlp.encode(plain.to_rlp()))).post_state is None

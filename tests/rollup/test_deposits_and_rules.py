@@ -70,7 +70,7 @@ def test_the_l1_info_deposit_round_trips():
 
 
 CONFIG = RollupConfig(
-    l2_genesis={"config": {"chainId": 901}, "timestamp": "0x64", "gasLimit": "0x1c9c380", "alloc": {}},
+    l2_genesis={"config": {"chainId": 901}, "fork": "Prague", "timestamp": "0x64", "gasLimit": "0x1c9c380", "alloc": {}},
     genesis_l1=L1BlockId(10, b"\x10" * 32), l1_chain_id=31337, portal=PORTAL, batch_inbox=b"\x51" * 20,
     output_oracle=b"\x52" * 20, batcher=b"\x53" * 20, proposer=b"\x54" * 20, block_time=2, seq_window_size=10,
     max_sequencer_drift=30)

@@ -25,7 +25,7 @@ GWEI = 10**9
 def _config() -> RollupConfig:
     alloc = {"0x" + a.hex(): {"balance": hex(10**21)} for a, _ in ACCOUNTS}
     return RollupConfig(
-        l2_genesis={"config": {"chainId": 901}, "timestamp": "0x100", "gasLimit": hex(30_000_000),
+        l2_genesis={"config": {"chainId": 901}, "fork": "Prague", "timestamp": "0x100", "gasLimit": hex(30_000_000),
                     "baseFeePerGas": hex(GWEI), "alloc": alloc},
         genesis_l1=L1BlockId(5, b"\x05" * 32), l1_chain_id=31337, portal=b"\x50" * 20, batch_inbox=b"\x51" * 20,
         output_oracle=b"\x52" * 20, batcher=b"\x53" * 20, proposer=b"\x54" * 20, block_time=2)

@@ -111,6 +111,24 @@ def test_statetest_output_off_a_terminal_is_plain_lines(fixtures_dir):
     assert "\x1b" not in done.stdout and "\r" not in done.stdout
 
 
+BC_EXAMPLE = "ethereum-tests/BlockchainTests/ValidBlocks/bcExample"
+
+
+def test_blocktest_draws_a_bar_on_a_terminal(fixtures_dir):
+    run = run_on_terminal(["blocktest", str(fixtures_dir / BC_EXAMPLE)])
+    assert run.returncode == 0, run.text
+    assert "blocktest" in run.text and "/4 files" in run.text           # the bar: files done of 4
+    assert "PASS  " in run.text and run.text.rstrip().endswith("4 passed, 0 failed")
+
+
+def test_blocktest_output_off_a_terminal_is_plain_lines(fixtures_dir):
+    done = subprocess.run([sys.executable, "-m", "hyperion", "blocktest", str(fixtures_dir / BC_EXAMPLE)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.splitlines()[-1] == "4 passed, 0 failed"
+    assert "\x1b" not in done.stdout and "\r" not in done.stdout
+
+
 def test_bench_vm_draws_a_bar_on_a_terminal(fixtures_dir):
     run = run_on_terminal(["bench", "vm", "--quick", "--engines", "metisvm", "--filter", "swap_math/"])
     assert run.returncode == 0, run.text

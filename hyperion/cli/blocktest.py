@@ -1,0 +1,55 @@
+"""``hyperion blocktest``: run BlockchainTests fixtures through the block import path."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hyperion.cli.common import EXIT_FAILURE, EXIT_OK, add_command, positive_int
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        commands, "blocktest", run,
+        help="run BlockchainTests fixtures through block import",
+        description=(
+            "Run blockchain-test fixtures (ethereum/tests BlockchainTests and execution-spec-tests "
+            "blockchain_tests; files, or folders searched recursively for *.json) through the block "
+            "import path. Prints one line per test and a closing 'N passed, M failed[, K skipped]' "
+            "line; exits 0 only when no test failed."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="fixture file or folder")
+    parser.add_argument("--fork", metavar="NAME",
+                        help="run only tests of this network, or of transitions into this fork")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per test on stdout (the tally goes to stderr)")
+    parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
+                        help="worker processes (default 1)")
+    parser.add_argument("--filter", metavar="SUBSTR",
+                        help="only tests whose 'file::name' contains SUBSTR")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of crashes")
+    parser.set_defaults(parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hyperion.chain.schedule import UnsupportedFork, canonical_fork_name
+    from hyperion.tools.blocktest import run_files
+    from hyperion.tools.statetest import NoFixturesFound, find_fixture_files
+    from hyperion.tools.statetest_report import Reporter
+
+    if args.fork is not None:
+        try:
+            canonical_fork_name(args.fork)
+        except UnsupportedFork as exc:
+            args.parser.error(str(exc))
+    try:
+        files = find_fixture_files(args.paths)
+    except NoFixturesFound as exc:
+        args.parser.error(str(exc))
+    with Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                  total_files=len(files), title="blocktest") as reporter:
+        for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs):
+            reporter.report_file(results)
+        reporter.finish()
+    return EXIT_FAILURE if reporter.failed else EXIT_OK
