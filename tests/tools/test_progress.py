@@ -146,6 +146,17 @@ def test_bench_vm_output_off_a_terminal_has_no_bar(fixtures_dir):
         assert "\x1b" not in stream and "\r" not in stream
 
 
+@pytest.mark.parametrize("bench, args, drawn", [
+    ("ai", ["--iterations", "5", "--tx-iterations", "2", "--no-disputes"], ["bench ai: digits inference speed", "/2"]),
+    ("db", ["--quick", "--no-sync"], ["bench db: 10,000 accounts", "/2 sizes"]),
+])
+def test_other_benches_draw_a_bar_on_a_terminal(tmp_path, bench, args, drawn):
+    run = run_on_terminal(["bench", bench, *args], timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.text
+    for text in drawn:
+        assert text in run.text, run.text
+
+
 @pytest.mark.e2e
 def test_devnet_start_up_draws_its_steps_on_a_terminal(tmp_path):
     from hyperion.rollup.devnet import anvil_binary
