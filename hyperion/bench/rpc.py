@@ -510,7 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"requests per JSON-RPC batch (default {DEFAULT_BATCH})")
     parser.add_argument("--senders", type=int, default=DEFAULT_SENDERS,
                         help=f"sending dev accounts (default {DEFAULT_SENDERS}, at most 9)")
-    parser.add_argument("--url", help="bench this running Hyperion node instead of starting one")
+    parser.add_argument("--rpc-url", "--url", dest="url", metavar="URL",
+                        help="bench this running Hyperion node instead of starting one")
     parser.add_argument("--against", metavar="URL",
                         help="also run the load against this node (http URL, or 'anvil' to start one) "
                              "and print the ratio")

@@ -16,11 +16,10 @@ import subprocess
 import pytest
 from web3 import Web3
 
-from hyperion.ai.backends import RpcBackend
 from hyperion.ai.digits import DIGITS_MODEL_PATH
 from hyperion.ai.model import decode_model
-from hyperion.ai.sdk import AIClient, contract_abi
 from hyperion.predeploys.plan import MODEL_REGISTRY_ADDRESS
+from hyperion.sdk import connect
 from tests.e2e.harness import DEV_ADDRESSES, DEV_KEYS, REPO_ROOT, NodeProcess, foundry_binary
 from tests.e2e.limits_support import Client
 
@@ -50,12 +49,12 @@ def _send_with_estimate(client: Client, fields: dict) -> tuple[int, dict]:
 
 def test_model_registration_mines_with_its_estimate(fresh):
     model = decode_model(DIGITS_MODEL_PATH.read_bytes())
-    publisher = bytes.fromhex(DEV_ADDRESSES[1][2:])
-    AIClient(RpcBackend(fresh.url), sender=publisher).publish_model(model)  # the registry wants the bytes on chain
-    data = contract_abi("ModelRegistry").encode_call(
-        "register", model.content_hash, list(model.input_shape), model.output_size, model.macs,
-        model.input_scale_q32, 0, "digits")
-    fields = {"from": DEV_ADDRESSES[1], "to": REGISTRY, "data": "0x" + data.hex()}
+    sdk = connect(fresh.url)
+    sdk.ai.publish_model(model, sender=DEV_ADDRESSES[1])  # the registry wants the bytes on chain
+    data = sdk.client.contract("ModelRegistry").encode_abi("register", [
+        model.content_hash, list(model.input_shape), model.output_size, model.macs, model.input_scale_q32, 0,
+        "digits"])
+    fields = {"from": DEV_ADDRESSES[1], "to": REGISTRY, "data": data}
     gas, receipt = _send_with_estimate(fresh, fields)
     assert receipt["status"] == "0x1", receipt
     assert int(receipt["gasUsed"], 16) <= gas <= int(receipt["gasUsed"], 16) * 1.02 + 2300
