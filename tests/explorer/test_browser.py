@@ -75,10 +75,53 @@ def scenario(node):
     job_id = ai.post_public_job(model.content_hash, image, FEE, sender=bytes.fromhex(DEV_KEYS[0][2:]))
     ai.submit_result(job_id, b"\x01" * len(ai.infer(model.content_hash, image)), BOND, sender=worker_key)
     ai.challenge(job_id, image, BOND, sender=challenger_key)
+    disputed_job = _bisection_dispute(owner, worker, challenger)
     return {"dev": dev, "owner": owner, "holder": holder, "user": user, "member": member, "voter": voter,
             "worker": worker, "challenger": challenger, "transfer": transfer, "inference": inference,
             "reverted": reverted, "class_id": class_id, "share": share, "access": access, "idao_id": idao_id,
-            "proposal": proposal, "job_id": job_id, "model": model, "image": image, "node": node}
+            "proposal": proposal, "job_id": job_id, "model": model, "image": image, "node": node,
+            "disputed_job": disputed_job}
+
+
+def _bisection_dispute(owner, worker, watcher) -> int:
+    """A job on a 2-layer conv tower whose worker lies about one layer; a watcher disputes it by bisection.
+
+    Both run as the project's agents (``hyperion.agents``), ticked here against the node until the
+    chain has re-executed the one disputed chunk and slashed the worker.
+    """
+    import time
+
+    import numpy as np
+
+    from hyperion.agents.follower import JOB_FIELDS, STATUS_SLASHED
+    from hyperion.agents.watcher import Watcher
+    from hyperion.agents.worker import Worker
+    from hyperion.ai.synthetic import conv_tower, wrong_result_trace
+    from hyperion.ai.trace import DisputePlan
+    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS
+
+    tower = conv_tower(channels=64, size=32, layers=2, seed=3)
+    owner.ai.publish_model(tower)
+    registry = owner.client.contract("ModelRegistry")
+    owner.client.transact(registry.functions.register(tower.content_hash, list(tower.input_shape), tower.output_size,
+                                                      tower.macs, 0, 0, "tower"))
+    data = np.random.default_rng(4).integers(-100, 101, tower.input_size).astype(np.int8).tobytes()
+    lying = wrong_result_trace(DisputePlan(tower), data, 2)
+    start = owner.client.w3.eth.block_number + 1
+    agents = [Worker(worker.client, INFERENCE_JOBS_ADDRESS, from_block=start, compute=lambda model, x: lying),
+              Watcher(watcher.client, INFERENCE_JOBS_ADDRESS, from_block=start, direct_gas=0)]
+    jobs = owner.client.contract("InferenceJobs")
+    job_id = owner.client.transact(jobs.functions.post_job_with_input(tower.content_hash, data, FEE),
+                                   value=2 * FEE).event("JobPosted")["job_id"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for agent in agents:
+            agent.tick()
+        job = dict(zip(JOB_FIELDS, jobs.functions.jobs(job_id).call()))
+        if job["status"] == STATUS_SLASHED and job["open_disputes"] == 0:
+            return job_id
+        time.sleep(0.1)
+    raise AssertionError(f"the bisection dispute of job {job_id} did not end in time")
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +255,33 @@ def test_model_page(explorer, scenario, node):
     assert explorer.value("jobs") == "1"
     assert explorer.value("fees-earned") == _ether(FEE)
     explorer.open("/models", "models")
+
+
+def test_job_page_shows_a_bisection_dispute_round_by_round(explorer, scenario):
+    from hyperion.explorer.views import short
+
+    owner, job_id = scenario["owner"], scenario["disputed_job"]
+    jobs = owner.client.contract("InferenceJobs")
+    opened = [e for e in jobs.events.DisputeOpened().get_logs(from_block=0) if e["args"]["job_id"] == job_id]
+    assert len(opened) == 1
+    dispute_id = opened[0]["args"]["dispute_id"]
+    moves = [e for e in jobs.events.DisputeMoved().get_logs(from_block=0) if e["args"]["dispute_id"] == dispute_id]
+    (end,) = [e for e in jobs.events.DisputeResolved().get_logs(from_block=0) if e["args"]["dispute_id"] == dispute_id]
+    assert len(moves) > 2 and end["args"]["challenger_won"]
+    explorer.open(f"/job/{job_id}", "job-bisection")
+    assert explorer.value("status") == "slashed"
+    assert explorer.value("challenge-state") == "worker slashed by a bisection dispute"
+    section = f"dispute-{dispute_id}"
+    assert explorer.value("challenger", section) == scenario["challenger"].client.address
+    assert explorer.value("rounds", section) == str(len(moves))
+    assert explorer.value("outcome", section) == f"challenger won ({end['args']['reason']})"
+    rows = explorer.rows(f"bisection-rounds-of-dispute-{dispute_id}")
+    assert len(rows) == len(moves)
+    for number, (row, move) in enumerate(zip(rows, moves), 1):
+        args = move["args"]
+        assert row[0] == str(number) and row[2:7] == [str(args[k]) for k in ("lo", "hi", "node_depth", "node_index",
+                                                                            "deadline")], row
+        assert row[7] == short("0x" + bytes(move["transactionHash"]).hex())
 
 
 def test_job_page_shows_bond_result_and_challenge(explorer, scenario):
