@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".ci" / "artifacts" / "explorer"
 DOCS = REPO / "docs" / "explorer"
-DOC_SHOTS = {"home", "transaction", "dat-class", "model", "job", "rollup"}
+DOC_SHOTS = {"home", "transaction", "dat-class", "model", "job", "job-bisection", "rollup"}
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
