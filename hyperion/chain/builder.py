@@ -122,8 +122,10 @@ class BlockBuilder:
         if withdrawals:
             system.apply_withdrawals(self.state, withdrawals)
         requests_hash = None
+        self.requests: Optional[list[bytes]] = None  # EIP-7685 requests of the block (Prague on)
         if rules.prague:
-            requests_hash = system.requests_hash(self._requests())
+            self.requests = self._requests()
+            requests_hash = system.requests_hash(self.requests)
         header = Header(
             parent_hash=self.parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=env.coinbase,
             state_root=self.state.state_root(),

@@ -18,7 +18,6 @@ from typing import Optional, Protocol, Sequence
 
 from hyperion.chain.store import ReceiptRecord
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction
-from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 
 
@@ -72,7 +71,7 @@ def execute_transaction(state, env: BlockEnv, tx, *, gas_used: int, blob_gas_use
     if recipient is not None and env.base_fee and result.gas_used and result.deposit_nonce is None:
         # (a deposit buys no gas at the base fee: nothing to route)
         state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
-    blob_price = G.blob_base_fee(env.excess_blob_gas, env.fork.blob_base_fee_update_fraction) if tx.type == 3 else 0
+    blob_price = env.blob_gas_price() if tx.type == 3 else 0
     record = ReceiptRecord(
         tx.type, 1 if result.success else 0, gas_used + result.gas_used, result.gas_used,
         tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
