@@ -31,7 +31,7 @@ PACKAGE = REPO_ROOT / "hyperion"
 # Lowest layer first. A package belongs to the layer of the longest entry that
 # prefixes its dotted name; "hyperion" itself is only the root module.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("1 primitives", ["hyperion", "hyperion.primitives", "hyperion.artifacts"]),
+    ("1 primitives", ["hyperion", "hyperion.primitives", "hyperion.artifacts", "hyperion.web3tx"]),
     ("2 trie", ["hyperion.trie"]),
     ("3 vm", ["hyperion.vm"]),
     ("4 state", ["hyperion.state"]),
