@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("7 rollup / sequencer", ["hyperion.rollup", "hyperion.sequencer"]),
     ("8 lazai / ai", ["hyperion.lazai", "hyperion.ai", "hyperion.predeploys"]),
     ("9 interfaces", ["hyperion.rpc", "hyperion.sdk", "hyperion.agents", "hyperion.cli", "hyperion.explorer",
-                      "hyperion.tools", "hyperion.bench", "hyperion.__main__"]),
+                      "hyperion.tools", "hyperion.bench", "hyperion.fuzz", "hyperion.__main__"]),
 ]
 
 

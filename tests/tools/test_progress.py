@@ -130,14 +130,14 @@ def test_blocktest_output_off_a_terminal_is_plain_lines(fixtures_dir):
 
 
 def test_bench_vm_draws_a_bar_on_a_terminal(fixtures_dir):
-    run = run_on_terminal(["bench", "vm", "--quick", "--engines", "metisvm", "--filter", "swap_math/"])
+    run = run_on_terminal(["bench", "vm", "--quick", "--engines", "interpreter", "--filter", "swap_math/"])
     assert run.returncode == 0, run.text
     assert "bench vm" in run.text and "workloads" in run.text and "/3" in run.text
     assert "geometric mean" in run.text                                # the table, after the bar
 
 
 def test_bench_vm_output_off_a_terminal_has_no_bar(fixtures_dir):
-    done = subprocess.run([sys.executable, "-m", "hyperion", "bench", "vm", "--quick", "--engines", "metisvm",
+    done = subprocess.run([sys.executable, "-m", "hyperion", "bench", "vm", "--quick", "--engines", "interpreter",
                            "--filter", "swap_math/"], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [f"  done swap_math/{name}" for name in
