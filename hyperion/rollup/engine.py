@@ -36,6 +36,7 @@ from hyperion.chain.blocks import (
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.chain import Chain
 from hyperion.chain.errors import BlockNotFound, ChainError, TxPoolError
+from hyperion.chain.executor import TransactionRejected
 from hyperion.chain.consensus import excess_blob_gas_after
 from hyperion.chain.fees import next_base_fee
 from hyperion.execution.transaction import InvalidTransaction
@@ -258,11 +259,10 @@ class RollupChain(Chain):
                                    extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
                                    beacon_root=header.parent_beacon_block_root or b"\x00" * 32,
                                    prev_randao=header.prev_randao, base_fee_recipient=self.config.base_fee_recipient)
-            for index, tx in enumerate(block.transactions):
-                try:
-                    builder.add(tx)
-                except InvalidTransaction as exc:
-                    raise InvalidBlock(f"block {block.number} tx {index}: {exc}") from None
+            try:
+                builder.add_all(block.transactions, self.executor)  # (parallel with exec_workers > 1)
+            except TransactionRejected as exc:
+                raise InvalidBlock(f"block {block.number} tx {exc.index}: {exc.reason}") from None
             built = builder.finish()
             if built.hash != block.hash:
                 wrong = [name for name in ("state_root", "receipts_root", "logs_bloom", "gas_used", "base_fee",
