@@ -297,6 +297,8 @@ class _BlockRun:
         self.next_dispatch = 0
         self.chunks_cut = 0
         self.speculated = 0  # speculative outcomes consumed (validated or not)
+        self.applied = 0  # speculative outcomes committed
+        self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
         self.parallel = False
         count = len(transactions)
         self.chunk = engine.chunk_size or max(1, min(64, count // (engine.worker_count * 6)))
@@ -354,8 +356,10 @@ class _BlockRun:
             else:
                 results.append(self._run_here(index))
                 index += 1
-                if self.parallel:
+                if self.parallel and not index % 4:
                     self._receive(block=False)  # keep the workers fed while the coordinator runs its share
+        self.settle_credits()
+        self.state.begin_transaction()
 
     def _in_flight(self, index: int) -> bool:
         return any(start <= index < stop for w in self.workers for start, stop in w.in_flight)
@@ -437,12 +441,16 @@ class _BlockRun:
         env = self.env
         if speculative[0] == worker_module.RAN:
             _, reads, written, credits, fields, sender = speculative
-            state = self.state
             if (tx.gas <= env.gas_limit - outcome.gas_used
                     and (not fields[5] or fields[5] <= env.fork.max_blob_gas_per_block - outcome.blob_gas_used)
-                    and all(read_holds(state, key, value) for key, value in reads.items())):
-                apply_writes(state, written, credits)
-                state.begin_transaction()  # (drops the journal the writes left)
+                    and self._reads_hold(reads)):
+                apply_writes(self.state, written, reads)
+                pending = self.credits
+                for address, amount in credits:
+                    pending[address] = pending.get(address, 0) + amount
+                self.applied += 1
+                if not self.applied % 256:
+                    self.state.begin_transaction()  # (drops the journal the writes left)
                 if self.parallel and written and len(self.workers) > 1:
                     owner = self.ran_by.get(index)
                     for w in self.workers:
@@ -459,11 +467,34 @@ class _BlockRun:
             self._give_up(f"conflict rate {self.report.reexecuted}/{self.speculated} re-executed; rest sequential")
         return self._run_here(index)
 
+    def _reads_hold(self, reads: dict) -> bool:
+        """Validation: every value the speculative run read is the true state's now."""
+        state = self.state
+        pending = self.credits
+        for key, value in reads.items():
+            if pending:
+                address = key if type(key) is bytes else key[0]
+                if address in pending:
+                    state.add_balance(address, pending.pop(address))  # (a read sees the credits before it)
+            if not read_holds(state, key, value):
+                return False
+        return True
+
+    def settle_credits(self) -> None:
+        """Apply the credits of committed transactions not applied yet (they commute: any time
+        before the account is next read, or the block ends, is exact)."""
+        state = self.state
+        for address, amount in self.credits.items():
+            state.add_balance(address, amount)
+        self.credits.clear()
+
     def _run_here(self, index: int) -> Optional[TransactionResult]:
         """Run transaction ``index`` on the true state, exactly as the sequential executor does."""
         outcome = self.outcome
         self.report.coordinator_runs += 1
         state = self.state
+        if self.credits:
+            self.settle_credits()
         env = self.env
         tx = self.transactions[index]
         if self.skip_invalid and (tx.gas > env.gas_limit - outcome.gas_used or (
@@ -493,6 +524,7 @@ class _BlockRun:
         self.parallel = False
         for index in range(start, len(self.transactions)):
             self.outcome.results.append(self._run_here(index))
+        self.settle_credits()
 
     # -- ending -------------------------------------------------------------------------
     def drain(self) -> None:

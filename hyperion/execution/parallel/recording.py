@@ -5,9 +5,13 @@ warm sets, EIP-161 touches: the semantics are MemoryState's by
 construction) whose accounts and slots load on first use from a ``View``
 and are remembered in ``reads``:
 
-- ``reads[address]``: the account as the transaction found it,
-  ``(nonce, balance, code_hash)`` or ``None`` when absent;
-- ``reads[(address, slot)]``: a slot's value (``slot = -1``: whether the
+- ``reads[address]``: the account's ``(nonce, code_hash)``, or ``None``
+  when absent;
+- ``reads[(address, BALANCE)]``: its balance, recorded only when the
+  transaction looks at it (``get_balance``, an absolute ``set_balance``);
+  ``reads[(address, ZERO_BALANCE)]``: only whether it was zero (EIP-161
+  emptiness);
+- ``reads[(address, slot)]``: a slot's value (``HAS_STORAGE``: whether the
   account had any storage, EIP-7610).
 
 Everything the transaction's outcome depends on in the state is in
@@ -15,11 +19,14 @@ Everything the transaction's outcome depends on in the state is in
 outcome is exact whenever every read still holds on the true state before
 the transaction: that is the coordinator's validation, by value.
 
-Credits are lazy: ``add_balance`` on an account the transaction has not
-looked at records a delta in ``credits`` instead of a read and a write.
-That is what keeps the coinbase, the base-fee vault and the recipients of
-plain transfers from serialising a block (pevm's lazy updates). Looking at
-the account later in the same transaction loads it and folds the delta in.
+Credits are lazy: ``add_balance`` records a delta, not a read. To an
+account the transaction has not loaded it is kept in ``credits``; to a
+loaded one whose balance it has not looked at, the account's final
+balance is written back as a delta too. That is what keeps the coinbase,
+the base-fee vault and the recipients of transfers from serialising a
+block (pevm's lazy updates). Looking at the balance later in the same
+transaction records the balance as it was before the transaction (the
+credits so far are its own).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from hyperion.state.account import Account
 from hyperion.state.memory import _WARM_SLOT, MemoryState
 
 HAS_STORAGE = -1  # the slot key under which "had any storage" is recorded
+BALANCE = -2  # ... the balance
+ZERO_BALANCE = -3  # ... whether the balance was zero
 
 
 class Unparallelizable(Exception):
@@ -72,7 +81,7 @@ class Recorder:
     """What one run read and credited; the lazy maps point here, never back at the
     state (so a finished run leaves no reference cycle for the garbage collector)."""
 
-    __slots__ = ("view", "reads", "credits", "folded", "dirty")
+    __slots__ = ("view", "reads", "credits", "folded", "dirty", "balances", "observed")
 
     def __init__(self, view: View, dirty: set) -> None:
         self.view = view
@@ -80,6 +89,8 @@ class Recorder:
         self.credits: dict[bytes, list] = {}  # address -> [amount, number of credits]
         self.folded: set[bytes] = set()  # lazily credited, then loaded: the credit is in the account now
         self.dirty = dirty  # the state's dirty-account set
+        self.balances: dict[bytes, int] = {}  # balance at load, of accounts loaded from the view
+        self.observed: set[bytes] = set()  # accounts whose balance the transaction looked at
 
 
 class ViewStorage(dict):
@@ -168,15 +179,17 @@ class ViewAccounts(dict):
     def _load(self, address: bytes) -> Optional[Account]:
         state = self._state
         record = state.view.account(address)
-        state.reads.setdefault(address, record)
         credit = state.credits.pop(address, None)
         if record is None:
+            state.reads.setdefault(address, None)
             if credit is None:
                 self.absent.add(address)
                 return None
             account = Account(0, 0)  # created by a lazy credit made earlier in this transaction
         else:
             nonce, balance, code_hash = record
+            state.reads.setdefault(address, (nonce, code_hash))
+            state.balances[address] = balance
             account = Account(nonce, balance, b"" if code_hash == EMPTY_KECCAK else state.view.code(code_hash),
                               code_hash, ViewStorage(state, address))
             self.loaded[address] = account
@@ -238,12 +251,61 @@ class RecordingState(MemoryState):
         self._accounts = ViewAccounts(recorder)
         self._destroyed_storage: dict[bytes, ViewStorage] = {}
 
-    # -- lazy credits ------------------------------------------------------------------
+    # -- balances: observed or lazily credited ----------------------------------------------
+    def _observe(self, address: bytes) -> None:
+        """The transaction looks at ``address``'s balance: record it as it was before the transaction."""
+        recorder = self.recorder
+        if address in recorder.balances and address not in recorder.observed:
+            recorder.observed.add(address)
+            self.reads.setdefault((address, BALANCE), recorder.balances[address])
+
+    def get_balance(self, address: bytes) -> int:
+        account = self._accounts.get(address)
+        if account is None:
+            return 0
+        self._observe(address)
+        return account.balance
+
+    def set_balance(self, address: bytes, value: int) -> None:
+        if self._accounts.get(address) is not None:
+            self._observe(address)  # (an absolute write whose undo would bring the old balance back)
+        MemoryState.set_balance(self, address, value)
+
+    def _zero_balance_matters(self, address: bytes, account: Account) -> None:
+        """EIP-161 emptiness looks at "balance is zero" only; with no credit of its own that is
+        a fact about the balance before the transaction."""
+        recorder = self.recorder
+        base = recorder.balances.get(address)
+        if base is not None and address not in recorder.observed and account.balance == base:
+            self.reads.setdefault((address, ZERO_BALANCE), base == 0)
+
+    def is_empty(self, address: bytes) -> bool:
+        account = self._accounts.get(address)
+        if account is None:
+            return True
+        if not account.nonce and not account.code:
+            self._zero_balance_matters(address, account)
+        return not account.nonce and not account.balance and not account.code
+
+    def is_alive(self, address: bytes) -> bool:
+        return self.account_exists(address) and not self.is_empty(address)
+
+    def end_transaction(self) -> None:
+        accounts = self._accounts
+        for address in self._touched:
+            account = dict.get(accounts, address)
+            if account is not None and not account.nonce and not account.code:
+                self._zero_balance_matters(address, account)
+        MemoryState.end_transaction(self)
+
     def add_balance(self, address: bytes, amount: int) -> None:
         accounts = self._accounts
-        if (dict.__contains__(accounts, address) or address in accounts.absent
-                or address in accounts.loaded):
-            MemoryState.add_balance(self, address, amount)
+        account = dict.get(accounts, address)
+        if account is not None:
+            MemoryState.set_balance(self, address, account.balance + amount)  # (not a look at it)
+            return
+        if address in accounts.absent or address in accounts.loaded:
+            MemoryState.add_balance(self, address, amount)  # absent (or deleted): it is created
             return
         credit = self.credits.get(address)
         if credit is None:
@@ -260,7 +322,11 @@ class RecordingState(MemoryState):
             if entry[0] == _WARM_SLOT and type(entry[1]) is _Credit:
                 payload = entry[1]
                 if payload.address in self.folded:
-                    raise Unparallelizable("a reverted credit to an account read after it")
+                    account = dict.get(self._accounts, payload.address)
+                    if account is None or payload.address in self.recorder.observed:
+                        raise Unparallelizable("a reverted credit to an account looked at after it")
+                    account.balance -= payload.amount  # (folded into the account when it was loaded)
+                    continue
                 credit = self.credits[payload.address]
                 credit[0] -= payload.amount
                 credit[1] -= 1
@@ -303,13 +369,17 @@ class RecordingState(MemoryState):
     def writes(self) -> tuple[list, list]:
         """The net effect on the state, to apply on top of the state it read: ``(accounts, credits)``.
 
-        ``accounts``: ``(address, (nonce, balance, code_hash) or None for deleted, new code or
-        None, storage wiped first, {slot: value} or None)``; ``credits``: lazy ``(address, amount)``.
+        ``accounts``: ``(address, (nonce, balance or None when only credited, code_hash) or None
+        for deleted, new code or None, storage wiped first, {slot: value} or None)``;
+        ``credits``: ``(address, amount)`` added on commit.
         """
         accounts = self._accounts
         loaded = accounts.loaded
         reads = self.reads
+        balances = self.recorder.balances
+        observed = self.recorder.observed
         changed: list = []
+        credits = [(address, credit[0]) for address, credit in self.credits.items()] if self.credits else []
         for address in self._dirty_accounts:
             account = dict.get(accounts, address)
             base = loaded.get(address)
@@ -325,51 +395,66 @@ class RecordingState(MemoryState):
                 slots = {key: dict.get(storage, key, 0) for key in storage.written}
             else:
                 slots = None
-            record = (account.nonce, account.balance, account.code_hash)
             before = reads.get(address)
-            if not wiped and slots is None and record == before:
-                continue
-            code = account.code if account.code and (wiped or before is None or before[2] != account.code_hash) \
+            if wiped or address in observed:
+                balance = account.balance
+            else:
+                balance = None  # looked at only by credits: their sum goes as a credit
+                delta = account.balance - balances[address]
+                if delta:
+                    credits.append((address, delta))
+                if slots is None and before == (account.nonce, account.code_hash):
+                    continue
+            code = account.code if account.code and (wiped or before is None or before[1] != account.code_hash) \
                 else None
-            changed.append((address, record, code, wiped, slots))
-        credits = self.credits
-        return changed, [(address, credit[0]) for address, credit in credits.items()] if credits else []
+            changed.append((address, (account.nonce, balance, account.code_hash), code, wiped, slots))
+        return changed, credits
 
 
-def apply_writes(state, accounts: list, credits: list) -> None:
-    """Apply a validated transaction's ``writes()`` to the true state (any ``WorldState``)."""
+def apply_writes(state, accounts: list, reads: dict) -> None:
+    """Apply a validated transaction's account writes (``writes()[0]``) to the true state (any
+    ``WorldState``). ``reads`` are its validated reads: what each account was before it."""
     for address, record, code, wiped, slots in accounts:
         if record is None:
             state.destroy_account(address)
             continue
-        if wiped and state.account_exists(address):
-            state.destroy_account(address)
         nonce, balance, code_hash = record
-        if wiped or state.get_nonce(address) != nonce:
+        before = reads.get(address)
+        if wiped:
+            if before is not None:
+                state.destroy_account(address)
+            state.set_nonce(address, nonce)  # (creates it afresh)
+            before = (nonce, EMPTY_KECCAK)
+        elif before is None:  # (not produced by ``writes``: kept general)
+            before = (-1, EMPTY_KECCAK)
+        if nonce != before[0]:
             state.set_nonce(address, nonce)
-        state.set_balance(address, balance)
+        if balance is not None:
+            state.set_balance(address, balance)
         if code is not None:
             state.set_code(address, code)
-        elif state.get_code_hash(address) != code_hash:
+        elif code_hash != before[1]:
             state.set_code(address, b"")  # (the only code a write leaves out is none at all)
         if slots:
             for key, value in slots.items():
                 state.set_storage(address, key, value)
-    for address, amount in credits:
-        state.add_balance(address, amount)
 
 
 def read_holds(state, key, observed) -> bool:
     """Whether one recorded read gives the same answer on ``state`` (the validation step)."""
     if type(key) is tuple:
         address, slot = key
-        if slot == HAS_STORAGE:
-            return state.has_storage(address) == observed
-        return state.get_storage(address, slot) == observed
+        if slot >= 0:
+            return state.get_storage(address, slot) == observed
+        if slot == BALANCE:
+            return state.get_balance(address) == observed
+        if slot == ZERO_BALANCE:
+            return (state.get_balance(address) == 0) == observed
+        return state.has_storage(address) == observed
     if not state.account_exists(key):
         return observed is None
-    return observed is not None and observed == (
-        state.get_nonce(key), state.get_balance(key), state.get_code_hash(key))
+    return observed is not None and observed == (state.get_nonce(key), state.get_code_hash(key))
 
 
-__all__ = ["HAS_STORAGE", "Recorder", "RecordingState", "Unparallelizable", "View", "apply_writes", "read_holds"]
+__all__ = ["BALANCE", "HAS_STORAGE", "Recorder", "RecordingState", "Unparallelizable", "View", "ZERO_BALANCE",
+           "apply_writes", "read_holds"]

@@ -226,6 +226,9 @@ class BlockView(View):
             entry = accounts.get(address)
             if entry is not None and entry[0] > index:
                 continue
+            if record is not None and record[1] is None:  # only credited: keep the balance known so far
+                known = entry[1] if entry is not None else self.base.account(address)
+                record = (record[0], 0 if known is None else known[1], record[2])
             accounts[address] = (index, record)
             if code is not None:
                 self.codes[record[2]] = code

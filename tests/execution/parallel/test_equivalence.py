@@ -130,6 +130,24 @@ def test_a_block_of_conflicts_is_still_exact_and_says_it_went_sequential(world, 
     assert "conflict rate" in executor.last_report.reason
 
 
+def test_the_hot_spots_do_not_conflict(executor):
+    """Every transaction pays the coinbase and the fee vault, and credits one shared recipient
+    (a plain transfer, and a token contract's account): none is re-executed."""
+    world = W.make_world(48, tokens=1, pairs=1)
+    txs = [W.eth_transfer(world, i, SHARED[0]) if i % 2 else W.call(world, i, world.tokens[0], value=10**15,
+                                                                       data=SHARED[1].rjust(32, b"\0") + bytes(32))
+           for i in range(48)]
+    env = env_for("Prague")
+    options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT)
+    base = pre_state(world)
+    executor.engine.chunk_size = 4
+    sequential = run(SEQUENTIAL, base.copy(), env, txs, options)
+    assert run(executor, base.copy(), env, txs, options) == sequential
+    report = executor.last_report
+    assert report.mode == "parallel" and report.reason == ""
+    assert report.reexecuted == 0 and report.coordinator_runs < len(txs)
+
+
 def test_small_blocks_run_sequentially_and_say_why(world):
     executor = ParallelExecutor(2)  # default policy
     try:
