@@ -215,6 +215,7 @@ class Chain:
             pending = self.db.pending(parent.number)
             imported = import_block(block, parent.header, pending, self.spec, _StoreAncestry(self),
                                     executor=self.executor)
+            self._log_execution(block.number)
             for tx in imported.block.transactions:
                 tx.sender  # recovered during execution: cached for the store's sender column
             extra = [(TOTAL_DIFFICULTY, block.hash, _td_bytes(imported.total_difficulty))]
@@ -658,7 +659,9 @@ class Chain:
             return {}
         dropped: dict[bytes, str] = {}
         stopped: set[bytes] = set()  # senders whose chain stopped: their later nonces stay in the pool
-        for index, reason in sorted(builder.add_candidates(candidates, self.executor).items()):
+        skipped = builder.add_candidates(candidates, self.executor)
+        self._log_execution(builder.env.number)
+        for index, reason in sorted(skipped.items()):
             tx = candidates[index]
             if reason is not None and tx.sender not in stopped:
                 dropped[tx.hash] = reason
@@ -666,6 +669,13 @@ class Chain:
         for tx_hash in dropped:
             self.pool.remove(tx_hash)
         return dropped
+
+    def _log_execution(self, number: int) -> None:
+        report = getattr(self.executor, "last_report", None)
+        if report is not None:
+            log.info("block %d: %d transactions executed %s%s (%d re-executed, %d workers)", number,
+                     report.transactions, report.mode, f": {report.reason}" if report.reason else "",
+                     report.reexecuted, report.workers)
 
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord], extra_writes=()) -> None:
         writes = self.store.block_writes(block, records)

@@ -142,6 +142,10 @@ class ParallelExecutor:
         from hyperion.execution.parallel import TransactionNotIncludable
 
         if options.intermediate_roots:  # a state root per receipt: nothing to gain in parallel
+            from hyperion.execution.parallel import BlockReport
+
+            self.engine.last_report = BlockReport("sequential", "pre-Byzantium receipts carry a state root per "
+                                                  "transaction", transactions=len(transactions))
             return SEQUENTIAL.execute(state, env, transactions, options)
         try:
             outcome = self.engine.run(state, env, transactions, base_fee_recipient=options.base_fee_recipient,

@@ -53,7 +53,7 @@ from typing import Optional, Sequence
 
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE
 from hyperion.execution.parallel import worker as worker_module
-from hyperion.execution.parallel.recording import apply_writes, read_holds
+from hyperion.execution.parallel.recording import Unparallelizable, apply_writes, read_holds
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
 from hyperion.state.memory import MemoryState
 from hyperion.vm.environment import BlockEnv
@@ -264,8 +264,45 @@ def base_state_spec(state) -> tuple[Optional[tuple], Optional[str]]:
 
 
 def environment_fields(env: BlockEnv) -> dict:
-    """Every field of the block environment but the BLOCKHASH function (see ``recent_block_hashes``)."""
-    return {f.name: getattr(env, f.name) for f in dataclasses.fields(env) if f.name != "block_hash"}
+    """Every field of the block environment but the BLOCKHASH function (see ``recent_block_hashes``),
+    with the fork as workers can receive it (``portable_fork``)."""
+    fields = {f.name: getattr(env, f.name) for f in dataclasses.fields(env) if f.name != "block_hash"}
+    fields["fork"] = portable_fork(env.fork)
+    return fields
+
+
+def _coordinator_only(*_args) -> int:
+    raise Unparallelizable("a node-bound precompile runs only in the node's own process")
+
+
+_PORTABLE_FORKS: dict[int, tuple] = {}
+
+
+def portable_fork(fork):
+    """``fork`` itself when it pickles; else the same fork whose node-bound precompiles (closures
+    over the node's model store, ``Fork.extra["precompiles"]``) hand their transactions back to the
+    coordinator. Anything else that does not pickle stays as it is (the block then runs sequentially)."""
+    cached = _PORTABLE_FORKS.get(id(fork))
+    if cached is not None and cached[0] is fork:
+        return cached[1]
+    portable = fork
+    try:
+        pickle.dumps(fork)
+    except Exception:
+        precompiles = fork.extra.get("precompiles") if fork.extra else None
+        if precompiles:
+            replaced = {}
+            for address, precompile in precompiles.items():
+                try:
+                    pickle.dumps(precompile)
+                except Exception:
+                    precompile = dataclasses.replace(precompile, gas=_coordinator_only, run=_coordinator_only)
+                replaced[address] = precompile
+            extra = {key: value for key, value in fork.extra.items() if key != "models"}
+            extra["precompiles"] = replaced
+            portable = dataclasses.replace(fork, extra=extra)
+    _PORTABLE_FORKS[id(fork)] = (fork, portable)
+    return portable
 
 
 def recent_block_hashes(env: BlockEnv) -> dict[int, bytes]:
@@ -513,8 +550,22 @@ class _BlockRun:
             credit = base_fee_credit(env, result)
             if credit:
                 state.add_balance(self.recipient, credit)
+        if self.parallel:
+            self._tell_sender(index, tx)
         self._count(result)
         return result
+
+    def _tell_sender(self, index: int, tx) -> None:
+        """After a direct run, tell the workers the sender's account as it is now: its next
+        transactions (the commonest dependency) then run on the right nonce and balance."""
+        sender = getattr(tx, "_sender", None)
+        state = self.state
+        if sender is None or not state.account_exists(sender):
+            return
+        written = [(sender, (state.get_nonce(sender), state.get_balance(sender), state.get_code_hash(sender)),
+                    None, False, None)]
+        for w in self.workers:
+            w.commits.append((index, written))
 
     def _count(self, result: TransactionResult) -> None:
         self.outcome.gas_used += result.gas_used
