@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hyperion.chain.schedule import UnsupportedFork, canonical_fork_name
-    from hyperion.tools.blocktest import run_files
+    from hyperion.tools.blocktest import executor_tally, run_files
     from hyperion.tools.statetest import NoFixturesFound, find_fixture_files
     from hyperion.tools.statetest_report import Reporter
 
@@ -59,4 +59,7 @@ def run(args: argparse.Namespace) -> int:
                          parallel=args.parallel):
         reporter.report_file(results)
     reporter.finish()
+    tally = executor_tally()
+    if tally:  # which blocks the parallel executor ran, and why others ran sequentially
+        print("executor: " + ", ".join(f"{count} {kind}" for kind, count in sorted(tally.items())), file=sys.stderr)
     return EXIT_FAILURE if reporter.failed else EXIT_OK

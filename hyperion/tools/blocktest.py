@@ -412,6 +412,17 @@ def _executor(parallel: Optional[int]):
     return executor
 
 
+def executor_tally() -> dict[str, int]:
+    """Blocks run by this process's parallel executors, by how they ran (``BlockReport.summary``)."""
+    tally: dict[str, int] = {}
+    for executor in _EXECUTORS.values():
+        engine = getattr(executor, "engine", None)
+        if engine is not None:
+            for key, count in engine.tally.items():
+                tally[key] = tally.get(key, 0) + count
+    return tally
+
+
 def _run_file_job(job: tuple) -> list[CaseResult]:
     path, fork, name_filter, parallel = job
     return run_on_big_stack(run_file, Path(path), path, fork, name_filter, parallel)
@@ -429,5 +440,5 @@ def run_files(files: Sequence[Path], *, fork: Optional[str] = None, name_filter:
         yield from pool.imap(_run_file_job, [(str(p), fork, name_filter, parallel) for p in files], chunksize=1)
 
 
-__all__ = ["BlockEntry", "BlockTest", "check_test", "is_lfs_pointer", "iter_tests", "run_file", "run_files",
-           "run_test"]
+__all__ = ["BlockEntry", "BlockTest", "check_test", "executor_tally", "is_lfs_pointer", "iter_tests", "run_file",
+           "run_files", "run_test"]

@@ -42,9 +42,11 @@ wrote, so validation orders them.
 from __future__ import annotations
 
 import atexit
+import collections
 import dataclasses
 import multiprocessing
 import pickle
+import re
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -90,6 +92,11 @@ class BlockReport:
     @property
     def reexecutions_per_transaction(self) -> float:
         return self.reexecuted / self.transactions if self.transactions else 0.0
+
+    def summary(self) -> str:
+        """The mode and the kind of reason, without the numbers (to count blocks by)."""
+        kind = re.split(r"[(\d]", self.reason, maxsplit=1)[0].strip().rstrip(":")
+        return f"{self.mode}: {kind}" if kind else self.mode
 
 
 @dataclass
@@ -155,6 +162,7 @@ class ParallelEngine:
         self._workers: list[_Worker] = []
         self._block_id = 0
         self.last_report: Optional[BlockReport] = None
+        self.tally: collections.Counter = collections.Counter()  # blocks by ``BlockReport.summary()``
         _ENGINES.add(self)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -213,6 +221,7 @@ class ParallelEngine:
             block.drain()
             report.coordinator_cpu = time.process_time() - cpu_start
             self.last_report = report
+            self.tally[report.summary()] += 1
         return outcome
 
     def _why_sequential(self, state, transactions: Sequence, intermediate_roots: bool) -> Optional[str]:
