@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Written after a successful install; re-install (and rebuild the C extension)
 # only when pyproject.toml or a C source changes.
 INSTALLED := $(VENV)/.hyperion-installed
-C_SOURCES := $(wildcard hyperion/*/*/*.c)
+C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 

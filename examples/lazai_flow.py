@@ -12,23 +12,23 @@ or let the script start a throwaway node itself:
 
 It uses the node's dev accounts: 0 admin, 1 data contributor, 2 verifier
 (admitted by an iDAO vote), 3 AI platform (DAT operator paying for usage),
-4 and 5 METIS stakers. Every step goes through ``hyperion.sdk``.
+4 and 5 METIS stakers. Every step goes through ``hyperion.sdk``; the script
+needs only the installed ``hyperion`` package (``pip install .``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import subprocess
 import sys
-import tempfile
-from pathlib import Path
+import time
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.predeploys import plan as G  # noqa: E402
-from hyperion.sdk import connect  # noqa: E402
+from hyperion.chain.genesis import ChainConfig
+from hyperion.predeploys import plan as G
+from hyperion.sdk import connect
 
 ETHER = 10**18
 ROLES = ["admin", "contributor", "verifier", "ai-platform", "staker-a", "staker-b"]  # verifier also runs inference
@@ -42,12 +42,23 @@ def step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def start_node():
-    from tests.lazai.node_process import start_lazai_node
-
-    node = start_lazai_node(Path(tempfile.mkdtemp(prefix="lazai-example-")))
-    print(f"started hyperion node at {node.url} (predeploys from {'its genesis' if node.wired else 'a genesis file'})")
-    return node
+def start_node(timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+    """A throwaway in-memory ``hyperion node`` on a free port; returns (process, URL)."""
+    command = [sys.executable, "-m", "hyperion", "node", "--in-memory", "--port", "0", "--silent",
+               "--chain-id", str(G.LAZAI_CHAIN_ID), "--log-level", "warning"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        found = re.search(r"Listening on ([\d.]+):(\d+)", line)
+        if found:
+            url = f"http://{found.group(1)}:{found.group(2)}"
+            print(f"started hyperion node at {url}")
+            return process, url
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError(f"hyperion node did not start (exit status {process.wait()})")
 
 
 def run(rpc_url: str) -> None:
@@ -143,15 +154,24 @@ def run(rpc_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpc", default="http://127.0.0.1:8545")
+    parser.add_argument("--rpc-url", "--rpc", dest="rpc_url",
+                        default=os.environ.get("HYPERION_RPC_URL", "http://127.0.0.1:8545"),
+                        help="the node (default $HYPERION_RPC_URL or http://127.0.0.1:8545)")
     parser.add_argument("--start-node", action="store_true", help="start a throwaway in-memory node first")
     args = parser.parse_args(argv)
-    node = start_node() if args.start_node else None
+    if not args.start_node:
+        run(args.rpc_url)
+        return 0
+    process, url = start_node()
     try:
-        run(node.url if node else args.rpc)
+        run(url)
     finally:
-        if node:
-            node.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     return 0
 
 

@@ -124,18 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"float/quantized agreement {agreement:.4f}")
 
     if args.register:
-        from hyperion.ai.backends import RpcBackend
-        from hyperion.ai.sdk import AIClient
+        from hyperion.sdk import AIClient, Deployment, connect
 
-        backend = RpcBackend(args.register)
-        sender = bytes.fromhex(args.key.removeprefix("0x")) if args.key else backend.accounts()[0]
-        registry = bytes.fromhex(args.registry.removeprefix("0x")) if args.registry else None
-        client = AIClient(backend, registry=registry, sender=sender)
-        if client.model_info(content_hash) is not None:
+        client = connect(args.register, args.key).client
+        sender = None if args.key else client.w3.eth.accounts[0]  # else the node's first dev account
+        ai = AIClient(client, Deployment(args.registry) if args.registry else None)
+        if ai.model_info(content_hash) is not None:
             print(f"already registered on {args.register}")
         else:
-            receipt = client.register_model(model, name="digits-mlp")
-            print(f"registered on {args.register}: tx 0x{receipt.tx_hash.hex()}")
+            result = ai.register_model(model, name="digits-mlp", sender=sender)
+            print(f"registered on {args.register}: tx {result.tx_hash}")
     return 0 if quant_acc >= 0.90 else 1
 
 

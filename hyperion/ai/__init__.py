@@ -7,13 +7,11 @@
   ``float_graph``: the offline path from ONNX to a quantized model;
 * ``store``: model byte stores addressed by hash (memory, directory: a node's cache);
 * ``chainstore``: models as chain data, read by the precompiles from the executing state (ModelStore);
-  ``publish``: putting a model's bytes on chain and reading them back over RPC;
 * ``trace`` / ``disputes``: the per-layer commitment of an inference and the moves of a dispute;
-* ``follower`` / ``watcher`` / ``worker``: the agents that check, dispute and defend job results
-  (``web3tx``: their signed transactions over web3.py);
-* ``backends`` / ``sdk`` / ``abi``: talking to the AI contracts (in-process EVM or JSON-RPC);
 * ``digits``: the shipped models' files; ``synthetic``: random models and lying traces for tests and benches.
 
-The precompiles are ``hyperion.vm.precompiles.inference``; the ``hyperion model|job|ai``
-commands are ``hyperion.cli.ai``. See docs/ai.md.
+The precompiles are ``hyperion.vm.precompiles.inference``. Clients of the AI contracts
+(publishing models, jobs, disputes) use ``hyperion.sdk`` (``AIClient``); the agents that
+check and defend results are ``hyperion.agents``; the ``hyperion model|job|ai`` commands
+are ``hyperion.cli.ai``. See docs/ai.md.
 """

@@ -195,6 +195,37 @@ def with_ai_precompiles(base, cache: Optional[ModelStore] = None, store_address:
     return fork_with_inference(ChainModels(store_address or MODEL_STORE_ADDRESS, cache), base=base)
 
 
+def ai_precompiles_variant(cache: Optional[ModelStore] = None, store_address: Optional[bytes] = None):
+    """A fork variant (``ForkSchedule.variant``): every fork from Prague on plus the AI precompiles.
+
+    All of them read models through one ``ChainModels``; older forks stay as
+    they are. For chains whose forks come from a genesis schedule (a rollup's L2).
+    """
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+    from hyperion.vm.forks import PRAGUE
+    from hyperion.vm.precompiles.inference import fork_with_inference
+
+    models = ChainModels(store_address or MODEL_STORE_ADDRESS, cache)
+
+    def variant(fork):
+        return fork if fork < PRAGUE else fork_with_inference(models, base=fork)
+
+    return variant
+
+
+def model_store_genesis() -> dict[bytes, dict]:
+    """The ModelStore predeploy as a genesis alloc entry (its constructor stores nothing).
+
+    For chains built outside ``hyperion node``'s dev genesis, e.g. a rollup's L2
+    (``DevnetOptions.l2_alloc``), so that models can be published there.
+    """
+    from hyperion.artifacts import load_artifact
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+
+    return {MODEL_STORE_ADDRESS: {"code": load_artifact("ModelStore")["runtime"], "storage": {}, "balance": 0,
+                                  "nonce": 1}}
+
+
 def model_storage(model_bytes: bytes, publisher: bytes, pointers: list[bytes], index: int) \
         -> dict[int, int]:
     """ModelStore storage that makes a model sealed (``index``: its position in ``model_hashes``).

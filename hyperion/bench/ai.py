@@ -9,8 +9,8 @@ For each model (``digits``, the MLP, and ``charlm``, the tiny transformer):
   ``apply_transaction`` (sender recovery, intrinsic gas, the call; signed beforehand);
 * ``contract`` (digits only): a transaction to the example ``DigitBounty.classify``.
 
-Then the cost of disputing a wrong job result, played for real on an
-in-process chain: a worker whose trace goes wrong at layer ``k`` (and is
+Then the cost of disputing a wrong job result, played for real on a chain in
+this process (``hyperion.sdk.inprocess``) through the SDK: a worker whose trace goes wrong at layer ``k`` (and is
 consistent after it) against a challenger with the honest trace, once for
 every ``k``; reported are the rounds (layer bisection, then the disputed
 layer's chunk tree), the gas of each kind of move, and the gas of a whole
@@ -50,18 +50,40 @@ def _inputs(name: str, count: int) -> list[bytes]:
 
 
 def _speed(name: str, model, iterations: int, tx_iterations: int) -> dict:
-    from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
-    from hyperion.ai.sdk import AIClient, contract_abi, expected_precompile_gas
-    from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS, make_inference_precompile
+    from eth_abi import encode as abi_encode
+    from eth_utils import function_signature_to_4byte_selector
 
+    from hyperion.ai.chainstore import ChainModels, install_model
+    from hyperion.artifacts import load_artifact
+    from hyperion.execution.transaction import apply_transaction
+    from hyperion.predeploys.plan import MODEL_STORE_ADDRESS
+    from hyperion.primitives.keccak import keccak256
+    from hyperion.primitives.secp256k1 import private_key_to_address
+    from hyperion.primitives.transactions import FeeMarketTransaction
+    from hyperion.state.memory import MemoryState
+    from hyperion.vm.environment import BlockEnv
+    from hyperion.vm.precompiles.inference import (
+        INFERENCE_ADDRESS,
+        fork_with_inference,
+        inference_gas,
+        make_inference_precompile,
+    )
+
+    # The transactions run on a scratch state through the state-transition function:
+    # only execution is timed (no block building, no client).
     inputs = _inputs(name, max(iterations, tx_iterations))
-    sender = dev_key("bench-ai")
-    backend = InProcessBackend(funded={address_of_key(sender): 10**27})
-    model_hash = backend.install_model(model)
+    key = keccak256(b"bench-ai")
+    state = MemoryState()
+    state.set_code(MODEL_STORE_ADDRESS, load_artifact("ModelStore")["runtime"])  # as predeployed
+    state.set_nonce(MODEL_STORE_ADDRESS, 1)
+    state.set_balance(private_key_to_address(key), 10**27)
+    model_hash = install_model(state, MODEL_STORE_ADDRESS, model.encode())
+    models = ChainModels(MODEL_STORE_ADDRESS)
+    env = BlockEnv(fork=fork_with_inference(models), chain_id=133717, number=1, timestamp=1_700_000_000,
+                   gas_limit=10**9, base_fee=1, prev_randao=b"\x00" * 31 + b"\x01")
     payloads = [model_hash + x for x in inputs]
 
-    precompile = make_inference_precompile(backend.models)
-    state = backend.state
+    precompile = make_inference_precompile(models)
     precompile.run(payloads[0], state)  # decode the model once, as a warm node has
     start = time.perf_counter()
     for payload in payloads[:iterations]:
@@ -69,26 +91,32 @@ def _speed(name: str, model, iterations: int, tx_iterations: int) -> dict:
         precompile.run(payload, state)
     direct_seconds = time.perf_counter() - start
 
-    first_nonce = backend.state.get_nonce(address_of_key(sender))
+    def signed(to, data: bytes, gas: int) -> FeeMarketTransaction:
+        nonce = signed.nonce
+        signed.nonce += 1
+        return FeeMarketTransaction(chain_id=env.chain_id, nonce=nonce, max_priority_fee_per_gas=1, max_fee_per_gas=2,
+                                    gas=gas, to=to, value=0, data=data).signed(key)
+
+    signed.nonce = 0
     # transactions are signed up front so that only their execution (incl. sender recovery) is timed
-    direct_txs = [backend.sign(sender, INFERENCE_ADDRESS, payload, gas=5_000_000, nonce=first_nonce + i)
-                  for i, payload in enumerate(payloads[:tx_iterations])]
+    direct_txs = [signed(INFERENCE_ADDRESS, payload, 5_000_000) for payload in payloads[:tx_iterations]]
 
     def timed(transactions) -> tuple[float, list[int]]:
         gas_used = []
         begin = time.perf_counter()
         for tx in transactions:
-            receipt = backend.apply(tx)
-            if not receipt.success:
+            outcome = apply_transaction(state, env, tx)
+            if not outcome.success:
                 raise RuntimeError("a benchmark transaction failed")
-            gas_used.append(receipt.gas_used)
+            gas_used.append(outcome.gas_used)
         return time.perf_counter() - begin, gas_used
 
     call_seconds, call_gas = timed(direct_txs)
     result = {
         "model": name, "model_hash": "0x" + model_hash.hex(), "model_bytes": len(model.encode()),
         "layers": len(model.layers), "macs": model.macs, "input_bytes": model.input_size,
-        "output_bytes": model.output_size, "precompile_gas": expected_precompile_gas(model),
+        "output_bytes": model.output_size,
+        "precompile_gas": inference_gas(model.macs, model.input_size, model.output_size),
         "precompile": {"inferences": iterations, "seconds": direct_seconds,
                        "inferences_per_second": _rate(iterations, direct_seconds)},
         "evm_call": {"transactions": tx_iterations, "seconds": call_seconds,
@@ -96,12 +124,14 @@ def _speed(name: str, model, iterations: int, tx_iterations: int) -> dict:
                      "gas_per_inference": sum(call_gas) / len(call_gas)},
     }
     if name == "digits":
-        client = AIClient(backend, sender=sender)
-        bounty = client.deploy_contract("DigitBounty", model_hash, 10)  # target 10 never matches: no payouts
-        classify = contract_abi("DigitBounty")
-        nonce = backend.state.get_nonce(address_of_key(sender))
-        contract_txs = [backend.sign(sender, bounty, classify.encode_call("classify", x), gas=300_000, nonce=nonce + i)
-                        for i, x in enumerate(inputs[:tx_iterations])]
+        # target 10 never matches: no payouts
+        bounty_code = load_artifact("DigitBounty")["bytecode"] + abi_encode(["bytes32", "uint256"], [model_hash, 10])
+        deployed = apply_transaction(state, env, signed(None, bounty_code, 3_000_000))
+        if not deployed.success:
+            raise RuntimeError("deploying DigitBounty failed")
+        classify = function_signature_to_4byte_selector("classify(bytes)")
+        contract_txs = [signed(deployed.contract_address, classify + abi_encode(["bytes"], [x]), 300_000)
+                        for x in inputs[:tx_iterations]]
         seconds, gas = timed(contract_txs)
         result["contract"] = {"transactions": tx_iterations, "seconds": seconds,
                               "inferences_per_second": _rate(tx_iterations, seconds),
@@ -112,36 +142,39 @@ def _speed(name: str, model, iterations: int, tx_iterations: int) -> dict:
 class _DisputeBench:
     """One in-process chain with the AI contracts, for playing disputes and counting their gas."""
 
-    def __init__(self):
-        from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
-        from hyperion.ai.sdk import AIClient
+    def __init__(self, models):
+        from eth_account import Account
+
         from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
+        from hyperion.primitives.keccak import keccak256
+        from hyperion.sdk import AIClient, HyperionClient
+        from hyperion.sdk.inprocess import InProcessNode
 
-        self.keys = {n: dev_key(f"bench-dispute/{n}") for n in ("admin", "requester", "worker", "challenger")}
-        self.backend = InProcessBackend(funded={address_of_key(k): 10**27 for k in self.keys.values()})
-        self.backend.install_predeploys(address_of_key(self.keys["admin"]))  # the fee vault and governor
-        self.client = AIClient.deploy(self.backend, self.keys["admin"], FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS,
-                                      challenge_window=WINDOW, worker_bond=BOND, move_window=MOVE)
+        self.keys = {n: keccak256(f"bench-dispute/{n}".encode()) for n in ("admin", "requester", "worker",
+                                                                            "challenger")}
+        self.node = InProcessNode(funded={Account.from_key(k).address: 10**27 for k in self.keys.values()},
+                                  models=models, gas_limit=60_000_000)
+        # against the predeployed fee vault and governor (their parameters set the fee split)
+        self.client = AIClient.deploy(HyperionClient(web3=self.node.w3, private_key=self.keys["admin"]),
+                                      FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS, challenge_window=WINDOW,
+                                      worker_bond=BOND, move_window=MOVE)
         self.client.register_worker(sender=self.keys["worker"])
-
-    def add(self, model) -> None:
-        self.backend.install_model(model)
-        self.client.transact("ModelRegistry", self.client.deployment.registry, "register", model.content_hash,
-                             list(model.input_shape), model.output_size, model.macs, 0, 0, "bench",
-                             sender=self.keys["admin"])
+        for model in models:
+            self.client.client.transact(self.client.registry.functions.register(
+                model.content_hash, list(model.input_shape), model.output_size, model.macs, 0, 0, "bench"))
 
     def _tx(self, who: str, function: str, *args, value: int = 0, gas: int = 20_000_000):
-        return self.client.transact("InferenceJobs", self.client.deployment.jobs, function, *args, value=value,
-                                    sender=self.keys[who], gas=gas)
+        return self.client.client.transact(getattr(self.client.jobs.functions, function)(*args), value=value,
+                                           sender=self.keys[who], gas=gas)
 
     def direct_challenge(self, model, data: bytes, lying) -> int:
         from hyperion.primitives.keccak import keccak256
 
         job_id = self.client.post_job(model.content_hash, data, 0, sender=self.keys["requester"])
         self._tx("worker", "submit_result", job_id, keccak256(lying.output), lying.root, b"", value=BOND)
-        receipt = self._tx("challenger", "challenge", job_id, data, value=BOND, gas=29_000_000)
+        result = self._tx("challenger", "challenge", job_id, data, value=BOND, gas=29_000_000)
         assert self.client.job(job_id).status == "slashed"
-        return receipt.gas_used
+        return result.gas_used
 
     def dispute(self, model, data: bytes, honest, lying) -> dict:
         from hyperion.ai.disputes import WORKER_PHASES, DisputeState, challenger_move, worker_move
@@ -150,11 +183,10 @@ class _DisputeBench:
         job_id = self.client.post_job(model.content_hash, data, 0, sender=self.keys["requester"])
         self._tx("worker", "submit_result", job_id, keccak256(lying.output), lying.root, b"", value=BOND)
         opened = self._tx("challenger", "open_dispute", job_id, value=BOND)
-        dispute_id = self.client.read("InferenceJobs", self.client.deployment.jobs, "dispute_count")
+        dispute_id = self.client.jobs.functions.dispute_count().call()
         gas = {"open_dispute": [opened.gas_used]}
         while True:
-            state = DisputeState.from_tuple(
-                self.client.read("InferenceJobs", self.client.deployment.jobs, "disputes", dispute_id))
+            state = DisputeState.from_tuple(self.client.jobs.functions.disputes(dispute_id).call())
             if not state.open:
                 break
             who, (name, args) = (("worker", worker_move(state, lying)) if state.phase in WORKER_PHASES
@@ -178,8 +210,7 @@ def _dispute_cost(name: str, model, layers: Optional[list[int]] = None) -> dict:
     runner = Runner(model)
     data = _inputs(name, 1)[0] if name != "tower" else bytes(model.input_size)
     honest = Trace.compute(plan, data, runner)
-    bench = _DisputeBench()
-    bench.add(model)
+    bench = _DisputeBench([model])
     played = []
     for layer in layers or range(1, plan.layer_count + 1):
         try:
@@ -206,6 +237,7 @@ def _dispute_cost(name: str, model, layers: Optional[list[int]] = None) -> dict:
     }
     if whole <= 25_000_000:
         result["direct_challenge_gas"] = bench.direct_challenge(model, data, wrong_result_trace(plan, data, 1, runner))
+    bench.node.close()
     return result
 
 

@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -272,7 +273,7 @@ class Target:
                  restart: Optional[Callable[[], str]] = None) -> None:
         self.label, self.batch, self.timeout, self.log, self.senders = label, batch, timeout, log, senders
         self.restart = restart
-        self.results: dict[str, list[PhaseResult]] = {phase: [] for phase in PHASES}
+        self.results: dict[tuple[str, int], list[PhaseResult]] = defaultdict(list)  # by (phase, txs)
         self.client = RpcClient(url)
         self._prepare()
 
@@ -325,7 +326,7 @@ class Target:
             kicked = f", {result.kicks} evm_mine kicks" if result.kicks else ""
             self.log(f"  {self.label:8} {phase:16}: {result.transactions} tx in {result.seconds:6.2f}s "
                      f"(accepted after {result.send_seconds:.2f}s) = {result.rate:8,.0f} tx/s{kicked}")
-        self.results[phase].append(result)
+        self.results[phase, txs].append(result)
         return result
 
     def recover(self) -> None:
@@ -340,13 +341,13 @@ class Target:
         for account in [self.minter, *self.holders]:
             account.nonce = int(self.client.call("eth_getTransactionCount", _hex(account.address), "latest"), 16)
 
-    def median_rate(self, phase: str) -> Optional[float]:
-        """The median over the rounds the node completed; None if it completed none."""
-        rates = [r.rate for r in self.results[phase] if r.rate is not None]
+    def median_rate(self, phase: str, txs: int) -> Optional[float]:
+        """The median over the rounds of ``txs`` transactions the node completed; None if it completed none."""
+        rates = [r.rate for r in self.results[phase, txs] if r.rate is not None]
         return statistics.median(rates) if rates else None
 
-    def failures(self, phase: str) -> list[str]:
-        return [r.failure for r in self.results[phase] if r.failure is not None]
+    def failures(self, phase: str, txs: int) -> list[str]:
+        return [r.failure for r in self.results[phase, txs] if r.failure is not None]
 
     def close(self) -> None:
         self.client.close()
@@ -361,13 +362,15 @@ def run_load(url: str, txs: int, batch: int, senders: int, timeout: float, log=p
         target.close()
 
 
-def run_interleaved(targets: list[Target], txs: int, rounds: int) -> None:
-    """``rounds`` rounds of every phase on every target, alternating which target goes first."""
+def run_interleaved(targets: list[Target], sizes: Sequence[int], rounds: int) -> None:
+    """``rounds`` rounds of every phase and load size on every target, alternating which target
+    (and which size) goes first, so that a drift of the machine's speed hits all alike."""
     for round_index in range(rounds):
         order = targets if round_index % 2 == 0 else list(reversed(targets))
-        for phase in PHASES:
-            for target in order:
-                target.run(phase, txs)
+        for txs in (sizes if round_index % 2 == 0 else list(reversed(sizes))):
+            for phase in PHASES:
+                for target in order:
+                    target.run(phase, txs)
 
 
 # -- node processes -------------------------------------------------------------------------
@@ -491,15 +494,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="End-to-end throughput over JSON-RPC: pre-signed ETH and ERC-20 transfers sent in "
                     "eth_sendRawTransaction batches, timed until every receipt exists. With --against, "
                     "the two nodes' runs are interleaved round by round and the ratio of medians is reported.")
-    parser.add_argument("--txs", "-n", type=int, default=DEFAULT_TXS,
-                        help=f"ETH transfers, and as many ERC-20 transfers, per round (default {DEFAULT_TXS})")
+    parser.add_argument("--txs", "-n", type=int, nargs="+", default=[DEFAULT_TXS], metavar="N",
+                        help=f"ETH transfers, and as many ERC-20 transfers, per round (default {DEFAULT_TXS}); "
+                             "with several sizes (--txs 1000 10000) each round runs every size and the "
+                             "rate at each size is compared with the rate at the first")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                         help=f"rounds per node, alternating which node goes first (default {DEFAULT_ROUNDS})")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
                         help=f"requests per JSON-RPC batch (default {DEFAULT_BATCH})")
     parser.add_argument("--senders", type=int, default=DEFAULT_SENDERS,
                         help=f"sending dev accounts (default {DEFAULT_SENDERS}, at most 9)")
-    parser.add_argument("--url", help="bench this running Hyperion node instead of starting one")
+    parser.add_argument("--rpc-url", "--url", dest="url", metavar="URL",
+                        help="bench this running Hyperion node instead of starting one")
     parser.add_argument("--against", metavar="URL",
                         help="also run the load against this node (http URL, or 'anvil' to start one) "
                              "and print the ratio")
@@ -514,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.txs < 1 or args.batch < 1 or args.rounds < 1 or not 1 <= args.senders <= 9 or (
+    if min(args.txs) < 1 or args.batch < 1 or args.rounds < 1 or not 1 <= args.senders <= 9 or (
             args.block_time is not None and not args.block_time > 0):
         print("hyperion bench rpc: --txs, --rounds, --batch and --block-time must be positive, --senders 1..9",
               file=sys.stderr)
@@ -546,7 +552,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.against:
             other_url = fresh_anvil() if args.against == "anvil" else args.against
         storage = "external" if args.url else ("data dir" if args.data_dir else "in memory")
-        log(f"hyperion bench rpc: {args.txs} ETH + {args.txs} ERC-20 transfers per round, {args.rounds} rounds, "
+        sizes = " and ".join(str(n) for n in args.txs)
+        log(f"hyperion bench rpc: {sizes} ETH + as many ERC-20 transfers per round, {args.rounds} rounds, "
             f"batches of {args.batch}, {args.senders} senders; hyperion {storage}; {load_before}")
         targets.append(Target("hyperion", url, args.senders, args.batch, args.timeout, log))
         if other_url is not None:
@@ -574,36 +581,56 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return None if value is None else round(value, 1)
 
     names = {0: "hyperion", 1: "against"}
-    report: dict[str, Any] = {
-        names[i]: {phase: {"transactions": args.txs, "rounds": len(t.results[phase]),
-                           "tx_per_s": rounded(t.median_rate(phase)),
-                           "tx_per_s_rounds": [rounded(r.rate) for r in t.results[phase]],
-                           "seconds": round(statistics.median(r.seconds for r in t.results[phase]), 4),
-                           "kicks": sum(r.kicks for r in t.results[phase]),
-                           "failures": t.failures(phase)}
-                   for phase in PHASES}
-        for i, t in enumerate(targets)}
+    first = args.txs[0]
+
+    def entry(target: Target, phase: str, txs: int) -> dict:
+        results = target.results[phase, txs]
+        return {"transactions": txs, "rounds": len(results), "tx_per_s": rounded(target.median_rate(phase, txs)),
+                "tx_per_s_rounds": [rounded(r.rate) for r in results],
+                "seconds": round(statistics.median(r.seconds for r in results), 4),
+                "kicks": sum(r.kicks for r in results), "failures": target.failures(phase, txs)}
+
+    report: dict[str, Any] = {names[i]: {phase: entry(t, phase, first) for phase in PHASES}
+                              for i, t in enumerate(targets)}
     report["load_average"] = {"before": load_before, "after": load_after}
     if len(targets) == 2:
-        report["ratio"] = {phase: _ratio(targets[0].median_rate(phase), targets[1].median_rate(phase))
+        report["ratio"] = {phase: _ratio(targets[0].median_rate(phase, first), targets[1].median_rate(phase, first))
                            for phase in PHASES}
+    if len(args.txs) > 1:
+        # every size, and each size's rate over the first size's rate (same node, same run)
+        report["sizes"] = {names[i]: {str(txs): {phase: entry(t, phase, txs) for phase in PHASES}
+                                      for txs in args.txs} for i, t in enumerate(targets)}
+        report["scaling"] = {names[i]: {str(txs): {phase: _ratio(t.median_rate(phase, txs), t.median_rate(phase, first))
+                                                   for phase in PHASES} for txs in args.txs[1:]}
+                             for i, t in enumerate(targets)}
+        if len(targets) == 2:
+            report["ratio_by_size"] = {str(txs): {phase: _ratio(targets[0].median_rate(phase, txs),
+                                                                targets[1].median_rate(phase, txs))
+                                                  for phase in PHASES} for txs in args.txs}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print()
     other = targets[1].label if len(targets) == 2 else None
-    print(f"{'median of ' + str(args.rounds) + ' rounds':24}{'hyperion tx/s':>14}"
-          + (f"{other + ' tx/s':>14}{'ratio':>8}" if other else ""))
-    for phase in PHASES:
-        line = f"{phase:24}{_rate_text(targets[0].median_rate(phase)):>14}"
-        if other:
-            ratio = report["ratio"][phase]
-            line += f"{_rate_text(targets[1].median_rate(phase)):>14}{'-' if ratio is None else f'{ratio:.2f}':>8}"
-        print(line)
+    for txs in args.txs:
+        print(f"{f'{txs} tx, median of {args.rounds} rounds':30}{'hyperion tx/s':>14}"
+              + (f"{other + ' tx/s':>14}{'ratio':>8}" if other else "")
+              + (f"{f'vs {first} tx':>12}" if txs != first else ""))
+        for phase in PHASES:
+            mine = targets[0].median_rate(phase, txs)
+            line = f"{phase:30}{_rate_text(mine):>14}"
+            if other:
+                ratio = _ratio(mine, targets[1].median_rate(phase, txs))
+                line += f"{_rate_text(targets[1].median_rate(phase, txs)):>14}{'-' if ratio is None else f'{ratio:.2f}':>8}"
+            if txs != first:
+                scale = _ratio(mine, targets[0].median_rate(phase, first))
+                line += f"{'-' if scale is None else f'{scale:.2f}':>12}"
+            print(line)
     for target in targets:
         for phase in PHASES:
-            for failure in target.failures(phase):
-                print(f"{target.label} {phase}: a round failed: {failure}")
+            for txs in args.txs:
+                for failure in target.failures(phase, txs):
+                    print(f"{target.label} {phase} ({txs} tx): a round failed: {failure}")
     print(f"{load_before}; after: {load_after.removeprefix('load average ')}")
     return 0
 

@@ -733,7 +733,15 @@ class Chain:
         return _calls.call(self, block, tx_fields, state_overrides, block_overrides, pending=pending)
 
     def estimate_gas(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None) -> int:
-        block, pending = self._call_block(block_spec)
+        """The gas limit the transaction needs in the block it can be mined in at the earliest.
+
+        ``"latest"`` (web3.py's default) is estimated like ``"pending"``, on the
+        block after the head, as anvil does: estimated on the head's own number
+        and timestamp, code whose cost depends on them would be sent with too
+        little gas. An older block is estimated as of that block.
+        """
+        block = self.resolve_block(block_spec)
+        pending = block_spec is None or (isinstance(block_spec, str) and block_spec in ("latest", "pending"))
         return _calls.estimate_gas(self, block, tx_fields, state_overrides, pending=pending)
 
     def create_access_list(self, tx_fields: dict, block_spec="pending", state_overrides: Optional[dict] = None):

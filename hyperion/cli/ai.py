@@ -47,6 +47,7 @@ from hyperion.cli.common import (
 )
 
 DEFAULT_DEPLOYMENT = "hyperion-ai.json"
+READ_ONLY = {("model", "list"), ("model", "infer"), ("job", "status")}  # need no signer
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -155,23 +156,39 @@ def _describe_output(output: bytes) -> str:
     return "0x" + output.hex()
 
 
-def open_backend(args: argparse.Namespace):
-    """The node the command talks to."""
-    from hyperion.ai.backends import RpcBackend
+def open_connection(args: argparse.Namespace):
+    """The SDK over the node the command talks to, signing with the command's key (if any)."""
+    from hyperion.sdk import connect
 
-    return RpcBackend(rpc_url(args))
+    return connect(rpc_url(args), private_key(args))
+
+
+def _deployment(args: argparse.Namespace, client):
+    """The AI contracts the command uses: ``--deployment FILE``, else the node's predeploys."""
+    from hyperion.sdk import AIClient, Deployment, SdkError
+
+    if args.deployment is not None:
+        deployment_path = Path(args.deployment)
+        if not deployment_path.exists():
+            raise UsageError(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment")
+        return AIClient(client, Deployment.load(deployment_path))
+    ai = AIClient(client)
+    try:
+        ai.require_code()
+    except SdkError as exc:
+        raise UsageError(f"{exc}: this node has no predeployed AI contracts; "
+                         "run `hyperion model deploy` and pass --deployment FILE") from None
+    return ai
 
 
 def run(args: argparse.Namespace) -> int:
-    from hyperion.ai.errors import AIError
-    from hyperion.ai.sdk import AIClient, Deployment
+    from hyperion.sdk import AIClient
 
-    backend = open_backend(args)
-    key = private_key(args)
-    if key is not None:
-        sender = bytes.fromhex(key[2:])
-    else:
-        accounts = backend.accounts()
+    client = open_connection(args).client
+    sender = None
+    if client.account is None and (args.group, args.command) not in READ_ONLY:
+        # no key given: the node's first unlocked (dev) account signs
+        accounts = client.w3.eth.accounts
         if not accounts:
             raise UsageError("no signing key: pass --key, --dev-account N or set HYPERION_PRIVATE_KEY")
         sender = accounts[0]
@@ -180,30 +197,17 @@ def run(args: argparse.Namespace) -> int:
         deployment_path = Path(args.deployment or DEFAULT_DEPLOYMENT)
         from hyperion.predeploys.plan import FEE_VAULT_ADDRESS, PROTOCOL_GOVERNOR_ADDRESS
 
-        client = AIClient.deploy(backend, sender, args.vault or FEE_VAULT_ADDRESS,
-                                 args.governor or PROTOCOL_GOVERNOR_ADDRESS, challenge_window=args.challenge_window,
-                                 worker_bond=args.worker_bond, dat=args.dat)
-        client.deployment.save(deployment_path)
-        for name, address in (("ModelRegistry", client.deployment.registry),
-                              ("InferenceGateway", client.deployment.gateway),
-                              ("InferenceJobs", client.deployment.jobs)):
-            print(f"{name:<17} 0x{address.hex()}")
+        ai = AIClient.deploy(client, args.vault or FEE_VAULT_ADDRESS, args.governor or PROTOCOL_GOVERNOR_ADDRESS,
+                             challenge_window=args.challenge_window, worker_bond=args.worker_bond, dat=args.dat,
+                             sender=sender)
+        ai.deployment.save(deployment_path)
+        for name in ("ModelRegistry", "InferenceGateway", "InferenceJobs"):
+            print(f"{name:<17} {ai.deployment.address_of(name)}")
         print(f"addresses saved to {deployment_path}; pass --deployment {deployment_path} to use them "
               "(the other commands default to the predeployed system contracts)")
         return EXIT_OK
 
-    if args.deployment is not None:
-        deployment_path = Path(args.deployment)
-        if not deployment_path.exists():
-            raise UsageError(f"no deployment file {deployment_path}; run `hyperion model deploy` or pass --deployment")
-        client = AIClient(backend, Deployment.load(deployment_path), sender=sender)
-    else:
-        client = AIClient(backend, Deployment.predeployed(), sender=sender)
-        try:
-            client.require_code()
-        except AIError as exc:
-            raise UsageError(f"{exc}: this node has no predeployed AI contracts; "
-                             "run `hyperion model deploy` and pass --deployment FILE") from None
+    ai = _deployment(args, client)
     if args.group == "model":
         if args.command == "register":
             from hyperion.ai.model import decode_model
@@ -214,32 +218,32 @@ def run(args: argparse.Namespace) -> int:
                 model = decode_model((MODELS_DIR / f"{args.file}.hqm").read_bytes())
             else:
                 model = decode_model(Path(args.file).read_bytes())
-            receipt = client.register_model(model, name=args.name, inference_fee=args.fee)
+            result = ai.register_model(model, name=args.name, inference_fee=args.fee, sender=sender)
             print(f"published and registered 0x{model.content_hash.hex()} ({len(model.encode())} bytes, "
-                  f"{model.macs} MACs) in tx 0x{receipt.tx_hash.hex()}")
+                  f"{model.macs} MACs) in tx {result.tx_hash}")
             return EXIT_OK
         if args.command == "list":
-            for info in client.list_models():
+            for info in ai.list_models():
                 print(f"0x{info.model_hash.hex()}  {info.name or '-':<16} shape={info.input_shape} "
                       f"out={info.output_size}B macs={info.macs} fee={info.inference_fee} "
-                      f"owner=0x{info.owner.hex()} dat-class={info.dat_class_id or '-'}")
+                      f"owner={info.owner} dat-class={info.dat_class_id or '-'}")
             return EXIT_OK
         if args.command == "infer":
             data = _read_input(args)
-            info = client.model_info(args.model_hash)
+            info = ai.model_info(args.model_hash)
             if info is not None and len(data) != math.prod(info.input_shape):
                 raise UsageError(f"model 0x{args.model_hash.hex()} takes {math.prod(info.input_shape)} input "
                                  f"bytes (shape {info.input_shape}), got {len(data)}")
-            print(_describe_output(client.infer(args.model_hash, data)))
+            print(_describe_output(ai.infer(args.model_hash, data)))
             return EXIT_OK
 
     if args.command == "post":
-        post = client.post_job if args.private else client.post_public_job
-        job_id = post(args.model_hash, _read_input(args), args.fee, args.bond)
+        post = ai.post_job if args.private else ai.post_public_job
+        job_id = post(args.model_hash, _read_input(args), args.fee, args.bond, sender=sender)
         print(f"job {job_id}")
         return EXIT_OK
     if args.command == "register-worker":
-        client.register_worker()
+        ai.register_worker(sender=sender)
         print("worker registered")
         return EXIT_OK
     if args.command == "submit":
@@ -247,34 +251,34 @@ def run(args: argparse.Namespace) -> int:
         if args.compute:
             from hyperion.ai.trace import DisputePlan, Trace
 
-            model = client.fetch_model(client.job(args.job_id).model_hash)
+            model = ai.fetch_model(ai.job(args.job_id).model_hash)
             trace = Trace.compute(DisputePlan(model), _read_input(args))
             output, trace_root = trace.output, trace.root
         elif args.output_hex is not None:
             output = args.output_hex
         else:
             raise UsageError("give --output-hex or --compute")
-        client.submit_result(args.job_id, output, args.bond, trace_root=trace_root)
+        ai.submit_result(args.job_id, output, args.bond, trace_root=trace_root, sender=sender)
         print(f"submitted {_describe_output(output)} for job {args.job_id}")
         return EXIT_OK
     if args.command == "challenge":
-        receipt = client.challenge(args.job_id, _read_input(args), args.bond)
-        for name, fields in client.events(receipt):
+        result = ai.challenge(args.job_id, _read_input(args), args.bond, sender=sender)
+        for name, fields in result.named_events():
             if name == "ChallengeResolved":
                 print("worker slashed" if fields["worker_slashed"] else "challenge failed: the result stands")
         return EXIT_OK
     if args.command == "finalize":
-        client.finalize(args.job_id)
+        ai.finalize(args.job_id, sender=sender)
         print(f"job {args.job_id} finalized")
         return EXIT_OK
     if args.command == "status":
-        job = client.job(args.job_id)
+        job = ai.job(args.job_id)
         if job.status == "none":
             raise CommandFailed(f"no job {args.job_id}")
         print(f"job {job.job_id}: {job.status}  model 0x{job.model_hash.hex()}  fee {job.fee}")
-        print(f"  requester 0x{job.requester.hex()}  worker 0x{job.worker.hex()}  result 0x{job.result_hash.hex()}")
+        print(f"  requester {job.requester}  worker {job.worker}  result 0x{job.result_hash.hex()}")
         print(f"  trace root 0x{job.trace_root.hex()}  open disputes {job.open_disputes}")
-        for name, fields in client.job_trail(args.job_id):
+        for name, fields in ai.job_trail(args.job_id):
             shown = ", ".join(f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}" for k, v in fields.items()
                               if k != "job_id")
             print(f"  {name}: {shown}")
@@ -283,34 +287,30 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    """``hyperion ai watch|work``: run the agent until SIGINT / SIGTERM (``hyperion.ai.watcher`` / ``.worker``)."""
+    """``hyperion ai watch|work``: run the agent until SIGINT / SIGTERM (``hyperion.agents``)."""
     import logging
     import signal
     import threading
 
-    from web3 import Web3
-
+    from hyperion.agents.watcher import Watcher
+    from hyperion.agents.worker import Worker
     from hyperion.ai.store import DirectoryModelStore
-    from hyperion.ai.watcher import Watcher
-    from hyperion.ai.web3tx import Signer
-    from hyperion.ai.worker import Worker
-    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS
+    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS
 
-    key = private_key(args)
-    if key is None:
+    if private_key(args) is None:
         raise UsageError(f"the {args.command} agent stakes its own bonds: pass --key, --dev-account N "
                          "or set HYPERION_PRIVATE_KEY")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    w3 = Web3(Web3.HTTPProvider(rpc_url(args), request_kwargs={"timeout": 60}))
+    client = open_connection(args).client
     jobs = args.jobs or INFERENCE_JOBS_ADDRESS
-    if not w3.eth.get_code(Web3.to_checksum_address("0x" + jobs.hex())):
+    if not client.code(jobs):
         raise CommandFailed(f"no InferenceJobs contract at 0x{jobs.hex()} on this chain")
     options = {"cache": DirectoryModelStore(args.cache) if args.cache else None, "from_block": args.from_block}
     if args.command == "work":
-        agent = Worker(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, bond=args.bond, **options)
+        agent = Worker(client, jobs, bond=args.bond, **options)
     else:
-        agent = Watcher(w3, Signer(w3, key), jobs, MODEL_STORE_ADDRESS, **options)
+        agent = Watcher(client, jobs, **options)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,4 +1,4 @@
-"""What every command group shares: exit statuses, how a node is reached, who signs, amounts, errors.
+"""What every command group shares: exit statuses, how a node is reached, who signs, amounts, errors, logs.
 
 A node is addressed the same way by every command that talks to one:
 ``--rpc-url URL`` (as Foundry's ``cast`` names it; ``--rpc`` is an alias),
@@ -16,8 +16,11 @@ errors for bug reports.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import re
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 from urllib.parse import urlsplit
@@ -235,3 +238,27 @@ def add_command(commands: argparse._SubParsersAction, name: str, handler=None, *
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+# -- logging ------------------------------------------------------------------------------
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                 "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiohttp").setLevel(max(logging.WARNING, root.level))

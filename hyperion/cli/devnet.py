@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hyperion.ai.chainstore import model_store_genesis
     from hyperion.rollup.devnet import Devnet, DevnetOptions
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hyperion-devnet-"))
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                             follower_port=args.follower_port, l1_block_time=args.l1_block_time,
                             l2_block_time=args.l2_block_time, l2_chain_id=args.chain_id,
                             data_availability=args.data_availability, follower=not args.no_follower,
-                            log_level=args.log_level)
+                            log_level=args.log_level, l2_alloc=model_store_genesis())
     devnet = Devnet(options)
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, positive_int
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, positive_int
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
@@ -129,30 +128,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     from hyperion.cli.rollup_node import add_rollup_arguments
 
     add_rollup_arguments(parser)
-
-
-# -- logging ------------------------------------------------------------------------------
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": round(record.created, 3), "level": record.levelname.lower(),
-                 "logger": record.name, "msg": record.getMessage()}
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiohttp").setLevel(max(logging.WARNING, root.level))
 
 
 # -- configuration --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, configure_logging
 
 DEFAULT_ROLLUP_DIR = Path.home() / ".hyperion" / "rollup"
 
@@ -79,7 +79,6 @@ def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hyperion.cli.node import configure_logging
     from hyperion.rollup.config import InvalidRollupConfig, RollupConfig
     from hyperion.rollup.node import RollupNode, RollupOptions
 
@@ -102,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
         data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
         follow_unsafe=args.follow_unsafe)
+    from hyperion.ai.chainstore import ai_precompiles_variant
+
+    config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
     if args.role == "follower" and not args.sequencer_url:
         log.warning("no --sequencer-url: eth_sendRawTransaction will be refused by this follower's empty pool")
     data_dir: Optional[Path] = None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 
 from hyperion.execution.intrinsic import MAX_INITCODE_SIZE, InvalidTransactionError, intrinsic_gas
+from hyperion.execution.result import InvalidTransaction, TransactionResult
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.transactions import DEPOSIT_TX_TYPE
@@ -74,8 +75,6 @@ def _start_error(tx, fork: Fork, balance_after_mint: int) -> str | None:
 
 def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int = 0):
     """Execute deposit ``tx``; raises InvalidTransaction only when it cannot fit the block."""
-    from hyperion.execution.transaction import InvalidTransaction, TransactionResult
-
     fork = env.fork
     if not deposits_enabled(fork):
         raise InvalidTransaction("transaction type not supported: deposit transactions exist only on a rollup")
@@ -91,7 +90,7 @@ def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int 
     if failure is None and nonce >= 2**64 - 1:
         failure = f"nonce has max value: address 0x{sender.hex()}, nonce: {nonce}"
     if failure is not None:
-        return _failed(state, tx, sender, nonce, failure, TransactionResult)
+        return _failed(state, tx, sender, nonce, failure)
 
     state.set_nonce(sender, nonce + 1)
     ctx = TxContext(state, env, fork, sender, 0, (), tracer)
@@ -141,8 +140,8 @@ def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int 
     )
 
 
-def _failed(state, tx, sender: bytes, nonce: int, reason: str, result_type):
+def _failed(state, tx, sender: bytes, nonce: int, reason: str) -> TransactionResult:
     """A failed deposit: the mint stays, the nonce goes up, the whole gas limit counts as used."""
     state.set_nonce(sender, min(nonce + 1, 2**64 - 1))
     state.end_transaction()
-    return result_type(gas_used=tx.gas, success=False, error=f"failed deposit: {reason}", deposit_nonce=nonce)
+    return TransactionResult(gas_used=tx.gas, success=False, error=f"failed deposit: {reason}", deposit_nonce=nonce)

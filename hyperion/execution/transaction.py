@@ -10,46 +10,20 @@ accounts) is read from the ``Fork`` in the block environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
-
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE, apply_deposit
 from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
+from hyperion.execution.result import InvalidTransaction, TransactionResult
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 from hyperion.vm.frame import TxContext
-from hyperion.vm.instructions.system import DELEGATION_PREFIX, delegation_target
-from hyperion.vm.interpreter import (
-    ACCOUNTS_CREATED_ON_TOUCH,
-    FAILED,
-    RIPEMD160_ADDRESS,
-    SUCCESS,
-    execute_call,
-    execute_create,
-)
+from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, DELEGATION_PREFIX, delegation_target
+from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
 
 MAX_NONCE = 2**64 - 1
-
-
-class InvalidTransaction(ValueError):
-    """The transaction cannot be included: nothing was executed or charged."""
-
-
-@dataclass
-class TransactionResult:
-    gas_used: int
-    success: bool
-    output: bytes = b""
-    logs: list = field(default_factory=list)
-    contract_address: Optional[bytes] = None
-    error: Optional[str] = None
-    blob_gas_used: int = 0
-    gas_refunded: int = 0
-    deposit_nonce: Optional[int] = None  # deposits: the sender's nonce before the deposit
 
 
 def _failure_text(reason) -> str:

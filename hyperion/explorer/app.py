@@ -17,8 +17,9 @@ import jinja2
 from aiohttp import web
 
 from hyperion.explorer import chain_pages, lazai_pages, rollup_pages
+from hyperion.explorer.rollup_pages import ROLLUP
 from hyperion.explorer.source import RpcFailure, Source
-from hyperion.explorer.views import Page, Section, slug
+from hyperion.explorer.views import NotFound, Page, Section, slug
 
 log = logging.getLogger("hyperion.explorer")
 
@@ -27,11 +28,6 @@ _HERE = Path(__file__).parent
 
 SOURCE = web.AppKey("source", Source)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
-ROLLUP = web.AppKey("rollup", object)
-
-
-class NotFound(Exception):
-    """Nothing at this address: rendered as a 404 page."""
 
 
 def _environment() -> jinja2.Environment:

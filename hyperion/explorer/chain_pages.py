@@ -15,6 +15,7 @@ from hyperion.explorer.views import (
     Badge,
     Link,
     Mono,
+    NotFound,
     Page,
     Section,
     address_link,
@@ -91,8 +92,6 @@ async def home(request: web.Request, source: Source) -> Page:
 
 
 async def block(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     ident = request.match_info["id"]
     if _HASH.match(ident):
         found = await source.call("eth_getBlockByHash", ident, True)
@@ -155,8 +154,6 @@ def _tree(source: Source, frame: dict) -> dict:
 
 
 async def transaction(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     tx_hash = request.match_info["hash"]
     if not _HASH.match(tx_hash):
         raise ValueError(f"not a transaction hash: {tx_hash}")
@@ -303,8 +300,6 @@ async def address(request: web.Request, source: Source) -> Page:
 
 
 async def search(request: web.Request, source: Source) -> web.StreamResponse:
-    from hyperion.explorer.app import NotFound
-
     query = request.query.get("q", "").strip()
     target = None
     if query.isdigit():

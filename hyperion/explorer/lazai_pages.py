@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from hyperion.explorer.source import Source
-from hyperion.explorer.views import Amount, Badge, Link, Mono, Page, Section, address_link, block_link, tx_link
+from hyperion.explorer.views import (Amount, Badge, Link, Mono, NotFound, Page, Section, address_link, block_link,
+                                     tx_link)
 from hyperion.predeploys.plan import (
     DAT_ADDRESS,
     FEE_VAULT_ADDRESS,
@@ -71,8 +72,6 @@ async def dat_classes(request: web.Request, source: Source) -> Page:
 
 
 async def dat_class(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     class_id = int(request.match_info["class_id"])
     if not 1 <= class_id <= await source.read(DAT_ADDRESS, "classCount"):
         raise NotFound(f"no DAT class {class_id}")
@@ -133,8 +132,6 @@ async def idaos(request: web.Request, source: Source) -> Page:
 
 
 async def idao(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     idao_id = int(request.match_info["idao_id"])
     if not 1 <= idao_id <= await source.read(IDAO_REGISTRY_ADDRESS, "idaoCount"):
         raise NotFound(f"no iDAO {idao_id}")
@@ -237,8 +234,6 @@ async def models(request: web.Request, source: Source) -> Page:
 
 
 async def model(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     text = request.match_info["model_hash"]
     model_hash = bytes.fromhex(text.removeprefix("0x"))
     if len(model_hash) != 32 or not await source.read(MODEL_REGISTRY_ADDRESS, "is_registered", model_hash):
@@ -287,8 +282,6 @@ async def jobs(request: web.Request, source: Source) -> Page:
 
 
 async def job(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import NotFound
-
     job_id = int(request.match_info["job_id"])
     if not 1 <= job_id <= await source.read(INFERENCE_JOBS_ADDRESS, "job_count"):
         raise NotFound(f"no job {job_id}")

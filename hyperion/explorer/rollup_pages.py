@@ -43,6 +43,9 @@ class RollupView:
         return self._l1
 
 
+ROLLUP = web.AppKey("rollup", object)  # the app's RollupView, or None on a node without a rollup
+
+
 def _b(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
@@ -52,8 +55,6 @@ def _not_rollup(reason: str) -> Page:
 
 
 async def rollup(request: web.Request, source: Source) -> Page:
-    from hyperion.explorer.app import ROLLUP
-
     try:
         config = await source.call("optimism_rollupConfig")
     except RpcFailure as exc:

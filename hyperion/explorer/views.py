@@ -16,6 +16,10 @@ from typing import Any, Optional
 ETHER = 10**18
 
 
+class NotFound(Exception):
+    """Nothing at this address: rendered as a 404 page."""
+
+
 @dataclass(frozen=True)
 class Link:
     href: str

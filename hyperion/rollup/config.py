@@ -81,6 +81,9 @@ class RollupConfig:
     sequencer_conf_depth: int = 2
     genesis_l2_hash: Optional[bytes] = None
     extra: dict = field(default_factory=dict)  # ignored keys, kept when the file is rewritten
+    # Set by the composition root, never saved: extends every L2 fork with node-bound precompiles
+    # (``hyperion node --rollup`` adds the AI ones, which read models from the L2 state).
+    fork_hook = None
 
     # -- derived values ----------------------------------------------------------
     def chain_config(self) -> ChainConfig:
@@ -91,7 +94,13 @@ class RollupConfig:
             config = ChainConfig.from_genesis_dict(self.l2_genesis)
         except InvalidGenesis as exc:
             raise InvalidRollupConfig(f"l2_genesis: {exc}") from None
-        config.fork_variant = with_deposits  # every fork of the genesis's schedule takes deposit transactions
+        hook = self.fork_hook
+
+        def variant(fork):  # every fork of the genesis's schedule takes deposit transactions
+            fork = with_deposits(fork)
+            return fork if hook is None else hook(fork)
+
+        config.fork_variant = variant
         config.dev_account_count = 0
         config.automine = False
         config.block_time = None

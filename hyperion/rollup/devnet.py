@@ -103,6 +103,7 @@ class DevnetOptions:
     challenge: bool = True
     log_level: str = "info"
     sequencer_env: dict = field(default_factory=dict)   # test hooks (HYPERION_TEST_*)
+    l2_alloc: dict = field(default_factory=dict)        # more L2 genesis entries ({address: account}), e.g. the AI predeploys
     follower_env: dict = field(default_factory=dict)
 
 
@@ -247,6 +248,7 @@ class Devnet:
         from hyperion.rollup.l1.predeploys import l2_predeploys
 
         alloc = l2_predeploys()
+        alloc.update(self.options.l2_alloc)
         for address, _key in self.accounts:
             alloc[address] = {"balance": 10_000 * ETHER}
         config = ChainConfig(chain_id=self.options.l2_chain_id, genesis_timestamp=timestamp, gas_limit=30_000_000,

@@ -284,6 +284,17 @@ class Dispatcher:
             await self._flush_chain()
         return response
 
+    def handle_request(self, message: Any) -> Optional[dict]:
+        """Answer one decoded request in the calling thread: the in-process transport (no loop, no pool)."""
+        request_id, method, params, error = self._validate(message)
+        if error is not None:
+            return _error_response(None if request_id is _NO_ID else request_id, error)
+        response = self._invoke(request_id, method, params, None)
+        chain = getattr(self.context, "chain", None)
+        if chain is not None and getattr(chain, "needs_flush", False):
+            chain.flush()
+        return response
+
     # -- internals --------------------------------------------------------------------
 
     def _may_write(self, message: Any) -> bool:

@@ -14,3 +14,7 @@ class TransactionFailed(SdkError):
         super().__init__(reason if tx_hash is None else f"{reason} (tx {tx_hash})")
         self.reason = reason
         self.tx_hash = tx_hash
+
+
+class InvalidRpcUrl(SdkError):
+    """An endpoint URL that cannot address a JSON-RPC node."""

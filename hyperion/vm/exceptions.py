@@ -7,6 +7,11 @@ interpreter uses exceptions for these because they happen once per frame,
 which keeps the per-opcode path free of checks.
 """
 
+# How a frame ended, as ``execute_call`` / ``execute_create`` report it.
+SUCCESS = 1
+REVERTED = 0
+FAILED = -1
+
 
 class VMError(Exception):
     """Base class of everything that ends a frame early."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
 from hyperion.vm.exceptions import (
+    FAILED,
+    REVERTED,
+    SUCCESS,
     CodeSizeExceeded,
     ExceptionalHalt,
     Halt,
@@ -20,16 +23,10 @@ from hyperion.vm.exceptions import (
 )
 from hyperion.vm.frame import Frame, TxContext
 from hyperion.vm.gas import CODE_DEPOSIT_BYTE
+from hyperion.vm.instructions import system as _system
+from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, ACCOUNTS_TOUCHED
 from hyperion.vm.precompiles.base import PrecompileError
 
-SUCCESS = 1
-REVERTED = 0
-FAILED = -1
-
-# TxContext.accounts: how a fork treats the accounts that calls and SELFDESTRUCT reach
-ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
-ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
-ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
 RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
@@ -208,5 +205,9 @@ def execute_create(
         tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
 
+
+# CALL* and CREATE* recurse into this module: it hands them its entry points,
+# so that the instruction set never imports the interpreter back.
+_system.bind_message_calls(execute_call, execute_create)
 
 __all__ = ["execute_call", "execute_create", "SUCCESS", "REVERTED", "FAILED"]

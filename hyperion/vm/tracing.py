@@ -15,6 +15,7 @@ from typing import Optional
 
 from hyperion.vm.exceptions import (
     ExceptionalHalt,
+    Halt,
     InvalidOpcode,
     OutOfGas,
     Revert,
@@ -25,6 +26,8 @@ from hyperion.vm.gas import STACK_LIMIT
 
 CALL_KINDS = {0xF1: "CALL", 0xF2: "CALLCODE", 0xF4: "DELEGATECALL", 0xFA: "STATICCALL", 0xF0: "CREATE", 0xF5: "CREATE2"}
 ERROR_SELECTOR = bytes.fromhex("08c379a0")
+_CALL_OPS = frozenset(("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"))
+_CREATE_OPS = frozenset(("CREATE", "CREATE2"))
 
 _ERROR_TEXT = {
     "OutOfGas": "out of gas",
@@ -126,7 +129,11 @@ class Tracer:
             if gas_before < spec.gas:
                 raise OutOfGas()
             f.gas = gas_before - spec.gas
-            next_pc = handler(f, pc)
+            try:
+                next_pc = handler(f, pc)
+            except (Halt, Revert):
+                self.on_step_end(f, gas_before - f.gas)  # STOP, RETURN, REVERT, SELFDESTRUCT end the frame
+                raise
             self.on_step_end(f, gas_before - f.gas)
             pc = next_pc
 
@@ -145,15 +152,19 @@ class StructLogger(Tracer):
         self.logs: list[dict] = []
         self._pending: list[dict] = []
         self._storage: dict[bytes, dict[str, str]] = {}
+        self._frame_gas: list[int] = []  # gas given to each open frame
+        self._child_gas = (0, 0)  # (given, left) of the frame that just ended, for its caller's CALL/CREATE step
         self.gas_used = 0
         self.failed = False
         self.return_value = b""
 
     def on_enter(self, kind, caller, to, value, data, gas, depth):
         self.depth = depth + 1
+        self._frame_gas.append(gas)
 
     def on_exit(self, status, gas_left, output, error):
         self.depth -= 1
+        self._child_gas = (self._frame_gas.pop() if self._frame_gas else 0, gas_left)
 
     def on_step(self, f, pc, opcode, name, gas):
         if self.limit and len(self.logs) >= self.limit:
@@ -181,9 +192,17 @@ class StructLogger(Tracer):
         self._pending.append(entry)
 
     def on_step_end(self, f, gas_cost):
+        (child_given, child_left), self._child_gas = self._child_gas, (0, 0)
         if self._pending:
             entry = self._pending.pop()
             if entry:
+                # gas_cost counts what a callee used; geth counts, as a CALL's cost, all the gas
+                # given to the callee, and as a CREATE's cost none of it
+                op = entry["op"]
+                if op in _CALL_OPS:
+                    gas_cost += child_left
+                elif op in _CREATE_OPS:
+                    gas_cost -= child_given - child_left
                 entry["gasCost"] = gas_cost
 
     def on_fault(self, f, exc):

@@ -2,7 +2,7 @@
 
 Reads a JSON list of hex inputs on stdin; prints, per input, the engine's
 output and the output of a transaction to the inference precompile executed
-by a fresh in-process chain, all hex.
+through the state-transition function on a fresh state, all hex.
 """
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 import sys
 
-from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.digits import DIGITS_MODEL_PATH
 from hyperion.ai.engine import Runner
 from hyperion.ai.model import decode_model
+from hyperion.primitives.keccak import keccak256
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS
+from tests.ai.evm import ScratchEvm
 
 
 def main() -> int:
     inputs = [bytes.fromhex(x) for x in json.load(sys.stdin)]
     model = decode_model(DIGITS_MODEL_PATH.read_bytes())
     runner = Runner(model)
-    key = dev_key("determinism")
-    chain = InProcessBackend(funded={address_of_key(key): 10**24})
-    chain.install_model(model)
+    key = keccak256(b"determinism")
+    chain = ScratchEvm([key], [model])
     engine_out, evm_out = [], []
     for x in inputs:
         engine_out.append(runner.run(x).hex())

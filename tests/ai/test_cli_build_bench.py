@@ -6,31 +6,41 @@ import json
 
 import pytest
 
-from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.engine import Runner
 from hyperion.ai.trace import DisputePlan, Trace
 from hyperion.cli import ai as ai_cli
 from hyperion.cli import main as hyperion_main
+from hyperion.cli.common import private_key
+from hyperion.sdk import connect
+from hyperion.sdk.inprocess import InProcessNode
 
-from .conftest import lazai_backend
+from .conftest import address_of_key, dev_key
+
+
+def _serve_cli_from(monkeypatch, node: InProcessNode) -> None:
+    """Make ``hyperion model|job`` talk to ``node`` (in this process) instead of a URL."""
+    monkeypatch.setattr(ai_cli, "open_connection", lambda args: connect(web3=node.w3, private_key=private_key(args)))
 
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    """Run ``hyperion model|job ...`` against one in-process chain; returns (run, backend, keys)."""
+    """Run ``hyperion model|job ...`` against one in-process chain; returns (run, sdk client, keys)."""
     keys = {n: dev_key(f"cli/{n}") for n in ("admin", "worker", "challenger")}
-    backend = lazai_backend(keys)  # the LazAI vault and governor the deployment's split needs
+    node = InProcessNode(funded={address_of_key(k): 10**24 for k in keys.values()})
     common = ["--deployment", str(tmp_path / "ai.json")]
-    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
+    _serve_cli_from(monkeypatch, node)
 
     def run(*argv: str, key: str = "admin") -> int:
         return hyperion_main([*argv, *common, "--key", keys[key].hex()])
 
-    return run, backend, keys
+    try:
+        yield run, connect(web3=node.w3).client, keys
+    finally:
+        node.close()
 
 
 def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
-    run, backend, keys = cli
+    run, sdk, keys = cli
     assert run("model", "deploy", "--challenge-window", "100", "--worker-bond", "0.01eth") == 0
     assert run("model", "register", "digits", "--name", "digits", "--fee", "1gwei") == 0
     out = capsys.readouterr().out
@@ -57,7 +67,7 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
     assert run("job", "post", h, "--digits-sample", "3", "--fee", "1000") == 0
     assert run("job", "submit", "2", "--compute", "--digits-sample", "3", "--bond", "0.01eth", key="worker") == 0
     capsys.readouterr()
-    backend.advance_time(100)
+    sdk.increase_time(100)
     assert run("job", "finalize", "2") == 0
     assert run("job", "status", "2") == 0
     status = capsys.readouterr().out
@@ -69,9 +79,10 @@ def test_cli_model_and_job_flow(cli, capsys, digits_model, digits_inputs):
 
 
 def test_cli_without_deployment_is_a_usage_error(tmp_path, capsys, monkeypatch):
-    backend = InProcessBackend(funded={address_of_key(dev_key("x")): 10**20})
-    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
-    code = hyperion_main(["model", "list", "--deployment", str(tmp_path / "none.json"), "--key", dev_key("x").hex()])
+    with InProcessNode(funded={address_of_key(dev_key("x")): 10**20}) as node:
+        _serve_cli_from(monkeypatch, node)
+        code = hyperion_main(["model", "list", "--deployment", str(tmp_path / "none.json"),
+                              "--key", dev_key("x").hex()])
     assert code == 2 and "no deployment file" in capsys.readouterr().err
 
 

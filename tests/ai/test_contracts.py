@@ -5,20 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hyperion.ai.backends import CallFailed
 from hyperion.ai.engine import Runner
 from hyperion.ai.model import Dense, QuantizedModel
 from hyperion.primitives.keccak import keccak256
+from hyperion.sdk import TransactionFailed as CallFailed
 
 from .conftest import VAULT, WINDOW, WORKER_BOND
 
 FEE = 10**15
+HOLDERS = "0x" + "05" * 20
 
 
-def vault_stream(backend, stream: int) -> int:
-    """Holders Mining's revenueByStream(stream) (the LazAI vault predeployed in the world's state)."""
-    data = keccak256(b"revenueByStream(uint8)")[:4] + stream.to_bytes(32, "big")
-    return int.from_bytes(backend.call(VAULT, data), "big")
+def vault_stream(world, stream: int) -> int:
+    """Holders Mining's revenueByStream(stream) (the LazAI vault predeployed on the world's chain)."""
+    return world.sdk.contract("HoldersMining").functions.revenueByStream(stream).call()
 
 
 # -- registry ----------------------------------------------------------------------------------
@@ -31,8 +31,7 @@ def test_registration_records_the_model(world):
     assert (info.input_shape, info.output_size, info.macs) == ([64], 32, 2368)
     assert info.input_scale_q32 == world.model.input_scale_q32 and info.name == "digits"
     assert [m.model_hash for m in world.client.list_models()] == [world.model.content_hash]
-    assert world.client.read("ModelRegistry", world.client.deployment.registry, "is_registered",
-                             world.model.content_hash)
+    assert world.client.registry.functions.is_registered(world.model.content_hash).call()
 
 
 def _tiny_model() -> QuantizedModel:
@@ -41,20 +40,17 @@ def _tiny_model() -> QuantizedModel:
 
 
 def test_registration_emits_and_refuses_duplicates_unpublished_models_and_bad_shapes(world):
-    registry = world.client.deployment.registry
+    register = world.client.registry.functions.register
     with pytest.raises(CallFailed, match="already registered"):
         world.client.register_model(world.model, sender=world.keys["user"])
     with pytest.raises(CallFailed, match="model bytes not published"):
-        world.client.transact("ModelRegistry", registry, "register", b"\x02" * 32, [1, 8, 8], 40, 123, 0, 0, "cnn",
-                              sender=world.keys["user"])
+        world.sdk.transact(register(b"\x02" * 32, [1, 8, 8], 40, 123, 0, 0, "cnn"), sender=world.keys["user"])
     tiny = _tiny_model()
     digest = world.client.publish_model(tiny, sender=world.keys["user"])
     with pytest.raises(CallFailed, match="zero dimension"):
-        world.client.transact("ModelRegistry", registry, "register", digest, [4, 0], 2, 8, 0, 0, "bad",
-                              sender=world.keys["user"])
-    receipt = world.client.transact("ModelRegistry", registry, "register", digest, [4], 2, 8, 0, 0, "tiny",
-                                    sender=world.keys["user"])
-    (name, fields), = world.client.events(receipt)
+        world.sdk.transact(register(digest, [4, 0], 2, 8, 0, 0, "bad"), sender=world.keys["user"])
+    receipt = world.sdk.transact(register(digest, [4], 2, 8, 0, 0, "tiny"), sender=world.keys["user"])
+    (name, fields), = receipt.named_events()
     assert name == "ModelRegistered" and fields["dat_class_id"] == 0 and fields["macs"] == 8
     assert len(world.client.list_models()) == 2
 
@@ -62,14 +58,14 @@ def test_registration_emits_and_refuses_duplicates_unpublished_models_and_bad_sh
 def test_only_the_owner_updates_a_model(world):
     h = world.model.content_hash
     with pytest.raises(CallFailed, match="not the model owner"):
-        world.client.update_model(h, b"\x05" * 20, 0, 0, sender=world.keys["user"])
+        world.client.update_model(h, HOLDERS, 0, 0, sender=world.keys["user"])
     with pytest.raises(CallFailed, match="no DAT contract"):
-        world.client.update_model(h, b"\x05" * 20, 3, 0, sender=world.keys["owner"])
-    world.client.update_model(h, b"\x05" * 20, 0, 7, sender=world.keys["owner"])
+        world.client.update_model(h, HOLDERS, 3, 0, sender=world.keys["owner"])
+    world.client.update_model(h, HOLDERS, 0, 7, sender=world.keys["owner"])
     info = world.client.model_info(h)
-    assert info.holders == b"\x05" * 20 and info.inference_fee == 7
+    assert info.holders == HOLDERS and info.inference_fee == 7
     world.client.infer_paid(h, b"\x00" * 64, 1000, sender=world.keys["user"])
-    assert world.client.credits(b"\x05" * 20) == 500
+    assert world.client.credits(HOLDERS) == 500
 
 
 # -- precompile from contracts -------------------------------------------------------------------
@@ -81,32 +77,32 @@ def test_example_contract_acts_on_the_prediction(world, digits_inputs):
     target = predictions[3]
     bounty = world.client.deploy_contract("DigitBounty", world.model.content_hash, target, value=10**18,
                                           sender=world.keys["admin"])
-    before = world.backend.balance(world.address("user"))
+    before = world.sdk.balance(world.address("user"))
     # a non-matching image first: counted, not rewarded
     other = next(x for x, p in zip(digits_inputs, predictions) if p != target)
-    receipt = world.client.transact("DigitBounty", bounty, "classify", other, sender=world.keys["user"])
-    assert world.client.events(receipt)[0][1]["rewarded"] is False
-    receipt = world.client.transact("DigitBounty", bounty, "classify", digits_inputs[3], sender=world.keys["user"])
-    (name, fields), = world.client.events(receipt)
+    receipt = world.sdk.transact(bounty.functions.classify(other), sender=world.keys["user"])
+    assert receipt.named_events()[0][1]["rewarded"] is False
+    receipt = world.sdk.transact(bounty.functions.classify(digits_inputs[3]), sender=world.keys["user"])
+    (name, fields), = receipt.named_events()
     assert name == "Classified" and fields["digit"] == target and fields["rewarded"] is True
-    assert world.client.read("DigitBounty", bounty, "winner") == world.address("user")
-    assert world.client.read("DigitBounty", bounty, "predictions", target) == 1
-    assert world.backend.balance(world.address("user")) > before + 10**18 - 10**16  # reward minus gas
-    assert world.backend.balance(bounty) == 0
+    assert bounty.functions.winner().call() == world.address("user")
+    assert bounty.functions.predictions(target).call() == 1
+    assert world.sdk.balance(world.address("user")) > before + 10**18 - 10**16  # reward minus gas
+    assert world.sdk.balance(bounty.address) == 0
     # the return value of the call equals the plain Python inference
     for x, p in zip(digits_inputs[:10], predictions):
-        assert world.client.read("DigitBounty", bounty, "classify", x) == p
+        assert bounty.functions.classify(x).call() == p
 
 
 def test_contract_call_with_a_bad_image_reverts_cleanly(world, digits_inputs):
     bounty = world.client.deploy_contract("DigitBounty", world.model.content_hash, 1, sender=world.keys["admin"])
     with pytest.raises(CallFailed):
-        world.client.transact("DigitBounty", bounty, "classify", digits_inputs[0][:63], sender=world.keys["user"])
+        world.sdk.transact(bounty.functions.classify(digits_inputs[0][:63]), sender=world.keys["user"])
     unknown = world.client.deploy_contract("DigitBounty", b"\x09" * 32, 1, sender=world.keys["admin"])
     with pytest.raises(CallFailed):
-        world.client.transact("DigitBounty", unknown, "classify", digits_inputs[0], sender=world.keys["user"])
+        world.sdk.transact(unknown.functions.classify(digits_inputs[0]), sender=world.keys["user"])
     # the chain goes on
-    assert world.client.transact("DigitBounty", bounty, "classify", digits_inputs[0], sender=world.keys["user"]).success
+    assert world.sdk.transact(bounty.functions.classify(digits_inputs[0]), sender=world.keys["user"]).receipt["status"]
 
 
 # -- gateway and fee split -------------------------------------------------------------------
@@ -127,20 +123,21 @@ def test_gateway_charges_runs_and_splits(world, digits_inputs):
     with pytest.raises(CallFailed, match="unknown model"):
         client.infer_paid(b"\x03" * 32, digits_inputs[0], FEE, sender=world.keys["user"])
     paid = FEE + 10_001
+    vault_before = world.sdk.balance(VAULT)
     receipt = client.infer_paid(h, digits_inputs[0], paid, sender=world.keys["user"])
-    events = dict(client.events(receipt))
+    events = dict(receipt.named_events())
     assert events["InferenceServed"]["output_hash"] == keccak256(Runner(world.model).run(digits_inputs[0]))
     holders, protocol, producer = client.split(paid)
-    coinbase = world.backend.env.coinbase
+    coinbase = world.node.w3.eth.get_block(receipt.block_number)["miner"]
     assert events["ComputeFeePaid"]["producer"] == coinbase
     assert client.credits(world.address("owner")) == holders  # no DAT class: the holders' address, as a credit
-    assert world.backend.balance(VAULT) == protocol  # deposited as the vault's compute stream
-    assert vault_stream(world.backend, 1) == protocol
-    assert client.credits(coinbase) == 0 and world.backend.balance(coinbase) >= producer  # sent, plus tips
-    before = world.backend.balance(world.address("owner"))
+    assert vault_stream(world, 1) == protocol  # deposited as the vault's compute stream
+    assert world.sdk.balance(VAULT) - vault_before >= protocol  # (plus the base fees the chain routes there)
+    assert client.credits(coinbase) == 0 and world.sdk.balance(coinbase) >= producer  # sent, plus tips
+    before = world.sdk.balance(world.address("owner"))
     client.withdraw(sender=world.keys["owner"])
     assert client.credits(world.address("owner")) == 0
-    assert world.backend.balance(world.address("owner")) > before  # credit minus the withdrawal's gas
+    assert world.sdk.balance(world.address("owner")) > before  # credit minus the withdrawal's gas
     with pytest.raises(CallFailed, match="nothing to withdraw"):
         client.withdraw(sender=world.keys["owner"])
 
@@ -174,8 +171,8 @@ def test_job_finalizes_after_the_window(world, job):
     client.submit_result(job_id, output, WORKER_BOND, sender=world.keys["worker"])
     with pytest.raises(CallFailed, match="still open"):
         client.finalize(job_id, sender=world.keys["user"])
-    world.backend.advance_time(WINDOW)
-    worker_before = world.backend.balance(world.address("worker"))
+    world.sdk.increase_time(WINDOW)
+    worker_before = world.sdk.balance(world.address("worker"))
     client.finalize(job_id, sender=world.keys["user"])
     info = client.job(job_id)
     assert info.status == "finalized" and info.result_hash == keccak256(output)
@@ -183,8 +180,8 @@ def test_job_finalizes_after_the_window(world, job):
     assert client.credits(world.address("worker"), "InferenceJobs") == WORKER_BOND
     assert client.credits(world.address("requester"), "InferenceJobs") == 10**15
     # the worker produced the compute: its share is sent to it at settlement
-    assert world.backend.balance(world.address("worker")) - worker_before == producer
-    assert client.credits(world.address("owner")) == holders and vault_stream(world.backend, 1) == protocol
+    assert world.sdk.balance(world.address("worker")) - worker_before == producer
+    assert client.credits(world.address("owner")) == holders and vault_stream(world, 1) == protocol
     names = [name for name, _ in client.job_trail(job_id)]
     assert names == ["JobPosted", "ResultSubmitted", "JobFinalized"]
     with pytest.raises(CallFailed, match="no result to challenge"):
@@ -196,36 +193,36 @@ def test_challenged_job_worker_loses(world, job):
     job_id, x, output = job
     client.submit_result(job_id, _wrong(output), WORKER_BOND, sender=world.keys["worker"])
     receipt = client.challenge(job_id, x, WORKER_BOND, sender=world.keys["challenger"])
-    resolved = dict(client.events(receipt))["ChallengeResolved"]
+    resolved = dict(receipt.named_events())["ChallengeResolved"]
     assert resolved["worker_slashed"] is True and resolved["canonical_hash"] == keccak256(output)
     assert client.job(job_id).status == "slashed"
     assert client.credits(world.address("challenger"), "InferenceJobs") == 2 * WORKER_BOND
     assert client.credits(world.address("requester"), "InferenceJobs") == 10**16 + 10**15
     assert client.credits(world.address("worker"), "InferenceJobs") == 0
-    before = world.backend.balance(world.address("challenger"))
+    before = world.sdk.balance(world.address("challenger"))
     client.withdraw("InferenceJobs", sender=world.keys["challenger"])
-    assert world.backend.balance(world.address("challenger")) > before + 2 * WORKER_BOND - 10**15
+    assert world.sdk.balance(world.address("challenger")) > before + 2 * WORKER_BOND - 10**15
     names = [name for name, _ in client.job_trail(job_id)]
     assert names == ["JobPosted", "ResultSubmitted", "JobChallenged", "ChallengeResolved"]
     with pytest.raises(CallFailed, match="no result to finalize"):
-        world.backend.advance_time(WINDOW)
-        client.finalize(job_id)
+        world.sdk.increase_time(WINDOW)
+        client.finalize(job_id, sender=world.keys["user"])
 
 
 def test_challenged_job_challenger_loses(world, job):
     client = world.client
     job_id, x, output = job
     client.submit_result(job_id, output, WORKER_BOND, sender=world.keys["worker"])
-    worker_before = world.backend.balance(world.address("worker"))
+    worker_before = world.sdk.balance(world.address("worker"))
     receipt = client.challenge(job_id, x, WORKER_BOND, sender=world.keys["challenger"])
-    assert dict(client.events(receipt))["ChallengeResolved"]["worker_slashed"] is False
+    assert dict(receipt.named_events())["ChallengeResolved"]["worker_slashed"] is False
     assert client.job(job_id).status == "submitted"  # still open to other challenges until the window closes
     assert client.credits(world.address("worker"), "InferenceJobs") == WORKER_BOND  # the challenger's bond
     assert client.credits(world.address("challenger"), "InferenceJobs") == 0
-    world.backend.advance_time(WINDOW)
+    world.sdk.increase_time(WINDOW)
     client.finalize(job_id)
     assert client.credits(world.address("worker"), "InferenceJobs") == 2 * WORKER_BOND  # + its own bond back
-    assert world.backend.balance(world.address("worker")) - worker_before == client.split(10**16)[2]  # sent
+    assert world.sdk.balance(world.address("worker")) - worker_before == client.split(10**16)[2]  # sent
     names = [name for name, _ in client.job_trail(job_id)]
     assert names == ["JobPosted", "ResultSubmitted", "JobChallenged", "ChallengeResolved", "JobFinalized"]
 
@@ -238,8 +235,8 @@ def test_job_failure_paths(world, job, digits_inputs):
     with pytest.raises(CallFailed, match="bond too small"):
         client.submit_result(job_id, output, WORKER_BOND - 1, sender=world.keys["worker"])
     with pytest.raises(CallFailed, match="does not match commitment"):
-        client.transact("InferenceJobs", client.deployment.jobs, "submit_result", job_id, b"\x00" * 32,
-                        b"\x00" * 32, output, value=WORKER_BOND, sender=world.keys["worker"])
+        world.sdk.transact(client.jobs.functions.submit_result(job_id, b"\x00" * 32, b"\x00" * 32, output),
+                           value=WORKER_BOND, sender=world.keys["worker"])
     client.submit_result(job_id, _wrong(output), WORKER_BOND, sender=world.keys["worker"])
     with pytest.raises(CallFailed, match="job not open"):
         client.submit_result(job_id, output, WORKER_BOND, sender=world.keys["worker"])
@@ -247,10 +244,10 @@ def test_job_failure_paths(world, job, digits_inputs):
         client.challenge(job_id, x, WORKER_BOND - 1, sender=world.keys["challenger"])
     with pytest.raises(CallFailed, match="input does not match"):
         client.challenge(job_id, digits_inputs[6], WORKER_BOND, sender=world.keys["challenger"])
-    world.backend.advance_time(WINDOW)
+    world.sdk.increase_time(WINDOW)
     with pytest.raises(CallFailed, match="window closed"):
         client.challenge(job_id, x, WORKER_BOND, sender=world.keys["challenger"])
-    client.finalize(job_id)  # the wrong result stands: nobody challenged in time
+    client.finalize(job_id, sender=world.keys["user"])  # the wrong result stands: nobody challenged in time
     assert client.job(job_id).status == "finalized"
 
 
@@ -261,8 +258,8 @@ def test_unregistered_model_jobs_cannot_be_challenged_and_pay_the_worker(world):
     client.submit_result(job_id, b"claimed", WORKER_BOND, sender=world.keys["worker"], publish_output=False)
     with pytest.raises(CallFailed, match="no deterministic path"):
         client.challenge(job_id, b"big input", WORKER_BOND, sender=world.keys["challenger"])
-    world.backend.advance_time(WINDOW)
-    client.finalize(job_id)
+    world.sdk.increase_time(WINDOW)
+    client.finalize(job_id, sender=world.keys["user"])
     assert client.credits(world.address("worker"), "InferenceJobs") == WORKER_BOND + 10**16
 
 

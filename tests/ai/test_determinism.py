@@ -12,9 +12,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
 from hyperion.ai.engine import Runner
 from hyperion.vm.precompiles.inference import INFERENCE_ADDRESS
+
+from .conftest import dev_key
+from .evm import ScratchEvm
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("determinism_worker.py")
@@ -46,8 +48,7 @@ def test_two_processes_and_plain_python_agree(digits_model, digits_inputs):
 @given(st.lists(st.binary(min_size=64, max_size=64), min_size=1, max_size=4))
 def test_property_precompile_in_evm_equals_plain_python(digits_model, inputs):
     key = dev_key("property")
-    chain = InProcessBackend(funded={address_of_key(key): 10**24})
-    chain.install_model(digits_model)
+    chain = ScratchEvm([key], [digits_model])
     runner = Runner(digits_model)
     for x in inputs:
         receipt = chain.send(key, INFERENCE_ADDRESS, digits_model.content_hash + x, gas=100_000)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from web3.logs import DISCARD
-
 from hyperion.ai.disputes import (
     PHASE_ANSWER,
     PHASE_CHILDREN,
@@ -24,23 +22,21 @@ from hyperion.ai.disputes import (
     challenger_move,
     worker_move,
 )
-from hyperion.ai.follower import STATUS_FINALIZED, STATUS_SLASHED, STATUS_SUBMITTED
+from hyperion.agents.follower import STATUS_FINALIZED, STATUS_SLASHED, STATUS_SUBMITTED
+from hyperion.agents.watcher import Watcher
+from hyperion.agents.worker import Worker
 from hyperion.ai.model import Conv2D, Flatten, Kind, Pool2D, QuantizedModel
-from hyperion.ai.publish import publish_model
 from hyperion.ai.synthetic import conv_tower, trace_with_fault, wrong_result_trace
 from hyperion.ai.trace import ZERO_WORD, DisputePlan, Trace, merkle_levels, merkle_root, state_hash
-from hyperion.ai.watcher import Watcher
-from hyperion.ai.web3tx import TransactionFailed, contract
-from hyperion.ai.worker import Worker
 from hyperion.predeploys.plan import (
     CHALLENGE_WINDOW,
     INFERENCE_JOBS_ADDRESS,
     MODEL_REGISTRY_ADDRESS,
-    MODEL_STORE_ADDRESS,
     MOVE_WINDOW,
     WORKER_BOND,
 )
 from hyperion.primitives.keccak import keccak256
+from hyperion.sdk import AIClient, TransactionFailed
 
 from .devchain import DevChain
 
@@ -56,9 +52,9 @@ def tower():
 def chain(tower, digits_model):
     chain = DevChain()
     signer = chain.signer(0)
-    registry = contract(chain.w3, "ModelRegistry", MODEL_REGISTRY_ADDRESS)
+    registry = signer.artifact_contract("ModelRegistry", MODEL_REGISTRY_ADDRESS)
     for model, name in ((tower, "tower"), (digits_model, "digits")):
-        publish_model(signer, MODEL_STORE_ADDRESS, model)
+        AIClient(signer).publish_model(model)
         signer.transact(registry.functions.register(model.content_hash, list(model.input_shape), model.output_size,
                                                     model.macs, 0, 0, name))
     yield chain
@@ -71,26 +67,26 @@ def plan(tower):
 
 
 def _jobs(chain):
-    return contract(chain.w3, "InferenceJobs", INFERENCE_JOBS_ADDRESS)
+    return chain.contract("InferenceJobs", INFERENCE_JOBS_ADDRESS)
 
 
 def _agents(chain, compute=None):
-    worker = Worker(chain.w3, chain.signer(WORKER), INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS,
-                    from_block=chain.w3.eth.block_number + 1, **({"compute": compute} if compute else {}))
-    watcher = Watcher(chain.w3, chain.signer(WATCHER), INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS,
-                      from_block=chain.w3.eth.block_number + 1, direct_gas=0)
+    worker = Worker(chain.signer(WORKER), INFERENCE_JOBS_ADDRESS, from_block=chain.w3.eth.block_number + 1,
+                    **({"compute": compute} if compute else {}))
+    watcher = Watcher(chain.signer(WATCHER), INFERENCE_JOBS_ADDRESS, from_block=chain.w3.eth.block_number + 1,
+                      direct_gas=0)
     return worker, watcher
 
 
 def _post(chain, model, data: bytes) -> int:
     jobs = _jobs(chain)
-    receipt = chain.signer(REQUESTER).transact(jobs.functions.post_job_with_input(model.content_hash, data, 1000),
-                                               value=1000 + 10**15)
-    return jobs.events.JobPosted().process_receipt(receipt, errors=DISCARD)[0]["args"]["job_id"]
+    result = chain.signer(REQUESTER).transact(jobs.functions.post_job_with_input(model.content_hash, data, 1000),
+                                              value=1000 + 10**15)
+    return result.event("JobPosted")["job_id"]
 
 
 def _job(chain, job_id: int) -> dict:
-    from hyperion.ai.follower import JOB_FIELDS
+    from hyperion.agents.follower import JOB_FIELDS
 
     return dict(zip(JOB_FIELDS, _jobs(chain).functions.jobs(job_id).call()))
 
@@ -101,8 +97,8 @@ def _input(seed: int) -> bytes:
 
 def _open(chain, job_id: int, challenger: int) -> int:
     jobs = _jobs(chain)
-    receipt = chain.signer(challenger).transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
-    return jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["dispute_id"]
+    result = chain.signer(challenger).transact(jobs.functions.open_dispute(job_id), value=WORKER_BOND)
+    return result.event("DisputeOpened")["dispute_id"]
 
 
 def _challenge_by_hand(chain, dispute_id: int, worker: Worker, believed: Trace, challenger: int) -> DisputeState:
@@ -288,11 +284,9 @@ def test_two_disputes_on_one_job_the_second_is_refunded_once_the_first_wins(chai
 
 def test_small_models_are_challenged_by_whole_re_execution(chain, digits_model, digits_inputs):
     jobs = _jobs(chain)
-    worker = Worker(chain.w3, chain.signer(WORKER), INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS,
-                    from_block=chain.w3.eth.block_number + 1,
+    worker = Worker(chain.signer(WORKER), INFERENCE_JOBS_ADDRESS, from_block=chain.w3.eth.block_number + 1,
                     compute=lambda model, x: wrong_result_trace(model.plan, x, 2))
-    watcher = Watcher(chain.w3, chain.signer(WATCHER), INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS,
-                      from_block=chain.w3.eth.block_number + 1)
+    watcher = Watcher(chain.signer(WATCHER), INFERENCE_JOBS_ADDRESS, from_block=chain.w3.eth.block_number + 1)
     job_id = _post(chain, digits_model, digits_inputs[0])
     private = jobs.functions.post_job(digits_model.content_hash, keccak256(digits_inputs[1]), 1000)
     chain.signer(REQUESTER).transact(private, value=1000)
@@ -312,13 +306,13 @@ def test_a_model_that_cannot_be_bisected_is_refused_a_dispute(chain):
         Pool2D(Kind.MAXPOOL, (160, 160), (160, 160)), Flatten()])
     assert any("state" in problem for problem in DisputePlan(wide).problems)
     signer = chain.signer(0)
-    publish_model(signer, MODEL_STORE_ADDRESS, wide)
-    registry = contract(chain.w3, "ModelRegistry", MODEL_REGISTRY_ADDRESS)
+    AIClient(signer).publish_model(wide)
+    registry = signer.artifact_contract("ModelRegistry", MODEL_REGISTRY_ADDRESS)
     signer.transact(registry.functions.register(wide.content_hash, list(wide.input_shape), wide.output_size,
                                                 wide.macs, 0, 0, "wide"))
     jobs = _jobs(chain)
-    receipt = chain.signer(REQUESTER).transact(jobs.functions.post_job(wide.content_hash, b"\x01" * 32, 0))
-    job_id = jobs.events.JobPosted().process_receipt(receipt, errors=DISCARD)[0]["args"]["job_id"]
+    job_id = chain.signer(REQUESTER).transact(jobs.functions.post_job(wide.content_hash, b"\x01" * 32, 0)).event(
+        "JobPosted")["job_id"]
     worker = chain.signer(WORKER)
     worker.transact(jobs.functions.register_worker())
     worker.transact(jobs.functions.submit_result(job_id, b"\x02" * 32, b"\x03" * 32, b""), value=WORKER_BOND)

@@ -127,27 +127,27 @@ def test_a_node_without_the_file_reads_the_chain_and_caches_it(tmp_path, digits_
 
 
 def test_transaction_to_the_precompile_charges_intrinsic_plus_formula(digits_model, digits_inputs):
-    from hyperion.ai.backends import InProcessBackend, address_of_key, dev_key
+    from .conftest import dev_key
+    from .evm import ScratchEvm
 
     key = dev_key("precompile-tx")
-    backend = InProcessBackend(funded={address_of_key(key): 10**20})
-    backend.install_model(digits_model)
+    evm = ScratchEvm([key], [digits_model])
     data = digits_model.content_hash + digits_inputs[0]
-    tx = backend.sign(key, INFERENCE_ADDRESS, data, gas=100_000)
-    intrinsic, floor = intrinsic_gas(tx, backend.fork)
-    receipt = backend.apply(tx)
+    tx = evm.sign(key, INFERENCE_ADDRESS, data, gas=100_000)
+    intrinsic, floor = intrinsic_gas(tx, evm.fork)
+    receipt = evm.apply(tx)
     assert receipt.success and receipt.output == Runner(digits_model).run(digits_inputs[0])
     assert receipt.gas_used == max(intrinsic + inference_gas(digits_model.macs, 64, 32), floor)
     # a failing inference is still a valid, included transaction that burns its gas
-    bad = backend.apply(backend.sign(key, INFERENCE_ADDRESS, b"\x13" * 32 + digits_inputs[0], gas=100_000))
+    bad = evm.apply(evm.sign(key, INFERENCE_ADDRESS, b"\x13" * 32 + digits_inputs[0], gas=100_000))
     assert not bad.success and bad.gas_used == 100_000
-    ok = backend.send(key, INFERENCE_ADDRESS, data, gas=100_000)
+    ok = evm.send(key, INFERENCE_ADDRESS, data, gas=100_000)
     assert ok.success  # the node carries on
     # out of gas at transaction level: one gas short of intrinsic + formula
-    short = backend.sign(key, INFERENCE_ADDRESS, data, gas=intrinsic + inference_gas(digits_model.macs, 64, 32) - 1)
-    receipt = backend.apply(short)
+    short = evm.sign(key, INFERENCE_ADDRESS, data, gas=intrinsic + inference_gas(digits_model.macs, 64, 32) - 1)
+    receipt = evm.apply(short)
     assert not receipt.success and receipt.output == b"" and receipt.gas_used == short.gas
-    exact = backend.apply(backend.sign(key, INFERENCE_ADDRESS, data, gas=short.gas + 1))
+    exact = evm.apply(evm.sign(key, INFERENCE_ADDRESS, data, gas=short.gas + 1))
     assert exact.success and exact.gas_used == max(intrinsic + inference_gas(digits_model.macs, 64, 32), floor)
 
 

@@ -23,29 +23,30 @@ import pytest
 pytest.importorskip("hyperion.chain.node")
 pytest.importorskip("hyperion.rpc.server")
 
-from hyperion.predeploys import plan as G  # noqa: E402
-from hyperion.predeploys.genesis import add_to_dev_genesis, predeploy_alloc  # noqa: E402
-from hyperion.ai.abi import ContractABI  # noqa: E402
-from hyperion.ai.backends import InProcessBackend, RpcBackend, address_of_key, dev_key  # noqa: E402
 from hyperion.ai.engine import Runner  # noqa: E402
-from hyperion.ai.sdk import AIClient, Deployment  # noqa: E402
 from hyperion.ai.store import DirectoryModelStore  # noqa: E402
-from hyperion.cli import main as hyperion_main  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.artifacts import load_artifact as load_lazai_artifact  # noqa: E402
+from hyperion.cli import ai as ai_cli  # noqa: E402
+from hyperion.cli import main as hyperion_main  # noqa: E402
+from hyperion.cli.common import private_key  # noqa: E402
+from hyperion.predeploys import plan as G  # noqa: E402
 from hyperion.lazai.params import param_named  # noqa: E402
-from hyperion.predeploys.plan import DAT_ADDRESS, FEE_VAULT_ADDRESS  # noqa: E402
+from hyperion.predeploys.genesis import add_to_dev_genesis, predeploy_alloc  # noqa: E402
 from hyperion.primitives.keccak import keccak256  # noqa: E402
+from hyperion.sdk import AIClient, Deployment, connect  # noqa: E402
+from hyperion.sdk.inprocess import InProcessNode  # noqa: E402
+
+from .conftest import address_of_key, dev_key  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_ACCOUNTS = ChainConfig().dev_accounts()  # (address, private key) of the node's funded accounts
-ADMIN = DEV_ACCOUNTS[0][0]
+ADMIN_BYTES = DEV_ACCOUNTS[0][0]
+ADMIN = address_of_key(DEV_ACCOUNTS[0][1])
 CHAIN_ID = ChainConfig().chain_id
-ETH = b"\x00" * 20
+ETH = "0x" + "00" * 20
 BPS = 10_000
 HOLDERS_BPS = param_named("fees.inferenceHoldersBps").default   # staker-governed split (dev defaults)
 PROTOCOL_BPS = param_named("fees.inferenceProtocolBps").default
-DAT_ABI = ContractABI(load_lazai_artifact("DAT")["abi"])
 
 
 class Node:
@@ -63,7 +64,7 @@ class Node:
             line = self.process.stdout.readline()
             if line.startswith("Listening on "):
                 self.url = "http://" + line.split()[-1]
-                self.backend = RpcBackend(self.url)
+                self.sdk = connect(self.url, DEV_ACCOUNTS[0][1])
                 return
             if not line and self.process.poll() is not None:
                 break
@@ -96,17 +97,12 @@ def _cli(node: Node, *argv: str, key: bytes | None = None) -> int:
     return hyperion_main([*argv, "--rpc", node.url, *extra])
 
 
-def _dat(backend, name: str, *args):
-    return DAT_ABI.decode_result(name, backend.call(DAT_ADDRESS, DAT_ABI.encode_call(name, *args)))
+def _dat(node: Node, name: str, *args):
+    return getattr(node.sdk.client.contract("DAT").functions, name)(*args).call()
 
 
-def _vault_stream(backend, stream: int) -> int:
-    data = keccak256(b"revenueByStream(uint8)")[:4] + stream.to_bytes(32, "big")
-    return int.from_bytes(backend.call(FEE_VAULT_ADDRESS, data), "big")
-
-
-def _block(backend, number: int) -> dict:
-    return backend.request("eth_getBlockByNumber", [hex(number), False])
+def _vault_stream(node: Node, stream: int) -> int:
+    return node.sdk.client.contract("HoldersMining").functions.revenueByStream(stream).call()
 
 
 # -- genesis entries (no node) ------------------------------------------------------------------
@@ -116,11 +112,11 @@ AI_ADDRESSES = {G.MODEL_REGISTRY_ADDRESS, G.INFERENCE_GATEWAY_ADDRESS, G.INFEREN
 
 
 def test_ai_entries_of_the_alloc_admin_specific_and_clear_of_the_lazai_addresses():
-    first = predeploy_alloc(CHAIN_ID, ADMIN)
+    first = predeploy_alloc(CHAIN_ID, ADMIN_BYTES)
     assert AI_ADDRESSES <= set(first)
     assert all(first[a]["code"] and first[a]["nonce"] == 1 and first[a]["balance"] == 0 for a in AI_ADDRESSES)
-    names = {entry.address: entry.name for entry in G.predeploy_plan(ADMIN)}
-    assert len(names) == len(G.predeploy_plan(ADMIN))  # no two predeploys share an address
+    names = {entry.address: entry.name for entry in G.predeploy_plan(ADMIN_BYTES)}
+    assert len(names) == len(G.predeploy_plan(ADMIN_BYTES))  # no two predeploys share an address
     # no admin in the AI contracts: the fee split is the stakers' (ProtocolGovernor parameters)
     other = predeploy_alloc(CHAIN_ID, b"\x05" * 20)
     assert all(other[a] == first[a] for a in AI_ADDRESSES)
@@ -133,17 +129,15 @@ def test_dev_genesis_keeps_a_genesis_file_entry_at_the_same_address():
     config.alloc[G.INFERENCE_JOBS_ADDRESS] = mine
     add_to_dev_genesis(config)
     assert config.alloc[G.INFERENCE_JOBS_ADDRESS] is mine
-    assert config.alloc[G.MODEL_REGISTRY_ADDRESS]["code"] == predeploy_alloc(CHAIN_ID, ADMIN)[
+    assert config.alloc[G.MODEL_REGISTRY_ADDRESS]["code"] == predeploy_alloc(CHAIN_ID, ADMIN_BYTES)[
         G.MODEL_REGISTRY_ADDRESS]["code"]
-    assert config.base_fee_recipient == FEE_VAULT_ADDRESS
+    assert config.base_fee_recipient == G.FEE_VAULT_ADDRESS
 
 
 def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypatch):
-    from hyperion.cli import ai as ai_cli
-
-    backend = InProcessBackend()
-    monkeypatch.setattr(ai_cli, "open_backend", lambda args: backend)
-    assert hyperion_main(["model", "list", "--key", dev_key("x").hex()]) == 2
+    with InProcessNode(predeploys=False) as node:
+        monkeypatch.setattr(ai_cli, "open_connection", lambda args: connect(web3=node.w3, private_key=private_key(args)))
+        assert hyperion_main(["model", "list", "--key", dev_key("x").hex()]) == 2
     assert "no predeployed AI contracts" in capsys.readouterr().err
 
 
@@ -151,23 +145,21 @@ def test_cli_on_a_chain_without_the_predeploys_is_a_usage_error(capsys, monkeypa
 
 
 def test_node_has_the_predeploys_wired_to_lazai(node):
-    backend = node.backend
-    expected = predeploy_alloc(backend.chain_id, ADMIN)
+    sdk = node.sdk.client
+    expected = predeploy_alloc(sdk.w3.eth.chain_id, ADMIN_BYTES)
     for address, entry in expected.items():
-        assert backend.code(address) == entry["code"]
-    client = AIClient(backend)  # no deployment: the predeployed addresses
-    assert client.deployment == Deployment.predeployed()
-    registry = G.MODEL_REGISTRY_ADDRESS
-    assert client.read("ModelRegistry", registry, "dat") == DAT_ADDRESS
-    assert client.read("ModelRegistry", registry, "protocol_vault") == FEE_VAULT_ADDRESS
-    assert (client.read("ModelRegistry", registry, "holders_bps"),
-            client.read("ModelRegistry", registry, "protocol_bps")) == (HOLDERS_BPS, PROTOCOL_BPS)
-    assert client.read("InferenceGateway", G.INFERENCE_GATEWAY_ADDRESS, "registry") == registry
-    assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "challenge_window") == G.CHALLENGE_WINDOW
-    assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "min_worker_bond") == G.WORKER_BOND
-    assert client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "move_window") == G.MOVE_WINDOW
-    assert client.read("ModelRegistry", registry, "model_store") == G.MODEL_STORE_ADDRESS
-    assert backend.code(DAT_ADDRESS) and backend.code(FEE_VAULT_ADDRESS)
+        assert sdk.code(address) == entry["code"]
+    ai = node.sdk.ai  # no deployment: the predeployed addresses
+    assert ai.deployment == Deployment.predeployed()
+    registry = ai.registry.functions
+    assert registry.dat().call() == sdk.contract("DAT").address
+    assert registry.protocol_vault().call() == sdk.contract("HoldersMining").address
+    assert (registry.holders_bps().call(), registry.protocol_bps().call()) == (HOLDERS_BPS, PROTOCOL_BPS)
+    assert ai.gateway.functions.registry().call() == ai.registry.address
+    assert ai.jobs.functions.challenge_window().call() == G.CHALLENGE_WINDOW
+    assert ai.jobs.functions.min_worker_bond().call() == G.WORKER_BOND
+    assert ai.jobs.functions.move_window().call() == G.MOVE_WINDOW
+    assert registry.model_store().call() == sdk.artifact_contract("ModelStore", G.MODEL_STORE_ADDRESS).address
 
 
 def test_hyperion_contracts_lists_the_ai_contracts():
@@ -185,24 +177,24 @@ def test_hyperion_contracts_lists_the_ai_contracts():
 
 
 def test_register_infer_and_job_through_the_predeploys(node, digits_model, digits_inputs, capsys):
-    backend = node.backend
-    client = AIClient(backend, sender=ADMIN)
+    sdk, ai = node.sdk.client, node.sdk.ai
+    dat = sdk.contract("DAT")
     model_hash = digits_model.content_hash
     fee_floor = 10**15
-    classes_before = _dat(backend, "classCount")
+    classes_before = _dat(node, "classCount")
 
     # registration through the CLI, no --deployment: the bytes go on chain, the registry anchors a DAT class
     assert _cli(node, "model", "register", "digits", "--name", "digits", "--fee", str(fee_floor)) == 0
-    assert client.read("ModelStore", G.MODEL_STORE_ADDRESS, "is_available", model_hash)
-    assert client.fetch_model(model_hash).encode() == digits_model.encode()  # from chain data alone
+    assert ai.model_store.functions.is_available(model_hash).call()
+    assert ai.fetch_model(model_hash).encode() == digits_model.encode()  # from chain data alone
     assert model_hash not in DirectoryModelStore(node.store_dir)  # nobody put a file anywhere
-    info = client.model_info(model_hash)
+    info = ai.model_info(model_hash)
     assert info.owner == ADMIN and info.inference_fee == fee_floor
-    assert info.dat_class_id == classes_before + 1 == _dat(backend, "classCount")
-    uri, integrity, _decimals, _policy = _dat(backend, "getClassMeta", info.dat_class_id)
+    assert info.dat_class_id == classes_before + 1 == _dat(node, "classCount")
+    uri, integrity, _decimals, _policy = _dat(node, "getClassMeta", info.dat_class_id)
     assert (uri, integrity) == ("hyperion-model:digits", model_hash)
-    assert _dat(backend, "classCreator", info.dat_class_id) == G.MODEL_REGISTRY_ADDRESS
-    assert _dat(backend, "classMinters", info.dat_class_id, ADMIN)
+    assert _dat(node, "classCreator", info.dat_class_id) == ai.registry.address
+    assert _dat(node, "classMinters", info.dat_class_id, ADMIN)
     capsys.readouterr()
     assert _cli(node, "model", "list") == 0
     assert f"0x{model_hash.hex()}" in capsys.readouterr().out
@@ -212,52 +204,49 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     assert DirectoryModelStore(node.store_dir).get_bytes(model_hash) == digits_model.encode()  # cached from chain
 
     # the owner (a class minter) mints holder tokens: shares 3 and 1
-    holder_a, holder_b, user = (DEV_ACCOUNTS[i][0] for i in (1, 2, 3))
+    holder_a, holder_b = (address_of_key(DEV_ACCOUNTS[i][1]) for i in (1, 2))
+    user = DEV_ACCOUNTS[3][1]
     token_ids = []
     for holder, share in ((holder_a, 3), (holder_b, 1)):
-        receipt = backend.send(ADMIN, DAT_ADDRESS, DAT_ABI.encode_call("mint", info.dat_class_id, holder, 1, share, 0))
-        assert receipt.success
-        token_ids.append(_dat(backend, "tokenCount"))
+        sdk.transact(dat.functions.mint(info.dat_class_id, holder, 1, share, 0))
+        token_ids.append(_dat(node, "tokenCount"))
 
     # a user buys a quota of 3 calls (an access token of the model's class) and lets the gateway meter it
-    assert backend.send(ADMIN, DAT_ADDRESS, DAT_ABI.encode_call("mint", info.dat_class_id, user, 3, 0, 0)).success
-    access = _dat(backend, "tokenCount")
-    assert backend.send(user, DAT_ADDRESS, DAT_ABI.encode_call("approveForClass", info.dat_class_id,
-                                                               G.INFERENCE_GATEWAY_ADDRESS, True)).success
+    sdk.transact(dat.functions.mint(info.dat_class_id, address_of_key(user), 3, 0, 0))
+    access = _dat(node, "tokenCount")
+    sdk.transact(dat.functions.approveForClass(info.dat_class_id, ai.gateway.address, True), sender=user)
 
     # a paid inference through the gateway: the fee splits holders / protocol vault / coinbase exactly,
     # and each share is paid in the same transaction
-    registry = G.MODEL_REGISTRY_ADDRESS
     fee = 4 * 10**15 + 7  # odd, so every share rounds
     holders_share = fee * HOLDERS_BPS // BPS
     protocol_share = fee * PROTOCOL_BPS // BPS
     producer_share = fee - holders_share - protocol_share
-    assert client.split(fee) == (holders_share, protocol_share, producer_share)
-    coinbase = bytes.fromhex(backend.request("eth_getBlockByNumber", ["latest", False])["miner"][2:])
-    assert coinbase != b"\x00" * 20  # the node's block producer, not the zero address
-    vault_before = _vault_stream(backend, 1)
-    coinbase_before = backend.balance(coinbase)
-    receipt = client.infer_paid(model_hash, digits_inputs[0], fee, sender=user, access_token=access)
-    block = _block(backend, receipt.block_number)
-    assert bytes.fromhex(block["miner"][2:]) == coinbase
-    events = dict(client.events(receipt))
-    assert events["ComputeFeePaid"] == {"model_hash": model_hash, "payer": G.INFERENCE_GATEWAY_ADDRESS,
+    assert ai.split(fee) == (holders_share, protocol_share, producer_share)
+    coinbase = sdk.w3.eth.get_block("latest")["miner"]
+    assert int(coinbase, 16) != 0  # the node's block producer, not the zero address
+    vault_before = _vault_stream(node, 1)
+    coinbase_before = sdk.balance(coinbase)
+    receipt = ai.infer_paid(model_hash, digits_inputs[0], fee, sender=user, access_token=access)
+    block = sdk.w3.eth.get_block(receipt.block_number)
+    assert block["miner"] == coinbase
+    events = dict(receipt.named_events())
+    assert events["ComputeFeePaid"] == {"model_hash": model_hash, "payer": ai.gateway.address,
                                         "producer": coinbase, "holders_share": holders_share,
                                         "protocol_share": protocol_share, "producer_share": producer_share}
     assert events["InferenceServed"]["output_hash"] == keccak256(expected_output)
-    assert _dat(backend, "valueOf", access) == 2
+    assert _dat(node, "valueOf", access) == 2
     # the holders' share went into the DAT class at once, shared 3 : 1 by the accumulator
     accumulator = holders_share * 10**18 // 4
-    assert _dat(backend, "pendingRevenue", token_ids[0], ETH) == 3 * accumulator // 10**18
-    assert _dat(backend, "pendingRevenue", token_ids[1], ETH) == accumulator // 10**18
-    assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == 0
+    assert _dat(node, "pendingRevenue", token_ids[0], ETH) == 3 * accumulator // 10**18
+    assert _dat(node, "pendingRevenue", token_ids[1], ETH) == accumulator // 10**18
+    assert ai.registry.functions.holders_revenue(model_hash).call() == 0
     # the protocol share is the vault's compute stream; the producer got its share and the tip
-    assert _vault_stream(backend, 1) - vault_before == protocol_share
-    paid_price = int(backend.request("eth_getTransactionReceipt", ["0x" + receipt.tx_hash.hex()])
-                     ["effectiveGasPrice"], 16)
-    tip = receipt.gas_used * (paid_price - int(block["baseFeePerGas"], 16))
-    assert backend.balance(coinbase) - coinbase_before == producer_share + tip
-    assert client.credits(coinbase) == 0
+    assert _vault_stream(node, 1) - vault_before == protocol_share
+    paid_price = sdk.w3.eth.get_transaction_receipt(receipt.tx_hash)["effectiveGasPrice"]
+    tip = receipt.gas_used * (paid_price - block["baseFeePerGas"])
+    assert sdk.balance(coinbase) - coinbase_before == producer_share + tip
+    assert ai.credits(coinbase) == 0
 
     # an off-chain job through the CLI defaults: post, register a worker, submit, wait the window, finalize
     requester_key, worker_key = DEV_ACCOUNTS[4][1], DEV_ACCOUNTS[5][1]
@@ -265,22 +254,22 @@ def test_register_infer_and_job_through_the_predeploys(node, digits_model, digit
     job_fee = 10**15 + 3
     assert _cli(node, "job", "post", "0x" + model_hash.hex(), "--digits-sample", "1", "--fee", str(job_fee),
                 key=requester_key) == 0
-    job_id = client.read("InferenceJobs", G.INFERENCE_JOBS_ADDRESS, "job_count")
+    job_id = ai.jobs.functions.job_count().call()
     assert _cli(node, "job", "register-worker", key=worker_key) == 0
     assert _cli(node, "job", "submit", str(job_id), "--compute", "--digits-sample", "1",
                 "--bond", str(G.WORKER_BOND), key=worker_key) == 0
-    assert client.job(job_id).status == "submitted"
-    assert client.job(job_id).result_hash == keccak256(Runner(digits_model).run(digits_inputs[1]))
+    assert ai.job(job_id).status == "submitted"
+    assert ai.job(job_id).result_hash == keccak256(Runner(digits_model).run(digits_inputs[1]))
     assert _cli(node, "job", "finalize", str(job_id)) == 1  # the challenge window is still open
-    worker_before = backend.balance(worker)
-    backend.advance_time(G.CHALLENGE_WINDOW)
+    worker_before = sdk.balance(worker)
+    sdk.increase_time(G.CHALLENGE_WINDOW)
     assert _cli(node, "job", "finalize", str(job_id)) == 0
-    assert client.job(job_id).status == "finalized"
+    assert ai.job(job_id).status == "finalized"
     job_holders = job_fee * HOLDERS_BPS // BPS
     job_protocol = job_fee * PROTOCOL_BPS // BPS
-    assert backend.balance(worker) - worker_before == job_fee - job_holders - job_protocol  # sent to the worker
-    assert client.read("ModelRegistry", registry, "holders_revenue", model_hash) == 0  # settled into the class
-    assert client.credits(worker, "InferenceJobs") == G.WORKER_BOND
+    assert sdk.balance(worker) - worker_before == job_fee - job_holders - job_protocol  # sent to the worker
+    assert ai.registry.functions.holders_revenue(model_hash).call() == 0  # settled into the class
+    assert ai.credits(worker, "InferenceJobs") == G.WORKER_BOND
     capsys.readouterr()
     assert _cli(node, "job", "status", str(job_id)) == 0
     trail = capsys.readouterr().out

@@ -24,16 +24,14 @@ import pytest
 pytest.importorskip("hyperion.chain.node")
 
 from eth_account import Account  # noqa: E402
-from web3 import Web3  # noqa: E402
 
-from hyperion.ai.follower import JOB_FIELDS, STATUS_SLASHED  # noqa: E402
-from hyperion.ai.publish import publish_model  # noqa: E402
+from hyperion.agents.follower import JOB_FIELDS, STATUS_SLASHED  # noqa: E402
+from hyperion.agents.worker import Worker  # noqa: E402
 from hyperion.ai.synthetic import conv_tower, wrong_result_trace  # noqa: E402
 from hyperion.ai.trace import DisputePlan  # noqa: E402
-from hyperion.ai.web3tx import Signer, contract  # noqa: E402
-from hyperion.ai.worker import Worker  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
-from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS, MODEL_STORE_ADDRESS  # noqa: E402
+from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS, MODEL_REGISTRY_ADDRESS  # noqa: E402
+from hyperion.sdk import connect  # noqa: E402
 from hyperion.vm.precompiles.inference import inference_gas  # noqa: E402
 
 
@@ -83,12 +81,11 @@ def test_watcher_process_slashes_a_wrong_151m_mac_result_by_bisection(node, tmp_
     plan = DisputePlan(model)
     assert plan.verifiable and max(t.chunks for t in plan.tensors) == 2
 
-    w3 = Web3(Web3.HTTPProvider(node, request_kwargs={"timeout": 120}))
-    owner = Signer(w3, KEYS[OWNER])
-    publish_model(owner, MODEL_STORE_ADDRESS, model)
-    registry = contract(w3, "ModelRegistry", MODEL_REGISTRY_ADDRESS)
-    owner.transact(registry.functions.register(model.content_hash, list(model.input_shape), model.output_size,
-                                               model.macs, 0, 0, "tower-151M"))
+    owner = connect(node, KEYS[OWNER])
+    owner.ai.publish_model(model)
+    registry = owner.client.artifact_contract("ModelRegistry", MODEL_REGISTRY_ADDRESS)
+    owner.client.transact(registry.functions.register(model.content_hash, list(model.input_shape),
+                                                      model.output_size, model.macs, 0, 0, "tower-151M"))
 
     log_path = tmp_path / "watcher.log"
     with open(log_path, "w") as log_file:
@@ -97,11 +94,13 @@ def test_watcher_process_slashes_a_wrong_151m_mac_result_by_bisection(node, tmp_
         try:
             data = np.random.default_rng(0).integers(-100, 101, model.input_size).astype(np.int8).tobytes()
             lying = wrong_result_trace(plan, data, 9)
-            worker = Worker(w3, Signer(w3, KEYS[WORKER]), INFERENCE_JOBS_ADDRESS, MODEL_STORE_ADDRESS,
-                            from_block=w3.eth.block_number + 1, compute=lambda chain_model, x: lying)
-            jobs = contract(w3, "InferenceJobs", INFERENCE_JOBS_ADDRESS)
-            Signer(w3, KEYS[REQUESTER]).transact(jobs.functions.post_job_with_input(model.content_hash, data, 10**15),
-                                                 value=2 * 10**15)
+            worker_client = connect(node, KEYS[WORKER]).client
+            worker = Worker(worker_client, INFERENCE_JOBS_ADDRESS, from_block=worker_client.w3.eth.block_number + 1,
+                            compute=lambda chain_model, x: lying)
+            requester = connect(node, KEYS[REQUESTER]).client
+            jobs = requester.artifact_contract("InferenceJobs", INFERENCE_JOBS_ADDRESS)
+            requester.transact(jobs.functions.post_job_with_input(model.content_hash, data, 10**15),
+                               value=2 * 10**15)
             job_id = jobs.functions.job_count().call()
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:

@@ -206,9 +206,10 @@ def test_estimate_sees_the_pending_block(chain, dev):
         assert receipt.status == 1, (nonce, gas)
         if receipt.block_number % 2:
             assert gas > 100_000
-    # "latest" is the head itself (what a wallet asks to inspect, not to send)
-    assert chain.estimate_gas({"from": sender, "to": contract}, "latest") != chain.estimate_gas(
-        {"from": sender, "to": contract})
+    # "latest" (web3.py's default) estimates for the next block too; the head's own number as of the head
+    fields = {"from": sender, "to": contract}
+    assert chain.estimate_gas(fields, "latest") == chain.estimate_gas(fields)
+    assert chain.estimate_gas(fields, chain.head().number) != chain.estimate_gas(fields)
 
 
 def test_estimate_on_a_fresh_chain_counts_the_next_block_number(state_db):
@@ -226,7 +227,8 @@ def test_estimate_on_a_fresh_chain_counts_the_next_block_number(state_db):
         fields = {"from": sender, "to": stores_number}
         assert chain.head().number == 0
         gas = chain.estimate_gas(fields)
-        assert gas - chain.estimate_gas(fields, "latest") >= 19_900  # 0 over 0 at genesis, 1 over 0 next
+        assert gas == chain.estimate_gas(fields, "latest")
+        assert gas - chain.estimate_gas(fields, 0) >= 19_900  # 0 over 0 at genesis, 1 over 0 next
         receipt = chain.receipt(chain.send_raw_transaction(legacy(key, 0, stores_number, gas=gas).encode()))
         assert receipt.status == 1 and receipt.block_number == 1
     finally:

@@ -28,8 +28,11 @@ NODE_COMMANDS = {
     "lazai/dat": ["dat", "info", "1"],
     "lazai/idao": ["idao", "info", "1"],
     "lazai/stake": ["stake", "status"],
+    "lazai/gov": ["gov", "params"],
     "ai/model": ["model", "list"],
     "ai/job": ["job", "status", "1"],
+    "ai/watch": ["ai", "watch", "--dev-account", "2"],
+    "ai/work": ["ai", "work", "--dev-account", "1"],
 }
 
 # calls the chain refuses: (group, argv); the signer is a funded dev account
@@ -37,6 +40,7 @@ REVERTING_CALLS = {
     "lazai/dat": ["dat", "claim", "999", "--dev-account", "1"],
     "lazai/idao": ["idao", "execute", "999", "--dev-account", "1"],
     "lazai/stake": ["stake", "withdraw", "--dev-account", "1"],
+    "lazai/gov": ["gov", "execute", "999", "--dev-account", "1"],
     "ai/model": ["model", "infer", UNKNOWN_MODEL, "--input-hex", "00", "--dev-account", "1"],
     "ai/job": ["job", "finalize", "999", "--dev-account", "1"],
 }
@@ -125,6 +129,6 @@ def test_contracts_check_against_a_node(node):
 def test_help_lists_every_command_group():
     result = hyperion("--help")
     assert result.returncode == 0
-    for command in ("node", "statetest", "bench", "contracts", "lazai-genesis", "dat", "idao", "stake",
-                    "model", "job"):
+    for command in ("node", "devnet", "statetest", "bench", "contracts", "lazai-genesis", "dat", "idao", "gov",
+                    "stake", "model", "job", "ai"):
         assert f"\n    {command} " in result.stdout or f"\n    {command}\n" in result.stdout, command

@@ -96,28 +96,3 @@ def test_cli_against_a_node(tmp_path, capsys):
         assert "total staked" in capsys.readouterr().out
     finally:
         assert node.stop() == 0
-
-
-@pytest.mark.e2e
-def test_example_script_runs(capsys):
-    pytest.importorskip("web3")
-    import runpy
-    import sys as _sys
-
-    from tests.lazai.node_process import REPO_ROOT
-
-    module = runpy.run_path(str(REPO_ROOT / "examples" / "lazai_flow.py"), run_name="lazai_example")
-    old_argv = _sys.argv
-    try:
-        assert module["main"](["--start-node"]) == 0
-    finally:
-        _sys.argv = old_argv
-    out = capsys.readouterr().out
-    assert "contributor claimed 0.500000 METIS" in out
-    import re
-
-    a, b = (float(x) for x in re.search(r"staker-a claimed ([\d.]+) METIS, staker-b claimed ([\d.]+)", out).groups())
-    # At least the verification-fee cut. The node routes base fees to the vault,
-    # so staker-a also earns the fees of blocks mined before staker-b joined:
-    # b gets up to 3x a (their stakes are 1:3), never more.
-    assert a >= 0.00025 and 2.5 * a < b <= 3 * a + 1e-6

@@ -168,36 +168,38 @@ def test_soak_mixed_load_then_kill_9(tmp_path):
     args = ("--data-dir", str(tmp_path / "data"), "--log-level", "warning", "--rpc-evm-timeout", str(EVM_TIMEOUT),
             "--rpc-request-timeout", str(REQUEST_TIMEOUT))
     node = NodeProcess(*args, log_path=tmp_path / "node.log").start()
-    admin = Client(node.port)
-    logger = admin.result("eth_getTransactionReceipt", admin.result(
-        "eth_sendTransaction", {"from": DEV_ADDRESSES[0], "data": "0x" + LOGGER_INIT}))["contractAddress"]
-    until = time.monotonic() + SECONDS
-    soakers = [Soaker(i, node.port, until, logger) for i in range(CLIENTS)]
-    for soaker in soakers:
-        admin.result("anvil_setBalance", address_of(soaker.key), hex(10**22))
-    rss = [_rss_mib(node.process.pid)]
-    for soaker in soakers:
-        soaker.start()
-    while any(s.is_alive() for s in soakers):
-        time.sleep(2)
-        rss.append(_rss_mib(node.process.pid))
-        # keep logs coming for the queries
-        admin.request("eth_sendTransaction", {"from": DEV_ADDRESSES[0], "to": logger})
-    for soaker in soakers:
-        soaker.join()
-    late = [entry for s in soakers for entry in s.late]
-    errors = [entry for s in soakers for entry in s.errors]
-    receipted = {h: r for s in soakers for h, r in s.receipted.items()}
-    assert sum(s.count for s in soakers) > 100 * CLIENTS * min(1.0, SECONDS / 300)
-    assert not errors, errors[:5]
-    assert not late, late[:10]
-    assert max(rss) < RSS_LIMIT_MIB, f"peak RSS {max(rss):.0f} MiB"
-    third = max(1, len(rss) // 3)
-    assert max(rss[-third:]) < max(rss[:third]) * 1.5 + 300, f"RSS keeps growing: {rss[:third]} .. {rss[-third:]}"
-    assert receipted, "no transaction got a receipt"
-    admin.close()
-
-    node.kill_hard()
+    try:
+        admin = Client(node.port)
+        logger = admin.result("eth_getTransactionReceipt", admin.result(
+            "eth_sendTransaction", {"from": DEV_ADDRESSES[0], "data": "0x" + LOGGER_INIT}))["contractAddress"]
+        until = time.monotonic() + SECONDS
+        soakers = [Soaker(i, node.port, until, logger) for i in range(CLIENTS)]
+        for soaker in soakers:
+            admin.result("anvil_setBalance", address_of(soaker.key), hex(10**22))
+        rss = [_rss_mib(node.process.pid)]
+        for soaker in soakers:
+            soaker.start()
+        while any(s.is_alive() for s in soakers):
+            time.sleep(2)
+            rss.append(_rss_mib(node.process.pid))
+            # keep logs coming for the queries
+            admin.request("eth_sendTransaction", {"from": DEV_ADDRESSES[0], "to": logger})
+        for soaker in soakers:
+            soaker.join()
+        late = [entry for s in soakers for entry in s.late]
+        errors = [entry for s in soakers for entry in s.errors]
+        receipted = {h: r for s in soakers for h, r in s.receipted.items()}
+        assert sum(s.count for s in soakers) > 100 * CLIENTS * min(1.0, SECONDS / 300)
+        assert not errors, errors[:5]
+        assert not late, late[:10]
+        assert max(rss) < RSS_LIMIT_MIB, f"peak RSS {max(rss):.0f} MiB"
+        third = max(1, len(rss) // 3)
+        assert max(rss[-third:]) < max(rss[:third]) * 1.5 + 300, f"RSS keeps growing: {rss[:third]} .. {rss[-third:]}"
+        assert receipted, "no transaction got a receipt"
+        admin.close()
+    finally:
+        if node.process.poll() is None:
+            node.kill_hard()  # kill -9: what was receipted must survive it
     again = NodeProcess(*args, log_path=tmp_path / "node2.log").start()
     try:
         client = Client(again.port)

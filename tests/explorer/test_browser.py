@@ -48,9 +48,7 @@ def node(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scenario(node):
-    from hyperion.ai.backends import RpcBackend
     from hyperion.ai.digits import load_digits_model, sample_inputs
-    from hyperion.ai.sdk import AIClient
     from hyperion.sdk import connect
     from tests.lazai.node_process import DEV_KEYS
 
@@ -60,7 +58,7 @@ def scenario(node):
                                                 "value": hex(3 * ETHER)})
     # a model on chain, its DAT class with a revenue share and an access token, one paid inference
     model = load_digits_model()
-    ai = AIClient(RpcBackend(node.url), sender=bytes.fromhex(DEV_KEYS[0][2:]))
+    ai = owner.ai
     ai.register_model(model, name="digits", inference_fee=FEE)
     registry = owner.client.contract("ModelRegistry")
     gateway = owner.client.contract("InferenceGateway")

@@ -14,8 +14,6 @@ pytest.importorskip("web3")
 from web3 import Web3  # noqa: E402
 
 from hyperion.ai.digits import load_digits_model, sample_inputs  # noqa: E402
-from hyperion.ai.backends import RpcBackend  # noqa: E402
-from hyperion.ai.sdk import AIClient  # noqa: E402
 from hyperion.chain.genesis import ChainConfig  # noqa: E402
 from hyperion.predeploys.plan import INFERENCE_GATEWAY_ADDRESS, LAZAI_CHAIN_ID, MODEL_REGISTRY_ADDRESS  # noqa: E402
 from hyperion.sdk import TransactionFailed, connect  # noqa: E402
@@ -58,8 +56,7 @@ def test_inference_consumes_quota_pays_holders_vault_and_producer(node, dev):
                                                    Web3.to_checksum_address(INFERENCE_GATEWAY_ADDRESS))
     fee = 10**15
     # the model's bytes are published on chain (ModelStore), then registered: docs/ai.md
-    AIClient(RpcBackend(node.url), sender=bytes.fromhex(DEV_KEYS[0][2:])).register_model(
-        model, name="digits", inference_fee=fee)
+    owner.ai.register_model(model, name="digits", inference_fee=fee)
     class_id = registry.functions.dat_class(model.content_hash).call()
     # the model owner, a minter of the model's class, issues revenue shares and a 2-call access token
     share_a = owner.dat.mint(class_id, holder_a.client.address, value=0, share_ratio=3)

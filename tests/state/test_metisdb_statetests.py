@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hyperion.state.metisdb.statetest import execute_case_on_metisdb
+from hyperion.tools.statetest_metisdb import execute_case_on_metisdb
 from hyperion.tools.big_stack import run_on_big_stack
 from hyperion.tools.statetest import StateTestCase, execute_case, iter_cases
 

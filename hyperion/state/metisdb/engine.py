@@ -329,8 +329,12 @@ class MetisDB:
                                 0 if version is None else block_from_key(version), None)
             with self._readers_lock:
                 self._readers.add(snapshot)
-            return PendingState(snapshot)
-        return PendingState(self.reader(parent_block))
+            return self.pending_on(snapshot)
+        return self.pending_on(self.reader(parent_block))
+
+    def pending_on(self, snapshot: Snapshot) -> PendingState:
+        """Writable state layered over ``snapshot`` of this database (``Snapshot.pending`` comes here)."""
+        return PendingState(snapshot)
 
     # -- writing -----------------------------------------------------------------------
     def _take_pending(self, pending: object) -> "_Extracted":

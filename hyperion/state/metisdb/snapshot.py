@@ -9,28 +9,29 @@ whatever the writer commits meanwhile.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import Iterable, Optional
 
 import lmdb
 
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import check_uint, storage_trie_key
-from hyperion.state.database import DatabaseClosed
+from hyperion.state.database import DatabaseClosed, PendingState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT, decode_record, decode_slot_leaf
 from hyperion.state.metisdb.errors import CorruptDatabase
 from hyperion.state.metisdb.nodelog import NO_ID, iterate, walk
 from hyperion.state.metisdb.overlay import FlatOverlay
 from hyperion.trie.nibbles import nibbles_to_bytes
 
-if TYPE_CHECKING:
-    from hyperion.state.metisdb.engine import MetisDB
-    from hyperion.state.metisdb.pending import PendingState
 
 _NO_CACHE = -1  # a generation no cache ever has
 
 
 class Snapshot:
-    """Read-only state as of ``block_number`` (a ``StateReader``); close it when done."""
+    """Read-only state as of ``block_number`` (a ``StateReader``); close it when done.
+
+    ``db`` is the ``MetisDB`` that opened it: the snapshot reads its cache and
+    tables, reports its closing, and asks it for pending states.
+    """
 
     __slots__ = (
         "block_number",
@@ -48,7 +49,7 @@ class Snapshot:
         "__weakref__",
     )
 
-    def __init__(self, db: "MetisDB", txn, block_number: Optional[int], state_root: bytes, root_id: bytes,
+    def __init__(self, db, txn, block_number: Optional[int], state_root: bytes, root_id: bytes,
                  flat: bool, generation: Optional[int], state_version: int = 0,
                  overlay: Optional[FlatOverlay] = None) -> None:
         self.block_number = block_number
@@ -248,12 +249,14 @@ class Snapshot:
         }
 
     # -- lifecycle -----------------------------------------------------------------------
-    def pending(self) -> "PendingState":
-        """A writable ``WorldState`` on top of this snapshot (eth_call, estimates, tracing)."""
-        from hyperion.state.metisdb.pending import PendingState
+    def pending(self) -> PendingState:
+        """A writable ``WorldState`` on top of this snapshot (eth_call, estimates, tracing).
 
+        The database that opened the snapshot makes it: the engine owns both
+        kinds of state, and this module knows neither the engine nor the pending layer.
+        """
         self._live_txn()
-        return PendingState(self)
+        return self._db.pending_on(self)
 
     def close(self) -> None:
         """End the read transaction (idempotent)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
-from hyperion.vm.exceptions import Halt, OutOfGas, WriteInStaticContext
+from hyperion.vm.exceptions import SUCCESS, Halt, OutOfGas, WriteInStaticContext
 from hyperion.vm.forks import Fork
 from hyperion.vm.gas import (
     CALL_DEPTH_LIMIT,
@@ -28,21 +28,32 @@ from hyperion.vm.gas import (
     call_gas_cap,
 )
 from hyperion.vm.instructions.environment import to_address
-from hyperion.vm.interpreter import (
-    ACCOUNTS_CREATED_ON_TOUCH,
-    ACCOUNTS_TOUCHED,
-    ACCOUNTS_UNTOUCHED,
-    SUCCESS,
-    execute_call,
-    execute_create,
-)
 from hyperion.vm.memory import expand, expansion_cost
+
+# The interpreter's entry points. CALL* and CREATE* recurse through them;
+# hyperion.vm.interpreter binds them when it loads (it imports this module,
+# so importing it back would be a cycle).
+execute_call = execute_create = None
+
+
+def bind_message_calls(call, create) -> None:
+    """Called once by ``hyperion.vm.interpreter`` with its ``execute_call`` and ``execute_create``."""
+    global execute_call, execute_create
+    execute_call, execute_create = call, create
+
 
 DELEGATION_PREFIX = b"\xef\x01\x00"
 MAX_NONCE = 2**64 - 1
 
+# TxContext.accounts: how a fork treats the accounts that calls and SELFDESTRUCT reach
+# (CALL* and SELFDESTRUCT here, execute_call in the interpreter)
+ACCOUNTS_CREATED_ON_TOUCH = 0  # Frontier..Tangerine Whistle: a call creates its target
+ACCOUNTS_TOUCHED = 1  # Spurious Dragon..Gray Glacier: touched empty accounts are deleted (EIP-161)
+ACCOUNTS_UNTOUCHED = 2  # Paris on: no empty account can exist (EIP-7523), nothing to track
+
+
 def account_rule(fork: Fork) -> int:
-    """The fork's ``ACCOUNTS_*`` rule (see interpreter.py)."""
+    """The fork's ``ACCOUNTS_*`` rule."""
     if not fork.has_empty_account_cleanup:
         return ACCOUNTS_CREATED_ON_TOUCH
     return ACCOUNTS_UNTOUCHED if fork.is_proof_of_stake else ACCOUNTS_TOUCHED

@@ -1,10 +1,11 @@
-"""What the watcher and the worker agents share: following an InferenceJobs contract over web3.
+"""What the watcher and the worker agents share: following an InferenceJobs contract through the SDK.
 
 Both read the contract's events in block ranges, the jobs and their
 published inputs, and the models' bytes from chain data (ModelStore, checked
-against the hash, cached locally if asked); both log every decision they
-take on one line (``decide``) and keep it in ``decisions`` for tests and
-reports.
+against the hash, cached locally if asked); both send their transactions
+with the ``HyperionClient`` they are given (its key signs); both log every
+decision they take on one line (``decide``) and keep it in ``decisions``
+for tests and reports.
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from web3 import Web3
-
 from hyperion.ai.engine import Runner
 from hyperion.ai.model import QuantizedModel
-from hyperion.ai.publish import fetch_decoded
 from hyperion.ai.trace import DisputePlan
-from hyperion.ai.web3tx import Signer, contract
+from hyperion.sdk import AIClient, HyperionClient
 
 STATUS_OPEN, STATUS_SUBMITTED, STATUS_FINALIZED, STATUS_SLASHED = 1, 2, 3, 4
 LOG_RANGE = 2_000  # blocks per eth_getLogs query
@@ -41,24 +39,23 @@ class JobsFollower:
 
     logger = logging.getLogger("hyperion.ai")
 
-    def __init__(self, w3: Web3, signer: Signer, jobs_address: bytes, store_address: bytes, *,
-                 cache=None, from_block: int = 0):
-        self.w3 = w3
-        self.signer = signer
-        self.jobs = contract(w3, "InferenceJobs", jobs_address)
-        self.store_address = store_address
+    def __init__(self, client: HyperionClient, jobs_address: str | bytes, *, cache=None, from_block: int = 0):
+        self.client = client
+        self.w3 = client.w3
+        self.ai = AIClient(client)
+        self.jobs = client.artifact_contract("InferenceJobs", jobs_address)
         self.cache = cache
         self.next_block = from_block
         self.window = self.jobs.functions.challenge_window().call()
         self.inputs: dict[int, bytes] = {}
         self.models: dict[bytes, ChainModel] = {}
         self.decisions: list[str] = []
-        self.me = signer.address.lower()
+        self.me = client.address.lower()
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Poll until ``stop`` is set; a failing round is logged and retried, never fatal."""
         self.logger.info("following InferenceJobs %s from block %d as %s (challenge window %ds)",
-                         self.jobs.address, self.next_block, self.signer.address, self.window)
+                         self.jobs.address, self.next_block, self.client.address, self.window)
         while not stop.is_set():
             try:
                 self.tick()
@@ -105,7 +102,7 @@ class JobsFollower:
     def model(self, digest: bytes) -> ChainModel:
         found = self.models.get(digest)
         if found is None:
-            model = fetch_decoded(self.w3, self.store_address, digest, self.cache)
+            model = self.ai.fetch_model(digest, self.cache)
             found = self.models[digest] = ChainModel(model, Runner(model), DisputePlan(model))
         return found
 
@@ -120,7 +117,7 @@ class JobsFollower:
         return bool(entries[-1]["args"]["challenger_won"]), entries[-1]["args"]["reason"]
 
     def withdraw(self) -> None:
-        owed = self.jobs.functions.credits(self.signer.address).call()
+        owed = self.jobs.functions.credits(self.client.address).call()
         if owed:
-            self.signer.transact(self.jobs.functions.withdraw())
+            self.client.transact(self.jobs.functions.withdraw())
             self.decide("withdrew %d wei of bonds and winnings", owed)

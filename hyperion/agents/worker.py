@@ -19,9 +19,9 @@ from typing import Callable, Optional
 
 from hyperion.ai.disputes import CHALLENGER_PHASES, WORKER_PHASES, DisputeState, worker_move
 from hyperion.ai.errors import AIError
-from hyperion.ai.follower import STATUS_OPEN, STATUS_SUBMITTED, ChainModel, JobsFollower
+from hyperion.agents.follower import STATUS_OPEN, STATUS_SUBMITTED, ChainModel, JobsFollower
 from hyperion.ai.trace import Trace
-from hyperion.ai.web3tx import TransactionFailed
+from hyperion.sdk import TransactionFailed
 from hyperion.primitives.keccak import keccak256
 
 
@@ -69,11 +69,11 @@ class Worker(JobsFollower):
     def submit(self, job_id: int, trace: Trace) -> None:
         """Commit to ``trace`` for ``job_id`` (output, trace root, bond)."""
         if not self.registered:
-            if not self.jobs.functions.workers(self.signer.address).call():
-                self.signer.transact(self.jobs.functions.register_worker())
+            if not self.jobs.functions.workers(self.client.address).call():
+                self.client.transact(self.jobs.functions.register_worker())
             self.registered = True
         output = trace.output if len(trace.output) <= 1024 else b""
-        self.signer.transact(self.jobs.functions.submit_result(job_id, keccak256(trace.output), trace.root, output),
+        self.client.transact(self.jobs.functions.submit_result(job_id, keccak256(trace.output), trace.root, output),
                              value=self.bond)
         self.traces[job_id] = trace
         self.decide("job %d: submitted 0x%s with trace root 0x%s and a bond of %d wei", job_id,
@@ -98,12 +98,12 @@ class Worker(JobsFollower):
             try:
                 if state.phase in WORKER_PHASES:
                     name, args = worker_move(state, self.traces[job_id])
-                    self.signer.transact(getattr(self.jobs.functions, name)(dispute_id, *args))
+                    self.client.transact(getattr(self.jobs.functions, name)(dispute_id, *args))
                     self.decide("dispute %d: %s (layers %d..%d)", dispute_id, name, state.lo, state.hi)
                 elif state.phase in CHALLENGER_PHASES and self.now() > state.deadline:
                     self.decide("dispute %d: the challenger missed its %s deadline, claiming the timeout",
                                 dispute_id, state.phase_name)
-                    self.signer.transact(self.jobs.functions.timeout(dispute_id))
+                    self.client.transact(self.jobs.functions.timeout(dispute_id))
             except TransactionFailed as exc:
                 self.decide("dispute %d: move refused (%s), will look again", dispute_id, exc)
                 return
@@ -120,6 +120,6 @@ class Worker(JobsFollower):
             self.traces.pop(job_id, None)
             return
         if job["open_disputes"] == 0 and self.now() >= job["submitted_at"] + self.window:
-            self.signer.transact(self.jobs.functions.finalize(job_id))
+            self.client.transact(self.jobs.functions.finalize(job_id))
             self.traces.pop(job_id, None)
             self.decide("job %d: finalized", job_id)

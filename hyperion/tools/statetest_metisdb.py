@@ -1,4 +1,4 @@
-"""Running a state-test case on MetisDB instead of the in-memory state.
+"""Running a state-test case on MetisDB instead of the in-memory state (state-test glue: tools, not state).
 
 ``execute_case_on_metisdb`` is an executor for ``hyperion.tools.statetest``'s
 ``check_case(case, executor)``: the fixture's pre-state is committed as block
@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import tempfile
 
+from hyperion.execution.transaction import InvalidTransaction, apply_transaction
 from hyperion.primitives.logs import logs_hash
-from hyperion.state.metisdb.engine import MetisDB
+from hyperion.primitives.transactions import TransactionDecodeError, decode_transaction
+from hyperion.state.metisdb import MetisDB
+from hyperion.tools.statetest import EMPTY_LOGS_HASH, ExecutionOutcome, StateTestCase
 
 
-def execute_case_on_metisdb(case, retention: int | None = None):
+def execute_case_on_metisdb(case: StateTestCase, retention: int | None = None) -> ExecutionOutcome:
     """Execute a ``StateTestCase`` on MetisDB; returns an ``ExecutionOutcome``."""
-    from hyperion.execution.transaction import InvalidTransaction, apply_transaction
-    from hyperion.primitives.transactions import TransactionDecodeError, decode_transaction
-    from hyperion.tools.statetest import EMPTY_LOGS_HASH, ExecutionOutcome
-
     with tempfile.TemporaryDirectory(prefix="metisdb-statetest-") as path:
         with MetisDB(path, retention=retention, map_size=1 << 26, sync=False) as db:
             genesis = db.pending()

@@ -22,16 +22,14 @@ Every decision is logged (logger ``hyperion.ai.watch``), one line each.
 
 from __future__ import annotations
 
-from web3.logs import DISCARD
-
 import logging
 from dataclasses import dataclass
 
 from hyperion.ai.disputes import CHALLENGER_PHASES, WORKER_PHASES, DisputeState, challenger_move
 from hyperion.ai.errors import AIError
-from hyperion.ai.follower import STATUS_SLASHED, STATUS_SUBMITTED, ChainModel, JobsFollower
+from hyperion.agents.follower import STATUS_SLASHED, STATUS_SUBMITTED, ChainModel, JobsFollower
 from hyperion.ai.trace import Trace
-from hyperion.ai.web3tx import TransactionFailed
+from hyperion.sdk import TransactionFailed
 from hyperion.primitives.keccak import keccak256
 from hyperion.vm.precompiles.inference import inference_gas
 
@@ -132,11 +130,11 @@ class Watcher(JobsFollower):
             if gas <= self.direct_gas:
                 self.decide("job %d: re-executing it whole on chain (%d gas of inference), bond %d wei",
                             job_id, gas, bond)
-                receipt = self.signer.transact(self.jobs.functions.challenge(job_id, data), value=bond,
-                                               gas=gas + 2_000_000)
+                result = self.client.transact(self.jobs.functions.challenge(job_id, data), value=bond,
+                                              gas=gas + 2_000_000)
                 self.stats.challenges += 1
-                resolved = self.jobs.events.ChallengeResolved().process_receipt(receipt, errors=DISCARD)
-                slashed = bool(resolved and resolved[0]["args"]["worker_slashed"])
+                resolved = dict(result.named_events()).get("ChallengeResolved", {})
+                slashed = bool(resolved.get("worker_slashed"))
                 if slashed:
                     self.stats.disputes_won += 1
                 self.decide("job %d: challenge resolved, worker slashed: %s", job_id, slashed)
@@ -146,11 +144,10 @@ class Watcher(JobsFollower):
                 self.decide("job %d: %d MACs do not fit one transaction and the model cannot be bisected (%s)",
                             job_id, model.model.macs, "; ".join(model.plan.problems))
                 return
-            receipt = self.signer.transact(self.jobs.functions.open_dispute(job_id), value=bond)
+            opened = self.client.transact(self.jobs.functions.open_dispute(job_id), value=bond).event("DisputeOpened")
         except TransactionFailed as exc:
             self.decide("job %d: the challenge was refused: %s", job_id, exc)
             return
-        opened = self.jobs.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]
         self.stats.challenges += 1
         self.disputes[opened["dispute_id"]] = _Dispute(opened["dispute_id"], job_id, trace)
         self.decide("job %d: %d MACs are too many for one transaction: opened dispute %d over %d layers, "
@@ -174,13 +171,13 @@ class Watcher(JobsFollower):
                 if self.job(dispute.job_id)["status"] == STATUS_SLASHED:
                     self.decide("dispute %d: job %d was already slashed by another challenge, closing it for the "
                                 "bond", dispute.dispute_id, dispute.job_id)
-                    self.signer.transact(self.jobs.functions.close_dispute(dispute.dispute_id))
+                    self.client.transact(self.jobs.functions.close_dispute(dispute.dispute_id))
                 elif state.phase in CHALLENGER_PHASES:
                     self._move(dispute, state)
                 elif state.phase in WORKER_PHASES and self.now() > state.deadline:
                     self.decide("dispute %d: the worker missed its %s deadline, claiming the timeout",
                                 dispute.dispute_id, state.phase_name)
-                    self.signer.transact(self.jobs.functions.timeout(dispute.dispute_id))
+                    self.client.transact(self.jobs.functions.timeout(dispute.dispute_id))
             except TransactionFailed as exc:
                 self.decide("dispute %d: move refused (%s), will look again", dispute.dispute_id, exc)
                 return
@@ -211,5 +208,5 @@ class Watcher(JobsFollower):
             self.decide("dispute %d: re-executing chunk %d of layer %d on chain (%d MACs, %d state bytes)",
                         dispute.dispute_id, state.node_index, state.hi,
                         plan.chunk_macs(state.hi, state.node_index), len(args[0]))
-        self.signer.transact(getattr(self.jobs.functions, name)(dispute.dispute_id, *args), gas=gas)
+        self.client.transact(getattr(self.jobs.functions, name)(dispute.dispute_id, *args), gas=gas)
         dispute.moves += 1
