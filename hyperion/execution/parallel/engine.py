@@ -55,8 +55,9 @@ from typing import Optional, Sequence
 
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE
 from hyperion.execution.parallel import worker as worker_module
-from hyperion.execution.parallel.recording import Unparallelizable, apply_writes, read_holds
+from hyperion.execution.parallel.recording import RecordingState, Unparallelizable, View, apply_writes, read_holds
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
+from hyperion.primitives.keccak import EMPTY_KECCAK
 from hyperion.state.memory import MemoryState
 from hyperion.vm.environment import BlockEnv
 
@@ -88,6 +89,7 @@ class BlockReport:
     messages: int = 0  # coordinator <-> worker messages
     workers: int = 0
     coordinator_cpu: float = 0.0  # CPU seconds the coordinator's process spent on the block
+    worker_cpu: float = 0.0  # CPU seconds the worker processes spent on the block's chunks, together
 
     @property
     def reexecutions_per_transaction(self) -> float:
@@ -109,6 +111,32 @@ class BlockOutcome:
     blob_gas_used: int = 0
     report: BlockReport = field(default_factory=lambda: BlockReport("sequential"))
     skipped: dict[int, Optional[str]] = field(default_factory=dict)
+
+
+class _TrueStateView(View):
+    """The coordinator's recorded runs read the true state itself (their reads hold by construction)."""
+
+    def __init__(self, state) -> None:
+        self.state = state
+        self.codes: dict[bytes, bytes] = {}
+
+    def account(self, address: bytes):
+        state = self.state
+        if not state.account_exists(address):
+            return None
+        code_hash = state.get_code_hash(address)
+        if code_hash != EMPTY_KECCAK and code_hash not in self.codes:
+            self.codes[code_hash] = state.get_code(address)
+        return (state.get_nonce(address), state.get_balance(address), code_hash)
+
+    def code(self, code_hash: bytes) -> bytes:
+        return self.codes[code_hash]
+
+    def slot(self, address: bytes, key: int) -> int:
+        return self.state.get_storage(address, key)
+
+    def has_storage(self, address: bytes) -> bool:
+        return self.state.has_storage(address)
 
 
 class _Worker:
@@ -458,6 +486,7 @@ class _BlockRun:
                 self._lose(w, f"worker {w.number} failed: {message[2].strip().splitlines()[-1]}")
                 continue
             w.in_flight.pop(0)
+            self.report.worker_cpu += message[3]
             for index, outcome in message[2]:
                 self.speculative[index] = outcome
                 self.ran_by[index] = w
@@ -548,6 +577,10 @@ class _BlockRun:
             outcome.skipped[index] = None  # does not fit (any more): not invalid
             return None
         try:
+            if self.parallel and (tx.to is None or state.get_code(tx.to)):
+                result = self._run_recorded(index, tx)  # (its writes may matter to the workers' views)
+                if result is not None:
+                    return result
             result = apply_transaction(state, env, tx, block_gas_used=outcome.gas_used,
                                        block_blob_gas_used=outcome.blob_gas_used)
         except InvalidTransaction as exc:
@@ -561,6 +594,33 @@ class _BlockRun:
                 state.add_balance(self.recipient, credit)
         if self.parallel:
             self._tell_sender(index, tx)
+        self._count(result)
+        return result
+
+    def _run_recorded(self, index: int, tx) -> Optional[TransactionResult]:
+        """A direct run that records its writes, applies them, and passes them to the workers
+        (a contract call or creation: what it wrote later transactions may read). None when the
+        transaction cannot be recorded (then it runs plainly). Raises ``InvalidTransaction``."""
+        outcome = self.outcome
+        state = self.state
+        recording = RecordingState(_TrueStateView(state))
+        try:
+            result = apply_transaction(recording, self.env, tx, block_gas_used=outcome.gas_used,
+                                       block_blob_gas_used=outcome.blob_gas_used)
+            if self.recipient is not None:
+                credit = base_fee_credit(self.env, result)
+                if credit:
+                    recording.add_balance(self.recipient, credit)
+            written, credits = recording.writes()
+        except Unparallelizable:
+            return None
+        apply_writes(state, written, recording.reads)
+        for address, amount in credits:
+            state.add_balance(address, amount)
+        state.begin_transaction()
+        if written:
+            for w in self.workers:
+                w.commits.append((index, written))
         self._count(result)
         return result
 

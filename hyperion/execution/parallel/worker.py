@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import traceback
 from typing import Optional
 
@@ -325,6 +326,7 @@ def serve(connection, cancelled) -> None:
             for index, written in commits:
                 view.learn(index, written)
             outcomes = []
+            cpu = time.process_time()
             try:
                 for index in range(start, stop):
                     if cancelled.value == block_id:
@@ -336,7 +338,7 @@ def serve(connection, cancelled) -> None:
             except Exception:
                 connection.send(("failed", block_id, traceback.format_exc(limit=5)))
                 continue
-            connection.send(("done", block_id, outcomes))
+            connection.send(("done", block_id, outcomes, time.process_time() - cpu))
 
 
 DEEP_STACK_BYTES = 512 * 1024 * 1024  # the EVM nests 1024 frames, each several Python frames deep
