@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Protocol, Sequence
 
 from hyperion.chain.store import ReceiptRecord
+from hyperion.execution.parallel import BlockReport, ParallelEngine, TransactionNotIncludable
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
@@ -117,7 +118,6 @@ class SequentialExecutor:
 SEQUENTIAL = SequentialExecutor()
 
 
-
 class ParallelExecutor:
     """Runs a block's transactions on ``workers`` processes (Block-STM, ``execution.parallel``).
 
@@ -126,8 +126,6 @@ class ParallelExecutor:
     """
 
     def __init__(self, workers: int, **engine_options) -> None:
-        from hyperion.execution.parallel import ParallelEngine
-
         self.engine = ParallelEngine(workers, **engine_options)
 
     @property
@@ -139,17 +137,12 @@ class ParallelExecutor:
 
     def execute(self, state, env: BlockEnv, transactions: Sequence,
                 options: ExecutionOptions) -> BlockExecution:
-        from hyperion.execution.parallel import TransactionNotIncludable
-
         if options.intermediate_roots:  # a state root per receipt: nothing to gain in parallel
-            from hyperion.execution.parallel import BlockReport
-
             self.engine.last_report = BlockReport("sequential", "pre-Byzantium receipts carry a state root per "
                                                   "transaction", transactions=len(transactions))
             return SEQUENTIAL.execute(state, env, transactions, options)
         try:
-            outcome = self.engine.run(state, env, transactions, base_fee_recipient=options.base_fee_recipient,
-                                      intermediate_roots=options.intermediate_roots)
+            outcome = self.engine.run(state, env, transactions, base_fee_recipient=options.base_fee_recipient)
         except TransactionNotIncludable as exc:
             raise TransactionRejected(exc.index, transactions[exc.index].hash, exc.reason) from None
         execution = BlockExecution(gas_used=outcome.gas_used, blob_gas_used=outcome.blob_gas_used)
@@ -158,7 +151,6 @@ class ParallelExecutor:
             cumulative += result.gas_used
             execution.receipts.append(receipt_record(env, tx, result, cumulative))
         return execution
-
 
     def execute_candidates(self, state, env: BlockEnv, transactions: Sequence, options: ExecutionOptions, *,
                            gas_used: int = 0, blob_gas_used: int = 0) -> tuple[list, dict[int, Optional[str]]]:

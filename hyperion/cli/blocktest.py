@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs,
                          parallel=args.parallel):
         reporter.report_file(results)
-    reporter.finish()
     tally = executor_tally()
     if tally:  # which blocks the parallel executor ran, and why others ran sequentially
         print("executor: " + ", ".join(f"{count} {kind}" for kind, count in sorted(tally.items())), file=sys.stderr)
+    reporter.finish()
     return EXIT_FAILURE if reporter.failed else EXIT_OK
