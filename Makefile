@@ -47,7 +47,7 @@ rollup-slow: setup
 SOAK_SECONDS ?= 300
 soak: setup
 	bash scripts/setup-e2e.sh
-	HYPERION_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -m slow tests/e2e/test_soak.py
+	HYPERION_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -s -m slow tests/e2e/test_soak.py
 
 # A dev node on 127.0.0.1:8545 (pass flags with ARGS, e.g. make node ARGS=--in-memory).
 node: setup

@@ -265,8 +265,9 @@ class Target:
     """One node under load: its accounts, token and signer, prepared untimed.
 
     ``restart`` (for a node the bench started) gives a fresh node's URL: a
-    node that lost transactions is replaced, as anvil then keeps mining empty
-    blocks on a busy loop that would slow down the other node's rounds.
+    node that lost transactions or stopped answering is replaced, as anvil
+    then keeps mining empty blocks on a busy loop that would slow down the
+    other node's rounds.
     """
 
     def __init__(self, label: str, url: str, senders: int, batch: int, timeout: float, log=print,
@@ -318,7 +319,11 @@ class Target:
         started = time.perf_counter()
         try:
             result = _timed_phase(self.client, phase, raws, self.batch, self.timeout)
-        except TransactionsLost as exc:
+        except BenchError as exc:
+            # a node that lost transactions fails its round; so does, when the bench can replace it
+            # (the anvil it started), one that stopped answering in time
+            if not isinstance(exc, TransactionsLost) and self.restart is None:
+                raise
             result = PhaseResult(phase, len(raws), time.perf_counter() - started, 0.0, failure=str(exc))
             self.log(f"  {self.label:8} {phase:16}: {txs} tx: FAILED: {exc}")
             self.recover()

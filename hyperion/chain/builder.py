@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 from hyperion.chain import system
 from hyperion.chain.blocks import EMPTY_OMMERS_HASH, ZERO_HASH, Block, Header, Withdrawal
 from hyperion.chain.consensus import BlockRules, block_rules, excess_blob_gas_after, expected_base_fee
-from hyperion.chain.executor import ExecutionOptions, TransactionExecutor, execute_transaction, receipt_record
+from hyperion.chain.executor import ExecutionOptions, execute_transaction, receipt_record
 from hyperion.chain.schedule import ForkSchedule
 from hyperion.chain.store import ReceiptRecord
 from hyperion.execution.transaction import InvalidTransaction
@@ -114,17 +114,6 @@ class BlockBuilder:
         self.results.append(result)
         return record
 
-    def add_all(self, transactions: Sequence, executor: TransactionExecutor) -> None:
-        """Execute a whole block's ``transactions`` with ``executor`` (parallel or not), as block
-        import does: the first that cannot be included raises ``TransactionRejected``."""
-        if self.transactions:
-            raise ValueError("add_all executes a whole block's transactions: none may be added before")
-        execution = executor.execute(self.state, self.env, transactions, self.options)
-        self.transactions.extend(transactions)
-        self.records.extend(execution.receipts)
-        self.gas_used = execution.gas_used
-        self.blob_gas_used = execution.blob_gas_used
-
     def add_candidates(self, transactions: Sequence, executor) -> dict[int, Optional[str]]:
         """Execute candidate ``transactions`` in order with a ``ParallelExecutor``, keeping those that
         can be included (as ``add`` would one by one); returns the others by index: why each is
@@ -150,8 +139,10 @@ class BlockBuilder:
         if withdrawals:
             system.apply_withdrawals(self.state, withdrawals)
         requests_hash = None
+        self.requests: Optional[list[bytes]] = None  # EIP-7685 requests of the block (Prague on)
         if rules.prague:
-            requests_hash = system.requests_hash(self._requests())
+            self.requests = self._requests()
+            requests_hash = system.requests_hash(self.requests)
         header = Header(
             parent_hash=self.parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=env.coinbase,
             state_root=self.state.state_root(),

@@ -201,10 +201,34 @@ def apply_block_overrides(env: BlockEnv, overrides: Optional[dict]) -> BlockEnv:
         if key in mapping:
             changes[mapping[key]] = value
         elif key == "blobBaseFee":
-            continue  # not representable through excess blob gas exactly; ignored
+            changes["blob_base_fee"] = value
         else:
             raise ChainError(f"unsupported block override {key!r}")
     return dataclasses.replace(env, **changes)
+
+
+def state_reader(chain, number: int):
+    """A read snapshot of block ``number``'s state (close it after use); ChainError when it is not kept."""
+    try:
+        return chain.db.reader(number)
+    except StateUnavailable as exc:
+        raise ChainError(f"missing trie node: state of block {number} is not available ({exc})") from None
+
+
+_UNCAPPED: dict = {}
+
+
+def uncapped_fork(fork):
+    """``fork`` without EIP-7825's per-transaction gas cap and EIP-3607's code-sender rule: geth skips
+    those checks for calls (``SkipTransactionChecks``), so an eth_call at the RPC gas cap still runs on
+    Osaka, and a simulated call from a contract runs with its code in place."""
+    if not fork.tx_gas_limit_cap and not fork.rejects_code_senders:
+        return fork
+    variant = _UNCAPPED.get(id(fork))
+    if variant is None or variant[0] is not fork:
+        variant = (fork, dataclasses.replace(fork, tx_gas_limit_cap=0, rejects_code_senders=False))
+        _UNCAPPED[id(fork)] = variant
+    return variant[1]
 
 
 class CallRunner:
@@ -230,13 +254,12 @@ class CallRunner:
             env = chain.block_env(block)
             env = dataclasses.replace(env, fork=bounded_fork(env.fork))
         self.env = apply_block_overrides(env, block_overrides)
+        self.tx_gas_limit_cap = self.env.fork.tx_gas_limit_cap  # EIP-7825; estimates stay under it
+        self.env = dataclasses.replace(self.env, fork=uncapped_fork(self.env.fork))
         self.gas_cap = chain.config.rpc_gas_cap or block.header.gas_limit
 
     def _fresh_state(self):
-        try:
-            reader = self.chain.db.reader(self.block.number)
-        except StateUnavailable as exc:
-            raise ChainError(f"missing trie node: state of block {self.block.number} is not available ({exc})") from None
+        reader = state_reader(self.chain, self.block.number)
         try:
             state = reader.pending()
             env = None
@@ -365,6 +388,8 @@ def _estimate(chain, block: Block, fields: dict, state_overrides, pending: bool)
             hi = allowance
     if runner.gas_cap and hi > runner.gas_cap:
         hi = runner.gas_cap
+    if runner.tx_gas_limit_cap and hi > runner.tx_gas_limit_cap:
+        hi = runner.tx_gas_limit_cap  # geth's estimator: at most EIP-7825's cap once it applies
     if hi < max(intrinsic, floor):
         raise ChainError(f"gas required exceeds allowance ({hi})")
 

@@ -19,7 +19,6 @@ from typing import Optional, Protocol, Sequence
 from hyperion.chain.store import ReceiptRecord
 from hyperion.execution.parallel import BlockReport, ParallelEngine, TransactionNotIncludable
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
-from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
 
 
@@ -82,7 +81,7 @@ def execute_transaction(state, env: BlockEnv, tx, *, gas_used: int, blob_gas_use
 def receipt_record(env: BlockEnv, tx, result: TransactionResult, cumulative_gas_used: int,
                    post_state: Optional[bytes] = None) -> ReceiptRecord:
     """The receipt of ``tx`` (its ``result``) after ``cumulative_gas_used`` of the block."""
-    blob_price = G.blob_base_fee(env.excess_blob_gas, env.fork.blob_base_fee_update_fraction) if tx.type == 3 else 0
+    blob_price = env.blob_gas_price() if tx.type == 3 else 0
     return ReceiptRecord(
         tx.type, 1 if result.success else 0, cumulative_gas_used, result.gas_used,
         tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),

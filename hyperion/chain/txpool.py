@@ -328,8 +328,12 @@ class TxPool:
                 heapq.heappush(heap, (-nxt.tx.effective_priority_fee(base_fee), nxt.sequence, sender, index + 1))
 
 
+CELLS_PER_EXT_BLOB = 128  # EIP-7594: cell proofs per blob in a version-1 wrapper
+
+
 def unwrap_blob_network_form(raw: bytes):
-    """The canonical transaction inside an EIP-4844 network wrapper ``0x03 || rlp([tx, blobs, commitments, proofs])``.
+    """The canonical transaction inside an EIP-4844 network wrapper ``0x03 || rlp([tx, blobs, commitments, proofs])``
+    or EIP-7594's ``0x03 || rlp([tx, 1, blobs, commitments, cell_proofs])``.
 
     Returns None when ``raw`` is not such a wrapper. The commitments must
     hash to the transaction's versioned hashes; KZG proofs are not verified
@@ -341,16 +345,23 @@ def unwrap_blob_network_form(raw: bytes):
         items = rlp.decode(raw[1:])
     except rlp.RLPError:
         return None
-    if type(items) is not list or len(items) != 4 or type(items[0]) is not list:
+    if type(items) is not list or len(items) not in (4, 5) or type(items[0]) is not list:
         return None
     try:
         tx = decode_transaction(b"\x03" + rlp.encode(items[0]))
     except TransactionDecodeError:
         return None
+    proofs_per_blob = 1
+    if len(items) == 5:  # EIP-7594 (Osaka): [tx, wrapper version 1, blobs, commitments, cell proofs]
+        if items[1] != b"\x01":
+            raise TxPoolError(f"invalid blob sidecar: unknown wrapper version {items[1]!r}")
+        proofs_per_blob = CELLS_PER_EXT_BLOB
+        items = [items[0]] + items[2:]
     blobs, commitments, proofs = items[1:]
     if not (type(blobs) is list and type(commitments) is list and type(proofs) is list):
         raise TxPoolError("rlp: blob sidecar fields must be lists")
-    if not len(blobs) == len(commitments) == len(proofs) == len(tx.blob_versioned_hashes):
+    if not len(blobs) == len(commitments) == len(proofs) // proofs_per_blob == len(tx.blob_versioned_hashes) \
+            or len(proofs) % proofs_per_blob:
         raise TxPoolError("invalid blob sidecar: blob, commitment, proof and hash counts differ")
     for commitment, versioned in zip(commitments, tx.blob_versioned_hashes):
         if type(commitment) is not bytes or b"\x01" + hashlib.sha256(commitment).digest()[1:] != versioned:

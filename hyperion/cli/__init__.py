@@ -31,6 +31,7 @@ COMMAND_GROUPS = (
     "devnet",
     "statetest",
     "blocktest",
+    "rpccompat",
     "bench",
     "contracts",
     "lazai",

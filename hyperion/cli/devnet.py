@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -37,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from hyperion.ai.chainstore import model_store_genesis
     from hyperion.rollup.devnet import Devnet, DevnetOptions
 
+    if args.l2_block_time >= args.l1_block_time:
+        print("warning: an L2 block time not below the L1 block time leaves a sequencer that fell behind no way "
+              "to catch up with its L1 origin (mainnet: 2s on 12s)", file=sys.stderr)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hyperion-devnet-"))
     options = DevnetOptions(workdir=workdir, l1_port=args.l1_port, sequencer_port=args.sequencer_port,
                             follower_port=args.follower_port, l1_block_time=args.l1_block_time,

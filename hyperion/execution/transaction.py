@@ -18,7 +18,7 @@ from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
-from hyperion.vm.frame import TxContext
+from hyperion.vm.frame import TxContext, fork_tables
 from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
@@ -96,7 +96,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
             )
         max_gas_fee = tx.gas * tx.gas_price
     if tx.type == 3:
-        blob_price = G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction)
+        blob_price = env.blob_gas_price()
         if tx.max_fee_per_blob_gas < blob_price:
             raise InvalidTransaction(
                 f"max fee per blob gas less than block blob gas fee: address {_hex(sender)}, "
@@ -117,7 +117,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
             f"have {balance} want {max_gas_fee + tx.value}"
         )
     code = state.get_code(sender)
-    if code and not (fork.has_set_code and delegation_target(code) is not None):
+    if code and fork.rejects_code_senders and not (fork.has_set_code and delegation_target(code) is not None):
         raise InvalidTransaction(
             f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
         )
@@ -162,7 +162,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     )
     state.begin_transaction()
 
-    blob_fee = blob_gas * G.blob_base_fee(env.excess_blob_gas, fork.blob_base_fee_update_fraction) if blob_gas else 0
+    blob_fee = blob_gas * env.blob_gas_price() if blob_gas else 0
     nonce = state.get_nonce(sender)
     state.set_nonce(sender, nonce + 1)
     state.set_balance(sender, state.get_balance(sender) - tx.gas * gas_price - blob_fee)
@@ -171,7 +171,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     state.warm_address(sender)
     if fork.has_warm_coinbase:
         state.warm_address(env.coinbase)
-    for address in ctx.precompiles:
+    for address in fork_tables(fork)[0]:  # the fork's precompiles are warm, even where a simulation moved one
         state.warm_address(address)
     for address, keys in tx.access_list:
         state.warm_address(address)

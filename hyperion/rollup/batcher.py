@@ -78,7 +78,8 @@ def block_batch(chain: RollupChain, block) -> BlockBatch:
     header = block.header
     return BlockBatch(chain.ref_of(block).origin_number,
                       tuple(tx for tx in block.transactions if tx.type != DEPOSIT_TX_TYPE),
-                      header.state_root, header.receipts_root, header.gas_used, header.logs_bloom)
+                      header.state_root, header.receipts_root, header.gas_used, header.logs_bloom,
+                      header.requests_hash)
 
 
 def calldata_gas(data: bytes) -> int:
@@ -88,6 +89,18 @@ def calldata_gas(data: bytes) -> int:
     standard = 4 * zeros + 16 * nonzero
     floor = 10 * (zeros + 4 * nonzero)
     return TX_BASE_GAS + max(standard, floor)
+
+
+def calldata_is_cheaper(data: bytes, base_fee: int, tip: int, blob_base_fee: int) -> bool:
+    """Would ``data`` cost less as calldata (EIP-7623 floor) than as blobs, at these L1 fees?
+
+    Blobs win unless the blob base fee is high against the execution gas
+    price: a blob transaction pays 21,000 gas plus 131,072 blob gas per blob,
+    calldata ~40 gas per non-zero byte.
+    """
+    calldata_cost = calldata_gas(data) * (base_fee + tip)
+    blob_cost = TX_BASE_GAS * (base_fee + tip) + blobs_needed(len(data)) * GAS_PER_BLOB * blob_base_fee
+    return calldata_cost < blob_cost
 
 
 class Batcher:
@@ -238,10 +251,7 @@ class Batcher:
             return self.mode == "calldata"
         if len(data) > MAX_CALLDATA_BYTES:
             return False
-        base, tip, blob_fee = await self.signer.client.fees()
-        calldata_cost = calldata_gas(data) * (base + tip)
-        blob_cost = TX_BASE_GAS * (base + tip) + blobs_needed(len(data)) * GAS_PER_BLOB * blob_fee
-        return calldata_cost < blob_cost
+        return calldata_is_cheaper(data, *await self.signer.client.fees())
 
     async def _post(self, channel: Channel, data: bytes) -> Post:
         signer = self.signer

@@ -6,11 +6,12 @@ transaction's blobs carry) are::
 
     0x00 (derivation version) || 0x01 (brotli) || brotli(rlp(channel))
     channel = [first_number, parent_hash, origin_check, [block, ...]]
-    block   = [origin_number, [raw_tx, ...], state_root, receipts_root, gas_used, logs_bloom]
+    block   = [origin_number, [raw_tx, ...], state_root, receipts_root, gas_used, logs_bloom, requests_hash]
 
 A block entry holds what L1 cannot supply: the sequenced transactions (no
 deposits; derivation adds those from L1), the number of its L1 origin, and
-the header fields that execution produces (the sequencer's claim). A
+the header fields that execution produces (the sequencer's claim; the
+EIP-7685 requests hash is empty bytes before Prague). A
 follower rebuilds the full block from it and the L1 data, runs it through
 block import and refuses it when the claim does not hold. Timestamps are
 implied (genesis time + number * block time), as is each block's parent
@@ -32,6 +33,7 @@ channel cannot expand into gigabytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import brotli
 
@@ -65,10 +67,11 @@ class BlockBatch:
     receipts_root: bytes
     gas_used: int
     logs_bloom: bytes
+    requests_hash: Optional[bytes] = None  # EIP-7685 (from Prague): L2 users can queue EIP-7002/7251 requests
 
     def to_rlp(self) -> list:
         return [self.origin_number, [tx.encode() for tx in self.transactions], self.state_root,
-                self.receipts_root, self.gas_used, self.logs_bloom]
+                self.receipts_root, self.gas_used, self.logs_bloom, self.requests_hash or b""]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +128,9 @@ def _fixed(item, name: str, length: int) -> bytes:
 
 
 def _block(item, index: int) -> BlockBatch:
-    if type(item) is not list or len(item) != 6:
-        raise MalformedChannel(f"block {index}: must be a list of 6 fields")
-    origin, txs, state_root, receipts_root, gas_used, bloom = item
+    if type(item) is not list or len(item) != 7:
+        raise MalformedChannel(f"block {index}: must be a list of 7 fields")
+    origin, txs, state_root, receipts_root, gas_used, bloom, requests_hash = item
     if type(txs) is not list:
         raise MalformedChannel(f"block {index}: transactions must be a list")
     decoded = []
@@ -144,7 +147,8 @@ def _block(item, index: int) -> BlockBatch:
     return BlockBatch(_uint(origin, f"block {index} origin number"), tuple(decoded),
                       _fixed(state_root, f"block {index} state root", 32),
                       _fixed(receipts_root, f"block {index} receipts root", 32),
-                      _uint(gas_used, f"block {index} gas used"), _fixed(bloom, f"block {index} logs bloom", 256))
+                      _uint(gas_used, f"block {index} gas used"), _fixed(bloom, f"block {index} logs bloom", 256),
+                      None if requests_hash == b"" else _fixed(requests_hash, f"block {index} requests hash", 32))
 
 
 def decode_channel(data: bytes) -> Channel:

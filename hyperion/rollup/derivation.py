@@ -366,8 +366,7 @@ class DerivationPipeline:
             parent = self.chain.block_by_number(channel.first_number - 1)
             if parent is None or parent.hash != channel.parent_hash:
                 return False
-        return (entry.state_root, entry.receipts_root, entry.gas_used, entry.logs_bloom) == (
-            header.state_root, header.receipts_root, header.gas_used, header.logs_bloom)
+        return _claims(entry, header)
 
     async def _fill_expired_windows(self, inclusion: L1Block) -> None:
         """Fill the slots whose L1 origin's sequencing window closed with no valid batch.
@@ -481,6 +480,10 @@ def _block_matches(block, attrs: PayloadAttributes) -> bool:
     claim = attrs.claim
     if claim is None:
         return True
-    header = block.header
-    return (header.state_root, header.receipts_root, header.gas_used, header.logs_bloom) == (
-        claim.state_root, claim.receipts_root, claim.gas_used, claim.logs_bloom)
+    return _claims(claim, block.header)
+
+
+def _claims(entry: BlockBatch, header) -> bool:
+    """Does the batch entry claim exactly ``header``'s execution results?"""
+    return (entry.state_root, entry.receipts_root, entry.gas_used, entry.logs_bloom, entry.requests_hash) == (
+        header.state_root, header.receipts_root, header.gas_used, header.logs_bloom, header.requests_hash)

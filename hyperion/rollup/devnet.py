@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -203,8 +204,47 @@ class Devnet:
             self.anvil = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_rpc(self.l1_url, self.anvil, 30, "anvil")
 
+    def _warm_up_blobs(self) -> None:
+        """Have the L1 (anvil) load its KZG setup now, while the contracts deploy, not at the first batch.
+
+        anvil loads it lazily, on the first blob transaction it is sent: ~3 s
+        of CPU, which is half a minute of wall time on a loaded machine. Paid
+        at the sequencer's first blob batch, that delay pushed the batch past
+        the sequencing window of the first L2 blocks, so derivation filled
+        those slots itself and replaced the sequencer's first blocks (and
+        moved the transactions in them to later blocks). One blob
+        transaction from the batcher key to itself (not to the inbox, so
+        derivation never sees it) pays it up front.
+        """
+        import asyncio
+
+        from hyperion.rollup.blobs import encode_blobs
+        from hyperion.rollup.l1client import L1Client
+        from hyperion.rollup.l1tx import L1Signer
+
+        async def send() -> None:
+            client = L1Client(self.l1_url, timeout=300)
+            try:
+                signer = L1Signer(client, self.key(BATCHER), int(await client.call("eth_chainId"), 16))
+                sent = await signer.send_blobs(signer.address, encode_blobs(b"devnet: warm up the L1's KZG setup"))
+                await signer.wait(sent.tx_hash, timeout=300)
+            finally:
+                await client.close()
+
+        try:
+            asyncio.run(send())
+        except Exception as exc:  # only a delay is at stake: the batcher's first blob batch pays it instead
+            log.warning("could not warm up the L1's blob verification: %s", exc)
+
     def deploy(self) -> None:
-        """Deploy the L1 contracts, make the L2 genesis, fix the starting output, write rollup.json."""
+        """Deploy the L1 contracts, make the L2 genesis, fix the starting output, write rollup.json.
+
+        The L2 genesis time and the L1 block the rollup starts from are fixed
+        last, once the L1 is ready for blob batches, so that the sequencing
+        window of the first L2 blocks starts when the sequencer can start.
+        """
+        warm_up = threading.Thread(target=self._warm_up_blobs, name="devnet-blob-warm-up", daemon=True)
+        warm_up.start()
         from web3 import Web3
 
         from hyperion.rollup.l1.deploy import RollupL1Config, deploy_rollup_contracts
@@ -221,6 +261,7 @@ class Devnet:
             finalization_period_seconds=options.finalization_period, proposer_bond=options.bond,
             challenger_bond=options.bond, move_timeout=options.move_timeout, starting_output_root=b"\x01" * 32)
         self.deployment = deployment = deploy_rollup_contracts(w3, owner, l1_config)
+        warm_up.join()
         head = w3.eth.get_block("latest")
         genesis = self.l2_genesis(int(head["timestamp"]) + 4 * options.l1_block_time + 2)
         config = RollupConfig(

@@ -28,7 +28,6 @@ from typing import Optional
 
 from hyperion.chain.blocks import (
     EMPTY_OMMERS_HASH,
-    EMPTY_REQUESTS_HASH,
     EMPTY_TRIE_ROOT,
     Block,
     Header,
@@ -36,7 +35,8 @@ from hyperion.chain.blocks import (
 from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.chain import Chain
 from hyperion.chain.errors import BlockNotFound, ChainError, TxPoolError
-from hyperion.chain.executor import TransactionRejected
+from hyperion.chain.importer import InvalidBlock as ImportRefused
+from hyperion.chain.system import CONSOLIDATION_REQUEST_ADDRESS, WITHDRAWAL_REQUEST_ADDRESS
 from hyperion.chain.consensus import excess_blob_gas_after
 from hyperion.chain.fees import next_base_fee
 from hyperion.execution.transaction import InvalidTransaction
@@ -109,11 +109,32 @@ class RollupChain(Chain):
         if rollup.genesis_l2_hash is not None and genesis.hash != rollup.genesis_l2_hash:
             raise ChainError(f"the L2 genesis 0x{genesis.hash.hex()} is not the rollup's "
                              f"0x{rollup.genesis_l2_hash.hex()}: wrong rollup config or data dir")
+        self._check_system_contracts()
         self.genesis_origin = L1Info(rollup.genesis_l1.number, 0, 0, rollup.genesis_l1.hash, 0, bytes(32), 0)
         self.rollup_status = None  # set by the node: a callable giving optimism_syncStatus's details
         self.safe_number = self._read_number(_SAFE)
         self.finalized_number = min(self._read_number(_FINALIZED), self.safe_number)
         self._labels_lock = threading.Lock()
+
+    def _check_system_contracts(self) -> None:
+        """Refuse an L2 genesis that block import would refuse every block of.
+
+        From Prague, a block is invalid when the EIP-7002 or EIP-7251 system
+        contract has no code, so a genesis under Prague rules must hold them
+        (the dev chain's genesis does).
+        """
+        if not self._rules_after(self._head.header, self._head.header.timestamp + 1).fork.has_requests:
+            return
+        reader = self.state_at("latest")
+        try:
+            missing = [address for address in (WITHDRAWAL_REQUEST_ADDRESS, CONSOLIDATION_REQUEST_ADDRESS)
+                       if not reader.get_code(address)]
+        finally:
+            reader.close()
+        if missing:
+            raise ChainError("the L2 genesis lacks the EIP-7002/EIP-7251 system contracts "
+                             f"({', '.join('0x' + a.hex() for a in missing)}) that Prague's rules require: "
+                             "no block of this chain could be imported")
 
     @property
     def lock(self):
@@ -195,11 +216,14 @@ class RollupChain(Chain):
 
     # -- making blocks --------------------------------------------------------------------------
     def _builder(self, parent: Block, attrs: PayloadAttributes, pending) -> BlockBuilder:
-        config = self.config
-        return BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id, timestamp=attrs.timestamp,
-                            coinbase=config.coinbase, gas_limit=config.gas_limit, extra_data=config.extra_data,
+        """A builder under the rules block import applies to this block (its fork by its timestamp)."""
+        config, spec = self.config, self.spec
+        return BlockBuilder(pending, parent.header, rules=self._rules_after(parent.header, attrs.timestamp),
+                            chain_id=self.chain_id, timestamp=attrs.timestamp, coinbase=config.coinbase,
+                            gas_limit=config.gas_limit, extra_data=config.extra_data,
                             block_hash=self._block_hash_reader(parent.number + 1), beacon_root=attrs.beacon_root,
-                            prev_randao=attrs.prev_randao, base_fee_recipient=config.base_fee_recipient)
+                            prev_randao=attrs.prev_randao, base_fee_recipient=spec.base_fee_recipient,
+                            deposit_contract=spec.deposit_contract)
 
     def build_block(self, attrs: PayloadAttributes, *, from_pool: bool, max_pool_txs: Optional[int] = None) -> Block:
         """Build and commit the next block: ``attrs``' transactions, then (sequencer) the pool's.
@@ -229,6 +253,7 @@ class RollupChain(Chain):
         """The full block a batch entry claims: derived deposits + batch transactions + the claimed header."""
         claim = attrs.claim
         parent = self._head.header
+        rules = self._rules_after(parent, attrs.timestamp)
         transactions = list(attrs.all_transactions)
         header = Header(
             parent_hash=parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=self.config.coinbase,
@@ -238,38 +263,24 @@ class RollupChain(Chain):
             extra_data=self.config.extra_data, prev_randao=attrs.prev_randao, nonce=b"\x00" * 8,
             base_fee=next_base_fee(parent.base_fee or 0, parent.gas_used, parent.gas_limit),
             withdrawals_root=EMPTY_TRIE_ROOT,
-            blob_gas_used=0 if self.fork.has_blobs else None,
-            excess_blob_gas=excess_blob_gas_after(parent, self.fork) if self.fork.has_blobs else None,
-            parent_beacon_block_root=attrs.beacon_root if self.fork.has_beacon_root else None,
-            requests_hash=EMPTY_REQUESTS_HASH if self.fork.has_history_storage else None,
+            blob_gas_used=0 if rules.cancun else None,
+            excess_blob_gas=excess_blob_gas_after(parent, rules.fork) if rules.cancun else None,
+            parent_beacon_block_root=attrs.beacon_root if rules.cancun else None,
+            requests_hash=claim.requests_hash,
         )
         return Block(header, transactions, [])
 
-    def import_block(self, block: Block) -> None:
-        """Block import: execute ``block`` on its parent and commit it only if its header holds."""
+    def import_block(self, block: Block) -> Block:
+        """Block import (``hyperion.chain.importer``, the path every imported block takes): validate and
+        execute ``block`` on the head and commit it only if every rule and its claimed header hold."""
         with self._lock:
-            self._check_open()
             parent = self._head
             if block.header.parent_hash != parent.hash or block.number != parent.number + 1:
                 raise InvalidBlock(f"block {block.number} does not extend the head {parent.number}")
-            header = block.header
-            pending = self.db.pending(parent.number)
-            builder = BlockBuilder(pending, parent.header, fork=self.fork, chain_id=self.chain_id,
-                                   timestamp=header.timestamp, coinbase=header.coinbase, gas_limit=header.gas_limit,
-                                   extra_data=header.extra_data, block_hash=self._block_hash_reader(block.number),
-                                   beacon_root=header.parent_beacon_block_root or b"\x00" * 32,
-                                   prev_randao=header.prev_randao, base_fee_recipient=self.config.base_fee_recipient)
             try:
-                builder.add_all(block.transactions, self.executor)  # (parallel with exec_workers > 1)
-            except TransactionRejected as exc:
-                raise InvalidBlock(f"block {block.number} tx {exc.index}: {exc.reason}") from None
-            built = builder.finish()
-            if built.hash != block.hash:
-                wrong = [name for name in ("state_root", "receipts_root", "logs_bloom", "gas_used", "base_fee",
-                                           "transactions_root", "timestamp", "gas_limit")
-                         if getattr(built.header, name) != getattr(header, name)]
-                raise InvalidBlock(f"block {block.number}: header does not match its execution ({', '.join(wrong)})")
-            self._commit_block(pending, block, builder.records)
+                return super().import_block(block)
+            except ImportRefused as exc:
+                raise InvalidBlock(str(exc)) from None
 
     def rollback_to(self, number: int) -> list:
         """Drop every block above ``number`` (unsafe ones, or safe ones after an L1 reorg); returns their

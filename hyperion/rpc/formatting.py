@@ -78,8 +78,7 @@ def format_header(block: Any) -> dict:
 
 def format_block(block: Any, full_transactions: bool, deposit_nonces: Optional[list] = None) -> dict:
     """geth's block object; ``deposit_nonces`` (per transaction, from the receipts) fills deposits' ``nonce``."""
-    result = format_header(block)
-    result["totalDifficulty"] = "0x0"
+    result = format_header(block)  # no totalDifficulty: geth dropped it after the merge (execution-apis)
     result["size"] = q(block.size)
     result["uncles"] = []
     if full_transactions:
@@ -151,6 +150,7 @@ def format_transaction(tx: Any, block_hash: Optional[bytes] = None, block_number
     result: dict[str, Any] = {
         "blockHash": opt_d(block_hash),
         "blockNumber": opt_q(block_number),
+        "blockTimestamp": opt_q(block_timestamp) if block_hash is not None else None,
         "from": d(tx.sender),
         "gas": q(tx.gas),
         "hash": d(tx.hash),
@@ -228,12 +228,16 @@ def format_receipt(receipt: Any, block_timestamp: Optional[int] = None) -> dict:
         "gasUsed": q(receipt.gas_used),
         "logs": [format_log(log, block_timestamp) for log in receipt.logs],
         "logsBloom": d(bytes(receipt.logs_bloom)),
-        "status": q(receipt.status),
         "to": opt_d(receipt.to),
         "transactionHash": d(receipt.tx_hash),
         "transactionIndex": q(receipt.tx_index),
         "type": q(receipt.tx_type),
     }
+    post_state = getattr(receipt, "post_state", None)
+    if post_state:  # before Byzantium (EIP-658) a receipt carries the state root, not a status
+        result["root"] = d(post_state)
+    else:
+        result["status"] = q(receipt.status)
     if receipt.tx_type == 3:
         result["blobGasUsed"] = q(receipt.blob_gas_used or 0)
         result["blobGasPrice"] = q(receipt.blob_gas_price or 0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from hyperion.vm.forks import Fork
+from hyperion.vm.gas import blob_base_fee
 
 
 def _no_block_hashes(number: int) -> Optional[bytes]:
@@ -32,3 +33,12 @@ class BlockEnv:
     excess_blob_gas: int = 0
     parent_beacon_block_root: Optional[bytes] = None
     block_hash: Callable[[int], Optional[bytes]] = field(default=_no_block_hashes)
+    # address -> precompile where they differ from the fork's (eth_simulateV1 moves and overrides them)
+    precompiles: Optional[dict] = None
+    blob_base_fee: Optional[int] = None  # the blob gas price when given (eth_simulateV1's blobBaseFee override)
+
+    def blob_gas_price(self) -> int:
+        """EIP-4844's blob base fee: from the excess blob gas, unless the block overrides it."""
+        if self.blob_base_fee is not None:
+            return self.blob_base_fee
+        return blob_base_fee(self.excess_blob_gas, self.fork.blob_base_fee_update_fraction)

@@ -109,6 +109,7 @@ class Fork:
     has_clz: bool = False  # EIP-7939
     has_p256verify: bool = False  # EIP-7951
     tx_gas_limit_cap: int = 0  # EIP-7825 (0: no cap)
+    rejects_code_senders: bool = True  # EIP-3607 (every fork); off for calls and simulations, as in geth
     max_blobs_per_tx: int = 0  # EIP-7594 (0: only the block limit applies)
     blob_base_cost: int = 0  # EIP-7918: blob base fee bounded by execution cost (0: off)
     max_block_rlp_size: int = 0  # EIP-7934 (0: unlimited)

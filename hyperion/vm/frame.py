@@ -79,6 +79,8 @@ class TxContext:
         self.gas_price = gas_price
         self.blob_hashes = tuple(blob_hashes)
         self.precompiles, self.table, self.analysis_cache, self.accounts = fork_tables(fork)
+        if env.precompiles is not None:
+            self.precompiles = env.precompiles
         self.logs: list = []
         self.refund = 0
         self.to_delete: list = []

@@ -175,18 +175,18 @@ class StructLogger(Tracer):
             entry["stack"] = [hex(v) for v in f.stack]
         if self.enable_memory:
             mem = f.memory
-            entry["memory"] = [mem[i : i + 32].hex() for i in range(0, len(mem), 32)]
+            entry["memory"] = ["0x" + mem[i : i + 32].hex() for i in range(0, len(mem), 32)]
         if self.enable_return_data and f.return_data:
             entry["returnData"] = _hex(f.return_data)
         entry["refund"] = f.ctx.refund
         if not self.disable_storage and opcode in (0x54, 0x55) and f.stack:
             store = self._storage.setdefault(f.address, {})
             key = f.stack[-1]
-            k = key.to_bytes(32, "big").hex()
+            k = "0x" + key.to_bytes(32, "big").hex()
             if opcode == 0x54:
-                store[k] = f.state.get_storage(f.address, key).to_bytes(32, "big").hex()
+                store[k] = "0x" + f.state.get_storage(f.address, key).to_bytes(32, "big").hex()
             elif len(f.stack) >= 2:
-                store[k] = f.stack[-2].to_bytes(32, "big").hex()
+                store[k] = "0x" + f.stack[-2].to_bytes(32, "big").hex()
             entry["storage"] = dict(store)
         self.logs.append(entry)
         self._pending.append(entry)
@@ -220,7 +220,7 @@ class StructLogger(Tracer):
         return {
             "gas": self.gas_used,
             "failed": self.failed,
-            "returnValue": self.return_value.hex(),
+            "returnValue": "0x" + self.return_value.hex(),  # execution-apis: 0x-prefixed, "0x" when empty
             "structLogs": self.logs,
         }
 

@@ -17,6 +17,7 @@ from hyperion.rollup.blobs import (
     encode_blobs,
     max_blob_payload,
 )
+from hyperion.rollup.batcher import calldata_is_cheaper
 from hyperion.rollup.l1.blobs import make_sidecar
 from hyperion.rollup.channel import (
     MAX_CHANNEL_BYTES,
@@ -37,7 +38,7 @@ def _tx(nonce: int) -> FeeMarketTransaction:
 def _channel(blocks: int = 3, txs: int = 2) -> Channel:
     entries = tuple(
         BlockBatch(100 + n // 2, tuple(_tx(n * txs + i) for i in range(txs)), bytes([n]) * 32, bytes([n + 1]) * 32,
-                   21000 * txs, bytes(256))
+                   21000 * txs, bytes(256), None if n % 2 else bytes([n + 2]) * 32)
         for n in range(blocks))
     return Channel(7, b"\x33" * 32, b"\x44" * 20, entries)
 
@@ -59,12 +60,18 @@ def test_a_channel_round_trips_and_compresses():
     (b"\x00\x01" + brotli.compress(rlp.encode([1, 2]))[:-3], "brotli"),
     (b"\x00\x01" + brotli.compress(b"\xc3\x80\x80\x80"), "list"),
     (b"\x00\x01" + brotli.compress(rlp.encode([0, b"\x33" * 32, b"\x44" * 20, [[1, [], b"\0" * 32, b"\0" * 32, 0,
-                                                                                  bytes(256)]]])), "genesis"),
+                                                                                  bytes(256), b""]]])), "genesis"),
     (b"\x00\x01" + brotli.compress(rlp.encode([1, b"\x33" * 32, b"\x44" * 20, []])), "no blocks"),
     (b"\x00\x01" + brotli.compress(rlp.encode([1, b"\x33" * 31, b"\x44" * 20, [[1, [], b"\0" * 32, b"\0" * 32, 0,
-                                                                                  bytes(256)]]])), "parent hash"),
+                                                                                  bytes(256), b""]]])), "parent hash"),
     (b"\x00\x01" + brotli.compress(rlp.encode([1, b"\x33" * 32, b"\x44" * 20, [[1, [b"\x02\xc0"], b"\0" * 32,
-                                                                                  b"\0" * 32, 0, bytes(256)]]])), "tx 0"),
+                                                                                  b"\0" * 32, 0, bytes(256), b""]]])),
+     "tx 0"),
+    (b"\x00\x01" + brotli.compress(rlp.encode([1, b"\x33" * 32, b"\x44" * 20, [[1, [], b"\0" * 32, b"\0" * 32, 0,
+                                                                                  bytes(256)]]])), "7 fields"),
+    (b"\x00\x01" + brotli.compress(rlp.encode([1, b"\x33" * 32, b"\x44" * 20, [[1, [], b"\0" * 32, b"\0" * 32, 0,
+                                                                                  bytes(256), b"\1" * 31]]])),
+     "requests hash"),
 ])
 def test_malformed_channels_are_refused(data, message):
     with pytest.raises(MalformedChannel, match=message):
@@ -74,7 +81,7 @@ def test_malformed_channels_are_refused(data, message):
 def test_a_batch_cannot_carry_a_deposit():
     deposit = DepositTransaction(b"\x01" * 32, b"\x02" * 20, b"\x03" * 20, 10**18, 0, 100_000, False, b"")
     payload = rlp.encode([1, b"\x33" * 32, b"\x44" * 20, [[1, [deposit.encode()], b"\0" * 32, b"\0" * 32, 0,
-                                                          bytes(256)]]])
+                                                          bytes(256), b""]]])
     with pytest.raises(MalformedChannel, match="deposits come from L1"):
         decode_channel(b"\x00\x01" + brotli.compress(payload))
 
@@ -136,3 +143,12 @@ def test_decoding_arbitrary_or_mutated_data_only_ever_refuses(junk, position, by
             decode_channel(data)
         except MalformedChannel:
             pass
+
+
+def test_data_availability_auto_posts_blobs_unless_calldata_is_cheaper():
+    """``--data-availability auto``: blobs by default, calldata when blobs are dearer at the L1's fees."""
+    batch = encode_channel(_channel(blocks=10, txs=4))
+    gwei = 10**9
+    assert not calldata_is_cheaper(batch, 10 * gwei, gwei, 1)            # blob gas at its 1-wei floor: blobs
+    assert calldata_is_cheaper(batch, 10 * gwei, gwei, 1000 * gwei)     # congested blob market: calldata
+    assert calldata_is_cheaper(b"\x00\x01" + bytes(10), 10 * gwei, gwei, 2 * gwei)  # a tiny batch: calldata

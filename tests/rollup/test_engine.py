@@ -6,8 +6,11 @@ import dataclasses
 
 import pytest
 
-from hyperion.chain.errors import TxPoolError
+from hyperion.chain.errors import ChainError, TxPoolError
+from hyperion.chain.genesis import ChainConfig
+from hyperion.chain.blocks import EMPTY_REQUESTS_HASH
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
+from hyperion.chain.system import WITHDRAWAL_REQUEST_ADDRESS
 from hyperion.chain.node import open_state_database
 from hyperion.primitives.transactions import BlobTransaction, DepositTransaction, FeeMarketTransaction
 from hyperion.rollup.batcher import block_batch
@@ -22,13 +25,18 @@ ACCOUNTS = dev_accounts(TEST_MNEMONIC, 3)
 GWEI = 10**9
 
 
-def _config() -> RollupConfig:
-    alloc = {"0x" + a.hex(): {"balance": hex(10**21)} for a, _ in ACCOUNTS}
+def _config(genesis: dict | None = None) -> RollupConfig:
     return RollupConfig(
-        l2_genesis={"config": {"chainId": 901}, "fork": "Prague", "timestamp": "0x100", "gasLimit": hex(30_000_000),
-                    "baseFeePerGas": hex(GWEI), "alloc": alloc},
-        genesis_l1=L1BlockId(5, b"\x05" * 32), l1_chain_id=31337, portal=b"\x50" * 20, batch_inbox=b"\x51" * 20,
-        output_oracle=b"\x52" * 20, batcher=b"\x53" * 20, proposer=b"\x54" * 20, block_time=2)
+        l2_genesis=genesis or _genesis(), genesis_l1=L1BlockId(5, b"\x05" * 32), l1_chain_id=31337,
+        portal=b"\x50" * 20, batch_inbox=b"\x51" * 20, output_oracle=b"\x52" * 20, batcher=b"\x53" * 20,
+        proposer=b"\x54" * 20, block_time=2)
+
+
+def _genesis() -> dict:
+    """The dev chain's genesis (Prague, with its system contracts), as a rollup's L2 genesis is made."""
+    config = ChainConfig(chain_id=901, genesis_timestamp=0x100, gas_limit=30_000_000, base_fee=GWEI,
+                         dev_account_count=0, alloc={address: {"balance": 10**21} for address, _ in ACCOUNTS})
+    return config.genesis_spec().to_dict()
 
 
 def _l1(number: int, timestamp: int = 0x100) -> L1Block:
@@ -72,7 +80,7 @@ def test_a_follower_imports_a_batched_block_and_refuses_a_wrong_claim_or_an_inva
     entry = block_batch(sequencer, block)
     derived = dataclasses.replace(attrs, transactions=entry.transactions, claim=entry)
     wrong = dataclasses.replace(entry, state_root=b"\x01" * 32)
-    with pytest.raises(InvalidBlock, match="state_root"):
+    with pytest.raises(InvalidBlock, match="INVALID_STATE_ROOT"):
         follower.import_block(follower.assemble_block(dataclasses.replace(derived, claim=wrong)))
     bad_nonce = dataclasses.replace(derived, transactions=(_transfer(3),))
     with pytest.raises(InvalidBlock, match="nonce"):
@@ -80,6 +88,35 @@ def test_a_follower_imports_a_batched_block_and_refuses_a_wrong_claim_or_an_inva
     assert follower.head().number == 0  # nothing was committed
     follower.import_block(follower.assemble_block(derived))
     assert follower.head().hash == block.hash
+
+
+def test_l2_users_eip7002_requests_are_claimed_in_the_batch_and_checked_by_import():
+    """Anyone on L2 can queue an EIP-7002 request: the block's requests hash is then not the empty one, and the
+    batch entry carries it so followers import the block (and refuse a batch that claims another)."""
+    config = _config()
+    sequencer, follower = RollupChain(config), RollupChain(config)
+    request = FeeMarketTransaction(901, 0, GWEI, 10 * GWEI, 200_000, WITHDRAWAL_REQUEST_ADDRESS, 1,
+                                   b"\x11" * 48 + (5).to_bytes(8, "big")).signed(ACCOUNTS[0][1])
+    sequencer.submit_transaction(request)
+    attrs = attributes(config, sequencer.head_ref(), _l1(6), [])
+    block = sequencer.build_block(attrs, from_pool=True)
+    assert len(block.transactions) == 2 and sequencer.receipt(request.hash).status == 1
+    assert block.header.requests_hash != EMPTY_REQUESTS_HASH
+    entry = block_batch(sequencer, block)
+    assert entry.requests_hash == block.header.requests_hash
+    derived = dataclasses.replace(attrs, transactions=entry.transactions, claim=entry)
+    unclaimed = dataclasses.replace(derived, claim=dataclasses.replace(entry, requests_hash=EMPTY_REQUESTS_HASH))
+    with pytest.raises(InvalidBlock, match="INVALID_REQUESTS"):
+        follower.import_block(follower.assemble_block(unclaimed))
+    follower.import_block(follower.assemble_block(derived))
+    assert follower.head().hash == block.hash
+
+
+def test_a_genesis_without_the_prague_system_contracts_is_refused():
+    bare = {"config": {"chainId": 901}, "fork": "Prague", "timestamp": "0x100", "gasLimit": hex(30_000_000),
+            "baseFeePerGas": hex(GWEI), "alloc": {}}
+    with pytest.raises(ChainError, match="lacks the EIP-7002/EIP-7251 system contracts"):
+        RollupChain(_config(bare))
 
 
 def test_labels_persist_and_rollbacks_give_back_transactions(tmp_path):
@@ -121,3 +158,25 @@ def test_rpc_formats_deposits_as_op_geth():
     formatted = format_receipt(receipt)
     assert formatted["depositNonce"] == "0x0" and formatted["depositReceiptVersion"] == "0x1"
     assert formatted["type"] == "0x7e" and formatted["effectiveGasPrice"] == "0x0"
+
+
+def test_a_node_refuses_a_rollup_config_whose_genesis_is_not_its_own(tmp_path):
+    config = _config()
+    chain = RollupChain(config, open_state_database(tmp_path))
+    genesis = chain.head().hash
+    chain.close()
+    config.genesis_l2_hash = b"\x01" * 32
+    with pytest.raises(Exception, match="not the rollup's"):
+        RollupChain(config, open_state_database(tmp_path))
+    config.genesis_l2_hash = genesis
+    RollupChain(config, open_state_database(tmp_path)).close()
+
+
+def test_optimism_methods_are_absent_on_a_dev_node():
+    from hyperion.chain.chain import Chain
+    from hyperion.rpc.context import RpcContext
+    from hyperion.rpc.errors import MethodNotFound
+    from hyperion.rpc.methods.rollup import sync_status
+
+    with pytest.raises(MethodNotFound):
+        sync_status(RpcContext(Chain()))

@@ -95,7 +95,7 @@ def test_struct_logger_reports_each_step_with_its_cost():
     assert [l["gasCost"] for l in logs] == [3, 3, 3, 3, 22100, 0]
     assert logs[2]["stack"] == ["0x2", "0x3"]
     assert logs[0]["gas"] == 100_000 - 21_000
-    assert logs[4]["storage"] == {"00" * 32: "00" * 31 + "05"}
+    assert logs[4]["storage"] == {"0x" + "00" * 32: "0x" + "00" * 31 + "05"}  # 0x-prefixed, as execution-apis specifies
     assert result.gas_used == 21_000 + 12 + 22_100
 
 

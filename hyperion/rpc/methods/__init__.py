@@ -1,7 +1,9 @@
 """The RPC method namespaces; importing this package registers every method."""
 
 from hyperion.rpc.dispatch import Method, registered_methods
-from hyperion.rpc.methods import debug, dev, eth, net, ots, rollup, txpool, web3  # noqa: F401  (registration)
+from hyperion.rpc.methods import (  # noqa: F401  (registration)
+    chainconfig, debug, dev, eth, net, ots, rawdata, rollup, simulate, testing, txpool, web3,
+)
 
 
 def method_table() -> dict[str, Method]:

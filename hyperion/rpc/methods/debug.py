@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from hyperion.rpc.dispatch import rpc_method
-from hyperion.rpc.errors import InvalidParams
+from hyperion.rpc.errors import InvalidParams, ServerError
 from hyperion.rpc.params import (
     Param,
     block_number_or_tag,
@@ -90,6 +90,8 @@ def trace_block_by_hash(ctx, block_hash: bytes, options: tuple) -> list:
 
 
 def _trace_block(ctx, block, options: tuple) -> list:
+    if block.header.number == 0:
+        raise ServerError("genesis is not traceable")
     tracer, config = options
     results = ctx.chain.trace_block(block, tracer, config)
     return [{"txHash": "0x" + tx.hash.hex(), "result": result} for tx, result in zip(block.transactions, results)]

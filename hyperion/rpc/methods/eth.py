@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from hyperion.rpc.dispatch import rpc_method
-from hyperion.rpc.errors import ExecutionRevertedError, InvalidParams, ServerError, decode_revert_reason
+from hyperion.rpc.errors import ExecutionRevertedError, InvalidParams, RpcError, ServerError, decode_revert_reason
 from hyperion.rpc.formatting import (
     d,
     format_block,
@@ -27,6 +27,7 @@ from hyperion.rpc.params import (
     data,
     filter_criteria,
     hash32,
+    obj,
     state_overrides,
     storage_slot,
     string,
@@ -128,17 +129,48 @@ def get_storage_at(ctx, account: bytes, slot: int, spec: Any) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-def _slot_list(value: Any) -> list[int]:
+def _slot_list(value: Any) -> list[tuple[int, bool]]:
+    """``(slot, given as 32 bytes)`` per key: geth echoes a 32-byte key as such, any other as a quantity."""
     slots = array(value, "storage keys")
     if len(slots) > MAX_PROOF_SLOTS:
         raise InvalidParams(f"too many storage keys, at most {MAX_PROOF_SLOTS}")
-    return [storage_slot(slot, "storage key") for slot in slots]
+    return [(storage_slot(slot, "storage key"), isinstance(slot, str) and len(slot) == 66) for slot in slots]
+
+
+MAX_STORAGE_VALUES = 1024  # geth's maxGetStorageSlots
+CLIENT_LIMIT_EXCEEDED = -38026  # geth's errCodeClientLimitExceeded
+
+
+def _storage_requests(value: Any) -> dict[bytes, list[int]]:
+    requests = obj(value, "storage requests")
+    parsed, total = {}, 0
+    for account, slots in requests.items():
+        keys = array(slots, "storage keys")
+        total += len(keys)
+        if total > MAX_STORAGE_VALUES:
+            raise RpcError(f"too many slots (max {MAX_STORAGE_VALUES})", CLIENT_LIMIT_EXCEEDED)
+        parsed[address(account, "address")] = [storage_slot(key, "storage key") for key in keys]
+    if total == 0:
+        raise InvalidParams("empty request")
+    return parsed
+
+
+@rpc_method("eth_getStorageValues", Param(_storage_requests), LATEST)
+def get_storage_values(ctx, requests: dict[bytes, list[int]], spec: Any) -> dict[str, list[str]]:
+    """Many slots of many accounts at one block (geth): ``{address: [32-byte value per slot]}``."""
+    def read(state) -> dict[str, list[str]]:
+        return {d(account): ["0x" + state.get_storage(account, slot).to_bytes(32, "big").hex() for slot in slots]
+                for account, slots in requests.items()}
+    return _read_state(ctx, spec, read)
 
 
 @rpc_method("eth_getProof", Param(address), Param(_slot_list), LATEST, heavy=True)
-def get_proof(ctx, account: bytes, slots: list[int], spec: Any) -> dict:
-    proof = _read_state(ctx, spec, lambda state: state.account_proof(account, slots))
-    return format_proof(proof)
+def get_proof(ctx, account: bytes, slots: list[tuple[int, bool]], spec: Any) -> dict:
+    proof = format_proof(_read_state(ctx, spec, lambda state: state.account_proof(account, [s for s, _ in slots])))
+    for entry, (slot, full) in zip(proof["storageProof"], slots):
+        if not full:
+            entry["key"] = q(slot)
+    return proof
 
 
 # -- blocks ---------------------------------------------------------------------------------
@@ -354,6 +386,12 @@ def fee_history(ctx, block_count: int, newest: Any, percentiles: Optional[list[f
     return format_fee_history(ctx.chain.fee_history(block_count, newest, percentiles))
 
 
+@rpc_method("eth_baseFee")
+def base_fee(ctx) -> str:
+    """The base fee of the next block (geth's eth_baseFee)."""
+    return q(ctx.chain.next_base_fee())
+
+
 @rpc_method("eth_blobBaseFee")
 def blob_base_fee(ctx) -> str:
     history = ctx.chain.fee_history(1, "latest", None)
@@ -388,10 +426,9 @@ def query_logs(ctx, criteria: dict) -> list:
     first = _block_bound(ctx, criteria["from_block"], head)
     last = _block_bound(ctx, criteria["to_block"], head)
     if first > last:
-        if first > head:
-            return []
         raise InvalidParams("invalid block range params")
-    last = min(last, head)
+    if last > head:
+        raise InvalidParams("block range extends beyond current head block")
     return chain.get_logs(first, last, criteria["addresses"], criteria["topics"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hyperion.rpc.dispatch import rpc_method
 from hyperion.rpc.formatting import d, format_transaction, q
+from hyperion.rpc.params import Param, address
 
 
 def _format_section(section: dict) -> dict:
@@ -23,6 +24,18 @@ def content(ctx) -> dict:
     pool = ctx.chain.txpool_content()
     return {"pending": _format_section(pool.get("pending", {})),
             "queued": _format_section(pool.get("queued", {}))}
+
+
+@rpc_method("txpool_contentFrom", Param(address))
+def content_from(ctx, sender: bytes) -> dict:
+    """One sender's part of txpool_content: ``{"pending": {nonce: tx}, "queued": {...}}``."""
+    pool = ctx.chain.txpool_content()
+    result = {}
+    for name in ("pending", "queued"):
+        section = pool.get(name, {})
+        by_nonce = section.get(sender, {})
+        result[name] = {str(nonce): format_transaction(tx) for nonce, tx in by_nonce.items()}
+    return result
 
 
 def _summary(tx) -> str:

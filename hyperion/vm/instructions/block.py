@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from hyperion.vm.gas import blob_base_fee as _blob_base_fee
-
 
 def blockhash(f, pc):
     s = f.stack
@@ -59,6 +57,5 @@ def basefee(f, pc):
 
 
 def blobbasefee(f, pc):
-    ctx = f.ctx
-    f.stack.append(_blob_base_fee(ctx.env.excess_blob_gas, ctx.fork.blob_base_fee_update_fraction))
+    f.stack.append(f.ctx.env.blob_gas_price())
     return pc + 1

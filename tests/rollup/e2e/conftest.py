@@ -12,12 +12,14 @@ from typing import Callable
 
 import pytest
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from hyperion.rollup.devnet import Devnet, DevnetOptions, anvil_binary, rpc
 
-# small windows so that forced inclusion and finalization fit a test
+# short periods so that finalization and disputes fit a test; a sequencing window (30 L1 blocks, 60 s) that a
+# sequencer starting on a loaded machine still meets (the forced-inclusion module shortens it)
 BASE_OPTIONS = dict(l1_port=0, sequencer_port=0, follower_port=0, l1_block_time=2, l2_block_time=1,
-                    seq_window_size=12, sequencer_conf_depth=1, submission_interval=10, finalization_period=600,
+                    seq_window_size=30, sequencer_conf_depth=1, submission_interval=10, finalization_period=600,
                     move_timeout=120, max_batch_delay=2.0)
 
 
@@ -74,6 +76,27 @@ def safe_number(url: str) -> int:
 
 def wait_safe(url: str, number: int, timeout: float = 90) -> None:
     wait_until(lambda: safe_number(url) >= number, timeout, f"L2 block {number} to be safe at {url}")
+
+
+def derived_receipt(node: Web3, tx_hash, timeout: float = 120):
+    """The receipt of ``tx_hash`` from a block ``node`` holds as safe (derived from L1).
+
+    A sequencer's receipt comes from an unsafe block, which derivation may
+    still replace: when a batch misses the sequencing window of its blocks,
+    derivation fills those slots itself and the sequencer's transactions
+    move to later blocks. A test that needs the block a transaction ends up
+    in asks for the safe one.
+    """
+    url = node.provider.endpoint_uri
+
+    def safe_receipt():
+        try:
+            receipt = node.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+        return receipt if receipt["blockNumber"] <= safe_number(url) else None
+
+    return wait_until(safe_receipt, timeout, f"transaction {Web3.to_hex(tx_hash)} in a safe block of {url}")
 
 
 def assert_same_chain(a: Web3, b: Web3, upto: int) -> None:

@@ -19,7 +19,8 @@ from hyperion.rollup.l1.clients import OutputOracleClient, PortalClient
 from hyperion.rollup.l1.predeploys import DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, MESSAGE_PASSER_ADDRESS
 from hyperion.rollup.l1.proofs import Withdrawal, withdrawal_proof_from_rpc
 from hyperion.rollup.l1.transact import ContractReverted, Sender
-from tests.rollup.e2e.conftest import assert_same_chain, safe_number, sync_status, wait_safe, wait_until, web3_of
+from tests.rollup.e2e.conftest import (assert_same_chain, derived_receipt, safe_number, sync_status, wait_safe,
+                                       wait_until, web3_of)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,18 +46,28 @@ def portal(devnet, l1, depositor):
 
 
 @pytest.fixture(scope="module")
-def recorder(devnet, follower, sequencer):
+def recorder(devnet, follower):
     """An L2 contract, deployed through the follower (which forwards the transaction to the sequencer)."""
     account = Account.from_key(devnet.key(5))
     tx = {"type": 2, "chainId": 901, "nonce": follower.eth.get_transaction_count(account.address), "gas": 100_000,
           "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9, "data": _deploy_code(RECORDER_RUNTIME),
           "value": 0}
     tx_hash = follower.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
-    receipt = sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    receipt = derived_receipt(follower, tx_hash)
     assert receipt["status"] == 1
-    wait_safe(follower.provider.endpoint_uri, receipt["blockNumber"])
     assert follower.eth.get_code(receipt["contractAddress"]) == RECORDER_RUNTIME
     return receipt["contractAddress"]
+
+
+def test_the_follower_forwards_transactions_and_the_sequencers_answers(devnet, follower, sequencer, recorder):
+    account = Account.from_key(devnet.key(5))  # deployed the recorder through the follower (nonce 0 is used)
+    stale = {"type": 2, "chainId": 901, "nonce": 0, "to": recorder, "value": 0, "gas": 50_000,
+             "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9}
+    with pytest.raises(Exception, match="nonce too low"):
+        follower.eth.send_raw_transaction(account.sign_transaction(stale).raw_transaction)
+    fresh = dict(stale, nonce=follower.eth.get_transaction_count(account.address, "pending"))
+    tx_hash = follower.eth.send_raw_transaction(account.sign_transaction(fresh).raw_transaction)
+    assert sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)["status"] == 1
 
 
 def test_eth_and_calldata_deposits_arrive_on_l2(devnet, sequencer, follower, portal, depositor, recorder):
@@ -124,7 +135,7 @@ def test_the_follower_derives_the_same_chain_from_blobs(devnet, sequencer, follo
     assert follower.eth.get_block("finalized")["number"] <= safe_number(devnet.follower.url)
 
 
-def test_a_withdrawal_is_proven_refused_early_finalized_and_refused_again(devnet, l1, follower, sequencer):
+def test_a_withdrawal_is_proven_refused_early_finalized_and_refused_again(devnet, l1, follower):
     account = Account.from_key(devnet.key(6))
     recipient = Account.create().address
     passer = follower.eth.contract(address=Web3.to_checksum_address(MESSAGE_PASSER_ADDRESS),
@@ -133,7 +144,7 @@ def test_a_withdrawal_is_proven_refused_early_finalized_and_refused_again(devnet
         "from": account.address, "value": ETHER // 2, "nonce": follower.eth.get_transaction_count(account.address),
         "gas": 200_000, "maxFeePerGas": 10 * 10**9, "maxPriorityFeePerGas": 10**9, "chainId": 901})
     tx_hash = follower.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
-    receipt = sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    receipt = derived_receipt(follower, tx_hash)
     assert receipt["status"] == 1
     event = passer.events.MessagePassed().process_receipt(receipt)[0]
     withdrawal = Withdrawal.from_event(event["args"])

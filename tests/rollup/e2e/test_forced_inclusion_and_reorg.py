@@ -24,7 +24,9 @@ from tests.rollup.e2e.conftest import assert_same_chain, safe_number, sync_statu
 
 pytestmark = pytest.mark.e2e
 
-DEVNET = dict(data_availability="calldata", challenge=False, sequencer_env={"HYPERION_TEST_OMIT_DEPOSITS": "1"})
+# a short sequencing window, so that the omitted deposit is force-included within the test
+DEVNET = dict(data_availability="calldata", challenge=False, seq_window_size=12,
+              sequencer_env={"HYPERION_TEST_OMIT_DEPOSITS": "1"})
 ETHER = 10**18
 
 
@@ -102,7 +104,9 @@ def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_ag
     found = wait_until(lambda: (lambda b: b if b and b[2] > head else None)(_latest_batch(l1, devnet)), 60,
                        "a fresh batch on L1")
     l1_block, first, last = found
+    # both nodes have derived the batch (read past its L1 block), so both must notice that block go away
     wait_safe(devnet.follower.url, last, timeout=60)
+    wait_safe(devnet.sequencer.url, last, timeout=60)
     depth = l1.eth.block_number - l1_block + 1
     dropped = l1.eth.get_block(l1_block)["hash"]
     rpc(devnet.l1_url, "anvil_reorg", depth, [])

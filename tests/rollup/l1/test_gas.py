@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from hyperion.primitives.keccak import keccak256
 from hyperion.rollup.l1.clients import (
     BatchInboxClient, MessagePasserClient, OutputOracleClient, PortalClient, ThresholdResolverClient)
