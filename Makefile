@@ -11,7 +11,7 @@ C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests blocktests parallel-fixtures node devnet rollup-slow soak
+.PHONY: setup test statetests statetests-compiled blocktests parallel-fixtures node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -28,6 +28,10 @@ test: setup
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
 	$(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+
+# The same with MetisVM's compiled tier forced on for every contract (threshold 0).
+statetests-compiled: setup
+	HYPERION_VM_COMPILE_THRESHOLD=0 $(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
 
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup

@@ -31,7 +31,7 @@ PACKAGE = REPO_ROOT / "hyperion"
 # Lowest layer first. A package belongs to the layer of the longest entry that
 # prefixes its dotted name; "hyperion" itself is only the root module.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("1 primitives", ["hyperion", "hyperion.primitives", "hyperion.artifacts"]),
+    ("1 primitives", ["hyperion", "hyperion.primitives", "hyperion.artifacts", "hyperion.web3tx"]),
     ("2 trie", ["hyperion.trie"]),
     ("3 vm", ["hyperion.vm"]),
     ("4 state", ["hyperion.state"]),
@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("7 rollup / sequencer", ["hyperion.rollup", "hyperion.sequencer"]),
     ("8 lazai / ai", ["hyperion.lazai", "hyperion.ai", "hyperion.predeploys"]),
     ("9 interfaces", ["hyperion.rpc", "hyperion.sdk", "hyperion.agents", "hyperion.cli", "hyperion.explorer",
-                      "hyperion.tools", "hyperion.bench", "hyperion.__main__"]),
+                      "hyperion.tools", "hyperion.bench", "hyperion.fuzz", "hyperion.__main__"]),
 ]
 
 

@@ -1,13 +1,22 @@
-"""``hyperion bench vm``: MetisVM against py-evm and pyrevm, in Mgas/s.
+"""``hyperion bench vm``: MetisVM's interpreter and compiled tier against py-evm and pyrevm.
 
 Every workload (the state-test benchmarks under
-``<repo>/../shared/fixtures/evm-benchmarks/benchmarks`` and the ERC-20
-batch) runs on each selected engine under the same fork. Per engine: one
-warm-up run, then timed runs until ``--min-time`` seconds, median reported.
-Gas totals are compared across engines and any disagreement is printed
-in the row (JSON: ``gas_mismatch``). An engine that is not installed is
-reported as n/a/null. Exit status: 0, 1 if an engine failed on a workload,
-2 on a usage error.
+``<repo>/../shared/fixtures/evm-benchmarks/benchmarks``, the Vyper ERC-20
+batch and the Vyper AMM-swap batch) runs on each selected engine under the
+same fork: ``interpreter`` and ``compiled`` (MetisVM's two tiers), ``py-evm``
+and ``pyrevm``. Each engine warms up once (the compiled tier compiles then:
+its CPU time is the compile time), then the engines take turns, round
+after round, until each has run ``--min-time`` CPU seconds; the median run
+counts (see measure.py). Only transaction execution is timed, in CPU time:
+no engine pays signature recovery or state setup in the timed part.
+
+Gas totals are compared across engines; an engine whose gas differs is
+left out of the ratios against it, and the row says why (pyrevm on a
+batch of several transactions: its journal leaks warm state from one
+transaction into the next). Break-even runs = compile time / (interpreter
+time - compiled time). An engine that is not installed is reported as
+n/a/null. Exit status: 0, 1 if an engine failed on a workload, 2 on a
+usage error.
 """
 
 from __future__ import annotations
@@ -19,19 +28,18 @@ from pathlib import Path
 from typing import TextIO
 
 from hyperion.bench.engines import ENGINE_NAMES, SUPPORTED_FORKS, EngineError, make_engine
-from hyperion.bench.measure import (
-    DEFAULT_MIN_TIME,
-    DEFAULT_SLOW_RUN_SECONDS,
-    InconsistentGas,
-    measure,
-)
+from hyperion.bench.engines.pyrevm import JOURNAL_NOTE
+from hyperion.bench.measure import DEFAULT_MIN_TIME, DEFAULT_SLOW_RUN_SECONDS, measure_interleaved
 from hyperion.bench.report import (
+    COMPILED,
     EngineResult,
     WorkloadResult,
     engine_version,
+    load_average,
     machine_description,
     render_table,
     summarize,
+    target_lines,
 )
 from hyperion.bench.workloads import WorkloadError, default_benchmarks_dir, load_all_workloads
 
@@ -61,7 +69,8 @@ def _positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hyperion bench vm",
-        description="Compare MetisVM with py-evm and pyrevm on EVM benchmark workloads (Mgas/s).",
+        description="Compare MetisVM's interpreter and compiled tier with py-evm and pyrevm "
+                    "on EVM benchmark workloads (Mgas/s, CPU time, interleaved rounds).",
     )
     parser.add_argument(
         "--engines",
@@ -74,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-time",
         type=_positive_float,
         default=DEFAULT_MIN_TIME,
-        help=f"seconds of timed runs per workload and engine after warm-up (default {DEFAULT_MIN_TIME:g})",
+        help=f"CPU seconds of timed runs per workload and engine after warm-up (default {DEFAULT_MIN_TIME:g})",
     )
     parser.add_argument(
         "--slow-run",
@@ -102,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_workload(workload, engines, availability, args) -> tuple[WorkloadResult, bool]:
-    result = WorkloadResult(workload.name)
+    result = WorkloadResult(workload.name, transactions=len(workload.transactions))
     any_failed = False
+    batches = {}
     for name in ENGINE_NAMES:
         if name not in engines:
             result.engines[name] = EngineResult(problem="not selected")
@@ -112,16 +122,25 @@ def _run_workload(workload, engines, availability, args) -> tuple[WorkloadResult
             result.engines[name] = EngineResult(problem=availability[name])
             continue
         try:
-            batch = engines[name].prepare(workload, args.fork)
-            timing = measure(batch, min_time=args.min_time, quick=args.quick, slow_run_seconds=args.slow_run)
-        except (EngineError, InconsistentGas) as error:
-            result.engines[name] = EngineResult(problem=str(error), failed=True)
-            any_failed = True
+            batches[name] = engines[name].prepare(workload, args.fork)
         except Exception as error:  # an engine bug must not abort the other measurements
-            result.engines[name] = EngineResult(problem=f"{type(error).__name__}: {error}", failed=True)
+            problem = str(error) if isinstance(error, EngineError) else f"{type(error).__name__}: {error}"
+            result.engines[name] = EngineResult(problem=problem, failed=True)
+            any_failed = True
+    timings = measure_interleaved(batches, min_time=args.min_time, quick=args.quick,
+                                  slow_run_seconds=args.slow_run)
+    for name, timing in timings.items():
+        if isinstance(timing, Exception):
+            problem = str(timing) if isinstance(timing, (EngineError, ValueError)) else \
+                f"{type(timing).__name__}: {timing}"
+            result.engines[name] = EngineResult(problem=problem, failed=True)
             any_failed = True
         else:
             result.engines[name] = EngineResult(timing=timing)
+    compiled = batches.get(COMPILED)
+    if compiled is not None:
+        result.compile_seconds = compiled.compile_seconds
+    result.judge_gas(JOURNAL_NOTE)
     return result, any_failed
 
 
@@ -129,8 +148,10 @@ def _header_lines(args, engines, availability) -> list[str]:
     machine = machine_description()
     lines = [
         f"hyperion bench vm: fork {args.fork.capitalize()}, "
-        + ("quick (1 run, no warm-up)" if args.quick else f"warm-up + median of runs >= {args.min_time:g} s"),
+        + ("quick (1 run, no warm-up)" if args.quick
+           else f"warm-up + interleaved rounds, median CPU time of runs >= {args.min_time:g} s"),
         f"machine: {machine['cpu']} ({machine['cpus']} CPUs), {machine['python']}, {machine['platform']}",
+        f"load average at start: {machine['load_average']}",
     ]
     for name in engines:
         reason = availability[name]
@@ -188,7 +209,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for name, engine in engines.items():
             if engine.note and availability[name] is None:
                 print(f"note: {engine.note}", file=out)
-        print("ratios: MetisVM Mgas/s divided by the other engine's (above 1x: MetisVM is faster)", file=out)
+        print("ratios: MetisVM's compiled tier (the interpreter if the compiled tier did not run), Mgas/s "
+              "divided by the other engine's (above 1x: MetisVM is faster); CPU time", file=out)
+        print(f"load average at end: {load_average()}", file=out)
+        if not args.quick:  # a quick run times the compiling run: no target applies
+            for line in target_lines(results, summary):
+                print(line, file=out)
     return 1 if any_failed else 0
 
 

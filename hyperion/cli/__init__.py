@@ -33,6 +33,8 @@ COMMAND_GROUPS = (
     "blocktest",
     "rpccompat",
     "bench",
+    "fuzz",
+    "vm",
     "contracts",
     "lazai",
     "ai",

@@ -116,6 +116,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "[--rpc.evmtimeout]")
     limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
                         help="a batch, log query or trace request is stopped after SECONDS (default 10)")
+    vm = parser.add_argument_group("vm (MetisVM's compiled tier)")
+    vm.add_argument("--vm-compile-threshold", type=_compile_threshold, default=-1, metavar="N|never",
+                    help="compile a contract after it ran N times in the interpreter (0: always; never: "
+                         "interpret only; default 2 or $HYPERION_VM_COMPILE_THRESHOLD)")
+    vm.add_argument("--vm-code-cache", type=_non_negative_int, metavar="MIB",
+                    help="compiled contracts kept, by code size (default 64)")
     output = parser.add_argument_group("output")
     output.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="log verbosity (debug logs one line per RPC request)")
@@ -128,6 +134,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     from hyperion.cli.rollup_node import add_rollup_arguments
 
     add_rollup_arguments(parser)
+
+
+def _compile_threshold(text: str) -> Optional[int]:
+    if text.strip().lower() == "never":
+        return None
+    return _non_negative_int(text)
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -231,6 +243,34 @@ def _producer_line(config: Any) -> str:
 # -- running ----------------------------------------------------------------------------------
 
 
+HOT_CODES_FILE = "vm-hot-codes.json"
+
+
+def _start_vm_tiers(args: argparse.Namespace, node: Any, data_dir: Optional[Path], log) -> Optional[Path]:
+    """Configure the compiled tier and compile the contracts that were hot when the node last stopped;
+    returns where to save the hot codes at shutdown (None: in memory)."""
+    from hyperion.chain.limits import bounded_fork
+    from hyperion.vm.compiler.hot import warm_from_file
+    from hyperion.vm.compiler.tiering import TIERS, configure
+
+    # -1: not given (the default, or $HYPERION_VM_COMPILE_THRESHOLD); None: never compile
+    configure(threshold=args.vm_compile_threshold,
+              cache_bytes=None if args.vm_code_cache is None else args.vm_code_cache * 2**20)
+    if data_dir is None:
+        return None
+    path = data_dir / HOT_CODES_FILE
+    started = time.process_time()
+    try:
+        warmed = warm_from_file(path, bounded_fork(node.chain.fork))
+    except ValueError as exc:
+        log.warning("vm hot codes not loaded: %s", exc)
+        warmed = 0
+    log.info("vm tiers threshold=%s cache_mib=%d warmed=%d seconds=%.2f",
+             "never" if TIERS.threshold is None else TIERS.threshold, TIERS.cache_bytes >> 20, warmed,
+             time.process_time() - started)
+    return path
+
+
 async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Optional[Path]) -> bool:
     from hyperion.rpc.server import RpcServer
 
@@ -329,6 +369,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     log.info("chain opened chain_id=%d head=%d storage=%s seconds=%.2f", config.chain_id,
              node.chain.head().header.number, data_dir or "memory", time.monotonic() - started)
+    hot_codes = _start_vm_tiers(args, node, data_dir, log)
     clean = False
     try:
         clean = asyncio.run(_serve(node, args, config, data_dir))
@@ -337,6 +378,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         # a block being built gets a bounded wait; every committed block is durable already
         clean = node.close(timeout=SHUTDOWN_CLOSE_SECONDS) and clean
+        if hot_codes is not None:
+            from hyperion.vm.compiler.hot import save_hot_codes
+
+            try:
+                log.info("vm hot codes saved count=%d", save_hot_codes(hot_codes))
+            except OSError as exc:
+                log.warning("vm hot codes not saved: %s", exc)
         log.info("stopped")
     if not clean:  # a worker still busy would hold the interpreter's exit (it joins its threads)
         log.warning("exiting without waiting for busy workers; the data dir holds every committed block")

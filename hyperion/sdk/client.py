@@ -1,12 +1,13 @@
 """Connection to a Hyperion node: who signs, the system contracts, sending, waiting, decoding.
 
 Every helper in ``hyperion.sdk`` goes through ``HyperionClient.transact``,
-which simulates the call first (so a revert surfaces as ``TransactionFailed``
-with the contract's reason instead of a mined failure), signs an EIP-1559
-transaction, sends it and waits for the receipt. The signer is the client's
-key, or a per-call ``sender``: a private key, an ``eth_account`` account, or
-the address of an account the node unlocks (its dev accounts), which the
-node signs for.
+which sends with ``hyperion.web3tx.Web3Sender`` (the one sending path, shared
+with the rollup's L1 clients): simulated first, so a revert surfaces as
+``TransactionFailed`` with the contract's reason instead of a mined failure,
+then signed as an EIP-1559 transaction, sent and waited for. The signer is the
+client's key, or a per-call ``sender``: a private key, an ``eth_account``
+account, or the address of an account the node unlocks (its dev accounts),
+which the node signs for.
 
 The node is any web3 provider: HTTP(S) or WebSocket by URL, or a dev chain
 inside this process (``hyperion.sdk.inprocess``).
@@ -14,7 +15,6 @@ inside this process (``hyperion.sdk.inprocess``).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
@@ -28,10 +28,10 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from hyperion.artifacts import load_artifact
 from hyperion.predeploys.plan import contracts_manifest
 from hyperion.sdk.errors import InvalidRpcUrl, SdkError, TransactionFailed
+from hyperion.web3tx import Reverted, Web3Sender, call_transaction, revert_reason, signer
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 RPC_URL_SCHEMES = ("http", "https", "ws", "wss")
-GAS_MARGIN_NUM, GAS_MARGIN_DEN, GAS_MARGIN_ADD = 5, 4, 50_000  # gas limit = estimate * 5/4 + 50k
 
 def check_rpc_url(url: str) -> str:
     """``url`` if it can address a JSON-RPC endpoint, else ``InvalidRpcUrl`` naming what is wrong."""
@@ -97,14 +97,9 @@ class HyperionClient:
                  on_wait: Optional[Callable[[str], None]] = None) -> None:
         self.w3 = web3 or Web3(provider_for(rpc_url, timeout))
         self.account: Optional[LocalAccount] = Account.from_key(private_key) if private_key else None
-        self.timeout = timeout
-        self.on_wait = on_wait
+        self._sending = Web3Sender(self.w3, timeout=timeout, on_sent=on_wait)  # the one sending path
         self._contracts = {}
         self._events_by_address: dict[str, dict[bytes, Any]] = {}  # address -> log topic -> web3 event
-        self._accounts: dict[bytes, LocalAccount] = {}
-        self._chain_id: Optional[int] = None
-        self._next_nonce: dict[str, int] = {}  # sender -> the nonce after its last send through this client
-        self._lock = threading.Lock()  # one send at a time: nonces are taken in order
         for entry in contracts_manifest():
             self._contracts[entry["name"]] = self.contract_at(entry["address"], entry["abi"])
 
@@ -178,82 +173,25 @@ class HyperionClient:
             if self.account is None:
                 raise SdkError("this client has no private key: pass private_key= or sender=")
             return self.account.address, self.account
-        if isinstance(sender, LocalAccount):
-            return sender.address, sender
-        raw = bytes.fromhex(sender.removeprefix("0x")) if isinstance(sender, str) else bytes(sender)
-        if len(raw) == 20:
-            return Web3.to_checksum_address(raw), None
-        if len(raw) != 32:
-            raise SdkError("a sender is a 32-byte private key, an account, or a 20-byte unlocked address")
-        account = self._accounts.get(raw)
-        if account is None:
-            account = self._accounts[raw] = Account.from_key(raw)
-        return account.address, account
-
-    def _envelope(self, sender: str, gas: int) -> dict:
-        """Fees, chain id, the gas limit (at most the block's) and the nonce of ``sender``'s next transaction.
-
-        The nonce is the larger of the node's pending count and the one after this
-        client's last send: threads sending for one key do not wait for each other's
-        transactions to reach the pool, and other senders of the key are still seen.
-        Called with ``_lock`` held.
-        """
-        latest = self.w3.eth.get_block("latest")
-        base_fee = latest.get("baseFeePerGas", 0) or 0
-        tip = self.w3.eth.max_priority_fee
-        if self._chain_id is None:
-            self._chain_id = self.w3.eth.chain_id
-        nonce = max(self.w3.eth.get_transaction_count(sender, "pending"), self._next_nonce.get(sender, 0))
-        return {"maxFeePerGas": base_fee * 2 + tip, "maxPriorityFeePerGas": tip, "nonce": nonce,
-                "chainId": self._chain_id, "gas": min(gas, latest["gasLimit"])}
-
-    def _send(self, build, sender: str, account: Optional[LocalAccount], gas: int, label: str) -> TxResult:
-        """Sign (or let the node sign for an unlocked account), send and wait for ``build(envelope)``.
-
-        A mined failure raises ``TransactionFailed`` with the reason the node
-        gives when the transaction is replayed at the block before.
-        """
-        with self._lock:
-            tx = build(self._envelope(sender, gas))
-            try:
-                if account is not None:
-                    tx_hash = self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
-                else:
-                    tx_hash = self.w3.eth.send_transaction(tx)
-            except Web3RPCError as exc:
-                self._next_nonce.pop(sender, None)  # the node did not take it: ask it again next time
-                raise TransactionFailed(f"{label}: {_rpc_message(exc)}") from None
-            self._next_nonce[sender] = tx["nonce"] + 1
-        hex_hash = "0x" + bytes(tx_hash).hex()
-        if self.on_wait:
-            self.on_wait(hex_hash)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout, poll_latency=0.05)
-        if receipt["status"] != 1:
-            reason = self._replay(tx, receipt["blockNumber"])
-            raise TransactionFailed(f"{label} reverted" + (f": {reason}" if reason else ""), hex_hash)
-        return TxResult(hex_hash, receipt, receipt["gasUsed"], self.decode_events(receipt))
-
-    def _replay(self, tx: dict, block_number: int) -> Optional[str]:
-        """The revert reason of a mined failure: the same call at the block before it."""
-        call = {key: tx[key] for key in ("from", "to", "data", "value", "gas") if key in tx}
         try:
-            self.w3.eth.call(call, block_number - 1)
-        except ContractLogicError as exc:
-            return revert_reason(exc)
-        except Exception:  # noqa: BLE001 - a node that cannot replay still reported the failure itself
-            return None
-        return None
+            return signer(sender)
+        except ValueError as exc:
+            raise SdkError(str(exc)) from None
 
-    @staticmethod
-    def _estimate(what, params: dict) -> int:
-        """Simulated gas with a margin; a revert raises ``TransactionFailed`` with the contract's reason."""
+    def _send(self, tx: dict, sender, gas: Optional[int], label: str) -> TxResult:
+        """Send ``tx`` from ``sender`` (``gas`` None: simulate for it); ``TransactionFailed`` names ``label``."""
+        address, account = self._signer(sender)
         try:
-            estimate = what.estimate_gas(params)
-        except ContractLogicError as exc:
-            raise TransactionFailed(revert_reason(exc)) from None
+            receipt = self._sending.send(tx, account or address, gas=gas)
+        except Reverted as exc:
+            if exc.tx_hash is None:
+                raise TransactionFailed(exc.reason) from None
+            raise TransactionFailed(f"{label} reverted" + (f": {exc.reason}" if exc.reason else ""),
+                                    exc.tx_hash) from None
         except Web3RPCError as exc:
-            raise TransactionFailed(_rpc_message(exc)) from None
-        return estimate * GAS_MARGIN_NUM // GAS_MARGIN_DEN + GAS_MARGIN_ADD
+            raise TransactionFailed(f"{label}: {_rpc_message(exc)}") from None
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        return TxResult(tx_hash, receipt, receipt["gasUsed"], self.decode_events(receipt))
 
     # -- transactions --------------------------------------------------------------------
     def transact(self, function, value: int = 0, gas: int | None = None, sender=None) -> TxResult:
@@ -261,29 +199,19 @@ class HyperionClient:
 
         ``gas`` skips the simulation (and its early revert) and is used as given.
         """
-        address, account = self._signer(sender)
-        params = {"from": address, "value": value}
-        limit = gas if gas is not None else self._estimate(function, params)
-        return self._send(lambda envelope: function.build_transaction({**params, **envelope}), address, account,
-                          limit, function.fn_name)
+        return self._send(call_transaction(function, value), sender, gas, function.fn_name)
 
     def deploy(self, abi: list, bytecode: bytes, *args, value: int = 0, sender=None):
         """Deploy a contract; returns its web3 contract object (its events are decoded from then on)."""
-        address, account = self._signer(sender)
         constructor = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args)
-        params = {"from": address, "value": value}
-        limit = self._estimate(constructor, params)
-        result = self._send(lambda envelope: constructor.build_transaction({**params, **envelope}), address,
-                            account, limit, "deployment")
+        result = self._send({"data": constructor.data_in_transaction, "value": value}, sender, None, "deployment")
         if not result.contract_address:
             raise TransactionFailed("deployment created no contract", result.tx_hash)
         return self.contract_at(result.contract_address, abi)
 
     def send_value(self, to: str | bytes, value: int, sender=None) -> TxResult:
         """A plain transfer (e.g. funding an account)."""
-        address, account = self._signer(sender)
-        transfer = {"from": address, "to": to_address(to), "value": value}
-        return self._send(lambda envelope: {**transfer, **envelope}, address, account, 21_000, "transfer")
+        return self._send({"to": to_address(to), "value": value}, sender, 21_000, "transfer")
 
     # -- events --------------------------------------------------------------------------
     def decode_events(self, receipt) -> list:
@@ -307,11 +235,6 @@ def to_address(value: str | bytes) -> str:
         return Web3.to_checksum_address(value)
     except ValueError:
         raise SdkError(f"not an address: {value!r}") from None
-
-
-def revert_reason(exc: ContractLogicError) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return message.removeprefix("execution reverted: ").removeprefix("execution reverted") or "execution reverted"
 
 
 def _rpc_message(exc: Web3RPCError) -> str:

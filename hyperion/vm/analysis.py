@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import re
 
-from hyperion.vm.exceptions import InvalidJump, InvalidOpcode, OutOfGas, StackOverflow, StackUnderflow
+from hyperion.vm.compiler.tiering import TIERS, CodeEntry
+from hyperion.vm.exceptions import InvalidJump, InvalidOpcode
 from hyperion.vm.gas import STACK_LIMIT
-from hyperion.vm.instructions.control_flow import make_pc, stop
+from hyperion.vm.instructions import control_flow
 from hyperion.vm.instructions.stack import make_push
-from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PC, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.stepping import halt_exactly
+from hyperion.vm.template import bind
 
 _MAX_CACHED = 4096
+stop = bind(control_flow.stop).handler  # what runs past the end of the code
 
 
 class CodeAnalysis:
@@ -66,29 +70,24 @@ def _undefined(opcode: int):
 
 
 def _make_entry(handler, gas: int, need: int, limit: int):
+    """``handler`` preceded by its block's charge; a failed charge finds the exact halt (``stepping``)."""
     if need == 0:
 
         def entry(f, pc):
             g = f.gas - gas
-            if g < 0:
-                raise OutOfGas()
+            if g < 0 or len(f.stack) > limit:
+                halt_exactly(f, pc, f.analysis)
             f.gas = g
-            if len(f.stack) > limit:
-                raise StackOverflow()
             return handler(f, pc)
 
     else:
 
         def entry(f, pc):
             g = f.gas - gas
-            if g < 0:
-                raise OutOfGas()
-            f.gas = g
             n = len(f.stack)
-            if n < need:
-                raise StackUnderflow()
-            if n > limit:
-                raise StackOverflow()
+            if g < 0 or n < need or n > limit:
+                halt_exactly(f, pc, f.analysis)
+            f.gas = g
             return handler(f, pc)
 
     return entry
@@ -155,8 +154,6 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
                 value = int.from_bytes(imm, "big") << (8 * (size - len(imm)))
                 next_pc = pc + 1 + size
                 handler = make_push(value, next_pc)
-            elif flags & IS_PC:
-                handler = make_pc(pc)
             else:
                 handler = spec.handler
             if flags & IS_JUMPDEST and block_start >= 0:
@@ -364,8 +361,6 @@ class LazyCodeAnalysis:
             imm = self.code[pc + 1 : pc + 1 + size]
             next_pc = pc + 1 + size
             return make_push(int.from_bytes(imm, "big") << (8 * (size - len(imm))), next_pc), next_pc, flags
-        if flags & IS_PC:
-            return make_pc(pc), pc + 1, flags
         return spec.handler, pc + 1, flags
 
     def _build_chain(self, head: int, arrival: int) -> None:
@@ -434,10 +429,21 @@ class LazyCodeAnalysis:
 
 def analyse(ctx, code: bytes) -> LazyCodeAnalysis:
     """Cached analysis of ``code`` under the context's fork (one cache per instruction table)."""
-    cache = ctx.analysis_cache
-    result = cache.get(code)
-    if result is None:
-        if len(cache) >= _MAX_CACHED:
-            cache.clear()
-        result = cache[code] = LazyCodeAnalysis(code, ctx.table)
-    return result
+    return code_entry(ctx, code).analysis
+
+
+def code_entry(ctx, code: bytes):
+    """The code cache's entry for ``code`` under the context's fork: analysis, runs, compiled program."""
+    entry = ctx.analysis_cache.get(code)
+    if entry is None:
+        entry = new_code_entry(ctx.analysis_cache, ctx.table, code)
+    return entry
+
+
+def new_code_entry(cache: dict, table: tuple, code: bytes):
+    """Add ``code`` to the code cache of ``table`` (bounded: a full cache starts over)."""
+    if len(cache) >= _MAX_CACHED:
+        TIERS.forget(list(cache.values()))
+        cache.clear()
+    entry = cache[code] = CodeEntry(code, table, LazyCodeAnalysis(code, table))
+    return entry

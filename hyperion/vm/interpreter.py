@@ -9,6 +9,7 @@ deletions back to the marks taken at entry.
 from __future__ import annotations
 
 from hyperion.vm import analysis as _analysis
+from hyperion.vm.compiler.tiering import TIERS
 from hyperion.vm.exceptions import (
     FAILED,
     REVERTED,
@@ -31,21 +32,32 @@ RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
 def _run(f: Frame) -> int:
-    """Execute ``f.code``; return SUCCESS, REVERTED or FAILED."""
+    """Execute ``f.code``; return SUCCESS, REVERTED or FAILED.
+
+    A code runs in the interpreter until it is hot, then compiled
+    (``compiler.tiering``); a traced execution always runs in the interpreter.
+    """
     code = f.code
     if not code:
         return SUCCESS
-    analysis = _analysis.analyse(f.ctx, code)
-    handlers = analysis.handlers
-    f.jumpdests = analysis.jumpdests
-    f.analysis = analysis
+    entry = _analysis.code_entry(f.ctx, code)
     tracer = f.ctx.tracer
-    pc = 0
     try:
         if tracer is None:
+            program = TIERS.program_for(entry)
+            if program is not None:
+                program.run(f)  # ends with an exception, as the handlers do
+            analysis = entry.analysis
+            handlers = analysis.handlers
+            f.jumpdests = analysis.jumpdests
+            f.analysis = analysis
+            pc = 0
             while True:
                 pc = handlers[pc](f, pc)
         else:
+            analysis = entry.analysis
+            f.jumpdests = analysis.jumpdests
+            f.analysis = analysis
             return tracer.run(f, analysis)
     except Halt:
         return SUCCESS

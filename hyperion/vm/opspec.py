@@ -8,21 +8,27 @@ instructions: no import cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 # flags
 ENDS_BLOCK = 1  # control leaves straight-line code (jumps, halts)
 NEEDS_EXACT_GAS = 2  # reads the precise remaining gas (GAS, CALL*, CREATE*, SSTORE)
-IS_PUSH = 4
+IS_PUSH = 4  # PUSH1..PUSH32: ``arg`` bytes of immediate data
 IS_JUMPDEST = 8
-IS_PC = 16
+IS_DUP = 16  # DUPn, n = ``arg``
+IS_SWAP = 32  # SWAPn, n = ``arg``
+IS_JUMP = 64  # JUMP
+IS_JUMPI = 128  # JUMPI
 
 
 @dataclass(frozen=True)
 class OpSpec:
     name: str
-    handler: Optional[Callable]
-    gas: int
+    handler: Optional[Callable]  # the interpreter's handler(f, pc) -> next pc (None for PUSHn: made per occurrence)
+    gas: int  # static gas
     pops: int
     pushes: int
     flags: int = 0
+    instruction: Any = None  # the semantics (template.Instruction); None for stack shape and jumps
+    arg: int = 0  # n of PUSHn, DUPn, SWAPn
+    probe: Optional[Callable] = None  # probe(f, pc): a check the compiled tier runs here (see opcodes.table_for)

@@ -11,13 +11,15 @@ import pytest
 from hyperion.bench import vm
 from hyperion.bench.engines import ENGINE_NAMES, EngineError, make_engine
 from hyperion.bench.engines.base import BatchOutcome, PreparedBatch
-from hyperion.bench.measure import InconsistentGas, Timing, measure
+from hyperion.bench.measure import InconsistentGas, Timing, measure, measure_interleaved
 from hyperion.bench.report import EngineResult, WorkloadResult, geometric_mean
 from hyperion.bench.workloads import (
     WorkloadError,
+    build_amm_workload,
     build_erc20_workload,
     load_benchmark_file,
 )
+from hyperion.bench.workloads.amm import SOURCE_PATH as AMM_SOURCE_PATH, compile_amm_source, load_amm_artifact
 from hyperion.bench.workloads.erc20 import (
     SOURCE_PATH,
     compile_erc20_source,
@@ -28,13 +30,15 @@ from hyperion.bench.workloads.signing import address_of_key, sign_legacy_transac
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 
-JSON_KEYS = {"workload", "gas", "mgas_per_s", "ratio_vs_py_evm", "ratio_vs_pyrevm"}
+JSON_KEYS = {"workload", "gas", "cpu_seconds", "mgas_per_s", "ratio_vs_interpreter", "ratio_vs_py_evm",
+             "ratio_vs_pyrevm", "compile_seconds", "break_even_runs"}
 TINY_WORKLOAD = "swap_math/spent"
 TINY_WORKLOAD_GAS = 25219  # agreed by py-evm, pyrevm and MetisVM
 
 # the module each engine needs; a missing one means the engine is skipped, not failed
 ENGINE_MODULES = {
-    "metisvm": "hyperion.execution.transaction",
+    "interpreter": "hyperion.execution.transaction",
+    "compiled": "hyperion.execution.transaction",
     "py-evm": "eth.vm.forks.cancun",
     "pyrevm": "pyrevm",
 }
@@ -194,9 +198,9 @@ class _FakeBatch(PreparedBatch):
 def test_measure_warms_up_then_repeats_until_min_time():
     batch = _FakeBatch([1000])
     timing = measure(batch, min_time=0.0)
-    assert timing.runs == 1 and batch.resets == 2  # warm-up + one timed run
+    assert timing.runs == 3 and batch.resets == 4  # warm-up + the minimum of three timed runs
     timing = measure(_FakeBatch([1000]), min_time=0.01, max_runs=50)
-    assert timing.runs > 1 and timing.outcome.gas_used == 1000 and timing.median_seconds > 0
+    assert timing.runs > 3 and timing.outcome.gas_used == 1000 and timing.median_seconds > 0
     quick = measure(_FakeBatch([1000]), quick=True)
     assert quick.runs == 1 and "quick" in quick.note
     slow = measure(_FakeBatch([1000]), slow_run_seconds=0.0)
@@ -205,16 +209,59 @@ def test_measure_warms_up_then_repeats_until_min_time():
         measure(_FakeBatch([1000, 999]), min_time=0.0)
 
 
-def test_gas_mismatch_is_reported_not_hidden():
-    result = WorkloadResult("w")
-    result.engines["metisvm"] = EngineResult(Timing(BatchOutcome(100), 1e-3, 3))
+class _ClockedBatch(_FakeBatch):
+    """Advances a fake CPU clock by ``cost`` per run and logs the order of runs."""
+
+    def __init__(self, name, cost, clock, log):
+        super().__init__([1000])
+        self.name, self.cost, self.clock, self.log = name, cost, clock, log
+
+    def execute(self):
+        self.log.append(self.name)
+        self.clock[0] += self.cost
+        return super().execute()
+
+
+def test_engines_take_turns_and_each_reaches_its_min_time():
+    clock, log = [0.0], []
+    batches = {name: _ClockedBatch(name, cost, clock, log) for name, cost in (("a", 0.01), ("b", 0.1))}
+    timings = measure_interleaved(batches, min_time=0.3, clock=lambda: clock[0])
+    assert log[:2] == ["a", "b"]  # the warm-ups
+    rounds = log[2:]
+    assert rounds[:4] in (["a", "b", "b", "a"], ["b", "a", "a", "b"])  # alternating, rotating order
+    assert timings["a"].median_seconds == pytest.approx(0.01) and timings["b"].median_seconds == pytest.approx(0.1)
+    assert timings["a"].runs >= 30 and timings["b"].runs >= 3
+    assert timings["b"].first_seconds == pytest.approx(0.1)
+
+
+def test_a_failing_engine_does_not_stop_the_others():
+    class Broken(_FakeBatch):
+        def execute(self):
+            raise RuntimeError("boom")
+
+    timings = measure_interleaved({"ok": _FakeBatch([5]), "broken": Broken([5])}, min_time=0.0)
+    assert isinstance(timings["broken"], RuntimeError) and timings["ok"].runs == 3
+
+
+def test_gas_mismatch_is_reported_and_the_engine_left_out_of_its_ratio():
+    result = WorkloadResult("w", transactions=1)
+    result.engines["interpreter"] = EngineResult(Timing(BatchOutcome(100), 4e-3, 3))
+    result.engines["compiled"] = EngineResult(Timing(BatchOutcome(100), 1e-3, 3))
     result.engines["py-evm"] = EngineResult(Timing(BatchOutcome(100), 1e-2, 3))
     result.engines["pyrevm"] = EngineResult(Timing(BatchOutcome(90), 1e-4, 3))
+    result.compile_seconds = 0.03
+    result.judge_gas("journal")
     line = result.to_json()
     assert line["gas"] == 100
-    assert line["gas_mismatch"] == {"metisvm": 100, "py-evm": 100, "pyrevm": 90}
+    assert line["gas_mismatch"] == {"interpreter": 100, "compiled": 100, "py-evm": 100, "pyrevm": 90}
     assert line["ratio_vs_py_evm"] == pytest.approx(10.0)
-    assert any("gas mismatch" in note for note in result.notes())
+    assert line["ratio_vs_interpreter"] == pytest.approx(4.0)
+    assert line["ratio_vs_pyrevm"] is None and "differs" in line["excluded"]["pyrevm"]
+    assert line["break_even_runs"] == pytest.approx(10.0)
+    assert any("gas differs" in note for note in result.notes())
+    batch = WorkloadResult("b", engines=dict(result.engines), transactions=5)
+    batch.judge_gas("journal")
+    assert batch.excluded == {"pyrevm": "journal"}
     assert geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
     assert geometric_mean([]) is None
 
@@ -247,23 +294,43 @@ def test_available_engines_agree_on_gas(capsys, fixtures_dir):
     row = _json_lines(out)[0]
     assert code == 0 and "gas_mismatch" not in row
     assert all(row["mgas_per_s"][name] > 0 for name in available)
-    if "metisvm" in available and "py-evm" in available:
+    if "compiled" in available and "py-evm" in available:
         assert row["ratio_vs_py_evm"] == pytest.approx(
-            row["mgas_per_s"]["metisvm"] / row["mgas_per_s"]["py-evm"], rel=1e-3
+            row["mgas_per_s"]["compiled"] / row["mgas_per_s"]["py-evm"], rel=1e-3
         )
 
 
-def test_metisvm_and_py_evm_agree_on_an_erc20_batch():
-    pytest.importorskip(ENGINE_MODULES["metisvm"])
+@pytest.mark.parametrize("build", [lambda: build_erc20_workload(holders=3, transfer_rounds=2),
+                                   lambda: build_amm_workload(traders=2, rounds=2)], ids=["erc20", "amm"])
+def test_both_tiers_and_py_evm_agree_on_the_contract_batches(build):
     pytest.importorskip(ENGINE_MODULES["py-evm"])
-    workload = build_erc20_workload(holders=3, transfer_rounds=2)
+    workload = build()
     outcomes = {}
-    for name in ("metisvm", "py-evm"):
+    for name in ("interpreter", "compiled", "py-evm"):
         batch = make_engine(name).prepare(workload, "cancun")
-        batch.reset()
-        outcomes[name] = batch.execute()
-    assert outcomes["metisvm"] == outcomes["py-evm"]
-    assert outcomes["py-evm"].reverted == 0 and outcomes["py-evm"].gas_used > 21_000 * 15
+        for _ in range(2):
+            batch.reset()
+            outcomes[name] = batch.execute()
+    assert outcomes["interpreter"] == outcomes["compiled"] == outcomes["py-evm"]
+    assert outcomes["py-evm"].reverted == 0 and outcomes["py-evm"].gas_used > 21_000 * len(workload.transactions)
+
+
+def test_amm_artifact_records_current_source():
+    artifact = load_amm_artifact()
+    assert artifact["source_sha256"] == source_sha256(AMM_SOURCE_PATH.read_bytes()), (
+        "amm.vy changed without rebuilding amm.json (run scripts/build_erc20_workload.py)"
+    )
+    vyper = pytest.importorskip("vyper")
+    if vyper.__version__ == artifact["vyper_version"]:
+        assert compile_amm_source() == artifact
+
+
+def test_compiled_engine_reports_its_compile_time():
+    workload = build_erc20_workload(holders=2, transfer_rounds=1)
+    batch = make_engine("compiled").prepare(workload, "cancun")
+    batch.reset()
+    batch.execute()
+    assert batch.compile_seconds > 0
 
 
 def test_missing_engine_is_null_not_a_crash(capsys, fixtures_dir, monkeypatch):
@@ -285,7 +352,7 @@ def test_table_output_has_header_rows_and_geomean(capsys, fixtures_dir):
     assert code == 0
     assert "machine:" in out and "Python" in out and "fork Cancun" in out
     assert out.count("swap_math/") == 3
-    assert "geometric mean" in out
+    assert "geometric mean" in out and "load average at start" in out and "x interp" in out
 
 
 def test_usage_errors_exit_with_2(capsys, fixtures_dir):

@@ -190,8 +190,11 @@ def test_lazy_chains_charge_exactly_like_per_instruction_charging(code, gas):
     assert _run(code, gas, None) == _run(code, gas, StructLogger())
 
 
-def test_a_long_initcode_that_stops_at_once_builds_one_chain():
+def test_a_long_initcode_that_stops_at_once_builds_one_chain(monkeypatch):
     from hyperion.vm.analysis import LazyCodeAnalysis
+    from hyperion.vm.compiler.tiering import TIERS
+
+    monkeypatch.setattr(TIERS, "enabled", False)  # the interpreter's analysis is under test
     from hyperion.vm.frame import Frame, TxContext
     from hyperion.vm.interpreter import SUCCESS, _run as run_frame
 
@@ -200,7 +203,7 @@ def test_a_long_initcode_that_stops_at_once_builds_one_chain():
     code = bytes(50_000)  # STOP, then 49,999 more STOPs that never run
     frame = Frame(ctx, CONTRACT, SENDER, 0, b"", code, 100, 0, False)
     assert run_frame(frame) == SUCCESS
-    analysis = ctx.analysis_cache[code]
+    analysis = ctx.analysis_cache[code].analysis
     assert isinstance(analysis, LazyCodeAnalysis)
     assert analysis.analysed == {0} and analysis._scanned == -1  # no jump: PUSH data never scanned
 

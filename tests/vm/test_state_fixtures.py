@@ -5,7 +5,8 @@ posts), run through ``hyperion statetest``'s runner.
 One pytest item per fixture file (collection stays fast). The unmarked
 ``test_state_fixture_sample`` covers every fixture folder with its
 ``SAMPLE_FILES_PER_FOLDER`` smallest files (minus a few slow ones); ``test_state_fixture_full``
-(``-m slow``) runs every file. Cases listed in ``known_failures.txt`` are
+(``-m slow``) runs every file. The ``_compiled`` variants run the same way
+with MetisVM's compiled tier forced on for every code (threshold 0). Cases listed in ``known_failures.txt`` are
 expected failures: a file whose only failures are listed is reported as
 xfail, and a listed case that now passes is reported so the list stays true.
 """
@@ -24,9 +25,11 @@ from conftest import FIXTURES
 from hyperion.tools.big_stack import run_on_big_stack
 from hyperion.tools.statetest import CaseIndex, CaseResult, iter_cases, run_file
 from hyperion.tools.statetest_report import format_text
+from hyperion.vm.compiler.tiering import TIERS
 
 STATE_TEST_ROOTS = ("ethereum-tests/GeneralStateTests", "eest/state_tests", "eest-v5.4/state_tests")
 SAMPLE_FILES_PER_FOLDER = 5
+COMPILED_SAMPLE_FILES_PER_FOLDER = 2  # the same sample again with every code compiled (threshold 0)
 # Small files that still take tens of seconds each (measured: ~120 s, ~30 s,
 # ~40 s); the quick sample picks other files of their folders instead.
 TOO_SLOW_FOR_SAMPLE = frozenset({
@@ -121,6 +124,28 @@ def test_state_fixture_sample(path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", fixture_params(all_fixture_files()))
 def test_state_fixture_full(path: Path) -> None:
+    check_fixture_file(path)
+
+
+@pytest.fixture
+def compiled_tier():
+    """Every code runs in the compiled tier (threshold 0), from an empty code cache."""
+    saved = TIERS.threshold, TIERS.enabled
+    TIERS.threshold, TIERS.enabled = 0, True
+    TIERS.clear()
+    yield
+    TIERS.threshold, TIERS.enabled = saved
+    TIERS.clear()
+
+
+@pytest.mark.parametrize("path", fixture_params(sample_fixture_files(COMPILED_SAMPLE_FILES_PER_FOLDER)))
+def test_state_fixture_sample_compiled(path: Path, compiled_tier) -> None:
+    check_fixture_file(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", fixture_params(all_fixture_files()))
+def test_state_fixture_full_compiled(path: Path, compiled_tier) -> None:
     check_fixture_file(path)
 
 

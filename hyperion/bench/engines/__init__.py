@@ -9,7 +9,7 @@ from hyperion.bench.engines.base import (
     EngineError,
     PreparedBatch,
 )
-from hyperion.bench.engines.metisvm import MetisVmEngine
+from hyperion.bench.engines.metisvm import MetisVmEngine, MetisVmInterpreterEngine
 from hyperion.bench.engines.pyevm import PyEvmEngine
 from hyperion.bench.engines.pyrevm import PyRevmEngine
 
@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 _ENGINES: dict[str, type[Engine]] = {
+    MetisVmInterpreterEngine.name: MetisVmInterpreterEngine,
     MetisVmEngine.name: MetisVmEngine,
     PyEvmEngine.name: PyEvmEngine,
     PyRevmEngine.name: PyRevmEngine,

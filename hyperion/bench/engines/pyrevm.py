@@ -1,14 +1,19 @@
 """pyrevm adapter: Python bindings to revm, the Rust EVM (a native-code baseline).
 
-pyrevm (0.3.x) has no "apply a signed transaction" call. Calls go through
-``message_call`` and creations through ``deploy``; both run the full
-transaction frame (intrinsic gas, refunds) on one journal that pyrevm never
-finalises between calls. Consequences, stated in the output rather than
-hidden: the sender is not charged for gas on calls, BASEFEE reads 0, and in
-a multi-transaction batch accounts and slots touched by an earlier
-transaction stay warm (EIP-2929) for later ones, so pyrevm may report less
-gas than the other engines on such batches. Single-transaction workloads
-are unaffected.
+pyrevm (0.3.x) has no "apply a signed transaction" call: calls go through
+``message_call`` and creations through ``deploy``, both running the full
+transaction frame (intrinsic gas, refunds), and it keeps one journal open
+across them: what a call loads or writes stays warm (EIP-2929), and a slot
+written earlier keeps being priced as dirty, in every later call. The
+same holds for storage put in with ``insert_account_storage`` beyond an
+account's first slot, and ``commit()`` underflows the journal's depth and
+breaks the next call, so no pre-state can make a later transaction start
+clean (``tests/fuzz/pyrevm-journal-reproducer.json`` shows it:
+``hyperion fuzz vm --replay FILE --pyrevm``). A batch of several
+transactions therefore reports less gas on pyrevm than a block would; the
+bench excludes such a workload from the pyrevm ratio and says why.
+Single-transaction workloads are unaffected. The sender is not charged
+for gas on calls and BASEFEE reads 0, which changes no workload's gas.
 """
 
 from __future__ import annotations
@@ -20,27 +25,41 @@ from hyperion.bench.workloads.model import Workload
 
 _SPEC_IDS = {"shanghai": "SHANGHAI", "cancun": "CANCUN", "prague": "PRAGUE"}
 
+JOURNAL_NOTE = ("pyrevm keeps one journal across transactions (state touched by earlier ones stays warm "
+                "and dirty), so its gas differs on this multi-transaction batch: excluded from the pyrevm ratio")
+
 
 def _hex(address: bytes) -> str:
     return "0x" + address.hex()
+
+
+def new_evm(block, spec_id: str) -> Any:
+    """A pyrevm EVM for one block context."""
+    import pyrevm
+
+    env = pyrevm.Env(
+        cfg=pyrevm.CfgEnv(chain_id=block.chain_id),
+        block=pyrevm.BlockEnv(
+            number=block.number,
+            coinbase=_hex(block.coinbase),
+            timestamp=block.timestamp,
+            difficulty=0,
+            prevrandao=block.prev_randao,
+            basefee=block.base_fee,
+            gas_limit=block.gas_limit,
+            excess_blob_gas=0,
+        ),
+    )
+    return pyrevm.EVM(env=env, gas_limit=block.gas_limit, spec_id=spec_id)
 
 
 class _PyRevmBatch(PreparedBatch):
     def __init__(self, workload: Workload, fork: str) -> None:
         self._workload = workload
         self._spec_id = _SPEC_IDS[fork]
-        self._accounts = [
-            (_hex(address), account) for address, account in workload.pre.items()
-        ]
+        self._accounts = [(_hex(address), account) for address, account in workload.pre.items()]
         self._calls = [
-            (
-                _hex(tx.sender),
-                None if tx.to is None else _hex(tx.to),
-                tx.data,
-                tx.value,
-                tx.gas_limit,
-                tx.gas_price,
-            )
+            (_hex(tx.sender), None if tx.to is None else _hex(tx.to), tx.data, tx.value, tx.gas_limit, tx.gas_price)
             for tx in workload.transactions
         ]
         self._evm: Any = None
@@ -48,26 +67,10 @@ class _PyRevmBatch(PreparedBatch):
     def reset(self) -> None:
         import pyrevm
 
-        block = self._workload.block
-        env = pyrevm.Env(
-            cfg=pyrevm.CfgEnv(chain_id=block.chain_id),
-            block=pyrevm.BlockEnv(
-                number=block.number,
-                coinbase=_hex(block.coinbase),
-                timestamp=block.timestamp,
-                difficulty=0,
-                prevrandao=block.prev_randao,
-                basefee=block.base_fee,
-                gas_limit=block.gas_limit,
-                excess_blob_gas=0,
-            ),
-        )
-        evm = pyrevm.EVM(env=env, gas_limit=block.gas_limit, spec_id=self._spec_id)
+        evm = new_evm(self._workload.block, self._spec_id)
         for address, account in self._accounts:
             evm.insert_account_info(
-                address,
-                pyrevm.AccountInfo(balance=account.balance, nonce=account.nonce, code=account.code),
-            )
+                address, pyrevm.AccountInfo(balance=account.balance, nonce=account.nonce, code=account.code))
             for key, value in account.storage.items():
                 evm.insert_account_storage(address, key, value)
         self._evm = evm
@@ -97,10 +100,6 @@ class _PyRevmBatch(PreparedBatch):
 
 class PyRevmEngine(Engine):
     name = "pyrevm"
-    note = (
-        "pyrevm keeps one open journal across a batch: later transactions see warm "
-        "accounts/slots, so multi-transaction gas can be lower than on other engines"
-    )
 
     def unavailable_reason(self) -> str | None:
         try:

@@ -51,8 +51,9 @@ def source_sha256(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
-def compile_erc20_source(source_path: Path = SOURCE_PATH) -> dict[str, Any]:
-    """Compile the token with the installed Vyper into the artifact's dict form.
+def compile_erc20_source(source_path: Path = SOURCE_PATH, contract: str = "HyperionBenchToken") -> dict[str, Any]:
+    """Compile a bench contract (the token by default) with the installed Vyper into the
+    artifact's dict form.
 
     Raises ImportError when Vyper is not installed (it is only needed to
     rebuild the artifact, never to run the bench).
@@ -69,7 +70,7 @@ def compile_erc20_source(source_path: Path = SOURCE_PATH) -> dict[str, Any]:
         settings=Settings(evm_version=EVM_VERSION),
     )
     return {
-        "contract": "HyperionBenchToken",
+        "contract": contract,
         "source": Path(source_path).name,
         "source_sha256": source_sha256(source),
         "vyper_version": vyper.__version__,
@@ -88,6 +89,8 @@ def load_erc20_artifact(artifact_path: Path = ARTIFACT_PATH) -> dict[str, Any]:
         raise WorkloadError(
             f"{artifact_path} is missing; run scripts/build_erc20_workload.py"
         ) from None
+    except OSError as error:
+        raise WorkloadError(f"{artifact_path}: cannot read ({error})") from None
     except json.JSONDecodeError as error:
         raise WorkloadError(f"{artifact_path}: not valid JSON ({error})") from None
     if not isinstance(artifact, dict):

@@ -3,59 +3,50 @@
 from __future__ import annotations
 
 
-def blockhash(f, pc):
-    s = f.stack
-    n = s[-1]
+def blockhash(f, number):
+    """The hash of one of the 256 most recent blocks, else 0."""
     env = f.ctx.env
-    if env.number - 256 <= n < env.number:
-        h = env.block_hash(n)
-        s[-1] = int.from_bytes(h, "big") if h else 0
+    if env.number - 256 <= number < env.number:
+        h = env.block_hash(number)
+        result = int.from_bytes(h, "big") if h else 0
     else:
-        s[-1] = 0
-    return pc + 1
+        result = 0
+    return result
 
 
-def coinbase(f, pc):
-    f.stack.append(int.from_bytes(f.ctx.env.coinbase, "big"))
-    return pc + 1
+def coinbase(f):
+    return int.from_bytes(f.ctx.env.coinbase, "big")
 
 
-def timestamp(f, pc):
-    f.stack.append(f.ctx.env.timestamp)
-    return pc + 1
+def timestamp(f):
+    return f.ctx.env.timestamp
 
 
-def number(f, pc):
-    f.stack.append(f.ctx.env.number)
-    return pc + 1
+def number(f):
+    return f.ctx.env.number
 
 
-def difficulty(f, pc):
+def difficulty(f):
     """0x44 before the merge: the block's proof-of-work difficulty."""
-    f.stack.append(f.ctx.env.difficulty)
-    return pc + 1
+    return f.ctx.env.difficulty
 
 
-def prevrandao(f, pc):
-    f.stack.append(int.from_bytes(f.ctx.env.prev_randao, "big"))
-    return pc + 1
+def prevrandao(f):
+    return int.from_bytes(f.ctx.env.prev_randao, "big")
 
 
-def gaslimit(f, pc):
-    f.stack.append(f.ctx.env.gas_limit)
-    return pc + 1
+def gaslimit(f):
+    return f.ctx.env.gas_limit
 
 
-def chainid(f, pc):
-    f.stack.append(f.ctx.env.chain_id)
-    return pc + 1
+def chainid(f):
+    return f.ctx.env.chain_id
 
 
-def basefee(f, pc):
-    f.stack.append(f.ctx.env.base_fee)
-    return pc + 1
+def basefee(f):
+    return f.ctx.env.base_fee
 
 
-def blobbasefee(f, pc):
-    f.stack.append(f.ctx.env.blob_gas_price())
-    return pc + 1
+def blobbasefee(f):
+    """EIP-7516: the blob base fee (the block's override, if any, else from the excess blob gas)."""
+    return f.ctx.env.blob_gas_price()

@@ -1,113 +1,76 @@
-"""Comparison and bitwise instructions (0x10-0x1d)."""
+"""Comparison and bitwise instructions (0x10-0x1e)."""
 
 from __future__ import annotations
 
-M = (1 << 256) - 1
+from hyperion.vm.template import M, wrap
+
 SIGN = 1 << 255
+TWO256 = 1 << 256
 
 
-def lt(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] = 1 if a < s[-1] else 0
-    return pc + 1
+def lt(a, b):
+    return 1 if a < b else 0
 
 
-def gt(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] = 1 if a > s[-1] else 0
-    return pc + 1
+def gt(a, b):
+    return 1 if a > b else 0
 
 
-def slt(f, pc):
-    s = f.stack
-    a = s.pop() ^ SIGN
-    s[-1] = 1 if a < (s[-1] ^ SIGN) else 0
-    return pc + 1
+def slt(a, b):
+    """Signed less-than: flipping the sign bit maps two's complement order onto unsigned order."""
+    return 1 if a ^ SIGN < b ^ SIGN else 0
 
 
-def sgt(f, pc):
-    s = f.stack
-    a = s.pop() ^ SIGN
-    s[-1] = 1 if a > (s[-1] ^ SIGN) else 0
-    return pc + 1
+def sgt(a, b):
+    return 1 if a ^ SIGN > b ^ SIGN else 0
 
 
-def eq(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] = 1 if a == s[-1] else 0
-    return pc + 1
+def eq(a, b):
+    return 1 if a == b else 0
 
 
-def iszero(f, pc):
-    s = f.stack
-    s[-1] = 0 if s[-1] else 1
-    return pc + 1
+def iszero(a):
+    return 1 if a == 0 else 0
 
 
-def and_(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] &= a
-    return pc + 1
+def and_(a, b):
+    return a & b
 
 
-def or_(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] |= a
-    return pc + 1
+def or_(a, b):
+    return a | b
 
 
-def xor(f, pc):
-    s = f.stack
-    a = s.pop()
-    s[-1] ^= a
-    return pc + 1
+def xor(a, b):
+    return a ^ b
 
 
-def not_(f, pc):
-    s = f.stack
-    s[-1] ^= M
-    return pc + 1
+def not_(a):
+    return a ^ M
 
 
-def byte(f, pc):
-    s = f.stack
-    i = s.pop()
-    s[-1] = (s[-1] >> (248 - (i << 3))) & 0xFF if i < 32 else 0
-    return pc + 1
+def byte(i, x):
+    """The ``i``-th byte of ``x``, counting from the most significant."""
+    return x >> (248 - (i << 3)) & 0xFF if i < 32 else 0
 
 
-def shl(f, pc):
-    s = f.stack
-    shift = s.pop()
-    s[-1] = (s[-1] << shift) & M if shift < 256 else 0
-    return pc + 1
+def shl(shift, value):
+    return wrap(value << shift) if shift < 256 else 0
 
 
-def shr(f, pc):
-    s = f.stack
-    shift = s.pop()
-    s[-1] = s[-1] >> shift if shift < 256 else 0
-    return pc + 1
+def shr(shift, value):
+    return value >> shift if shift < 256 else 0
 
 
-def sar(f, pc):
-    s = f.stack
-    shift = s.pop()
-    v = s[-1]
-    if v & SIGN:
-        s[-1] = ((v - (1 << 256)) >> shift) & M if shift < 256 else M
+def sar(shift, value):
+    """Arithmetic shift right: the sign bit fills in from the left."""
+    if value & SIGN:
+        result = wrap(value - TWO256 >> shift) if shift < 256 else M
     else:
-        s[-1] = v >> shift if shift < 256 else 0
-    return pc + 1
+        result = value >> shift if shift < 256 else 0
+    return result
 
 
-def clz(f, pc):
+def clz(value):
     """EIP-7939: number of leading zero bits of a 256-bit word (256 for zero)."""
-    s = f.stack
-    s[-1] = 256 - s[-1].bit_length()
-    return pc + 1
+    return 256 - value.bit_length()

@@ -1,37 +1,38 @@
-"""LOG0..LOG4."""
+"""LOG0..LOG4: append a log of memory data and 0 to 4 topics."""
 
 from __future__ import annotations
 
 from hyperion.primitives.logs import Log
-from hyperion.vm.exceptions import OutOfGas, WriteInStaticContext
+from hyperion.vm.exceptions import WriteInStaticContext
 from hyperion.vm.gas import LOG_DATA
-from hyperion.vm.memory import expand
+from hyperion.vm.instructions.control_flow import read_memory
+from hyperion.vm.instructions.gas import charge
 
 
-def make_log(n: int):
-    def log(f, pc):
-        if f.static:
-            raise WriteInStaticContext()
-        s = f.stack
-        off = s.pop()
-        size = s.pop()
-        topics = tuple([s.pop().to_bytes(32, "big") for _ in range(n)])
-        if size:
-            gas = f.gas - LOG_DATA * size
-            if gas < 0:
-                raise OutOfGas()
-            f.gas = gas
-            end = off + size
-            if end > len(f.memory):
-                expand(f, end)
-            data = bytes(f.memory[off:end])
-        else:
-            data = b""
-        f.ctx.logs.append(Log(f.address, topics, data))
-        return pc + 1
-
-    log.__name__ = f"log{n}"
-    return log
+def emit_log(f, offset: int, size: int, topics: tuple) -> None:
+    if f.static:
+        raise WriteInStaticContext()
+    if size:
+        charge(f, LOG_DATA * size)
+    data = read_memory(f, offset, size)
+    f.ctx.logs.append(Log(f.address, tuple(t.to_bytes(32, "big") for t in topics), data))
 
 
-LOGS = [make_log(n) for n in range(5)]
+def log0(f, offset, size):
+    emit_log(f, offset, size, ())
+
+
+def log1(f, offset, size, topic1):
+    emit_log(f, offset, size, (topic1,))
+
+
+def log2(f, offset, size, topic1, topic2):
+    emit_log(f, offset, size, (topic1, topic2))
+
+
+def log3(f, offset, size, topic1, topic2, topic3):
+    emit_log(f, offset, size, (topic1, topic2, topic3))
+
+
+def log4(f, offset, size, topic1, topic2, topic3, topic4):
+    emit_log(f, offset, size, (topic1, topic2, topic3, topic4))

@@ -1,64 +1,45 @@
-"""Memory instructions: MLOAD, MSTORE, MSTORE8, MSIZE, MCOPY."""
+"""Memory instructions: MLOAD, MSTORE, MSTORE8, MSIZE, MCOPY.
+
+Memory is one ``bytearray`` per frame; ``expand`` grows it and charges the
+expansion, and is called only when an access reaches past its end.
+"""
 
 from __future__ import annotations
 
-from hyperion.vm.exceptions import OutOfGas
 from hyperion.vm.gas import COPY_WORD
+from hyperion.vm.instructions.gas import charge
 from hyperion.vm.memory import expand
 
 
-def mload(f, pc):
-    s = f.stack
-    off = s[-1]
-    mem = f.memory
-    end = off + 32
-    if end > len(mem):
+def mload(f, offset):
+    end = offset + 32
+    if end > len(f.memory):
         expand(f, end)
-    s[-1] = int.from_bytes(mem[off:end], "big")
-    return pc + 1
+    return int.from_bytes(f.memory[offset:end], "big")
 
 
-def mstore(f, pc):
-    s = f.stack
-    off = s.pop()
-    value = s.pop()
-    mem = f.memory
-    end = off + 32
-    if end > len(mem):
+def mstore(f, offset, value):
+    end = offset + 32
+    if end > len(f.memory):
         expand(f, end)
-    mem[off:end] = value.to_bytes(32, "big")
-    return pc + 1
+    f.memory[offset:end] = value.to_bytes(32, "big")
 
 
-def mstore8(f, pc):
-    s = f.stack
-    off = s.pop()
-    value = s.pop()
-    mem = f.memory
-    if off >= len(mem):
-        expand(f, off + 1)
-    mem[off] = value & 0xFF
-    return pc + 1
+def mstore8(f, offset, value):
+    if offset >= len(f.memory):
+        expand(f, offset + 1)
+    f.memory[offset] = value & 0xFF
 
 
-def msize(f, pc):
-    f.stack.append(len(f.memory))
-    return pc + 1
+def msize(f):
+    return len(f.memory)
 
 
-def mcopy(f, pc):
-    s = f.stack
-    dst = s.pop()
-    src = s.pop()
-    size = s.pop()
+def mcopy(f, dest, source, size):
+    """EIP-5656: copy within memory; the regions may overlap."""
     if size:
-        gas = f.gas - COPY_WORD * ((size + 31) >> 5)
-        if gas < 0:
-            raise OutOfGas()
-        f.gas = gas
-        end = max(dst, src) + size
-        mem = f.memory
-        if end > len(mem):
+        charge(f, COPY_WORD * ((size + 31) >> 5))
+        end = max(dest, source) + size
+        if end > len(f.memory):
             expand(f, end)
-        mem[dst : dst + size] = mem[src : src + size]
-    return pc + 1
+        f.memory[dest:dest + size] = f.memory[source:source + size]

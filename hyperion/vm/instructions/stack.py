@@ -1,24 +1,26 @@
 """Stack instructions: POP, PUSH0..PUSH32, DUP1..16, SWAP1..16.
 
-PUSHn handlers are made per occurrence by code analysis, with the
-immediate value and the next pc bound in the closure, so executing a PUSH
-is one append and one return.
+POP and PUSH0 are ordinary instructions. PUSHn, DUPn and SWAPn are stack
+shape: the compiler resolves them at compile time (a constant, a copy or a
+permutation of the values it tracks, no code at all), and the interpreter
+runs the handlers made here from the same numbers ``n``: a PUSH handler is
+made per occurrence by code analysis, with its value and next pc bound in.
 """
 
 from __future__ import annotations
 
 
-def pop(f, pc):
-    f.stack.pop()
-    return pc + 1
+def pop(value):
+    """Discard the top item."""
 
 
-def push0(f, pc):
-    f.stack.append(0)
-    return pc + 1
+def push0():
+    return 0
 
 
 def make_push(value: int, next_pc: int):
+    """PUSHn: push the immediate ``value`` (read by code analysis)."""
+
     def push(f, pc):
         f.stack.append(value)
         return next_pc
@@ -27,6 +29,7 @@ def make_push(value: int, next_pc: int):
 
 
 def make_dup(n: int):
+    """DUPn: push a copy of the n-th item."""
     idx = -n
 
     def dup(f, pc):
@@ -39,6 +42,7 @@ def make_dup(n: int):
 
 
 def make_swap(n: int):
+    """SWAPn: exchange the top item with the (n+1)-th."""
     idx = -n - 1
 
     def swap(f, pc):

@@ -59,7 +59,7 @@ def test_blob_batch_with_cell_proofs_on_an_osaka_l1(anvil_path):
     """Osaka (EIP-7594) takes blobs with cell proofs in the transaction's network wrapper."""
     osaka = Anvil(hardfork="osaka")
     try:
-        w3 = Web3(Web3.HTTPProvider(osaka.url))
+        w3 = Web3(Web3.HTTPProvider(osaka.url, request_kwargs={"timeout": 120}))  # cell proofs are slow on a busy machine
         deployment = deploy_rollup_contracts(w3, OWNER, make_config())
         inbox = BatchInboxClient(w3, deployment.batch_inbox, BATCHER)
         receipt = inbox.submit_blobs([pack_blob(b"\x00osaka batch")], cell_proofs=True)

@@ -1,0 +1,155 @@
+"""A compiled program: one code under one fork, its traces compiled as execution reaches them.
+
+``Program.run(frame)`` is the compiled tier's loop: ``pc = fns[pc](f, s)``
+over trace functions instead of instruction handlers. ``fns`` has a slot
+per jump destination (index = pc) and per continuation (index = len(code)
++ pc, points a trace chose to stop at; the frame starts at continuation
+0); an empty slot is filled by compiling the trace that starts there. A
+jump slot whose pc is not a valid JUMPDEST gets a function that raises
+InvalidJump, so a dynamic jump costs the dispatch and nothing more.
+
+Traces are compiled once per program, when first entered: the work is
+proportional to the code that runs. A trace inlines at most
+``TRACE_LIMIT`` instructions; once a program has translated more than
+``BUDGET_PER_BYTE`` instructions per byte of its code (traces overlap:
+a JUMPDEST in the middle of one trace starts another), further traces
+are single basic blocks, so an adversarial code costs at most a few
+translations of each of its instructions.
+"""
+
+from __future__ import annotations
+
+import linecache
+import time
+from functools import partial
+from typing import Callable
+
+from hyperion.vm.compiler.translate import TraceSource, Translator
+from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode
+from hyperion.vm.stepping import halt_exactly
+from hyperion.vm.template import M
+
+TRACE_LIMIT = 1500  # instructions per trace
+BUDGET_PER_BYTE = 3  # translated instructions per byte of code before traces become single blocks
+BUDGET_BASE = 4096
+
+BASE_NAMESPACE = {
+    "M": M,
+    "Halt": Halt,
+    "InvalidJump": InvalidJump,
+    "InvalidOpcode": InvalidOpcode,
+}
+
+
+def _invalid_jump(f, s):
+    raise InvalidJump()
+
+
+class Program:
+    """The compiled form of ``code`` under one instruction table."""
+
+    compile_seconds_total = 0.0  # CPU time spent compiling traces in this process
+
+    __slots__ = ("code", "table", "analysis", "fns", "namespace", "translator", "n", "translated", "budget",
+                 "traces", "compile_seconds", "code_hash", "runs", "__weakref__")
+
+    def __init__(self, code: bytes, table: tuple, analysis) -> None:
+        self.code = code
+        self.table = table
+        self.analysis = analysis  # the interpreter's LazyCodeAnalysis of the same code: its JUMPDEST rule
+        n = self.n = len(code)
+        self.fns: list = [None] * (2 * n + 1)
+        self.namespace = dict(BASE_NAMESPACE)
+        self.namespace["halt"] = partial(halt_exactly, analysis=analysis)  # a block that cannot complete
+        self.translator = Translator(code, table, analysis.is_jumpdest, self.namespace)
+        self.translated = 0
+        self.budget = BUDGET_PER_BYTE * n + BUDGET_BASE
+        self.traces: dict[int, TraceSource] = {}  # index -> source, for inspection
+        self.compile_seconds = 0.0
+        self.code_hash = None
+        self.runs = 0
+
+    def run(self, f) -> None:
+        """Execute frame ``f`` to its end; raises Halt, Revert or an ExceptionalHalt like the interpreter."""
+        fns = self.fns
+        s = f.stack
+        pc = self.n  # the continuation at pc 0
+        while True:
+            fn = fns[pc]
+            if fn is None:
+                fn = self.build(pc)
+            pc = fn(f, s)
+
+    def build(self, index: int) -> Callable:
+        """Compile (or find) the trace for dispatcher slot ``index`` and install it."""
+        n = self.n
+        fns = self.fns
+        if index < n:
+            if not self.analysis.is_jumpdest(index):
+                fns[index] = _invalid_jump
+                return _invalid_jump
+            pc = index
+            other = n + pc
+        else:
+            pc = index - n
+            other = pc if pc < n and self.analysis.is_jumpdest(pc) else None
+        if other is not None and fns[other] is not None:
+            fns[index] = fns[other]
+            return fns[index]
+        fn = self.compile_trace(pc)
+        fns[index] = fn
+        if other is not None:
+            fns[other] = fn
+        return fn
+
+    def compile_trace(self, pc: int) -> Callable:
+        start = time.process_time()
+        inline = self.translated < self.budget
+        trace = self.translator.translate(pc, TRACE_LIMIT if inline else 64, inline_jumps=inline)
+        self.translated += trace.instructions
+        fn = self.load(trace)
+        self.traces[pc] = trace
+        spent = time.process_time() - start
+        self.compile_seconds += spent
+        Program.compile_seconds_total += spent
+        return fn
+
+    def load(self, trace: TraceSource) -> Callable:
+        namespace = self.namespace
+        namespace.update(trace.globals)
+        filename = f"<metisvm trace {trace.name} of {self.code_hash_hex()[:10]}>"
+        linecache.cache[filename] = (len(trace.source), None, trace.source.splitlines(True), filename)
+        local: dict = {}
+        exec(compile(trace.source, filename, "exec"), namespace, local)
+        return local[trace.name]
+
+    def code_hash_hex(self) -> str:
+        if self.code_hash is None:
+            from hyperion.primitives.keccak import keccak256
+
+            self.code_hash = keccak256(self.code)
+        return self.code_hash.hex()
+
+    def compile_all(self) -> None:
+        """Compile the start and every JUMPDEST (for ``vm compile`` and warming)."""
+        n = self.n
+        self.build(n)
+        for pc in range(n):
+            if self.code[pc] == 0x5B and self.analysis.is_jumpdest(pc) and self.fns[pc] is None:
+                self.build(pc)
+
+    @property
+    def size(self) -> int:
+        """What the program weighs in the code cache (its code's size)."""
+        return self.n
+
+
+def show(code: bytes, table: tuple, analysis, entries=None) -> str:
+    """The readable source of the traces from ``entries`` (default: the start and every JUMPDEST)."""
+    translator = Translator(code, table, analysis.is_jumpdest, dict(BASE_NAMESPACE), comments=True)
+    if entries is None:
+        entries = [0] + [pc for pc in range(len(code)) if code[pc] == 0x5B and analysis.is_jumpdest(pc) and pc]
+    parts = []
+    for pc in entries:
+        parts.append(translator.translate(pc, TRACE_LIMIT).source)
+    return "\n\n".join(parts)

@@ -1,0 +1,163 @@
+"""Dynamic tiering: interpret a code until it is hot, then run it compiled.
+
+Every code the VM runs has a ``CodeEntry`` in its fork's code cache (one
+per instruction table, see ``frame.fork_tables``): the interpreter's lazy
+analysis, how often the code ran, and its compiled ``Program`` once it has
+one. A code is compiled when it has run ``threshold`` times in the
+interpreter (0: the first time; None: never). Compiling is cheap to start
+(a program compiles each trace when execution first enters it), so it
+happens inline, on the frame that crossed the threshold.
+
+Compiled programs live in one LRU cache bounded by the total size of
+their codes (``cache_bytes``); evicting a program drops its compiled
+traces (a hot code compiles again on its next run). A node saves the
+codes of the most recently used programs at shutdown and compiles them at
+its next start (``compiler.hot``), so a restart does not send its hot
+contracts back to the interpreter.
+
+Tracing (a tracer on the transaction) always uses the interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Iterable, Optional
+
+from hyperion.vm.compiler.program import Program
+
+DEFAULT_THRESHOLD = 2
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+THRESHOLD_ENV = "HYPERION_VM_COMPILE_THRESHOLD"  # "never", or an integer
+
+
+class CodeEntry:
+    """One code under one instruction table: analysis, run count, compiled program."""
+
+    __slots__ = ("code", "table", "analysis", "runs", "program")
+
+    def __init__(self, code: bytes, table: tuple, analysis) -> None:
+        self.code = code
+        self.table = table
+        self.analysis = analysis
+        self.runs = 0
+        self.program: Optional[Program] = None
+
+
+def _threshold_from_env() -> Optional[int]:
+    text = os.environ.get(THRESHOLD_ENV, "").strip().lower()
+    if not text:
+        return DEFAULT_THRESHOLD
+    if text in ("never", "off", "none", "interpreter"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"${THRESHOLD_ENV} must be 'never' or an integer >= 0, not {text!r}") from None
+    if value < 0:
+        raise ValueError(f"${THRESHOLD_ENV} must be >= 0")
+    return value
+
+
+class Tiers:
+    """The tiering policy and the cache of compiled programs (one per process)."""
+
+    def __init__(self) -> None:
+        self.threshold: Optional[int] = _threshold_from_env()
+        self.cache_bytes = DEFAULT_CACHE_BYTES
+        self._lru: OrderedDict = OrderedDict()  # CodeEntry -> size
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.enabled = True  # False: interpret everything (the bench's interpreter column)
+        self.compiled = 0  # programs created
+        self.evicted = 0
+
+    def configure(self, threshold: Optional[int] = -1, cache_bytes: Optional[int] = None) -> None:
+        """Set the threshold (None: never compile; leave out to keep it) and the cache bound."""
+        if threshold != -1:
+            if threshold is not None and threshold < 0:
+                raise ValueError("the compile threshold must be >= 0 (or None: never)")
+            self.threshold = threshold
+        if cache_bytes is not None:
+            if cache_bytes < 0:
+                raise ValueError("the code cache size must be >= 0")
+            self.cache_bytes = cache_bytes
+            with self._lock:
+                self._evict()
+
+    def program_for(self, entry: CodeEntry) -> Optional[Program]:
+        """``entry``'s program if it has one or just became hot enough for one."""
+        program = entry.program
+        if not self.enabled:
+            return None
+        if program is not None:
+            try:
+                self._lru.move_to_end(entry)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            return program
+        threshold = self.threshold
+        if threshold is None or entry.runs < threshold:
+            entry.runs += 1
+            return None
+        return self.compile(entry)
+
+    def compile(self, entry: CodeEntry) -> Program:
+        program = Program(entry.code, entry.table, entry.analysis)
+        program.runs = entry.runs
+        size = program.size
+        with self._lock:
+            if entry.program is None:
+                entry.program = program
+                self._lru[entry] = size
+                self._bytes += size
+                self.compiled += 1
+                self._evict()
+        return entry.program or program
+
+    def _evict(self) -> None:
+        lru = self._lru
+        while self._bytes > self.cache_bytes and lru:
+            entry, size = lru.popitem(last=False)
+            entry.program = None
+            self._bytes -= size
+            self.evicted += 1
+
+    def forget(self, entries: Iterable[CodeEntry]) -> None:
+        """Drop the programs of entries their code cache let go of."""
+        with self._lock:
+            for entry in entries:
+                size = self._lru.pop(entry, None)
+                if size is not None:
+                    entry.program = None
+                    self._bytes -= size
+
+    def recent_codes(self, limit: int) -> list[bytes]:
+        """The codes of the ``limit`` most recently used programs, most recent first."""
+        with self._lock:
+            entries = list(self._lru)[-limit:] if limit > 0 else []
+        return [entry.code for entry in reversed(entries)]
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes
+
+    def programs(self) -> list[Program]:
+        with self._lock:
+            return [entry.program for entry in self._lru if entry.program is not None]
+
+    def clear(self) -> None:
+        with self._lock:
+            for entry in self._lru:
+                entry.program = None
+            self._lru.clear()
+            self._bytes = 0
+
+
+TIERS = Tiers()
+
+
+def configure(threshold: Optional[int] = -1, cache_bytes: Optional[int] = None) -> None:
+    """Configure the process's tiering (see ``Tiers.configure``)."""
+    TIERS.configure(threshold, cache_bytes)

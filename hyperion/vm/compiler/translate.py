@@ -1,0 +1,587 @@
+"""Translate a trace of EVM code into one Python function.
+
+A *trace* starts at an entry (pc 0, a JUMPDEST, or a continuation the
+compiler chose) and follows the code as far as it is known at compile
+time: it falls through JUMPIs and instructions that end a gas block,
+follows static JUMPs (a PUSHed destination, also a return address pushed
+earlier in the same trace), and ends at a dynamic jump, a halt, a
+revisited pc or its size limit. A jump back to the trace's own entry is a
+``continue`` of a ``while True`` loop.
+
+Inside the function the EVM stack lives in Python locals: the translator
+tracks a *virtual stack* of values (constants, locals, boolean tests not
+yet turned into words, and items of the frame's stack ``s`` not read
+yet), so PUSH, DUP, SWAP and POP emit no code; instructions whose inputs
+are all constants are folded; each instruction's code comes from its
+template (``template.Instruction.inline``), with the ``wrap`` mask
+dropped where the operands' widths rule out overflow. At every exit the
+virtual stack is written back to ``s`` with one slice assignment.
+
+Gas and stack bounds are checked per *block*: at the entry, after every
+instruction that reads the exact gas (GAS, CALL*, CREATE*, SSTORE) and
+after every conditional jump; a static jump merges its destination into
+the current block. Charging a block up front is exact for the reason
+code analysis gives (analysis.py): the only ways out of a block before
+its end are exceptional halts, which consume all gas anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Optional
+
+from hyperion.vm.gas import STACK_LIMIT
+from hyperion.vm.instructions import memory as memory_instructions
+from hyperion.vm.opspec import ENDS_BLOCK, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
+from hyperion.vm.template import WORD_BITS
+
+INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
+PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
+_MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
+_CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
+_MSTORE = memory_instructions.mstore
+_MLOAD = memory_instructions.mload
+
+
+class Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+class Local:
+    __slots__ = ("name", "width", "depth")
+
+    def __init__(self, name: str, width: int = WORD_BITS, depth: int = 0) -> None:
+        self.name = name
+        self.width = width
+        self.depth = depth  # > 0: holds the entry stack's item at this depth (loaded from ``s``)
+
+
+class Cond:
+    """A 0/1 word kept as a Python boolean expression until something needs the word."""
+
+    __slots__ = ("test",)
+
+    def __init__(self, test: str) -> None:
+        self.test = test
+
+
+class Entry:
+    """The item at ``depth`` (1 = top) of the frame's stack when the trace was entered, not read yet."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+
+def literal(value: int) -> str:
+    return str(value) if value < 256 else hex(value)
+
+
+class _Block:
+    """A charge point: static gas and stack bounds of the code up to the next one."""
+
+    __slots__ = ("indent", "gas", "pulled", "height", "lines", "pc", "write_back")
+
+    def __init__(self, indent: int, pulled: int, height: int, pc: int, write_back: list[str]) -> None:
+        self.indent = indent
+        self.gas = 0
+        self.pulled = pulled  # entry items read by the end of the block
+        self.height = height  # highest stack height above the entry's
+        self.lines: list[tuple[int, str]] = []
+        self.pc = pc  # where the block starts
+        self.write_back = write_back  # the code that writes the virtual stack back to ``s`` at the start
+
+
+class TraceSource:
+    """The result of translating one trace."""
+
+    __slots__ = ("name", "pc", "source", "instructions", "globals")
+
+    def __init__(self, name: str, pc: int, source: str, instructions: int, globals_: dict) -> None:
+        self.name = name
+        self.pc = pc
+        self.source = source
+        self.instructions = instructions  # EVM instructions translated
+        self.globals = globals_  # names the source needs, beyond the program's namespace
+
+
+class Translator:
+    """Translates traces of one code under one instruction table."""
+
+    def __init__(self, code: bytes, table: tuple, is_jumpdest: Callable[[int], bool], namespace: dict,
+                 *, comments: bool = False) -> None:
+        self.code = code
+        self.table = table
+        self.is_jumpdest = is_jumpdest
+        self.namespace = namespace  # shared by every trace of the program; conflicting names are not inlined
+        self.comments = comments
+        self.n = len(code)
+        self.functions: dict = {}  # Instruction -> name of its direct function
+
+    def function_name(self, ins) -> str:
+        """A global name for ``ins``'s direct function, unique within the program."""
+        name = self.functions.get(ins)
+        if name is None:
+            name = f"op_{ins.name}" if not ins.fixed else f"op_{ins.name}_{len(self.functions)}"
+            self.functions[ins] = name
+        return name
+
+    def entry_index(self, pc: int) -> int:
+        """The dispatcher index that enters ``pc``: JUMPDESTs by jump, other points as continuations."""
+        return pc if self.is_jumpdest(pc) else self.n + pc
+
+    # -- one trace -------------------------------------------------------------------
+    def translate(self, entry: int, limit: int, inline_jumps: bool = True) -> TraceSource:
+        """The trace starting at ``entry``, at most ``limit`` instructions. Without
+        ``inline_jumps`` the trace stops at jumps and JUMPDESTs (one basic block)."""
+        return _Trace(self, entry, limit, inline_jumps).run()
+
+
+class _Trace:
+    def __init__(self, translator: Translator, entry: int, limit: int, inline_jumps: bool) -> None:
+        self.t = translator
+        self.code = translator.code
+        self.table = translator.table
+        self.entry = entry
+        self.limit = limit
+        self.inline_jumps = inline_jumps
+        self.lines: list = []  # (indent, text) or _Block
+        self.indent = 2
+        self.vs: list = []  # the virtual stack above the entry's unread items, bottom first
+        self.pulled = 0  # entry items brought into vs
+        self.loaded: dict[int, Local] = {}  # depth -> local holding that entry item
+        self.frame_attrs: dict[str, str] = {}
+        self.globals: dict = {}
+        self.uses_n = False
+        self.loops = False
+        self.low = 0  # stack height (n) proven at least this
+        self.high = STACK_LIMIT  # ... and at most this
+        self.block: Optional[_Block] = None
+        self.count = 0
+        self.memory_known = 0  # memory is at least this long from here on (see emit_lines)
+        self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
+        self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
+
+    # -- emission helpers -------------------------------------------------------------
+    def emit(self, text: str) -> None:
+        self.lines.append((self.indent, text))
+
+    def open_block(self, pc: int) -> None:
+        lines, indent = self.lines, self.indent
+        self.lines, self.indent = [], 0
+        self.materialize()  # emits nothing but the write-back (it reads what is there, loads nothing)
+        write_back = [text for _, text in self.lines]
+        self.lines, self.indent = lines, indent
+        block = _Block(indent, self.pulled, len(self.vs) - self.pulled, pc, write_back)
+        self.lines.append(block)
+        self.block = block
+
+    def close_block(self) -> None:
+        block = self.block
+        if block is None:
+            return
+        self.block = None
+        i = block.indent
+        failures = []
+        if block.gas:
+            block.lines.append((i, f"g = f.gas - {block.gas}"))
+            failures.append("g < 0")
+        if block.pulled > self.low:
+            failures.append(f"n < {block.pulled}")
+            self.low = block.pulled
+            self.uses_n = True
+        bound = STACK_LIMIT - block.height
+        if bound < self.high:
+            failures.append(f"n > {bound}")
+            self.high = bound
+            self.uses_n = True
+        if failures:
+            # The block cannot complete: per-instruction execution from its start finds the
+            # instruction that halts and why (vm/stepping.py), on the stack as it is there.
+            block.lines.append((i, f"if {' or '.join(failures)}:"))
+            block.lines += [(i + 1, text) for text in block.write_back]
+            block.lines.append((i + 1, f"halt(f, {block.pc})"))
+        if block.gas:
+            block.lines.append((i, "f.gas = g"))
+
+    def note_height(self) -> None:
+        block = self.block
+        height = len(self.vs) - self.pulled
+        if height > block.height:
+            block.height = height
+
+    def frame_attr(self, name: str) -> str:
+        local = self.frame_attrs.get(name)
+        if local is None:
+            local = self.frame_attrs[name] = f"f_{name}"
+        return local
+
+    # -- the virtual stack ------------------------------------------------------------
+    def need(self, count: int) -> None:
+        """Make the top ``count`` items visible in vs, pulling entry items as needed."""
+        vs = self.vs
+        while len(vs) < count:
+            self.pulled += 1
+            vs.insert(0, Entry(self.pulled))
+        if self.pulled > self.block.pulled:
+            self.block.pulled = self.pulled
+
+    def pop(self):
+        self.need(1)
+        return self.vs.pop()
+
+    def load(self, value) -> str:
+        """An atom (name or literal) for ``value``, reading an entry item into a local on first use."""
+        if isinstance(value, Const):
+            return literal(value.value)
+        if isinstance(value, Local):
+            return value.name
+        if isinstance(value, Cond):
+            return f"(1 if {value.test} else 0)"
+        depth = value.depth
+        local = self.loaded.get(depth)
+        if local is None:
+            local = self.loaded[depth] = Local(f"s{depth}", WORD_BITS, depth)
+            self.emit(f"s{depth} = s[-{depth}]")
+        vs = self.vs
+        for i, item in enumerate(vs):
+            if item is value:
+                vs[i] = local
+        return local.name
+
+    @staticmethod
+    def width(value) -> int:
+        if isinstance(value, Const):
+            return value.value.bit_length()
+        if isinstance(value, Local):
+            return value.width
+        if isinstance(value, Cond):
+            return 1
+        return WORD_BITS
+
+    def materialize(self) -> None:
+        """Write the virtual stack back to ``s`` (at an exit; vs itself is left as is)."""
+        vs = list(self.vs)
+        c = self.pulled
+        while vs and c:
+            bottom = vs[0]
+            if (isinstance(bottom, Entry) and bottom.depth == c) or (isinstance(bottom, Local) and bottom.depth == c):
+                vs.pop(0)
+                c -= 1
+            else:
+                break
+        if not vs and not c:
+            return
+
+        atoms = [self.exit_atom(v) for v in vs]
+        if c == 0:
+            self.emit(f"s.append({atoms[0]})" if len(atoms) == 1 else f"s.extend(({', '.join(atoms)}))")
+        elif not atoms:
+            self.emit("del s[-1]" if c == 1 else f"del s[-{c}:]")
+        elif len(atoms) == c and not any(a.startswith("s[") for a in atoms):
+            for i, a in enumerate(atoms):
+                depth = c - i
+                value = vs[i]
+                if isinstance(value, (Entry, Local)) and getattr(value, "depth", 0) == depth:
+                    continue  # still in place
+                self.emit(f"s[-{depth}] = {a}")
+        else:
+            self.emit(f"s[-{c}:] = ({', '.join(atoms)}{',' if len(atoms) == 1 else ''})")
+
+    # -- exits ------------------------------------------------------------------------
+    def exit_atom(self, value) -> str:
+        """An atom for ``value`` in exit code, which may sit in a branch: an entry item
+        not loaded yet is read as ``s[-depth]`` (valid until the write-back)."""
+        if isinstance(value, Entry):
+            local = self.loaded.get(value.depth)
+            return local.name if local is not None else f"s[-{value.depth}]"
+        return self.load(value)
+
+    def exit_to(self, dest) -> None:
+        """Leave for jump destination ``dest`` (a value): check it, write the stack back, return."""
+        if isinstance(dest, Const):
+            target = dest.value
+            if not self.t.is_jumpdest(target):
+                self.emit("raise InvalidJump()")
+                return
+            self.materialize()
+            if target == self.entry:
+                self.loops = True
+                self.emit("continue")
+            else:
+                self.emit(f"return {literal(target)}")
+            return
+        name = self.exit_atom(dest)
+        if name.startswith("s["):
+            self.emit(f"d = {name}")
+            name = "d"
+        self.emit(f"if {name} >= {self.t.n}:")
+        self.emit("    raise InvalidJump()")
+        self.materialize()
+        self.emit(f"return {name}")
+
+    def leave_at(self, pc: int) -> None:
+        """Leave for ``pc`` reached in straight line (a continuation, or the entry again)."""
+        self.materialize()
+        if pc == self.entry:
+            self.loops = True
+            self.emit("continue")
+        else:
+            self.emit(f"return {literal(self.t.entry_index(pc))}")
+
+    # -- the walk -----------------------------------------------------------------------
+    def run(self) -> None:
+        code = self.code
+        table = self.table
+        n = len(code)
+        visited = set()
+        pc = self.entry
+        self.open_block(pc)
+        while True:
+            if pc >= n:
+                self.close_block()
+                self.emit("raise Halt()")  # running off the end is STOP
+                break
+            if pc != self.entry and (pc in visited or self.count >= self.limit):
+                self.close_block()
+                self.leave_at(pc)
+                break
+            if pc in visited:  # back at the entry by falling through
+                self.close_block()
+                self.leave_at(pc)
+                break
+            visited.add(pc)
+            self.count += 1
+            opcode = code[pc]
+            spec = table[opcode]
+            if self.t.comments:
+                self.emit(f"# {pc:04x} {spec.name if spec else f'0x{opcode:02x} (undefined)'}")
+            if spec is None:
+                self.close_block()
+                self.emit(f"raise InvalidOpcode('invalid opcode 0x{opcode:02x}')")
+                break
+            self.block.gas += spec.gas
+            if spec.probe is not None:
+                self.probe(spec, pc)
+            flags = spec.flags
+            if flags & IS_PUSH:
+                size = spec.arg
+                imm = code[pc + 1 : pc + 1 + size]
+                self.vs.append(Const(int.from_bytes(imm, "big") << (8 * (size - len(imm)))))
+                self.note_height()
+                pc += 1 + size
+                continue
+            if flags & IS_DUP:
+                self.need(spec.arg)
+                self.vs.append(self.vs[-spec.arg])
+                self.note_height()
+                pc += 1
+                continue
+            if flags & IS_SWAP:
+                self.need(spec.arg + 1)
+                vs = self.vs
+                vs[-1], vs[-1 - spec.arg] = vs[-1 - spec.arg], vs[-1]
+                pc += 1
+                continue
+            if flags & IS_JUMP:
+                dest = self.pop()
+                if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
+                        and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                    pc = dest.value  # a static jump: continue there, in the same block
+                    continue
+                self.close_block()
+                self.exit_to(dest)
+                break
+            if flags & IS_JUMPI:
+                dest = self.pop()
+                cond = self.pop()
+                if isinstance(cond, Const):
+                    if not cond.value:
+                        pc += 1  # never taken
+                        continue
+                    if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
+                            and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                        pc = dest.value
+                        continue
+                    self.close_block()
+                    self.exit_to(dest)
+                    break
+                test = cond.test if isinstance(cond, Cond) else self.load(cond)
+                self.close_block()
+                self.emit(f"if {test}:")
+                self.indent += 1
+                self.exit_to(dest)
+                self.indent -= 1
+                pc += 1
+                if not self.inline_jumps and pc < n and code[pc] == 0x5B:
+                    self.leave_at(pc)
+                    break
+                self.open_block(pc)
+                continue
+            # an instruction with a template
+            self.instruction(spec, pc)
+            if flags & ENDS_BLOCK:
+                self.close_block()
+                break
+            pc += 1
+            if flags & NEEDS_EXACT_GAS:
+                self.close_block()
+                self.open_block(pc)
+            elif not self.inline_jumps and pc < n and code[pc] == 0x5B:
+                self.close_block()
+                self.leave_at(pc)
+                break
+        self.close_block()
+        return self.finish()
+
+    def emit_lines(self, lines: list[str], merge_charges: bool = True) -> None:
+        """Emit a template's lines, dropping memory checks this trace has already made: after
+        ``if C > len(f_memory): expand(f, C)`` memory is at least C bytes for the rest of the
+        trace (it never shrinks), so the same check for C or less is a no-op. A constant
+        ``charge(f, C)`` joins the block's static gas (exact for the reason block charging
+        is, unless the instruction reads the exact gas: ``merge_charges`` False)."""
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if merge_charges:
+                charge = _CONSTANT_CHARGE.fullmatch(line)
+                if charge:
+                    self.block.gas += int(charge.group(1), 0)
+                    i += 1
+                    continue
+            match = _MEMORY_CHECK.fullmatch(line)
+            if match and i + 1 < len(lines) and lines[i + 1].strip() == f"expand(f, {match.group(1)})":
+                size = int(match.group(1), 0)
+                if size <= self.memory_known:
+                    i += 2
+                    continue
+                self.memory_known = size
+            self.emit(line)
+            i += 1
+
+    def probe(self, spec, pc: int) -> None:
+        name = f"probe_{spec.name.lower()}"
+        self.globals[name] = spec.probe
+        self.emit(f"{name}(f, {pc})")
+
+    def instruction(self, spec, pc: int) -> None:
+        ins = spec.instruction
+        operands = [self.pop() for _ in range(ins.pops)]
+        self.note_height()
+        fn = ins.fn
+        if fn is _MLOAD and isinstance(operands[0], Const) and operands[0].value in self.words:
+            self.vs.append(self.words[operands[0].value])  # the word this trace stored there
+            self.note_height()
+            return
+        if ins.writes_memory:
+            if fn is _MSTORE and isinstance(operands[0], Const):
+                offset = operands[0].value
+                self.words = {at: v for at, v in self.words.items() if at + 32 <= offset or at >= offset + 32}
+                self.words[offset] = operands[1]
+            else:
+                self.words = {}
+        if ins.pure and all(isinstance(v, Const) for v in operands):
+            args = [v.value for v in operands] + ([pc] if ins.uses_pc else [])
+            try:
+                value = ins.direct(*args)
+            except Exception:  # it raises at run time: emit it
+                pass
+            else:
+                if ins.pushes:
+                    self.vs.append(Const(value))
+                    self.note_height()
+                return
+        if ins.pure and ins.negates_input and isinstance(operands[0], Cond):
+            self.vs.append(Cond(f"not ({operands[0].test})"))
+            self.note_height()
+            return
+        if ins.statement_count <= PARTIAL_STATEMENTS and any(
+                branch and isinstance(v, Const) for v, branch in zip(operands, ins.branch_inputs)):
+            # a constant that a branch tests: resolve the branch at compile time
+            values = tuple(v.value if branch and isinstance(v, Const) else None
+                           for v, branch in zip(operands, ins.branch_inputs))
+            ins = ins.partial(values)
+            operands = [v for v, value in zip(operands, values) if value is None]
+        atoms = tuple(self.load(v) if used else "None" for v, used in zip(operands, ins.used_inputs))
+        key = None
+        if ins.invariant:
+            key = (ins, atoms)
+            known = self.computed.get(key)
+            if known is not None:  # the same instruction on the same values earlier in this trace
+                self.vs.append(known)
+                self.note_height()
+                return
+        name = f"v_{pc:x}"
+        inline = ins.statement_count <= INLINE_STATEMENTS and self.adopt_globals(ins)
+        if inline:
+            widths = tuple(self.width(v) for v in operands)
+            lines, result, test = ins.inline(atoms, f"{pc:x}", self.frame_attr, pc, ins.needs_mask(widths))
+            self.emit_lines(lines, merge_charges=not spec.flags & NEEDS_EXACT_GAS)
+            if result is None:
+                return
+            if not lines and result in atoms:  # the result is one of the inputs, unchanged
+                value = operands[atoms.index(result)]
+            elif test is not None and ins.pure:
+                value = Cond(test)
+            else:
+                self.emit(f"{name} = {result}")
+                value = Local(name, ins.result_width(widths))
+            if key is not None:
+                self.computed[key] = value
+            self.vs.append(value)
+        else:
+            function = self.t.function_name(ins)
+            self.globals[function] = ins.direct
+            args = (["f"] if ins.uses_frame else []) + list(atoms) + ([str(pc)] if ins.uses_pc else [])
+            call = f"{function}({', '.join(args)})"
+            if not ins.pushes:
+                self.emit(call)
+                return
+            self.emit(f"{name} = {call}")
+            self.vs.append(Local(name, WORD_BITS))
+        self.note_height()
+
+    def adopt_globals(self, ins) -> bool:
+        """Make the names ``ins`` uses available to the trace; False on a clash (then call it)."""
+        namespace = self.t.namespace
+        wanted = {}
+        for name in ins.globals_used:
+            if name not in ins.namespace:
+                continue  # a builtin
+            value = ins.namespace[name]
+            present = namespace.get(name, self.globals.get(name, value))
+            if present is not value:
+                return False
+            wanted[name] = value
+        self.globals.update(wanted)
+        return True
+
+    # -- the function ---------------------------------------------------------------------
+    def finish(self) -> TraceSource:
+        entry = self.entry
+        name = "start" if entry == 0 and not self.t.is_jumpdest(0) else f"at_{entry:x}"
+        out = [f"def {name}(f, s):"]
+        for attr, local in self.frame_attrs.items():
+            out.append(f"    {local} = f.{attr}")
+        body_indent = 2
+        if self.loops:
+            out.append("    while True:")
+        else:
+            body_indent = 1
+        pad = "    "
+        shift = 2 - body_indent
+        if self.uses_n:
+            out.append(pad * body_indent + "n = len(s)")
+        for item in self.lines:
+            if isinstance(item, _Block):
+                for indent, text in item.lines:
+                    out.append(pad * (indent - shift) + text)
+            else:
+                indent, text = item
+                out.append(pad * (indent - shift) + text)
+        source = "\n".join(out) + "\n"
+        return TraceSource(name, entry, source, self.count, self.globals)

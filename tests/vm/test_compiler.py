@@ -1,0 +1,262 @@
+"""The compiled tier must be indistinguishable from the interpreter.
+
+Random programs (jumps valid and not, GAS, SSTORE, stack under/overflow,
+out of gas at every gas limit) run three ways: interpreted, compiled
+(threshold 0) and stepped one instruction at a time by the struct logger;
+gas used, success and state root must agree. Targeted tests pin the
+compiler's own mechanisms: static-jump fusion, loops, folding, masking,
+the dispatcher's JUMPDEST rule and the trace budget.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hyperion.execution.transaction import apply_transaction
+from hyperion.primitives.secp256k1 import private_key_to_address
+from hyperion.primitives.transactions import FeeMarketTransaction, LegacyTransaction
+from hyperion.state.memory import MemoryState
+from hyperion.vm.analysis import LazyCodeAnalysis
+from hyperion.vm.compiler.program import Program, show
+from hyperion.vm.compiler.tiering import TIERS, Tiers
+from hyperion.vm.environment import BlockEnv
+from hyperion.vm.forks import BERLIN, CONSTANTINOPLE, FORKS, FRONTIER, ISTANBUL, OSAKA, PRAGUE, TANGERINE_WHISTLE
+from hyperion.vm.opcodes import table_for
+from hyperion.vm.tracing import StructLogger
+
+from test_analysis import long_programs, programs
+
+KEY = bytes.fromhex("45a915e4d060149eb4365960e6a7a45f334393093061116b197e3240065ff2d8")
+SENDER = private_key_to_address(KEY)
+CONTRACT = b"\xcc" * 20
+M = 2**256 - 1
+
+
+@pytest.fixture(autouse=True)
+def _restore_tiers():
+    saved = (TIERS.threshold, TIERS.enabled, TIERS.cache_bytes)
+    yield
+    TIERS.threshold, TIERS.enabled, TIERS.cache_bytes = saved
+
+
+def run_code(code: bytes, gas: int = 100_000, mode: str = "compiled", fork=PRAGUE, storage=None, data=b""):
+    """(gas used, success, state root, output, storage) of one call to ``code``."""
+    TIERS.clear()
+    TIERS.enabled = mode != "interpreter"
+    TIERS.threshold = 0
+    state = MemoryState()
+    state.set_account(SENDER, balance=10**20)
+    state.set_account(CONTRACT, code=code, storage=dict(storage or {1: 1}))
+    tracer = StructLogger() if mode == "stepping" else None
+    if fork.has_base_fee:
+        tx = FeeMarketTransaction(chain_id=1, nonce=0, max_priority_fee_per_gas=0, max_fee_per_gas=1, gas=gas,
+                                  to=CONTRACT, value=0, data=data, access_list=()).signed(KEY)
+        env = BlockEnv(fork=fork, base_fee=1)
+    else:
+        tx = LegacyTransaction(nonce=0, gas_price=1, gas=gas, to=CONTRACT, value=0, data=data).signed(KEY)
+        env = BlockEnv(fork=fork)
+    result = apply_transaction(state, env, tx, tracer=tracer)
+    return (result.gas_used, result.success, state.state_root(), result.error, result.output,
+            state.get_storage_items(CONTRACT))
+
+
+def agree(code: bytes, gas: int, fork=PRAGUE, **kw) -> tuple:
+    compiled = run_code(code, gas, "compiled", fork, **kw)
+    interpreted = run_code(code, gas, "interpreter", fork, **kw)
+    assert compiled == interpreted
+    return compiled
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs(), st.integers(21_000, 80_000))
+def test_compiled_equals_interpreted_and_stepped(code, gas):
+    # the halt reason too: where a block's charge fails, both tiers find the instruction that
+    # halts as per-instruction stepping does (vm/stepping.py)
+    compiled = agree(code, gas)
+    assert compiled[:4] == run_code(code, gas, "stepping")[:4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs(), st.integers(21_000, 80_000),
+       st.sampled_from((FRONTIER, TANGERINE_WHISTLE, CONSTANTINOPLE, ISTANBUL, BERLIN, OSAKA)))
+def test_compiled_equals_interpreted_in_every_era(code, gas, fork):
+    agree(code, gas, fork)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(long_programs(), st.integers(21_000, 200_000))
+def test_long_programs_with_jumps_compile_exactly(code, gas):
+    agree(code, gas)
+
+
+def assemble(*parts) -> bytes:
+    out = bytearray()
+    for part in parts:
+        out += bytes.fromhex(part) if isinstance(part, str) else bytes(part)
+    return bytes(out)
+
+
+# a loop: i = 10; do { sstore(i, i); i -= 1 } while (i)
+LOOP = assemble("600a", "5b", "8080" "55", "6001900380", "6002" "57", "00")
+
+
+def test_a_loop_runs_as_a_python_loop_and_charges_every_iteration():
+    program_source = show(LOOP, table_for(PRAGUE), LazyCodeAnalysis(LOOP, table_for(PRAGUE)), [2])
+    assert "while True:" in program_source and "continue" in program_source
+    for gas in range(21_000, 260_000, 997):
+        agree(LOOP, gas)
+
+
+def test_out_of_gas_at_every_instruction_leaves_the_same_gas():
+    # MSTORE grows memory, GAS reads the exact gas, SSTORE keeps it: each limit is its own case
+    code = assemble("602a" "6000" "52", "5a" "6000" "55", "6001" "6001" "01" "6003" "55", "00")
+    results = {agree(code, gas)[:2] for gas in range(21_000, 70_000, 97)}
+    assert (True in {ok for _, ok in results}) and (False in {ok for _, ok in results})
+
+
+def test_static_jumps_are_fused_and_return_addresses_resolved():
+    # PUSH ret, PUSH fn, JUMP; fn: JUMPDEST PUSH1 7 SWAP1 JUMP (return); ret: JUMPDEST PUSH0 SSTORE STOP
+    code = assemble("600b" "6006" "56" "00", "5b" "6007" "9056", "5b" "5f" "55" "00")
+    source = show(code, table_for(PRAGUE), LazyCodeAnalysis(code, table_for(PRAGUE)), [0])
+    assert "return" not in source  # one trace: the call and the return were followed at compile time
+    assert agree(code, 100_000)[1]
+
+
+def test_a_failing_block_reports_the_halt_of_the_instruction_that_fails():
+    # RETURNDATACOPY out of bounds, then a costly tail in the same block (and, compiled, fused
+    # across a static jump): with gas for the copy but not for the whole block, the reason is
+    # the copy's, as geth reports it, on both tiers
+    tail = "6001" * 200 + "50" * 200
+    head = assemble("6001" "6000" "6000" "3e", tail)
+    dest = len(head) + 3 + 2  # PUSH2 dest, JUMP, two STOPs
+    code = assemble(head, "61" + dest.to_bytes(2, "big").hex(), "56" "00" "00" "5b", tail, "00")
+    for gas in (21_100, 21_500, 22_500, 23_500):
+        interpreted = run_code(code, gas, "interpreter")
+        assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4] == interpreted[:4]
+        assert interpreted[3] == "return data out of bounds"
+    underflow = assemble("6001", "01", tail, "00")  # ADD with one item: the underflow comes first
+    for gas in (21_005, 21_010, 30_000):
+        assert agree(underflow, gas)[3] == "stack underflow"
+
+
+def test_invalid_jumps_are_exceptional_static_and_dynamic():
+    into_push_data = assemble("6004" "56" "605b" "00")  # PUSH1 4 JUMP PUSH1 0x5b STOP
+    dynamic = assemble("6000" "35" "56" "5b" "00")  # CALLDATALOAD(0) JUMP
+    huge = assemble("7f" + "ff" * 32, "56")
+    for code in (into_push_data, huge):
+        gas_used, ok, *_ = agree(code, 50_000)
+        assert not ok and gas_used == 50_000
+    for dest in (0, 3, 4, 5, 2**255):
+        data = dest.to_bytes(32, "big")
+        gas_used, ok, *_ = agree(dynamic, 50_000, data=data)
+        assert ok == (dest == 4)
+
+
+def test_stack_underflow_and_overflow_are_exceptional():
+    assert not agree(assemble("01"), 50_000)[1]  # ADD on an empty stack
+    assert not agree(assemble("5f" * 1025), 100_000)[1]
+    assert agree(assemble("5f" * 1024, "00"), 100_000)[1]
+    # a loop that grows the stack by one per iteration until it overflows
+    assert not agree(assemble("5b" "5f" "6000" "56"), 1_000_000)[1]
+
+
+def test_constants_are_folded_and_masks_dropped_where_no_overflow():
+    code = assemble("6001" "6002" "01" "6000" "55",  # 1 + 2 folded
+                    "6000" "35" "60ff" "16" "6001" "01" "6001" "55",  # (x & 0xff) + 1: no mask needed
+                    "6000" "35" "6001" "01" "6002" "55", "00")  # x + 1: masked
+    table = table_for(PRAGUE)
+    source = show(code, table, LazyCodeAnalysis(code, table), [0])
+    assert "1 + 2" not in source and "op_sstore(f, 0, 3)" in source
+    assert source.count("& M") == 1
+    assert agree(code, 100_000, data=(M).to_bytes(32, "big"))[1]
+
+
+@pytest.mark.parametrize("fork", list(FORKS.values())[::3], ids=lambda f: f.name)
+def test_every_pure_instruction_folds_like_its_handler(fork):
+    """``direct`` (compile-time folding, call form) and ``handler`` (the interpreter) of one
+    template agree on edge values."""
+    from hyperion.vm.frame import Frame, TxContext
+
+    values = [0, 1, 2, 31, 32, 255, 256, 2**255 - 1, 2**255, 2**256 - 1, 2**256 - 2, 2**128]
+    rng = random.Random(7)
+    ctx = TxContext(MemoryState(), BlockEnv(fork=fork), fork, SENDER, 0)
+    for opcode, spec in enumerate(table_for(fork)):
+        if spec is None or spec.instruction is None or not spec.instruction.pure or spec.instruction.uses_pc:
+            continue
+        ins = spec.instruction
+        for _ in range(40):
+            args = [rng.choice(values) for _ in range(ins.pops)]
+            frame = Frame(ctx, CONTRACT, SENDER, 0, b"", b"", 0, 0, False)
+            frame.stack = list(reversed(args))
+            try:
+                expected = ins.direct(*args)
+            except Exception as exc:  # STOP/INVALID raise: the handler must raise the same
+                with pytest.raises(type(exc)):
+                    spec.handler(frame, 0)
+                continue
+            assert spec.handler(frame, 0) == 1
+            assert frame.stack == ([expected] if ins.pushes else []), (spec.name, args)
+            assert expected is None or 0 <= expected <= M
+
+
+def test_trace_budget_makes_adversarial_code_compile_in_linear_work():
+    # 3000 JUMPDESTs each followed by long straight-line code: every JUMPDEST is a trace entry
+    code = assemble(("5b" "6001" "50") * 3000, "00")
+    table = table_for(PRAGUE)
+    program = Program(code, table, LazyCodeAnalysis(code, table))
+    for pc in range(0, len(code), 4):
+        program.build(pc)
+    assert program.translated <= 6 * len(code)
+
+
+def test_the_lru_cache_is_bounded_by_code_size():
+    tiers = Tiers()
+    tiers.configure(threshold=0, cache_bytes=10_000)
+    from hyperion.vm.compiler.tiering import CodeEntry
+
+    table = table_for(PRAGUE)
+    entries = []
+    for i in range(10):
+        code = bytes([0x60, i]) + bytes(3000)
+        entry = CodeEntry(code, table, LazyCodeAnalysis(code, table))
+        entries.append(entry)
+        assert tiers.program_for(entry) is not None
+        assert tiers.cached_bytes <= 10_000
+    assert [e.program is not None for e in entries] == [False] * 7 + [True] * 3
+    tiers.program_for(entries[7])  # touched: now the most recent
+    tiers.program_for(entries[0])  # compiles again, evicting the least recent (8)
+    assert entries[8].program is None and entries[7].program is not None
+
+
+def test_threshold_counts_interpreted_runs():
+    tiers = Tiers()
+    tiers.configure(threshold=3)
+    from hyperion.vm.compiler.tiering import CodeEntry
+
+    code = bytes.fromhex("600160020100")
+    table = table_for(PRAGUE)
+    entry = CodeEntry(code, table, LazyCodeAnalysis(code, table))
+    assert [tiers.program_for(entry) is not None for _ in range(5)] == [False, False, False, True, True]
+    never = Tiers()
+    never.configure(threshold=None)
+    entry = CodeEntry(code, table, LazyCodeAnalysis(code, table))
+    assert not any(never.program_for(entry) for _ in range(5))
+
+
+def test_a_traced_execution_uses_the_interpreter():
+    code = assemble("6001" "6002" "01" "5f" "55" "00")
+    TIERS.clear()
+    TIERS.threshold = 0
+    logger = StructLogger()
+    state = MemoryState()
+    state.set_account(SENDER, balance=10**20)
+    state.set_account(CONTRACT, code=code)
+    tx = FeeMarketTransaction(chain_id=1, nonce=0, max_priority_fee_per_gas=0, max_fee_per_gas=1, gas=100_000,
+                              to=CONTRACT, value=0, data=b"", access_list=()).signed(KEY)
+    apply_transaction(state, BlockEnv(fork=PRAGUE, base_fee=1), tx, tracer=logger)
+    assert [entry["op"] for entry in logger.logs] == ["PUSH1", "PUSH1", "ADD", "PUSH0", "SSTORE", "STOP"]
+    assert not TIERS.programs()
