@@ -11,7 +11,7 @@ C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup bench-setup test statetests statetests-compiled blocktests node devnet rollup-slow soak
+.PHONY: setup bench-setup test statetests statetests-compiled blocktests parallel-fixtures node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -40,6 +40,11 @@ statetests-compiled: setup
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup
 	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
+
+# Every blockchain- and state-test fixture through the parallel executor (2 worker processes, every
+# block forced down the parallel path): the same roots as sequential execution (issue 14).
+parallel-fixtures: setup
+	$(BIN)/python -m pytest -q -m slow tests/execution/parallel/test_fixtures_parallel.py
 
 # The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
 rollup-slow: setup

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, positive_int
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
@@ -100,6 +100,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    chain.add_argument("--exec-workers", type=positive_int, default=None, metavar="N",
+                       help="processes that execute a block's transactions, in parallel (Block-STM) with "
+                            "results identical to sequential execution; 1: sequential (default: the "
+                            "machine's cores)")
     chain.add_argument("--coinbase", type=_address, metavar="ADDR",
                        help="block producer address: gets priority fees and the producer share of inference "
                             "fees (default: the mnemonic's account after the funded ones, printed at start)")
@@ -181,6 +185,7 @@ def chain_config_from_args(args: argparse.Namespace, stored_genesis: Any = None)
         config.rpc_gas_cap = args.rpc_gas_cap
     if args.rpc_evm_timeout is not None:
         config.rpc_evm_timeout = args.rpc_evm_timeout
+    config.exec_workers = args.exec_workers
     return config
 
 
