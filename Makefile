@@ -11,7 +11,7 @@ C_SOURCES := $(shell find hyperion -name '*.[ch]')
 FIXTURES := ../shared/fixtures
 JOBS ?= 2
 
-.PHONY: setup test statetests statetests-compiled blocktests node devnet rollup-slow soak
+.PHONY: setup bench-setup test statetests statetests-compiled blocktests parallel-fixtures node devnet rollup-slow soak
 
 setup: $(INSTALLED)
 
@@ -20,10 +20,14 @@ $(INSTALLED): pyproject.toml $(C_SOURCES)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# The peers `hyperion bench` compares with (py-evm, pyrevm, py-trie): the [bench] extra.
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+
 test: setup
 	bash scripts/setup-e2e.sh
 	bash scripts/setup-system.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs   # -rs: each skip's reason (a missing extra names its install command)
 
 # The whole conformance suite: every state-test fixture, on $(JOBS) processes.
 statetests: setup
@@ -36,6 +40,11 @@ statetests-compiled: setup
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup
 	$(BIN)/hyperion blocktest --jobs $(JOBS) $(FIXTURES)/eest-v5.4/blockchain_tests $(FIXTURES)/ethereum-tests/BlockchainTests
+
+# Every blockchain- and state-test fixture through the parallel executor (2 worker processes, every
+# block forced down the parallel path): the same roots as sequential execution (issue 14).
+parallel-fixtures: setup
+	$(BIN)/python -m pytest -q -m slow tests/execution/parallel/test_fixtures_parallel.py
 
 # The long rollup tests (marked slow): MPT fuzzing, a 2^20-block bisection, ... against anvil.
 rollup-slow: setup

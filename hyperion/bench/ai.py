@@ -31,6 +31,8 @@ import statistics
 import time
 from typing import Optional, Sequence
 
+from hyperion.tools.progress import Progress, ProgressCallback
+
 WINDOW, BOND, MOVE = 3_600, 10**16, 600
 
 
@@ -241,24 +243,39 @@ def _dispute_cost(name: str, model, layers: Optional[list[int]] = None) -> dict:
     return result
 
 
-def run_bench(iterations: int = 2000, tx_iterations: int = 300, disputes: bool = True, tower: bool = False) -> dict:
-    """The measurements as a dict (see the module docstring)."""
+def run_bench(iterations: int = 2000, tx_iterations: int = 300, disputes: bool = True, tower: bool = False,
+              on_progress: Optional[ProgressCallback] = None) -> dict:
+    """The measurements as a dict (see the module docstring); ``on_progress(done, total, what)`` between steps."""
     from hyperion.ai.digits import MODELS_DIR
     from hyperion.ai.model import decode_model
 
     models = {name: decode_model((MODELS_DIR / f"{name}.hqm").read_bytes()) for name in ("digits", "charlm")}
+    steps = len(models) * (2 if disputes else 1) + (1 if disputes and tower else 0)
+    done = 0
+
+    def step(what: str) -> None:
+        if on_progress is not None:
+            on_progress(done, steps, what)
+
     result = {"load_average": os.getloadavg(), "models": [], "disputes": []}
     for name, model in models.items():
+        step(f"{name} inference speed")
         count = iterations if name == "digits" else max(1, iterations // 10)
         result["models"].append(_speed(name, model, count, tx_iterations if name == "digits" else
                                        max(1, tx_iterations // 10)))
+        done += 1
     if disputes:
         for name, model in models.items():
+            step(f"{name} dispute cost")
             result["disputes"].append(_dispute_cost(name, model))
+            done += 1
         if tower:
             from hyperion.ai.synthetic import conv_tower
 
+            step("tower dispute cost")
             result["disputes"].append(_dispute_cost("tower", conv_tower(), layers=[9]))
+            done += 1
+    step("done")
     result["load_average_after"] = os.getloadavg()
     return result
 
@@ -274,7 +291,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.iterations < 1 or args.tx_iterations < 1:
         parser.error("iterations must be positive")
-    result = run_bench(args.iterations, args.tx_iterations, not args.no_disputes, args.tower)
+    with Progress("bench ai", animate=False) as bar:
+        result = run_bench(args.iterations, args.tx_iterations, not args.no_disputes, args.tower,
+                           on_progress=bar.report)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

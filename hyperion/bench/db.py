@@ -43,9 +43,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from hyperion.bench import missing_peer
 from hyperion.bench.report import machine_description
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import encode_account
+from hyperion.tools.progress import Progress
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -287,16 +289,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         import trie  # noqa: F401  (is py-trie installed?)
     except ImportError:
-        print("hyperion bench db: py-trie is not installed (pip install 'trie>=3'); "
-              "MetisDB numbers only", file=sys.stderr)
+        print(f"hyperion bench db: {missing_peer('py-trie')}; MetisDB numbers only", file=sys.stderr)
         args.pytrie_max_accounts = -1
     log = (lambda message: print(message, file=sys.stderr)) if args.json else print
     machine = machine_description()
     results = []
-    with tempfile.TemporaryDirectory(prefix="hyperion-bench-db-", dir=args.dir) as workdir:
+    with tempfile.TemporaryDirectory(prefix="hyperion-bench-db-", dir=args.dir) as workdir, \
+            Progress("bench db", total=len(args.sizes), unit="sizes", animate=False) as bar:
         for size in args.sizes:
+            bar.update(description=f"bench db: {size:,} accounts")
             log(f"{size:,} accounts:")
             results.append(_bench_size(size, args, Path(workdir), log))
+            bar.advance()
     if args.json:
         print(json.dumps({"machine": machine, "sync": not args.no_sync, "results": results}, indent=2))
     else:

@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from hyperion.tools.progress import Progress, ProgressCallback
+
 ERC20_ARTIFACT = Path(__file__).resolve().parent / "workloads" / "erc20.json"
 GWEI = 10**9
 
@@ -226,7 +228,7 @@ async def _derive(config, source: str, last_block: int, data_dir: Path) -> tuple
         chain.close()
 
 
-def run(args: argparse.Namespace) -> Result:
+def run(args: argparse.Namespace, on_progress: Optional[ProgressCallback] = None) -> Result:
     from hyperion.bench.report import machine_description
     from hyperion.chain.node import open_state_database
     from hyperion.rollup.devnet import DEPLOYER, Devnet, DevnetOptions
@@ -236,6 +238,13 @@ def run(args: argparse.Namespace) -> Result:
     from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
     quiet = args.json
+    steps = 5 + (1 if args.latency_samples else 0)
+
+    def step(done: int, what: str) -> None:
+        if on_progress is not None:
+            on_progress(done, steps, what)
+
+    step(0, "L1 (anvil) and the rollup contracts")
     result = Result(load_before=os.getloadavg(), machine=machine_description())
     work = Path(tempfile.mkdtemp(prefix="hyperion-bench-rollup-"))
     trusted_setup()  # seconds of one-time KZG setup, outside every timing
@@ -260,6 +269,7 @@ def run(args: argparse.Namespace) -> Result:
         calldata_inbox = bytes.fromhex(second.batch_inbox[2:])
 
         # -- 1. sequencing ----------------------------------------------------------------------
+        step(1, "sequencing")
         chain = RollupChain(config, open_state_database(work / "sequencer"))
         genesis_l1 = w3.eth.get_block(config.genesis_l1.number)
         origin = L1Block(genesis_l1["number"], bytes(genesis_l1["hash"]), bytes(genesis_l1["parentHash"]),
@@ -302,6 +312,7 @@ def run(args: argparse.Namespace) -> Result:
         result.sequencer_blocks_per_s = (eth.blocks + erc20.blocks) / total_cpu
 
         # -- 2. L1 cost -------------------------------------------------------------------------
+        step(2, "posting batches to L1")
         from hyperion.primitives import rlp
         from hyperion.rollup.batcher import MAX_CALLDATA_BYTES
         from hyperion.rollup.blobs import max_blob_payload
@@ -329,7 +340,8 @@ def run(args: argparse.Namespace) -> Result:
         # -- 3. derivation ----------------------------------------------------------------------
         import dataclasses
 
-        for name, inbox in (("blobs", config.batch_inbox), ("calldata", calldata_inbox)):
+        for done, (name, inbox) in enumerate((("blobs", config.batch_inbox), ("calldata", calldata_inbox)), 3):
+            step(done, f"deriving from {name}")
             follower_config = dataclasses.replace(config, batch_inbox=inbox)
             derivation, root = asyncio.run(_derive(follower_config, net.l1_url, last, work / f"follower-{name}"))
             derivation.source = name
@@ -341,6 +353,7 @@ def run(args: argparse.Namespace) -> Result:
 
     # -- 4. latency --------------------------------------------------------------------------------
     if args.latency_samples:
+        step(5, "time to safe on a devnet")
         result.latency, result.latency_config = _latency(work / "devnet", args.latency_samples, quiet)
     result.load_after = os.getloadavg()
     shutil.rmtree(work, ignore_errors=True)
@@ -434,7 +447,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="L2 tx -> safe samples on a devnet (default 5; 0 skips the devnet)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    result = run(args)
+    with Progress("bench rollup", animate=False) as bar:
+        result = run(args, on_progress=bar.report)
     if args.json:
         data = asdict(result)
         for phase, raw in zip(result.phases, data["phases"]):

@@ -49,6 +49,7 @@ import orjson
 
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.transactions import FeeMarketTransaction
+from hyperion.tools.progress import Progress, ProgressCallback
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ERC20_ARTIFACT = Path(__file__).resolve().parent / "workloads" / "erc20.json"
@@ -367,15 +368,20 @@ def run_load(url: str, txs: int, batch: int, senders: int, timeout: float, log=p
         target.close()
 
 
-def run_interleaved(targets: list[Target], sizes: Sequence[int], rounds: int) -> None:
+def run_interleaved(targets: list[Target], sizes: Sequence[int], rounds: int,
+                    on_progress: Optional[ProgressCallback] = None) -> None:
     """``rounds`` rounds of every phase and load size on every target, alternating which target
     (and which size) goes first, so that a drift of the machine's speed hits all alike."""
+    total, done = rounds * len(sizes) * len(PHASES) * len(targets), 0
     for round_index in range(rounds):
         order = targets if round_index % 2 == 0 else list(reversed(targets))
         for txs in (sizes if round_index % 2 == 0 else list(reversed(sizes))):
             for phase in PHASES:
                 for target in order:
+                    if on_progress is not None:
+                        on_progress(done, total, f"round {round_index + 1}, {txs} txs, {phase} on {target.label}")
                     target.run(phase, txs)
+                    done += 1
 
 
 # -- node processes -------------------------------------------------------------------------
@@ -564,7 +570,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if other_url is not None:
             targets.append(Target("anvil" if args.against == "anvil" else "other", other_url, args.senders,
                                   args.batch, args.timeout, log, fresh_anvil if anvil else None))
-        run_interleaved(targets, args.txs, args.rounds)
+        with Progress("bench rpc", animate=False) as bar:
+            run_interleaved(targets, args.txs, args.rounds, on_progress=bar.report)
     except BenchError as exc:
         print(f"hyperion bench rpc: {exc}", file=sys.stderr)
         return 1

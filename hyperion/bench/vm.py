@@ -42,6 +42,7 @@ from hyperion.bench.report import (
     target_lines,
 )
 from hyperion.bench.workloads import WorkloadError, default_benchmarks_dir, load_all_workloads
+from hyperion.tools.progress import Progress
 
 DEFAULT_FORK = "cancun"
 
@@ -186,17 +187,19 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     results = []
     any_failed = False
-    for workload in workloads:
-        result, failed = _run_workload(workload, engines, availability, args)
-        any_failed |= failed
-        results.append(result)
-        if args.json:
-            print(json.dumps(result.to_json()), file=out)
-            for note in result.notes():
-                print(f"{workload.name}: {note}", file=err)
-            out.flush()
-        else:
-            print(f"  done {workload.name}", file=err, flush=True)
+    with Progress("bench vm", total=len(workloads), unit="workloads", animate=False, stream=err) as bar:
+        for workload in workloads:
+            bar.update(description=f"bench vm: {workload.name}")
+            result, failed = _run_workload(workload, engines, availability, args)
+            any_failed |= failed
+            results.append(result)
+            bar.advance()
+            if args.json:
+                bar.print(json.dumps(result.to_json()), out)
+                for note in result.notes():
+                    bar.print(f"{workload.name}: {note}", err)
+            else:
+                bar.print(f"  done {workload.name}", err)
 
     summary = summarize(results)
     if args.json:

@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 from hyperion.chain import system
 from hyperion.chain.blocks import EMPTY_OMMERS_HASH, ZERO_HASH, Block, Header, Withdrawal
 from hyperion.chain.consensus import BlockRules, block_rules, excess_blob_gas_after, expected_base_fee
-from hyperion.chain.executor import ExecutionOptions, execute_transaction
+from hyperion.chain.executor import ExecutionOptions, execute_transaction, receipt_record
 from hyperion.chain.schedule import ForkSchedule
 from hyperion.chain.store import ReceiptRecord
 from hyperion.execution.transaction import InvalidTransaction
@@ -113,6 +113,23 @@ class BlockBuilder:
         self.records.append(record)
         self.results.append(result)
         return record
+
+    def add_candidates(self, transactions: Sequence, executor) -> dict[int, Optional[str]]:
+        """Execute candidate ``transactions`` in order with a ``ParallelExecutor``, keeping those that
+        can be included (as ``add`` would one by one); returns the others by index: why each is
+        invalid, or None for one that did not fit in the gas left."""
+        results, skipped = executor.execute_candidates(self.state, self.env, transactions, self.options,
+                                                       gas_used=self.gas_used, blob_gas_used=self.blob_gas_used)
+        for tx, result in zip(transactions, results):
+            if result is None:
+                continue
+            record = receipt_record(self.env, tx, result, self.gas_used + result.gas_used)
+            self.gas_used = record.cumulative_gas_used
+            self.blob_gas_used += record.blob_gas_used
+            self.transactions.append(tx)
+            self.records.append(record)
+            self.results.append(result)
+        return skipped
 
     def finish(self, withdrawals: Optional[Sequence[Withdrawal]] = None) -> Block:
         """Apply ``withdrawals`` (EIP-4895) and the requests (EIP-7685), then seal the header."""

@@ -42,6 +42,7 @@ from hyperion.chain.builder import BlockBuilder
 from hyperion.chain.consensus import BlockRules, block_rules, next_block_blob_base_fee
 from hyperion.chain.calls import CallResult, build_call_transaction, parse_access_list
 from hyperion.chain.errors import BlockNotFound, ChainError, ExecutionReverted, TxPoolError
+from hyperion.chain.executor import ParallelExecutor, default_executor
 from hyperion.chain.genesis import ChainConfig, Genesis, write_alloc
 from hyperion.chain.importer import InvalidBlock, decode_raw_block, import_block, is_proof_of_stake
 from hyperion.chain.schedule import UnsupportedFork
@@ -60,6 +61,7 @@ from hyperion.primitives.transactions import (
 )
 from hyperion.state.database import StateUnavailable
 from hyperion.vm.environment import BlockEnv
+from hyperion.vm.instructions.system import DELEGATION_PREFIX
 
 __all__ = ["Chain", "ChainConfig", "CallResult", "TxReceipt", "LogEntry", "ChainError", "TxPoolError",
            "BlockNotFound", "ExecutionReverted"]
@@ -86,6 +88,8 @@ class Chain:
         # The chain's rules (fork schedule, chain id, base fee recipient); ``fork`` is the next block's.
         self.spec = config.chain_spec()
         self.fork = config.fork
+        # How blocks' transactions run when imported or built (parallel with exec_workers > 1).
+        self.executor = default_executor(config.exec_workers)
         self._lock = threading.RLock()
         self._deferring = threading.local()  # .scope: the thread's DeferredMining, if any
         self._recent_drops: OrderedDict[bytes, str] = OrderedDict()  # tx hash -> why mining dropped it
@@ -209,7 +213,9 @@ class Chain:
                                    f"(block {parent.number}, 0x{parent.hash.hex()}); only the head can be extended",
                                    block.number, block.hash)
             pending = self.db.pending(parent.number)
-            imported = import_block(block, parent.header, pending, self.spec, _StoreAncestry(self))
+            imported = import_block(block, parent.header, pending, self.spec, _StoreAncestry(self),
+                                    executor=self.executor)
+            self._log_execution(block.number)
             for tx in imported.block.transactions:
                 tx.sender  # recovered during execution: cached for the store's sender column
             extra = [(TOTAL_DIFFICULTY, block.hash, _td_bytes(imported.total_difficulty))]
@@ -595,7 +601,11 @@ class Chain:
 
     def _fill_from_pool(self, builder: BlockBuilder, max_txs: Optional[int] = None) -> dict[bytes, str]:
         """Add pool transactions in fee order while they fit; returns (and removes) those found invalid."""
-        dropped: dict[bytes, str] = {}
+        if max_txs is None and isinstance(self.executor, ParallelExecutor):
+            dropped = self._fill_in_parallel(builder)
+            if dropped is not None:
+                return dropped
+        dropped = {}
         ordered = self.pool.ordered_for_block(builder.env.base_fee)
         try:
             tx = next(ordered)
@@ -625,6 +635,47 @@ class Chain:
         for tx_hash in dropped:
             self.pool.remove(tx_hash)
         return dropped
+
+    def _fill_in_parallel(self, builder: BlockBuilder) -> Optional[dict[bytes, str]]:
+        """``_fill_from_pool`` with the parallel executor: the pool's candidates in fee order, up to
+        twice the gas left, run as one batch. None (nothing done) when a candidate needs the
+        sequential path: a sender with code (an impersonated contract, see ``BlockBuilder.add``)."""
+        candidates = []
+        gas = 0
+        state = builder.state
+        ordered = self.pool.ordered_for_block(builder.env.base_fee)
+        try:
+            tx = next(ordered)
+            while gas < 2 * builder.gas_remaining:
+                code = state.get_code(tx.sender)
+                if code and not code.startswith(DELEGATION_PREFIX):
+                    return None
+                candidates.append(tx)
+                gas += tx.gas
+                tx = ordered.send(False)
+        except StopIteration:
+            pass
+        if not candidates:
+            return {}
+        dropped: dict[bytes, str] = {}
+        stopped: set[bytes] = set()  # senders whose chain stopped: their later nonces stay in the pool
+        skipped = builder.add_candidates(candidates, self.executor)
+        self._log_execution(builder.env.number)
+        for index, reason in sorted(skipped.items()):
+            tx = candidates[index]
+            if reason is not None and tx.sender not in stopped:
+                dropped[tx.hash] = reason
+            stopped.add(tx.sender)
+        for tx_hash in dropped:
+            self.pool.remove(tx_hash)
+        return dropped
+
+    def _log_execution(self, number: int) -> None:
+        report = getattr(self.executor, "last_report", None)
+        if report is not None:
+            log.info("block %d: %d transactions executed %s%s (%d re-executed, %d workers)", number,
+                     report.transactions, report.mode, f": {report.reason}" if report.reason else "",
+                     report.reexecuted, report.workers)
 
     def _commit_block(self, pending, block: Block, records: list[ReceiptRecord], extra_writes=()) -> None:
         writes = self.store.block_writes(block, records)
@@ -1025,6 +1076,9 @@ class Chain:
             if not self._closed:
                 self._closed = True
                 self.db.close()
+                close_executor = getattr(self.executor, "close", None)
+                if close_executor is not None:
+                    close_executor()  # its worker processes
             return True
         finally:
             self._lock.release()

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Optional, Protocol, Sequence
 
 from hyperion.chain.store import ReceiptRecord
-from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction
+from hyperion.execution.parallel import BlockReport, ParallelEngine, TransactionNotIncludable
+from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
 from hyperion.vm.environment import BlockEnv
 
 
@@ -68,17 +69,24 @@ def execute_transaction(state, env: BlockEnv, tx, *, gas_used: int, blob_gas_use
     result = apply_transaction(state, env, tx, tracer=tracer, block_gas_used=gas_used,
                                block_blob_gas_used=blob_gas_used)
     recipient = options.base_fee_recipient
-    if recipient is not None and env.base_fee and result.gas_used and result.deposit_nonce is None:
-        # (a deposit buys no gas at the base fee: nothing to route)
-        state.set_balance(recipient, state.get_balance(recipient) + result.gas_used * env.base_fee)
-    blob_price = env.blob_gas_price() if tx.type == 3 else 0
-    record = ReceiptRecord(
-        tx.type, 1 if result.success else 0, gas_used + result.gas_used, result.gas_used,
-        tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
-        result.blob_gas_used, blob_price, result.deposit_nonce,
-        state.state_root() if options.intermediate_roots else None,
-    )
+    if recipient is not None:
+        credit = base_fee_credit(env, result)
+        if credit:
+            state.add_balance(recipient, credit)
+    record = receipt_record(env, tx, result, gas_used + result.gas_used,
+                            state.state_root() if options.intermediate_roots else None)
     return record, result
+
+
+def receipt_record(env: BlockEnv, tx, result: TransactionResult, cumulative_gas_used: int,
+                   post_state: Optional[bytes] = None) -> ReceiptRecord:
+    """The receipt of ``tx`` (its ``result``) after ``cumulative_gas_used`` of the block."""
+    blob_price = env.blob_gas_price() if tx.type == 3 else 0
+    return ReceiptRecord(
+        tx.type, 1 if result.success else 0, cumulative_gas_used, result.gas_used,
+        tx.effective_gas_price(env.base_fee), result.contract_address, list(result.logs),
+        result.blob_gas_used, blob_price, result.deposit_nonce, post_state,
+    )
 
 
 class TransactionExecutor(Protocol):
@@ -108,5 +116,65 @@ class SequentialExecutor:
 
 SEQUENTIAL = SequentialExecutor()
 
-__all__ = ["BlockExecution", "ExecutionOptions", "SEQUENTIAL", "SequentialExecutor", "TransactionExecutor",
-           "TransactionRejected", "execute_transaction"]
+
+class ParallelExecutor:
+    """Runs a block's transactions on ``workers`` processes (Block-STM, ``execution.parallel``).
+
+    Results are exactly the sequential ones; ``last_report`` says whether the
+    last block ran in parallel or why it ran sequentially.
+    """
+
+    def __init__(self, workers: int, **engine_options) -> None:
+        self.engine = ParallelEngine(workers, **engine_options)
+
+    @property
+    def last_report(self):
+        return self.engine.last_report
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def execute(self, state, env: BlockEnv, transactions: Sequence,
+                options: ExecutionOptions) -> BlockExecution:
+        if options.intermediate_roots:  # a state root per receipt: nothing to gain in parallel
+            self.engine.last_report = BlockReport("sequential", "pre-Byzantium receipts carry a state root per "
+                                                  "transaction", transactions=len(transactions))
+            return SEQUENTIAL.execute(state, env, transactions, options)
+        try:
+            outcome = self.engine.run(state, env, transactions, base_fee_recipient=options.base_fee_recipient)
+        except TransactionNotIncludable as exc:
+            raise TransactionRejected(exc.index, transactions[exc.index].hash, exc.reason) from None
+        execution = BlockExecution(gas_used=outcome.gas_used, blob_gas_used=outcome.blob_gas_used)
+        cumulative = 0
+        for tx, result in zip(transactions, outcome.results):
+            cumulative += result.gas_used
+            execution.receipts.append(receipt_record(env, tx, result, cumulative))
+        return execution
+
+    def execute_candidates(self, state, env: BlockEnv, transactions: Sequence, options: ExecutionOptions, *,
+                           gas_used: int = 0, blob_gas_used: int = 0) -> tuple[list, dict[int, Optional[str]]]:
+        """Block building: run candidate ``transactions`` in order after ``gas_used``/``blob_gas_used``
+        of the block, leaving out those that cannot be included. Returns the results (None where
+        left out) and, by index, why each was left out (the reason it is invalid, or None when it
+        did not fit in the gas left)."""
+        outcome = self.engine.run(state, env, transactions, base_fee_recipient=options.base_fee_recipient,
+                                  skip_invalid=True, gas_used=gas_used, blob_gas_used=blob_gas_used)
+        return outcome.results, outcome.skipped
+
+
+def default_executor(workers: Optional[int] = None) -> "TransactionExecutor":
+    """Sequential for one worker (or one core), parallel otherwise; ``None`` = the machine's cores.
+
+    A daemonic process (a multiprocessing pool's) cannot start worker processes: sequential there.
+    """
+    import multiprocessing
+    import os
+
+    count = (os.cpu_count() or 1) if workers is None else workers
+    if count < 2 or multiprocessing.current_process().daemon:
+        return SEQUENTIAL
+    return ParallelExecutor(count)
+
+
+__all__ = ["BlockExecution", "ExecutionOptions", "ParallelExecutor", "SEQUENTIAL", "SequentialExecutor",
+           "TransactionExecutor", "TransactionRejected", "default_executor", "execute_transaction", "receipt_record"]

@@ -258,6 +258,9 @@ class ChainConfig:
     # Where the EIP-1559 base fee goes; None burns it (Ethereum). Hyperion's
     # node routes it to the Holders Mining fee vault.
     base_fee_recipient: Optional[bytes] = None
+    # Processes that execute a block's transactions (execution.parallel); 1 is sequential,
+    # None the machine's cores (``hyperion node --exec-workers``).
+    exec_workers: Optional[int] = 1
     genesis: Optional[Genesis] = None
     # Applied to the VM rules of every fork of a genesis file's schedule: what a composition root
     # adds to a chain (the rollup's deposit transactions). The dev chain's ``fork`` carries its own.

@@ -221,7 +221,11 @@ def run(args: argparse.Namespace) -> int:
                 model = decode_model((MODELS_DIR / f"{args.file}.hqm").read_bytes())
             else:
                 model = decode_model(Path(args.file).read_bytes())
-            result = ai.register_model(model, name=args.name, inference_fee=args.fee, sender=sender)
+            from hyperion.tools.progress import Progress
+
+            with Progress("model register", unit="transactions") as bar:
+                result = ai.register_model(model, name=args.name, inference_fee=args.fee, sender=sender,
+                                           on_progress=bar.report)
             print(f"published and registered 0x{model.content_hash.hex()} ({len(model.encode())} bytes, "
                   f"{model.macs} MACs) in tx {result.tx_hash}")
             return EXIT_OK

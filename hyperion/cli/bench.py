@@ -18,6 +18,8 @@ BENCH_TARGETS = {
     "db": ("hyperion.bench.db", "state database (MetisDB) vs py-trie: update+commit, reads, proofs"),
     "ai": ("hyperion.bench.ai", "inference precompile: inferences per second and gas per inference"),
     "rpc": ("hyperion.bench.rpc", "JSON-RPC throughput: signed ETH and ERC-20 transfers per second"),
+    "mpef": ("hyperion.bench.mpef", "parallel block execution (Block-STM) vs sequential: speedup, re-executions, "
+                                    "identical roots"),
     "rollup": ("hyperion.bench.rollup", "rollup: sequenced tx/s, L1 gas and bytes per tx (blobs, calldata), "
                                         "derivation speed, time to safe"),
 }

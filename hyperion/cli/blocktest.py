@@ -26,6 +26,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="one JSON object per test on stdout (the tally goes to stderr)")
     parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                         help="worker processes (default 1)")
+    parser.add_argument("--parallel", type=positive_int, default=None, metavar="N",
+                        help="execute every block's transactions with the parallel executor on N worker "
+                             "processes, small blocks included, to check it; 1: sequential (default: "
+                             "parallel on the machine's cores where a block is big enough)")
     parser.add_argument("--filter", metavar="SUBSTR",
                         help="only tests whose 'file::name' contains SUBSTR")
     parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of crashes")
@@ -34,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hyperion.chain.schedule import UnsupportedFork, canonical_fork_name
-    from hyperion.tools.blocktest import run_files
+    from hyperion.tools.blocktest import executor_tally, run_files
     from hyperion.tools.statetest import NoFixturesFound, find_fixture_files
     from hyperion.tools.statetest_report import Reporter
 
@@ -43,13 +47,20 @@ def run(args: argparse.Namespace) -> int:
             canonical_fork_name(args.fork)
         except UnsupportedFork as exc:
             args.parser.error(str(exc))
+    if args.parallel is not None and args.parallel > 1 and args.jobs > 1:
+        args.parser.error("--parallel N needs --jobs 1 (a job process cannot start worker processes)")
     try:
         files = find_fixture_files(args.paths)
     except NoFixturesFound as exc:
         args.parser.error(str(exc))
-    reporter = Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
-                        total_files=len(files))
-    for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs):
-        reporter.report_file(results)
-    reporter.finish()
+    with Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                  total_files=len(files), title="blocktest") as reporter:
+        for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs,
+                                 parallel=args.parallel):
+            reporter.report_file(results)
+        tally = executor_tally()
+        if tally:  # which blocks the parallel executor ran, and why others ran sequentially
+            print("executor: " + ", ".join(f"{count} {kind}" for kind, count in sorted(tally.items())),
+                  file=sys.stderr)
+        reporter.finish()
     return EXIT_FAILURE if reporter.failed else EXIT_OK

@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hyperion.ai.chainstore import model_store_genesis
     from hyperion.rollup.devnet import Devnet, DevnetOptions
+    from hyperion.tools.progress import Progress
 
     if args.l2_block_time >= args.l1_block_time:
         print("warning: an L2 block time not below the L1 block time leaves a sequencer that fell behind no way "
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            devnet.start()
+            with Progress("devnet") as bar:
+                devnet.start(on_progress=bar.report)
         except RuntimeError as exc:
             raise CommandFailed(str(exc)) from None
         print(devnet.summary(), flush=True)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, positive_int
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
@@ -94,7 +94,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost on exit)")
     storage.add_argument("--model-store", type=Path, metavar="DIR",
                          help="cache folder for AI model bytes read from chain data "
-                              "(default <data-dir>/models, or a temporary folder with --in-memory)")
+                              "(default <data-dir>/models; an --in-memory node keeps it in memory)")
     chain = parser.add_argument_group("chain")
     chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
     chain.add_argument("--genesis", type=Path, metavar="FILE",
@@ -110,6 +110,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
+    chain.add_argument("--exec-workers", type=positive_int, default=None, metavar="N",
+                       help="processes that execute a block's transactions, in parallel (Block-STM) with "
+                            "results identical to sequential execution; 1: sequential (default: the "
+                            "machine's cores)")
     chain.add_argument("--coinbase", type=_address, metavar="ADDR",
                        help="block producer address: gets priority fees and the producer share of inference "
                             "fees (default: the mnemonic's account after the funded ones, printed at start)")
@@ -196,6 +200,7 @@ def chain_config_from_args(args: argparse.Namespace, stored_genesis: Any = None)
         config.rpc_gas_cap = args.rpc_gas_cap
     if args.rpc_evm_timeout is not None:
         config.rpc_evm_timeout = args.rpc_evm_timeout
+    config.exec_workers = args.exec_workers
     return config
 
 
@@ -230,7 +235,7 @@ def banner(config: Any, accounts: list[tuple[bytes, bytes]], host: str, port: in
               f"Gas limit:         {config.gas_limit}",
               f"Mining:            {_mining(config)}",
               f"Storage:           {'in memory' if data_dir is None else data_dir}",
-              f"Model store:       {getattr(config, 'model_store', None) or '-'}",
+              f"Model store:       {getattr(config, 'model_store', None) or 'in memory'}",
               f"Head block:        {head_number}", ""]
     return "\n".join(lines)
 
@@ -342,26 +347,24 @@ def _require_inference_jobs(chain: Any) -> None:
                             f"0x{INFERENCE_JOBS_ADDRESS.hex()}")
 
 
-def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Path:
+def enable_inference(config: Any, model_store: Optional[Path], data_dir: Optional[Path]) -> Optional[Path]:
     """Turn on the AI precompiles (this chain's Prague rule), reading models from chain data.
 
     The node CLI is the composition root, so it is the place where the AI
     layer's reader of the ModelStore predeploy is bound into the VM's fork;
     the chain itself stays generic. The folder is only a cache of model bytes
-    read from the chain (verified by hash); it never decides what runs.
+    read from the chain (verified by hash); it never decides what runs. An
+    in-memory node without ``--model-store`` keeps that cache in memory too,
+    so it leaves no folder behind, not even when it is killed.
     """
-    import tempfile
-
     from hyperion.ai.chainstore import with_ai_precompiles
-    from hyperion.ai.store import DirectoryModelStore
+    from hyperion.ai.store import DirectoryModelStore, MemoryModelStore
 
     if model_store is None and data_dir is None:
-        import atexit
-        import shutil
-
-        model_store = Path(tempfile.mkdtemp(prefix="hyperion-models-"))
-        atexit.register(shutil.rmtree, model_store, True)   # an in-memory node leaves no folder behind
-    elif model_store is None:
+        config.fork = with_ai_precompiles(config.fork, MemoryModelStore())
+        config.model_store = None
+        return None
+    if model_store is None:
         model_store = data_dir / "models"
     model_store = model_store.expanduser()
     model_store.mkdir(parents=True, exist_ok=True)

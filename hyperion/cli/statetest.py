@@ -25,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="one JSON object per case on stdout (the tally goes to stderr)")
     parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                         help="worker processes (default 1)")
+    parser.add_argument("--parallel", type=positive_int, default=1, metavar="N",
+                        help="run each case as a one-transaction block through the parallel executor on N "
+                             "worker processes, to check it (default 1: the plain state transition)")
     parser.add_argument("--filter", metavar="SUBSTR",
                         help="only tests whose 'file::name' contains SUBSTR")
     parser.add_argument("--verbose", "-v", action="store_true",
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.paths:
         args.parser.error("at least one PATH is required (or --list-forks)")
+    if args.parallel > 1 and args.jobs > 1:
+        args.parser.error("--parallel N needs --jobs 1 (a job process cannot start worker processes)")
     fork = None
     if args.fork is not None:
         try:
@@ -56,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
         files = find_fixture_files(args.paths)
     except NoFixturesFound as exc:
         args.parser.error(str(exc))
-    reporter = Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
-                        total_files=len(files))
-    for results in run_files(files, fork=fork, name_filter=args.filter, jobs=args.jobs):
-        reporter.report_file(results)
-    reporter.finish()
+    executor = None
+    if args.parallel > 1:
+        from hyperion.tools.statetest import ParallelCaseExecutor
+
+        executor = ParallelCaseExecutor(args.parallel)
+    with Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
+                  total_files=len(files), title="statetest") as reporter:
+        for results in run_files(files, fork=fork, name_filter=args.filter, jobs=args.jobs, executor=executor):
+            reporter.report_file(results)
+        reporter.finish()
     return EXIT_FAILURE if reporter.failed else EXIT_OK

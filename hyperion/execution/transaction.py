@@ -35,6 +35,14 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+def base_fee_credit(env: BlockEnv, result: "TransactionResult") -> int:
+    """Wei of base fee a chain that routes the base fee (instead of burning it)
+    credits for ``result``; a deposit buys no gas at the base fee."""
+    if not env.base_fee or result.deposit_nonce is not None:
+        return 0
+    return result.gas_used * env.base_fee
+
+
 def recover_sender(tx, fork) -> bytes:
     """The signer of ``tx`` under ``fork``'s signature rules: EIP-2's low-s
     rule from Homestead on (Frontier accepts any s in [1, n)). EIP-155's
@@ -211,7 +219,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     fee = used_after_refund * (gas_price - (env.base_fee if fork.has_base_fee else 0))
     coinbase = env.coinbase
     if fee:
-        state.set_balance(coinbase, state.get_balance(coinbase) + fee)
+        state.add_balance(coinbase, fee)
     elif ctx.accounts == ACCOUNTS_CREATED_ON_TOUCH:
         state.set_balance(coinbase, state.get_balance(coinbase))  # before EIP-161 paying 0 still creates it
     elif state.account_exists(coinbase) and state.is_empty(coinbase):

@@ -292,10 +292,17 @@ async def job(request: web.Request, source: Source) -> Page:
     challenged = await source.events(INFERENCE_JOBS_ADDRESS, "JobChallenged", _topic(job_id))
     resolved = await source.events(INFERENCE_JOBS_ADDRESS, "ChallengeResolved", _topic(job_id))
     opened = await source.events(INFERENCE_JOBS_ADDRESS, "DisputeOpened", None, _topic(job_id))
+    dispute_ends = await source.events(INFERENCE_JOBS_ADDRESS, "DisputeResolved", None, _topic(job_id))
     challenge_state = "none"
     if resolved:
         challenge_state = "worker slashed" if resolved[-1]["args"]["worker_slashed"] else "challenge failed"
-    elif challenged or opened:
+    elif any(end["args"]["challenger_won"] for end in dispute_ends):
+        challenge_state = "worker slashed by a bisection dispute"
+    elif info["open_disputes"]:
+        challenge_state = "bisection dispute in progress"
+    elif opened:
+        challenge_state = "worker upheld by its bisection disputes"
+    elif challenged:
         challenge_state = "challenged"
     rows = [
         ("Job ID", job_id), ("Status", Badge(status, "fail" if status == "slashed" else "ok" if status == "finalized"

@@ -18,9 +18,9 @@ from aiohttp import web
 
 from hyperion.explorer.source import HttpSource, RpcFailure, Source
 from hyperion.explorer.views import Amount, Badge, Mono, Page, Section, address_link, block_link, tx_link
+from hyperion.rollup.l1.predeploys import MESSAGE_PASSER_ADDRESS as MESSAGE_PASSER
 
 P = "/explorer"
-MESSAGE_PASSER = bytes.fromhex("4200000000000000000000000000000000000016")
 MAX_LISTED = 100
 
 
@@ -79,23 +79,20 @@ async def rollup(request: web.Request, source: Source) -> Page:
     l1 = view.l1(config)
     start = int(config["genesis_l1"]["number"])
     portal, inbox, oracle = (_b(config[k]) for k in ("portal", "batch_inbox", "output_oracle"))
-    batches, proposed, opened, resolved, deposits, proven, finalized = await asyncio.gather(
+    (batches, proposed, opened, proposed_mids, answered, awaiting, resolved, deposits, proven,
+     finalized) = await asyncio.gather(
         l1.events(inbox, "BatchSubmitted", from_block=start), l1.events(oracle, "OutputProposed", from_block=start),
-        l1.events(oracle, "DisputeOpened", from_block=start), l1.events(oracle, "DisputeResolved", from_block=start),
+        *(l1.events(oracle, name, from_block=start) for name in DISPUTE_EVENTS),
         l1.events(portal, "TransactionDeposited", from_block=start),
         l1.events(portal, "WithdrawalProven", from_block=start),
         l1.events(portal, "WithdrawalFinalized", from_block=start))
-    batch_rows = [[b["block"], Mono(b["tx"]), b["args"]["dataLength"],
-                   f"{len(b['args']['blobHashes'])} blobs" if b["args"]["blobHashes"] else "calldata"]
-                  for b in reversed(batches[-MAX_LISTED:])]
-    sections.append(Section("L1 batches", "table", batch_rows, ["L1 block", "L1 transaction", "Bytes", "Carried as"]))
+    batch_rows = [[b["block"], Mono(b["tx"]), _carried_as(b["args"])] for b in reversed(batches[-MAX_LISTED:])]
+    sections.append(Section("L1 batches", "table", batch_rows, ["L1 block", "L1 transaction", "Carried as"]))
     next_index = await l1.read(oracle, "nextOutputIndex")
     disputes_by_output: dict[int, list] = {}
-    outcome = {r["args"]["disputeId"]: ("proposer won" if r["args"]["proposerWins"] else "challenger won")
-               for r in resolved}
     for dispute in opened:
         disputes_by_output.setdefault(dispute["args"]["l2OutputIndex"], []).append(
-            f"dispute {dispute['args']['disputeId']}: {outcome.get(dispute['args']['disputeId'], 'open')}")
+            dispute_state(dispute, proposed_mids, answered, awaiting, resolved))
     output_rows = []
     for event in reversed(proposed[-MAX_LISTED:]):
         index = event["args"]["l2OutputIndex"]
@@ -110,45 +107,91 @@ async def rollup(request: web.Request, source: Source) -> Page:
                             ["Index", "L2 block", "Root", "State", "Disputes", "L1 tx"]))
     deposit_rows = []
     for event in reversed(deposits[-MAX_LISTED:]):
-        l2_hash = await _deposit_l2_hash(l1, event)
+        deposit = await _deposit_transaction(l1, event)
+        l2_hash = "0x" + deposit.hash.hex() if deposit is not None else None
         receipt = await source.call("eth_getTransactionReceipt", l2_hash) if l2_hash else None
-        state = Badge("pending on L2", "warn")
+        state = Badge("pending on L2", "warn") if deposit is not None else Badge("malformed: ignored", "fail")
         if receipt is not None:
             state = Badge(f"in L2 block {int(receipt['blockNumber'], 16)}",
                           "ok" if receipt["status"] == "0x1" else "fail")
-        deposit_rows.append([event["block"], address_link(P, event["args"]["sender"]),
-                             address_link(P, event["args"]["to"]),
+        deposit_rows.append([event["block"], Mono(event["tx"]), address_link(P, event["args"]["sender"]),
+                             address_link(P, event["args"]["to"]), Amount(deposit.mint) if deposit else "—",
                              tx_link(P, l2_hash, shorten=True) if receipt else (Mono(l2_hash) if l2_hash else "—"),
                              state])
-    sections.append(Section("Deposits", "table", deposit_rows, ["L1 block", "From", "To", "L2 transaction", "Status"]))
-    proven_hashes = {p["args"]["withdrawalHash"] for p in proven}
-    finalized_hashes = {f["args"]["withdrawalHash"] for f in finalized if f["args"]["success"]}
+    sections.append(Section("Deposits", "table", deposit_rows,
+                            ["L1 block", "L1 transaction", "From", "To", "Minted", "L2 transaction", "Status"]))
+    proven_by = {p["args"]["withdrawalHash"]: p["tx"] for p in proven}
+    finalized_by = {f["args"]["withdrawalHash"]: f["tx"] for f in finalized if f["args"]["success"]}
     withdrawal_rows = []
     for event in reversed(withdrawals[-MAX_LISTED:]):
         whash = event["args"]["withdrawalHash"]
-        state = (Badge("finalized on L1", "ok") if whash in finalized_hashes else
-                 Badge("proven on L1", "info") if whash in proven_hashes else Badge("initiated on L2", "warn"))
+        state = (Badge("finalized on L1", "ok") if whash in finalized_by else
+                 Badge("proven on L1", "info") if whash in proven_by else Badge("initiated on L2", "warn"))
+        l1_tx = finalized_by.get(whash) or proven_by.get(whash)
         withdrawal_rows.append([event["args"]["nonce"], address_link(P, event["args"]["sender"]),
                                 Mono(event["args"]["target"]), Amount(event["args"]["value"]),
-                                tx_link(P, event["tx"], shorten=True), state])
+                                tx_link(P, event["tx"], shorten=True), state, Mono(l1_tx) if l1_tx else "—"])
     sections.append(Section("Withdrawals", "table", withdrawal_rows,
-                            ["Nonce", "Sender", "L1 target", "Value", "L2 transaction", "Status"]))
+                            ["Nonce", "Sender", "L1 target", "Value", "L2 transaction", "Status", "L1 transaction"]))
     return Page("Rollup", sections)
 
 
-async def _deposit_l2_hash(l1: Source, event: dict) -> Optional[str]:
-    """The hash of the L2 deposit transaction an L1 ``TransactionDeposited`` log becomes."""
+def _carried_as(batch: dict) -> str:
+    blobs = len(batch["blobHashes"])
+    if blobs:
+        return f"{blobs} blob{'s' if blobs != 1 else ''}"
+    return f"calldata, {batch['dataLength']:,} bytes"
+
+
+DISPUTE_EVENTS = ("DisputeOpened", "MidpointProposed", "MidpointAnswered", "DisputeAwaitingResolution",
+                  "DisputeResolved")
+RESOLVED_BY = {0: "by the resolver", 1: "by timeout", 2: "void: its output was deleted by another dispute"}
+
+
+def dispute_state(opened: dict, proposed: list[dict], answered: list[dict], awaiting: list[dict],
+                  resolved: list[dict]) -> str:
+    """Where one dispute stands, from the oracle's events: the bisection range and whose move, or how it ended."""
+    dispute_id = opened["args"]["disputeId"]
+
+    def mine(events: list[dict]) -> list[dict]:
+        return [e for e in events if e["args"]["disputeId"] == dispute_id]
+
+    answers = mine(answered)
+    rounds = f"{len(answers)} round{'s' if len(answers) != 1 else ''}"
+    for event in mine(resolved):
+        args = event["args"]
+        if args["reason"] == 2:
+            return f"dispute {dispute_id}: {RESOLVED_BY[2]}"
+        winner = "proposer won" if args["proposerWins"] else "challenger won"
+        how = RESOLVED_BY.get(args["reason"], f"(reason {args['reason']})")
+        return f"dispute {dispute_id}: {winner} {how} after {rounds}"
+    final = mine(awaiting)
+    if final:
+        return (f"dispute {dispute_id}: bisected to L2 block {final[-1]['args']['l2BlockNumber']} after {rounds}, "
+                "awaiting the resolver")
+    lo, hi = opened["args"]["lo"], opened["args"]["hi"]
+    if answers:
+        lo, hi = answers[-1]["args"]["lo"], answers[-1]["args"]["hi"]
+    # the proposer moves after the opening and after each answer; the challenger after each midpoint
+    last_midpoint = max(((e["block"], e["index"]) for e in mine(proposed)), default=None)
+    last_answer = max(((e["block"], e["index"]) for e in answers), default=None)
+    challengers_move = last_midpoint is not None and (last_answer is None or last_midpoint > last_answer)
+    whose = "challenger's move" if challengers_move else "proposer's move"
+    return f"dispute {dispute_id}: open, L2 blocks {lo}..{hi}, {whose}, {rounds}"
+
+
+async def _deposit_transaction(l1: Source, event: dict):
+    """The L2 deposit transaction an L1 ``TransactionDeposited`` log becomes (None if derivation skips it)."""
     from hyperion.rollup.deposits import InvalidDepositLog, deposit_from_log
 
     receipt = await l1.call("eth_getTransactionReceipt", event["tx"])
     for log in receipt["logs"]:
         if int(log["logIndex"], 16) == event["index"]:
             try:
-                tx = deposit_from_log([_b(t) for t in log["topics"]], _b(log["data"]), _b(log["blockHash"]),
-                                      event["index"])
+                return deposit_from_log([_b(t) for t in log["topics"]], _b(log["data"]), _b(log["blockHash"]),
+                                        event["index"])
             except InvalidDepositLog:
                 return None
-            return "0x" + tx.hash.hex()
     return None
 
 
@@ -156,4 +199,4 @@ def rollup_view(l1_url: Optional[str]) -> Optional[RollupView]:
     return RollupView(l1_url) if l1_url else None
 
 
-__all__ = ["RollupView", "rollup", "rollup_view"]
+__all__ = ["RollupView", "dispute_state", "rollup", "rollup_view"]

@@ -57,7 +57,17 @@ UINT64_MAX = 2**64 - 1
 SET_CODE_AUTHORIZATION_MAGIC = b"\x05"
 GAS_PER_BLOB = 2**17
 
-_UNSET = object()  # "not computed yet" marker for caches that may hold None
+class _Unset:
+    """The "not computed yet" marker for caches that may hold None; one object, also
+    after pickling (a copy would read as a computed value in another process)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_UNSET"
+
+
+_UNSET = _Unset()
 
 
 class TransactionDecodeError(ValueError):

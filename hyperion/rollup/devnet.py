@@ -29,7 +29,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
 from hyperion.rollup.config import L1BlockId, RollupConfig
@@ -177,16 +177,28 @@ class Devnet:
         return self.accounts[index][0]
 
     # -- starting -----------------------------------------------------------------------------------------
-    def start(self) -> "Devnet":
+    def start(self, on_progress: Optional[Callable[[int, int, str], None]] = None) -> "Devnet":
+        """Start every process; ``on_progress(done, total, what)`` is told each step as it begins."""
+        steps = 4 if self.options.follower else 3
+
+        def step(done: int, what: str) -> None:
+            if on_progress is not None:
+                on_progress(done, steps, what)
+
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            step(0, "starting anvil (L1)")
             self.start_l1()
+            step(1, "deploying the L1 contracts")
             self.deploy()
+            step(2, "starting the sequencer")
             self.sequencer = self.make_sequencer()
             self.sequencer.start()
             if self.options.follower:
+                step(3, "starting the follower")
                 self.follower = self.make_follower()
                 self.follower.start()
+            step(steps, "running")
         except BaseException:
             self.stop()
             raise

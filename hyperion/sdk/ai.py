@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from web3 import Web3
 
@@ -167,11 +167,13 @@ class AIClient:
         """The ModelStore predeploy, where model bytes are published for every node to read."""
         return self.client.artifact_contract("ModelStore", plan.MODEL_STORE_ADDRESS)
 
-    def publish_model(self, model: QuantizedModel | bytes, sender=None) -> bytes:
+    def publish_model(self, model: QuantizedModel | bytes, sender=None,
+                      on_progress: Optional[Callable[[int, int, str], None]] = None) -> bytes:
         """Put a model's bytes on chain (chunks, then seal); returns its hash.
 
         A model already available is left as is; an upload this sender began
-        resumes after the chunks it already sent.
+        resumes after the chunks it already sent. ``on_progress(done, total,
+        what)`` is told each transaction before it is sent (a command draws a bar).
         """
         data = model.encode() if isinstance(model, QuantizedModel) else bytes(model)
         decode_model(data)  # refuse to publish what no node could run
@@ -184,13 +186,18 @@ class AIClient:
             return digest
         publisher = self.client.sender_address(sender)
         key = store.functions.upload_key(digest, publisher).call()
-        for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
+        chunks = range(0, len(data), CHUNK_BYTES)
+        for index, start in enumerate(chunks):
             if int(store.functions.upload_chunks(key, index).call(), 16):
                 continue  # this sender already sent the chunk: resume after it
+            if on_progress is not None:
+                on_progress(index, len(chunks) + 1, f"chunk {index + 1} of {len(chunks)}")
             chunk = data[start:start + CHUNK_BYTES]
             self.client.transact(store.functions.publish_chunk(digest, len(data), index, chunk), gas=CHUNK_GAS,
                                  sender=sender)
             log.info("published chunk %d of model 0x%s (%d bytes)", index, digest.hex(), len(chunk))
+        if on_progress is not None:
+            on_progress(len(chunks), len(chunks) + 1, "sealing")
         self.client.transact(store.functions.seal(digest, publisher), sender=sender)
         log.info("sealed model 0x%s (%d bytes)", digest.hex(), len(data))
         return digest
@@ -223,9 +230,18 @@ class AIClient:
 
     # -- models ----------------------------------------------------------------------
     def register_model(self, model: QuantizedModel, *, name: str = "", inference_fee: int = 0,
-                       sender=None) -> TxResult:
+                       sender=None, on_progress: Optional[Callable[[int, int, str], None]] = None) -> TxResult:
         """Publish the bytes on chain (unless they already are) and register the hash."""
-        self.publish_model(model, sender=sender)
+        published = 0                                   # publishing's transactions; registering is one more
+
+        def publishing(done: int, total: int, what: str) -> None:
+            nonlocal published
+            published = total
+            on_progress(done, total + 1, what)
+
+        self.publish_model(model, sender=sender, on_progress=publishing if on_progress is not None else None)
+        if on_progress is not None:
+            on_progress(published, published + 1, "registering")
         return self.client.transact(self.registry.functions.register(
             model.content_hash, list(model.input_shape), model.output_size, model.macs, model.input_scale_q32,
             inference_fee, name), sender=sender)

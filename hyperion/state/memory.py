@@ -166,6 +166,11 @@ class MemoryState:
         self._journal.append((_BALANCE, account, account.balance, address))
         account.balance = value
 
+    def add_balance(self, address: bytes, amount: int) -> None:
+        """Credit ``amount`` (creates the account if absent). A credit is a write that
+        needs no read, which the parallel executor applies lazily (see execution/parallel)."""
+        self.set_balance(address, self.get_balance(address) + amount)
+
     def get_nonce(self, address: bytes) -> int:
         account = self._accounts.get(address)
         return 0 if account is None else account.nonce

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence, Union
 
 from hyperion.chain.blocks import BlockDecodeError, Header, decode_block
+from hyperion.chain.executor import ParallelExecutor, default_executor
 from hyperion.chain.importer import ChainSpec, ImportedBlock, InvalidBlock, import_block
 from hyperion.chain.schedule import ForkSchedule, UnsupportedFork, canonical_fork_name, parse_blob_params
 from hyperion.primitives import rlp
@@ -282,8 +283,9 @@ def _state_diff(state: MemoryState, expected: dict) -> list[str]:
     return lines
 
 
-def run_test(test: BlockTest) -> CaseResult:
-    """Run one test (see the module docstring) and return its verdict."""
+def run_test(test: BlockTest, executor=None) -> CaseResult:
+    """Run one test (see the module docstring) and return its verdict (``executor``: how
+    blocks' transactions run; sequential by default)."""
     result = CaseResult(test.file, test.name, test.network, None, passed=False)
     problems: list[str] = []
     chain = _TestChain()
@@ -301,7 +303,7 @@ def run_test(test: BlockTest) -> CaseResult:
                         f"0x{genesis.header.state_root.hex()}")
     head = chain.add(genesis.header, [], genesis.header.difficulty, genesis_state)
     for index, entry in enumerate(test.blocks):
-        outcome = _import_entry(chain, entry, test.spec)
+        outcome = _import_entry(chain, entry, test.spec, executor)
         if isinstance(outcome, InvalidBlock):
             if outcome.rule == "UNSUPPORTED_FORK":
                 raise UnsupportedFork(outcome.reason)
@@ -344,7 +346,8 @@ class _Accepted:
     state: MemoryState
 
 
-def _import_entry(chain: _TestChain, entry: BlockEntry, spec: ChainSpec) -> Union[_Accepted, InvalidBlock]:
+def _import_entry(chain: _TestChain, entry: BlockEntry, spec: ChainSpec,
+                  executor=None) -> Union[_Accepted, InvalidBlock]:
     """Import one fixture block on its parent; the InvalidBlock when it is rejected."""
     try:
         block = decode_block(entry.rlp)
@@ -356,16 +359,16 @@ def _import_entry(chain: _TestChain, entry: BlockEntry, spec: ChainSpec) -> Unio
                             block.header.number, block.hash)
     state = chain.child_state(block.header.parent_hash)
     try:
-        imported: ImportedBlock = import_block(block, parent.header, state, spec, chain)
+        imported: ImportedBlock = import_block(block, parent.header, state, spec, chain, executor=executor)
     except InvalidBlock as exc:
         return exc
     return _Accepted(imported.block, imported.total_difficulty, imported.rules, state)
 
 
-def check_test(test: BlockTest) -> CaseResult:
+def check_test(test: BlockTest, executor=None) -> CaseResult:
     """``run_test`` with crashes turned into a failed case."""
     try:
-        return run_test(test)
+        return run_test(test, executor)
     except UnsupportedFork as exc:
         return CaseResult(test.file, test.name, test.network, None, passed=False, skipped=True,
                           reason=f"fork not supported: {exc}")
@@ -375,13 +378,13 @@ def check_test(test: BlockTest) -> CaseResult:
 
 
 def run_file(path: Path, file: Optional[str] = None, fork: Optional[str] = None,
-             name_filter: Optional[str] = None) -> list[CaseResult]:
-    """Every test of one fixture file, run in the calling thread."""
+             name_filter: Optional[str] = None, parallel: Optional[int] = None) -> list[CaseResult]:
+    """Every test of one fixture file, run in the calling thread (``parallel``: see ``_executor``)."""
     file = str(path) if file is None else file
     results = []
     try:
         for item in iter_tests(path, file, fork, name_filter):
-            results.append(item if isinstance(item, CaseResult) else check_test(item))
+            results.append(item if isinstance(item, CaseResult) else check_test(item, _executor(parallel)))
     except Exception as exc:  # a loader bug must cost one file, not the run
         results.append(CaseResult(file, None, None, None, passed=False,
                                   error=f"runner crashed: {type(exc).__name__}: {exc}",
@@ -389,22 +392,53 @@ def run_file(path: Path, file: Optional[str] = None, fork: Optional[str] = None,
     return results
 
 
+_EXECUTORS: dict = {}
+
+
+def _executor(parallel: Optional[int]):
+    """The executor blocks run with, one warm one per setting.
+
+    ``None``: the node's default (parallel on the machine's cores, small
+    blocks sequential). ``N``: N workers, the parallel path forced for every
+    block with transactions (``blocktest --parallel N`` is there to check it);
+    1 is sequential.
+    """
+    if parallel is not None and parallel <= 1:
+        return None
+    executor = _EXECUTORS.get(parallel)
+    if executor is None:
+        executor = _EXECUTORS[parallel] = (default_executor() if parallel is None
+                                           else ParallelExecutor(parallel, min_transactions=1))
+    return executor
+
+
+def executor_tally() -> dict[str, int]:
+    """Blocks run by this process's parallel executors, by how they ran (``BlockReport.summary``)."""
+    tally: dict[str, int] = {}
+    for executor in _EXECUTORS.values():
+        engine = getattr(executor, "engine", None)
+        if engine is not None:
+            for key, count in engine.tally.items():
+                tally[key] = tally.get(key, 0) + count
+    return tally
+
+
 def _run_file_job(job: tuple) -> list[CaseResult]:
-    path, fork, name_filter = job
-    return run_on_big_stack(run_file, Path(path), path, fork, name_filter)
+    path, fork, name_filter, parallel = job
+    return run_on_big_stack(run_file, Path(path), path, fork, name_filter, parallel)
 
 
 def run_files(files: Sequence[Path], *, fork: Optional[str] = None, name_filter: Optional[str] = None,
-              jobs: int = 1) -> Iterator[list[CaseResult]]:
+              jobs: int = 1, parallel: Optional[int] = None) -> Iterator[list[CaseResult]]:
     """Each file's results, in the order of ``files``; ``jobs`` > 1 spreads files over worker processes."""
     if jobs <= 1 or len(files) <= 1:
         for path in files:
-            yield run_on_big_stack(run_file, path, str(path), fork, name_filter)
+            yield run_on_big_stack(run_file, path, str(path), fork, name_filter, parallel)
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes=min(jobs, len(files))) as pool:
-        yield from pool.imap(_run_file_job, [(str(p), fork, name_filter) for p in files], chunksize=1)
+        yield from pool.imap(_run_file_job, [(str(p), fork, name_filter, parallel) for p in files], chunksize=1)
 
 
-__all__ = ["BlockEntry", "BlockTest", "check_test", "is_lfs_pointer", "iter_tests", "run_file", "run_files",
-           "run_test"]
+__all__ = ["BlockEntry", "BlockTest", "check_test", "executor_tally", "is_lfs_pointer", "iter_tests", "run_file",
+           "run_files", "run_test"]

@@ -401,10 +401,12 @@ def iter_cases(
 # -- executing ----------------------------------------------------------------
 
 
-def execute_case(case: StateTestCase) -> ExecutionOutcome:
+def execute_case(case: StateTestCase, engine=None) -> ExecutionOutcome:
     """The real executor: Hyperion's in-memory state, transaction decoder and
     state-transition function. A rejected transaction leaves the state as
-    it was (no fee, no coinbase touch)."""
+    it was (no fee, no coinbase touch). With a parallel ``engine`` the
+    transaction runs as a one-transaction block through it."""
+    from hyperion.execution.parallel import TransactionNotIncludable
     from hyperion.execution.transaction import InvalidTransaction, apply_transaction
     from hyperion.primitives.transactions import TransactionDecodeError, decode_transaction
     from hyperion.state.memory import MemoryState
@@ -420,10 +422,39 @@ def execute_case(case: StateTestCase) -> ExecutionOutcome:
         )
     try:
         tx = decode_transaction(case.tx_bytes)
-        result = apply_transaction(state, case.env, tx)
+        if engine is None:
+            result = apply_transaction(state, case.env, tx)
+        else:
+            result = engine.run(state, case.env, [tx]).results[0]
     except (TransactionDecodeError, InvalidTransaction) as exc:
         return ExecutionOutcome(state.state_root(), EMPTY_LOGS_HASH, f"{type(exc).__name__}: {exc}", state)
+    except TransactionNotIncludable as exc:
+        return ExecutionOutcome(state.state_root(), EMPTY_LOGS_HASH, f"InvalidTransaction: {exc.reason}", state)
     return ExecutionOutcome(state.state_root(), logs_hash(result.logs), None, state)
+
+
+class ParallelCaseExecutor:
+    """``execute_case`` through the parallel executor on ``workers`` processes (``statetest
+    --parallel N``): each case is a one-transaction block, forced down the parallel path.
+    Picklable for ``--jobs``: each process starts its own warm workers."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._engine = None
+
+    def __getstate__(self) -> dict:
+        return {"workers": self.workers}
+
+    def __setstate__(self, state: dict) -> None:
+        self.workers = state["workers"]
+        self._engine = None
+
+    def __call__(self, case: StateTestCase) -> ExecutionOutcome:
+        if self._engine is None:
+            from hyperion.execution.parallel import ParallelEngine
+
+            self._engine = ParallelEngine(self.workers, min_transactions=1)
+        return execute_case(case, self._engine)
 
 
 def _hex(data: Optional[bytes]) -> Optional[str]:

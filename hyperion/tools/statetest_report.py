@@ -1,11 +1,12 @@
-"""Printing state-test results: one line (or JSON object) per case, a
-progress line on interactive terminals, and the closing tally."""
+"""Printing state-test (and block-test) results: one line (or JSON object) per
+case, a progress bar on interactive terminals, and the closing tally."""
 
 from __future__ import annotations
 
 import json
 from typing import Optional, TextIO
 
+from hyperion.tools.progress import Progress
 from hyperion.tools.statetest import CaseResult
 
 
@@ -74,23 +75,39 @@ class Reporter:
     """Streams results as they arrive and keeps the tally.
 
     In JSON mode stdout carries only JSON lines; the closing tally then goes
-    to stderr so the stream stays machine-readable.
+    to stderr so the stream stays machine-readable. On an interactive
+    stderr it shows a bar of the files done (``title`` names it), from the
+    first file (or from ``with``) to :meth:`finish`; off a terminal it
+    prints nothing more.
     """
 
     def __init__(self, out: TextIO, err: TextIO, *, as_json: bool = False,
-                 verbose: bool = False, total_files: Optional[int] = None) -> None:
+                 verbose: bool = False, total_files: Optional[int] = None, title: str = "fixtures") -> None:
         self.out = out
         self.err = err
         self.as_json = as_json
         self.verbose = verbose
         self.total_files = total_files
-        self.show_progress = total_files is not None and _is_tty(err)
-        self.files_done = 0
+        self.bar = Progress(title, total=total_files, unit="files", stream=err)
         self.passed = self.failed = self.skipped = 0
+        self._drawing = False
+
+    def __enter__(self) -> "Reporter":
+        self._draw()
+        return self
+
+    def _draw(self) -> None:
+        if not self._drawing:
+            self._drawing = True
+            self.bar.__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        self.bar.__exit__(*exc_info)
 
     def report_file(self, results: list[CaseResult]) -> None:
-        self._clear_progress()
+        self._draw()
         formatter = format_json if self.as_json else format_text
+        lines = []
         for result in results:
             if result.skipped:
                 self.skipped += 1
@@ -98,28 +115,14 @@ class Reporter:
                 self.passed += 1
             else:
                 self.failed += 1
-            self.out.write(formatter(result, self.verbose) + "\n")
-        self.out.flush()
-        self.files_done += 1
-        if self.show_progress:
-            self.err.write(f"\r[{self.files_done}/{self.total_files} files] "
-                           f"{self.passed} passed, {self.failed} failed")
-            self.err.flush()
+            lines.append(formatter(result, self.verbose))
+        self.bar.advance(description=f"{self.bar.description}: {self.passed} passed, {self.failed} failed")
+        if lines:
+            self.bar.print("\n".join(lines), self.out)
 
     def finish(self) -> None:
-        self._clear_progress()
+        self.bar.__exit__(None, None, None)
         summary = summary_line(self.passed, self.failed, self.skipped)
         target = self.err if self.as_json else self.out
         target.write(summary + "\n")
         target.flush()
-
-    def _clear_progress(self) -> None:
-        if self.show_progress and self.files_done:
-            self.err.write("\r\x1b[K")
-
-
-def _is_tty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

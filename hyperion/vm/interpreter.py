@@ -100,7 +100,7 @@ def execute_call(
         state.set_balance(address, 0)  # before EIP-161 a call creates its target
     if transfer and value:
         state.set_balance(caller, state.get_balance(caller) - value)
-        state.set_balance(address, state.get_balance(address) + value)
+        state.add_balance(address, value)
 
     precompile = None if disable_precompiles else ctx.precompiles.get(code_address)
     if precompile is not None:

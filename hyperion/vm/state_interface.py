@@ -31,6 +31,10 @@ class WorldState(Protocol):
     def set_balance(self, address: bytes, value: int) -> None:
         """Creates the account if absent."""
 
+    def add_balance(self, address: bytes, amount: int) -> None:
+        """``set_balance(address, get_balance(address) + amount)``: a credit that reads
+        nothing, so a parallel executor may apply it lazily."""
+
     def get_nonce(self, address: bytes) -> int: ...
     def set_nonce(self, address: bytes, nonce: int) -> None: ...
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import coincurve
 import pytest
 
-from hyperion.bench import vm
+from hyperion.bench import missing_peer, vm
 from hyperion.bench.engines import ENGINE_NAMES, EngineError, make_engine
 from hyperion.bench.engines.base import BatchOutcome, PreparedBatch
 from hyperion.bench.measure import InconsistentGas, Timing, measure, measure_interleaved
@@ -35,13 +38,14 @@ JSON_KEYS = {"workload", "gas", "cpu_seconds", "mgas_per_s", "ratio_vs_interpret
 TINY_WORKLOAD = "swap_math/spent"
 TINY_WORKLOAD_GAS = 25219  # agreed by py-evm, pyrevm and MetisVM
 
-# the module each engine needs; a missing one means the engine is skipped, not failed
-ENGINE_MODULES = {
-    "interpreter": "hyperion.execution.transaction",
-    "compiled": "hyperion.execution.transaction",
-    "py-evm": "eth.vm.forks.cancun",
-    "pyrevm": "pyrevm",
-}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def require_engine(name: str) -> None:
+    """Skip (not fail) without the engine; the reason names the extra and the command that installs it."""
+    reason = make_engine(name).unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +275,7 @@ def test_gas_mismatch_is_reported_and_the_engine_left_out_of_its_ratio():
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_quick_json_output_per_engine(capsys, fixtures_dir, engine):
-    pytest.importorskip(ENGINE_MODULES[engine])
+    require_engine(engine)
     code, out, _ = _run_main(capsys, ["--quick", "--json", "--engines", engine, "--filter", TINY_WORKLOAD])
     assert code == 0
     row, summary = _json_lines(out)
@@ -287,7 +291,7 @@ def test_quick_json_output_per_engine(capsys, fixtures_dir, engine):
 def test_available_engines_agree_on_gas(capsys, fixtures_dir):
     available = [name for name in ENGINE_NAMES if make_engine(name).unavailable_reason() is None]
     if len(available) < 2:
-        pytest.skip("needs two engines installed")
+        pytest.skip(f"needs two engines installed: {missing_peer('py-evm or pyrevm')}")
     code, out, _ = _run_main(
         capsys, ["--quick", "--json", "--engines", ",".join(available), "--filter", TINY_WORKLOAD]
     )
@@ -303,7 +307,7 @@ def test_available_engines_agree_on_gas(capsys, fixtures_dir):
 @pytest.mark.parametrize("build", [lambda: build_erc20_workload(holders=3, transfer_rounds=2),
                                    lambda: build_amm_workload(traders=2, rounds=2)], ids=["erc20", "amm"])
 def test_both_tiers_and_py_evm_agree_on_the_contract_batches(build):
-    pytest.importorskip(ENGINE_MODULES["py-evm"])
+    require_engine("py-evm")
     workload = build()
     outcomes = {}
     for name in ("interpreter", "compiled", "py-evm"):
@@ -365,7 +369,7 @@ def test_usage_errors_exit_with_2(capsys, fixtures_dir):
 
 
 def test_failing_engine_is_reported_and_sets_exit_status(capsys, fixtures_dir, monkeypatch):
-    pytest.importorskip(ENGINE_MODULES["pyrevm"])
+    require_engine("pyrevm")
     from hyperion.bench.engines.pyrevm import PyRevmEngine
 
     def broken_prepare(self, workload, fork):
@@ -382,3 +386,28 @@ def test_failing_engine_is_reported_and_sets_exit_status(capsys, fixtures_dir, m
 def test_missing_benchmark_file_is_a_workload_error(tmp_path):
     with pytest.raises(WorkloadError, match="cannot read"):
         load_benchmark_file(tmp_path / "absent.json")
+
+
+# -- a missing peer says how to install it ----------------------------------------------------
+
+
+@pytest.mark.parametrize("engine, module", [("py-evm", "eth"), ("pyrevm", "pyrevm")])
+def test_a_missing_peer_names_the_bench_extra_and_its_install_command(capsys, fixtures_dir, monkeypatch,
+                                                                      engine, module):
+    for name in [module] + [name for name in sys.modules if name.startswith(module + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing the peer now raises ImportError
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        require_engine(engine)
+    code, out, err = _run_main(capsys, ["--quick", "--engines", f"interpreter,{engine}", "--filter", TINY_WORKLOAD])
+    assert code == 0
+    for said in (str(skipped.value), err + out):
+        assert f"{engine} is not installed" in said
+        assert "[bench] extra" in said and "make bench-setup" in said and "pip install -e '.[bench]'" in said
+
+
+def test_make_bench_setup_installs_the_bench_extra():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(["make", "-n", "bench-setup"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "pip install" in dry_run.stdout and "-e '.[bench]'" in dry_run.stdout

@@ -34,14 +34,15 @@ def _check_flow(output: str) -> None:
     assert a >= 0.00025 and 2.5 * a < b <= 3 * a + 1e-6
 
 
-def _run_example(python: str, cwd: Path) -> str:
+def _run_example(python: str, cwd: Path, temp: Path | None = None) -> str:
     probe = subprocess.run([python, "-c", "import importlib.util, hyperion; "
                             "print(importlib.util.find_spec('tests') is None, hyperion.__file__)"],
                            cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr
     no_tests, package_file = probe.stdout.split()
     assert no_tests == "True", "tests/ is importable: the example would not prove anything"
-    done = subprocess.run([python, str(EXAMPLE), "--start-node"], cwd=cwd, env=_clean_env(), capture_output=True,
+    env = dict(_clean_env(), **({"TMPDIR": str(temp)} if temp is not None else {}))
+    done = subprocess.run([python, str(EXAMPLE), "--start-node"], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     _check_flow(done.stdout)
@@ -50,7 +51,10 @@ def _run_example(python: str, cwd: Path) -> str:
 
 @pytest.mark.e2e
 def test_example_runs_without_the_tests_on_the_path(tmp_path):
-    _run_example(sys.executable, tmp_path)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    _run_example(sys.executable, tmp_path, temp)
+    assert list(temp.iterdir()) == []          # neither the example nor the node it starts leaves a temporary folder
 
 
 @pytest.mark.slow

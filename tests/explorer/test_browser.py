@@ -11,27 +11,16 @@ errors, and a screenshot of every page goes to ``.ci/artifacts/explorer/``
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
+from tests.explorer.browser import Explorer, fits_a_phone, playwright_or_skip
+
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / ".ci" / "artifacts" / "explorer"
-DOCS = REPO / "docs" / "explorer"
-DOC_SHOTS = {"home", "transaction", "dat-class", "model", "job"}
 ETHER = 10**18
 FEE = 10**15
 BOND = 10**16
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-system.sh (make test does)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -86,56 +75,53 @@ def scenario(node):
     job_id = ai.post_public_job(model.content_hash, image, FEE, sender=bytes.fromhex(DEV_KEYS[0][2:]))
     ai.submit_result(job_id, b"\x01" * len(ai.infer(model.content_hash, image)), BOND, sender=worker_key)
     ai.challenge(job_id, image, BOND, sender=challenger_key)
+    disputed_job = _bisection_dispute(owner, worker, challenger)
     return {"dev": dev, "owner": owner, "holder": holder, "user": user, "member": member, "voter": voter,
             "worker": worker, "challenger": challenger, "transfer": transfer, "inference": inference,
             "reverted": reverted, "class_id": class_id, "share": share, "access": access, "idao_id": idao_id,
-            "proposal": proposal, "job_id": job_id, "model": model, "image": image, "node": node}
+            "proposal": proposal, "job_id": job_id, "model": model, "image": image, "node": node,
+            "disputed_job": disputed_job}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def _bisection_dispute(owner, worker, watcher) -> int:
+    """A job on a 2-layer conv tower whose worker lies about one layer; a watcher disputes it by bisection.
 
+    Both run as the project's agents (``hyperion.agents``), ticked here against the node until the
+    chain has re-executed the one disputed chunk and slashed the worker.
+    """
+    import time
 
-class Explorer:
-    """One browser page with a console-error collector and a screenshot per visited page."""
+    import numpy as np
 
-    def __init__(self, browser, base: str, width: int = 1280, height: int = 900) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.base = base
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+    from hyperion.agents.follower import JOB_FIELDS, STATUS_SLASHED
+    from hyperion.agents.watcher import Watcher
+    from hyperion.agents.worker import Worker
+    from hyperion.ai.synthetic import conv_tower, wrong_result_trace
+    from hyperion.ai.trace import DisputePlan
+    from hyperion.predeploys.plan import INFERENCE_JOBS_ADDRESS
 
-    def open(self, path: str, shot: str):
-        response = self.page.goto(self.base + path)
-        assert response is not None and response.status == 200, (path, response and response.status)
-        self.shoot(shot)
-        return self.page
-
-    def shoot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("HYPERION_DOCS_SCREENSHOTS") == "1" and name in DOC_SHOTS:
-            DOCS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, DOCS / f"{name}.png")
-
-    def value(self, key: str, section: str = "") -> str:
-        scope = f"#{section} " if section else ""
-        return self.page.locator(f'{scope}[data-key="{key}"] dd').first.inner_text().strip()
-
-    def section_text(self, section: str) -> str:
-        return self.page.locator(f"#{section}").inner_text()
-
-    def close(self) -> None:
-        self.context.close()
+    tower = conv_tower(channels=64, size=32, layers=2, seed=3)
+    owner.ai.publish_model(tower)
+    registry = owner.client.contract("ModelRegistry")
+    owner.client.transact(registry.functions.register(tower.content_hash, list(tower.input_shape), tower.output_size,
+                                                      tower.macs, 0, 0, "tower"))
+    data = np.random.default_rng(4).integers(-100, 101, tower.input_size).astype(np.int8).tobytes()
+    lying = wrong_result_trace(DisputePlan(tower), data, 2)
+    start = owner.client.w3.eth.block_number + 1
+    agents = [Worker(worker.client, INFERENCE_JOBS_ADDRESS, from_block=start, compute=lambda model, x: lying),
+              Watcher(watcher.client, INFERENCE_JOBS_ADDRESS, from_block=start, direct_gas=0)]
+    jobs = owner.client.contract("InferenceJobs")
+    job_id = owner.client.transact(jobs.functions.post_job_with_input(tower.content_hash, data, FEE),
+                                   value=2 * FEE).event("JobPosted")["job_id"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for agent in agents:
+            agent.tick()
+        job = dict(zip(JOB_FIELDS, jobs.functions.jobs(job_id).call()))
+        if job["status"] == STATUS_SLASHED and job["open_disputes"] == 0:
+            return job_id
+        time.sleep(0.1)
+    raise AssertionError(f"the bisection dispute of job {job_id} did not end in time")
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +257,33 @@ def test_model_page(explorer, scenario, node):
     explorer.open("/models", "models")
 
 
+def test_job_page_shows_a_bisection_dispute_round_by_round(explorer, scenario):
+    from hyperion.explorer.views import short
+
+    owner, job_id = scenario["owner"], scenario["disputed_job"]
+    jobs = owner.client.contract("InferenceJobs")
+    opened = [e for e in jobs.events.DisputeOpened().get_logs(from_block=0) if e["args"]["job_id"] == job_id]
+    assert len(opened) == 1
+    dispute_id = opened[0]["args"]["dispute_id"]
+    moves = [e for e in jobs.events.DisputeMoved().get_logs(from_block=0) if e["args"]["dispute_id"] == dispute_id]
+    (end,) = [e for e in jobs.events.DisputeResolved().get_logs(from_block=0) if e["args"]["dispute_id"] == dispute_id]
+    assert len(moves) > 2 and end["args"]["challenger_won"]
+    explorer.open(f"/job/{job_id}", "job-bisection")
+    assert explorer.value("status") == "slashed"
+    assert explorer.value("challenge-state") == "worker slashed by a bisection dispute"
+    section = f"dispute-{dispute_id}"
+    assert explorer.value("challenger", section) == scenario["challenger"].client.address
+    assert explorer.value("rounds", section) == str(len(moves))
+    assert explorer.value("outcome", section) == f"challenger won ({end['args']['reason']})"
+    rows = explorer.rows(f"bisection-rounds-of-dispute-{dispute_id}")
+    assert len(rows) == len(moves)
+    for number, (row, move) in enumerate(zip(rows, moves), 1):
+        args = move["args"]
+        assert row[0] == str(number) and row[2:7] == [str(args[k]) for k in ("lo", "hi", "node_depth", "node_index",
+                                                                            "deadline")], row
+        assert row[7] == short("0x" + bytes(move["transactionHash"]).hex())
+
+
 def test_job_page_shows_bond_result_and_challenge(explorer, scenario):
     explorer.open(f"/job/{scenario['job_id']}", "job")
     assert explorer.value("status") == "slashed"
@@ -285,7 +298,7 @@ def test_holders_mining_and_rollup_pages(explorer, scenario):
     explorer.open("/mining", "holders-mining")
     streams = explorer.section_text("fee-streams")
     assert "compute" in streams and "transaction fees" in streams
-    explorer.open("/rollup", "rollup")
+    explorer.open("/rollup", "rollup-not-a-rollup-node")
     assert "Not a rollup node" in explorer.section_text("not-a-rollup-node")
 
 
@@ -295,9 +308,7 @@ def test_pages_fit_a_phone(browser, node, scenario):
         for path, name in (("/", "phone-home"), (f"/tx/{scenario['transfer']}", "phone-transaction"),
                            (f"/dat/{scenario['class_id']}", "phone-dat-class"),
                            (f"/job/{scenario['job_id']}", "phone-job")):
-            page = phone.open(path, name)
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, (path, overflow)
+            assert fits_a_phone(phone.open(path, name)), path
         assert phone.errors == []
     finally:
         phone.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hyperion.bench import missing_peer
 from hyperion.bench.engines.base import BatchOutcome, Engine, EngineError, PreparedBatch, check_fork
 from hyperion.bench.workloads.model import Workload
 
@@ -102,7 +103,7 @@ class PyEvmEngine(Engine):
         try:
             import eth.vm.forks.cancun  # noqa: F401
         except ImportError as error:
-            return f"py-evm not installed ({error}); install the [bench] extra"
+            return missing_peer("py-evm", str(error))
         return None
 
     def prepare(self, workload: Workload, fork: str) -> PreparedBatch:

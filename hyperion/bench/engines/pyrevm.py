@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hyperion.bench import missing_peer
 from hyperion.bench.engines.base import BatchOutcome, Engine, EngineError, PreparedBatch, check_fork
 from hyperion.bench.workloads.model import Workload
 
@@ -105,7 +106,7 @@ class PyRevmEngine(Engine):
         try:
             import pyrevm  # noqa: F401
         except ImportError as error:
-            return f"pyrevm not installed ({error}); install the [bench] extra"
+            return missing_peer("pyrevm", str(error))
         return None
 
     def prepare(self, workload: Workload, fork: str) -> PreparedBatch:

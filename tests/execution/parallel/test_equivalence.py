@@ -1,0 +1,217 @@
+"""The parallel executor gives exactly the sequential result: roots, receipts, logs, rejections.
+
+Random blocks (hypothesis) of plain and chained ETH transfers, token
+transfers (some reverting), swaps, a contended counter, reverts with value,
+CREATE, CREATE2 + self-destruct (Shanghai: deleted, then redeployed in a
+later transaction; Prague: EIP-6780), EIP-7702 delegations and calls to
+delegated accounts, run on real worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hyperion.bench.workloads import mpef as W
+from hyperion.chain.executor import SEQUENTIAL, ExecutionOptions, ParallelExecutor, TransactionRejected
+from hyperion.execution.parallel import engine as engine_module
+from hyperion.state.memory import MemoryState
+from hyperion.state.metisdb import MetisDB
+from hyperion.vm.environment import BlockEnv
+from hyperion.vm.forks import get_fork
+
+SENDERS = 6
+SHARED = [bytes([0xAB, i]) * 10 for i in range(2)]  # recipients many transactions credit
+
+
+@pytest.fixture(scope="module")
+def world():
+    return W.make_world(SENDERS, tokens=1, pairs=2)
+
+
+@pytest.fixture(scope="module")
+def executor():
+    executor = ParallelExecutor(2, min_transactions=1)
+    yield executor
+    executor.close()
+
+
+def env_for(fork: str) -> BlockEnv:
+    return BlockEnv(fork=get_fork(fork), chain_id=W.CHAIN_ID, coinbase=W.COINBASE, number=1,
+                    timestamp=1_700_000_000, gas_limit=30_000_000, base_fee=W.BASE_FEE)
+
+
+def pre_state(world) -> MemoryState:
+    state = MemoryState()
+    world.load_into(state)
+    state.state_root()
+    return state
+
+
+def run(executor, state, env, txs, options):
+    try:
+        execution = executor.execute(state, env, txs, options)
+    except TransactionRejected as exc:
+        return ("rejected", exc.index, exc.reason)
+    return ("ok", state.state_root(), [r.consensus_receipt().encode() for r in execution.receipts],
+            execution.logs, execution.gas_used, [r.contract_address for r in execution.receipts])
+
+
+operation = st.one_of(
+    st.tuples(st.just("eth"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS + 3)),
+    st.tuples(st.just("token"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS - 1), st.booleans()),
+    st.tuples(st.just("swap"), st.integers(0, SENDERS - 1), st.integers(0, 1)),
+    st.tuples(st.just("counter"), st.integers(0, SENDERS - 1)),
+    st.tuples(st.just("revert"), st.integers(0, SENDERS - 1), st.booleans()),
+    st.tuples(st.just("create"), st.integers(0, SENDERS - 1)),
+    st.tuples(st.just("create2"), st.integers(0, SENDERS - 1), st.integers(0, 2), st.booleans()),
+    st.tuples(st.just("delegate"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS - 1)),
+    st.tuples(st.just("call_eoa"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS - 1)),
+)
+
+
+def build(world, operations, fork: str) -> list:
+    world.nonces = [0] * SENDERS
+    txs = []
+    for op in operations:
+        kind, sender = op[0], op[1]
+        if kind == "eth":
+            target = op[2]
+            to = (world.senders[target] if target < SENDERS else
+                  [SHARED[0], SHARED[1], W.COINBASE, W.FEE_VAULT][target - SENDERS])
+            txs.append(W.eth_transfer(world, sender, to))
+        elif kind == "token":
+            txs.append(W.token_transfer(world, sender, world.tokens[0], world.senders[op[2]],
+                                        10**31 if op[3] else 10**18))  # 10**31: more than held, reverts
+        elif kind == "swap":
+            txs.append(W.swap(world, sender, world.pairs[op[2]]))
+        elif kind == "counter":
+            txs.append(W.call(world, sender, world.counter))
+        elif kind == "revert":
+            txs.append(W.call(world, sender, world.reverter, value=10**15 if op[2] else 0))
+        elif kind == "create":
+            txs.append(W.create(world, sender))
+        elif kind == "create2":
+            txs.append(W.call(world, sender, world.factory, op[2].to_bytes(32, "big") + bytes([op[3]]).rjust(32, b"\0")))
+        elif kind == "delegate" and fork == "Prague":
+            txs.append(W.delegate(world, sender, op[2], world.counter))
+        elif kind == "call_eoa":
+            txs.append(W.call(world, sender, world.senders[op[2]]))
+    return txs
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(operation, min_size=2, max_size=40), fork=st.sampled_from(["Prague", "Shanghai"]),
+       chunk=st.integers(1, 6), vault=st.booleans())
+def test_parallel_equals_sequential_on_random_blocks(world, executor, operations, fork, chunk, vault):
+    txs = build(world, operations, fork)
+    env = env_for(fork)
+    options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT if vault else None)
+    base = pre_state(world)
+    executor.engine.chunk_size = chunk
+    sequential = run(SEQUENTIAL, base.copy(), env, txs, options)
+    parallel = run(executor, base.copy(), env, txs, options)
+    assert parallel == sequential
+    assert executor.last_report.mode == ("parallel" if txs else "sequential")
+
+
+def test_a_block_of_conflicts_is_still_exact_and_says_it_went_sequential(world, executor):
+    world.nonces = [0] * SENDERS
+    txs = [W.call(world, i % SENDERS, world.counter) for i in range(40)]
+    env = env_for("Prague")
+    base = pre_state(world)
+    executor.engine.chunk_size = 4
+    sequential = run(SEQUENTIAL, base.copy(), env, txs, ExecutionOptions())
+    assert run(executor, base.copy(), env, txs, ExecutionOptions()) == sequential
+    assert "conflict rate" in executor.last_report.reason
+
+
+def test_the_hot_spots_do_not_conflict(executor):
+    """Every transaction pays the coinbase and the fee vault, and credits one shared recipient
+    (a plain transfer, and a token contract's account): none is re-executed."""
+    world = W.make_world(48, tokens=1, pairs=1)
+    txs = [W.eth_transfer(world, i, SHARED[0]) if i % 2 else W.call(world, i, world.tokens[0], value=10**15,
+                                                                       data=SHARED[1].rjust(32, b"\0") + bytes(32))
+           for i in range(48)]
+    env = env_for("Prague")
+    options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT)
+    base = pre_state(world)
+    executor.engine.chunk_size = 4
+    sequential = run(SEQUENTIAL, base.copy(), env, txs, options)
+    assert run(executor, base.copy(), env, txs, options) == sequential
+    report = executor.last_report
+    assert report.mode == "parallel" and report.reason == ""
+    assert report.reexecuted == 0 and report.coordinator_runs < len(txs)
+
+
+def test_small_blocks_run_sequentially_and_say_why(world):
+    executor = ParallelExecutor(2)  # default policy
+    try:
+        world.nonces = [0] * SENDERS
+        txs = [W.eth_transfer(world, 0, SHARED[0])]
+        state = pre_state(world)
+        executor.execute(state, env_for("Prague"), txs, ExecutionOptions())
+        assert executor.last_report.mode == "sequential"
+        assert "small block" in executor.last_report.reason
+        assert executor.engine.worker_pids() == []  # never started for it
+    finally:
+        executor.close()
+
+
+def test_workers_read_their_own_metisdb_snapshot(tmp_path, executor):
+    """A MetisDB pending state: workers open the data dir themselves (no state is shipped)."""
+    world = W.make_world(60, tokens=2, pairs=8)
+    with MetisDB(tmp_path / "db") as db:
+        genesis = db.pending()
+        world.load_into(genesis)
+        db.commit(genesis, 0)
+        txs = W.mixed_block(world, 60)
+        env = env_for("Prague")
+        options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT)
+        executor.engine.chunk_size = 5
+        sequential = run(SEQUENTIAL, db.pending(0), env, txs, options)
+        shipped = []
+        original = engine_module.base_state_spec
+        engine_module.base_state_spec = lambda state: (shipped.append(original(state)[0][0]), original(state))[1]
+        try:
+            parallel = run(executor, db.pending(0), env, txs, options)
+        finally:
+            engine_module.base_state_spec = original
+        assert parallel == sequential
+        assert shipped == ["metisdb"]
+        assert executor.last_report.mode == "parallel" and executor.last_report.reason == ""
+
+
+def test_a_worker_killed_mid_block_never_gives_a_wrong_result(executor):
+    world = W.make_world(80, tokens=2, pairs=8)
+    txs = W.mixed_block(world, 80)
+    env = env_for("Prague")
+    base = pre_state(world)
+    sequential = run(SEQUENTIAL, base.copy(), env, txs, ExecutionOptions())
+    executor.engine.chunk_size = 4
+    original = engine_module._BlockRun._receive
+    killed = []
+
+    def kill_then_receive(self, block):
+        if not killed and self.workers:
+            victim = self.workers[0].process.pid
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+        return original(self, block)
+
+    engine_module._BlockRun._receive = kill_then_receive
+    try:
+        parallel = run(executor, base.copy(), env, txs, ExecutionOptions())
+    finally:
+        engine_module._BlockRun._receive = original
+    assert parallel == sequential
+    assert "died" in executor.last_report.reason
+    # The next block gets a fresh worker and runs in parallel again.
+    world.nonces = [0] * 80
+    again = run(executor, base.copy(), env, W.mixed_block(world, 80), ExecutionOptions())
+    assert again == sequential
+    assert executor.last_report.reason == "" and killed[0] not in executor.engine.worker_pids()
