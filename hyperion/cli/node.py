@@ -112,8 +112,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
     chain.add_argument("--exec-workers", type=positive_int, default=None, metavar="N",
                        help="processes that execute a block's transactions, in parallel (Block-STM) with "
-                            "results identical to sequential execution; 1: sequential (default: the "
-                            "machine's cores)")
+                            "results identical to sequential execution (default 1: sequential; on this "
+                            "project's 2-core reference machine parallel does not yet beat it, see "
+                            "`hyperion bench mpef`)")
     chain.add_argument("--coinbase", type=_address, metavar="ADDR",
                        help="block producer address: gets priority fees and the producer share of inference "
                             "fees (default: the mnemonic's account after the funded ones, printed at start)")
@@ -200,7 +201,8 @@ def chain_config_from_args(args: argparse.Namespace, stored_genesis: Any = None)
         config.rpc_gas_cap = args.rpc_gas_cap
     if args.rpc_evm_timeout is not None:
         config.rpc_evm_timeout = args.rpc_evm_timeout
-    config.exec_workers = args.exec_workers
+    if args.exec_workers is not None:
+        config.exec_workers = args.exec_workers
     return config
 
 

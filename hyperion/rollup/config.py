@@ -105,7 +105,6 @@ class RollupConfig:
         config.automine = False
         config.block_time = None
         config.base_fee_recipient = None
-        config.exec_workers = None  # blocks run in parallel on the machine's cores (sequential on one)
         return config
 
     @property
