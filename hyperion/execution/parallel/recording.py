@@ -35,6 +35,7 @@ from typing import Optional
 
 from hyperion.primitives.keccak import EMPTY_KECCAK
 from hyperion.state.account import Account
+from hyperion.state.lazy import LazyAccountMap
 from hyperion.state.memory import _WARM_SLOT, MemoryState
 
 HAS_STORAGE = -1  # the slot key under which "had any storage" is recorded
@@ -165,7 +166,7 @@ class ViewStorage(dict):
         return True  # every slot not looked at is as it was, and some was non-zero
 
 
-class ViewAccounts(dict):
+class ViewAccounts(LazyAccountMap):
     """Address -> ``Account``; a miss loads from the view once and records the read."""
 
     __slots__ = ("_state", "absent", "loaded")
@@ -198,42 +199,6 @@ class ViewAccounts(dict):
             state.folded.add(address)
             state.dirty.add(address)
         dict.__setitem__(self, address, account)
-        return account
-
-    def get(self, address: bytes, default=None):  # type: ignore[override]
-        account = dict.get(self, address)
-        if account is not None:
-            return account
-        if address in self.absent or address in self.loaded:
-            return default
-        account = self._load(address)
-        return default if account is None else account
-
-    def __getitem__(self, address: bytes) -> Account:
-        account = self.get(address)
-        if account is None:
-            raise KeyError(address)
-        return account
-
-    def __contains__(self, address: object) -> bool:
-        return self.get(address) is not None  # type: ignore[arg-type]
-
-    def __setitem__(self, address: bytes, account: Account) -> None:
-        dict.__setitem__(self, address, account)
-        self.absent.discard(address)
-
-    def __delitem__(self, address: bytes) -> None:
-        if self.get(address) is None:
-            raise KeyError(address)
-        dict.__delitem__(self, address)
-        self.absent.add(address)
-
-    def pop(self, address: bytes, default=None):  # type: ignore[override]
-        account = self.get(address)
-        if account is None:
-            return default
-        dict.__delitem__(self, address)
-        self.absent.add(address)
         return account
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import Account, encode_account, storage_trie_key, storage_trie_value
+from hyperion.state.lazy import LazyAccountMap
 from hyperion.state.memory import _BALANCE, MemoryState
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT
 from hyperion.state.metisdb.native import TrieMerger, plain_changes, plain_rows
@@ -106,7 +107,7 @@ class LazyStorage(dict):
 _new_account = object.__new__
 
 
-class LazyAccounts(dict):
+class LazyAccounts(LazyAccountMap):
     """Address -> ``Account``; a miss reads the snapshot once, absence is remembered."""
 
     __slots__ = ("_snapshot", "absent", "loaded")
@@ -152,42 +153,6 @@ class LazyAccounts(dict):
         account.address_hash = None
         self.loaded[address] = (account, record)
         dict.__setitem__(self, address, account)
-        return account
-
-    def get(self, address: bytes, default=None):  # type: ignore[override]
-        account = dict.get(self, address)
-        if account is not None:
-            return account
-        if address in self.absent or address in self.loaded:
-            return default
-        account = self._load(address)
-        return default if account is None else account
-
-    def __getitem__(self, address: bytes) -> Account:
-        account = self.get(address)
-        if account is None:
-            raise KeyError(address)
-        return account
-
-    def __contains__(self, address: object) -> bool:
-        return self.get(address) is not None  # type: ignore[arg-type]
-
-    def __setitem__(self, address: bytes, account: Account) -> None:
-        dict.__setitem__(self, address, account)
-        self.absent.discard(address)
-
-    def __delitem__(self, address: bytes) -> None:
-        if self.get(address) is None:
-            raise KeyError(address)
-        dict.__delitem__(self, address)
-        self.absent.add(address)
-
-    def pop(self, address: bytes, default=None):  # type: ignore[override]
-        account = self.get(address)
-        if account is None:
-            return default
-        dict.__delitem__(self, address)
-        self.absent.add(address)
         return account
 
 
