@@ -37,7 +37,7 @@ from hyperion.rollup.l1client import BeaconBlobSource, L1Client, L1RpcError, L1U
 from hyperion.rollup.l1tx import L1Signer
 from hyperion.rollup.outputs import OracleView
 from hyperion.rollup.proposer import Proposer
-from hyperion.rollup.sequencer import Sequencer
+from hyperion.rollup.sequencer import Leadership, Sequencer
 from hyperion.rollup.unsafe_feed import UnsafeFeed, follow
 from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
@@ -62,6 +62,7 @@ class RollupOptions:
     max_batch_delay: float = 4.0
     follow_unsafe: bool = False
     poll_interval: float = 0.5
+    leadership: Optional[Leadership] = None  # who may build now (None: this node always may)
 
 
 class RollupNode:
@@ -136,7 +137,7 @@ class RollupNode:
             l1_chain_id = self.config.l1_chain_id
             tasks: list[tuple[str, Callable[[], Awaitable], float]] = []
             if options.role == "sequencer":
-                self.sequencer = Sequencer(self.config, self.chain, pipeline)
+                self.sequencer = Sequencer(self.config, self.chain, pipeline, leadership=options.leadership)
                 tasks.append(("sequencer", self._sequence, 0.0))
                 if options.batcher_key:
                     self.batcher = Batcher(self.config, self.chain, pipeline, L1Signer(client, options.batcher_key,
@@ -212,7 +213,7 @@ class RollupNode:
             if self._stop.is_set() or await self.sequencer.build_next() is None:
                 break
             await asyncio.sleep(0)
-        wait = self.sequencer.next_block_time() - time.time()
+        wait = self.sequencer.next_block_time() - time.time() if self.sequencer.leading else self.options.poll_interval
         await asyncio.sleep(min(max(wait, 0.0), self.options.poll_interval))
 
     def wait_ready(self, timeout: float) -> bool:
