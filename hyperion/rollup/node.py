@@ -63,6 +63,11 @@ class RollupOptions:
     follow_unsafe: bool = False
     poll_interval: float = 0.5
     leadership: Optional[Leadership] = None  # who may build now (None: this node always may)
+    # the batcher and proposer act only while this says yes (replicas of one HA sequencer: only the leader posts)
+    may_post: Optional[Callable[[], bool]] = None
+    # coroutine functions run on the driver loop beside the roles until the node stops (an HA group's lease
+    # keep-alive and replication); each one handles its own errors
+    companions: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
 class RollupNode:
@@ -143,11 +148,11 @@ class RollupNode:
                     self.batcher = Batcher(self.config, self.chain, pipeline, L1Signer(client, options.batcher_key,
                                                                                         l1_chain_id),
                                            mode=options.data_availability, max_delay=options.max_batch_delay)
-                    tasks.append(("batcher", self.batcher.tick, options.poll_interval))
+                    tasks.append(("batcher", self._gated(self.batcher.tick), options.poll_interval))
                 if options.proposer_key:
                     self.proposer = Proposer(self.chain, oracle, L1Signer(client, options.proposer_key, l1_chain_id),
                                              pipeline.traversal)
-                    tasks.append(("proposer", self.proposer.tick, options.poll_interval * 2))
+                    tasks.append(("proposer", self._gated(self.proposer.tick), options.poll_interval * 2))
             else:
                 tasks.append(("derivation", self._derive, options.poll_interval))
                 if options.follow_unsafe and options.sequencer_url:
@@ -162,6 +167,7 @@ class RollupNode:
             coroutines = [self._loop_task(name, step, pause) for name, step, pause in tasks]
             if self.feed is not None:
                 coroutines.append(follow(self.feed, self._stop.is_set))
+            coroutines.extend(companion() for companion in options.companions)
             self._tasks = asyncio.gather(*coroutines)
             try:
                 await self._tasks
@@ -172,6 +178,17 @@ class RollupNode:
             await blobs.close()
             if self.feed is not None:
                 await self.feed.close()
+
+    def _gated(self, step: Callable[[], Awaitable]) -> Callable[[], Awaitable]:
+        may_post = self.options.may_post
+        if may_post is None:
+            return step
+
+        async def gated():
+            if may_post():
+                await step()
+
+        return gated
 
     async def _until_ok(self, step: Callable[[], Awaitable], what: str) -> None:
         while not self._stop.is_set():
