@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Optional
@@ -51,6 +52,15 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--challenger-key", metavar="KEY", help="the L1 key that pays challenger bonds")
     group.add_argument("--resolver-key", metavar="KEY",
                        help="vote on disputes' final step as a member of the resolver set")
+    group.add_argument("--ha", metavar="etcd://HOST:PORT[,HOST:PORT...]",
+                       help="sequencer: one replica of a highly available sequencer; the etcd cluster elects the "
+                            "replica that sequences, the others apply its committed blocks (docs/sequencer.md)")
+    group.add_argument("--ha-group", metavar="NAME",
+                       help="the HA group's name in etcd: the replicas of one sequencer share it (default l2-CHAINID)")
+    group.add_argument("--ha-member", metavar="ID",
+                       help="this replica's name in the group (default HOSTNAME-PID)")
+    group.add_argument("--ha-ttl", type=int, default=None, metavar="SECONDS",
+                       help="lease TTL: a dead leader is replaced after about this long (default 4)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -88,6 +98,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--rollup needs --l1-rpc-url")
     if args.challenge and not args.challenger_key:
         raise UsageError("--challenge needs --challenger-key (the bonded L1 key)")
+    if args.ha:
+        from hyperion.sequencer.ha import HAConfigError, parse_etcd_url
+
+        if args.role != "sequencer":
+            raise UsageError("--ha is for --role sequencer (the replicas of one sequencer)")
+        try:
+            parse_etcd_url(args.ha)
+        except HAConfigError as exc:
+            raise UsageError(str(exc)) from None
+    if not args.ha and (args.ha_group or args.ha_member or args.ha_ttl is not None):
+        raise UsageError("--ha-group, --ha-member and --ha-ttl need --ha etcd://HOST:PORT")
     try:
         config = RollupConfig.load(args.rollup)
     except InvalidRollupConfig as exc:
@@ -116,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     chain = node.chain
+    if args.ha:
+        _join_ha_group(node, config, args)
     log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
              chain.chain_id, chain.head().number, chain.safe_number, data_dir or "memory",
              time.monotonic() - started)
@@ -128,6 +151,25 @@ def run(args: argparse.Namespace) -> int:
         node.close()
         log.info("stopped")
     return EXIT_OK
+
+
+def _join_ha_group(node, config, args: argparse.Namespace) -> None:
+    """Make ``node`` a replica of an HA sequencer: etcd's leader builds, the others apply its blocks."""
+    from hyperion.sequencer.ha import DEFAULT_TTL, Both, EtcdLeadership, HAConfigError
+
+    try:
+        ha = EtcdLeadership(node.chain, args.ha, args.ha_group or f"l2-{config.l2_chain_id}",
+                            args.ha_member or f"{socket.gethostname()}-{os.getpid()}",
+                            ttl=DEFAULT_TTL if args.ha_ttl is None else args.ha_ttl, l1_rpc_url=args.l1_rpc_url,
+                            block_time=config.block_time)
+    except HAConfigError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    options = node.options
+    options.leadership = ha if options.leadership is None else Both(ha, options.leadership)
+    options.may_post = ha.is_leader
+    options.companions = (*options.companions, ha.run)
+    node.chain.rollup_status = lambda: dict(node.status(), ha=ha.status())  # optimism_syncStatus shows it
 
 
 async def _serve(node, args: argparse.Namespace) -> None:
