@@ -182,19 +182,12 @@ class GroupLog:
 
     def keep_alive(self, lease: int) -> int:
         """Renew ``lease``; its remaining TTL, or -1 when it has already expired."""
-        reply = self.etcd.call(lambda c: c.post(c.get_url("/lease/keepalive"), json={"ID": lease}))
+        reply = self.etcd.call(lambda c: _unless_lease_gone(c, "/lease/keepalive", lease)) or {}
         return int((reply.get("result") or {}).get("TTL", -1))
 
     def revoke(self, lease: int) -> None:
         """End ``lease`` (and delete its keys); a lease that already expired is fine."""
-        def revoke(client: Etcd3Client) -> None:
-            try:
-                client.post(client.get_url("/lease/revoke"), json={"ID": lease})
-            except etcd_errors.Etcd3Exception as exc:
-                if "lease not found" not in str(exc.detail_text):
-                    raise
-
-        self.etcd.call(revoke)
+        self.etcd.call(lambda c: _unless_lease_gone(c, "/lease/revoke", lease))
 
     def campaign(self, token: bytes, lease: int) -> Optional[bytes]:
         """Take the leader key if nobody holds it; returns the holder's token afterwards (ours if we won)."""
@@ -268,6 +261,16 @@ class GroupLog:
         self.etcd.call(watch)
 
 
+def _unless_lease_gone(client: Etcd3Client, path: str, lease: int) -> Optional[dict]:
+    """POST a lease request; None when etcd no longer knows the lease (it expired or was revoked)."""
+    try:
+        return client.post(client.get_url(path), json={"ID": lease})
+    except etcd_errors.Etcd3Exception as exc:
+        if "lease not found" in str(exc.detail_text):
+            return None
+        raise
+
+
 def _value(kv: dict) -> bytes:
     import base64
 
@@ -328,6 +331,7 @@ class EtcdLeadership:
         self.committed: Optional[Committed] = None
         self.last_driver_call = 0.0
         self.l1_ok_at = 0.0
+        self.head_seen = (-1, 0.0)  # (head number, monotonic time it was first seen)
         self.behind_reported = False
         self.etcd_down_reported = False
         self.stats = {"elected": 0, "commits": 0, "refused": 0, "applied": 0, "resigned": 0}
@@ -439,23 +443,25 @@ class EtcdLeadership:
             except (L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
                 if now - self.l1_ok_at > self.stall:
                     return f"L1 unreachable: {exc}"
-        if self.leading_until > 0.0 and now - self.lead_since > self.stall:
-            lag = time.time() - self.chain.head().header.timestamp
-            if lag > self.stall + self.block_time:
-                return f"the head is {lag:.1f}s behind the clock"
+        head = self.chain.head()
+        if head.number != self.head_seen[0]:
+            self.head_seen = (head.number, now)
+        if self.leading_until > 0.0 and now - max(self.lead_since, self.head_seen[1]) > self.stall:
+            lag = time.time() - head.header.timestamp
+            if lag > self.stall + self.block_time:  # behind the clock and not catching up
+                return f"the head is {lag:.1f}s behind the clock and has not moved for {now - self.head_seen[1]:.1f}s"
         return None
 
     async def _campaign(self) -> None:
+        if self.lease is not None and await asyncio.to_thread(self.log.keep_alive, self.lease) <= 0:
+            self.lease = None  # expired (a stall, or a commit refused after it ended): a new one
         if self.lease is None:
             self.lease, self.granted_ttl = await asyncio.to_thread(self.log.grant, self.ttl)
             self.token = f"{self.member}@{self.lease:x}".encode()
         started = time.monotonic()
         holder = await asyncio.to_thread(self.log.campaign, self.token, self.lease)
         if holder != self.token:
-            # keep our (unused) lease alive meanwhile, so the next campaign needs no new one
-            if await asyncio.to_thread(self.log.keep_alive, self.lease) <= 0:
-                self.lease = None
-            return
+            return  # the lease stays for the next campaign (renewed then, or replaced if it expired)
         # elected: the previous leader can no longer commit, so the head read now is final
         self.lead_since = started
         self.leading_until = started + self.granted_ttl

@@ -24,6 +24,7 @@ from hyperion.chain.blocks import Block, decode_block
 from hyperion.cli import main as hyperion_main
 from hyperion.rollup.derivation import attributes
 from hyperion.rollup.engine import RollupChain
+from hyperion.rollup.l1client import L1Client
 from hyperion.rollup.devnet import Devnet, DevnetOptions, NodeProcess, anvil_binary, free_port, rpc
 from hyperion.sequencer.ha import (
     Both,
@@ -192,6 +193,22 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
             # a kept its uncommitted block 3 (a leader killed before its commit): it drops it for b's
             assert a.chain.head().number == 3 and a.chain.head().hash != b.chain.head().hash
             assert await a.catch_up() and a.chain.head().hash == b.chain.head().hash
+
+            # the health check: a leader whose L1 does not answer resigns (the key is free at once), and so
+            # does one whose driver loop stopped asking to build
+            dead_l1 = L1Client(f"http://127.0.0.1:{free_port()}", timeout=1)
+            try:
+                assert "L1 unreachable" in await b.health(dead_l1)
+                await b._round(dead_l1)
+            finally:
+                await dead_l1.close()
+            assert not b.is_leader() and b.log.leader() is None and b.stats["resigned"] == 1
+            await tick(a)
+            assert a.is_leader()
+            a.last_driver_call -= a.stall + 1
+            assert "driver loop" in await a.health(None)
+            await a._round(None)
+            assert not a.is_leader() and a.log.leader() is None
         finally:
             for replica in ha.values():
                 if replica.lease is not None:
