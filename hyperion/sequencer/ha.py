@@ -47,7 +47,7 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, TypeVar
 from urllib.parse import urlsplit
 
@@ -69,6 +69,7 @@ LEASE_MARGIN = 1.0  # stop building this long before the lease ends, as this rep
 KEEP_BLOCKS = 4096  # committed blocks kept in etcd for replicas that catch up (older ones come from L1)
 REQUEST_TIMEOUT = 2.0
 MAX_APPLY = 256  # committed blocks applied per round
+MAX_REWRITTEN = 64  # blocks replaced by L1 that a leader rewrites in etcd with its next commit (etcd: 128 ops/txn)
 
 T = TypeVar("T")
 
@@ -140,7 +141,7 @@ class Committed:
 
     number: int
     hash: bytes
-    revision: int = 0
+    revision: int = field(default=0, compare=False)
 
     def encode(self) -> bytes:
         return f"{self.number}:{self.hash.hex()}".encode()
@@ -221,19 +222,23 @@ class GroupLog:
         value, meta = values[0]
         return Committed.decode(value, int(meta.get("mod_revision", 0)))
 
-    def commit(self, token: bytes, parent: Optional[Committed], number: int, block_hash: bytes,
-               raw_block: bytes) -> bool:
-        """Write block ``number`` as the new head if ``token`` still leads and the head is still ``parent``
-        (None: nothing committed yet). One etcd transaction: either all of it holds or nothing is written."""
-        if parent is not None and number != parent.number + 1:
-            raise ValueError(f"block {number} cannot follow the committed block {parent.number}")
+    def commit(self, token: bytes, expected: Optional[Committed], number: int, block_hash: bytes,
+               raw_block: bytes, rewritten: Sequence[tuple[int, bytes]] = ()) -> bool:
+        """Write block ``number`` as the new head if ``token`` still leads and the head is still ``expected``
+        (None: nothing committed yet); normally ``expected`` is the block's parent. One etcd transaction:
+        either all of it holds or nothing is written. ``rewritten``: ``(number, raw block)`` of lower
+        blocks that replace committed ones (L1 replaced them); committed blocks above ``number`` are
+        deleted with it."""
         head_unchanged = ({"key": _b64(self.head_key), "result": "EQUAL", "target": "CREATE", "create_revision": 0}
-                          if parent is None else
+                          if expected is None else
                           {"key": _b64(self.head_key), "result": "EQUAL", "target": "VALUE",
-                           "value": _b64(parent.encode())})
+                           "value": _b64(expected.encode())})
         success = [{"request_put": {"key": _b64(self.head_key),
                                     "value": _b64(Committed(number, block_hash).encode())}},
-                   {"request_put": {"key": _b64(self.block_key(number)), "value": _b64(raw_block)}}]
+                   *({"request_put": {"key": _b64(self.block_key(n)), "value": _b64(raw)}} for n, raw in rewritten),
+                   {"request_put": {"key": _b64(self.block_key(number)), "value": _b64(raw_block)}},
+                   {"request_delete_range": {"key": _b64(self.block_key(number + 1)),
+                                             "range_end": _b64(self.prefix + b"blocks0")}}]  # '0' follows '/'
         if number > KEEP_BLOCKS:
             success.append({"request_delete_range": {"key": _b64(self.block_key(0)),
                                                      "range_end": _b64(self.block_key(number - KEEP_BLOCKS))}})
@@ -332,6 +337,7 @@ class EtcdLeadership:
         self.last_driver_call = 0.0
         self.l1_ok_at = 0.0
         self.head_seen = (-1, 0.0)  # (head number, monotonic time it was first seen)
+        self.l1_overrides: Optional[Committed] = None  # a committed head whose chain L1 replaced
         self.behind_reported = False
         self.etcd_down_reported = False
         self.stats = {"elected": 0, "commits": 0, "refused": 0, "applied": 0, "resigned": 0}
@@ -346,7 +352,10 @@ class EtcdLeadership:
             return False
         head = self.chain.head()
         committed = self.committed
-        return committed is None or (head.number == committed.number and head.hash == committed.hash)
+        if committed is None or (head.number == committed.number and head.hash == committed.hash):
+            return True
+        # L1 replaced committed blocks (derivation filled their slots): build on our safe chain instead
+        return committed == self.l1_overrides and head.number == self.chain.safe_number
 
     async def built(self, block) -> bool:
         """Commit ``block`` to etcd before anything else on the driver loop sees it.
@@ -356,13 +365,19 @@ class EtcdLeadership:
         """
         if not self.is_leader():
             return False
+        rewritten = ()
+        if self.l1_overrides is not None and self.l1_overrides == self.committed:
+            # put our (L1's) blocks where the group's replaced ones were, so the other replicas can apply them
+            rewritten = tuple((n, self.chain.block_by_number(n).encode())
+                              for n in range(max(1, block.number - MAX_REWRITTEN), block.number))
         try:
-            ok = self.log.commit(self.token, self.committed, block.number, block.hash, block.encode())
+            ok = self.log.commit(self.token, self.committed, block.number, block.hash, block.encode(), rewritten)
         except EtcdUnavailable as exc:
             log.warning("HA: cannot commit L2 block %d (%s): not publishing it", block.number, exc)
             ok = False
         if ok:
             self.committed = Committed(block.number, block.hash)
+            self.l1_overrides = None
             self.stats["commits"] += 1
             return True
         self.stats["refused"] += 1
@@ -424,6 +439,9 @@ class EtcdLeadership:
                 self.lease = None
                 return
             self.leading_until = started + remaining
+            head, committed = self.chain.head(), self.committed
+            if committed is not None and head.hash != committed.hash and self.l1_overrides is None:
+                await self.catch_up()  # derivation replaced blocks under us (L1 wins), or we lag the commit
             return
         self.leading_until = 0.0
         caught_up = await self.catch_up()
@@ -500,8 +518,11 @@ class EtcdLeadership:
                 if head.number > committed.number and ours is not None and ours.hash == committed.hash:
                     self._roll_back(committed.number, "above the committed head")
                     continue
-                if not await self._roll_back_to_common(min(head.number, committed.number)):
-                    return False
+                if committed.number <= chain.safe_number:
+                    return self._l1_wins(committed, committed.number)
+                outcome = await self._roll_back_to_common(min(head.number, committed.number))
+                if outcome != "rolled back":
+                    return outcome == "L1 wins"
                 continue
             wanted = await asyncio.to_thread(self.log.blocks, head.number + 1,
                                              min(committed.number, head.number + MAX_APPLY))
@@ -513,8 +534,9 @@ class EtcdLeadership:
                     self.behind_reported = True
                 return False
             if _decoded(first).header.parent_hash != head.hash:
-                if not await self._roll_back_to_common(head.number):
-                    return False
+                outcome = await self._roll_back_to_common(head.number)
+                if outcome != "rolled back":
+                    return outcome == "L1 wins"
                 continue
             if not await self._apply(wanted, head.number + 1):
                 return False
@@ -538,22 +560,39 @@ class EtcdLeadership:
             await asyncio.sleep(0)
         return True
 
-    async def _roll_back_to_common(self, start: int) -> bool:
-        """Roll back to the newest block of ours that the group committed too (not below safe)."""
+    async def _roll_back_to_common(self, start: int) -> str:
+        """Roll back to the newest block of ours that the group committed too (not below safe).
+
+        Returns "rolled back", "L1 wins" (our safe chain replaced the committed one) or "stuck".
+        """
         chain = self.chain
         low = max(chain.safe_number, start - 64)
         committed = await asyncio.to_thread(self.log.blocks, low, start)
         for number in range(start, low - 1, -1):
             ours = chain.block_by_number(number)
             raw = committed.get(number)
-            if ours is not None and raw is not None and _decoded(raw).hash == ours.hash:
-                self._roll_back(number, "not committed by the group")
-                return True
-        if low <= chain.safe_number:
-            log.error("HA: this replica's chain and the group's committed blocks differ down to the safe block %d: "
-                      "leaving it to L1 derivation", chain.safe_number)
-            return False
-        self._roll_back(low, "not committed by the group")  # the common block is further down: next round
+            if ours is not None and (number == 0 or raw is not None and _decoded(raw).hash == ours.hash):
+                self._roll_back(number, "not committed by the group")  # (genesis is every replica's)
+                return "rolled back"
+        if low > chain.safe_number:
+            self._roll_back(low, "not committed by the group")  # the common block is further down: next round
+            return "rolled back"
+        if chain.safe_number in committed and self.committed is not None:
+            return "L1 wins" if self._l1_wins(self.committed, chain.safe_number) else "stuck"
+        log.error("HA: this replica's chain and the group's committed blocks differ down to the safe block %d, "
+                  "which etcd no longer keeps: leaving it to L1 derivation", chain.safe_number)
+        return "stuck"
+
+    def _l1_wins(self, committed: Committed, number: int) -> bool:
+        """Our safe block ``number`` (derived from L1) is not the group's: L1 replaced the committed chain
+        there. The group continues from our safe chain (we are caught up; a leader builds on it)."""
+        if self.l1_overrides != committed:
+            log.warning("HA: L1 replaced the group's committed L2 block %d (derivation): continuing from this "
+                        "replica's safe block %d instead of the committed head %d", number,
+                        self.chain.safe_number, committed.number)
+        if self.chain.head().number > self.chain.safe_number:
+            self._roll_back(self.chain.safe_number, "L1 replaced the committed chain")
+        self.l1_overrides = committed
         return True
 
     def _roll_back(self, number: int, why: str) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from hyperion.chain.blocks import Block, decode_block
 from hyperion.cli import main as hyperion_main
+from hyperion.rollup.config import L1BlockId
 from hyperion.rollup.derivation import attributes
 from hyperion.rollup.engine import RollupChain
 from hyperion.rollup.l1client import L1Client
@@ -209,6 +210,53 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
             assert "driver loop" in await a.health(None)
             await a._round(None)
             assert not a.is_leader() and a.log.leader() is None
+        finally:
+            for replica in ha.values():
+                if replica.lease is not None:
+                    replica.log.resign(replica.token, replica.lease)
+            for chain in chains.values():
+                chain.close()
+
+    asyncio.run(scenario())
+
+
+def test_when_l1_replaces_committed_blocks_the_group_continues_from_l1(etcd):
+    """Derivation replaced a committed block (its sequencing window passed): L1 wins over etcd too."""
+    config = _config()
+
+    async def scenario():
+        chains = {m: RollupChain(config) for m in "ab"}
+        ha = {m: EtcdLeadership(chains[m], etcd.url, "l1-wins", m) for m in "ab"}
+        try:
+            a, b = ha["a"], ha["b"]
+
+            async def tick(replica):
+                await replica.may_build(replica.chain.head().number + 1, 0)
+                await replica._round(None)
+
+            def build(replica, origin, nonce):
+                chain = replica.chain
+                chain.submit_transaction(_transfer(nonce))
+                return chain.build_block(attributes(config, chain.head_ref(), _l1(origin), []), from_pool=True)
+
+            await tick(a)
+            for origin in (6, 7):
+                assert await a.may_build(a.chain.head().number + 1, 0) and await a.built(build(a, origin, origin - 6))
+            assert await b.catch_up() and b.chain.head().hash == a.committed.hash
+            # on b, derivation replaces block 2 with the block L1 says (another origin) and marks it safe
+            b.chain.rollback_to(1)
+            derived = build(b, 8, 1)
+            b.chain.mark_safe(2, L1BlockId(8, b"\x08" * 32))
+            assert derived.hash != a.committed.hash
+            assert await b.catch_up() and b.l1_overrides == a.committed, "b is caught up: L1's chain"
+            await a._resign("test: hand over")
+            await tick(b)
+            assert b.is_leader() and await b.may_build(3, 0)
+            assert await b.built(build(b, 9, 2))
+            assert b.log.blocks(2, 2)[2] == derived.encode(), "L1's block 2 replaced the group's in etcd"
+            # a still holds the replaced block 2 (unsafe): it drops it and applies L1's block 2 and b's block 3
+            assert await a.catch_up() and a.chain.head().hash == b.chain.head().hash
+            assert a.chain.block_by_number(2).hash == derived.hash
         finally:
             for replica in ha.values():
                 if replica.lease is not None:
