@@ -66,7 +66,7 @@ class RollupOptions:
     # the batcher and proposer act only while this says yes (replicas of one HA sequencer: only the leader posts)
     may_post: Optional[Callable[[], bool]] = None
     # coroutine functions run on the driver loop beside the roles until the node stops (an HA group's lease
-    # keep-alive and replication); each one handles its own errors
+    # keep-alive and replication); one that fails is logged and started again
     companions: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
@@ -167,7 +167,7 @@ class RollupNode:
             coroutines = [self._loop_task(name, step, pause) for name, step, pause in tasks]
             if self.feed is not None:
                 coroutines.append(follow(self.feed, self._stop.is_set))
-            coroutines.extend(companion() for companion in options.companions)
+            coroutines.extend(self._keep_running(companion) for companion in options.companions)
             self._tasks = asyncio.gather(*coroutines)
             try:
                 await self._tasks
@@ -178,6 +178,14 @@ class RollupNode:
             await blobs.close()
             if self.feed is not None:
                 await self.feed.close()
+
+    async def _keep_running(self, companion: Callable[[], Awaitable[None]]) -> None:
+        while not self._stop.is_set():
+            try:
+                await companion()
+            except Exception:
+                log.exception("%s failed; starting it again", getattr(companion, "__qualname__", companion))
+            await asyncio.sleep(RETRY_SECONDS)
 
     def _gated(self, step: Callable[[], Awaitable]) -> Callable[[], Awaitable]:
         may_post = self.options.may_post
