@@ -166,7 +166,8 @@ def _join_ha_group(node, config, args: argparse.Namespace) -> None:
         node.close()
         raise UsageError(str(exc)) from None
     options = node.options
-    options.leadership = ha if options.leadership is None else Both(ha, options.leadership)
+    # another gate (rotation) first: HA commits to etcd only blocks that gate accepted
+    options.leadership = ha if options.leadership is None else Both(options.leadership, ha)
     options.may_post = ha.is_leader
     options.companions = (*options.companions, ha.run)
     node.chain.rollup_status = lambda: dict(node.status(), ha=ha.status())  # optimism_syncStatus shows it

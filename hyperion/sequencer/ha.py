@@ -38,12 +38,13 @@ block import, so a forged block is refused, but a withheld one stalls the
 group); L1 still wins over any unsafe block, as for one sequencer.
 
 ``Both`` composes gates (an HA group that is one staked identity in a
-rotating set builds only when it leads the group and the schedule names it).
+rotating set builds only when the schedule names it and it leads the group).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import threading
 import time
@@ -53,7 +54,6 @@ from urllib.parse import urlsplit
 
 from etcd3gw import exceptions as etcd_errors
 from etcd3gw.client import Etcd3Client
-from etcd3gw.utils import _encode
 
 from hyperion.chain.blocks import BlockDecodeError, decode_block
 from hyperion.chain.errors import ChainError, TxPoolError
@@ -79,7 +79,7 @@ class HAConfigError(ValueError):
 
 
 class EtcdUnavailable(Exception):
-    """No etcd endpoint answered."""
+    """No etcd endpoint answered, or etcd refused a request."""
 
 
 def parse_etcd_url(url: str) -> tuple[tuple[str, int], ...]:
@@ -153,7 +153,7 @@ class Committed:
 
 
 def _b64(value: bytes) -> str:
-    return _encode(value)
+    return base64.b64encode(value).decode()
 
 
 class GroupLog:
@@ -277,13 +277,15 @@ def _unless_lease_gone(client: Etcd3Client, path: str, lease: int) -> Optional[d
 
 
 def _value(kv: dict) -> bytes:
-    import base64
-
     return base64.b64decode(kv.get("value", ""))
 
 
 class Both:
-    """A gate that says yes only when every gate does (e.g. HA leader AND the rotation's turn)."""
+    """A gate that says yes only when every gate does (e.g. the rotation's turn AND HA leader).
+
+    Both methods ask the gates in order and stop at the first no: put a gate that commits the block
+    somewhere (HA) last, so that it commits only blocks every other gate accepted.
+    """
 
     def __init__(self, *gates):
         self.gates = gates
