@@ -61,6 +61,9 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
                        help="this replica's name in the group (default HOSTNAME-PID)")
     group.add_argument("--ha-ttl", type=int, default=None, metavar="SECONDS",
                        help="lease TTL: a dead leader is replaced after about this long (default 4)")
+    group.add_argument("--ha-rpc-url", metavar="URL",
+                       help="this replica's JSON-RPC URL as the other replicas reach it: while it leads, they "
+                            "forward the transactions they receive to it (default http://HOST:PORT)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -107,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
             parse_etcd_url(args.ha)
         except HAConfigError as exc:
             raise UsageError(str(exc)) from None
-    if not args.ha and (args.ha_group or args.ha_member or args.ha_ttl is not None):
-        raise UsageError("--ha-group, --ha-member and --ha-ttl need --ha etcd://HOST:PORT")
+    if not args.ha and (args.ha_group or args.ha_member or args.ha_ttl is not None or args.ha_rpc_url):
+        raise UsageError("--ha-group, --ha-member, --ha-ttl and --ha-rpc-url need --ha etcd://HOST:PORT")
     try:
         config = RollupConfig.load(args.rollup)
     except InvalidRollupConfig as exc:
@@ -161,7 +164,7 @@ def _join_ha_group(node, config, args: argparse.Namespace) -> None:
         ha = EtcdLeadership(node.chain, args.ha, args.ha_group or f"l2-{config.l2_chain_id}",
                             args.ha_member or f"{socket.gethostname()}-{os.getpid()}",
                             ttl=DEFAULT_TTL if args.ha_ttl is None else args.ha_ttl, l1_rpc_url=args.l1_rpc_url,
-                            block_time=config.block_time)
+                            block_time=config.block_time, rpc_url=args.ha_rpc_url or _own_rpc_url(args))
     except HAConfigError as exc:
         node.close()
         raise UsageError(str(exc)) from None
@@ -171,6 +174,13 @@ def _join_ha_group(node, config, args: argparse.Namespace) -> None:
     options.may_post = ha.is_leader
     options.companions = (*options.companions, ha.run)
     node.chain.rollup_status = lambda: dict(node.status(), ha=ha.status())  # optimism_syncStatus shows it
+
+
+def _own_rpc_url(args: argparse.Namespace) -> Optional[str]:
+    if not args.port:
+        return None  # a port chosen at start is not known here: no forwarding to this replica
+    host = socket.gethostname() if args.host in ("0.0.0.0", "::", "") else args.host
+    return f"http://{host}:{args.port}"
 
 
 async def _serve(node, args: argparse.Namespace) -> None:

@@ -160,6 +160,7 @@ class GroupLog:
     """One HA group's keys in etcd and the rules for changing them.
 
     ``<prefix>leader``: the leading replica's token (``member@lease``), attached to its lease;
+    ``<prefix>leader-rpc``: the leading replica's JSON-RPC URL (where the others forward transactions), same lease;
     ``<prefix>head``: ``number:hash`` of the newest committed block;
     ``<prefix>blocks/<number, 16 hex digits>``: the committed blocks (RLP), the newest ``KEEP_BLOCKS``.
     """
@@ -170,6 +171,7 @@ class GroupLog:
         self.etcd = etcd
         self.prefix = f"/hyperion/ha/{group}/".encode()
         self.leader_key = self.prefix + b"leader"
+        self.leader_rpc_key = self.prefix + b"leader-rpc"
         self.head_key = self.prefix + b"head"
 
     def block_key(self, number: int) -> bytes:
@@ -190,11 +192,13 @@ class GroupLog:
         """End ``lease`` (and delete its keys); a lease that already expired is fine."""
         self.etcd.call(lambda c: _unless_lease_gone(c, "/lease/revoke", lease))
 
-    def campaign(self, token: bytes, lease: int) -> Optional[bytes]:
+    def campaign(self, token: bytes, lease: int, rpc_url: str = "") -> Optional[bytes]:
         """Take the leader key if nobody holds it; returns the holder's token afterwards (ours if we won)."""
         txn = {"compare": [{"key": _b64(self.leader_key), "result": "EQUAL", "target": "CREATE",
                             "create_revision": 0}],
-               "success": [{"request_put": {"key": _b64(self.leader_key), "value": _b64(token), "lease": lease}}],
+               "success": [{"request_put": {"key": _b64(self.leader_key), "value": _b64(token), "lease": lease}},
+                           {"request_put": {"key": _b64(self.leader_rpc_key), "value": _b64(rpc_url.encode()),
+                                            "lease": lease}}],
                "failure": [{"request_range": {"key": _b64(self.leader_key)}}]}
         reply = self.etcd.call(lambda c: c.transaction(txn))
         if reply.get("succeeded"):
@@ -206,11 +210,16 @@ class GroupLog:
         values = self.etcd.call(lambda c: c.get(self.leader_key))
         return values[0] if values else None
 
+    def leader_rpc(self) -> Optional[str]:
+        values = self.etcd.call(lambda c: c.get(self.leader_rpc_key))
+        return values[0].decode() or None if values else None
+
     def resign(self, token: bytes, lease: int) -> None:
         """Give the leader key up now (if it is still ours) and end the lease."""
         txn = {"compare": [{"key": _b64(self.leader_key), "result": "EQUAL", "target": "VALUE",
                             "value": _b64(token)}],
-               "success": [{"request_delete_range": {"key": _b64(self.leader_key)}}], "failure": []}
+               "success": [{"request_delete_range": {"key": _b64(self.leader_key)}},
+                           {"request_delete_range": {"key": _b64(self.leader_rpc_key)}}], "failure": []}
         self.etcd.call(lambda c: c.transaction(txn))
         self.revoke(lease)
 
@@ -312,7 +321,7 @@ class EtcdLeadership:
     """
 
     def __init__(self, chain: RollupChain, etcd_url: str, group: str, member: str, *, ttl: int = DEFAULT_TTL,
-                 l1_rpc_url: Optional[str] = None, block_time: int = 2):
+                 l1_rpc_url: Optional[str] = None, block_time: int = 2, rpc_url: Optional[str] = None):
         if not member or "@" in member or len(member) > 128:
             raise HAConfigError(f"--ha-member must be a non-empty name without '@', got {member!r}")
         if ttl < 1:
@@ -323,6 +332,7 @@ class EtcdLeadership:
         self.member = member
         self.ttl = ttl
         self.l1_rpc_url = l1_rpc_url
+        self.rpc_url = rpc_url  # ours, advertised while we lead: the others forward transactions to it
         self.log = GroupLog(EtcdCluster(endpoints), group)
         # the watch waits on its own connections, so that a commit never queues behind it
         self.watch_log = GroupLog(EtcdCluster(endpoints), group)
@@ -447,9 +457,18 @@ class EtcdLeadership:
             return
         self.leading_until = 0.0
         caught_up = await self.catch_up()
-        if unhealthy or not caught_up or time.monotonic() < self.no_campaign_until:
-            return
-        await self._campaign()
+        if not unhealthy and caught_up and time.monotonic() >= self.no_campaign_until:
+            await self._campaign()
+        await self._forward_to_leader()
+
+    async def _forward_to_leader(self) -> None:
+        """Send the transactions this replica receives to the leader (while we lead: into our own pool)."""
+        url = None if self.leading_until > 0.0 else await asyncio.to_thread(self.log.leader_rpc)
+        if url == self.rpc_url:
+            url = None  # the key is still ours (a refused commit): never forward to ourselves
+        if url != self.chain.forward_url:
+            log.info("HA: transactions sent here go to %s", url or "this replica's pool (it leads)")
+            self.chain.forward_url = url
 
     async def health(self, l1: Optional[L1Client]) -> Optional[str]:
         """None when healthy, else why not: driver loop alive, L1 reachable, a leader's head keeping up."""
@@ -479,7 +498,7 @@ class EtcdLeadership:
             self.lease, self.granted_ttl = await asyncio.to_thread(self.log.grant, self.ttl)
             self.token = f"{self.member}@{self.lease:x}".encode()
         started = time.monotonic()
-        holder = await asyncio.to_thread(self.log.campaign, self.token, self.lease)
+        holder = await asyncio.to_thread(self.log.campaign, self.token, self.lease, self.rpc_url or "")
         if holder != self.token:
             return  # the lease stays for the next campaign (renewed then, or replaced if it expired)
         # elected: the previous leader can no longer commit, so the head read now is final
@@ -613,7 +632,8 @@ class EtcdLeadership:
 
     def status(self) -> dict:
         return {"member": self.member, "group": self.group, "leading": self.is_leader(),
-                "committed": self.committed.number if self.committed else None, **self.stats}
+                "committed": self.committed.number if self.committed else None,
+                "forward_to": self.chain.forward_url, **self.stats}
 
 
 def _decoded(raw: bytes):

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
 from hyperion.chain.blocks import Block, decode_block
 from hyperion.cli import main as hyperion_main
@@ -149,7 +150,7 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
 
     async def scenario():
         chains = {m: RollupChain(config) for m in "ab"}
-        ha = {m: EtcdLeadership(chains[m], etcd.url, "replication", m) for m in "ab"}
+        ha = {m: EtcdLeadership(chains[m], etcd.url, "replication", m, rpc_url=f"http://{m}.invalid:1") for m in "ab"}
         try:
             a, b = ha["a"], ha["b"]
 
@@ -164,6 +165,7 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
 
             await tick(a)
             assert a.is_leader() and not (await tick(b) or b.is_leader())
+            assert b.chain.forward_url == "http://a.invalid:1" and a.chain.forward_url is None
             for origin in (6, 7):
                 assert await a.may_build(a.chain.head().number + 1, 0)
                 assert await a.built(build(a, origin, origin - 6))
@@ -402,6 +404,25 @@ def test_killing_the_leader_moves_sequencing_without_a_gap_or_a_fork(etcd, tmp_p
                 assert a["parentHash"] == first[number - 1]["hash"], f"block {number} does not extend {number - 1}"
         committed = log.blocks(target, target)
         assert "0x" + decode_block(committed[target]).hash.hex() == first[target]["hash"]
+
+        # a transaction sent to the replica that does not lead is forwarded to the new leader and sequenced
+        other = next(m for m in survivors if m != new_leader)
+        sender = net.accounts[5]
+        w3 = Web3(Web3.HTTPProvider(replicas[other].url, request_kwargs={"timeout": 30}))
+        signed = w3.eth.account.sign_transaction(
+            {"to": "0x" + "77" * 20, "value": 1, "gas": 21000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+             "nonce": w3.eth.get_transaction_count(Web3.to_checksum_address(sender[0])),
+             "chainId": net.options.l2_chain_id},
+            sender[1])
+        assert log.leader_rpc() == replicas[new_leader].url
+        wait_until(lambda: rpc(replicas[other].url, "optimism_syncStatus")["hyperion"]["ha"]["forward_to"]
+                   == replicas[new_leader].url, 30, "the replica to forward to the new leader")
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+        assert receipt["status"] == 1
+        leaders_block = rpc(replicas[new_leader].url, "eth_getBlockByNumber", hex(receipt["blockNumber"]), False)
+        assert leaders_block["hash"] == Web3.to_hex(receipt["blockHash"])
+        assert Web3.to_hex(tx_hash) in leaders_block["transactions"]
 
         # batching moved too: the new leader posts the blocks after the kill, and they become safe unchanged
         new_url = replicas[new_leader].url
