@@ -366,8 +366,10 @@ class EtcdLeadership:
         committed = self.committed
         if committed is None or (head.number == committed.number and head.hash == committed.hash):
             return True
-        # L1 replaced committed blocks (derivation filled their slots): build on our safe chain instead
-        return committed == self.l1_overrides and head.number == self.chain.safe_number
+        # L1 replaced committed blocks (derivation filled their slots): build on our safe chain instead, but only
+        # above every height the group committed (and may have signed): never a second block at one height
+        return (committed == self.l1_overrides and head.number == self.chain.safe_number
+                and head.number >= committed.number)
 
     async def built(self, block) -> bool:
         """Commit ``block`` to etcd before anything else on the driver loop sees it.

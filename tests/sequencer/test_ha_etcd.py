@@ -242,23 +242,27 @@ def test_when_l1_replaces_committed_blocks_the_group_continues_from_l1(etcd):
                 return chain.build_block(attributes(config, chain.head_ref(), _l1(origin), []), from_pool=True)
 
             await tick(a)
-            for origin in (6, 7):
+            for origin in (6, 7, 8):
                 assert await a.may_build(a.chain.head().number + 1, 0) and await a.built(build(a, origin, origin - 6))
             assert await b.catch_up() and b.chain.head().hash == a.committed.hash
             # on b, derivation replaces block 2 with the block L1 says (another origin) and marks it safe
             b.chain.rollback_to(1)
-            derived = build(b, 8, 1)
-            b.chain.mark_safe(2, L1BlockId(8, b"\x08" * 32))
-            assert derived.hash != a.committed.hash
+            derived = [build(b, 9, 1)]
+            b.chain.mark_safe(2, L1BlockId(9, b"\x09" * 32))
+            assert derived[0].hash != a.chain.block_by_number(2).hash
             assert await b.catch_up() and b.l1_overrides == a.committed, "b is caught up: L1's chain"
             await a._resign("test: hand over")
             await tick(b)
-            assert b.is_leader() and await b.may_build(3, 0)
-            assert await b.built(build(b, 9, 2))
-            assert b.log.blocks(2, 2)[2] == derived.encode(), "L1's block 2 replaced the group's in etcd"
-            # a still holds the replaced block 2 (unsafe): it drops it and applies L1's block 2 and b's block 3
+            assert b.is_leader()
+            assert not await b.may_build(3, 0), "the group committed a block 3: b builds none until L1 decides it"
+            derived.append(build(b, 10, 2))
+            b.chain.mark_safe(3, L1BlockId(10, b"\x0a" * 32))
+            assert await b.may_build(4, 0)
+            assert await b.built(build(b, 11, 3))
+            assert b.log.blocks(2, 3) == {2: derived[0].encode(), 3: derived[1].encode()}, "L1's blocks in etcd"
+            # a still holds the replaced blocks 2, 3 (unsafe): it drops them and applies L1's and b's block 4
             assert await a.catch_up() and a.chain.head().hash == b.chain.head().hash
-            assert a.chain.block_by_number(2).hash == derived.hash
+            assert [a.chain.block_by_number(n).hash for n in (2, 3)] == [d.hash for d in derived]
         finally:
             for replica in ha.values():
                 if replica.lease is not None:
