@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Optional
 
 from hyperion.chain.node import open_state_database
+from hyperion.primitives.secp256k1 import private_key_to_address
 from hyperion.rollup.batcher import Batcher
 from hyperion.rollup.challenger import Challenger
 from hyperion.rollup.config import RollupConfig
@@ -62,6 +63,9 @@ class RollupOptions:
     max_batch_delay: float = 4.0
     follow_unsafe: bool = False
     poll_interval: float = 0.5
+    # a staked sequencer set (composed in hyperion.cli from hyperion.sequencer.signing):
+    block_signer: Optional[Callable] = None    # sequencer: block -> its signature, stored and served with it
+    block_verifier: Optional[Callable] = None  # follower: checks each unsafe block's signature before import
 
 
 class RollupNode:
@@ -136,7 +140,9 @@ class RollupNode:
             l1_chain_id = self.config.l1_chain_id
             tasks: list[tuple[str, Callable[[], Awaitable], float]] = []
             if options.role == "sequencer":
-                self.sequencer = Sequencer(self.config, self.chain, pipeline)
+                self.sequencer = Sequencer(self.config, self.chain, pipeline, signer=options.block_signer,
+                                           batcher=private_key_to_address(options.batcher_key)
+                                           if options.batcher_key else None)
                 tasks.append(("sequencer", self._sequence, 0.0))
                 if options.batcher_key:
                     self.batcher = Batcher(self.config, self.chain, pipeline, L1Signer(client, options.batcher_key,
@@ -150,7 +156,7 @@ class RollupNode:
             else:
                 tasks.append(("derivation", self._derive, options.poll_interval))
                 if options.follow_unsafe and options.sequencer_url:
-                    self.feed = UnsafeFeed(self.chain, options.sequencer_url)
+                    self.feed = UnsafeFeed(self.chain, options.sequencer_url, verify=options.block_verifier)
             if options.challenger_key or options.resolver_key:
                 self.challenger = Challenger(
                     self.chain, oracle,
@@ -236,6 +242,7 @@ class RollupNode:
                                    "omitted_deposits": ["0x" + h.hex() for h in self.sequencer.omitted]}
         if self.feed is not None:
             status["unsafe_imported"] = self.feed.imported
+            status["unsafe_refused"] = self.feed.refused
         if self.challenger is not None:
             status["challenges"] = [{"output_index": i, "dispute": d} for i, d in self.challenger.challenges]
         return status

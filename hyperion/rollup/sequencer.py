@@ -16,15 +16,25 @@ sequencer: it leaves out the user deposits of the first L1 block with
 deposits that it adopts, every time it builds that epoch's first block
 (derivation refuses those blocks, then force-includes the deposits when the
 sequencing window has passed).
+
+In a staked sequencer set every block is signed: the ``signer`` hook
+(``hyperion.sequencer.signing``) returns the signature, which the node
+stores with the block and serves (``hyperion_getSignedBlock``). Test hook:
+``HYPERION_TEST_EQUIVOCATE_AT=N`` makes it an equivocating sequencer: two
+blocks after block N it replaces N by a twin (same transactions, other
+extra data), signs the twin too and builds on it, so whoever saw both holds
+two signed blocks for height N.
 """
 
 from __future__ import annotations
 
 import logging
+import dataclasses
 import os
 import time
-from typing import Optional
+from typing import Callable, Optional
 
+from hyperion.chain.blocks import Block
 from hyperion.chain.errors import TxPoolError
 from hyperion.rollup.config import RollupConfig
 from hyperion.rollup.derivation import DerivationPipeline, L1Reorg, attributes
@@ -34,15 +44,22 @@ from hyperion.rollup.l1client import L1Block
 log = logging.getLogger("hyperion.rollup.sequencer")
 
 OMIT_DEPOSITS_ENV = "HYPERION_TEST_OMIT_DEPOSITS"
+EQUIVOCATE_ENV = "HYPERION_TEST_EQUIVOCATE_AT"
+EQUIVOCATION_EXTRA_DATA = b"hyperion: equivocation test"
 
 
 class Sequencer:
     def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline,
-                 clock=time.time):
+                 clock=time.time, signer: Optional[Callable[[Block], bytes]] = None,
+                 batcher: Optional[bytes] = None):
         self.config = config
         self.chain = chain
         self.derivation = derivation
         self.clock = clock
+        self.signer = signer  # signs every block this node builds (staked sequencer set); None: unsigned
+        self.batcher = batcher or config.batcher  # the L1 address that will post this node's batches
+        equivocate_at = os.environ.get(EQUIVOCATE_ENV)
+        self.equivocate_at: Optional[int] = int(equivocate_at) if equivocate_at else None
         self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
         self.censored_origin: Optional[int] = None  # the L1 block whose deposits the test hook leaves out
         self.omitted: list = []  # hashes of deposits the test hook left out
@@ -71,6 +88,8 @@ class Sequencer:
         timestamp = self.next_block_time()
         if timestamp > self.clock():
             return None
+        if self.equivocate_at is not None and chain.head().number >= self.equivocate_at + 2:
+            self._equivocate(self.equivocate_at)
         parent = chain.head_ref()
         try:
             origin = await self._choose_origin(parent, timestamp)
@@ -86,19 +105,45 @@ class Sequencer:
                             len(deposits), origin.number)
                 self.omitted = [d.hash for d in deposits]
                 deposits = []
-        attrs = attributes(self.config, parent, origin, deposits)
+        attrs = attributes(self.config, parent, origin, deposits, batcher=self.batcher)
         in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
         try:
             block = chain.build_block(attrs, from_pool=in_drift)
         except InvalidBlock as exc:  # only a deposit can make this fail: the Portal's limits forbid it
             log.error("cannot build L2 block %d: %s", attrs.number, exc)
             return None
+        self._sign(block)
         self.built_blocks += 1
         self.built_txs += len(block.transactions) - len(attrs.deposits)
         if len(block.transactions) > len(attrs.deposits) or len(attrs.deposits) > 1:
             log.info("sequenced L2 block %d txs=%d deposits=%d origin=%d", block.number,
                      len(block.transactions) - len(attrs.deposits), len(attrs.deposits) - 1, origin.number)
         return block
+
+    def _sign(self, block: Block) -> None:
+        if self.signer is not None:
+            self.chain.store_signature(block.hash, self.signer(block))
+
+    def _equivocate(self, number: int) -> None:
+        """The test hook: replace block ``number`` by a signed twin and build on the twin."""
+        self.equivocate_at = None
+        chain = self.chain
+        original = chain.block_by_number(number)
+        twin = Block(dataclasses.replace(original.header, extra_data=EQUIVOCATION_EXTRA_DATA), original.transactions,
+                     original.withdrawals)
+        log.warning("test hook %s: replacing L2 block %d (0x%s) by a twin 0x%s and signing both", EQUIVOCATE_ENV,
+                    number, original.hash.hex(), twin.hash.hex())
+        with chain.lock:
+            dropped = chain.rollback_to(number - 1)
+            chain.import_block(twin)
+        in_twin = {tx.hash for tx in twin.transactions}
+        self._sign(twin)
+        for tx in dropped:
+            if tx.hash not in in_twin:
+                try:
+                    chain.submit_transaction(tx)
+                except TxPoolError:
+                    pass
 
     def _roll_back_reorged(self, parent, reason: str) -> None:
         chain = self.chain

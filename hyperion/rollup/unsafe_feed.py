@@ -8,6 +8,13 @@ block, but *unsafe* (not derived from L1). When a block does not extend the
 follower's head (the sequencer replaced its unsafe blocks), the follower
 drops its own unsafe blocks and fetches again from its safe head.
 
+In a staked sequencer set the node is given a ``verify`` hook
+(``hyperion.sequencer.signing``): blocks then come with the sequencer's
+signature (``hyperion_getSignedBlock``), and a block whose signature the
+hook refuses (a key that is not the responsible sequencer's, a forgery) is
+not imported, with a log line; an accepted block's signature is stored with
+it. A block not yet signed is fetched again at the next head.
+
 Derivation is untouched by this: when it reaches an unsafe block it keeps
 it if L1 says the same, and replaces it otherwise. L1 always wins; the feed
 only makes ``latest`` on the follower track the sequencer.
@@ -18,17 +25,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 import aiohttp
 
-from hyperion.chain.blocks import BlockDecodeError, decode_block
+from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.rollup.engine import InvalidBlock, RollupChain
 from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
 
 log = logging.getLogger("hyperion.rollup.unsafe")
 
 MAX_BLOCKS_PER_HEAD = 256
+
+# (block, its signature) -> None when the block may be imported, else why not
+Verifier = Callable[[Block, bytes], Awaitable[Optional[str]]]
 
 
 def websocket_url(http_url: str) -> str:
@@ -40,11 +50,13 @@ def websocket_url(http_url: str) -> str:
 
 
 class UnsafeFeed:
-    def __init__(self, chain: RollupChain, sequencer_url: str):
+    def __init__(self, chain: RollupChain, sequencer_url: str, verify: Optional[Verifier] = None):
         self.chain = chain
         self.rpc = L1Client(sequencer_url)  # a JSON-RPC client, whatever the chain it talks to
         self.ws_url = websocket_url(sequencer_url)
+        self.verify = verify
         self.imported = 0
+        self.refused = 0  # blocks whose signature the verify hook refused
 
     async def close(self) -> None:
         await self.rpc.close()
@@ -73,14 +85,35 @@ class UnsafeFeed:
             number = chain.head().number + 1
             if number > target:
                 return
-            raw = await self.rpc.call("debug_getRawBlock", hex(number))
+            signature = None
+            if self.verify is None:
+                raw = await self.rpc.call("debug_getRawBlock", hex(number))
+            else:
+                signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+                raw = signed.get("block") if isinstance(signed, dict) else None
+                signature = signed.get("signature") if isinstance(signed, dict) else None
+                if raw is not None and signature is None:
+                    log.debug("the sequencer's block %d is not signed yet", number)
+                    return
             if raw is None:
                 return
             try:
                 block = decode_block(bytes.fromhex(raw[2:]))
-            except (BlockDecodeError, ValueError) as exc:
+                if signature is not None:
+                    signature = bytes.fromhex(signature[2:])
+            except (BlockDecodeError, ValueError, TypeError) as exc:
                 log.warning("the sequencer sent a malformed block %d: %s", number, exc)
                 return
+            if block.number != number:
+                log.warning("the sequencer sent block %d when asked for block %d", block.number, number)
+                return
+            if self.verify is not None:
+                reason = await self.verify(block, signature)
+                if reason is not None:
+                    self.refused += 1
+                    log.warning("refusing the sequencer's unsafe block %d (0x%s): %s", number, block.hash.hex(),
+                                reason)
+                    return
             with chain.lock:
                 if block.header.parent_hash != chain.head().hash:
                     if chain.head().number > chain.safe_number:
@@ -94,6 +127,8 @@ class UnsafeFeed:
                 except InvalidBlock as exc:
                     log.warning("refusing the sequencer's unsafe block %d: %s", number, exc)
                     return
+                if signature is not None:
+                    chain.store_signature(block.hash, signature)
             self.imported += 1
             await asyncio.sleep(0)
 
