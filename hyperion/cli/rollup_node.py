@@ -51,6 +51,12 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--challenger-key", metavar="KEY", help="the L1 key that pays challenger bonds")
     group.add_argument("--resolver-key", metavar="KEY",
                        help="vote on disputes' final step as a member of the resolver set")
+    group.add_argument("--sequencer-key", metavar="KEY",
+                       help="staked sequencer set (rollup config names sequencer_staking): the key staked in "
+                            "SequencerStaking, which signs every block this node builds (default: --batcher-key)")
+    group.add_argument("--report-equivocation", metavar="KEY",
+                       help="staked sequencer set, with --follow-unsafe: prove on L1 any two blocks one sequencer "
+                            "signed for one height (this L1 key pays the gas and earns the reporter's share)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
         data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
         follow_unsafe=args.follow_unsafe)
+    _staked_set_hooks(config, options, args)
     from hyperion.ai.chainstore import ai_precompiles_variant
 
     config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
@@ -128,6 +135,38 @@ def run(args: argparse.Namespace) -> int:
         node.close()
         log.info("stopped")
     return EXIT_OK
+
+
+def _staked_set_hooks(config, options, args: argparse.Namespace) -> None:
+    """Signing and signature checks when the rollup config names a SequencerStaking contract."""
+    from hyperion.sequencer.signing import (ActiveSequencers, BlockDomain, BlockSigner, SignatureVerifier,
+                                            staking_address)
+
+    try:
+        staking = staking_address(config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if staking is None:
+        if args.sequencer_key or args.report_equivocation:
+            raise UsageError("--sequencer-key and --report-equivocation need a rollup config that names "
+                             "sequencer_staking")
+        return
+    domain = BlockDomain.of(config)
+    if args.role == "sequencer":
+        key = parse_key(args.sequencer_key, "--sequencer-key") or options.batcher_key
+        if key is None:
+            raise UsageError("a sequencer of a staked set needs --sequencer-key (or --batcher-key) to sign its blocks")
+        options.block_signer = BlockSigner(domain, key)
+    elif args.follow_unsafe:
+        observe = None
+        reporter = parse_key(args.report_equivocation, "--report-equivocation")
+        if reporter is not None:
+            from hyperion.sequencer.equivocation import EquivocationWatcher
+
+            observe = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id).observe
+        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), observe)
+    elif args.report_equivocation:
+        raise UsageError("--report-equivocation needs --follow-unsafe (it watches the unsafe feed)")
 
 
 async def _serve(node, args: argparse.Namespace) -> None:
