@@ -158,13 +158,13 @@ def _staked_set_hooks(config, options, args: argparse.Namespace) -> None:
             raise UsageError("a sequencer of a staked set needs --sequencer-key (or --batcher-key) to sign its blocks")
         options.block_signer = BlockSigner(domain, key)
     elif args.follow_unsafe:
-        observe = None
+        watcher = None
         reporter = parse_key(args.report_equivocation, "--report-equivocation")
         if reporter is not None:
             from hyperion.sequencer.equivocation import EquivocationWatcher
 
-            observe = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id).observe
-        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), observe)
+            watcher = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id)
+        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), watcher)
     elif args.report_equivocation:
         raise UsageError("--report-equivocation needs --follow-unsafe (it watches the unsafe feed)")
 

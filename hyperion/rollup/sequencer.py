@@ -19,11 +19,17 @@ sequencing window has passed).
 
 In a staked sequencer set every block is signed: the ``signer`` hook
 (``hyperion.sequencer.signing``) returns the signature, which the node
-stores with the block and serves (``hyperion_getSignedBlock``). Test hook:
-``HYPERION_TEST_EQUIVOCATE_AT=N`` makes it an equivocating sequencer: two
-blocks after block N it replaces N by a twin (same transactions, other
-extra data), signs the twin too and builds on it, so whoever saw both holds
-two signed blocks for height N.
+stores with the block and serves (``hyperion_getSignedBlock``). Two signed
+blocks at one height get the signer slashed, so the sequencer never signs a
+height it signed before (slashing protection, persisted before the
+signature exists): a block it rebuilds after a rollback (L1 reorg,
+derivation replaced its unsafe blocks) stays unsigned and reaches followers
+through L1 only. Test hook:
+``HYPERION_TEST_EQUIVOCATE_AT=N`` makes it an equivocating sequencer: it
+keeps block N as its head for ``EQUIVOCATION_DELAY`` seconds (followers
+fetch it), then replaces it by a twin (same transactions, other extra
+data), signs the twin too and builds on it: whoever follows it sees two
+signed blocks for height N.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ log = logging.getLogger("hyperion.rollup.sequencer")
 OMIT_DEPOSITS_ENV = "HYPERION_TEST_OMIT_DEPOSITS"
 EQUIVOCATE_ENV = "HYPERION_TEST_EQUIVOCATE_AT"
 EQUIVOCATION_EXTRA_DATA = b"hyperion: equivocation test"
+EQUIVOCATION_DELAY = 3.0
+SIGNED_THROUGH_KEY = "signed_through"  # the highest L2 height this node signed a block at
 
 
 class Sequencer:
@@ -60,6 +68,7 @@ class Sequencer:
         self.batcher = batcher or config.batcher  # the L1 address that will post this node's batches
         equivocate_at = os.environ.get(EQUIVOCATE_ENV)
         self.equivocate_at: Optional[int] = int(equivocate_at) if equivocate_at else None
+        self._original_built_at: Optional[float] = None  # when the hook's block N was built
         self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
         self.censored_origin: Optional[int] = None  # the L1 block whose deposits the test hook leaves out
         self.omitted: list = []  # hashes of deposits the test hook left out
@@ -88,7 +97,9 @@ class Sequencer:
         timestamp = self.next_block_time()
         if timestamp > self.clock():
             return None
-        if self.equivocate_at is not None and chain.head().number >= self.equivocate_at + 2:
+        if self._original_built_at is not None and chain.head().number == self.equivocate_at:
+            if self.clock() < self._original_built_at + EQUIVOCATION_DELAY:
+                return None  # the test hook shows block N for a while before replacing it
             self._equivocate(self.equivocate_at)
         parent = chain.head_ref()
         try:
@@ -113,6 +124,8 @@ class Sequencer:
             log.error("cannot build L2 block %d: %s", attrs.number, exc)
             return None
         self._sign(block)
+        if block.number == self.equivocate_at:
+            self._original_built_at = self.clock()
         self.built_blocks += 1
         self.built_txs += len(block.transactions) - len(attrs.deposits)
         if len(block.transactions) > len(attrs.deposits) or len(attrs.deposits) > 1:
@@ -120,13 +133,24 @@ class Sequencer:
                      len(block.transactions) - len(attrs.deposits), len(attrs.deposits) - 1, origin.number)
         return block
 
-    def _sign(self, block: Block) -> None:
-        if self.signer is not None:
-            self.chain.store_signature(block.hash, self.signer(block))
+    def _sign(self, block: Block, protect: bool = True) -> None:
+        if self.signer is None:
+            return
+        chain = self.chain
+        raw = chain.meta_get(SIGNED_THROUGH_KEY)
+        signed_through = -1 if raw is None else int.from_bytes(raw, "big")
+        if protect and block.number <= signed_through:
+            log.warning("not signing L2 block %d: this node signed a block at height %d already (a second "
+                        "signature at one height is slashable); it reaches followers through L1", block.number,
+                        signed_through)
+            return
+        if block.number > signed_through:
+            chain.meta_put(SIGNED_THROUGH_KEY, block.number.to_bytes(8, "big"))
+        chain.store_signature(block.hash, self.signer(block))
 
     def _equivocate(self, number: int) -> None:
         """The test hook: replace block ``number`` by a signed twin and build on the twin."""
-        self.equivocate_at = None
+        self.equivocate_at = self._original_built_at = None
         chain = self.chain
         original = chain.block_by_number(number)
         twin = Block(dataclasses.replace(original.header, extra_data=EQUIVOCATION_EXTRA_DATA), original.transactions,
@@ -134,16 +158,9 @@ class Sequencer:
         log.warning("test hook %s: replacing L2 block %d (0x%s) by a twin 0x%s and signing both", EQUIVOCATE_ENV,
                     number, original.hash.hex(), twin.hash.hex())
         with chain.lock:
-            dropped = chain.rollback_to(number - 1)
+            chain.rollback_to(number - 1)  # block N is the head: its transactions are all in the twin
             chain.import_block(twin)
-        in_twin = {tx.hash for tx in twin.transactions}
-        self._sign(twin)
-        for tx in dropped:
-            if tx.hash not in in_twin:
-                try:
-                    chain.submit_transaction(tx)
-                except TxPoolError:
-                    pass
+        self._sign(twin, protect=False)
 
     def _roll_back_reorged(self, parent, reason: str) -> None:
         chain = self.chain

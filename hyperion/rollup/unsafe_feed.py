@@ -57,9 +57,13 @@ class UnsafeFeed:
         self.verify = verify
         self.imported = 0
         self.refused = 0  # blocks whose signature the verify hook refused
+        self._last_refused: Optional[bytes] = None  # logged once, however often it is fetched again
 
     async def close(self) -> None:
         await self.rpc.close()
+        close = getattr(self.verify, "close", None)  # a verify hook that holds connections of its own
+        if close is not None:
+            await close()
 
     async def run(self) -> None:
         """Follow the sequencer's heads until cancelled (the caller retries after an error)."""
@@ -111,9 +115,13 @@ class UnsafeFeed:
                 reason = await self.verify(block, signature)
                 if reason is not None:
                     self.refused += 1
-                    log.warning("refusing the sequencer's unsafe block %d (0x%s): %s", number, block.hash.hex(),
-                                reason)
+                    if block.hash != self._last_refused:
+                        self._last_refused = block.hash
+                        log.warning("refusing the sequencer's unsafe block %d (0x%s): %s", number,
+                                    block.hash.hex(), reason)
                     return
+            if block.header.parent_hash != chain.head().hash and self.verify is not None:
+                await self._check_parent(number - 1)
             with chain.lock:
                 if block.header.parent_hash != chain.head().hash:
                     if chain.head().number > chain.safe_number:
@@ -131,6 +139,23 @@ class UnsafeFeed:
                     chain.store_signature(block.hash, signature)
             self.imported += 1
             await asyncio.sleep(0)
+
+
+    async def _check_parent(self, number: int) -> None:
+        """The sequencer's chain left ours below ``number + 1``: show its signed block ``number`` to the
+        verify hook too (ours there may be safe already, so it would not be fetched again), so that a
+        second block signed at a height we hold one for is seen."""
+        signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+        if not isinstance(signed, dict) or not signed.get("block") or not signed.get("signature"):
+            return
+        try:
+            block = decode_block(bytes.fromhex(signed["block"][2:]))
+            signature = bytes.fromhex(signed["signature"][2:])
+        except (BlockDecodeError, ValueError, TypeError):
+            return
+        if block.number == number and (number > self.chain.head().number
+                                       or block.hash != self.chain.block_by_number(number).hash):
+            await self.verify(block, signature)
 
 
 async def follow(feed: UnsafeFeed, stopped) -> None:

@@ -15,7 +15,7 @@ second block at that height.
   A block is accepted when its signature recovers to a sequencer that the
   ``policy`` says may have built it; by default (``ActiveSequencers``) any
   sequencer active in SequencerStaking at the L1 head. Every accepted
-  signed block is shown to ``observe`` (the equivocation watcher).
+  signed block is shown to the ``observer`` (the equivocation watcher).
 
 The rollup config names the staking contract (``sequencer_staking``); the
 rollup layer knows nothing of this module, the CLI composes it.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Awaitable, Callable, Optional, Protocol
+from typing import Optional, Protocol
 
 from hyperion.chain.blocks import Block
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address, sign
@@ -150,14 +150,28 @@ class ActiveSequencers:
             await self._client.close()
 
 
+class SignedBlockObserver(Protocol):
+    async def observe(self, block: Block, signature: bytes, signer: bytes) -> None:
+        """A block whose signature by ``signer`` was accepted."""
+
+    async def close(self) -> None:
+        ...
+
+
 class SignatureVerifier:
     """The unsafe feed's ``verify(block, signature)`` hook (see the module docstring)."""
 
-    def __init__(self, domain: BlockDomain, policy: SigningPolicy,
-                 observe: Optional[Callable[[Block, bytes, bytes], Awaitable[None]]] = None):
+    def __init__(self, domain: BlockDomain, policy: SigningPolicy, observer: Optional[SignedBlockObserver] = None):
         self.domain = domain
         self.policy = policy
-        self.observe = observe
+        self.observer = observer
+
+    async def close(self) -> None:
+        """Close the L1 clients of the policy and the observer (the feed calls this when it stops)."""
+        for part in (self.policy, self.observer):
+            close = getattr(part, "close", None)
+            if close is not None:
+                await close()
 
     async def __call__(self, block: Block, signature: bytes) -> Optional[str]:
         try:
@@ -167,6 +181,6 @@ class SignatureVerifier:
         reason = await self.policy.may_sign(signer, block)
         if reason is not None:
             return reason
-        if self.observe is not None:
-            await self.observe(block, signature, signer)
+        if self.observer is not None:
+            await self.observer.observe(block, signature, signer)
         return None

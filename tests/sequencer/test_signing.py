@@ -92,12 +92,13 @@ def test_the_verifier_takes_blocks_signed_by_an_active_staker_only(w3, staking, 
     domain = _domain(w3, staking)
     seen = []
 
-    async def observe(block, signature, signer):
-        seen.append((block.number, signer))
+    class Observer:
+        async def observe(self, block, signature, signer):
+            seen.append((block.number, signer))
 
     async def scenario():
         policy = ActiveSequencers(anvil.url, _raw(staking.address), cache_seconds=0)
-        verify = SignatureVerifier(domain, policy, observe)
+        verify = SignatureVerifier(domain, policy, Observer())
         try:
             block = _block(5)
             assert await verify(block, BlockSigner(domain, _key(S1))(block)) is None
@@ -109,7 +110,7 @@ def test_the_verifier_takes_blocks_signed_by_an_active_staker_only(w3, staking, 
             staking.as_account(S1).request_unlock()  # exiting: no longer in the set
             assert "not an active" in await verify(block, BlockSigner(domain, _key(S1))(block))
         finally:
-            await policy.close()
+            await verify.close()
 
     asyncio.run(scenario())
     assert seen == [(5, _raw(S1.address))]
