@@ -34,8 +34,8 @@ signed blocks for height N.
 
 from __future__ import annotations
 
-import logging
 import dataclasses
+import logging
 import os
 import time
 from typing import Callable, Optional

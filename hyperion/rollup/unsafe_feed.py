@@ -140,7 +140,6 @@ class UnsafeFeed:
             self.imported += 1
             await asyncio.sleep(0)
 
-
     async def _check_parent(self, number: int) -> None:
         """The sequencer's chain left ours below ``number + 1``: show its signed block ``number`` to the
         verify hook too (ours there may be safe already, so it would not be fetched again), so that a
