@@ -336,12 +336,17 @@ class DerivationPipeline:
         authority = self.config.batcher_authority
         if authority is None:
             return True
-        raw = await self.client.eth_call(authority, call_data("isAuthorizedBatcher(address)", batch.sender),
-                                         {"blockHash": hexd(block.hash)})
+        try:
+            raw = await self.client.eth_call(authority, call_data("isAuthorizedBatcher(address)", batch.sender),
+                                             {"blockHash": hexd(block.hash)})
+        except L1RpcError as exc:
+            if "revert" not in exc.message.lower():
+                raise  # the endpoint failed: retry this L1 block later rather than decide
+            raw = b""  # the contract refused to answer
         try:
             (authorized,) = decode_result(["bool"], raw)
-        except Exception:  # not the contract the config names (no code, another ABI): nobody is authorized
-            authorized = False
+        except Exception:  # no answer, or not the contract the config names (no code, another ABI)
+            authorized = False  # nobody is authorized
         if not authorized:
             log.warning("ignoring batch 0x%s in L1 block %d: its sender 0x%s is not an authorized batcher "
                         "(batcher authority 0x%s)", batch.tx_hash.hex(), block.number, batch.sender.hex(),

@@ -14,6 +14,8 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from hyperion.chain.blocks import decode_block
+from hyperion.rollup.deposits import parse_l1_info
 from hyperion.rollup.derivation import BATCH_SUBMITTED
 from hyperion.rollup.devnet import BATCHER, DEPLOYER, DevnetOptions, anvil_binary, rpc
 from hyperion.rollup.l1.transact import Sender
@@ -91,7 +93,11 @@ def test_the_staked_sequencers_signed_blocks_are_followed_and_their_signatures_k
 def test_blocks_signed_by_an_unstaked_key_are_refused_by_a_follower(net):
     wait_until(lambda: _unsafe_counts(net.misled.url)[1] >= 3, 180, "the misled follower to refuse 3 blocks")
     rogue_head = sync_status(net.rogue.url)["unsafe_l2"]["number"]
-    assert _signer_of(net, _signed(net.rogue.url, rogue_head)) == net.address(ROGUE)
+    signed = _signed(net.rogue.url, rogue_head)
+    assert _signer_of(net, signed) == net.address(ROGUE)
+    # the rogue wrote its own batcher address into its block's L1-attributes deposit (derivation writes the sender)
+    info = parse_l1_info(decode_block(bytes.fromhex(signed["block"][2:])).transactions[0])
+    assert info.batcher_hash == bytes(12) + net.address(ROGUE)
     assert _unsafe_counts(net.misled.url)[0] == 0
     assert "is not an active staked sequencer" in net.misled.log_text()
     assert f"0x{net.address(ROGUE).hex()}" in net.misled.log_text()
