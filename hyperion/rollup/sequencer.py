@@ -25,6 +25,7 @@ default, ``AlwaysLeader``, is the single sequencer of the rollup issue.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -63,11 +64,12 @@ class AlwaysLeader:
 
 class Sequencer:
     def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline,
-                 clock=time.time, leadership: Optional[Leadership] = None):
+                 clock=time.time, leadership: Optional[Leadership] = None, coinbase: Optional[bytes] = None):
         self.config = config
         self.chain = chain
         self.derivation = derivation
         self.clock = clock
+        self.coinbase = coinbase  # fee recipient of the blocks it builds (None: the genesis coinbase)
         self.leadership: Leadership = leadership if leadership is not None else AlwaysLeader()
         self.leading = True  # what the gate said last: a node that may not build polls instead of sleeping
         self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
@@ -117,6 +119,8 @@ class Sequencer:
                 self.omitted = [d.hash for d in deposits]
                 deposits = []
         attrs = attributes(self.config, parent, origin, deposits)
+        if self.coinbase is not None:
+            attrs = dataclasses.replace(attrs, coinbase=self.coinbase)
         in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
         try:
             block = chain.build_block(attrs, from_pool=in_drift)
