@@ -17,6 +17,11 @@ deposits that it adopts, every time it builds that epoch's first block
 (derivation refuses those blocks, then force-includes the deposits when the
 sequencing window has passed).
 
+Who may build is not the sequencer's own choice when several nodes share a
+chain: every block goes through a ``Leadership`` gate (a staked rotation
+schedule, an etcd lease; implemented in ``hyperion.sequencer``). The
+default, ``AlwaysLeader``, is the single sequencer of the rollup issue.
+
 In a staked sequencer set every block is signed: the ``signer`` hook
 (``hyperion.sequencer.signing``) returns the signature, which the node
 stores with the block and serves (``hyperion_getSignedBlock``). Two signed
@@ -38,7 +43,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from hyperion.chain.blocks import Block
 from hyperion.chain.errors import TxPoolError
@@ -56,14 +61,37 @@ EQUIVOCATION_DELAY = 3.0
 SIGNED_THROUGH_KEY = "signed_through"  # the highest L2 height this node signed a block at
 
 
+class Leadership(Protocol):
+    """The gate in front of every block this node builds."""
+
+    async def may_build(self, number: int, timestamp: int) -> bool:
+        """May this node build L2 block ``number`` (with ``timestamp``) now?"""
+
+    async def built(self, block) -> bool:
+        """Called after building, before the block is published; False = not accepted (the block is rolled back)."""
+
+
+class AlwaysLeader:
+    """One sequencer: it always leads."""
+
+    async def may_build(self, number: int, timestamp: int) -> bool:
+        return True
+
+    async def built(self, block) -> bool:
+        return True
+
+
 class Sequencer:
     def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline,
-                 clock=time.time, signer: Optional[Callable[[Block], bytes]] = None,
-                 batcher: Optional[bytes] = None):
+                 clock=time.time, leadership: Optional[Leadership] = None, coinbase: Optional[bytes] = None,
+                 signer: Optional[Callable[[Block], bytes]] = None, batcher: Optional[bytes] = None):
         self.config = config
         self.chain = chain
         self.derivation = derivation
         self.clock = clock
+        self.coinbase = coinbase  # fee recipient of the blocks it builds (None: the genesis coinbase)
+        self.leadership: Leadership = leadership if leadership is not None else AlwaysLeader()
+        self.leading = True  # what the gate said last: a node that may not build polls instead of sleeping
         self.signer = signer  # signs every block this node builds (staked sequencer set); None: unsigned
         self.batcher = batcher or config.batcher  # the L1 address that will post this node's batches
         equivocate_at = os.environ.get(EQUIVOCATE_ENV)
@@ -102,6 +130,9 @@ class Sequencer:
                 return None  # the test hook shows block N for a while before replacing it
             self._equivocate(self.equivocate_at)
         parent = chain.head_ref()
+        self.leading = await self.leadership.may_build(parent.number + 1, timestamp)
+        if not self.leading or chain.head().number != parent.number:  # the gate said no, or a peer's block arrived
+            return None
         try:
             origin = await self._choose_origin(parent, timestamp)
         except L1Reorg as exc:
@@ -117,11 +148,18 @@ class Sequencer:
                 self.omitted = [d.hash for d in deposits]
                 deposits = []
         attrs = attributes(self.config, parent, origin, deposits, batcher=self.batcher)
+        if self.coinbase is not None:
+            attrs = dataclasses.replace(attrs, coinbase=self.coinbase)
         in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
         try:
             block = chain.build_block(attrs, from_pool=in_drift)
         except InvalidBlock as exc:  # only a deposit can make this fail: the Portal's limits forbid it
             log.error("cannot build L2 block %d: %s", attrs.number, exc)
+            return None
+        if not await self.leadership.built(block):
+            self.leading = False
+            log.warning("L2 block %d was not accepted by the leadership gate: rolling it back", block.number)
+            self._offer_again(chain.rollback_to(block.number - 1))
             return None
         self._sign(block)
         if block.number == self.equivocate_at:
@@ -168,8 +206,11 @@ class Sequencer:
         while number > chain.safe_number and chain.ref(number).origin_number >= parent.origin_number:
             number -= 1
         log.warning("%s: rolling unsafe L2 blocks back from %d to %d", reason, parent.number, number)
-        for tx in chain.rollback_to(number):
+        self._offer_again(chain.rollback_to(number))
+
+    def _offer_again(self, transactions: list) -> None:
+        for tx in transactions:
             try:
-                chain.submit_transaction(tx)
+                self.chain.submit_transaction(tx)
             except TxPoolError:
                 pass

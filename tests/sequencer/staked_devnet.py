@@ -62,9 +62,9 @@ class StakedDevnet(Devnet):
         return node
 
     def rogue_sequencer(self) -> NodeProcess:
-        """A sequencer whose key holds no stake: it signs its blocks and tries to batch them with that key."""
+        """A sequencer whose key holds no stake: it signs its blocks with it (its batcher key) and tries to batch them."""
         env = {"HYPERION_ROGUE_KEY": self.key(ROGUE).hex()}
-        args = [*self._common_args(), "--role", "sequencer", "--sequencer-key", "env:HYPERION_ROGUE_KEY",
-                "--batcher-key", "env:HYPERION_ROGUE_KEY", "--data-availability", "calldata",
+        args = [*self._common_args(), "--role", "sequencer", "--batcher-key", "env:HYPERION_ROGUE_KEY",
+                "--data-availability", "calldata",
                 "--max-batch-delay", str(self.options.max_batch_delay)]
         return NodeProcess("rogue", args, env, self.workdir, free_port())
