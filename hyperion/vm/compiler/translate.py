@@ -18,11 +18,15 @@ dropped where the operands' widths rule out overflow. At every exit the
 virtual stack is written back to ``s`` with one slice assignment.
 
 Gas and stack bounds are checked per *block*: at the entry, after every
-instruction that reads the exact gas (GAS, CALL*, CREATE*, SSTORE) and
-after every conditional jump; a static jump merges its destination into
-the current block. Charging a block up front is exact for the reason
-code analysis gives (analysis.py): the only ways out of a block before
-its end are exceptional halts, which consume all gas anyway.
+instruction that reads the exact gas (GAS, CALL*, CREATE*, SSTORE) or
+may halt on a check other than gas (LOG*, RETURNDATACOPY, TSTORE:
+``opspec.MAY_HALT``) and after every conditional jump; a static jump
+merges its destination into the current block. Charging a block up front
+is exact for the reason code analysis gives (analysis.py): the only ways
+out of a block before its end are exceptional halts, which consume all
+gas anyway, and the halt reason is per-instruction execution's: a block
+that cannot pay its charge runs per instruction (``stepping``), and no
+check other than gas follows a dynamic charge inside a block.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Callable, Optional
 
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import memory as memory_instructions
-from hyperion.vm.opspec import ENDS_BLOCK, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
 from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
@@ -428,7 +432,7 @@ class _Trace:
                 self.close_block()
                 break
             pc += 1
-            if flags & NEEDS_EXACT_GAS:
+            if flags & ENDS_CHARGE:
                 self.close_block()
                 self.open_block(pc)
             elif not self.inline_jumps and pc < n and code[pc] == 0x5B:
