@@ -12,7 +12,10 @@ instruction). The case runs on a fresh state once per engine:
   the two block-charged tiers below;
 * ``interpreter``: MetisVM with the compiled tier off;
 * ``compiled``: the compiled tier forced on (threshold 0) from an empty
-  code cache, so every code, created ones included, runs compiled;
+  code cache, so every code, created ones included, runs compiled; the
+  per-transaction compile budget varies with the case index (1, 24, 200
+  or the default instructions), so that compiled traces and code run per
+  instruction while the budget is spent meet in every way;
 * ``pyrevm`` (``--pyrevm``, optional): revm through its Python bindings,
   for Cancun cases (pyrevm 0.3 does not implement Prague's calldata floor).
 
@@ -62,6 +65,7 @@ FORK_WEIGHTS = {  # recent forks carry most of the weight; every era is covered
 PYREVM_SPECS = {"Cancun": "CANCUN"}  # pyrevm 0.3.x lacks Prague's calldata floor (EIP-7623)
 MAX_TX_GAS = 2_000_000
 ENGINES = ("interpreter", "compiled", "stepping")
+COMPILE_BUDGETS = (1, 24, 200, None)  # instructions a transaction may compile (None: the default)
 
 
 @dataclass
@@ -172,6 +176,7 @@ def run_metisvm(case: Case, compiled: bool, stepping: bool = False) -> dict:
     from hyperion.primitives.secp256k1 import private_key_to_address
     from hyperion.primitives.transactions import FeeMarketTransaction, LegacyTransaction
     from hyperion.state.memory import MemoryState
+    from hyperion.vm.compiler.program import Program
     from hyperion.vm.compiler.tiering import TIERS
     from hyperion.vm.forks import get_fork
     from hyperion.vm.tracing import Tracer
@@ -186,10 +191,11 @@ def run_metisvm(case: Case, compiled: bool, stepping: bool = False) -> dict:
     base_fee = case.gas_price if fork.has_base_fee else 0
     env = BlockEnv(fork=fork, coinbase=COINBASE, number=1, timestamp=1000, base_fee=base_fee,
                    gas_limit=30_000_000)
-    saved = TIERS.enabled, TIERS.threshold
+    saved = TIERS.enabled, TIERS.threshold, Program.tx_budget
     TIERS.enabled, TIERS.threshold = compiled, 0
     if compiled:
         TIERS.clear()
+        Program.tx_budget = COMPILE_BUDGETS[case.index % len(COMPILE_BUDGETS)] or Program.tx_budget
     results = []
     try:
         for nonce, tx in enumerate(case.transactions):
@@ -214,7 +220,7 @@ def run_metisvm(case: Case, compiled: bool, stepping: bool = False) -> dict:
                 "created": None if result.contract_address is None else "0x" + result.contract_address.hex(),
             })
     finally:
-        TIERS.enabled, TIERS.threshold = saved
+        TIERS.enabled, TIERS.threshold, Program.tx_budget = saved
         if compiled:
             TIERS.clear()
     return {"transactions": results, "state_root": "0x" + state.state_root().hex()}

@@ -331,6 +331,11 @@ class LazyCodeAnalysis:
             entry = self._ops[pc] = (opcode, spec, self._decode(pc, opcode, spec)[0])
         return entry
 
+    def charges_itself(self, pc: int) -> bool:
+        """Whether the handler at ``pc`` charges its chain when entered by falling through into it
+        (a chain head after a JUMPI, GAS, CALL, a MAY_HALT instruction or a segment boundary)."""
+        return pc < len(self.code) and self._arrival(pc) in (_START, _EXACT)
+
     # -- chains -------------------------------------------------------------
     def _arrival(self, pc: int) -> int:
         """How control reaches ``pc`` from the instruction before it."""

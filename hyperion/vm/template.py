@@ -573,6 +573,8 @@ BASE_NAMESPACE: dict = {"M": M}
 class Instruction:
     """One template with its fork constants bound; renders every executable form."""
 
+    partials_built = 0  # partial evaluations made in this process (each costs about a millisecond)
+
     def __init__(self, fn: Callable, bindings: tuple, fixed: tuple = ()) -> None:
         template = template_of(fn)
         bound = dict(bindings)
@@ -621,10 +623,6 @@ class Instruction:
         # the same inputs give the same result anywhere in a trace: computed once (CSE)
         self.invariant = result is not None and (self.pure or (not body and _frame_invariant(result, set(inputs))))
         self.writes_memory = _may_write_memory(body + [result], namespace)
-        # a run-time check other than gas can halt it (a write in a static call, return data
-        # out of bounds, ...): the instruction table ends a charge block after it (MAY_HALT)
-        self.halts = frozenset(_halts_in(body + [result], namespace, set()))
-        self.may_halt = any(not issubclass(cls, OutOfGas) for cls in self.halts)
         # inputs a branch depends on: a constant there is worth a partial evaluation
         tested = _tested_names(body + [result])
         self.branch_inputs = tuple(name in tested and name not in self.reassigned for name in inputs)
@@ -645,6 +643,17 @@ class Instruction:
         self._handler = None
         self._direct = None
 
+    @property
+    def halts(self) -> frozenset:
+        """The ExceptionalHalt classes it may raise (from its body and the helpers it calls)."""
+        return frozenset(_halts_in(self.body + [self.result], self.namespace, set()))
+
+    @property
+    def may_halt(self) -> bool:
+        """A run-time check other than gas can halt it (a write in a static call, return data out
+        of bounds, ...): the instruction table ends a charge block after it (``opspec.MAY_HALT``)."""
+        return any(not issubclass(cls, OutOfGas) for cls in self.halts)
+
     def partial(self, values: tuple) -> "Instruction":
         """This instruction with the inputs whose ``values`` are not None fixed to those
         constants (branches on them resolved, arithmetic on them folded); one object per
@@ -655,6 +664,7 @@ class Instruction:
                 (name, value) for name, value in zip(self.inputs, values) if value is not None
             )
             instruction = self._partials[values] = Instruction(self.fn, tuple(self.bindings.items()), fixed)
+            Instruction.partials_built += 1
         return instruction
 
     # -- widths ---------------------------------------------------------------------

@@ -331,3 +331,47 @@ def test_instructions_that_may_halt_on_a_check_end_their_charge_block():
     code = assemble("6000" "6000" "6000" "3e", "6000" "50", "00")
     source = show(code, table_for(PRAGUE), LazyCodeAnalysis(code, table_for(PRAGUE)), [0])
     assert source.count("g = f.gas - ") == 2
+
+
+# -- compiling is bounded per transaction ----------------------------------------------------------
+
+def test_a_worst_case_contract_cannot_stall_a_transaction_on_compiling():
+    """A 6 KB contract made to be expensive to compile (every instruction reaches a new constant
+    memory offset: a partial evaluation each, the translator's costliest work) runs compiled from
+    its first call, yet no transaction spends more than its compile budget on it: the frame goes
+    on in the interpreter and later transactions compile the rest. Results never change."""
+    from hyperion.vm.compiler.program import Program
+    from hyperion.vm.compiler.translate import PARTIAL_COST
+
+    rng = random.Random(7)
+    chunks = []
+    while sum(map(len, chunks)) < 6_000:
+        offset = 0x4000 + 32 * rng.randrange(4096)
+        chunks.append(bytes.fromhex(f"62{offset:06x}" "51" "50" if rng.random() < 0.5 else f"6001" f"62{offset:06x}" "52"))
+        if rng.random() < 0.1:
+            chunks.append(b"\x5b")  # a JUMPDEST: another trace entry
+    code = b"".join(chunks) + b"\x00"
+    expected = run_code(code, 10_000_000, "interpreter")
+    TIERS.clear()
+    TIERS.enabled, TIERS.threshold = True, 0
+    budget = Program.tx_budget
+    per_tx = []
+    state = MemoryState()
+    state.set_account(SENDER, balance=10**20)
+    state.set_account(CONTRACT, code=code, storage={1: 1})
+    env = BlockEnv(fork=PRAGUE, base_fee=1)
+    program = None
+    for nonce in range(1000):
+        tx = FeeMarketTransaction(chain_id=1, nonce=nonce, max_priority_fee_per_gas=0, max_fee_per_gas=1,
+                                  gas=10_000_000, to=CONTRACT, value=0, data=b"", access_list=()).signed(KEY)
+        before = {} if program is None else dict(program.traces)
+        result = apply_transaction(state, env, tx)
+        assert (result.gas_used, result.success, result.error) == (expected[0], expected[1], expected[3])
+        program = next(p for p in TIERS.programs() if p.code == code)
+        spent = sum(trace.cost for pc, trace in program.traces.items() if pc not in before)
+        per_tx.append(spent)
+        if not spent:
+            break
+    assert per_tx[-1] == 0, "compiling never finished"
+    assert max(per_tx) <= budget + PARTIAL_COST  # a trace may pass the limit by one instruction
+    assert sum(per_tx) > 50 * budget  # compiling it all at once would have stalled the first call

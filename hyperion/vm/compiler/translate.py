@@ -37,9 +37,12 @@ from typing import Callable, Optional
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import memory as memory_instructions
 from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
-from hyperion.vm.template import WORD_BITS
+from hyperion.vm.template import WORD_BITS, Instruction
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
+# What a trace's size limit counts: an instruction is 1, a new partial evaluation of a template for
+# constant inputs (parsing and specializing its source: ~100x an instruction's translation) this much.
+PARTIAL_COST = 128
 PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
 _MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
 _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
@@ -103,13 +106,14 @@ class _Block:
 class TraceSource:
     """The result of translating one trace."""
 
-    __slots__ = ("name", "pc", "source", "instructions", "globals")
+    __slots__ = ("name", "pc", "source", "instructions", "cost", "globals")
 
-    def __init__(self, name: str, pc: int, source: str, instructions: int, globals_: dict) -> None:
+    def __init__(self, name: str, pc: int, source: str, instructions: int, cost: int, globals_: dict) -> None:
         self.name = name
         self.pc = pc
         self.source = source
         self.instructions = instructions  # EVM instructions translated
+        self.cost = cost  # the work it took, in instructions (see PARTIAL_COST)
         self.globals = globals_  # names the source needs, beyond the program's namespace
 
 
@@ -140,7 +144,8 @@ class Translator:
 
     # -- one trace -------------------------------------------------------------------
     def translate(self, entry: int, limit: int, inline_jumps: bool = True) -> TraceSource:
-        """The trace starting at ``entry``, at most ``limit`` instructions. Without
+        """The trace starting at ``entry``, of a cost at most about ``limit`` (instructions, and
+        ``PARTIAL_COST`` per new partial evaluation; it may pass the limit by one). Without
         ``inline_jumps`` the trace stops at jumps and JUMPDESTs (one basic block)."""
         return _Trace(self, entry, limit, inline_jumps).run()
 
@@ -165,7 +170,8 @@ class _Trace:
         self.low = 0  # stack height (n) proven at least this
         self.high = STACK_LIMIT  # ... and at most this
         self.block: Optional[_Block] = None
-        self.count = 0
+        self.count = 0  # instructions translated
+        self.cost = 0  # what the limit counts (see PARTIAL_COST)
         self.memory_known = 0  # memory is at least this long from here on (see emit_lines)
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
@@ -350,7 +356,7 @@ class _Trace:
                 self.close_block()
                 self.emit("raise Halt()")  # running off the end is STOP
                 break
-            if pc != self.entry and (pc in visited or self.count >= self.limit):
+            if pc != self.entry and (pc in visited or self.cost >= self.limit):
                 self.close_block()
                 self.leave_at(pc)
                 break
@@ -360,6 +366,7 @@ class _Trace:
                 break
             visited.add(pc)
             self.count += 1
+            self.cost += 1
             opcode = code[pc]
             spec = table[opcode]
             if self.t.comments:
@@ -394,7 +401,7 @@ class _Trace:
             if flags & IS_JUMP:
                 dest = self.pop()
                 if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
-                        and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                        and dest.value != self.entry and dest.value not in visited and self.cost < self.limit:
                     pc = dest.value  # a static jump: continue there, in the same block
                     continue
                 self.close_block()
@@ -408,7 +415,7 @@ class _Trace:
                         pc += 1  # never taken
                         continue
                     if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
-                            and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                            and dest.value != self.entry and dest.value not in visited and self.cost < self.limit:
                         pc = dest.value
                         continue
                     self.close_block()
@@ -508,7 +515,9 @@ class _Trace:
             # a constant that a branch tests: resolve the branch at compile time
             values = tuple(v.value if branch and isinstance(v, Const) else None
                            for v, branch in zip(operands, ins.branch_inputs))
+            built = Instruction.partials_built
             ins = ins.partial(values)
+            self.cost += PARTIAL_COST * (Instruction.partials_built - built)
             operands = [v for v, value in zip(operands, values) if value is None]
         atoms = tuple(self.load(v) if used else "None" for v, used in zip(operands, ins.used_inputs))
         key = None
@@ -588,4 +597,4 @@ class _Trace:
                 indent, text = item
                 out.append(pad * (indent - shift) + text)
         source = "\n".join(out) + "\n"
-        return TraceSource(name, entry, source, self.count, self.globals)
+        return TraceSource(name, entry, source, self.count, self.cost, self.globals)
