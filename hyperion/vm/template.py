@@ -573,8 +573,6 @@ BASE_NAMESPACE: dict = {"M": M}
 class Instruction:
     """One template with its fork constants bound; renders every executable form."""
 
-    partials_built = 0  # partial evaluations made in this process (each costs about a millisecond)
-
     def __init__(self, fn: Callable, bindings: tuple, fixed: tuple = ()) -> None:
         template = template_of(fn)
         bound = dict(bindings)
@@ -664,7 +662,6 @@ class Instruction:
                 (name, value) for name, value in zip(self.inputs, values) if value is not None
             )
             instruction = self._partials[values] = Instruction(self.fn, tuple(self.bindings.items()), fixed)
-            Instruction.partials_built += 1
         return instruction
 
     # -- widths ---------------------------------------------------------------------

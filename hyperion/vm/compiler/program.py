@@ -18,8 +18,8 @@ translations of each of its instructions.
 
 Compiling is inline but bounded per transaction: a transaction (every
 frame of it, every program) translates at most ``Program.tx_budget``
-instructions, where a new partial evaluation of a template counts as
-``translate.PARTIAL_COST`` (``ctx.compile_budget`` counts down). Once that is spent, a
+instructions, where a partial evaluation of a template new to the program
+counts as ``translate.PARTIAL_COST`` (``ctx.compile_budget`` counts down). Once that is spent, a
 frame that reaches a slot with no trace goes on in the interpreter
 (``stepping.interpret_from``), and the slot stays empty for a later
 transaction to compile. So the frame that makes a code hot

@@ -37,11 +37,12 @@ from typing import Callable, Optional
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import memory as memory_instructions
 from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
-from hyperion.vm.template import WORD_BITS, Instruction
+from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
-# What a trace's size limit counts: an instruction is 1, a new partial evaluation of a template for
-# constant inputs (parsing and specializing its source: ~100x an instruction's translation) this much.
+# What a trace's size limit counts: an instruction is 1, a program's first use of a partial evaluation
+# of a template for constant inputs (parsing and specializing its source: ~100x an instruction's
+# translation when the process makes it) this much.
 PARTIAL_COST = 128
 PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
 _MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
@@ -129,6 +130,10 @@ class Translator:
         self.comments = comments
         self.n = len(code)
         self.functions: dict = {}  # Instruction -> name of its direct function
+        # partial evaluations this program used: the first use of each counts PARTIAL_COST (whether
+        # or not the process had made it before, so that what compiles when is the program's own
+        # history: a fuzzer's reproducer compiles the same in a fresh process)
+        self.partials: set = set()
 
     def function_name(self, ins) -> str:
         """A global name for ``ins``'s direct function, unique within the program."""
@@ -145,7 +150,8 @@ class Translator:
     # -- one trace -------------------------------------------------------------------
     def translate(self, entry: int, limit: int, inline_jumps: bool = True) -> TraceSource:
         """The trace starting at ``entry``, of a cost at most about ``limit`` (instructions, and
-        ``PARTIAL_COST`` per new partial evaluation; it may pass the limit by one). Without
+        ``PARTIAL_COST`` per partial evaluation new to the program; it may pass the limit by one
+        instruction). Without
         ``inline_jumps`` the trace stops at jumps and JUMPDESTs (one basic block)."""
         return _Trace(self, entry, limit, inline_jumps).run()
 
@@ -515,9 +521,10 @@ class _Trace:
             # a constant that a branch tests: resolve the branch at compile time
             values = tuple(v.value if branch and isinstance(v, Const) else None
                            for v, branch in zip(operands, ins.branch_inputs))
-            built = Instruction.partials_built
+            if (ins, values) not in self.t.partials:  # its first use in this program
+                self.t.partials.add((ins, values))
+                self.cost += PARTIAL_COST
             ins = ins.partial(values)
-            self.cost += PARTIAL_COST * (Instruction.partials_built - built)
             operands = [v for v, value in zip(operands, values) if value is None]
         atoms = tuple(self.load(v) if used else "None" for v, used in zip(operands, ins.used_inputs))
         key = None
