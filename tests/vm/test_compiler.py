@@ -375,3 +375,24 @@ def test_a_worst_case_contract_cannot_stall_a_transaction_on_compiling():
     assert per_tx[-1] == 0, "compiling never finished"
     assert max(per_tx) <= budget + PARTIAL_COST  # a trace may pass the limit by one instruction
     assert sum(per_tx) > 50 * budget  # compiling it all at once would have stalled the first call
+
+
+def test_the_compile_budget_comes_from_the_environment(monkeypatch):
+    from hyperion.vm.compiler.program import Program
+    from hyperion.vm.compiler.tiering import BUDGET_ENV, UNLIMITED
+
+    saved = Program.tx_budget
+    try:
+        for text, budget in (("unlimited", UNLIMITED), (" 64 ", 64)):
+            monkeypatch.setenv(BUDGET_ENV, text)
+            Tiers()
+            assert Program.tx_budget == budget
+        for bad in ("0", "-3", "lots"):
+            monkeypatch.setenv(BUDGET_ENV, bad)
+            with pytest.raises(ValueError, match=BUDGET_ENV):
+                Tiers()
+        monkeypatch.delenv(BUDGET_ENV)
+        with pytest.raises(ValueError, match="compile budget"):
+            Tiers().configure(tx_budget=0)
+    finally:
+        Program.tx_budget = saved

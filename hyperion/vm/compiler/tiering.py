@@ -32,6 +32,8 @@ from hyperion.vm.compiler.program import Program
 DEFAULT_THRESHOLD = 2
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 THRESHOLD_ENV = "HYPERION_VM_COMPILE_THRESHOLD"  # "never", or an integer
+BUDGET_ENV = "HYPERION_VM_COMPILE_BUDGET"  # "unlimited", or an integer >= 1 (Program.tx_budget)
+UNLIMITED = 1 << 62
 
 
 class CodeEntry:
@@ -62,11 +64,29 @@ def _threshold_from_env() -> Optional[int]:
     return value
 
 
+def _budget_from_env() -> Optional[int]:
+    text = os.environ.get(BUDGET_ENV, "").strip().lower()
+    if not text:
+        return None
+    if text == "unlimited":
+        return UNLIMITED
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"${BUDGET_ENV} must be 'unlimited' or an integer >= 1, not {text!r}") from None
+    if value < 1:
+        raise ValueError(f"${BUDGET_ENV} must be >= 1")
+    return value
+
+
 class Tiers:
     """The tiering policy and the cache of compiled programs (one per process)."""
 
     def __init__(self) -> None:
         self.threshold: Optional[int] = _threshold_from_env()
+        budget = _budget_from_env()
+        if budget is not None:
+            Program.tx_budget = budget
         self.cache_bytes = DEFAULT_CACHE_BYTES
         self._lru: OrderedDict = OrderedDict()  # CodeEntry -> size
         self._bytes = 0
