@@ -207,6 +207,6 @@ class Attestor:
         while not stop():
             try:
                 self.tick()
-            except (ContractReverted, OSError, ValueError) as exc:  # an L1 or node hiccup: try again next round
+            except (ContractReverted, OSError, RuntimeError, ValueError) as exc:  # an L1 or node hiccup: next round
                 log.warning("attestor: %s", exc)
             time.sleep(interval)
