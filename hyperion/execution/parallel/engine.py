@@ -226,12 +226,21 @@ class ParallelEngine:
     ``blocktest --parallel`` does to check it. ``conflict_limit``: the share
     of re-executed transactions above which a block stops speculating.
     ``ways``: fixed shares of the three ways of ``CostModel.plan`` instead of
-    the measured plan (for tests that must see each way taken).
+    the measured plan (for checks that must see each way taken; with no share
+    for the coordinator alone, the first chunk goes to a worker too).
+    ``patience``: seconds the coordinator waits for a speculative chunk before
+    running it itself (None: a few transactions' measured time).
+    ``CHECK`` are the options of ``blocktest``/``statetest --parallel N``: every
+    block with transactions down the parallel path, every transaction run
+    speculatively and validated.
     """
+
+    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 60.0}
 
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
-                 start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None) -> None:
+                 start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None,
+                 patience: Optional[float] = None) -> None:
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.worker_count = workers
@@ -240,7 +249,7 @@ class ParallelEngine:
         self.chunk_size = chunk_size
         self.start_method = start_method
         self.ways = ways
-        self.patience: Optional[float] = None  # seconds to wait for a speculative chunk (None: measured)
+        self.patience = patience
         self.costs = CostModel()
         self._declined = 0
         self._workers: list[_Worker] = []
@@ -520,8 +529,9 @@ class _BlockRun:
         """Commit in block order: a worker's validated result, or, where no worker holds the
         transaction (the coordinator's share, or after a fallback), a direct run."""
         count = len(self.transactions)
-        self.next_dispatch = min(count, self.chunk)  # the first chunk is the coordinator's
-        self.assigned[0] = self.next_dispatch
+        ways = self.engine.ways
+        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
+            self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
         for w in self.workers:
             self._dispatch(w)
         transactions = self.transactions
@@ -587,12 +597,15 @@ class _BlockRun:
         prior = self.engine.costs
         times, runs = self.times, self.runs
         weight = 64  # (transactions the prior counts for)
-        direct = (prior.direct * weight + times[_DIRECT]) / (weight + runs[_DIRECT])
+        if runs[_DIRECT] or not runs[_GIVEN]:
+            direct = (prior.direct * weight + times[_DIRECT]) / (weight + runs[_DIRECT])
+        else:  # every sender known (a block built from the pool): scale the runs without recovery
+            direct = (prior.direct * weight + times[_GIVEN] / (1.0 - prior.recovery)) / (weight + runs[_GIVEN])
 
         def ratio(prior_ratio: float, stretch: int) -> float:
             return (prior_ratio * direct * weight + times[stretch]) / (weight + runs[stretch]) / direct
 
-        given = ratio(1.0 - prior.recovery, _GIVEN)
+        given = ratio(1.0 - prior.recovery, _GIVEN) if runs[_DIRECT] else 1.0 - prior.recovery
         commit = ((prior.commit * direct * weight + times[_COMMIT] + self.exchange_time)
                   / (weight + runs[_COMMIT]) / direct)
         relay = (prior.relay * direct * weight + self.relay_time) / (weight + runs[_RECOVER]) / direct
@@ -849,8 +862,8 @@ class _BlockRun:
                 old = getattr(costs, name)
                 setattr(costs, name, old + (getattr(measured, name) - old) * min(0.5, samples / 256))
 
-        learn("direct", runs[_DIRECT])
-        learn("recovery", min(runs[_DIRECT] or 32, runs[_GIVEN]))
+        learn("direct", runs[_DIRECT] or runs[_GIVEN])
+        learn("recovery", min(runs[_DIRECT], runs[_GIVEN]))
         learn("speculative", runs[_SPECULATIVE])
         learn("recover", runs[_RECOVER])
         learn("commit", runs[_COMMIT])
