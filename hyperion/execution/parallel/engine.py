@@ -133,9 +133,9 @@ class CostModel:
 
     def estimate(self, transactions: int, workers: int, unrecovered: float = 1.0) -> tuple[float, float]:
         """(parallel, sequential) seconds for a block of ``transactions`` without conflicts."""
-        a, b, c, time_ = self.plan(workers, unrecovered)
-        per_transaction = transactions * self.direct
-        return per_transaction * time_ + self.overhead, per_transaction * (1.0 - self.recovery * (1.0 - unrecovered))
+        time_ = self.plan(workers, unrecovered)[3]
+        block = transactions * self.direct
+        return block * time_ + self.overhead, block * (1.0 - self.recovery * (1.0 - unrecovered))
 
 
 class TransactionNotIncludable(Exception):
@@ -329,8 +329,8 @@ class ParallelEngine:
         if intermediate_roots:
             return "pre-Byzantium receipts carry a state root per transaction"
         if self.min_transactions > 1:
-            unrecovered = sum(1 for tx in transactions if getattr(tx, "_sender", None) is None) / len(transactions)
-            parallel, sequential = self.costs.estimate(len(transactions), self.worker_count - 1, unrecovered)
+            parallel, sequential = self.costs.estimate(len(transactions), self.worker_count - 1,
+                                                       unrecovered_share(transactions))
             if parallel > WORTH_IT * sequential:
                 self._declined += 1
                 if self._declined % RETRY_AFTER:  # (every RETRY_AFTER-th such block runs in parallel
@@ -340,6 +340,13 @@ class ParallelEngine:
 
 
 _ENGINES: "weakref.WeakSet[ParallelEngine]" = weakref.WeakSet()
+
+
+def unrecovered_share(transactions: Sequence) -> float:
+    """The share of ``transactions`` whose sender is not known yet (recovered, or set by the node)."""
+    if not transactions:
+        return 0.0
+    return sum(1 for tx in transactions if getattr(tx, "_sender", None) is None) / len(transactions)
 
 
 @atexit.register
@@ -432,8 +439,9 @@ class _BlockRun:
 
     The block is cut into chunks in order, and each goes one of the three
     ways of ``CostModel.plan`` (in the shares the costs measured so far give;
-    the first chunk always stays with the coordinator, which runs it while the
-    workers take the block in): the coordinator keeps it (A); a worker
+    the first chunk stays with the coordinator, which runs it while the
+    workers take the block in, unless fixed ``ways`` give it no share): the
+    coordinator keeps it (A); a worker
     recovers its senders ahead and the coordinator runs it (B: a sender not
     back in time is recovered here, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
@@ -468,8 +476,7 @@ class _BlockRun:
         self.speculating = False  # ... and do: C is in the plan (else nothing reads them)
         self.skip_shared = tuple(address for address in (env.coinbase, base_fee_recipient) if address)
         count = len(transactions)
-        self.unrecovered = (sum(1 for tx in transactions if getattr(tx, "_sender", None) is None) / count
-                            if count else 0.0)
+        self.unrecovered = unrecovered_share(transactions)
         self.chunk = engine.chunk_size or max(1, min(64, count // ((engine.worker_count + 1) * 4)))
         # CPU seconds and transactions measured in this block (see ``CostModel``), by stretch
         self.times = [0.0, 0.0, 0.0, 0.0, 0.0]  # direct (recovering), direct (sender known), commit,
