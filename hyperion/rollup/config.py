@@ -109,6 +109,7 @@ class RollupConfig:
         config.automine = False
         config.block_time = None
         config.base_fee_recipient = None
+        config.exec_workers = None  # the machine's cores: blocks run in parallel where the costs say it pays
         return config
 
     @property
