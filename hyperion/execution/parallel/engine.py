@@ -251,6 +251,9 @@ class ParallelEngine:
         self.ways = ways
         self.patience = patience
         self.costs = CostModel()
+        self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
+        self._realized_blocks = 0
+        self._expected: Optional[float] = None  # the sequential estimate of the block being run
         self._declined = 0
         self._workers: list[_Worker] = []
         self._block_id = 0
@@ -272,6 +275,7 @@ class ParallelEngine:
                 context.set_forkserver_preload([worker_module.__name__])
             while len(live) < wanted:
                 live.append(_Worker(context, len(live)))
+            self._expected = None  # (a block that starts workers, or is their first, measures their start-up)
         self._workers = live
         return live
 
@@ -315,6 +319,7 @@ class ParallelEngine:
             report.coordinator_cpu = time.process_time() - cpu_start
             report.ways = tuple(block.assigned)
             block.learn_costs()
+            self._realized(report)
             self.last_report = report
             self.tally[report.summary()] += 1
         return outcome
@@ -328,15 +333,33 @@ class ParallelEngine:
             return f"small block ({len(transactions)} transactions < {self.min_transactions})"
         if intermediate_roots:
             return "pre-Byzantium receipts carry a state root per transaction"
+        self._expected = None
         if self.min_transactions > 1:
             parallel, sequential = self.costs.estimate(len(transactions), self.worker_count - 1,
                                                        unrecovered_share(transactions))
+            why = None
             if parallel > WORTH_IT * sequential:
+                why = f"estimated {parallel * 1e3:.1f} ms in parallel vs {sequential * 1e3:.1f} ms sequentially"
+            elif self._realized_blocks >= 2 and self.realized > WORTH_IT:
+                why = f"recent parallel blocks took {self.realized:.2f} of their sequential estimate"
+            if why is not None:
                 self._declined += 1
                 if self._declined % RETRY_AFTER:  # (every RETRY_AFTER-th such block runs in parallel
-                    return (f"not worth it: estimated {parallel * 1e3:.1f} ms in parallel vs "  # to measure again)
-                            f"{sequential * 1e3:.1f} ms sequentially")
+                    return f"not worth it: {why}"  # to measure again)
+            self._expected = sequential
         return None
+
+    def _realized(self, report: BlockReport) -> None:
+        """After a block that ran in parallel by the policy: the busiest process's CPU time over the
+        sequential estimate, averaged over recent blocks (``realized``). It catches what the cost
+        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure)."""
+        expected = self._expected
+        if not expected or report.mode != "parallel" or report.reason:
+            return
+        busiest = max(report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
+        ratio = busiest / expected
+        self.realized = ratio if self.realized is None else (self.realized + ratio) / 2
+        self._realized_blocks += 1
 
 
 _ENGINES: "weakref.WeakSet[ParallelEngine]" = weakref.WeakSet()

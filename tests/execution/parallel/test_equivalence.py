@@ -266,3 +266,19 @@ def test_blocks_the_costs_say_do_not_pay_run_sequentially_and_are_retried_now_an
         assert executor.last_report.mode == "parallel"  # the 16th runs in parallel, to measure again
     finally:
         executor.close()
+
+
+def test_blocks_run_sequentially_when_recent_parallel_blocks_did_not_pay(world):
+    """What the cost model misses is caught by what parallel blocks really cost (busiest process's CPU
+    time over the sequential estimate): above WORTH_IT, blocks run sequentially."""
+    executor = ParallelExecutor(2)  # default policy
+    try:
+        world.nonces = [0] * SENDERS
+        txs = [W.eth_transfer(world, i % SENDERS, SHARED[0]) for i in range(40)]
+        engine = executor.engine
+        engine.costs = engine_module.CostModel(direct=5e-3)  # (the estimate alone says: parallel)
+        engine.realized, engine._realized_blocks = 1.5, 2
+        executor.execute(pre_state(world), env_for("Prague"), txs, ExecutionOptions())
+        assert "not worth it: recent parallel blocks took 1.50" in executor.last_report.reason
+    finally:
+        executor.close()
