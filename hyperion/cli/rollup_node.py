@@ -2,8 +2,14 @@
 
 The rollup options of ``hyperion node`` live here (``add_rollup_arguments``
 is called by ``hyperion.cli.node``), and so does running one (``run``).
+With ``--sequencer-key`` the node is one member of a staked sequencer set
+(the rollup config's ``sequencer_staking`` and ``sequencer_schedule``, see docs/sequencer.md): it builds
+only in its turn of the L1 schedule (``hyperion.sequencer.rotation``), its
+blocks pay its staking address, its batcher posts with that key, and it
+imports the other members' blocks from their feeds (``--peer URL``, repeated).
+
 Keys (``--batcher-key``, ``--proposer-key``, ``--challenger-key``,
-``--resolver-key``) are 32-byte hex, ``env:NAME`` or ``file:PATH``, so they
+``--resolver-key``, ``--sequencer-key``) are 32-byte hex, ``env:NAME`` or ``file:PATH``, so they
 need not appear in the process list.
 """
 
@@ -41,6 +47,12 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--follow-unsafe", action="store_true",
                        help="follower: also import the sequencer's unsafe blocks over its WebSocket feed "
                             "(low latency; what L1 derives still wins)")
+    group.add_argument("--peer", action="append", default=[], metavar="URL",
+                       help="another sequencer of the set (repeat the flag): import its unsafe blocks over its "
+                            "WebSocket feed")
+    group.add_argument("--sequencer-key", metavar="KEY",
+                       help="sequencer: this member's staking key in the rollup's sequencer set (builds in its "
+                            "turn of the L1 schedule; also the batcher key unless --batcher-key is given)")
     group.add_argument("--batcher-key", metavar="KEY", help="sequencer: the L1 key of the authorized batcher")
     group.add_argument("--proposer-key", metavar="KEY", help="sequencer: the L1 key of the output proposer")
     group.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
@@ -64,6 +76,9 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ha-rpc-url", metavar="URL",
                        help="this replica's JSON-RPC URL as the other replicas reach it: while it leads, they "
                             "forward the transactions they receive to it (default http://HOST:PORT)")
+    group.add_argument("--report-equivocation", metavar="KEY",
+                       help="staked sequencer set, with --follow-unsafe: prove on L1 any two blocks one sequencer "
+                            "signed for one height (this L1 key pays the gas and earns the reporter's share)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -124,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
         challenger_key=parse_key(args.challenger_key, "--challenger-key") if args.challenge else None,
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
         data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
-        follow_unsafe=args.follow_unsafe)
+        follow_unsafe=args.follow_unsafe, peers=tuple(args.peer))
+    sequencer_key = parse_key(args.sequencer_key, "--sequencer-key")
+    if sequencer_key is not None:
+        if args.role != "sequencer":
+            raise UsageError("--sequencer-key needs --role sequencer")
+        options.batcher_key = options.batcher_key or sequencer_key
+    _staked_set_hooks(config, options, args)
     from hyperion.ai.chainstore import ai_precompiles_variant
 
     config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
@@ -140,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     chain = node.chain
+    if sequencer_key is not None:
+        _join_the_sequencer_set(config, options, node, sequencer_key)
+    elif options.block_verifier is not None:
+        _check_signers_against_the_schedule(config, options, node)
     if args.ha:
         _join_ha_group(node, config, args)
     log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
@@ -181,6 +206,89 @@ def _own_rpc_url(args: argparse.Namespace) -> Optional[str]:
         return None  # a port chosen at start is not known here: no forwarding to this replica
     host = socket.gethostname() if args.host in ("0.0.0.0", "::", "") else args.host
     return f"http://{host}:{args.port}"
+
+
+def _staked_set_hooks(config, options, args: argparse.Namespace) -> None:
+    """Signing and signature checks when the rollup config names a SequencerStaking contract."""
+    from hyperion.sequencer.signing import (ActiveSequencers, BlockDomain, BlockSigner, SignatureVerifier,
+                                            staking_address)
+
+    try:
+        staking = staking_address(config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if staking is None:
+        if args.report_equivocation:
+            raise UsageError("--report-equivocation needs a rollup config that names sequencer_staking")
+        return
+    domain = BlockDomain.of(config)
+    if args.role == "sequencer":
+        key = parse_key(args.sequencer_key, "--sequencer-key") or options.batcher_key
+        if key is None:
+            raise UsageError("a sequencer of a staked set needs --sequencer-key (or --batcher-key) to sign its blocks")
+        options.block_signer = BlockSigner(domain, key)
+    fed = args.peer if args.role == "sequencer" else args.follow_unsafe  # blocks of others come in
+    if fed:
+        watcher = None
+        reporter = parse_key(args.report_equivocation, "--report-equivocation")
+        if reporter is not None:
+            from hyperion.sequencer.equivocation import EquivocationWatcher
+
+            watcher = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id)
+        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), watcher)
+    elif args.report_equivocation:
+        raise UsageError("--report-equivocation watches the unsafe feed: it needs --follow-unsafe (or --peer)")
+
+
+def _join_the_sequencer_set(config, options, node, key: bytes) -> None:
+    """Gate the node's sequencer on its turn in the staked schedule; its blocks pay its staking address."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from hyperion.sequencer.rotation import RotationLeadership, SequencerSet
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    try:
+        sequencer_set = SequencerSet.from_config(config)
+    except ValueError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    if sequencer_set is None:
+        node.close()
+        raise UsageError("--sequencer-key: the rollup config names no sequencer_staking contract and schedule")
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+    w3 = Web3(Web3.HTTPProvider(options.l1_rpc_url, request_kwargs={"timeout": 30}))
+    leadership = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
+                                    sequencer_set.params, me)
+    options.leadership, options.fork_choice, options.coinbase = leadership, leadership.keep_ours, me
+    if options.block_verifier is not None:  # peers' blocks: signed by the member whose turn it was
+        from hyperion.sequencer.signing import ScheduledSequencers
+
+        options.block_verifier.policy = ScheduledSequencers(leadership)
+    logging.getLogger("hyperion.node").info("sequencer set member 0x%s (staking %s, epoch %d blocks, takeover "
+                                            "after %ds)", me.hex(), sequencer_set.staking,
+                                            sequencer_set.params.epoch_length, sequencer_set.params.takeover_seconds)
+
+
+def _check_signers_against_the_schedule(config, options, node) -> None:
+    """A follower of a rotating set accepts a fed block only from the member whose turn it was (not any staker)."""
+    from web3 import Web3
+
+    from hyperion.sequencer.rotation import SCHEDULE_KEY, RotationLeadership, SequencerSet
+    from hyperion.sequencer.signing import ScheduledSequencers
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    if config.extra.get(SCHEDULE_KEY) is None:
+        return  # no schedule: any active staker may sign
+    try:
+        sequencer_set = SequencerSet.from_config(config)
+    except ValueError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    w3 = Web3(Web3.HTTPProvider(options.l1_rpc_url, request_kwargs={"timeout": 30}))
+    schedule = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
+                                  sequencer_set.params, bytes(20))  # reads the schedule, never builds
+    options.block_verifier.policy = ScheduledSequencers(schedule)
 
 
 async def _serve(node, args: argparse.Namespace) -> None:

@@ -51,6 +51,7 @@ log = logging.getLogger("hyperion.rollup.engine")
 
 ROLLUP_TABLE = "rollup"
 DERIVED_FROM_TABLE = "rollup_derived"
+SIGNATURES_TABLE = "rollup_signatures"  # block hash -> the sequencer's signature over it (staked sequencer set)
 _SAFE = b"safe"
 _FINALIZED = b"finalized"
 
@@ -88,6 +89,7 @@ class PayloadAttributes:
     deposits: tuple          # the L1-attributes deposit, then the epoch's user deposits
     transactions: tuple = ()  # sequenced transactions from a batch
     claim: Optional[BlockBatch] = None  # the batch's header claim (None: the protocol fills the block itself)
+    coinbase: Optional[bytes] = None  # the fee recipient (None: the genesis coinbase)
 
     @property
     def all_transactions(self) -> tuple:
@@ -179,6 +181,17 @@ class RollupChain(Chain):
                 self.db.chain_put(ROLLUP_TABLE, _SAFE, _number_key(number))
                 self.safe_number = number
 
+    def store_signature(self, block_hash: bytes, signature: bytes) -> None:
+        """Keep the sequencer's signature over a block (the one this node built, or one it imported).
+
+        Keyed by block hash, so a block that is rolled back keeps its
+        signature: two signed blocks at one height are evidence.
+        """
+        self.db.chain_put(SIGNATURES_TABLE, bytes(block_hash), bytes(signature))
+
+    def signature(self, block_hash: bytes) -> Optional[bytes]:
+        return self.db.chain_get(SIGNATURES_TABLE, bytes(block_hash))
+
     def mark_finalized(self, number: int) -> None:
         with self._lock:
             number = min(number, self.safe_number)
@@ -219,7 +232,8 @@ class RollupChain(Chain):
         """A builder under the rules block import applies to this block (its fork by its timestamp)."""
         config, spec = self.config, self.spec
         return BlockBuilder(pending, parent.header, rules=self._rules_after(parent.header, attrs.timestamp),
-                            chain_id=self.chain_id, timestamp=attrs.timestamp, coinbase=config.coinbase,
+                            chain_id=self.chain_id, timestamp=attrs.timestamp,
+                            coinbase=attrs.coinbase or config.coinbase,
                             gas_limit=config.gas_limit, extra_data=config.extra_data,
                             block_hash=self._block_hash_reader(parent.number + 1), beacon_root=attrs.beacon_root,
                             prev_randao=attrs.prev_randao, base_fee_recipient=spec.base_fee_recipient,
@@ -256,7 +270,7 @@ class RollupChain(Chain):
         rules = self._rules_after(parent, attrs.timestamp)
         transactions = list(attrs.all_transactions)
         header = Header(
-            parent_hash=parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=self.config.coinbase,
+            parent_hash=parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=attrs.coinbase or self.config.coinbase,
             state_root=claim.state_root, transactions_root=ordered_trie_root([tx.encode() for tx in transactions]),
             receipts_root=claim.receipts_root, logs_bloom=claim.logs_bloom, difficulty=0, number=attrs.number,
             gas_limit=self.config.gas_limit, gas_used=claim.gas_used, timestamp=attrs.timestamp,
