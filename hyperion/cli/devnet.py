@@ -65,15 +65,14 @@ def run(args: argparse.Namespace) -> int:
         devnet = Devnet(options)
     else:
         from hyperion.sequencer.devnet import SequencerSetDevnet, SequencerSetOptions
+        from hyperion.sequencer.schedule import ScheduleParams
 
         set_options = SequencerSetOptions(sequencers=args.sequencers, epoch_length=args.epoch_length,
                                           takeover_seconds=args.takeover_seconds)
         try:
             set_options.stake_amounts()
-            from hyperion.sequencer.schedule import ScheduleError, ScheduleParams
-
             ScheduleParams(args.epoch_length, set_options.seed_lookback, args.takeover_seconds)
-        except (ValueError, ScheduleError) as exc:
+        except ValueError as exc:  # ScheduleError is one
             raise UsageError(str(exc)) from None
         devnet = SequencerSetDevnet(options, set_options)
     stop = threading.Event()
