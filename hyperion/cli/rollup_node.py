@@ -63,6 +63,9 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--challenger-key", metavar="KEY", help="the L1 key that pays challenger bonds")
     group.add_argument("--resolver-key", metavar="KEY",
                        help="vote on disputes' final step as a member of the resolver set")
+    group.add_argument("--report-equivocation", metavar="KEY",
+                       help="staked sequencer set, with --follow-unsafe: prove on L1 any two blocks one sequencer "
+                            "signed for one height (this L1 key pays the gas and earns the reporter's share)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -118,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if args.role != "sequencer":
             raise UsageError("--sequencer-key needs --role sequencer")
         options.batcher_key = options.batcher_key or sequencer_key
+    _staked_set_hooks(config, options, args)
     from hyperion.ai.chainstore import ai_precompiles_variant
 
     config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
@@ -147,6 +151,38 @@ def run(args: argparse.Namespace) -> int:
         node.close()
         log.info("stopped")
     return EXIT_OK
+
+
+def _staked_set_hooks(config, options, args: argparse.Namespace) -> None:
+    """Signing and signature checks when the rollup config names a SequencerStaking contract."""
+    from hyperion.sequencer.signing import (ActiveSequencers, BlockDomain, BlockSigner, SignatureVerifier,
+                                            staking_address)
+
+    try:
+        staking = staking_address(config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if staking is None:
+        if args.report_equivocation:
+            raise UsageError("--report-equivocation needs a rollup config that names sequencer_staking")
+        return
+    domain = BlockDomain.of(config)
+    if args.role == "sequencer":
+        key = parse_key(args.sequencer_key, "--sequencer-key") or options.batcher_key
+        if key is None:
+            raise UsageError("a sequencer of a staked set needs --sequencer-key (or --batcher-key) to sign its blocks")
+        options.block_signer = BlockSigner(domain, key)
+    fed = args.peer if args.role == "sequencer" else args.follow_unsafe  # blocks of others come in
+    if fed:
+        watcher = None
+        reporter = parse_key(args.report_equivocation, "--report-equivocation")
+        if reporter is not None:
+            from hyperion.sequencer.equivocation import EquivocationWatcher
+
+            watcher = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id)
+        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), watcher)
+    elif args.report_equivocation:
+        raise UsageError("--report-equivocation watches the unsafe feed: it needs --follow-unsafe (or --peer)")
 
 
 def _join_the_sequencer_set(config, options, node, key: bytes) -> None:

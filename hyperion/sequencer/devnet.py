@@ -123,7 +123,7 @@ class SequencerSetDevnet(Devnet):
 
         self.batcher_authority = deploy_batcher_authority(w3, self.key(0), self.staking)
         use_batcher_authority(w3, self.key(0), self.deployment.batch_inbox, self.batcher_authority)
-        self.config.extra["batcher_authority"] = self.batcher_authority
+        self.config.batcher_authority = bytes.fromhex(self.batcher_authority[2:])
 
     def make_set_sequencer(self, position: int, ports: list[int]) -> NodeProcess:
         options = self.options

@@ -79,6 +79,23 @@ def test_compiled_equals_interpreted_and_stepped(code, gas):
     assert compiled[:4] == run_code(code, gas, "stepping")[:4]
 
 
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(programs(), long_programs()), st.integers(21_000, 120_000), st.sampled_from((1, 5, 30, 200)))
+def test_a_spent_compile_budget_hands_the_frame_to_the_interpreter_exactly(code, gas, budget):
+    # a tiny budget per transaction: traces cut short, then the interpreter takes over wherever the
+    # frame reaches an uncompiled slot (a continuation in mid-chain, a JUMPDEST, a chain head)
+    from hyperion.vm.compiler.program import Program
+
+    saved = Program.tx_budget
+    Program.tx_budget = budget
+    try:
+        compiled = agree(code, gas)
+        assert compiled[:4] == run_code(code, gas, "stepping")[:4]
+    finally:
+        Program.tx_budget = saved
+
+
 @settings(max_examples=60, deadline=None)
 @given(programs(), st.integers(21_000, 80_000),
        st.sampled_from((FRONTIER, TANGERINE_WHISTLE, CONSTANTINOPLE, ISTANBUL, BERLIN, OSAKA)))
