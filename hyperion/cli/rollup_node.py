@@ -139,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     chain = node.chain
     if sequencer_key is not None:
         _join_the_sequencer_set(config, options, node, sequencer_key)
+    elif options.block_verifier is not None:
+        _check_signers_against_the_schedule(config, options, node)
     log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
              chain.chain_id, chain.head().number, chain.safe_number, data_dir or "memory",
              time.monotonic() - started)
@@ -206,9 +208,34 @@ def _join_the_sequencer_set(config, options, node, key: bytes) -> None:
     leadership = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
                                     sequencer_set.params, me)
     options.leadership, options.fork_choice, options.coinbase = leadership, leadership.keep_ours, me
+    if options.block_verifier is not None:  # peers' blocks: signed by the member whose turn it was
+        from hyperion.sequencer.signing import ScheduledSequencers
+
+        options.block_verifier.policy = ScheduledSequencers(leadership)
     logging.getLogger("hyperion.node").info("sequencer set member 0x%s (staking %s, epoch %d blocks, takeover "
                                             "after %ds)", me.hex(), sequencer_set.staking,
                                             sequencer_set.params.epoch_length, sequencer_set.params.takeover_seconds)
+
+
+def _check_signers_against_the_schedule(config, options, node) -> None:
+    """A follower of a rotating set accepts a fed block only from the member whose turn it was (not any staker)."""
+    from web3 import Web3
+
+    from hyperion.sequencer.rotation import SCHEDULE_KEY, RotationLeadership, SequencerSet
+    from hyperion.sequencer.signing import ScheduledSequencers
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    if config.extra.get(SCHEDULE_KEY) is None:
+        return  # no schedule: any active staker may sign
+    try:
+        sequencer_set = SequencerSet.from_config(config)
+    except ValueError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    w3 = Web3(Web3.HTTPProvider(options.l1_rpc_url, request_kwargs={"timeout": 30}))
+    schedule = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
+                                  sequencer_set.params, bytes(20))  # reads the schedule, never builds
+    options.block_verifier.policy = ScheduledSequencers(schedule)
 
 
 async def _serve(node, args: argparse.Namespace) -> None:

@@ -13,8 +13,10 @@ second block at that height.
   (65 bytes, v 27 or 28, s in the lower half), or ``BadSignature``.
 - ``SignatureVerifier``: the unsafe feed's ``verify(block, signature)`` hook.
   A block is accepted when its signature recovers to a sequencer that the
-  ``policy`` says may have built it; by default (``ActiveSequencers``) any
-  sequencer active in SequencerStaking at the L1 head. Every accepted
+  ``policy`` says may have built it: with a rotation schedule in the rollup
+  config (``ScheduledSequencers``), the block's builder whose turn had come;
+  without one (``ActiveSequencers``), any sequencer active in
+  SequencerStaking at the L1 head. Every accepted
   signed block is shown to the ``observer`` (the equivocation watcher).
 
 The rollup config names the staking contract (``sequencer_staking``); the
@@ -32,13 +34,15 @@ from hyperion.primitives.secp256k1 import InvalidSignature, recover_address, sig
 from hyperion.rollup.config import RollupConfig
 from hyperion.rollup.l1client import L1Client
 from hyperion.rollup.l1tx import call_data, decode_result
-from hyperion.sequencer.staking import block_digest
+from hyperion.sequencer.schedule import ScheduleError
+from hyperion.sequencer.staking import SeedNotYetKnown, block_digest
 
 log = logging.getLogger("hyperion.sequencer.signing")
 
 SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 SIGNATURE_LENGTH = 65
 ACTIVE_CACHE_SECONDS = 2.0
+MAX_TURNS = 32  # the schedule's order wraps around after at most this many sequencers
 
 
 class BadSignature(ValueError):
@@ -184,3 +188,33 @@ class SignatureVerifier:
         if self.observer is not None:
             await self.observer.observe(block, signature, signer)
         return None
+
+
+class ScheduledSequencers:
+    """The signer must be the block's builder (its coinbase) and a sequencer whose turn for the block had
+    come by the time the block arrived: the epoch's scheduled sequencer, or a backup once the block was
+    late enough (``hyperion.sequencer.rotation``: the schedule read from L1; ejected members skipped).
+
+    ``schedule`` is a ``RotationLeadership`` (any object with its ``responsible(number, timestamp, now)``
+    and ``params``); the follower's own chain gives the builder of the parent block.
+    """
+
+    def __init__(self, schedule, clock=time.time):
+        self.schedule = schedule
+        self.clock = clock
+
+    async def may_sign(self, signer: bytes, block: Block) -> Optional[str]:
+        header = block.header
+        if bytes(header.coinbase) != signer:
+            return f"signer 0x{signer.hex()} is not the block's builder 0x{bytes(header.coinbase).hex()}"
+        late = max(0.0, self.clock() - header.timestamp)
+        takeover = self.schedule.params.takeover_seconds
+        try:
+            turns = {await self.schedule.responsible(block.number, header.timestamp, header.timestamp + k * takeover)
+                     for k in range(min(int(late // takeover) + 1, MAX_TURNS))}
+        except (SeedNotYetKnown, ScheduleError) as exc:
+            return f"the schedule of L2 block {block.number} is not known: {exc}"
+        if signer in turns:
+            return None
+        return (f"signer 0x{signer.hex()} is not the sequencer responsible for L2 block {block.number} "
+                f"{late:.0f}s after its time (the schedule names {', '.join('0x' + a.hex() for a in sorted(turns))})")
