@@ -26,13 +26,11 @@ from web3 import Web3
 from hyperion.predeploys.genesis import predeploy_alloc
 from hyperion.predeploys.plan import FEE_VAULT_ADDRESS
 from hyperion.rollup.devnet import DevnetOptions, anvil_binary
+from hyperion.sequencer.devnet import SequencerSetDevnet, SequencerSetOptions
 from hyperion.sequencer.staking import SequencerStakingClient
 from tests.rollup.e2e.conftest import BASE_OPTIONS, wait_safe, web3_of
 
 pytestmark = pytest.mark.e2e
-# seqrotate's multi-sequencer devnet lands in the same session; until it is on main this module reports a skip
-devnet_module = pytest.importorskip("hyperion.sequencer.devnet", reason="hyperion.sequencer.devnet is not on main yet")
-SequencerSetDevnet, SequencerSetOptions = devnet_module.SequencerSetDevnet, devnet_module.SequencerSetOptions
 
 ETHER = 10**18
 GWEI = 10**9
