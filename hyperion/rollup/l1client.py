@@ -1,10 +1,14 @@
 """An L1 endpoint as the rollup roles use it: JSON-RPC over HTTP, and blobs over the beacon API.
 
 ``L1Client`` speaks standard Ethereum JSON-RPC (any L1: anvil, geth,
-reth, a provider) through aiohttp, with JSON-RPC batches for catching up
-many blocks at once. Transient failures (connection refused, timeouts,
-5xx) raise ``L1Unavailable`` so callers retry; JSON-RPC errors raise
-``L1RpcError``.
+reth, a provider) through web3.py's ``AsyncHTTPProvider``, with its JSON-RPC
+batches for catching up many blocks at once. It takes the provider's raw
+answers (hex strings, as the JSON-RPC spec gives them) rather than web3's
+formatted ones: derivation parses only the few fields it needs, and web3's
+result formatters and middleware would cost more than the call on the
+derivation path. Transient failures (connection refused, timeouts, HTTP
+errors, non-JSON answers) raise ``L1Unavailable`` so callers retry;
+JSON-RPC errors raise ``L1RpcError``.
 
 ``BeaconBlobSource`` reads blobs back with the beacon API's
 ``GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=...`` (what
@@ -19,13 +23,14 @@ source is not trusted.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import aiohttp
+from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3._utils.http_session_manager import HTTPSessionManager
 
 from hyperion.rollup.blobs import MalformedBlobs, blob_versioned_hash
 
@@ -120,40 +125,59 @@ def parse_log(entry: dict) -> dict:
     }
 
 
+class _KeepAliveSession(HTTPSessionManager):
+    """web3's HTTP session manager, reduced to one keep-alive session per client.
+
+    web3's own closes the connection after every request and takes a thread-pool lock to look up
+    its session, which nearly doubled the CPU cost of a call; derivation polls and batches all the time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: Optional[aiohttp.ClientSession] = None
+
+    async def async_cache_and_return_session(self, endpoint_uri: Any, session: Any = None,
+                                             request_timeout: Any = None) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(raise_for_status=True)
+        return self.session
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+
 class L1Client:
     """JSON-RPC client of one L1 endpoint (create inside a running event loop; ``await close()``)."""
 
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT):
         self.url = url
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: Optional[aiohttp.ClientSession] = None
-        self._ids = itertools.count(1)
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        # no retries inside web3 (callers retry, and a resent eth_sendRawTransaction is refused as known),
+        # no middleware (nothing here uses web3's formatted results)
+        provider = AsyncHTTPProvider(url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout),
+                                                          "headers": {"Content-Type": "application/json"}},
+                                     exception_retry_configuration=None)
+        self._session = provider._request_session_manager = _KeepAliveSession()
+        self.w3 = AsyncWeb3(provider, middleware=[])
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
-    async def _post(self, body: Any) -> Any:
+    async def _request(self, what: str, send) -> Any:
         try:
-            async with self._http().post(self.url, json=body) as response:
-                if response.status >= 500:
-                    raise L1Unavailable(f"L1 endpoint answered HTTP {response.status}")
-                text = await response.text()
+            return await send(self.w3.provider)
+        except aiohttp.ClientResponseError as exc:
+            raise L1Unavailable(f"L1 endpoint answered HTTP {exc.status} to {what}") from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise L1Unavailable(f"L1 endpoint {self.url} unreachable: {exc!r}") from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise L1Unavailable(f"L1 endpoint answered non-JSON: {text[:200]!r}") from None
+        except ValueError as exc:  # the body is not JSON (or not UTF-8)
+            raise L1Unavailable(f"L1 endpoint answered non-JSON to {what}: {str(exc)[:200]}") from None
+        except (AttributeError, TypeError, KeyError) as exc:  # web3 sorting a batch answer that is no list of objects
+            raise L1Unavailable(f"L1 endpoint answered {what} with a malformed reply: {exc!r}") from None
 
     async def call(self, method: str, *params: Any) -> Any:
-        reply = await self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
+        reply = await self._request(method, lambda provider: provider.make_request(method, list(params)))
         if not isinstance(reply, dict):
             raise L1Unavailable(f"{method}: malformed reply {str(reply)[:200]}")
         if "error" in reply:
@@ -164,21 +188,17 @@ class L1Client:
         """Several calls in one request; each result is the value or an ``L1RpcError`` (not raised)."""
         if not calls:
             return []
-        first = next(self._ids)
-        body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": list(p)} for i, (m, p) in enumerate(calls)]
-        for _ in range(len(calls) - 1):
-            next(self._ids)
-        reply = await self._post(body)
-        if not isinstance(reply, list):
-            raise L1Unavailable(f"batch of {len(calls)} calls: malformed reply {str(reply)[:200]}")
-        by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
-        results = []
-        for i, (method, _params) in enumerate(calls):
-            item = by_id.get(first + i)
-            if item is None:
-                raise L1Unavailable(f"batch reply lacks the answer to {method}")
-            results.append(L1RpcError(method, item["error"]) if "error" in item else item.get("result"))
-        return results
+        what = f"a batch of {len(calls)} calls"
+        reply = await self._request(what, lambda provider: provider.make_batch_request(
+            [(method, list(params)) for method, params in calls]))
+        # web3 sorts the answers by id, and its ids are consecutive: check that each call has its answer
+        if not isinstance(reply, list) or len(reply) != len(calls) or not all(isinstance(r, dict) for r in reply):
+            raise L1Unavailable(f"{what}: malformed reply {str(reply)[:200]}")
+        ids = [item.get("id") for item in reply]
+        if not all(isinstance(i, int) for i in ids) or ids != list(range(ids[0], ids[0] + len(ids))):
+            raise L1Unavailable(f"{what}: the reply's ids do not match the requests")
+        return [L1RpcError(method, item["error"]) if "error" in item else item.get("result")
+                for (method, _params), item in zip(calls, reply)]
 
     # -- typed helpers --------------------------------------------------------------------
     async def chain_id(self) -> int:
