@@ -1,13 +1,10 @@
 """An L1 endpoint as the rollup roles use it: JSON-RPC over HTTP, and blobs over the beacon API.
 
 ``L1Client`` speaks standard Ethereum JSON-RPC (any L1: anvil, geth,
-reth, a provider) through web3.py's ``AsyncHTTPProvider``, with its JSON-RPC
-batches for catching up many blocks at once. It takes the provider's raw
-answers (hex strings, as the JSON-RPC spec gives them) rather than web3's
-formatted ones: derivation parses only the few fields it needs, and web3's
-result formatters and middleware would cost more than the call on the
-derivation path. Transient failures (connection refused, timeouts, HTTP
-errors, non-JSON answers) raise ``L1Unavailable`` so callers retry;
+reth, a provider) through web3.py's ``AsyncHTTPProvider``
+(``hyperion.web3tx.rpc.AsyncRpc``: raw answers, JSON-RPC batches for catching
+up many blocks at once). Transient failures (connection refused, timeouts,
+HTTP errors, non-JSON answers) raise ``L1Unavailable`` so callers retry;
 JSON-RPC errors raise ``L1RpcError``.
 
 ``BeaconBlobSource`` reads blobs back with the beacon API's
@@ -29,32 +26,23 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import aiohttp
-from web3 import AsyncHTTPProvider, AsyncWeb3
-from web3._utils.http_session_manager import HTTPSessionManager
 
 from hyperion.rollup.blobs import MalformedBlobs, blob_versioned_hash
+from hyperion.web3tx.rpc import DEFAULT_TIMEOUT, AsyncRpc, RpcError, Unavailable
 
 log = logging.getLogger("hyperion.rollup.l1")
 
-DEFAULT_TIMEOUT = 20.0
 # the Prague/Osaka BLOB_BASE_FEE_UPDATE_FRACTION: only used to report the origin's blob fee to L2
 BLOB_BASE_FEE_UPDATE_FRACTION = 5007716
 MIN_BLOB_BASE_FEE = 1
 
 
-class L1Unavailable(Exception):
+class L1Unavailable(Unavailable):
     """The L1 endpoint could not be reached or answered with a server error: retry later."""
 
 
-class L1RpcError(Exception):
+class L1RpcError(RpcError):
     """The L1 endpoint answered a JSON-RPC error."""
-
-    def __init__(self, method: str, error: Any):
-        self.method = method
-        self.code = error.get("code") if isinstance(error, dict) else None
-        self.message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        self.data = error.get("data") if isinstance(error, dict) else None
-        super().__init__(f"{method}: {self.message}")
 
 
 def qty(value: Optional[str]) -> Optional[int]:
@@ -125,80 +113,11 @@ def parse_log(entry: dict) -> dict:
     }
 
 
-class _KeepAliveSession(HTTPSessionManager):
-    """web3's HTTP session manager, reduced to one keep-alive session per client.
-
-    web3's own closes the connection after every request and takes a thread-pool lock to look up
-    its session, which nearly doubled the CPU cost of a call; derivation polls and batches all the time.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.session: Optional[aiohttp.ClientSession] = None
-
-    async def async_cache_and_return_session(self, endpoint_uri: Any, session: Any = None,
-                                             request_timeout: Any = None) -> aiohttp.ClientSession:
-        if self.session is None or self.session.closed:
-            self.session = aiohttp.ClientSession(raise_for_status=True)
-        return self.session
-
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
-
-
-class L1Client:
+class L1Client(AsyncRpc):
     """JSON-RPC client of one L1 endpoint (create inside a running event loop; ``await close()``)."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT):
-        self.url = url
-        # no retries inside web3 (callers retry, and a resent eth_sendRawTransaction is refused as known),
-        # no middleware (nothing here uses web3's formatted results)
-        provider = AsyncHTTPProvider(url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout),
-                                                          "headers": {"Content-Type": "application/json"}},
-                                     exception_retry_configuration=None)
-        self._session = provider._request_session_manager = _KeepAliveSession()
-        self.w3 = AsyncWeb3(provider, middleware=[])
-
-    async def close(self) -> None:
-        await self._session.close()
-
-    async def _request(self, what: str, send) -> Any:
-        try:
-            return await send(self.w3.provider)
-        except aiohttp.ClientResponseError as exc:
-            raise L1Unavailable(f"L1 endpoint answered HTTP {exc.status} to {what}") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise L1Unavailable(f"L1 endpoint {self.url} unreachable: {exc!r}") from None
-        except ValueError as exc:  # the body is not JSON (or not UTF-8)
-            raise L1Unavailable(f"L1 endpoint answered non-JSON to {what}: {str(exc)[:200]}") from None
-        except (AttributeError, TypeError, KeyError) as exc:  # web3 sorting a batch answer that is no list of objects
-            raise L1Unavailable(f"L1 endpoint answered {what} with a malformed reply: {exc!r}") from None
-
-    async def call(self, method: str, *params: Any) -> Any:
-        reply = await self._request(method, lambda provider: provider.make_request(method, list(params)))
-        if not isinstance(reply, dict):
-            raise L1Unavailable(f"{method}: malformed reply {str(reply)[:200]}")
-        if "error" in reply:
-            raise L1RpcError(method, reply["error"])
-        return reply.get("result")
-
-    async def batch(self, calls: Sequence[tuple[str, list]]) -> list[Any]:
-        """Several calls in one request; each result is the value or an ``L1RpcError`` (not raised)."""
-        if not calls:
-            return []
-        what = f"a batch of {len(calls)} calls"
-        reply = await self._request(what, lambda provider: provider.make_batch_request(
-            [(method, list(params)) for method, params in calls]))
-        # web3 sorts the answers by id, and its ids are consecutive: check that each call has its answer
-        if not isinstance(reply, list) or len(reply) != len(calls) or not all(isinstance(r, dict) for r in reply):
-            raise L1Unavailable(f"{what}: malformed reply {str(reply)[:200]}")
-        ids = [item.get("id") for item in reply]
-        if not all(isinstance(i, int) for i in ids) or ids != list(range(ids[0], ids[0] + len(ids))):
-            raise L1Unavailable(f"{what}: the reply's ids do not match the requests")
-        return [L1RpcError(method, item["error"]) if "error" in item else item.get("result")
-                for (method, _params), item in zip(calls, reply)]
+    Unavailable = L1Unavailable
+    RpcError = L1RpcError
 
     # -- typed helpers --------------------------------------------------------------------
     async def chain_id(self) -> int:

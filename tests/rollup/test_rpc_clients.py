@@ -1,4 +1,5 @@
-"""L1Client (web3.py's AsyncHTTPProvider underneath) against a real anvil L1, and against endpoints that fail."""
+"""The rollup's JSON-RPC clients (web3.py's providers underneath) against a real anvil L1, and against
+endpoints that fail: L1Client, the follower's transaction forwarding, the devnet's calls."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import socket
 import pytest
 from aiohttp import web
 
+from eth_account import Account
+
+from hyperion.primitives.secp256k1 import private_key_to_address
+from hyperion.rollup.devnet import rpc
+from hyperion.rollup.engine import ForwardError, forward_raw_transaction
 from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
 from tests.rollup.l1.anvil import ANVIL_KEYS, Anvil, anvil_binary
-from hyperion.primitives.secp256k1 import private_key_to_address
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +75,14 @@ def test_rpc_errors_are_typed_singly_and_per_call_in_a_batch(anvil):
     asyncio.run(run(scenario)(anvil.url))
 
 
-def test_an_unreachable_endpoint_is_unavailable():
+def unused_port() -> int:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_endpoint_is_unavailable():
+    port = unused_port()
 
     async def scenario(client):
         with pytest.raises(L1Unavailable, match="unreachable"):
@@ -112,3 +121,23 @@ def test_a_broken_endpoint_is_unavailable_never_a_crash(answer, expected):
             await client.close()
             await runner.cleanup()
     asyncio.run(main())
+
+
+def test_forwarding_passes_the_sequencers_answer_on(anvil):
+    key = ANVIL_KEYS[1]
+    signed = Account.sign_transaction({"chainId": 31337, "nonce": 0, "to": "0x" + "11" * 20, "value": 1,
+                                       "gas": 21_000, "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9}, key)
+    assert forward_raw_transaction(anvil.url, signed.raw_transaction) == bytes(signed.hash)
+    with pytest.raises(ForwardError) as refused:  # the same nonce again: the sequencer's refusal, as it gave it
+        forward_raw_transaction(anvil.url, signed.raw_transaction)
+    assert "cannot reach" not in str(refused.value) and str(refused.value)
+    with pytest.raises(ForwardError, match="cannot reach the sequencer"):
+        forward_raw_transaction(f"http://127.0.0.1:{unused_port()}", signed.raw_transaction)
+
+
+def test_devnet_calls_raise_one_clear_error(anvil):
+    assert rpc(anvil.url, "eth_chainId") == "0x7a69"
+    with pytest.raises(RuntimeError, match="hyperion_noSuchMethod"):
+        rpc(anvil.url, "hyperion_noSuchMethod")
+    with pytest.raises(RuntimeError, match="unreachable"):
+        rpc(f"http://127.0.0.1:{unused_port()}", "eth_chainId", timeout=2)
