@@ -240,6 +240,38 @@ def add_command(commands: argparse._SubParsersAction, name: str, handler=None, *
     return parser
 
 
+def add_module_targets(commands: argparse._SubParsersAction, name: str, targets: dict[str, tuple[str, str]],
+                       **kwargs) -> None:
+    """A command group whose targets are modules with ``main(argv) -> int`` (``hyperion bench``,
+    ``hyperion fuzz``): ``targets`` maps a target to ``(module, help)``, and every argument after the
+    target goes to the module's own parser untouched."""
+    parser = add_command(commands, name, **kwargs)
+    subcommands = parser.add_subparsers(metavar="TARGET", required=True)
+    for target, (module_name, summary) in targets.items():
+        # No options of its own (no -h, an unusable prefix character): every argument
+        # after the target, --help included, goes to the module.
+        sub = add_command(subcommands, target, run_module_target, help=summary, add_help=False, prefix_chars="\0")
+        sub.add_argument("target_args", nargs=argparse.REMAINDER)
+        sub.set_defaults(module_name=module_name)
+
+
+def run_module_target(args: argparse.Namespace) -> int:
+    """Import the target's module (a usage error when it or a dependency is missing) and run its main."""
+    import importlib
+
+    try:
+        module = importlib.import_module(args.module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == args.module_name:
+            raise UsageError(f"{args.module_name} is not part of this installation") from None
+        raise UsageError(f"{args.module_name} needs {exc.name!r}, which is not installed "
+                         "(optional dependencies are listed in pyproject.toml)") from None
+    entry = getattr(module, "main", None)
+    if entry is None:
+        raise UsageError(f"{args.module_name} has no main(argv)")
+    return int(entry(list(args.target_args)) or 0)
+
+
 # -- logging ------------------------------------------------------------------------------
 
 

@@ -12,13 +12,13 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, positive_int
+from hyperion.cli.serving import start_serving
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
@@ -296,25 +296,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         _require_inference_jobs(chain)
     server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
                        request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
-    if not args.no_explorer:
-        from hyperion.explorer import mount
-
-        mount(server)
-    await server.start()
-    if not args.silent:
-        accounts = config.dev_accounts()
-        print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
-    if not args.silent and not args.no_explorer:
-        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
-    from hyperion.chain.activity import log_activity
-
-    log_activity(chain)
-    print(f"Listening on {args.host}:{server.port}", flush=True)
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = await start_serving(server, chain, args, banner=lambda port: banner(
+        config, config.dev_accounts(), args.host, port, data_dir, chain.head().header.number))
     watcher = None
     if args.watch_key:
         from hyperion.cli.ai import WatcherChild
