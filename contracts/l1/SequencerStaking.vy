@@ -6,8 +6,9 @@
 #         two steps: requestUnlock() removes the sequencer from the set at
 #         once, withdraw() pays the stake out after `exitDelay` seconds, and
 #         until then the stake can still be slashed. Sequencers earn
-#         `rewardPerBlock` per L2 block, credited by the `rewarder` from a
-#         reward pool that anyone funds. Slashing: anyone may prove an
+#         `rewardPerBlock` per L2 block, credited by the `rewarder` (who
+#         counts each block range's blocks by builder, once, in order) from
+#         a reward pool that anyone funds. Slashing: anyone may prove an
 #         equivocation (two different blocks signed for one L2 height, EIP-712
 #         `SignedL2Block`), which takes `equivocationSlashBps` of the stake
 #         (a `reporterShareBps` part to the reporter, the rest to the reward
@@ -15,6 +16,10 @@
 #         slashers (the dispute game) take any amount to a beneficiary. Every
 #         parameter is set by the owner (lib_owned: a multisig or timelock).
 #         Payouts are pull credits (claim()) except the stake itself.
+#         Every change of a sequencer's active stake and of the total is
+#         checkpointed by L1 time, so a stake-weighted vote (StakeResolver)
+#         can weigh voters by their stake at a moment before the question
+#         existed (activeStakeAt / totalActiveStakeAt).
 
 from . import lib_owned as owned
 
@@ -25,6 +30,8 @@ exports: (owned.owner, owned.pendingOwner, owned.transferOwnership, owned.accept
 MAX_SEQUENCERS: constant(uint256) = 32
 BPS: constant(uint256) = 10000
 MAX_EXIT_DELAY: constant(uint256) = 365 * 86400
+# checkpoints pack (L1 timestamp << 128 | amount)
+MASK128: constant(uint256) = 2**128 - 1
 
 # EIP-712: sequencers sign SignedL2Block over every L2 block they produce
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
@@ -54,6 +61,12 @@ event RewardsFunded:
 
 event Rewarded:
     sequencer: indexed(address)
+    blocks: uint256
+    amount: uint256
+
+event BlockRangeRewarded:
+    firstBlock: indexed(uint256)
+    lastBlock: indexed(uint256)
     blocks: uint256
     amount: uint256
 
@@ -121,7 +134,15 @@ sequencers: public(DynArray[address, MAX_SEQUENCERS])
 _position: HashMap[address, uint256]
 totalActiveStake: public(uint256)
 
+# checkpoints of the active stake (0 while not active) per sequencer, and of totalActiveStake
+_stakeHistory: HashMap[address, HashMap[uint256, uint256]]
+_stakeHistoryLength: HashMap[address, uint256]
+_totalHistory: HashMap[uint256, uint256]
+_totalHistoryLength: uint256
+
 rewardPool: public(uint256)
+# the last L2 block whose rewards were paid (block 0, the genesis, has none)
+rewardedThrough: public(uint256)
 # claimable: rewards, slashing proceeds, reporter shares
 credit: public(HashMap[address, uint256])
 # keccak256(signer, number) -> an equivocation at that height was already punished
@@ -211,6 +232,73 @@ def setEquivocationPenalty(_slashBps: uint256, _reporterShareBps: uint256):
     self._set_equivocation_penalty(_slashBps, _reporterShareBps)
 
 
+# -- stake checkpoints -----------------------------------------------------------------------------
+
+
+@internal
+def _checkpoint(sequencer: address):
+    """Record the sequencer's active stake and the total as of this L1 block (one entry per timestamp)."""
+    active: uint256 = 0
+    if self._position[sequencer] != 0:
+        active = self.stakeOf[sequencer]
+    entry: uint256 = (block.timestamp << 128) | active
+    count: uint256 = self._stakeHistoryLength[sequencer]
+    if count > 0 and self._stakeHistory[sequencer][count - 1] >> 128 == block.timestamp:
+        self._stakeHistory[sequencer][count - 1] = entry
+    else:
+        self._stakeHistory[sequencer][count] = entry
+        self._stakeHistoryLength[sequencer] = count + 1
+    entry = (block.timestamp << 128) | self.totalActiveStake
+    count = self._totalHistoryLength
+    if count > 0 and self._totalHistory[count - 1] >> 128 == block.timestamp:
+        self._totalHistory[count - 1] = entry
+    else:
+        self._totalHistory[count] = entry
+        self._totalHistoryLength = count + 1
+
+
+@external
+@view
+def activeStakeAt(_sequencer: address, _timestamp: uint256) -> uint256:
+    """The sequencer's active stake (0 if not in the set) at the end of the last L1 block older than `_timestamp`."""
+    assert _timestamp <= block.timestamp, "the time is in the future"
+    count: uint256 = self._stakeHistoryLength[_sequencer]
+    lo: uint256 = 0
+    hi: uint256 = count  # the answer is entry lo - 1 once lo == hi: entries before lo are older than _timestamp
+    for _: uint256 in range(128):
+        if lo >= hi:
+            break
+        mid: uint256 = (lo + hi) // 2
+        if self._stakeHistory[_sequencer][mid] >> 128 < _timestamp:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == 0:
+        return 0
+    return self._stakeHistory[_sequencer][lo - 1] & MASK128
+
+
+@external
+@view
+def totalActiveStakeAt(_timestamp: uint256) -> uint256:
+    """totalActiveStake at the end of the last L1 block older than `_timestamp`."""
+    assert _timestamp <= block.timestamp, "the time is in the future"
+    count: uint256 = self._totalHistoryLength
+    lo: uint256 = 0
+    hi: uint256 = count
+    for _: uint256 in range(128):
+        if lo >= hi:
+            break
+        mid: uint256 = (lo + hi) // 2
+        if self._totalHistory[mid] >> 128 < _timestamp:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == 0:
+        return 0
+    return self._totalHistory[lo - 1] & MASK128
+
+
 # -- locking ---------------------------------------------------------------------------------------
 
 
@@ -229,6 +317,7 @@ def lock():
         self._position[msg.sender] = len(self.sequencers)
     self.stakeOf[msg.sender] = stake
     self.totalActiveStake += msg.value
+    self._checkpoint(msg.sender)
     log Locked(sequencer=msg.sender, amount=msg.value, stake=stake)
 
 
@@ -244,6 +333,7 @@ def _leave(sequencer: address) -> uint256:
     self.totalActiveStake -= self.stakeOf[sequencer]
     unlock_at: uint256 = block.timestamp + self.exitDelay
     self.unlockAt[sequencer] = unlock_at
+    self._checkpoint(sequencer)
     return unlock_at
 
 
@@ -303,15 +393,39 @@ def fundRewards():
 
 
 @external
-def payBlockRewards(_sequencer: address, _blocks: uint256):
-    """Credit `_blocks` L2 blocks' reward to `_sequencer` from the pool (the rewarder counts the blocks)."""
+def payBlockRewards(_firstBlock: uint256, _lastBlock: uint256, _sequencers: DynArray[address, MAX_SEQUENCERS],
+                    _blocks: DynArray[uint256, MAX_SEQUENCERS]):
+    """Credit the rewards of L2 blocks `_firstBlock`..`_lastBlock`: `_blocks[i]` of them built by `_sequencers[i]`.
+
+    The rewarder counts the blocks (by their builder); ranges are paid in
+    order and each once (`_firstBlock` must be rewardedThrough + 1), so a
+    rewarder that restarts or runs twice cannot pay a block twice. Blocks
+    built by no staked sequencer earn nothing: the counts may sum to less
+    than the range. Sequencers are listed in ascending address order.
+    """
     assert msg.sender == self.rewarder, "caller is not the rewarder"
-    assert _sequencer != empty(address), "sequencer is the zero address"
-    amount: uint256 = _blocks * self.rewardPerBlock
-    assert amount <= self.rewardPool, "reward pool too small"
-    self.rewardPool -= amount
-    self.credit[_sequencer] += amount
-    log Rewarded(sequencer=_sequencer, blocks=_blocks, amount=amount)
+    assert _firstBlock == self.rewardedThrough + 1, "block rewards are paid in order: start at rewardedThrough + 1"
+    assert _lastBlock >= _firstBlock, "the block range is empty"
+    assert len(_sequencers) == len(_blocks), "one block count per sequencer"
+    reward: uint256 = self.rewardPerBlock
+    counted: uint256 = 0
+    paid: uint256 = 0
+    last: uint256 = 0
+    for i: uint256 in range(len(_sequencers), bound=MAX_SEQUENCERS):
+        sequencer: address = _sequencers[i]
+        assert convert(sequencer, uint256) > last, "sequencers must be unique and in ascending order"
+        last = convert(sequencer, uint256)
+        assert self.stakeOf[sequencer] > 0, "only staked sequencers earn block rewards"
+        amount: uint256 = _blocks[i] * reward
+        counted += _blocks[i]
+        paid += amount
+        self.credit[sequencer] += amount
+        log Rewarded(sequencer=sequencer, blocks=_blocks[i], amount=amount)
+    assert counted <= _lastBlock - _firstBlock + 1, "more blocks counted than the range holds"
+    assert paid <= self.rewardPool, "reward pool too small"
+    self.rewardPool -= paid
+    self.rewardedThrough = _lastBlock
+    log BlockRangeRewarded(firstBlock=_firstBlock, lastBlock=_lastBlock, blocks=counted, amount=paid)
 
 
 @external
@@ -336,6 +450,8 @@ def _take(sequencer: address, amount: uint256) -> uint256:
         self.totalActiveStake -= taken
         if self.stakeOf[sequencer] < self.minLock:
             log Ejected(sequencer=sequencer, unlockAt=self._leave(sequencer))
+        else:
+            self._checkpoint(sequencer)
     return taken
 
 

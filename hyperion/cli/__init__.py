@@ -29,6 +29,7 @@ COMMAND_GROUPS = (
     "node",
     "chaindata",
     "devnet",
+    "sequencer",
     "statetest",
     "blocktest",
     "rpccompat",

@@ -107,8 +107,11 @@ class SequencerStakingClient:
     def fund_rewards(self, amount: int) -> Any:
         return self._send(self.contract.functions.fundRewards(), value=amount)
 
-    def pay_block_rewards(self, sequencer: str, blocks: int) -> Any:
-        return self._send(self.contract.functions.payBlockRewards(sequencer, blocks))
+    def pay_block_rewards(self, first_block: int, last_block: int, blocks_by_sequencer: dict[str, int]) -> Any:
+        """Pay L2 blocks ``first_block..last_block``'s rewards: ``{sequencer: blocks it built in that range}``."""
+        ordered = sorted(blocks_by_sequencer.items(), key=lambda item: int(item[0], 16))
+        return self._send(self.contract.functions.payBlockRewards(
+            first_block, last_block, [Web3.to_checksum_address(a) for a, _ in ordered], [n for _, n in ordered]))
 
     def claim(self) -> Any:
         return self._send(self.contract.functions.claim())

@@ -92,20 +92,68 @@ def test_block_rewards_come_from_the_pool_and_add_up_exactly(staking, w3):
     staking.as_account(S2).lock(MIN_LOCK)
     staking.govern("setRewarder", REWARDER.address)
     rewarder = staking.as_account(REWARDER)
-    reverts("reward pool too small", rewarder.pay_block_rewards, S1.address, 1)
+    reverts("reward pool too small", rewarder.pay_block_rewards, 1, 1, {S1.address: 1})
     staking.as_account(STRANGER).fund_rewards(ETHER)
-    reverts("caller is not the rewarder", staking.as_account(S1).pay_block_rewards, S1.address, 10)
-    # an epoch of 100 blocks: 60 by S1, 40 by S2
-    rewarder.pay_block_rewards(S1.address, 60)
-    rewarder.pay_block_rewards(S2.address, 40)
+    reverts("caller is not the rewarder", staking.as_account(S1).pay_block_rewards, 1, 10, {S1.address: 10})
+    # an epoch of 100 blocks (1..100): 60 by S1, 38 by S2, 2 by nobody staked
+    reverts("more blocks counted than the range holds", rewarder.pay_block_rewards, 1, 100,
+            {S1.address: 61, S2.address: 40})
+    reverts("only staked sequencers earn", rewarder.pay_block_rewards, 1, 100, {S1.address: 60, S3.address: 1})
+    reverts("block rewards are paid in order", rewarder.pay_block_rewards, 2, 100, {S1.address: 60})
+    reverts("the block range is empty", rewarder.pay_block_rewards, 1, 0, {})
+    rewarder.pay_block_rewards(1, 100, {S1.address: 60, S2.address: 38})
+    assert staking.view("rewardedThrough") == 100
     assert staking.view("credit", S1.address) == 60 * REWARD
-    assert staking.view("credit", S2.address) == 40 * REWARD
-    assert staking.view("rewardPool") == ETHER - 100 * REWARD
-    reverts("reward pool too small", rewarder.pay_block_rewards, S1.address, ETHER // REWARD)
+    assert staking.view("credit", S2.address) == 38 * REWARD
+    assert staking.view("rewardPool") == ETHER - 98 * REWARD
+    # the same range again, or one that skips or overlaps, is refused: each block is paid once
+    reverts("block rewards are paid in order", rewarder.pay_block_rewards, 1, 100, {S1.address: 60})
+    reverts("block rewards are paid in order", rewarder.pay_block_rewards, 100, 120, {S1.address: 1})
+    reverts("block rewards are paid in order", rewarder.pay_block_rewards, 102, 120, {S1.address: 1})
+    def pay_raw(sequencers, blocks):
+        return rewarder._send(rewarder.contract.functions.payBlockRewards(101, 120, sequencers, blocks))
+
+    reverts("unique and in ascending order", pay_raw, [S1.address, S1.address], [1, 1])
+    reverts("one block count per sequencer", pay_raw, [S1.address], [1, 1])
+    reverts("reward pool too small", rewarder.pay_block_rewards, 101, 10**9, {S1.address: ETHER // REWARD})
     balance = w3.eth.get_balance(S1.address)
     receipt = staking.as_account(S1).claim()
     assert w3.eth.get_balance(S1.address) == balance + 60 * REWARD - paid(w3, receipt)
     reverts("nothing to claim", staking.as_account(S1).claim)
+
+
+def test_stake_checkpoints_give_the_stake_before_a_moment(staking, w3, anvil):
+    """activeStakeAt(t) / totalActiveStakeAt(t): the stake at the end of the last L1 block older than t."""
+    s1, s2 = staking.as_account(S1), staking.as_account(S2)
+    staking.govern("setSlasher", DISPUTES.address, True)
+    moments = []  # (timestamp of the block after a change, S1's active stake, total) as of the end of that change
+
+    def mark():
+        anvil.increase_time(5)
+        moments.append((w3.eth.get_block("latest")["timestamp"], staking.view("stakeOf", S1.address)
+                        if staking.view("isActive", S1.address) else 0, staking.view("totalActiveStake")))
+
+    mark()
+    s1.lock(MIN_LOCK)
+    s2.lock(30 * ETHER)
+    mark()
+    s1.lock(10 * ETHER)
+    mark()
+    staking.as_account(DISPUTES).slash(S1.address, 5 * ETHER, REPORTER.address, keccak256(b"d"))
+    mark()
+    staking.as_account(DISPUTES).slash(S1.address, 10 * ETHER, REPORTER.address, keccak256(b"d"))  # below min: out
+    mark()
+    s2.request_unlock()
+    mark()
+    assert [m[1:] for m in moments] == [(0, 0), (20 * ETHER, 50 * ETHER), (30 * ETHER, 60 * ETHER),
+                                        (25 * ETHER, 55 * ETHER), (0, 30 * ETHER), (0, 0)]
+    for timestamp, s1_stake, total in moments:
+        assert staking.view("activeStakeAt", S1.address, timestamp) == s1_stake
+        assert staking.view("totalActiveStakeAt", timestamp) == total
+    # a change made in the block of the moment itself does not count: only older blocks do
+    head = w3.eth.get_block("latest")["timestamp"]
+    reverts("the time is in the future", staking.view, "activeStakeAt", S1.address, head + 10**6)
+    assert staking.view("activeStakeAt", STRANGER.address, head) == 0
 
 
 def _two_blocks(staking, key, number=7):
