@@ -4,8 +4,8 @@ Derivation, the explorer's pages and process supervision read a few fields of
 an answer (hex strings) and pass the rest on: web3's result formatters and
 middleware would cost more than the call itself on the derivation path. So these
 callers use web3's providers (request ids, encoding, transport, batches) and take
-the answers as they come; everything that builds or sends transactions goes
-through ``Web3Sender`` instead.
+the answers as they come. Sending a transaction with simulation, nonce and
+fees is ``Web3Sender``'s job, not this module's.
 
 Errors are typed for retrying: ``Unavailable`` when the endpoint could not be
 reached or answered something that is not JSON-RPC (HTTP errors, timeouts,
