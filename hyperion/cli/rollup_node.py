@@ -2,8 +2,14 @@
 
 The rollup options of ``hyperion node`` live here (``add_rollup_arguments``
 is called by ``hyperion.cli.node``), and so does running one (``run``).
+With ``--sequencer-key`` the node is one member of a staked sequencer set
+(the rollup config's ``sequencer_staking`` and ``sequencer_schedule``, see docs/sequencer.md): it builds
+only in its turn of the L1 schedule (``hyperion.sequencer.rotation``), its
+blocks pay its staking address, its batcher posts with that key, and it
+imports the other members' blocks from their feeds (``--peer URL``, repeated).
+
 Keys (``--batcher-key``, ``--proposer-key``, ``--challenger-key``,
-``--resolver-key``) are 32-byte hex, ``env:NAME`` or ``file:PATH``, so they
+``--resolver-key``, ``--sequencer-key``) are 32-byte hex, ``env:NAME`` or ``file:PATH``, so they
 need not appear in the process list.
 """
 
@@ -40,6 +46,12 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--follow-unsafe", action="store_true",
                        help="follower: also import the sequencer's unsafe blocks over its WebSocket feed "
                             "(low latency; what L1 derives still wins)")
+    group.add_argument("--peer", action="append", default=[], metavar="URL",
+                       help="another sequencer of the set (repeat the flag): import its unsafe blocks over its "
+                            "WebSocket feed")
+    group.add_argument("--sequencer-key", metavar="KEY",
+                       help="sequencer: this member's staking key in the rollup's sequencer set (builds in its "
+                            "turn of the L1 schedule; also the batcher key unless --batcher-key is given)")
     group.add_argument("--batcher-key", metavar="KEY", help="sequencer: the L1 key of the authorized batcher")
     group.add_argument("--proposer-key", metavar="KEY", help="sequencer: the L1 key of the output proposer")
     group.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
@@ -100,7 +112,12 @@ def run(args: argparse.Namespace) -> int:
         challenger_key=parse_key(args.challenger_key, "--challenger-key") if args.challenge else None,
         resolver_key=parse_key(args.resolver_key, "--resolver-key"),
         data_availability=args.data_availability, max_batch_delay=args.max_batch_delay,
-        follow_unsafe=args.follow_unsafe)
+        follow_unsafe=args.follow_unsafe, peers=tuple(args.peer))
+    sequencer_key = parse_key(args.sequencer_key, "--sequencer-key")
+    if sequencer_key is not None:
+        if args.role != "sequencer":
+            raise UsageError("--sequencer-key needs --role sequencer")
+        options.batcher_key = options.batcher_key or sequencer_key
     from hyperion.ai.chainstore import ai_precompiles_variant
 
     config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
@@ -116,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise CommandFailed(f"cannot open the chain: {exc}") from None
     chain = node.chain
+    if sequencer_key is not None:
+        _join_the_sequencer_set(config, options, node, sequencer_key)
     log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
              chain.chain_id, chain.head().number, chain.safe_number, data_dir or "memory",
              time.monotonic() - started)
@@ -128,6 +147,32 @@ def run(args: argparse.Namespace) -> int:
         node.close()
         log.info("stopped")
     return EXIT_OK
+
+
+def _join_the_sequencer_set(config, options, node, key: bytes) -> None:
+    """Gate the node's sequencer on its turn in the staked schedule; its blocks pay its staking address."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from hyperion.sequencer.rotation import RotationLeadership, SequencerSet
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    try:
+        sequencer_set = SequencerSet.from_config(config)
+    except ValueError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    if sequencer_set is None:
+        node.close()
+        raise UsageError("--sequencer-key: the rollup config names no sequencer_staking contract and schedule")
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+    w3 = Web3(Web3.HTTPProvider(options.l1_rpc_url, request_kwargs={"timeout": 30}))
+    leadership = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
+                                    sequencer_set.params, me)
+    options.leadership, options.fork_choice, options.coinbase = leadership, leadership.keep_ours, me
+    logging.getLogger("hyperion.node").info("sequencer set member 0x%s (staking %s, epoch %d blocks, takeover "
+                                            "after %ds)", me.hex(), sequencer_set.staking,
+                                            sequencer_set.params.epoch_length, sequencer_set.params.takeover_seconds)
 
 
 async def _serve(node, args: argparse.Namespace) -> None:

@@ -21,6 +21,13 @@ No batch is lost or posted twice, across crashes and L1 reorgs:
   transaction is sent again; if derivation refused it, or the sequencer's
   chain moved on without its blocks, the record and every later one are
   dropped and the blocks are posted anew.
+
+In a sequencer set (``own`` = this sequencer's address, the coinbase of
+the blocks it builds) each batcher posts the runs of blocks its node built;
+a block built by another sequencer is left to that one's batcher, until its
+L1 origin is half a sequencing window old (its builder is down or slow):
+then this batcher posts it, with whatever follows, so that derivation does
+not replace it.
 """
 
 from __future__ import annotations
@@ -79,7 +86,7 @@ def block_batch(chain: RollupChain, block) -> BlockBatch:
     return BlockBatch(chain.ref_of(block).origin_number,
                       tuple(tx for tx in block.transactions if tx.type != DEPOSIT_TX_TYPE),
                       header.state_root, header.receipts_root, header.gas_used, header.logs_bloom,
-                      header.requests_hash)
+                      header.requests_hash, None if header.coinbase == chain.config.coinbase else header.coinbase)
 
 
 def calldata_gas(data: bytes) -> int:
@@ -105,7 +112,7 @@ def calldata_is_cheaper(data: bytes, base_fee: int, tip: int, blob_base_fee: int
 
 class Batcher:
     def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline, signer: L1Signer,
-                 *, mode: str = "auto", max_delay: float = 4.0, clock=time.time):
+                 *, mode: str = "auto", max_delay: float = 4.0, clock=time.time, own: Optional[bytes] = None):
         if mode not in DA_MODES:
             raise ValueError(f"data availability mode must be one of {DA_MODES}")
         self.config = config
@@ -115,6 +122,7 @@ class Batcher:
         self.mode = mode
         self.max_delay = max_delay
         self.clock = clock
+        self.own = own
         self.posts: list[Post] = self._load()
         self._resets_seen = derivation.resets
         self.stats = {"posts": 0, "calldata_posts": 0, "blob_posts": 0, "blocks": 0, "txs": 0, "bytes": 0,
@@ -208,11 +216,24 @@ class Batcher:
         if size >= limit:
             return True
         waited = self.clock() - self.config.timestamp_of(first)
-        if waited >= self.max_delay:
-            return True
+        return waited >= self.max_delay or self._half_window_old(first)
+
+    def _half_window_old(self, number: int) -> bool:
         traversal = self.derivation.traversal
-        origin = self.chain.ref(first).origin_number
+        origin = self.chain.ref(number).origin_number
         return traversal.head is not None and traversal.head - origin >= self.config.seq_window_size // 2
+
+    def _last_to_post(self, first: int, head: int) -> Optional[int]:
+        """The last block of the next batch (None: not this batcher's to post now; see the module docstring)."""
+        if self.own is None:
+            return head
+        chain = self.chain
+        if chain.block_by_number(first).header.coinbase != self.own:
+            return head if self._half_window_old(first) else None
+        last = first
+        while last < head and chain.block_by_number(last + 1).header.coinbase == self.own:
+            last += 1
+        return last
 
     def _channel(self, first: int, last: int) -> tuple[Channel, bytes]:
         chain = self.chain
@@ -234,7 +255,9 @@ class Batcher:
         if first > head:
             return None
         limit = self._limit()
-        last = head
+        last = self._last_to_post(first, head)
+        if last is None:
+            return None
         channel, data = self._channel(first, last)
         while len(data) > limit and last > first:
             last = first + max(0, int((last - first + 1) * limit / len(data) * 0.9) - 1)

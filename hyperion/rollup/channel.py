@@ -6,12 +6,15 @@ transaction's blobs carry) are::
 
     0x00 (derivation version) || 0x01 (brotli) || brotli(rlp(channel))
     channel = [first_number, parent_hash, origin_check, [block, ...]]
-    block   = [origin_number, [raw_tx, ...], state_root, receipts_root, gas_used, logs_bloom, requests_hash]
+    block   = [origin_number, [raw_tx, ...], state_root, receipts_root, gas_used, logs_bloom, requests_hash
+               (, coinbase)]
 
 A block entry holds what L1 cannot supply: the sequenced transactions (no
 deposits; derivation adds those from L1), the number of its L1 origin, and
 the header fields that execution produces (the sequencer's claim; the
-EIP-7685 requests hash is empty bytes before Prague). A
+EIP-7685 requests hash is empty bytes before Prague), and, when a block's
+fee recipient is not the genesis coinbase (a staked sequencer set: each
+sequencer's blocks pay its own address), an 8th field with it. A
 follower rebuilds the full block from it and the L1 data, runs it through
 block import and refuses it when the claim does not hold. Timestamps are
 implied (genesis time + number * block time), as is each block's parent
@@ -68,10 +71,12 @@ class BlockBatch:
     gas_used: int
     logs_bloom: bytes
     requests_hash: Optional[bytes] = None  # EIP-7685 (from Prague): L2 users can queue EIP-7002/7251 requests
+    coinbase: Optional[bytes] = None  # the block's fee recipient when it is not the genesis coinbase
 
     def to_rlp(self) -> list:
-        return [self.origin_number, [tx.encode() for tx in self.transactions], self.state_root,
-                self.receipts_root, self.gas_used, self.logs_bloom, self.requests_hash or b""]
+        fields = [self.origin_number, [tx.encode() for tx in self.transactions], self.state_root,
+                  self.receipts_root, self.gas_used, self.logs_bloom, self.requests_hash or b""]
+        return fields if self.coinbase is None else [*fields, self.coinbase]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +133,10 @@ def _fixed(item, name: str, length: int) -> bytes:
 
 
 def _block(item, index: int) -> BlockBatch:
-    if type(item) is not list or len(item) != 7:
-        raise MalformedChannel(f"block {index}: must be a list of 7 fields")
-    origin, txs, state_root, receipts_root, gas_used, bloom, requests_hash = item
+    if type(item) is not list or len(item) not in (7, 8):
+        raise MalformedChannel(f"block {index}: must be a list of 7 fields (8 with a coinbase)")
+    origin, txs, state_root, receipts_root, gas_used, bloom, requests_hash = item[:7]
+    coinbase = _fixed(item[7], f"block {index} coinbase", 20) if len(item) == 8 else None
     if type(txs) is not list:
         raise MalformedChannel(f"block {index}: transactions must be a list")
     decoded = []
@@ -148,7 +154,8 @@ def _block(item, index: int) -> BlockBatch:
                       _fixed(state_root, f"block {index} state root", 32),
                       _fixed(receipts_root, f"block {index} receipts root", 32),
                       _uint(gas_used, f"block {index} gas used"), _fixed(bloom, f"block {index} logs bloom", 256),
-                      None if requests_hash == b"" else _fixed(requests_hash, f"block {index} requests hash", 32))
+                      None if requests_hash == b"" else _fixed(requests_hash, f"block {index} requests hash", 32),
+                      coinbase)
 
 
 def decode_channel(data: bytes) -> Channel:

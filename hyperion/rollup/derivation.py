@@ -226,7 +226,7 @@ def attributes(config: RollupConfig, parent: L2Ref, origin: L1Block, deposits: l
         number=parent.number + 1, timestamp=config.timestamp_of(parent.number + 1), prev_randao=origin.mix_hash,
         beacon_root=origin.parent_beacon_block_root or bytes(32),
         deposits=(l1_info_deposit(info), *(deposits if new_epoch else ())), transactions=tuple(transactions),
-        claim=claim)
+        claim=claim, coinbase=claim.coinbase if claim is not None else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ class DerivationPipeline:
             parent = self.chain.block_by_number(channel.first_number - 1)
             if parent is None or parent.hash != channel.parent_hash:
                 return False
-        return _claims(entry, header)
+        return _claims(entry, header, self.chain.config.coinbase)
 
     async def _fill_expired_windows(self, inclusion: L1Block) -> None:
         """Fill the slots whose L1 origin's sequencing window closed with no valid batch.
@@ -402,7 +402,7 @@ class DerivationPipeline:
         with chain.lock:
             existing = chain.block_by_number(attrs.number)
             if existing is not None:
-                if _block_matches(existing, attrs):
+                if _block_matches(existing, attrs, chain.config.coinbase):
                     chain.mark_safe(attrs.number, derived_from)
                     self._count(existing)
                     return
@@ -468,9 +468,11 @@ class DerivationPipeline:
         await self.traversal.refresh()
 
 
-def _block_matches(block, attrs: PayloadAttributes) -> bool:
-    """Is ``block`` the block ``attrs`` describe (same transactions and time, and the claimed header)?"""
+def _block_matches(block, attrs: PayloadAttributes, default_coinbase: bytes) -> bool:
+    """Is ``block`` the block ``attrs`` describe (same transactions, time and fee recipient, and the claimed header)?"""
     if block.header.timestamp != attrs.timestamp or block.header.prev_randao != attrs.prev_randao:
+        return False
+    if block.header.coinbase != (attrs.coinbase or default_coinbase):
         return False
     expected = attrs.all_transactions
     if len(block.transactions) != len(expected):
@@ -480,10 +482,12 @@ def _block_matches(block, attrs: PayloadAttributes) -> bool:
     claim = attrs.claim
     if claim is None:
         return True
-    return _claims(claim, block.header)
+    return _claims(claim, block.header, default_coinbase)
 
 
-def _claims(entry: BlockBatch, header) -> bool:
-    """Does the batch entry claim exactly ``header``'s execution results?"""
+def _claims(entry: BlockBatch, header, default_coinbase: bytes) -> bool:
+    """Does the batch entry claim exactly ``header``'s fee recipient and execution results?"""
+    if header.coinbase != (entry.coinbase or default_coinbase):
+        return False
     return (entry.state_root, entry.receipts_root, entry.gas_used, entry.logs_bloom, entry.requests_hash) == (
         header.state_root, header.receipts_root, header.gas_used, header.logs_bloom, header.requests_hash)

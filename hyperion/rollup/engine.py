@@ -86,6 +86,7 @@ class PayloadAttributes:
     deposits: tuple          # the L1-attributes deposit, then the epoch's user deposits
     transactions: tuple = ()  # sequenced transactions from a batch
     claim: Optional[BlockBatch] = None  # the batch's header claim (None: the protocol fills the block itself)
+    coinbase: Optional[bytes] = None  # the fee recipient (None: the genesis coinbase)
 
     @property
     def all_transactions(self) -> tuple:
@@ -217,7 +218,8 @@ class RollupChain(Chain):
         """A builder under the rules block import applies to this block (its fork by its timestamp)."""
         config, spec = self.config, self.spec
         return BlockBuilder(pending, parent.header, rules=self._rules_after(parent.header, attrs.timestamp),
-                            chain_id=self.chain_id, timestamp=attrs.timestamp, coinbase=config.coinbase,
+                            chain_id=self.chain_id, timestamp=attrs.timestamp,
+                            coinbase=attrs.coinbase or config.coinbase,
                             gas_limit=config.gas_limit, extra_data=config.extra_data,
                             block_hash=self._block_hash_reader(parent.number + 1), beacon_root=attrs.beacon_root,
                             prev_randao=attrs.prev_randao, base_fee_recipient=spec.base_fee_recipient,
@@ -254,7 +256,7 @@ class RollupChain(Chain):
         rules = self._rules_after(parent, attrs.timestamp)
         transactions = list(attrs.all_transactions)
         header = Header(
-            parent_hash=parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=self.config.coinbase,
+            parent_hash=parent.hash, ommers_hash=EMPTY_OMMERS_HASH, coinbase=attrs.coinbase or self.config.coinbase,
             state_root=claim.state_root, transactions_root=ordered_trie_root([tx.encode() for tx in transactions]),
             receipts_root=claim.receipts_root, logs_bloom=claim.logs_bloom, difficulty=0, number=attrs.number,
             gas_limit=self.config.gas_limit, gas_used=claim.gas_used, timestamp=attrs.timestamp,

@@ -37,7 +37,7 @@ from hyperion.rollup.l1client import BeaconBlobSource, L1Client, L1RpcError, L1U
 from hyperion.rollup.l1tx import L1Signer
 from hyperion.rollup.outputs import OracleView
 from hyperion.rollup.proposer import Proposer
-from hyperion.rollup.sequencer import Sequencer
+from hyperion.rollup.sequencer import Leadership, Sequencer
 from hyperion.rollup.unsafe_feed import UnsafeFeed, follow
 from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
@@ -62,6 +62,10 @@ class RollupOptions:
     max_batch_delay: float = 4.0
     follow_unsafe: bool = False
     poll_interval: float = 0.5
+    leadership: Optional[Leadership] = None  # who may build now (None: this node always may)
+    coinbase: Optional[bytes] = None  # fee recipient of the blocks this node builds (a staked set: its address)
+    peers: tuple = ()  # other sequencers' RPC URLs: their unsafe blocks are imported over their WebSocket feeds
+    fork_choice: Optional[Callable[[object, object], Awaitable[bool]]] = None  # keep_ours(ours, theirs) for feeds
 
 
 class RollupNode:
@@ -90,7 +94,7 @@ class RollupNode:
         self.batcher: Optional[Batcher] = None
         self.proposer: Optional[Proposer] = None
         self.challenger: Optional[Challenger] = None
-        self.feed: Optional[UnsafeFeed] = None
+        self.feeds: list[UnsafeFeed] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -136,12 +140,14 @@ class RollupNode:
             l1_chain_id = self.config.l1_chain_id
             tasks: list[tuple[str, Callable[[], Awaitable], float]] = []
             if options.role == "sequencer":
-                self.sequencer = Sequencer(self.config, self.chain, pipeline)
+                self.sequencer = Sequencer(self.config, self.chain, pipeline, leadership=options.leadership,
+                                           coinbase=options.coinbase)
                 tasks.append(("sequencer", self._sequence, 0.0))
                 if options.batcher_key:
                     self.batcher = Batcher(self.config, self.chain, pipeline, L1Signer(client, options.batcher_key,
                                                                                         l1_chain_id),
-                                           mode=options.data_availability, max_delay=options.max_batch_delay)
+                                           mode=options.data_availability, max_delay=options.max_batch_delay,
+                                           own=options.coinbase)
                     tasks.append(("batcher", self.batcher.tick, options.poll_interval))
                 if options.proposer_key:
                     self.proposer = Proposer(self.chain, oracle, L1Signer(client, options.proposer_key, l1_chain_id),
@@ -150,7 +156,8 @@ class RollupNode:
             else:
                 tasks.append(("derivation", self._derive, options.poll_interval))
                 if options.follow_unsafe and options.sequencer_url:
-                    self.feed = UnsafeFeed(self.chain, options.sequencer_url)
+                    self.feeds.append(UnsafeFeed(self.chain, options.sequencer_url))
+            self.feeds += [UnsafeFeed(self.chain, url, keep_ours=options.fork_choice) for url in options.peers]
             if options.challenger_key or options.resolver_key:
                 self.challenger = Challenger(
                     self.chain, oracle,
@@ -159,8 +166,7 @@ class RollupNode:
                 tasks.append(("challenger", self.challenger.tick, options.poll_interval * 2))
             self._ready.set()
             coroutines = [self._loop_task(name, step, pause) for name, step, pause in tasks]
-            if self.feed is not None:
-                coroutines.append(follow(self.feed, self._stop.is_set))
+            coroutines += [follow(feed, self._stop.is_set) for feed in self.feeds]
             self._tasks = asyncio.gather(*coroutines)
             try:
                 await self._tasks
@@ -169,8 +175,8 @@ class RollupNode:
         finally:
             await client.close()
             await blobs.close()
-            if self.feed is not None:
-                await self.feed.close()
+            for feed in self.feeds:
+                await feed.close()
 
     async def _until_ok(self, step: Callable[[], Awaitable], what: str) -> None:
         while not self._stop.is_set():
@@ -206,13 +212,19 @@ class RollupNode:
             await asyncio.sleep(0)
 
     async def _sequence(self) -> None:
-        """Derive what L1 holds, then build every block whose time has come; sleep until the next one."""
+        """Derive what L1 holds, then build every block whose time has come; sleep until the next one.
+
+        With peers (a sequencer set), nothing is built while a peer's feed knows a longer chain: this node
+        imports it first (after a restart its own head is stale)."""
         await self._derive()
+        if any(feed.ahead_of(self.chain.head().number) for feed in self.feeds):
+            await asyncio.sleep(self.options.poll_interval)
+            return
         for _ in range(64):
             if self._stop.is_set() or await self.sequencer.build_next() is None:
                 break
             await asyncio.sleep(0)
-        wait = self.sequencer.next_block_time() - time.time()
+        wait = self.sequencer.next_block_time() - time.time() if self.sequencer.leading else self.options.poll_interval
         await asyncio.sleep(min(max(wait, 0.0), self.options.poll_interval))
 
     def wait_ready(self, timeout: float) -> bool:
@@ -234,8 +246,11 @@ class RollupNode:
         if self.sequencer is not None:
             status["sequencer"] = {"blocks": self.sequencer.built_blocks, "txs": self.sequencer.built_txs,
                                    "omitted_deposits": ["0x" + h.hex() for h in self.sequencer.omitted]}
-        if self.feed is not None:
-            status["unsafe_imported"] = self.feed.imported
+            describe = getattr(self.sequencer.leadership, "status", None)
+            if describe is not None:  # e.g. the staked schedule as this node computed it
+                status["leadership"] = describe()
+        if self.feeds:
+            status["unsafe_imported"] = sum(feed.imported for feed in self.feeds)
         if self.challenger is not None:
             status["challenges"] = [{"output_index": i, "dispute": d} for i, d in self.challenger.challenges]
         return status

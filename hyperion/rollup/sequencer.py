@@ -16,14 +16,20 @@ sequencer: it leaves out the user deposits of the first L1 block with
 deposits that it adopts, every time it builds that epoch's first block
 (derivation refuses those blocks, then force-includes the deposits when the
 sequencing window has passed).
+
+Who may build is not the sequencer's own choice when several nodes share a
+chain: every block goes through a ``Leadership`` gate (a staked rotation
+schedule, an etcd lease; implemented in ``hyperion.sequencer``). The
+default, ``AlwaysLeader``, is the single sequencer of the rollup issue.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
-from typing import Optional
+from typing import Optional, Protocol
 
 from hyperion.chain.errors import TxPoolError
 from hyperion.rollup.config import RollupConfig
@@ -36,13 +42,36 @@ log = logging.getLogger("hyperion.rollup.sequencer")
 OMIT_DEPOSITS_ENV = "HYPERION_TEST_OMIT_DEPOSITS"
 
 
+class Leadership(Protocol):
+    """The gate in front of every block this node builds."""
+
+    async def may_build(self, number: int, timestamp: int) -> bool:
+        """May this node build L2 block ``number`` (with ``timestamp``) now?"""
+
+    async def built(self, block) -> bool:
+        """Called after building, before the block is published; False = not accepted (the block is rolled back)."""
+
+
+class AlwaysLeader:
+    """One sequencer: it always leads."""
+
+    async def may_build(self, number: int, timestamp: int) -> bool:
+        return True
+
+    async def built(self, block) -> bool:
+        return True
+
+
 class Sequencer:
     def __init__(self, config: RollupConfig, chain: RollupChain, derivation: DerivationPipeline,
-                 clock=time.time):
+                 clock=time.time, leadership: Optional[Leadership] = None, coinbase: Optional[bytes] = None):
         self.config = config
         self.chain = chain
         self.derivation = derivation
         self.clock = clock
+        self.coinbase = coinbase  # fee recipient of the blocks it builds (None: the genesis coinbase)
+        self.leadership: Leadership = leadership if leadership is not None else AlwaysLeader()
+        self.leading = True  # what the gate said last: a node that may not build polls instead of sleeping
         self.omit_deposits = os.environ.get(OMIT_DEPOSITS_ENV) == "1"
         self.censored_origin: Optional[int] = None  # the L1 block whose deposits the test hook leaves out
         self.omitted: list = []  # hashes of deposits the test hook left out
@@ -72,6 +101,9 @@ class Sequencer:
         if timestamp > self.clock():
             return None
         parent = chain.head_ref()
+        self.leading = await self.leadership.may_build(parent.number + 1, timestamp)
+        if not self.leading or chain.head().number != parent.number:  # the gate said no, or a peer's block arrived
+            return None
         try:
             origin = await self._choose_origin(parent, timestamp)
         except L1Reorg as exc:
@@ -87,11 +119,18 @@ class Sequencer:
                 self.omitted = [d.hash for d in deposits]
                 deposits = []
         attrs = attributes(self.config, parent, origin, deposits)
+        if self.coinbase is not None:
+            attrs = dataclasses.replace(attrs, coinbase=self.coinbase)
         in_drift = timestamp <= origin.timestamp + self.config.max_sequencer_drift
         try:
             block = chain.build_block(attrs, from_pool=in_drift)
         except InvalidBlock as exc:  # only a deposit can make this fail: the Portal's limits forbid it
             log.error("cannot build L2 block %d: %s", attrs.number, exc)
+            return None
+        if not await self.leadership.built(block):
+            self.leading = False
+            log.warning("L2 block %d was not accepted by the leadership gate: rolling it back", block.number)
+            self._offer_again(chain.rollback_to(block.number - 1))
             return None
         self.built_blocks += 1
         self.built_txs += len(block.transactions) - len(attrs.deposits)
@@ -106,8 +145,11 @@ class Sequencer:
         while number > chain.safe_number and chain.ref(number).origin_number >= parent.origin_number:
             number -= 1
         log.warning("%s: rolling unsafe L2 blocks back from %d to %d", reason, parent.number, number)
-        for tx in chain.rollback_to(number):
+        self._offer_again(chain.rollback_to(number))
+
+    def _offer_again(self, transactions: list) -> None:
+        for tx in transactions:
             try:
-                chain.submit_transaction(tx)
+                self.chain.submit_transaction(tx)
             except TxPoolError:
                 pass

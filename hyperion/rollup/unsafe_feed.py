@@ -5,8 +5,18 @@ With ``--follow-unsafe`` a follower subscribes to the sequencer's
 head, fetches the blocks it lacks with ``debug_getRawBlock`` and runs each
 through block import on top of its own head: executed and checked like any
 block, but *unsafe* (not derived from L1). When a block does not extend the
-follower's head (the sequencer replaced its unsafe blocks), the follower
-drops its own unsafe blocks and fetches again from its safe head.
+node's head (the sequencer replaced its unsafe blocks), the node finds the
+last unsafe block it shares with the peer and drops its own blocks above it
+when the peer's chain is longer; when it is not, the optional
+``keep_ours(ours, theirs)`` fork choice (between the first two blocks that
+differ) may keep them (without one, the peer's are taken).
+
+A node of a sequencer set runs one feed per peer (``--peer URL``): every
+sequencer imports the others' blocks, so whoever builds next builds on the
+latest one; ``keep_ours`` is then the set's fork choice. ``ahead_of(n)``
+says whether a peer has announced a head above ``n`` that the feed has not
+imported yet (or the feed has not yet reached its peer once): a sequencer
+does not build on a head its peers have left behind (after a restart).
 
 Derivation is untouched by this: when it reaches an unsafe block it keeps
 it if L1 says the same, and replaces it otherwise. L1 always wins; the feed
@@ -18,17 +28,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Optional
+import time
+from typing import Awaitable, Callable, Optional
 
 import aiohttp
 
 from hyperion.chain.blocks import BlockDecodeError, decode_block
+from hyperion.chain.errors import TxPoolError
 from hyperion.rollup.engine import InvalidBlock, RollupChain
 from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
 
 log = logging.getLogger("hyperion.rollup.unsafe")
 
 MAX_BLOCKS_PER_HEAD = 256
+FIRST_CONTACT_SECONDS = 10.0  # how long a sequencer waits for a peer's first answer before building without it
 
 
 def websocket_url(http_url: str) -> str:
@@ -40,14 +53,25 @@ def websocket_url(http_url: str) -> str:
 
 
 class UnsafeFeed:
-    def __init__(self, chain: RollupChain, sequencer_url: str):
+    def __init__(self, chain: RollupChain, sequencer_url: str,
+                 keep_ours: Optional[Callable[[object, object], Awaitable[bool]]] = None):
         self.chain = chain
+        self.url = sequencer_url
+        self.keep_ours = keep_ours  # fork choice between our unsafe block and the peer's at one height
         self.rpc = L1Client(sequencer_url)  # a JSON-RPC client, whatever the chain it talks to
         self.ws_url = websocket_url(sequencer_url)
         self.imported = 0
+        self.peer_head: Optional[int] = None  # the peer's last announced head (None: unknown, or not to be trusted)
+        self.contacted = False  # the feed has reached its peer, or failed to, at least once
+        self._created = time.monotonic()
 
     async def close(self) -> None:
         await self.rpc.close()
+
+    def ahead_of(self, number: int) -> bool:
+        if not self.contacted:
+            return time.monotonic() - self._created < FIRST_CONTACT_SECONDS
+        return self.peer_head is not None and self.peer_head > number
 
     async def run(self) -> None:
         """Follow the sequencer's heads until cancelled (the caller retries after an error)."""
@@ -69,6 +93,8 @@ class UnsafeFeed:
         chain = self.chain
         if target is None:
             target = int(await self.rpc.call("eth_blockNumber"), 16)
+        self.peer_head = target
+        self.contacted = True
         for _ in range(MAX_BLOCKS_PER_HEAD):
             number = chain.head().number + 1
             if number > target:
@@ -80,22 +106,65 @@ class UnsafeFeed:
                 block = decode_block(bytes.fromhex(raw[2:]))
             except (BlockDecodeError, ValueError) as exc:
                 log.warning("the sequencer sent a malformed block %d: %s", number, exc)
+                self.peer_head = None
                 return
+            if block.header.parent_hash != chain.head().hash:
+                if not await self._switch_fork(number - 1, target):
+                    self.peer_head = None  # kept ours, or the peer is on another safe chain: not ahead of us
+                    return
+                continue
             with chain.lock:
                 if block.header.parent_hash != chain.head().hash:
-                    if chain.head().number > chain.safe_number:
-                        log.info("the sequencer's unsafe block %d does not extend ours: dropping our unsafe "
-                                 "blocks above %d", number, chain.safe_number)
-                        chain.rollback_to(chain.safe_number)
-                        continue
-                    return  # it does not extend our safe chain: derivation will settle it
+                    continue
                 try:
                     chain.import_block(block)
                 except InvalidBlock as exc:
                     log.warning("refusing the sequencer's unsafe block %d: %s", number, exc)
+                    self.peer_head = None
                     return
             self.imported += 1
             await asyncio.sleep(0)
+
+    async def _switch_fork(self, height: int, their_head: int) -> bool:
+        """The peer's block ``height + 1`` does not extend our head: roll back to the last block we share
+        with the peer, unless the fork choice keeps ours. True when the caller should fetch again."""
+        chain = self.chain
+        shared = min(height, chain.head().number)
+        for _ in range(MAX_BLOCKS_PER_HEAD):
+            if shared < chain.safe_number:
+                return False  # the peer disagrees with our safe chain: derivation will settle it
+            theirs = await self.rpc.call("eth_getBlockByNumber", hex(shared), False)
+            ours = chain.block_by_number(shared)
+            if theirs is None or ours is None:
+                return False
+            if bytes.fromhex(theirs["hash"][2:]) == ours.hash:
+                break
+            shared -= 1
+        else:
+            return False
+        if shared >= chain.head().number:
+            return True  # our head moved meanwhile: it is the shared block now
+        if self.keep_ours is not None and their_head <= chain.head().number:
+            raw = await self.rpc.call("debug_getRawBlock", hex(shared + 1))
+            try:
+                their_block = decode_block(bytes.fromhex(raw[2:])) if raw else None
+            except (BlockDecodeError, ValueError):
+                return False
+            ours = chain.block_by_number(shared + 1)
+            if their_block is None or ours is None or await self.keep_ours(ours, their_block):
+                return False
+        with chain.lock:
+            if shared < chain.safe_number or chain.block_by_number(shared) is None:
+                return False
+            log.info("the unsafe block %d of %s does not extend ours: dropping our unsafe blocks above %d",
+                     height + 1, self.url, shared)
+            dropped = chain.rollback_to(shared)
+        for tx in dropped:  # a sequencer's own transactions go back to its pool (the peer's block may hold them)
+            try:
+                chain.submit_transaction(tx)
+            except TxPoolError:
+                pass
+        return True
 
 
 async def follow(feed: UnsafeFeed, stopped) -> None:
@@ -109,4 +178,5 @@ async def follow(feed: UnsafeFeed, stopped) -> None:
             log.debug("unsafe feed: %s; reconnecting", exc)
         except Exception:
             log.exception("unsafe feed failed; reconnecting")
+        feed.peer_head, feed.contacted = None, True
         await asyncio.sleep(1.0)
