@@ -1,7 +1,7 @@
 """Timing engines on one workload: warm-up, then interleaved rounds, CPU time, median.
 
-Every engine's first run is its warm-up (for the compiled tier: the run
-that compiles). Then the engines take turns, one run each per round, the
+Every engine's ``warm_up`` (for the compiled tier: compiling, untimed)
+and first run are its warm-up. Then the engines take turns, one run each per round, the
 order rotating from round to round, until each has spent ``min_time``
 seconds and run at least ``MIN_RUNS`` times: a disturbance of the shared
 machine falls on all engines alike instead of on whichever ran then.
@@ -39,7 +39,7 @@ class Timing:
     median_seconds: float  # CPU seconds per run
     runs: int
     note: str | None = None
-    first_seconds: float | None = None  # the warm-up run (compiles, for the compiled tier)
+    first_seconds: float | None = None  # the first run, after ``warm_up``
 
     @property
     def mgas_per_s(self) -> float:
@@ -68,6 +68,8 @@ def measure_interleaved(
     gc.collect()
     for name, batch in batches.items():
         try:
+            if not quick:
+                batch.warm_up()
             firsts[name] = _timed_run(batch, clock)
         except Exception as error:  # an engine bug must not stop the others
             results[name] = error

@@ -56,6 +56,7 @@ class WorkloadResult:
     workload: str
     engines: dict[str, EngineResult] = field(default_factory=dict)
     compile_seconds: float | None = None
+    compile_seconds_per_tx: float | None = None  # the most one transaction spent compiling
     transactions: int = 1
     #: engine -> why its ratio is left out (its gas differs from the reference)
     excluded: dict[str, str] = field(default_factory=dict)
@@ -153,6 +154,7 @@ class WorkloadResult:
             "ratio_vs_py_evm": _round(self.ratio_vs(PY_EVM)),
             "ratio_vs_pyrevm": _round(self.ratio_vs(PYREVM)),
             "compile_seconds": _round(self.compile_seconds, 6),
+            "compile_seconds_per_tx": _round(self.compile_seconds_per_tx, 6),
             "break_even_runs": _round_runs(self.break_even_runs),
         }
         mismatch = self.gas_mismatch
@@ -283,13 +285,14 @@ def _format_runs(value: float | None) -> str:
 def render_table(results: list[WorkloadResult], engines: list[str]) -> str:
     """A fixed-width table: workload, gas, Mgas/s per engine, ratios, compile time, break-even, notes."""
     header = ["workload", "gas"] + [f"{name} Mgas/s" for name in engines]
-    header += ["x interp", "x py-evm", "x pyrevm", "compile ms", "break-even runs", "notes"]
+    header += ["x interp", "x py-evm", "x pyrevm", "compile ms", "max ms/tx", "break-even runs", "notes"]
     rows = []
     for result in results:
         row = [result.workload, "n/a" if result.gas is None else f"{result.gas:,}"]
         row += [_format_mgas(result.mgas_per_s(name)) for name in engines]
         row += [_format_ratio(result.ratio_vs(name)) for name in (INTERPRETER, PY_EVM, PYREVM)]
         row.append("n/a" if result.compile_seconds is None else f"{result.compile_seconds * 1e3:.1f}")
+        row.append("n/a" if result.compile_seconds_per_tx is None else f"{result.compile_seconds_per_tx * 1e3:.1f}")
         row.append(_format_runs(result.break_even_runs))
         row.append("; ".join(result.notes()))
         rows.append(row)
@@ -298,7 +301,7 @@ def render_table(results: list[WorkloadResult], engines: list[str]) -> str:
         ["geometric mean", ""]
         + [""] * len(engines)
         + [_format_ratio(summary["geomean_" + key]) for key in _RATIO_KEYS.values()]
-        + ["", "", ""]
+        + ["", "", "", ""]
     )
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
     right_aligned = set(range(1, len(header) - 1))

@@ -141,6 +141,7 @@ def _run_workload(workload, engines, availability, args) -> tuple[WorkloadResult
     compiled = batches.get(COMPILED)
     if compiled is not None:
         result.compile_seconds = compiled.compile_seconds
+        result.compile_seconds_per_tx = compiled.compile_seconds_per_tx
     result.judge_gas(JOURNAL_NOTE)
     return result, any_failed
 

@@ -12,7 +12,8 @@ from hyperion.cli.common import add_module_targets
 
 # `hyperion fuzz <target>` -> (module exposing ``main(argv) -> int``, help)
 FUZZ_TARGETS = {
-    "vm": ("hyperion.fuzz.vm", "MetisVM's compiled tier against its interpreter (and pyrevm): random programs, "
+    "vm": ("hyperion.fuzz.vm", "MetisVM's compiled tier against its interpreter and per-instruction execution "
+                               "(and pyrevm): random programs, "
                                "reproducers for every divergence"),
 }
 

@@ -7,8 +7,8 @@ calls of every kind (to another generated contract, to itself, to
 precompiles, to empty accounts), creates whose init code returns, reverts
 or fails, forward branches, counted loops, calls of a shared "subroutine"
 through a pushed return address, dynamic jumps from calldata, the gas
-edges (GAS, tight gas limits, memory growth) and stack underflow and
-overflow. Most snippets leave the stack as they found it, so programs run
+edges (GAS, tight gas limits, memory growth, a dynamic charge and a check
+other than gas at a random gas level) and stack underflow and overflow. Most snippets leave the stack as they found it, so programs run
 long enough to reach their later parts; a few break things on purpose
 (invalid jumps, undefined opcodes, raw random bytes).
 
@@ -191,7 +191,7 @@ class ProgramGenerator:
     def snippet(self, a: Assembler, subroutine, calls: bool = True) -> None:
         rng = self.rng
         kinds = [self.arithmetic, self.arithmetic, self.memory, self.memory, self.storage, self.reader, self.log,
-                 self.branch, self.loop, self.stack_edge, self.transient]
+                 self.branch, self.loop, self.stack_edge, self.transient, self.check_at_gas_edge]
         if calls and self.depth < 2:
             kinds += [self.call, self.call, self.create]
         if subroutine is not None:
@@ -484,6 +484,60 @@ class ProgramGenerator:
                 a.op(SWAP1 + rng.randrange(2), DUP1 + rng.randrange(3), POP)
             for _ in range(rng.randrange(1, 6)):
                 a.op(POP)
+
+    def check_at_gas_edge(self, a: Assembler) -> None:
+        """A dynamic charge, then an instruction that halts on a check other than gas (return data
+        out of bounds; a write, in a static call), then static gas, entered with just about the gas
+        the charge needs (a loop burns gas down to a level): whether the charge or the check halts
+        first depends on the exact charging order."""
+        rng = self.rng
+        top, done, skip = a.new_label(), a.new_label(), a.new_label()
+        words = rng.randrange(1, 12)
+        a.push(1)
+        a.push(32 * words)
+        a.op(MSTORE8)  # memory covers what the charge below reads: its cost is known here
+        statics = rng.randrange(1, 60)
+        per_word = 6 if rng.random() < 0.5 else 3
+        need = 9 + per_word * words + 3 + 10 + 1  # the charge's pushes, KECCAK/COPY; the check's pushes
+        level = max(0, need + rng.randrange(-40, 5 * statics + 40))
+        a.push(level + 6000)
+        a.op(GAS, GT)  # far above the level: skip it all (the loop below is bounded by 6000 gas)
+        a.push_label(skip)
+        a.op(JUMPI)
+        a.label(top)  # while gas > level: loop (36 gas a round)
+        a.push(level)
+        a.op(GAS, GT, ISZERO)
+        a.push_label(done)
+        a.op(JUMPI)
+        a.push_label(top)
+        a.op(JUMP)
+        a.label(done)
+        if per_word == 6:
+            a.push(32 * words)
+            a.push(0)
+            a.op(KECCAK256, POP)
+        else:
+            a.push(32 * words)
+            a.push(0)
+            a.push(0)
+            a.op(self.pick((CALLDATACOPY, CODECOPY)))
+        check = rng.randrange(3)
+        if check == 0:  # beyond the return data (empty unless a call returned some)
+            a.push(rng.choice((0, 1, 32)))
+            a.push(rng.choice((1, 64)))
+            a.push(0)
+            a.op(self.pick((RETURNDATACOPY, CALLDATACOPY)))
+        elif check == 1:  # LOGn: a write
+            a.push(0)
+            a.push(0)
+            a.op(LOG0)
+        else:
+            a.push(1)
+            a.push(rng.choice(STORAGE_KEYS))
+            a.op(self.pick((TSTORE, TSTORE, SSTORE)))
+        for _ in range(statics):  # static gas after the check
+            a.op(self.pick((GAS, MSIZE, CALLDATASIZE)) if rng.random() < 0.1 else PC, POP)
+        a.label(skip)
 
     def breakage(self, a: Assembler) -> None:
         rng = self.rng

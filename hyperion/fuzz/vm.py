@@ -1,4 +1,5 @@
-"""``hyperion fuzz vm``: the compiled tier against the interpreter (and pyrevm), on random programs.
+"""``hyperion fuzz vm``: the compiled tier against the interpreter, both against per-instruction
+execution (and pyrevm), on random programs.
 
 Each case is drawn from ``(seed, index)`` alone: a fork, two generated
 contracts that call each other (``programs.ProgramGenerator``), storage,
@@ -6,9 +7,15 @@ one to three transactions with random calldata, value and gas limits
 (tight ones included, so that programs run out of gas at every kind of
 instruction). The case runs on a fresh state once per engine:
 
+* ``stepping``: MetisVM one instruction at a time (the tracers' loop:
+  stack bounds, static gas, then the instruction), the reference for
+  the two block-charged tiers below;
 * ``interpreter``: MetisVM with the compiled tier off;
 * ``compiled``: the compiled tier forced on (threshold 0) from an empty
-  code cache, so every code, created ones included, runs compiled;
+  code cache, so every code, created ones included, runs compiled; the
+  per-transaction compile budget varies with the case index (1, 24, 200
+  or the default instructions), so that compiled traces and code run per
+  instruction while the budget is spent meet in every way;
 * ``pyrevm`` (``--pyrevm``, optional): revm through its Python bindings,
   for Cancun cases (pyrevm 0.3 does not implement Prague's calldata floor).
 
@@ -57,7 +64,8 @@ FORK_WEIGHTS = {  # recent forks carry most of the weight; every era is covered
 }
 PYREVM_SPECS = {"Cancun": "CANCUN"}  # pyrevm 0.3.x lacks Prague's calldata floor (EIP-7623)
 MAX_TX_GAS = 2_000_000
-ENGINES = ("interpreter", "compiled")
+ENGINES = ("interpreter", "compiled", "stepping")
+COMPILE_BUDGETS = (1, 24, 200, None)  # instructions a transaction may compile (None: the default)
 
 
 @dataclass
@@ -160,15 +168,18 @@ def _logs(logs) -> list:
     return [["0x" + log.address.hex(), ["0x" + t.hex() for t in log.topics], "0x" + log.data.hex()] for log in logs]
 
 
-def run_metisvm(case: Case, compiled: bool) -> dict:
-    """The outcome of ``case`` on MetisVM: per-transaction results and the final state root."""
+def run_metisvm(case: Case, compiled: bool, stepping: bool = False) -> dict:
+    """The outcome of ``case`` on MetisVM: per-transaction results and the final state root.
+    ``stepping``: every frame runs one instruction at a time (a tracer that records nothing)."""
     from hyperion.execution.environment import BlockEnv
     from hyperion.execution.transaction import InvalidTransaction, apply_transaction
     from hyperion.primitives.secp256k1 import private_key_to_address
     from hyperion.primitives.transactions import FeeMarketTransaction, LegacyTransaction
     from hyperion.state.memory import MemoryState
+    from hyperion.vm.compiler.program import Program
     from hyperion.vm.compiler.tiering import TIERS
     from hyperion.vm.forks import get_fork
+    from hyperion.vm.tracing import Tracer
 
     fork = get_fork(case.fork)
     state = MemoryState()
@@ -180,10 +191,11 @@ def run_metisvm(case: Case, compiled: bool) -> dict:
     base_fee = case.gas_price if fork.has_base_fee else 0
     env = BlockEnv(fork=fork, coinbase=COINBASE, number=1, timestamp=1000, base_fee=base_fee,
                    gas_limit=30_000_000)
-    saved = TIERS.enabled, TIERS.threshold
+    saved = TIERS.enabled, TIERS.threshold, Program.tx_budget
     TIERS.enabled, TIERS.threshold = compiled, 0
     if compiled:
         TIERS.clear()
+        Program.tx_budget = COMPILE_BUDGETS[case.index % len(COMPILE_BUDGETS)] or Program.tx_budget
     results = []
     try:
         for nonce, tx in enumerate(case.transactions):
@@ -195,7 +207,7 @@ def run_metisvm(case: Case, compiled: bool) -> dict:
                 signed = LegacyTransaction(nonce=nonce, gas_price=case.gas_price, gas=tx.gas, to=tx.to,
                                            value=tx.value, data=tx.data).signed(KEY)
             try:
-                result = apply_transaction(state, env, signed)
+                result = apply_transaction(state, env, signed, tracer=Tracer() if stepping else None)
             except InvalidTransaction as error:
                 results.append({"invalid": str(error)})
                 continue
@@ -208,7 +220,7 @@ def run_metisvm(case: Case, compiled: bool) -> dict:
                 "created": None if result.contract_address is None else "0x" + result.contract_address.hex(),
             })
     finally:
-        TIERS.enabled, TIERS.threshold = saved
+        TIERS.enabled, TIERS.threshold, Program.tx_budget = saved
         if compiled:
             TIERS.clear()
     return {"transactions": results, "state_root": "0x" + state.state_root().hex()}
@@ -260,6 +272,8 @@ def run_engine(case: Case, engine: str) -> dict:
         return run_metisvm(case, compiled=False)
     if engine == "compiled":
         return run_metisvm(case, compiled=True)
+    if engine == "stepping":
+        return run_metisvm(case, compiled=False, stepping=True)
     if engine == "pyrevm":
         return run_pyrevm(case)
     raise ValueError(f"unknown engine {engine!r}")
@@ -288,10 +302,11 @@ class Verdict:
 def check_case(case: Case, pyrevm: bool = False) -> Verdict:
     outcomes = {engine: run_engine(case, engine) for engine in ENGINES}
     verdict = Verdict(outcomes=outcomes)
-    if outcomes["interpreter"] != outcomes["compiled"]:
-        verdict.divergent = True
-        verdict.where = _first_difference(outcomes["interpreter"], outcomes["compiled"], "interpreter", "compiled")
-        return verdict
+    for one, other in (("interpreter", "compiled"), ("stepping", "interpreter")):
+        if outcomes[one] != outcomes[other]:
+            verdict.divergent = True
+            verdict.where = _first_difference(outcomes[one], outcomes[other], one, other)
+            return verdict
     if pyrevm:
         outcomes["pyrevm"] = run_engine(case, "pyrevm")
         ours, theirs = _pyrevm_view(outcomes["interpreter"]), _pyrevm_view(outcomes["pyrevm"])
@@ -334,8 +349,8 @@ def write_reproducer(directory: str, prefix: str, case: Case, verdict: Verdict) 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hyperion fuzz vm",
-        description="Differential fuzzing of MetisVM: random structured programs on the interpreter and the "
-                    "compiled tier (and pyrevm with --pyrevm); every divergence is written as a reproducer.")
+        description="Differential fuzzing of MetisVM: random structured programs on the interpreter, the "
+                    "compiled tier and per-instruction execution (and pyrevm with --pyrevm); every divergence is written as a reproducer.")
     parser.add_argument("--cases", type=int, default=1000, help="number of cases (default 1000)")
     parser.add_argument("--seed", type=int, default=None, help="run seed (default: random, printed)")
     parser.add_argument("--start", type=int, default=0, help="first case index (default 0)")

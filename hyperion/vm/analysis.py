@@ -7,7 +7,11 @@ checked once when the block is entered, not per instruction (evmone's
 only early exits are exceptional halts, which consume all gas anyway, and
 every instruction that observes the remaining gas (GAS, CALL*, CREATE*,
 SSTORE) ends its block, so it sees precisely what per-instruction charging
-would leave. The optimizing compiler for hot contracts plugs in here:
+would leave. The halt reason is exact too: a block whose charge fails runs
+per instruction (``stepping``), and an instruction that may halt on a
+check other than gas (``opspec.MAY_HALT``: LOG*, RETURNDATACOPY, TSTORE)
+also ends its block, so no later instruction's static gas can make a
+dynamic charge before that check fail first. The optimizing compiler for hot contracts plugs in here:
 it only has to produce a different handler list with the same semantics.
 
 The interpreter uses ``LazyCodeAnalysis``: up front it only finds the
@@ -35,7 +39,7 @@ from hyperion.vm.exceptions import InvalidJump, InvalidOpcode
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import control_flow
 from hyperion.vm.instructions.stack import make_push
-from hyperion.vm.opspec import ENDS_BLOCK, IS_JUMPDEST, IS_PUSH, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_JUMPDEST, IS_PUSH
 from hyperion.vm.stepping import halt_exactly
 from hyperion.vm.template import bind
 
@@ -173,11 +177,11 @@ def analyse_code(code: bytes, table) -> CodeAnalysis:
         height += pushes - pops
         if height > growth:
             growth = height
-        if flags & (ENDS_BLOCK | NEEDS_EXACT_GAS):
+        if flags & (ENDS_BLOCK | ENDS_CHARGE):
             blocks.append((block_start, gas, need, growth, height, starts_jd, block_arrival))
             block_start = -1
             if opcode == 0x57 or not (flags & ENDS_BLOCK):
-                arrival = "exact"  # JUMPI not taken, or after GAS/CALL/SSTORE...
+                arrival = "exact"  # JUMPI not taken, or after GAS/CALL/SSTORE/LOG...
             else:
                 arrival = "jump"
         pc = next_pc
@@ -327,6 +331,11 @@ class LazyCodeAnalysis:
             entry = self._ops[pc] = (opcode, spec, self._decode(pc, opcode, spec)[0])
         return entry
 
+    def charges_itself(self, pc: int) -> bool:
+        """Whether the handler at ``pc`` charges its chain when entered by falling through into it
+        (a chain head after a JUMPI, GAS, CALL, a MAY_HALT instruction or a segment boundary)."""
+        return pc < len(self.code) and self._arrival(pc) in (_START, _EXACT)
+
     # -- chains -------------------------------------------------------------
     def _arrival(self, pc: int) -> int:
         """How control reaches ``pc`` from the instruction before it."""
@@ -340,7 +349,7 @@ class LazyCodeAnalysis:
         spec = self.table[opcode]
         if spec is None or (spec.flags & ENDS_BLOCK and opcode != _JUMPI):
             return _JUMP  # reachable by a jump only
-        if spec.flags & NEEDS_EXACT_GAS or opcode == _JUMPI:
+        if spec.flags & ENDS_CHARGE or opcode == _JUMPI:
             return _EXACT
         return _MERGE
 
@@ -392,7 +401,7 @@ class LazyCodeAnalysis:
             block[4] += pushes - pops
             if block[4] > block[3]:
                 block[3] = block[4]
-            if flags & (ENDS_BLOCK | NEEDS_EXACT_GAS) or next_pc // SEGMENT != pc // SEGMENT:
+            if flags & (ENDS_BLOCK | ENDS_CHARGE) or next_pc // SEGMENT != pc // SEGMENT:
                 break
             pc = next_pc
         # each block is charged for the rest of the chain from it (a fall-through merges them)

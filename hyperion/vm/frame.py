@@ -69,6 +69,7 @@ class TxContext:
         "accounts",
         "ripemd_touched",
         "halt_reason",
+        "compile_budget",
     )
 
     def __init__(self, state, env, fork, origin: bytes, gas_price: int, blob_hashes=(), tracer=None):
@@ -87,6 +88,7 @@ class TxContext:
         self.tracer = tracer
         self.ripemd_touched = False  # EIP-161's RIPEMD-160 exception (see interpreter.execute_call)
         self.halt_reason = None  # the last exceptional halt (the top frame's, once it failed)
+        self.compile_budget = None  # instructions the compiled tier may still translate (compiler/program.py)
 
 
 class Frame:

@@ -33,12 +33,14 @@ from hyperion.vm.opspec import (
     IS_JUMPI,
     IS_PUSH,
     IS_SWAP,
+    MAY_HALT,
     NEEDS_EXACT_GAS,
     OpSpec,
 )
 from hyperion.vm.template import bind
 
-__all__ = ["ENDS_BLOCK", "IS_DUP", "IS_JUMP", "IS_JUMPDEST", "IS_JUMPI", "IS_PUSH", "IS_SWAP", "NEEDS_EXACT_GAS",
+__all__ = ["ENDS_BLOCK", "IS_DUP", "IS_JUMP", "IS_JUMPDEST", "IS_JUMPI", "IS_PUSH", "IS_SWAP", "MAY_HALT",
+           "NEEDS_EXACT_GAS",
            "OpSpec", "table_for", "opcode_name"]
 
 
@@ -48,6 +50,8 @@ def _table(fork) -> dict[int, OpSpec]:
 
     def op(code, name, fn, gas, flags=0, **constants):
         instruction = bind(fn, **constants)
+        if instruction.may_halt:
+            flags |= MAY_HALT
         t[code] = OpSpec(name, instruction.handler, gas, instruction.pops, instruction.pushes, flags, instruction)
 
     access_lists = fork.has_access_lists  # EIP-2929: account/slot access is priced by the instructions

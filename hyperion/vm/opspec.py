@@ -19,6 +19,13 @@ IS_DUP = 16  # DUPn, n = ``arg``
 IS_SWAP = 32  # SWAPn, n = ``arg``
 IS_JUMP = 64  # JUMP
 IS_JUMPI = 128  # JUMPI
+# A run-time check other than gas can halt it (a write in a static call, return data out of
+# bounds): set from the template (``Instruction.may_halt``). Like an instruction that reads the
+# exact gas, it ends its charge block, so the static gas of the instructions after it is never
+# taken before its check: a dynamic charge earlier in the block that fails only because of that
+# gas would report "out of gas" where per-instruction execution reaches this halt.
+MAY_HALT = 256
+ENDS_CHARGE = NEEDS_EXACT_GAS | MAY_HALT  # the next instruction needs a charge point of its own
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,11 @@ import builtins
 import linecache
 import operator
 import re
+import types
 from functools import lru_cache
 from typing import Any, Callable, Optional
+
+from hyperion.vm.exceptions import ExceptionalHalt, OutOfGas
 
 M = (1 << 256) - 1
 WORD_BITS = 256
@@ -532,6 +535,32 @@ def _may_write_memory(nodes, namespace: dict) -> bool:
     return False
 
 
+# Modules whose functions an instruction's halts are looked for in (the helpers templates call).
+_HELPER_MODULES = ("hyperion.vm.instructions.", "hyperion.vm.memory")
+
+
+def _halts_in(nodes, namespace: dict, seen: set) -> set:
+    """The ExceptionalHalt classes these statements may raise, directly or in the helpers
+    they call by name (followed into ``_HELPER_MODULES``, each function once)."""
+    found = set()
+    for node in nodes:
+        if node is None:
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Raise) and sub.exc is not None:
+                exc = sub.exc.func if isinstance(sub.exc, ast.Call) else sub.exc
+                cls = namespace.get(exc.id) if isinstance(exc, ast.Name) else None
+                if isinstance(cls, type) and issubclass(cls, ExceptionalHalt):
+                    found.add(cls)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                helper = namespace.get(sub.func.id)
+                if isinstance(helper, types.FunctionType) and helper not in seen \
+                        and helper.__module__.startswith(_HELPER_MODULES):
+                    seen.add(helper)
+                    found |= _halts_in(_function_ast(helper).body, helper.__globals__, seen)
+    return found
+
+
 def _used_names(nodes) -> set[str]:
     return {n.id for node in nodes if node is not None for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -611,6 +640,17 @@ class Instruction:
         self.statement_count = sum(1 for s in body for n in ast.walk(s) if isinstance(n, ast.stmt))
         self._handler = None
         self._direct = None
+
+    @property
+    def halts(self) -> frozenset:
+        """The ExceptionalHalt classes it may raise (from its body and the helpers it calls)."""
+        return frozenset(_halts_in(self.body + [self.result], self.namespace, set()))
+
+    @property
+    def may_halt(self) -> bool:
+        """A run-time check other than gas can halt it (a write in a static call, return data out
+        of bounds, ...): the instruction table ends a charge block after it (``opspec.MAY_HALT``)."""
+        return any(not issubclass(cls, OutOfGas) for cls in self.halts)
 
     def partial(self, values: tuple) -> "Instruction":
         """This instruction with the inputs whose ``values`` are not None fixed to those

@@ -34,7 +34,7 @@ from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 
 JSON_KEYS = {"workload", "gas", "cpu_seconds", "mgas_per_s", "ratio_vs_interpreter", "ratio_vs_py_evm",
-             "ratio_vs_pyrevm", "compile_seconds", "break_even_runs"}
+             "ratio_vs_pyrevm", "compile_seconds", "compile_seconds_per_tx", "break_even_runs"}
 TINY_WORKLOAD = "swap_math/spent"
 TINY_WORKLOAD_GAS = 25219  # agreed by py-evm, pyrevm and MetisVM
 

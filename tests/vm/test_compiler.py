@@ -260,3 +260,118 @@ def test_a_traced_execution_uses_the_interpreter():
     apply_transaction(state, BlockEnv(fork=PRAGUE, base_fee=1), tx, tracer=logger)
     assert [entry["op"] for entry in logger.logs] == ["PUSH1", "PUSH1", "ADD", "PUSH0", "SSTORE", "STOP"]
     assert not TIERS.programs()
+
+
+# -- halt reasons: a check other than gas after a dynamic charge in the same block ------------------
+
+def halt_of(code: bytes, gas: int, mode: str, static: bool = False, fork=PRAGUE) -> tuple:
+    """(status, gas left, halt reason) of one frame of ``code`` (``static``: a STATICCALL's frame)."""
+    from hyperion.vm.frame import TxContext
+    from hyperion.vm.interpreter import execute_call
+    from hyperion.vm.tracing import Tracer
+
+    TIERS.clear()
+    TIERS.enabled = mode != "interpreter"
+    TIERS.threshold = 0
+    state = MemoryState()
+    state.set_account(CONTRACT, code=code)
+    ctx = TxContext(state, BlockEnv(fork=fork, base_fee=1), fork, SENDER, 1, (),
+                    Tracer() if mode == "stepping" else None)
+    status, gas_left, _ = execute_call(ctx, SENDER, CONTRACT, CONTRACT, 0, b"", gas, 0, static, False, code)
+    return status, gas_left, type(ctx.halt_reason).__name__ if ctx.halt_reason is not None else None
+
+
+def reasons_over_gas(code: bytes, gases, static: bool = False) -> set:
+    """The halt reasons over these gas limits, where all three modes agree on every outcome."""
+    seen = set()
+    for gas in gases:
+        stepped = halt_of(code, gas, "stepping", static)
+        assert halt_of(code, gas, "interpreter", static) == stepped, gas
+        assert halt_of(code, gas, "compiled", static) == stepped, gas
+        seen.add(stepped[2])
+    return seen
+
+
+STATICS_AFTER = "6000" "50" * 41  # 41 PUSH1/POP pairs: 205 gas of static charges
+GROW_MEMORY = "6059" "6004" "6039" "37"  # CALLDATACOPY 0x59 bytes to 0x39: memory and copy charges
+
+
+def test_a_dynamic_charge_before_returndatacopy_cannot_hide_its_bounds_check():
+    # seed 1 case 74298's shape: CALLDATACOPY grows memory, RETURNDATACOPY reads past the (empty)
+    # return data, static gas follows; per instruction the bounds check halts before that gas is due
+    code = assemble(GROW_MEMORY, "6000" "6001" "60f2" "3e", STATICS_AFTER, "00")
+    assert reasons_over_gas(code, range(0, 300)) == {"OutOfGas", "ReturnDataOutOfBounds"}
+
+
+@pytest.mark.parametrize("check", ["6000" "6000" "a0", "6001" "6000" "5d"], ids=["LOG0", "TSTORE"])
+def test_a_dynamic_charge_before_a_write_in_a_static_call_cannot_hide_it(check):
+    code = assemble("6001" "610100" "52", check, STATICS_AFTER, "00")  # MSTORE at 0x100 grows memory
+    assert reasons_over_gas(code, range(0, 700, 3), static=True) == {"OutOfGas", "WriteInStaticContext"}
+
+
+@pytest.mark.parametrize("code, static, static_gas", [
+    (assemble("6020" "6000" "6000" "3e", "00"), False, 12),  # RETURNDATACOPY 32 bytes past empty return data
+    (assemble("6020" "6000" "a0", "00"), True, 381),  # LOG0 of 32 bytes in a static call
+    (assemble("6001" "6000" "55", "00"), True, 6),  # SSTORE in a static call (2300 gas: the sentry)
+])
+def test_dynamic_charges_come_before_the_checks_as_in_the_execution_specs(code, static, static_gas):
+    # with gas for the static part only, the dynamic charge fails before the check: out of gas
+    assert halt_of(code, static_gas, "stepping", static)[2] == "OutOfGas"
+    assert reasons_over_gas(code, (static_gas, 2_300, 100_000), static) == {"OutOfGas", (
+        "WriteInStaticContext" if static else "ReturnDataOutOfBounds")}
+
+
+def test_instructions_that_may_halt_on_a_check_end_their_charge_block():
+    from hyperion.vm.opspec import MAY_HALT
+
+    flagged = {spec.name for spec in table_for(PRAGUE) if spec is not None and spec.flags & MAY_HALT}
+    assert flagged == {"LOG0", "LOG1", "LOG2", "LOG3", "LOG4", "RETURNDATACOPY", "TSTORE", "SSTORE", "INVALID",
+                       "CALL", "CALLCODE", "DELEGATECALL", "STATICCALL", "CREATE", "CREATE2", "SELFDESTRUCT"}
+    # the compiled tier opens a new charge point after RETURNDATACOPY
+    code = assemble("6000" "6000" "6000" "3e", "6000" "50", "00")
+    source = show(code, table_for(PRAGUE), LazyCodeAnalysis(code, table_for(PRAGUE)), [0])
+    assert source.count("g = f.gas - ") == 2
+
+
+# -- compiling is bounded per transaction ----------------------------------------------------------
+
+def test_a_worst_case_contract_cannot_stall_a_transaction_on_compiling():
+    """A 6 KB contract made to be expensive to compile (every instruction reaches a new constant
+    memory offset: a partial evaluation each, the translator's costliest work) runs compiled from
+    its first call, yet no transaction spends more than its compile budget on it: the frame goes
+    on in the interpreter and later transactions compile the rest. Results never change."""
+    from hyperion.vm.compiler.program import Program
+    from hyperion.vm.compiler.translate import PARTIAL_COST
+
+    rng = random.Random(7)
+    chunks = []
+    while sum(map(len, chunks)) < 6_000:
+        offset = 0x4000 + 32 * rng.randrange(4096)
+        chunks.append(bytes.fromhex(f"62{offset:06x}" "51" "50" if rng.random() < 0.5 else f"6001" f"62{offset:06x}" "52"))
+        if rng.random() < 0.1:
+            chunks.append(b"\x5b")  # a JUMPDEST: another trace entry
+    code = b"".join(chunks) + b"\x00"
+    expected = run_code(code, 10_000_000, "interpreter")
+    TIERS.clear()
+    TIERS.enabled, TIERS.threshold = True, 0
+    budget = Program.tx_budget
+    per_tx = []
+    state = MemoryState()
+    state.set_account(SENDER, balance=10**20)
+    state.set_account(CONTRACT, code=code, storage={1: 1})
+    env = BlockEnv(fork=PRAGUE, base_fee=1)
+    program = None
+    for nonce in range(1000):
+        tx = FeeMarketTransaction(chain_id=1, nonce=nonce, max_priority_fee_per_gas=0, max_fee_per_gas=1,
+                                  gas=10_000_000, to=CONTRACT, value=0, data=b"", access_list=()).signed(KEY)
+        before = {} if program is None else dict(program.traces)
+        result = apply_transaction(state, env, tx)
+        assert (result.gas_used, result.success, result.error) == (expected[0], expected[1], expected[3])
+        program = next(p for p in TIERS.programs() if p.code == code)
+        spent = sum(trace.cost for pc, trace in program.traces.items() if pc not in before)
+        per_tx.append(spent)
+        if not spent:
+            break
+    assert per_tx[-1] == 0, "compiling never finished"
+    assert max(per_tx) <= budget + PARTIAL_COST  # a trace may pass the limit by one instruction
+    assert sum(per_tx) > 50 * budget  # compiling it all at once would have stalled the first call

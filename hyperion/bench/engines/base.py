@@ -37,6 +37,9 @@ class PreparedBatch(ABC):
     def execute(self) -> BatchOutcome:
         """Apply the whole transaction batch; this is the timed part."""
 
+    def warm_up(self) -> None:
+        """Untimed preparation before the first run (MetisVM's compiled tier compiles here)."""
+
 
 class Engine(ABC):
     #: the name used on the command line and in the JSON output

@@ -15,6 +15,17 @@ proportional to the code that runs. A trace inlines at most
 a JUMPDEST in the middle of one trace starts another), further traces
 are single basic blocks, so an adversarial code costs at most a few
 translations of each of its instructions.
+
+Compiling is inline but bounded per transaction: a transaction (every
+frame of it, every program) translates at most ``Program.tx_budget``
+instructions, where a partial evaluation of a template new to the program
+counts as ``translate.PARTIAL_COST`` (``ctx.compile_budget`` counts down). Once that is spent, a
+frame that reaches a slot with no trace goes on in the interpreter
+(``stepping.interpret_from``), and the slot stays empty for a later
+transaction to compile. So the frame that makes a code hot
+never stalls on compiling it: a 24 KB contract is compiled over several
+transactions, each paying a bounded slice (``hyperion bench vm`` prints the
+most one transaction spent).
 """
 
 from __future__ import annotations
@@ -22,16 +33,17 @@ from __future__ import annotations
 import linecache
 import time
 from functools import partial
-from typing import Callable
+from typing import Callable, Optional
 
 from hyperion.vm.compiler.translate import TraceSource, Translator
 from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode
-from hyperion.vm.stepping import halt_exactly
+from hyperion.vm.stepping import halt_exactly, interpret_from
 from hyperion.vm.template import M
 
 TRACE_LIMIT = 1500  # instructions per trace
 BUDGET_PER_BYTE = 3  # translated instructions per byte of code before traces become single blocks
 BUDGET_BASE = 4096
+TX_BUDGET = 512  # translation cost a transaction may spend (instructions; Program.tx_budget, Tiers.configure)
 
 BASE_NAMESPACE = {
     "M": M,
@@ -49,6 +61,7 @@ class Program:
     """The compiled form of ``code`` under one instruction table."""
 
     compile_seconds_total = 0.0  # CPU time spent compiling traces in this process
+    tx_budget = TX_BUDGET
 
     __slots__ = ("code", "table", "analysis", "fns", "namespace", "translator", "n", "translated", "budget",
                  "traces", "compile_seconds", "code_hash", "runs", "__weakref__")
@@ -77,11 +90,15 @@ class Program:
         while True:
             fn = fns[pc]
             if fn is None:
-                fn = self.build(pc)
+                fn = self.build(pc, f.ctx)
+                if fn is None:  # this transaction's compile budget is spent: the interpreter goes on
+                    interpret_from(f, pc if pc < self.n else pc - self.n, self.analysis)
             pc = fn(f, s)
 
-    def build(self, index: int) -> Callable:
-        """Compile (or find) the trace for dispatcher slot ``index`` and install it."""
+    def build(self, index: int, ctx=None) -> Optional[Callable]:
+        """Compile (or find) the trace for dispatcher slot ``index`` and install it; None when
+        it needs compiling and transaction ``ctx`` has spent its compile budget (no ``ctx``:
+        no budget)."""
         n = self.n
         fns = self.fns
         if index < n:
@@ -96,16 +113,27 @@ class Program:
         if other is not None and fns[other] is not None:
             fns[index] = fns[other]
             return fns[index]
-        fn = self.compile_trace(pc)
+        limit = None
+        if ctx is not None:
+            limit = ctx.compile_budget
+            if limit is None:
+                limit = Program.tx_budget
+            if limit <= 0:
+                return None
+        fn = self.compile_trace(pc, limit)
+        if ctx is not None:
+            ctx.compile_budget = limit - self.traces[pc].cost
         fns[index] = fn
         if other is not None:
             fns[other] = fn
         return fn
 
-    def compile_trace(self, pc: int) -> Callable:
+    def compile_trace(self, pc: int, limit: Optional[int] = None) -> Callable:
+        """Translate and load the trace at ``pc``, at most ``limit`` instructions long."""
         start = time.process_time()
         inline = self.translated < self.budget
-        trace = self.translator.translate(pc, TRACE_LIMIT if inline else 64, inline_jumps=inline)
+        size = TRACE_LIMIT if inline else 64
+        trace = self.translator.translate(pc, size if limit is None else min(size, limit), inline_jumps=inline)
         self.translated += trace.instructions
         fn = self.load(trace)
         self.traces[pc] = trace

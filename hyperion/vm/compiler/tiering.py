@@ -5,8 +5,10 @@ per instruction table, see ``frame.fork_tables``): the interpreter's lazy
 analysis, how often the code ran, and its compiled ``Program`` once it has
 one. A code is compiled when it has run ``threshold`` times in the
 interpreter (0: the first time; None: never). Compiling is cheap to start
-(a program compiles each trace when execution first enters it), so it
-happens inline, on the frame that crossed the threshold.
+(a program compiles each trace when execution first enters it) and
+bounded per transaction (``Program.tx_budget`` instructions; code not
+compiled yet runs per instruction meanwhile), so it happens inline, on
+the frame that crossed the threshold, and later ones.
 
 Compiled programs live in one LRU cache bounded by the total size of
 their codes (``cache_bytes``); evicting a program drops its compiled
@@ -73,8 +75,14 @@ class Tiers:
         self.compiled = 0  # programs created
         self.evicted = 0
 
-    def configure(self, threshold: Optional[int] = -1, cache_bytes: Optional[int] = None) -> None:
-        """Set the threshold (None: never compile; leave out to keep it) and the cache bound."""
+    def configure(self, threshold: Optional[int] = -1, cache_bytes: Optional[int] = None,
+                  tx_budget: Optional[int] = None) -> None:
+        """Set the threshold (None: never compile; leave out to keep it), the cache bound and the
+        instructions one transaction may translate."""
+        if tx_budget is not None:
+            if tx_budget < 1:
+                raise ValueError("the compile budget per transaction must be >= 1 instruction")
+            Program.tx_budget = tx_budget
         if threshold != -1:
             if threshold is not None and threshold < 0:
                 raise ValueError("the compile threshold must be >= 0 (or None: never)")
@@ -158,6 +166,7 @@ class Tiers:
 TIERS = Tiers()
 
 
-def configure(threshold: Optional[int] = -1, cache_bytes: Optional[int] = None) -> None:
+def configure(threshold: Optional[int] = -1, cache_bytes: Optional[int] = None,
+              tx_budget: Optional[int] = None) -> None:
     """Configure the process's tiering (see ``Tiers.configure``)."""
-    TIERS.configure(threshold, cache_bytes)
+    TIERS.configure(threshold, cache_bytes, tx_budget)

@@ -18,11 +18,15 @@ dropped where the operands' widths rule out overflow. At every exit the
 virtual stack is written back to ``s`` with one slice assignment.
 
 Gas and stack bounds are checked per *block*: at the entry, after every
-instruction that reads the exact gas (GAS, CALL*, CREATE*, SSTORE) and
-after every conditional jump; a static jump merges its destination into
-the current block. Charging a block up front is exact for the reason
-code analysis gives (analysis.py): the only ways out of a block before
-its end are exceptional halts, which consume all gas anyway.
+instruction that reads the exact gas (GAS, CALL*, CREATE*, SSTORE) or
+may halt on a check other than gas (LOG*, RETURNDATACOPY, TSTORE:
+``opspec.MAY_HALT``) and after every conditional jump; a static jump
+merges its destination into the current block. Charging a block up front
+is exact for the reason code analysis gives (analysis.py): the only ways
+out of a block before its end are exceptional halts, which consume all
+gas anyway, and the halt reason is per-instruction execution's: a block
+that cannot pay its charge runs per instruction (``stepping``), and no
+check other than gas follows a dynamic charge inside a block.
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ from typing import Callable, Optional
 
 from hyperion.vm.gas import STACK_LIMIT
 from hyperion.vm.instructions import memory as memory_instructions
-from hyperion.vm.opspec import ENDS_BLOCK, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
 from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
+# What a trace's size limit counts: an instruction is 1, a program's first use of a partial evaluation
+# of a template for constant inputs (parsing and specializing its source: ~100x an instruction's
+# translation when the process makes it) this much.
+PARTIAL_COST = 128
 PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
 _MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
 _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
@@ -99,13 +107,14 @@ class _Block:
 class TraceSource:
     """The result of translating one trace."""
 
-    __slots__ = ("name", "pc", "source", "instructions", "globals")
+    __slots__ = ("name", "pc", "source", "instructions", "cost", "globals")
 
-    def __init__(self, name: str, pc: int, source: str, instructions: int, globals_: dict) -> None:
+    def __init__(self, name: str, pc: int, source: str, instructions: int, cost: int, globals_: dict) -> None:
         self.name = name
         self.pc = pc
         self.source = source
         self.instructions = instructions  # EVM instructions translated
+        self.cost = cost  # the work it took, in instructions (see PARTIAL_COST)
         self.globals = globals_  # names the source needs, beyond the program's namespace
 
 
@@ -121,6 +130,10 @@ class Translator:
         self.comments = comments
         self.n = len(code)
         self.functions: dict = {}  # Instruction -> name of its direct function
+        # partial evaluations this program used: the first use of each counts PARTIAL_COST (whether
+        # or not the process had made it before, so that what compiles when is the program's own
+        # history: a fuzzer's reproducer compiles the same in a fresh process)
+        self.partials: set = set()
 
     def function_name(self, ins) -> str:
         """A global name for ``ins``'s direct function, unique within the program."""
@@ -136,7 +149,9 @@ class Translator:
 
     # -- one trace -------------------------------------------------------------------
     def translate(self, entry: int, limit: int, inline_jumps: bool = True) -> TraceSource:
-        """The trace starting at ``entry``, at most ``limit`` instructions. Without
+        """The trace starting at ``entry``, of a cost at most about ``limit`` (instructions, and
+        ``PARTIAL_COST`` per partial evaluation new to the program; it may pass the limit by one
+        instruction). Without
         ``inline_jumps`` the trace stops at jumps and JUMPDESTs (one basic block)."""
         return _Trace(self, entry, limit, inline_jumps).run()
 
@@ -161,7 +176,8 @@ class _Trace:
         self.low = 0  # stack height (n) proven at least this
         self.high = STACK_LIMIT  # ... and at most this
         self.block: Optional[_Block] = None
-        self.count = 0
+        self.count = 0  # instructions translated
+        self.cost = 0  # what the limit counts (see PARTIAL_COST)
         self.memory_known = 0  # memory is at least this long from here on (see emit_lines)
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
@@ -346,7 +362,7 @@ class _Trace:
                 self.close_block()
                 self.emit("raise Halt()")  # running off the end is STOP
                 break
-            if pc != self.entry and (pc in visited or self.count >= self.limit):
+            if pc != self.entry and (pc in visited or self.cost >= self.limit):
                 self.close_block()
                 self.leave_at(pc)
                 break
@@ -356,6 +372,7 @@ class _Trace:
                 break
             visited.add(pc)
             self.count += 1
+            self.cost += 1
             opcode = code[pc]
             spec = table[opcode]
             if self.t.comments:
@@ -390,7 +407,7 @@ class _Trace:
             if flags & IS_JUMP:
                 dest = self.pop()
                 if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
-                        and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                        and dest.value != self.entry and dest.value not in visited and self.cost < self.limit:
                     pc = dest.value  # a static jump: continue there, in the same block
                     continue
                 self.close_block()
@@ -404,7 +421,7 @@ class _Trace:
                         pc += 1  # never taken
                         continue
                     if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
-                            and dest.value != self.entry and dest.value not in visited and self.count < self.limit:
+                            and dest.value != self.entry and dest.value not in visited and self.cost < self.limit:
                         pc = dest.value
                         continue
                     self.close_block()
@@ -428,7 +445,7 @@ class _Trace:
                 self.close_block()
                 break
             pc += 1
-            if flags & NEEDS_EXACT_GAS:
+            if flags & ENDS_CHARGE:
                 self.close_block()
                 self.open_block(pc)
             elif not self.inline_jumps and pc < n and code[pc] == 0x5B:
@@ -504,6 +521,9 @@ class _Trace:
             # a constant that a branch tests: resolve the branch at compile time
             values = tuple(v.value if branch and isinstance(v, Const) else None
                            for v, branch in zip(operands, ins.branch_inputs))
+            if (ins, values) not in self.t.partials:  # its first use in this program
+                self.t.partials.add((ins, values))
+                self.cost += PARTIAL_COST
             ins = ins.partial(values)
             operands = [v for v, value in zip(operands, values) if value is None]
         atoms = tuple(self.load(v) if used else "None" for v, used in zip(operands, ins.used_inputs))
@@ -584,4 +604,4 @@ class _Trace:
                 indent, text = item
                 out.append(pad * (indent - shift) + text)
         source = "\n".join(out) + "\n"
-        return TraceSource(name, entry, source, self.count, self.globals)
+        return TraceSource(name, entry, source, self.count, self.cost, self.globals)

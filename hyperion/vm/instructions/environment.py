@@ -125,9 +125,17 @@ def returndatasize(f):
 
 
 def returndatacopy(f, dest, offset, size):
+    """Charged (copy and memory) before the bounds check, as in the execution specs: when both
+    fail, the halt is out of gas."""
+    if size:
+        charge(f, COPY_WORD * ((size + 31) >> 5))
+        end = dest + size
+        if end > len(f.memory):
+            expand(f, end)
     if offset + size > len(f.return_data):
         raise ReturnDataOutOfBounds()
-    copy_to_memory(f, f.return_data, dest, offset, size)
+    if size:
+        f.memory[dest:end] = f.return_data[offset:offset + size]
 
 
 def extcodehash(f, address):

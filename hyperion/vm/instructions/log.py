@@ -10,11 +10,12 @@ from hyperion.vm.instructions.gas import charge
 
 
 def emit_log(f, offset: int, size: int, topics: tuple) -> None:
-    if f.static:
-        raise WriteInStaticContext()
+    """Charged (data and memory) before the static check, as in the execution specs."""
     if size:
         charge(f, LOG_DATA * size)
     data = read_memory(f, offset, size)
+    if f.static:
+        raise WriteInStaticContext()
     f.ctx.logs.append(Log(f.address, tuple(t.to_bytes(32, "big") for t in topics), data))
 
 

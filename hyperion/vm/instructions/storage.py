@@ -32,8 +32,6 @@ def sload_static(f, key):
 
 def sstore(f, key, new, *, warm_cost, reset_cost, clears_refund, sentry, cold_slots):
     """Net-metered SSTORE (EIP-1283, EIP-2200, EIP-2929; see the module docstring)."""
-    if f.static:
-        raise WriteInStaticContext()
     if sentry and f.gas <= SSTORE_SENTRY:
         raise OutOfGas()
     state = f.state
@@ -58,16 +56,18 @@ def sstore(f, key, new, *, warm_cost, reset_cost, clears_refund, sentry, cold_sl
             if original == new:
                 f.ctx.refund += SSTORE_SET - warm_cost if original == 0 else reset_cost - warm_cost
     charge(f, cost)
+    if f.static:  # after the charge, as in the execution specs (the refund dies with the frame)
+        raise WriteInStaticContext()
     if current != new:
         state.set_storage(address, key, new)
 
 
 def sstore_frontier(f, key, new, *, clears_refund):
     """Frontier..Petersburg SSTORE: priced on the current value only."""
-    if f.static:
-        raise WriteInStaticContext()
     current = f.state.get_storage(f.address, key)
     charge(f, SSTORE_SET if new and not current else SSTORE_UPDATE)
+    if f.static:
+        raise WriteInStaticContext()
     if current and not new:
         f.ctx.refund += clears_refund
     if current != new:
