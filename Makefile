@@ -35,7 +35,7 @@ statetests: setup
 
 # The same with MetisVM's compiled tier forced on for every contract (threshold 0).
 statetests-compiled: setup
-	HYPERION_VM_COMPILE_THRESHOLD=0 $(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
+	HYPERION_VM_COMPILE_THRESHOLD=0 HYPERION_VM_COMPILE_BUDGET=unlimited $(BIN)/hyperion statetest --jobs $(JOBS) $(FIXTURES)/ethereum-tests/GeneralStateTests $(FIXTURES)/eest/state_tests $(FIXTURES)/eest-v5.4/state_tests
 
 # Every blockchain-test fixture (both formats) through block import, on $(JOBS) processes.
 blocktests: setup

@@ -16,9 +16,13 @@ For every block and worker count (1 = the sequential executor; then 2 and,
 where the machine has more cores, the core count) it runs rounds
 interleaved, and prints the median wall time of the execution alone
 (transactions decoded afresh each round, so senders are recovered inside the
-timed part, as on import), the speedup over sequential, re-executions per
-transaction, the coordinator's CPU time and messages per transaction, which
-mode ran (and why, when a fallback kicked in), and whether the state root,
+timed part, as on import; ``--known-senders`` recovers them before, as when a
+node builds from its pool, and shows what execution alone gains), the
+speedup over sequential, re-executions per transaction, the coordinator's CPU
+time and messages per transaction, how many transactions went each way
+(A: the coordinator alone, B: a worker recovered the sender, C: a worker ran
+it speculatively; see ``execution.parallel.engine.CostModel``), which mode
+ran (and why, when a fallback kicked in), and whether the state root,
 receipts and logs equal the sequential ones. ``cpu-bound`` is the speedup the
 CPU times allow with a core per process (sequential CPU time over the busiest
 process's): it holds on a loaded machine, where wall times do not. The load
@@ -58,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="GeneralStateTests folder for the state-tests block")
     parser.add_argument("--dir", help="where to put the temporary MetisDB data dirs")
     parser.add_argument("--quick", action="store_true", help="3M-gas blocks, 1 round (a smoke check)")
+    parser.add_argument("--known-senders", action="store_true",
+                        help="recover senders before the timed part (as when a node builds from its pool): "
+                             "the speedup of execution alone")
     return parser
 
 
@@ -128,10 +135,13 @@ def _env(gas_limit: int):
                     timestamp=1_700_000_000, gas_limit=gas_limit, base_fee=W.BASE_FEE)
 
 
-def _run_once(executor, db, raws: list[bytes], env, options) -> dict:
+def _run_once(executor, db, raws: list[bytes], env, options, known_senders: bool = False) -> dict:
     from hyperion.primitives.transactions import decode_transaction
 
     txs = [decode_transaction(raw) for raw in raws]  # (no cached senders: recovered inside the timed part)
+    if known_senders:
+        for tx in txs:
+            tx.sender  # noqa: B018 (recovered and cached before the clock starts)
     state = db.pending(0)
     cpu = time.process_time()
     start = time.perf_counter()
@@ -164,10 +174,10 @@ def _bench_block(name: str, args, workers: list[int], workdir: Path, log) -> dic
         db.commit(genesis, 0)
         try:
             for count, executor in executors.items():  # warm-up: workers started, caches filled
-                _run_once(executor, db, raws, env, options)
+                _run_once(executor, db, raws, env, options, args.known_senders)
             for _ in range(args.rounds):
                 for count, executor in executors.items():  # interleaved rounds
-                    runs[count].append(_run_once(executor, db, raws, env, options))
+                    runs[count].append(_run_once(executor, db, raws, env, options, args.known_senders))
         finally:
             for executor in executors.values():
                 if executor is not SEQUENTIAL:
@@ -190,6 +200,7 @@ def _bench_block(name: str, args, workers: list[int], workdir: Path, log) -> dic
                                                / len(txs) * 1e6, 1),
             "cpu_speedup": _cpu_speedup(sequential, series, count),
             "messages_per_tx": round(report.messages / len(txs), 3),
+            "ways": list(report.ways),
             "mode": report.mode,
             "reason": report.reason,
             "identical": all(run["fingerprint"] == reference for run in series + sequential),
@@ -214,7 +225,7 @@ def _render(results: list[dict], machine: dict) -> str:
              f"{machine['load_after']}",
              "",
              f"{'block':<12}{'txs':>6}{'Mgas':>7}{'workers':>9}{'seq s':>9}{'par s':>9}{'speedup':>9}"
-             f"{'cpu-bound':>10}{'re-exec/tx':>12}{'coord us/tx':>13}{'msg/tx':>8}  identical  mode"]
+             f"{'cpu-bound':>10}{'re-exec/tx':>12}{'coord us/tx':>13}{'msg/tx':>8}{'ways A/B/C':>16}  identical  mode"]
     for result in results:
         for run in result["parallel"]:
             mode = run["mode"] + (f" ({run['reason']})" if run["reason"] else "")
@@ -222,7 +233,8 @@ def _render(results: list[dict], machine: dict) -> str:
                 f"{result['block']:<12}{result['transactions']:>6}{result['gas'] / 1e6:>7.1f}{run['workers']:>9}"
                 f"{result['sequential_seconds']:>9.3f}{run['seconds']:>9.3f}{run['speedup']:>8.2f}x"
                 f"{run['cpu_speedup'] or 0:>9.2f}x{run['reexecutions_per_tx']:>12.3f}{run['coordinator_cpu_us_per_tx']:>13.1f}"
-                f"{run['messages_per_tx']:>8.3f}  {'yes' if run['identical'] else 'NO':<9}  {mode}")
+                f"{run['messages_per_tx']:>8.3f}{'/'.join(map(str, run['ways'])):>16}  "
+                f"{'yes' if run['identical'] else 'NO':<9}  {mode}")
     return "\n".join(lines)
 
 

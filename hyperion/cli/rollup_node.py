@@ -63,6 +63,9 @@ def add_rollup_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--challenger-key", metavar="KEY", help="the L1 key that pays challenger bonds")
     group.add_argument("--resolver-key", metavar="KEY",
                        help="vote on disputes' final step as a member of the resolver set")
+    group.add_argument("--report-equivocation", metavar="KEY",
+                       help="staked sequencer set, with --follow-unsafe: prove on L1 any two blocks one sequencer "
+                            "signed for one height (this L1 key pays the gas and earns the reporter's share)")
 
 
 def parse_key(value: Optional[str], what: str) -> Optional[bytes]:
@@ -118,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if args.role != "sequencer":
             raise UsageError("--sequencer-key needs --role sequencer")
         options.batcher_key = options.batcher_key or sequencer_key
+    _staked_set_hooks(config, options, args)
     from hyperion.ai.chainstore import ai_precompiles_variant
 
     config.fork_hook = ai_precompiles_variant()  # model bytes come from the L2 state every role derives
@@ -135,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     chain = node.chain
     if sequencer_key is not None:
         _join_the_sequencer_set(config, options, node, sequencer_key)
+    elif options.block_verifier is not None:
+        _check_signers_against_the_schedule(config, options, node)
     log.info("rollup node opened role=%s chain_id=%d head=%d safe=%d storage=%s seconds=%.2f", args.role,
              chain.chain_id, chain.head().number, chain.safe_number, data_dir or "memory",
              time.monotonic() - started)
@@ -147,6 +153,38 @@ def run(args: argparse.Namespace) -> int:
         node.close()
         log.info("stopped")
     return EXIT_OK
+
+
+def _staked_set_hooks(config, options, args: argparse.Namespace) -> None:
+    """Signing and signature checks when the rollup config names a SequencerStaking contract."""
+    from hyperion.sequencer.signing import (ActiveSequencers, BlockDomain, BlockSigner, SignatureVerifier,
+                                            staking_address)
+
+    try:
+        staking = staking_address(config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if staking is None:
+        if args.report_equivocation:
+            raise UsageError("--report-equivocation needs a rollup config that names sequencer_staking")
+        return
+    domain = BlockDomain.of(config)
+    if args.role == "sequencer":
+        key = parse_key(args.sequencer_key, "--sequencer-key") or options.batcher_key
+        if key is None:
+            raise UsageError("a sequencer of a staked set needs --sequencer-key (or --batcher-key) to sign its blocks")
+        options.block_signer = BlockSigner(domain, key)
+    fed = args.peer if args.role == "sequencer" else args.follow_unsafe  # blocks of others come in
+    if fed:
+        watcher = None
+        reporter = parse_key(args.report_equivocation, "--report-equivocation")
+        if reporter is not None:
+            from hyperion.sequencer.equivocation import EquivocationWatcher
+
+            watcher = EquivocationWatcher(args.l1_rpc_url, staking, reporter, config.l1_chain_id)
+        options.block_verifier = SignatureVerifier(domain, ActiveSequencers(args.l1_rpc_url, staking), watcher)
+    elif args.report_equivocation:
+        raise UsageError("--report-equivocation watches the unsafe feed: it needs --follow-unsafe (or --peer)")
 
 
 def _join_the_sequencer_set(config, options, node, key: bytes) -> None:
@@ -170,9 +208,34 @@ def _join_the_sequencer_set(config, options, node, key: bytes) -> None:
     leadership = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
                                     sequencer_set.params, me)
     options.leadership, options.fork_choice, options.coinbase = leadership, leadership.keep_ours, me
+    if options.block_verifier is not None:  # peers' blocks: signed by the member whose turn it was
+        from hyperion.sequencer.signing import ScheduledSequencers
+
+        options.block_verifier.policy = ScheduledSequencers(leadership)
     logging.getLogger("hyperion.node").info("sequencer set member 0x%s (staking %s, epoch %d blocks, takeover "
                                             "after %ds)", me.hex(), sequencer_set.staking,
                                             sequencer_set.params.epoch_length, sequencer_set.params.takeover_seconds)
+
+
+def _check_signers_against_the_schedule(config, options, node) -> None:
+    """A follower of a rotating set accepts a fed block only from the member whose turn it was (not any staker)."""
+    from web3 import Web3
+
+    from hyperion.sequencer.rotation import SCHEDULE_KEY, RotationLeadership, SequencerSet
+    from hyperion.sequencer.signing import ScheduledSequencers
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    if config.extra.get(SCHEDULE_KEY) is None:
+        return  # no schedule: any active staker may sign
+    try:
+        sequencer_set = SequencerSet.from_config(config)
+    except ValueError as exc:
+        node.close()
+        raise UsageError(str(exc)) from None
+    w3 = Web3(Web3.HTTPProvider(options.l1_rpc_url, request_kwargs={"timeout": 30}))
+    schedule = RotationLeadership(config, node.chain, SequencerStakingClient(w3, sequencer_set.staking),
+                                  sequencer_set.params, bytes(20))  # reads the schedule, never builds
+    options.block_verifier.policy = ScheduledSequencers(schedule)
 
 
 async def _serve(node, args: argparse.Namespace) -> None:

@@ -11,7 +11,9 @@ import logging
 import signal
 import threading
 
-from hyperion.cli.common import EXIT_OK, UsageError, add_command, add_rpc_options, configure_logging, rpc_url
+from hyperion.cli.common import (
+    EXIT_OK, CommandFailed, UsageError, _connection_reason, add_command, add_rpc_options, configure_logging,
+    positive_int, rpc_url)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +32,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     attest.add_argument("--interval", type=float, default=2.0, help="seconds between looks at L1 (default 2)")
     attest.add_argument("--once", action="store_true", help="look once, attest where possible, exit")
 
+    reward = add_command(
+        subcommands, "reward", run_reward, help="pay block rewards on L1 for each epoch once it is safe",
+        description="As SequencerStaking's rewarder: once an epoch of L2 blocks is safe on the node (derived from "
+                    "L1), count its blocks by builder (the coinbase) and credit each staked builder rewardPerBlock "
+                    "per block on L1; epochs in order, each once. Prints each epoch's blocks and fee split (base "
+                    "fees to the Holders Mining vault, priority fees to the builders).")
+    _common(reward)
+    reward.add_argument("--staking", required=True, metavar="ADDRESS", help="the SequencerStaking contract on L1")
+    reward.add_argument("--rewarder-key", required=True, metavar="KEY",
+                        help="the key governance named rewarder (hex, env:NAME or file:PATH)")
+    reward.add_argument("--epoch-length", required=True, type=positive_int, metavar="BLOCKS",
+                        help="L2 blocks per epoch (the schedule's)")
+    reward.add_argument("--interval", type=float, default=5.0, help="seconds between looks (default 5)")
+    reward.add_argument("--once", action="store_true", help="pay every epoch that is safe now, then exit")
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_rpc_options(parser)  # this sequencer's own node
@@ -38,17 +55,39 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _l1(url: str):
+    """web3 on the L1, refused at once (one clear line) when it cannot be reached."""
     from web3 import Web3
 
     from hyperion.cli.common import check_rpc_url
 
-    return Web3(Web3.HTTPProvider(check_rpc_url(url), request_kwargs={"timeout": 60}))
+    w3 = Web3(Web3.HTTPProvider(check_rpc_url(url), request_kwargs={"timeout": 60}))
+    try:
+        w3.eth.chain_id
+    except Exception as exc:  # noqa: BLE001 - any failure here means: no usable L1 at that URL
+        raise CommandFailed(f"cannot reach the L1 at {url}: {_connection_reason(exc)}") from None
+    return w3
 
 
 def _node_rpc(url: str):
+    """JSON-RPC to this sequencer's own rollup node (it must answer optimism_syncStatus)."""
     from hyperion.rollup.devnet import rpc
 
+    try:
+        rpc(url, "optimism_syncStatus")
+    except Exception as exc:  # noqa: BLE001 - any failure here means: no rollup node at that URL
+        reason = str(exc) if isinstance(exc, RuntimeError) else _connection_reason(exc)  # RuntimeError: its answer
+        raise CommandFailed(f"cannot use the rollup node at {url}: {reason}") from None
     return lambda method, *params: rpc(url, method, *params)
+
+
+def _contract(w3, address: str, option: str) -> str:
+    from web3 import Web3
+
+    if not Web3.is_address(address):
+        raise UsageError(f"{option}: not an address: {address}")
+    if not w3.eth.get_code(Web3.to_checksum_address(address)):
+        raise UsageError(f"{option}: no contract at {address} on the L1")
+    return address
 
 
 def _stopper():
@@ -61,7 +100,6 @@ def _stopper():
 
 def run_attest(args: argparse.Namespace) -> int:
     from eth_account import Account
-    from web3 import Web3
 
     from hyperion.cli.rollup_node import parse_key
     from hyperion.sequencer.attestation import Attestor, StakeResolverClient, node_output_root
@@ -69,10 +107,9 @@ def run_attest(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, "text")
     if args.interval <= 0:
         raise UsageError("--interval must be positive")
-    if not Web3.is_address(args.resolver):
-        raise UsageError(f"--resolver: not an address: {args.resolver}")
     account = Account.from_key(parse_key(args.staking_key, "--staking-key"))
-    resolver = StakeResolverClient(_l1(args.l1_rpc_url), args.resolver, account)
+    l1 = _l1(args.l1_rpc_url)
+    resolver = StakeResolverClient(l1, _contract(l1, args.resolver, "--resolver"), account)
     attestor = Attestor(resolver, node_output_root(_node_rpc(rpc_url(args))))
     logging.getLogger("hyperion.sequencer.attestation").info(
         "attesting as %s on %s's disputes", account.address, resolver.view("oracle"))
@@ -81,4 +118,32 @@ def run_attest(args: argparse.Namespace) -> int:
         return EXIT_OK
     stop = _stopper()
     attestor.run(args.interval, stop.is_set)
+    return EXIT_OK
+
+
+def run_reward(args: argparse.Namespace) -> int:
+    from eth_account import Account
+
+    from hyperion.cli.rollup_node import parse_key
+    from hyperion.sequencer.rewards import Rewarder
+    from hyperion.sequencer.staking import SequencerStakingClient
+
+    configure_logging(args.log_level, "text")
+    if args.interval <= 0:
+        raise UsageError("--interval must be positive")
+    account = Account.from_key(parse_key(args.rewarder_key, "--rewarder-key"))
+    l1 = _l1(args.l1_rpc_url)
+    staking = SequencerStakingClient(l1, _contract(l1, args.staking, "--staking"), account)
+    rewarder = Rewarder(staking, _node_rpc(rpc_url(args)), args.epoch_length)
+    if args.once:
+        while rewarder.pay_next() is not None:
+            pass
+        for epoch in rewarder.paid:
+            builders = ", ".join(f"{b}: {n} blocks, {epoch.priority_fees_by_builder[b]} wei priority fees"
+                                 for b, n in sorted(epoch.blocks_by_builder.items()))
+            print(f"blocks {epoch.first}..{epoch.last}: {builders}; {epoch.transactions} transactions, "
+                  f"{epoch.base_fees} wei base fees to the vault")
+        return EXIT_OK
+    stop = _stopper()
+    rewarder.run(args.interval, stop.is_set)
     return EXIT_OK

@@ -8,7 +8,8 @@ precompiles, to empty accounts), creates whose init code returns, reverts
 or fails, forward branches, counted loops, calls of a shared "subroutine"
 through a pushed return address, dynamic jumps from calldata, the gas
 edges (GAS, tight gas limits, memory growth, a dynamic charge and a check
-other than gas at a random gas level) and stack underflow and overflow. Most snippets leave the stack as they found it, so programs run
+other than gas at a random gas level) and stack underflow and overflow.
+Most snippets leave the stack as they found it, so programs run
 long enough to reach their later parts; a few break things on purpose
 (invalid jumps, undefined opcodes, raw random bytes).
 

@@ -164,6 +164,15 @@ def generate_case(seed: int, index: int, pyrevm: bool = False) -> Case:
 # -- running a case -------------------------------------------------------------------------
 
 
+def revm_block_hash(number: int) -> bytes:
+    """The ancestor hashes revm's in-memory database makes up (keccak of the decimal number), so
+    that BLOCKHASH reads the same on MetisVM and pyrevm (before, block 0's hash was 0 on MetisVM
+    only, and programs that branch on it diverged from pyrevm: seed 7 case 1568)."""
+    from hyperion.primitives.keccak import keccak256
+
+    return keccak256(str(number).encode())
+
+
 def _logs(logs) -> list:
     return [["0x" + log.address.hex(), ["0x" + t.hex() for t in log.topics], "0x" + log.data.hex()] for log in logs]
 
@@ -190,7 +199,7 @@ def run_metisvm(case: Case, compiled: bool, stepping: bool = False) -> dict:
                           storage=dict(account["storage"]))
     base_fee = case.gas_price if fork.has_base_fee else 0
     env = BlockEnv(fork=fork, coinbase=COINBASE, number=1, timestamp=1000, base_fee=base_fee,
-                   gas_limit=30_000_000)
+                   gas_limit=30_000_000, block_hash=revm_block_hash)
     saved = TIERS.enabled, TIERS.threshold, Program.tx_budget
     TIERS.enabled, TIERS.threshold = compiled, 0
     if compiled:

@@ -16,7 +16,10 @@ written by ``hyperion devnet`` or by whoever deploys the L1 contracts:
   origin), ``sequencer_conf_depth`` (L1 confirmations before an L1 block,
   and its deposits, becomes an origin).
 - L1 addresses: ``portal``, ``batch_inbox``, ``output_oracle``,
-  ``batcher``, ``proposer``; ``l1_chain_id``.
+  ``batcher``, ``proposer``; ``l1_chain_id``; optionally
+  ``batcher_authority``: a contract whose ``isAuthorizedBatcher(sender)``
+  derivation asks about every batch (a staked sequencer set; absent: the
+  inbox's own check is the only one).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class RollupConfig:
     max_sequencer_drift: int = 600
     sequencer_conf_depth: int = 2
     genesis_l2_hash: Optional[bytes] = None
+    batcher_authority: Optional[bytes] = None
     extra: dict = field(default_factory=dict)  # ignored keys, kept when the file is rewritten
     # Set by the composition root, never saved: extends every L2 fork with node-bound precompiles
     # (``hyperion node --rollup`` adds the AI ones, which read models from the L2 state).
@@ -105,6 +109,7 @@ class RollupConfig:
         config.automine = False
         config.block_time = None
         config.base_fee_recipient = None
+        config.exec_workers = None  # the machine's cores: blocks run in parallel where the costs say it pays
         return config
 
     @property
@@ -143,6 +148,8 @@ class RollupConfig:
                 sequencer_conf_depth=_int(data.get("sequencer_conf_depth", 2), "sequencer_conf_depth", 0),
                 genesis_l2_hash=(_hash(data["genesis_l2_hash"], "genesis_l2_hash")
                                  if data.get("genesis_l2_hash") else None),
+                batcher_authority=(_address(data["batcher_authority"], "batcher_authority")
+                                   if data.get("batcher_authority") else None),
             )
         except KeyError as exc:
             raise InvalidRollupConfig(f"the rollup config lacks {exc.args[0]!r}") from None

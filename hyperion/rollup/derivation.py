@@ -12,6 +12,12 @@
   authorized batcher); their calldata or, for type-3 transactions, their
   blobs (fetched from the beacon API and checked against the transaction's
   versioned hashes) are the batch data. Others are ignored with a log line.
+  When the rollup config names a ``batcher_authority`` (a staked sequencer
+  set), derivation also asks that L1 contract, at the batch's own L1 block,
+  whether the sender may post (``isAuthorizedBatcher``), and ignores the
+  batch otherwise: what the inbox accepted is not enough, since the inbox's
+  owner can re-point it. The L1-attributes deposit of each block records
+  the sender of the batch it came in.
 - **Channel decoding** (``hyperion.rollup.channel``) refuses anything that is
   not a well-formed channel, with a log line.
 - **Batch queue**: entries must extend the safe head in order (an older one
@@ -46,7 +52,9 @@ from hyperion.rollup.channel import ORIGIN_CHECK_BYTES, BlockBatch, Channel, Mal
 from hyperion.rollup.config import L1BlockId, RollupConfig
 from hyperion.rollup.deposits import TRANSACTION_DEPOSITED, L1Info, l1_info_deposit, user_deposits
 from hyperion.rollup.engine import InvalidBlock, L2Ref, PayloadAttributes, RollupChain
-from hyperion.rollup.l1client import BeaconBlobSource, L1Block, L1Client, L1RpcError, L1Unavailable, data, qty
+from hyperion.rollup.l1client import (BeaconBlobSource, L1Block, L1Client, L1RpcError, L1Unavailable, data, hexd,
+                                      qty)
+from hyperion.rollup.l1tx import call_data, decode_result
 from hyperion.primitives.keccak import keccak256
 
 log = logging.getLogger("hyperion.rollup.derivation")
@@ -212,16 +220,19 @@ def check_entry(config: RollupConfig, parent: L2Ref, entry: BlockBatch, inclusio
 
 
 def attributes(config: RollupConfig, parent: L2Ref, origin: L1Block, deposits: list, transactions: tuple = (),
-               claim: Optional[BlockBatch] = None) -> PayloadAttributes:
+               claim: Optional[BlockBatch] = None, batcher: Optional[bytes] = None) -> PayloadAttributes:
     """The payload attributes of the block after ``parent`` with L1 origin ``origin``.
 
     ``deposits`` are the origin's user deposits; they go in only when the
-    block starts the epoch.
+    block starts the epoch. ``batcher`` (the L1-attributes deposit's batcher
+    field) is the sender of the batch the block comes in (the sequencer
+    building it: its own batcher); ``config.batcher`` for blocks derivation
+    fills itself.
     """
     new_epoch = origin.number != parent.origin_number
     sequence = 0 if new_epoch else parent.origin.sequence_number + 1
     info = L1Info(origin.number, origin.timestamp, origin.base_fee, origin.hash, sequence,
-                  bytes(12) + config.batcher, origin.blob_base_fee)
+                  bytes(12) + (batcher or config.batcher), origin.blob_base_fee)
     return PayloadAttributes(
         number=parent.number + 1, timestamp=config.timestamp_of(parent.number + 1), prev_randao=origin.mix_hash,
         beacon_root=origin.parent_beacon_block_root or bytes(32),
@@ -304,13 +315,15 @@ class DerivationPipeline:
         if block is None:
             return False
         for batch in await self.retrieval.batches(block):
+            if not await self._sender_authorized(batch, block):
+                continue
             try:
                 channel = decode_channel(batch.data)
             except MalformedChannel as exc:
                 log.warning("ignoring malformed batch in L1 tx 0x%s (block %d, from 0x%s): %s",
                             batch.tx_hash.hex(), block.number, batch.sender.hex(), exc)
                 continue
-            await self._apply_channel(channel, block, batch.tx_hash)
+            await self._apply_channel(channel, block, batch.tx_hash, batch.sender)
         await self._fill_expired_windows(block)
         self.traversal.advance(block)
         self._store_cursor(self.traversal.cursor)
@@ -318,7 +331,29 @@ class DerivationPipeline:
         self.traversal.forget_below(self.chain.safe_ref().origin_number - 1)
         return True
 
-    async def _apply_channel(self, channel: Channel, inclusion: L1Block, tx_hash: bytes) -> None:
+    async def _sender_authorized(self, batch: BatchData, block: L1Block) -> bool:
+        """Derivation's own check of the batch's sender (see the module docstring)."""
+        authority = self.config.batcher_authority
+        if authority is None:
+            return True
+        try:
+            raw = await self.client.eth_call(authority, call_data("isAuthorizedBatcher(address)", batch.sender),
+                                             {"blockHash": hexd(block.hash)})
+        except L1RpcError as exc:
+            if "revert" not in exc.message.lower():
+                raise  # the endpoint failed: retry this L1 block later rather than decide
+            raw = b""  # the contract refused to answer
+        try:
+            (authorized,) = decode_result(["bool"], raw)
+        except Exception:  # no answer, or not the contract the config names (no code, another ABI)
+            authorized = False  # nobody is authorized
+        if not authorized:
+            log.warning("ignoring batch 0x%s in L1 block %d: its sender 0x%s is not an authorized batcher "
+                        "(batcher authority 0x%s)", batch.tx_hash.hex(), block.number, batch.sender.hex(),
+                        authority.hex())
+        return authorized
+
+    async def _apply_channel(self, channel: Channel, inclusion: L1Block, tx_hash: bytes, sender: bytes) -> None:
         chain = self.chain
         safe = chain.safe_ref()
         first = channel.first_number
@@ -351,7 +386,7 @@ class DerivationPipeline:
                 log.warning("dropping batch 0x%s from L2 block %d on: %s", tx_hash.hex(), parent.number + 1, reason)
                 return
             deposits = await self.deposits_of(origin)
-            attrs = attributes(self.config, parent, origin, deposits, entry.transactions, entry)
+            attrs = attributes(self.config, parent, origin, deposits, entry.transactions, entry, batcher=sender)
             try:
                 self.apply(attrs, derived_from)
             except InvalidBlock as exc:
@@ -402,7 +437,8 @@ class DerivationPipeline:
         with chain.lock:
             existing = chain.block_by_number(attrs.number)
             if existing is not None:
-                if _block_matches(existing, attrs, chain.config.coinbase):
+                if (_block_matches(existing, attrs, chain.config.coinbase)
+                        and _config_fields_match(existing.header, chain.config)):
                     chain.mark_safe(attrs.number, derived_from)
                     self._count(existing)
                     return
@@ -483,6 +519,16 @@ def _block_matches(block, attrs: PayloadAttributes, default_coinbase: bytes) -> 
     if claim is None:
         return True
     return _claims(claim, block.header, default_coinbase)
+
+
+def _config_fields_match(header, chain_config) -> bool:
+    """Does an unsafe block carry the header fields the chain config fixes (as every derived block does)?
+
+    A block from the unsafe feed that differs only there (its extra data,
+    say) is not what L1 says: kept as safe, it would give this node other
+    block hashes than a node that derived the chain from L1 alone.
+    """
+    return header.extra_data == chain_config.extra_data and header.gas_limit == chain_config.gas_limit
 
 
 def _claims(entry: BlockBatch, header, default_coinbase: bytes) -> bool:

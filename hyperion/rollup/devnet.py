@@ -103,6 +103,8 @@ class DevnetOptions:
     sequencer_env: dict = field(default_factory=dict)   # test hooks (HYPERION_TEST_*)
     l2_alloc: dict = field(default_factory=dict)        # more L2 genesis entries ({address: account}), e.g. the AI predeploys
     follower_env: dict = field(default_factory=dict)
+    l2_coinbase: Optional[bytes] = None           # the L2 genesis coinbase (blocks' fee recipient); None: 0x0
+    l2_base_fee_recipient: Optional[bytes] = None  # where L2 base fees go (e.g. the Holders Mining vault); None burns
 
 
 class NodeProcess:
@@ -302,8 +304,12 @@ class Devnet:
         for address, _key in self.accounts:
             alloc[address] = {"balance": 10_000 * ETHER}
         config = ChainConfig(chain_id=self.options.l2_chain_id, genesis_timestamp=timestamp, gas_limit=30_000_000,
-                             base_fee=10**9, dev_account_count=0, alloc=alloc)
-        return config.genesis_spec().to_dict()
+                             base_fee=10**9, dev_account_count=0, alloc=alloc,
+                             coinbase=self.options.l2_coinbase or b"\x00" * 20)
+        genesis = config.genesis_spec().to_dict()
+        if self.options.l2_base_fee_recipient is not None:
+            genesis["config"]["baseFeeRecipient"] = "0x" + self.options.l2_base_fee_recipient.hex()
+        return genesis
 
     def _common_args(self) -> list[str]:
         return ["--rollup", str(self.config_path), "--l1-rpc-url", self.l1_url, "--log-level", self.options.log_level]

@@ -49,6 +49,7 @@ log = logging.getLogger("hyperion.rollup.engine")
 
 ROLLUP_TABLE = "rollup"
 DERIVED_FROM_TABLE = "rollup_derived"
+SIGNATURES_TABLE = "rollup_signatures"  # block hash -> the sequencer's signature over it (staked sequencer set)
 _SAFE = b"safe"
 _FINALIZED = b"finalized"
 
@@ -177,6 +178,17 @@ class RollupChain(Chain):
             if number < self.safe_number:
                 self.db.chain_put(ROLLUP_TABLE, _SAFE, _number_key(number))
                 self.safe_number = number
+
+    def store_signature(self, block_hash: bytes, signature: bytes) -> None:
+        """Keep the sequencer's signature over a block (the one this node built, or one it imported).
+
+        Keyed by block hash, so a block that is rolled back keeps its
+        signature: two signed blocks at one height are evidence.
+        """
+        self.db.chain_put(SIGNATURES_TABLE, bytes(block_hash), bytes(signature))
+
+    def signature(self, block_hash: bytes) -> Optional[bytes]:
+        return self.db.chain_get(SIGNATURES_TABLE, bytes(block_hash))
 
     def mark_finalized(self, number: int) -> None:
         with self._lock:

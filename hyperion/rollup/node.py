@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Optional
 
 from hyperion.chain.node import open_state_database
+from hyperion.primitives.secp256k1 import private_key_to_address
 from hyperion.rollup.batcher import Batcher
 from hyperion.rollup.challenger import Challenger
 from hyperion.rollup.config import RollupConfig
@@ -66,6 +67,9 @@ class RollupOptions:
     coinbase: Optional[bytes] = None  # fee recipient of the blocks this node builds (a staked set: its address)
     peers: tuple = ()  # other sequencers' RPC URLs: their unsafe blocks are imported over their WebSocket feeds
     fork_choice: Optional[Callable[[object, object], Awaitable[bool]]] = None  # keep_ours(ours, theirs) for feeds
+    # a staked sequencer set (composed in hyperion.cli from hyperion.sequencer.signing):
+    block_signer: Optional[Callable] = None    # sequencer: block -> its signature, stored and served with it
+    block_verifier: Optional[Callable] = None  # follower: checks each unsafe block's signature before import
 
 
 class RollupNode:
@@ -141,7 +145,9 @@ class RollupNode:
             tasks: list[tuple[str, Callable[[], Awaitable], float]] = []
             if options.role == "sequencer":
                 self.sequencer = Sequencer(self.config, self.chain, pipeline, leadership=options.leadership,
-                                           coinbase=options.coinbase)
+                                           coinbase=options.coinbase, signer=options.block_signer,
+                                           batcher=private_key_to_address(options.batcher_key)
+                                           if options.batcher_key else None)
                 tasks.append(("sequencer", self._sequence, 0.0))
                 if options.batcher_key:
                     self.batcher = Batcher(self.config, self.chain, pipeline, L1Signer(client, options.batcher_key,
@@ -156,8 +162,9 @@ class RollupNode:
             else:
                 tasks.append(("derivation", self._derive, options.poll_interval))
                 if options.follow_unsafe and options.sequencer_url:
-                    self.feeds.append(UnsafeFeed(self.chain, options.sequencer_url))
-            self.feeds += [UnsafeFeed(self.chain, url, keep_ours=options.fork_choice) for url in options.peers]
+                    self.feeds.append(UnsafeFeed(self.chain, options.sequencer_url, verify=options.block_verifier))
+            self.feeds += [UnsafeFeed(self.chain, url, keep_ours=options.fork_choice, verify=options.block_verifier)
+                           for url in options.peers]
             if options.challenger_key or options.resolver_key:
                 self.challenger = Challenger(
                     self.chain, oracle,
@@ -251,6 +258,7 @@ class RollupNode:
                 status["leadership"] = describe()
         if self.feeds:
             status["unsafe_imported"] = sum(feed.imported for feed in self.feeds)
+            status["unsafe_refused"] = sum(feed.refused for feed in self.feeds)
         if self.challenger is not None:
             status["challenges"] = [{"output_index": i, "dispute": d} for i, d in self.challenger.challenges]
         return status

@@ -18,6 +18,13 @@ says whether a peer has announced a head above ``n`` that the feed has not
 imported yet (or the feed has not yet reached its peer once): a sequencer
 does not build on a head its peers have left behind (after a restart).
 
+In a staked sequencer set the node is given a ``verify`` hook
+(``hyperion.sequencer.signing``): blocks then come with the sequencer's
+signature (``hyperion_getSignedBlock``), and a block whose signature the
+hook refuses (a key that is not the responsible sequencer's, a forgery) is
+not imported, with a log line; an accepted block's signature is stored with
+it. A block not yet signed is fetched again at the next head.
+
 Derivation is untouched by this: when it reaches an unsafe block it keeps
 it if L1 says the same, and replaces it otherwise. L1 always wins; the feed
 only makes ``latest`` on the follower track the sequencer.
@@ -34,7 +41,7 @@ from web3 import AsyncWeb3, WebSocketProvider
 from web3.exceptions import Web3Exception
 from websockets.exceptions import WebSocketException
 
-from hyperion.chain.blocks import BlockDecodeError, decode_block
+from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.errors import TxPoolError
 from hyperion.rollup.engine import InvalidBlock, RollupChain
 from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
@@ -43,6 +50,9 @@ log = logging.getLogger("hyperion.rollup.unsafe")
 
 MAX_BLOCKS_PER_HEAD = 256
 FIRST_CONTACT_SECONDS = 10.0  # how long a sequencer waits for a peer's first answer before building without it
+
+# (block, its signature) -> None when the block may be imported, else why not
+Verifier = Callable[[Block, bytes], Awaitable[Optional[str]]]
 
 
 def websocket_url(http_url: str) -> str:
@@ -55,19 +65,26 @@ def websocket_url(http_url: str) -> str:
 
 class UnsafeFeed:
     def __init__(self, chain: RollupChain, sequencer_url: str,
-                 keep_ours: Optional[Callable[[object, object], Awaitable[bool]]] = None):
+                 keep_ours: Optional[Callable[[object, object], Awaitable[bool]]] = None,
+                 verify: Optional[Verifier] = None):
         self.chain = chain
         self.url = sequencer_url
         self.keep_ours = keep_ours  # fork choice between our unsafe block and the peer's at one height
         self.rpc = L1Client(sequencer_url)  # a JSON-RPC client, whatever the chain it talks to
         self.ws_url = websocket_url(sequencer_url)
+        self.verify = verify
         self.imported = 0
+        self.refused = 0  # blocks whose signature the verify hook refused
+        self._last_refused: Optional[bytes] = None  # logged once, however often it is fetched again
         self.peer_head: Optional[int] = None  # the peer's last announced head (None: unknown, or not to be trusted)
         self.contacted = False  # the feed has reached its peer, or failed to, at least once
         self._created = time.monotonic()
 
     async def close(self) -> None:
         await self.rpc.close()
+        close = getattr(self.verify, "close", None)  # a verify hook that holds connections of its own
+        if close is not None:
+            await close()
 
     def ahead_of(self, number: int) -> bool:
         if not self.contacted:
@@ -99,16 +116,42 @@ class UnsafeFeed:
             number = chain.head().number + 1
             if number > target:
                 return
-            raw = await self.rpc.call("debug_getRawBlock", hex(number))
+            signature = None
+            if self.verify is None:
+                raw = await self.rpc.call("debug_getRawBlock", hex(number))
+            else:
+                signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+                raw = signed.get("block") if isinstance(signed, dict) else None
+                signature = signed.get("signature") if isinstance(signed, dict) else None
+                if raw is not None and signature is None:
+                    log.debug("the sequencer's block %d is not signed yet", number)
+                    return
             if raw is None:
                 return
             try:
                 block = decode_block(bytes.fromhex(raw[2:]))
-            except (BlockDecodeError, ValueError) as exc:
+                if signature is not None:
+                    signature = bytes.fromhex(signature[2:])
+            except (BlockDecodeError, ValueError, TypeError) as exc:
                 log.warning("the sequencer sent a malformed block %d: %s", number, exc)
                 self.peer_head = None
                 return
+            if block.number != number:
+                log.warning("the sequencer sent block %d when asked for block %d", block.number, number)
+                return
+            if self.verify is not None:
+                reason = await self.verify(block, signature)
+                if reason is not None:
+                    self.refused += 1
+                    self.peer_head = None  # a peer whose blocks are refused is not a chain to wait for
+                    if block.hash != self._last_refused:
+                        self._last_refused = block.hash
+                        log.warning("refusing the sequencer's unsafe block %d (0x%s): %s", number,
+                                    block.hash.hex(), reason)
+                    return
             if block.header.parent_hash != chain.head().hash:
+                if self.verify is not None:
+                    await self._check_parent(number - 1)
                 if not await self._switch_fork(number - 1, target):
                     self.peer_head = None  # kept ours, or the peer is on another safe chain: not ahead of us
                     return
@@ -122,8 +165,26 @@ class UnsafeFeed:
                     log.warning("refusing the sequencer's unsafe block %d: %s", number, exc)
                     self.peer_head = None
                     return
+                if signature is not None:
+                    chain.store_signature(block.hash, signature)
             self.imported += 1
             await asyncio.sleep(0)
+
+    async def _check_parent(self, number: int) -> None:
+        """The sequencer's chain left ours below ``number + 1``: show its signed block ``number`` to the
+        verify hook too (ours there may be safe already, so it would not be fetched again), so that a
+        second block signed at a height we hold one for is seen."""
+        signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+        if not isinstance(signed, dict) or not signed.get("block") or not signed.get("signature"):
+            return
+        try:
+            block = decode_block(bytes.fromhex(signed["block"][2:]))
+            signature = bytes.fromhex(signed["signature"][2:])
+        except (BlockDecodeError, ValueError, TypeError):
+            return
+        if block.number == number and (number > self.chain.head().number
+                                       or block.hash != self.chain.block_by_number(number).hash):
+            await self.verify(block, signature)
 
     async def _switch_fork(self, height: int, their_head: int) -> bool:
         """The peer's block ``height + 1`` does not extend our head: roll back to the last block we share

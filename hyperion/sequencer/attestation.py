@@ -154,7 +154,6 @@ class Attestor:
         self.own_root = own_root
         self.address = resolver.sender.address
         self._done: set[int] = set()     # disputes this attestor is finished with
-        self.attested: dict[int, bool] = {}
 
     def verdict(self, step: FinalStep) -> Optional[bool]:
         """True when the proposer's root is this node's own, False when it is not; None: not derived yet."""
@@ -195,18 +194,19 @@ class Attestor:
             except ContractReverted as exc:  # e.g. settled by an earlier attestation meanwhile
                 log.warning("dispute %d: attestation refused: %s", dispute_id, exc)
                 continue
-            self.attested[dispute_id] = proposer_wins
             self._done.add(dispute_id)
-            behind, total = self.resolver.tally(dispute_id, proposer_wins) if oracle.get_dispute(
-                dispute_id).status == AWAITING_RESOLUTION else (None, None)
-            log.info("dispute %d at L2 block %d: attested that the %s is right%s", dispute_id, step.l2_block,
-                     "proposer" if proposer_wins else "challenger",
-                     f" ({behind} of {total} stake so far)" if total else " (settled)")
+            if oracle.get_dispute(dispute_id).status == AWAITING_RESOLUTION:
+                behind, total = self.resolver.tally(dispute_id, proposer_wins)
+                outcome = f"{behind} of {total} wei of stake so far"
+            else:
+                outcome = "this attestation settled it"
+            log.info("dispute %d at L2 block %d: attested that the %s is right (%s)", dispute_id, step.l2_block,
+                     "proposer" if proposer_wins else "challenger", outcome)
 
     def run(self, interval: float, stop: Callable[[], bool]) -> None:
         while not stop():
             try:
                 self.tick()
-            except (ContractReverted, OSError, ValueError) as exc:  # an L1 or node hiccup: try again next round
+            except (ContractReverted, OSError, RuntimeError, ValueError) as exc:  # an L1 or node hiccup: next round
                 log.warning("attestor: %s", exc)
             time.sleep(interval)

@@ -33,6 +33,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 from hyperion.chain.blocks import BlockDecodeError, Header, decode_block
 from hyperion.chain.executor import ParallelExecutor, default_executor
+from hyperion.execution.parallel import ParallelEngine
 from hyperion.chain.importer import ChainSpec, ImportedBlock, InvalidBlock, import_block
 from hyperion.chain.schedule import ForkSchedule, UnsupportedFork, canonical_fork_name, parse_blob_params
 from hyperion.primitives import rlp
@@ -398,17 +399,18 @@ _EXECUTORS: dict = {}
 def _executor(parallel: Optional[int]):
     """The executor blocks run with, one warm one per setting.
 
-    ``None``: the node's default (parallel on the machine's cores, small
-    blocks sequential). ``N``: N workers, the parallel path forced for every
-    block with transactions (``blocktest --parallel N`` is there to check it);
-    1 is sequential.
+    ``None``: the node's default (parallel on the machine's cores where the
+    measured costs say it pays, else sequential). ``N``: N workers, every
+    block with transactions down the parallel path and every transaction run
+    speculatively and validated (``ParallelEngine.CHECK``: ``blocktest
+    --parallel N`` is there to check it); 1 is sequential.
     """
     if parallel is not None and parallel <= 1:
         return None
     executor = _EXECUTORS.get(parallel)
     if executor is None:
         executor = _EXECUTORS[parallel] = (default_executor() if parallel is None
-                                           else ParallelExecutor(parallel, min_transactions=1))
+                                           else ParallelExecutor(parallel, **ParallelEngine.CHECK))
     return executor
 
 

@@ -453,7 +453,7 @@ class ParallelCaseExecutor:
         if self._engine is None:
             from hyperion.execution.parallel import ParallelEngine
 
-            self._engine = ParallelEngine(self.workers, min_transactions=1)
+            self._engine = ParallelEngine(self.workers, **ParallelEngine.CHECK)
         return execute_case(case, self._engine)
 
 

@@ -337,6 +337,23 @@ def test_compiled_engine_reports_its_compile_time():
     assert batch.compile_seconds > 0
 
 
+def test_compiled_engine_warms_up_until_nothing_compiles(monkeypatch):
+    """warm_up compiles everything the workload reaches (the first run under a tiny per-transaction
+    budget here, so that several runs are needed): the timed run after it compiles nothing."""
+    from hyperion.vm.compiler.program import Program
+
+    monkeypatch.setattr(Program, "tx_budget", 8)
+    workload = build_erc20_workload(holders=2, transfer_rounds=1)
+    batch = make_engine("compiled").prepare(workload, "cancun")
+    batch.warm_up()
+    assert 0 < batch.compile_seconds_per_tx <= batch.compile_seconds
+    assert Program.tx_budget == 8
+    compiled_before = Program.compile_seconds_total
+    batch.reset()
+    batch.execute()
+    assert Program.compile_seconds_total == compiled_before
+
+
 def test_missing_engine_is_null_not_a_crash(capsys, fixtures_dir, monkeypatch):
     from hyperion.bench.engines.pyrevm import PyRevmEngine
 

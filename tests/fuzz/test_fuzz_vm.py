@@ -139,3 +139,17 @@ def test_the_return_data_divergence_of_seed_1_case_74298_is_gone():
     assert not verdict.divergent, verdict.where
     first = {engine: outcome["transactions"][0]["error"] for engine, outcome in verdict.outcomes.items()}
     assert first == dict.fromkeys(("interpreter", "compiled", "stepping"), "return data out of bounds")
+
+
+def test_blockhash_reads_the_same_on_metisvm_and_pyrevm():
+    """Seed 7 case 1568 branched on BLOCKHASH(0) at block 1: pyrevm's in-memory database makes up
+    keccak("0"), MetisVM had no ancestors (0), and pyrevm skipped 4 gas of code. The fuzzer now gives
+    MetisVM the same ancestor hashes."""
+    pytest.importorskip("pyrevm")
+    from pathlib import Path
+
+    path = Path(__file__).with_name("pyrevm-blockhash-7-1568.json")
+    case = fuzz_vm.Case.from_json(json.loads(path.read_text())["case"])
+    verdict = fuzz_vm.check_case(case, pyrevm=True)
+    assert not verdict.divergent, verdict.where
+    assert verdict.outcomes["interpreter"]["transactions"][0]["gas_used"] == 69291

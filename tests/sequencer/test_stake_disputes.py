@@ -3,12 +3,14 @@
 Real anvil L1, real ``hyperion node`` processes (rollup's devnet: a sequencer
 whose proposer lies from L2 block ``WRONG_FROM`` on, through rollup's hook
 ``HYPERION_TEST_WRONG_OUTPUT_FROM``, and a follower whose challenger disputes
-it) and real ``hyperion sequencer attest`` processes. Three sequencers are
-staked, unequally: the proposer's key 20, A 50, B 30 (ETH). The OutputOracle's
-resolver is a StakeResolver. B attests first, from the sequencer node's safe
-chain: 30% does not settle. A attests from the follower's safe chain: 80%
-settles for the challenger, and the proposer's stake drops by exactly the
-configured slash amount.
+it) and a real ``hyperion sequencer attest`` process. Three sequencers are
+staked, unequally: the proposer's key 20, B 30, A 50 (ETH). The OutputOracle's
+resolver is a StakeResolver. B attests from inside a node: the follower runs
+with B's staking key as ``--resolver-key`` (the node's own vote path, the
+same ``vote(uint256,bool)``), from its safe chain: 30% does not settle. A
+attests with ``hyperion sequencer attest`` beside the sequencer node, from
+that node's safe chain: 80% settles for the challenger, and the proposer's
+stake drops by exactly the configured slash amount.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import pytest
 from web3 import Web3
 
-from hyperion.rollup.devnet import CHALLENGER, DEPLOYER, PROPOSER, Devnet, DevnetOptions, anvil_binary
+from hyperion.rollup.devnet import CHALLENGER, DEPLOYER, PROPOSER, RESOLVER, Devnet, DevnetOptions, anvil_binary
 from hyperion.rollup.l1.clients import AWAITING_RESOLUTION, CHALLENGER_WON, OutputOracleClient
 from hyperion.rollup.l1.transact import Sender
 from hyperion.sequencer.attestation import StakeResolverClient, deploy_stake_resolver
@@ -32,7 +34,8 @@ pytestmark = pytest.mark.e2e
 ETHER = 10**18
 WRONG_FROM = 25
 SLASH = 5 * ETHER
-ATTESTOR_A, ATTESTOR_B = 5, 6          # devnet accounts (the mnemonic's 5th and 6th)
+ATTESTOR_A = 5       # a devnet account; B is the follower's --resolver-key (the devnet's RESOLVER account)
+ATTESTOR_B = RESOLVER
 STAKES = {PROPOSER: 20 * ETHER, ATTESTOR_A: 50 * ETHER, ATTESTOR_B: 30 * ETHER}
 
 
@@ -114,17 +117,16 @@ def test_a_wrong_output_is_settled_by_two_thirds_of_the_stake_and_the_proposer_i
                          300, "the bisection to reach its single-block step")
     assert dispute.status == AWAITING_RESOLUTION and dispute.hi == WRONG_FROM
     assert dispute.proposer == proposer
-    assert resolver.tally(1, False) == (0, 100 * ETHER)  # every stake was locked before the output was proposed
+    assert resolver.tally(1, True) == (0, 100 * ETHER)  # every stake was locked before the output was proposed
 
-    # B alone (30 of 100) attests: below 2/3, the dispute stays open
-    staked.start_attestor(ATTESTOR_B, staked.net.sequencer.url)
+    # B alone (30 of 100), from inside the follower node: below 2/3, the dispute stays open
     wait_until(lambda: resolver.has_attested(1, staked.address(ATTESTOR_B)), 120, "B's attestation")
     assert resolver.tally(1, False) == (30 * ETHER, 100 * ETHER)
     assert resolver.tally(1, True) == (0, 100 * ETHER)
     assert oracle.get_dispute(1).status == AWAITING_RESOLUTION
 
-    # A (50) joins, from its own view of the chain: 80 of 100 settles it for the challenger
-    staked.start_attestor(ATTESTOR_A, staked.net.follower.url)
+    # A (50) joins with `hyperion sequencer attest` on the sequencer node: 80 of 100 settles it for the challenger
+    staked.start_attestor(ATTESTOR_A, staked.net.sequencer.url)
     wait_until(lambda: oracle.get_dispute(1).status != AWAITING_RESOLUTION, 120, "the set to settle the dispute")
     assert oracle.get_dispute(1).status == CHALLENGER_WON
     resolved = resolver.contract.events.Resolved().get_logs(from_block=0)

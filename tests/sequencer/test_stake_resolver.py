@@ -184,3 +184,15 @@ def test_ejected_and_slashed_attestors_stop_counting(setup):
     assert setup.oracle.get_dispute(dispute_id).status == AWAITING_RESOLUTION
     setup.staking.as_account(M3).request_unlock()  # exiting counts for nothing either
     assert setup.resolver.tally(dispute_id, False) == (25 * ETHER, 100 * ETHER)
+
+
+def test_the_verdict_stands_when_the_slash_cannot_be_made(setup):
+    setup.staking.govern("setSlasher", setup.resolver.address, False)  # governance forgot (or revoked) the role
+    dispute_id = setup.dispute(proposer_lies=True)
+    setup.by(M1).vote(dispute_id, False)
+    receipt = setup.by(M2).vote(dispute_id, False)
+    assert setup.oracle.get_dispute(dispute_id).status == CHALLENGER_WON
+    failed = setup.resolver.contract.events.SlashFailed().process_receipt(receipt, errors=DISCARD)
+    assert [(e["args"]["loser"], e["args"]["amount"]) for e in failed] == [(PROPOSER.address, SLASH)]
+    assert setup.resolver.contract.events.Resolved().process_receipt(receipt, errors=DISCARD)[0]["args"]["slashed"] == 0
+    assert setup.stake(PROPOSER) == 10 * ETHER

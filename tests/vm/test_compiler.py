@@ -79,6 +79,23 @@ def test_compiled_equals_interpreted_and_stepped(code, gas):
     assert compiled[:4] == run_code(code, gas, "stepping")[:4]
 
 
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(programs(), long_programs()), st.integers(21_000, 120_000), st.sampled_from((1, 5, 30, 200)))
+def test_a_spent_compile_budget_hands_the_frame_to_the_interpreter_exactly(code, gas, budget):
+    # a tiny budget per transaction: traces cut short, then the interpreter takes over wherever the
+    # frame reaches an uncompiled slot (a continuation in mid-chain, a JUMPDEST, a chain head)
+    from hyperion.vm.compiler.program import Program
+
+    saved = Program.tx_budget
+    Program.tx_budget = budget
+    try:
+        compiled = agree(code, gas)
+        assert compiled[:4] == run_code(code, gas, "stepping")[:4]
+    finally:
+        Program.tx_budget = saved
+
+
 @settings(max_examples=60, deadline=None)
 @given(programs(), st.integers(21_000, 80_000),
        st.sampled_from((FRONTIER, TANGERINE_WHISTLE, CONSTANTINOPLE, ISTANBUL, BERLIN, OSAKA)))
@@ -375,3 +392,24 @@ def test_a_worst_case_contract_cannot_stall_a_transaction_on_compiling():
     assert per_tx[-1] == 0, "compiling never finished"
     assert max(per_tx) <= budget + PARTIAL_COST  # a trace may pass the limit by one instruction
     assert sum(per_tx) > 50 * budget  # compiling it all at once would have stalled the first call
+
+
+def test_the_compile_budget_comes_from_the_environment(monkeypatch):
+    from hyperion.vm.compiler.program import Program
+    from hyperion.vm.compiler.tiering import BUDGET_ENV, UNLIMITED
+
+    saved = Program.tx_budget
+    try:
+        for text, budget in (("unlimited", UNLIMITED), (" 64 ", 64)):
+            monkeypatch.setenv(BUDGET_ENV, text)
+            Tiers()
+            assert Program.tx_budget == budget
+        for bad in ("0", "-3", "lots"):
+            monkeypatch.setenv(BUDGET_ENV, bad)
+            with pytest.raises(ValueError, match=BUDGET_ENV):
+                Tiers()
+        monkeypatch.delenv(BUDGET_ENV)
+        with pytest.raises(ValueError, match="compile budget"):
+            Tiers().configure(tx_budget=0)
+    finally:
+        Program.tx_budget = saved

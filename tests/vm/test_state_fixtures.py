@@ -25,7 +25,8 @@ from conftest import FIXTURES
 from hyperion.tools.big_stack import run_on_big_stack
 from hyperion.tools.statetest import CaseIndex, CaseResult, iter_cases, run_file
 from hyperion.tools.statetest_report import format_text
-from hyperion.vm.compiler.tiering import TIERS
+from hyperion.vm.compiler.program import Program
+from hyperion.vm.compiler.tiering import TIERS, UNLIMITED
 
 STATE_TEST_ROOTS = ("ethereum-tests/GeneralStateTests", "eest/state_tests", "eest-v5.4/state_tests")
 SAMPLE_FILES_PER_FOLDER = 5
@@ -129,12 +130,12 @@ def test_state_fixture_full(path: Path) -> None:
 
 @pytest.fixture
 def compiled_tier():
-    """Every code runs in the compiled tier (threshold 0), from an empty code cache."""
-    saved = TIERS.threshold, TIERS.enabled
-    TIERS.threshold, TIERS.enabled = 0, True
+    """Every code runs in the compiled tier (threshold 0, no compile budget), from an empty code cache."""
+    saved = TIERS.threshold, TIERS.enabled, Program.tx_budget
+    TIERS.threshold, TIERS.enabled, Program.tx_budget = 0, True, UNLIMITED
     TIERS.clear()
     yield
-    TIERS.threshold, TIERS.enabled = saved
+    TIERS.threshold, TIERS.enabled, Program.tx_budget = saved
     TIERS.clear()
 
 

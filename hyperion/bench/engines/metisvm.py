@@ -106,13 +106,14 @@ class _MetisBatch(PreparedBatch):
         if not self._compiled:
             return
         from hyperion.vm.compiler.program import Program
+        from hyperion.vm.compiler.tiering import UNLIMITED
 
         with self._tier():
             self._tiers.clear()
             self._run(self._pre_state.copy(), track_compiling=True)
             per_tx = self.compile_seconds_per_tx
             budget = Program.tx_budget
-            Program.tx_budget = 1 << 62
+            Program.tx_budget = UNLIMITED
             try:
                 for _ in range(WARM_UP_RUNS):
                     before = self.compile_seconds

@@ -1,42 +1,52 @@
 """The coordinator: runs a block's transactions with warm worker processes (Block-STM).
 
 ``workers = N`` means N executing processes: the coordinator and N - 1
-worker processes (``worker.py``). The block is cut into chunks; workers run
-theirs speculatively, each from its own view of the pre-block state, and
-send back per transaction what it read and what it wrote. The coordinator
-commits in block order on the true state:
+worker processes (``worker.py``). The block is cut into chunks, and each
+chunk goes one of three ways (``CostModel.plan``, from CPU costs measured on
+recent blocks, so the mix follows the workload):
 
-- a worker's transaction ``i`` is committed by applying its writes when
-  every value it read is still the value on the true state after
-  transactions ``0..i-1`` (validation by value); otherwise the coordinator
-  re-executes it on the true state at once;
-- the coordinator's own share of the chunks (one in N) and whatever no
-  worker holds are run directly on the true state when their turn comes.
+- A: the coordinator runs it alone, directly on the true state;
+- B: a worker recovers its senders ahead of time (secp256k1 recovery is most
+  of a light transaction's cost and needs no speculation), then the
+  coordinator runs it directly; a sender not back in time is recovered here;
+- C: a worker runs it speculatively from its own view of the pre-block
+  state and sends back per transaction what it read and what it wrote.
 
-A committed prefix is therefore always exactly the sequential result,
-whatever the workers did, and a worker that dies or fails only means the
-coordinator runs the rest.
+The coordinator commits in block order on the true state: a C outcome for
+transaction ``i`` is committed by applying its writes when every value it
+read is still the value on the true state after transactions ``0..i-1``
+(validation by value), otherwise ``i`` is re-executed here at once; A and B
+transactions run here when their turn comes. A committed prefix is
+therefore always exactly the sequential result, whatever the workers did,
+and a worker that dies or fails only means the coordinator runs the rest.
+The coordinator does not idle behind a slow worker: after a few
+transactions' time it runs the chunk's transactions itself (what comes back
+later is used), and it tells the workers where it is so they skip work it
+has done.
 
 The multi-version memory is split: the coordinator's true state holds
 every committed version; each worker keeps the latest version it knows per
-account and slot (its own speculative writes, and the other workers'
-commits, piggybacked on each new chunk: one message each way per chunk,
-never a whole state).
+account and slot (its own speculative writes, the other workers' commits,
+and the coordinator's own writes, read from the state's journal by
+``journal``), piggybacked on each new chunk: one message each way per chunk,
+never a whole state.
 
 Hot spots do not conflict: credits (the coinbase's fee, the base fee to
 the Holders Mining vault, the recipient of a value transfer) are recorded
 as deltas, not as read-then-write (``recording``), and added on commit.
 
 Fallbacks (``BlockReport.reason`` says which ran and why): a block under
-``min_transactions``, pre-Byzantium receipts (a state root per
-transaction), a state the workers cannot read, or an environment that
-cannot be sent, run sequentially; a block whose re-execution rate passes
-``conflict_limit`` switches to sequential for the rest, and so does a
-block whose worker died or failed. A transaction a speculative run cannot
-represent (a credit reverted after its account was read, storage emptiness
-after deletes) or a deposit is run by the coordinator. Self-destructs and
-redeploys need no fallback: a redeploy reads the account the destruct
-wrote, so validation orders them.
+``min_transactions``, one the measured costs say would not gain (``WORTH_IT``;
+every ``RETRY_AFTER``-th such block runs in parallel to measure again),
+pre-Byzantium receipts (a state root per transaction), a state the workers
+cannot read, or an environment that cannot be sent, run sequentially; a
+block whose re-execution rate passes ``conflict_limit`` stops speculating
+(B goes on: conflicts cannot spoil a sender); a block whose worker died or
+failed switches to sequential for the rest. A transaction a speculative run
+cannot represent (a credit reverted after its account was read, storage
+emptiness after deletes) or a deposit is run by the coordinator.
+Self-destructs and redeploys need no fallback: a redeploy reads the account
+the destruct wrote, so validation orders them.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ import dataclasses
 import multiprocessing
 import pickle
 import re
+import select
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -54,17 +65,77 @@ from multiprocessing.connection import wait
 from typing import Optional, Sequence
 
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE
+from hyperion.execution.parallel import journal
 from hyperion.execution.parallel import worker as worker_module
-from hyperion.execution.parallel.recording import RecordingState, Unparallelizable, View, apply_writes, read_holds
+from hyperion.execution.parallel.recording import Unparallelizable, apply_writes, read_holds
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
-from hyperion.primitives.keccak import EMPTY_KECCAK
 from hyperion.state.memory import MemoryState
 from hyperion.vm.environment import BlockEnv
 
 DEFAULT_MIN_TRANSACTIONS = 16
 DEFAULT_CONFLICT_LIMIT = 0.5
 SHIPPED_STATE_LIMIT = 50_000  # accounts + slots of an in-memory state sent to workers per block
-_CONFLICT_SAMPLE = 16  # speculative outcomes consumed before the conflict rate is judged
+_CONFLICT_SAMPLE = 8  # speculative outcomes consumed before the conflict rate is judged
+WORTH_IT = 0.9  # run in parallel only when the estimate is below this share of the sequential time
+# The three ways a transaction can go (``CostModel.plan``), and the stretches of CPU time measured.
+_WAY_A, _WAY_B, _WAY_C = 0, 1, 2
+_DIRECT, _GIVEN, _COMMIT, _SPECULATIVE, _RECOVER = 0, 1, 2, 3, 4
+RETRY_AFTER = 16  # blocks declined as not worth it before one runs in parallel to measure the costs again
+
+
+@dataclass
+class CostModel:
+    """What the engine has measured in CPU time, averaged over recent blocks (so it follows the
+    workload): ``direct``, seconds per transaction run on the coordinator, sender recovery
+    included; relative to that, the part of it that is recovering the sender (``recovery``), a
+    worker's speculative run (``speculative``), a worker's recovery of a sender for the
+    coordinator (``recover``), the coordinator's commit of a worker's outcome (``commit``:
+    receiving, validating, applying) and its messages for a recovered sender (``relay``);
+    ``overhead``, seconds per block of running it in parallel.
+
+    A transaction can go three ways: the coordinator runs it alone (A), a worker recovers its
+    sender ahead and the coordinator runs it (B), or a worker runs it speculatively and the
+    coordinator commits it (C). ``plan`` picks the mix that finishes first. Sender recovery is
+    most of a plain transfer's cost and needs no speculation, so B carries light blocks, and
+    conflicts do not stop it; C carries heavy transactions.
+    """
+
+    direct: float = 100e-6
+    recovery: float = 0.6
+    speculative: float = 1.5
+    recover: float = 0.8
+    commit: float = 0.15
+    relay: float = 0.03  # the coordinator's side of B: sending the chunk, taking the senders in
+    overhead: float = 1e-3
+
+    def plan(self, workers: int, unrecovered: float = 1.0, speculation: bool = True) -> tuple[float, float, float, float]:
+        """``(a, b, c, time)``: the shares of the three ways and the block's time per transaction
+        relative to ``direct``, for ``workers`` worker processes, when a share ``unrecovered`` of
+        the senders is not known yet; without ``speculation``, C is left out."""
+        workers = max(1, workers)
+        alone = 1.0 - self.recovery * (1.0 - unrecovered)  # (a known sender is not recovered again)
+        # (coordinator, worker) cost per transaction of each way
+        ways = ((alone, 0.0), (1.0 - self.recovery + self.relay, self.recover * unrecovered / workers),
+                (self.commit, self.speculative / workers))
+        best = (1.0, 0.0, 0.0, alone)
+        pairs = ((0, 1), (0, 2), (1, 2)) if speculation else ((0, 1),)
+        for first, second in pairs:
+            (c1, w1), (c2, w2) = ways[first], ways[second]
+            # share x of the second way that balances: (1-x)c1 + x c2 = (1-x)w1 + x w2
+            slope = (c2 - c1) - (w2 - w1)
+            x = 1.0 if slope >= 0 else min(1.0, max(0.0, (w1 - c1) / slope))
+            time_ = max((1 - x) * c1 + x * c2, (1 - x) * w1 + x * w2)
+            if time_ < best[3]:
+                shares = [0.0, 0.0, 0.0]
+                shares[first], shares[second] = 1 - x, x
+                best = (*shares, time_)
+        return best
+
+    def estimate(self, transactions: int, workers: int, unrecovered: float = 1.0) -> tuple[float, float]:
+        """(parallel, sequential) seconds for a block of ``transactions`` without conflicts."""
+        time_ = self.plan(workers, unrecovered)[3]
+        block = transactions * self.direct
+        return block * time_ + self.overhead, block * (1.0 - self.recovery * (1.0 - unrecovered))
 
 
 class TransactionNotIncludable(Exception):
@@ -90,6 +161,7 @@ class BlockReport:
     workers: int = 0
     coordinator_cpu: float = 0.0  # CPU seconds the coordinator's process spent on the block
     worker_cpu: float = 0.0  # CPU seconds the worker processes spent on the block's chunks, together
+    ways: tuple = (0, 0, 0)  # transactions cut for each way of ``CostModel.plan`` (alone, B, C)
 
     @property
     def reexecutions_per_transaction(self) -> float:
@@ -113,38 +185,15 @@ class BlockOutcome:
     skipped: dict[int, Optional[str]] = field(default_factory=dict)
 
 
-class _TrueStateView(View):
-    """The coordinator's recorded runs read the true state itself (their reads hold by construction)."""
-
-    def __init__(self, state) -> None:
-        self.state = state
-        self.codes: dict[bytes, bytes] = {}
-
-    def account(self, address: bytes):
-        state = self.state
-        if not state.account_exists(address):
-            return None
-        code_hash = state.get_code_hash(address)
-        if code_hash != EMPTY_KECCAK and code_hash not in self.codes:
-            self.codes[code_hash] = state.get_code(address)
-        return (state.get_nonce(address), state.get_balance(address), code_hash)
-
-    def code(self, code_hash: bytes) -> bytes:
-        return self.codes[code_hash]
-
-    def slot(self, address: bytes, key: int) -> int:
-        return self.state.get_storage(address, key)
-
-    def has_storage(self, address: bytes) -> bool:
-        return self.state.has_storage(address)
-
-
 class _Worker:
     def __init__(self, context, number: int) -> None:
         self.number = number
-        self.cancelled = context.RawValue("q", -1)
+        self.cancelled = context.RawValue("q", -1)  # the id of a block given up: stop its work
+        self.speculation_off = context.RawValue("q", -1)  # ... of a block whose speculation stopped
+        self.position = context.RawValue("q", 0)  # the transaction the coordinator is at: skip those before
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=worker_module.main, args=(child, self.cancelled),
+        self.process = context.Process(target=worker_module.main,
+                                       args=(child, self.cancelled, self.speculation_off, self.position),
                                        name=f"hyperion-exec-{number}", daemon=True)
         self.process.start()
         child.close()
@@ -171,15 +220,27 @@ class ParallelEngine:
     """Warm worker processes plus the coordinator (see the module docstring).
 
     ``workers``: executing processes, the coordinator included (1 means sequential).
-    ``min_transactions``: smaller blocks run sequentially (0 or 1 forces the
-    parallel path for every block with transactions, as ``blocktest
-    --parallel`` does to check it). ``conflict_limit``: the share of
-    re-executed transactions above which a block finishes sequentially.
+    ``min_transactions``: smaller blocks run sequentially; larger ones run in
+    parallel only when the measured costs (``costs``) say it pays. 0 or 1
+    forces the parallel path for every block with transactions, as
+    ``blocktest --parallel`` does to check it. ``conflict_limit``: the share
+    of re-executed transactions above which a block stops speculating.
+    ``ways``: fixed shares of the three ways of ``CostModel.plan`` instead of
+    the measured plan (for checks that must see each way taken; with no share
+    for the coordinator alone, the first chunk goes to a worker too).
+    ``patience``: seconds the coordinator waits for a speculative chunk before
+    running it itself (None: a few transactions' measured time).
+    ``CHECK`` are the options of ``blocktest``/``statetest --parallel N``: every
+    block with transactions down the parallel path, every transaction run
+    speculatively and validated.
     """
+
+    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 60.0}
 
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
-                 start_method: str = "forkserver") -> None:
+                 start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None,
+                 patience: Optional[float] = None) -> None:
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.worker_count = workers
@@ -187,6 +248,13 @@ class ParallelEngine:
         self.conflict_limit = conflict_limit
         self.chunk_size = chunk_size
         self.start_method = start_method
+        self.ways = ways
+        self.patience = patience
+        self.costs = CostModel()
+        self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
+        self._realized_blocks = 0
+        self._expected: Optional[float] = None  # the sequential estimate of the block being run
+        self._declined = 0
         self._workers: list[_Worker] = []
         self._block_id = 0
         self.last_report: Optional[BlockReport] = None
@@ -207,6 +275,7 @@ class ParallelEngine:
                 context.set_forkserver_preload([worker_module.__name__])
             while len(live) < wanted:
                 live.append(_Worker(context, len(live)))
+            self._expected = None  # (a block that starts workers, or is their first, measures their start-up)
         self._workers = live
         return live
 
@@ -248,6 +317,9 @@ class ParallelEngine:
         finally:
             block.drain()
             report.coordinator_cpu = time.process_time() - cpu_start
+            report.ways = tuple(block.assigned)
+            block.learn_costs()
+            self._realized(report)
             self.last_report = report
             self.tally[report.summary()] += 1
         return outcome
@@ -261,10 +333,43 @@ class ParallelEngine:
             return f"small block ({len(transactions)} transactions < {self.min_transactions})"
         if intermediate_roots:
             return "pre-Byzantium receipts carry a state root per transaction"
+        self._expected = None
+        if self.min_transactions > 1:
+            parallel, sequential = self.costs.estimate(len(transactions), self.worker_count - 1,
+                                                       unrecovered_share(transactions))
+            why = None
+            if parallel > WORTH_IT * sequential:
+                why = f"estimated {parallel * 1e3:.1f} ms in parallel vs {sequential * 1e3:.1f} ms sequentially"
+            elif self._realized_blocks >= 2 and self.realized > WORTH_IT:
+                why = f"recent parallel blocks took {self.realized:.2f} of their sequential estimate"
+            if why is not None:
+                self._declined += 1
+                if self._declined % RETRY_AFTER:  # (every RETRY_AFTER-th such block runs in parallel
+                    return f"not worth it: {why}"  # to measure again)
+            self._expected = sequential
         return None
+
+    def _realized(self, report: BlockReport) -> None:
+        """After a block that ran in parallel by the policy: the busiest process's CPU time over the
+        sequential estimate, averaged over recent blocks (``realized``). It catches what the cost
+        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure)."""
+        expected = self._expected
+        if not expected or report.mode != "parallel" or report.reason:
+            return
+        busiest = max(report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
+        ratio = busiest / expected
+        self.realized = ratio if self.realized is None else (self.realized + ratio) / 2
+        self._realized_blocks += 1
 
 
 _ENGINES: "weakref.WeakSet[ParallelEngine]" = weakref.WeakSet()
+
+
+def unrecovered_share(transactions: Sequence) -> float:
+    """The share of ``transactions`` whose sender is not known yet (recovered, or set by the node)."""
+    if not transactions:
+        return 0.0
+    return sum(1 for tx in transactions if getattr(tx, "_sender", None) is None) / len(transactions)
 
 
 @atexit.register
@@ -353,7 +458,21 @@ def recent_block_hashes(env: BlockEnv) -> dict[int, bytes]:
 
 
 class _BlockRun:
-    """The coordinator's side of one block."""
+    """The coordinator's side of one block.
+
+    The block is cut into chunks in order, and each goes one of the three
+    ways of ``CostModel.plan`` (in the shares the costs measured so far give;
+    the first chunk stays with the coordinator, which runs it while the
+    workers take the block in, unless fixed ``ways`` give it no share): the
+    coordinator keeps it (A); a worker
+    recovers its senders ahead and the coordinator runs it (B: a sender not
+    back in time is recovered here, nothing waits for it); a worker runs it
+    speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
+    flight each. The coordinator commits in block order: a worker's validated
+    outcome, or a direct run.
+    """
+
+    DEPTH = 3  # chunks in flight per worker
 
     def __init__(self, engine: ParallelEngine, state, env: BlockEnv, transactions: Sequence,
                  base_fee_recipient: Optional[bytes], outcome: BlockOutcome, skip_invalid: bool = False) -> None:
@@ -369,17 +488,37 @@ class _BlockRun:
         self.speculative: dict[int, tuple] = {}  # index -> a worker's outcome
         self.ran_by: dict[int, _Worker] = {}
         self.next_dispatch = 0
-        self.chunks_cut = 0
+        self.position = 0  # the transaction the coordinator commits or runs next
+        self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
         self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
         self.parallel = False
+        self.speculation = True  # C is one of the ways (until conflicts stop it)
+        self.sharing = False  # the coordinator's direct runs can pass their writes to the workers
+        self.speculating = False  # ... and do: C is in the plan (else nothing reads them)
+        self.skip_shared = tuple(address for address in (env.coinbase, base_fee_recipient) if address)
         count = len(transactions)
-        self.chunk = engine.chunk_size or max(1, min(64, count // (engine.worker_count * 6)))
+        self.unrecovered = unrecovered_share(transactions)
+        self.chunk = engine.chunk_size or max(1, min(64, count // ((engine.worker_count + 1) * 4)))
+        # CPU seconds and transactions measured in this block (see ``CostModel``), by stretch
+        self.times = [0.0, 0.0, 0.0, 0.0, 0.0]  # direct (recovering), direct (sender known), commit,
+        self.runs = [0, 0, 0, 0, 0]  # speculative (workers), recover (workers)
+        self.relay_time = self.exchange_time = 0.0  # the coordinator's messages for B, for C
+        self.messaging = self.messaging_mark = 0.0  # (their sum, and where the current stretch began)
+        self.overhead_time = 0.0  # starting the block
 
     # -- starting ----------------------------------------------------------------------
     def start(self) -> Optional[str]:
-        """Send the block to the workers; a reason to run sequentially instead, or None."""
+        """Send the block to the workers; a reason to run sequentially instead, or None.
+        (The transactions go with the chunks, as bytes: a worker decodes only its own.)"""
+        clock = time.process_time()
+        try:
+            return self._start()
+        finally:
+            self.overhead_time += time.process_time() - clock
+
+    def _start(self) -> Optional[str]:
         base, why_not = base_state_spec(self.state)
         if base is None:
             return why_not
@@ -387,18 +526,21 @@ class _BlockRun:
         engine._block_id += 1
         self.block_id = engine._block_id
         env = self.env
-        message = ("block", self.block_id, environment_fields(env), recent_block_hashes(env),
-                   list(self.transactions), self.recipient, base)
+        message = ("block", self.block_id, environment_fields(env), recent_block_hashes(env), self.recipient, base)
         try:
             payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             return f"block cannot be sent to workers ({type(exc).__name__}: {exc})"
+        clock = time.process_time()
         try:
             workers = engine._start()
         except Exception as exc:
             return f"workers could not start ({type(exc).__name__}: {exc})"
+        finally:
+            self.overhead_time -= time.process_time() - clock  # (starting processes is once, not per block)
         for w in workers:
             w.in_flight, w.commits, w.usable = [], [], True
+            w.position.value = 0
             try:
                 w.connection.send_bytes(payload)
                 self.report.messages += 1
@@ -409,71 +551,170 @@ class _BlockRun:
             return "no worker could be reached"
         self.report.workers = len(self.workers) + 1
         self.parallel = True
+        self.sharing = journal.capture_journals(self.state)
         return None
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
         """Commit in block order: a worker's validated result, or, where no worker holds the
-        transaction (the coordinator's share of the chunks, or after a fallback), a direct run."""
+        transaction (the coordinator's share, or after a fallback), a direct run."""
+        count = len(self.transactions)
+        ways = self.engine.ways
+        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
+            self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
         for w in self.workers:
             self._dispatch(w)
-            self._dispatch(w)
-        count = len(self.transactions)
+        transactions = self.transactions
         results = self.outcome.results
         index = 0
+        overtaken = 0  # up to here, in-flight speculative chunks are not waited for
+        stretch = _DIRECT  # what the CPU time since ``clock`` is spent on
+        clock = time.process_time()
+        positions = [w.position for w in self.workers]
         while index < count:
+            self.position = index
+            for shared in positions:
+                shared.value = index
             if index in self.speculative:
+                if stretch != _COMMIT:
+                    clock, stretch = self._stretch_ends(stretch, clock), _COMMIT
                 results.append(self._commit(index))
-                index += 1
-            elif self.parallel and self._in_flight(index):
-                self._receive(block=True)
             else:
+                if index >= overtaken:
+                    chunk = self._in_flight(index)
+                    if chunk is not None:
+                        # Wait a few transactions' time; if the outcome is not back by then, run
+                        # the chunk's transactions here (the coordinator never idles for long
+                        # behind a slow or descheduled worker; what comes back later is used).
+                        patience = self.engine.patience
+                        if patience is None:
+                            patience = min(0.005, 4 * self._costs().direct)
+                        if self._receive(timeout=patience):
+                            continue
+                        overtaken = chunk[1]
+                kind = _DIRECT if getattr(transactions[index], "_sender", None) is None else _GIVEN
+                if stretch != kind:
+                    clock, stretch = self._stretch_ends(stretch, clock), kind
                 results.append(self._run_here(index))
-                index += 1
-                if self.parallel and not index % 4:
-                    self._receive(block=False)  # keep the workers fed while the coordinator runs its share
+            self.runs[stretch] += 1
+            index += 1
+            if self.parallel and (index < overtaken or not index % 4):
+                self._receive(timeout=0)  # keep the workers fed
+        self._stretch_ends(stretch, clock)
         self.settle_credits()
         self.state.begin_transaction()
 
-    def _in_flight(self, index: int) -> bool:
-        return any(start <= index < stop for w in self.workers for start, stop in w.in_flight)
+    def _stretch_ends(self, stretch: int, clock: float) -> float:
+        """Book the CPU time since ``clock`` to ``stretch``, less the messages handled meanwhile
+        (booked to their way by ``_receive``). Timed by stretches, not per transaction: a CPU
+        clock read costs about a microsecond here."""
+        now = time.process_time()
+        self.times[stretch] += now - clock - (self.messaging - self.messaging_mark)
+        self.messaging_mark = self.messaging
+        return now
+
+    def _in_flight(self, index: int) -> Optional[tuple]:
+        """The speculative chunk a worker is running ``index`` in, if any."""
+        if self.speculation:
+            for w in self.workers:
+                for chunk in w.in_flight:
+                    if chunk[2] == _WAY_C and chunk[0] <= index < chunk[1]:
+                        return chunk
+        return None
+
+    def _costs(self) -> CostModel:
+        """The engine's costs, corrected by what this block has measured so far."""
+        prior = self.engine.costs
+        times, runs = self.times, self.runs
+        weight = 64  # (transactions the prior counts for)
+        if runs[_DIRECT] or not runs[_GIVEN]:
+            direct = (prior.direct * weight + times[_DIRECT]) / (weight + runs[_DIRECT])
+        else:  # every sender known (a block built from the pool): scale the runs without recovery
+            direct = (prior.direct * weight + times[_GIVEN] / (1.0 - prior.recovery)) / (weight + runs[_GIVEN])
+
+        def ratio(prior_ratio: float, stretch: int) -> float:
+            return (prior_ratio * direct * weight + times[stretch]) / (weight + runs[stretch]) / direct
+
+        given = ratio(1.0 - prior.recovery, _GIVEN) if runs[_DIRECT] else 1.0 - prior.recovery
+        commit = ((prior.commit * direct * weight + times[_COMMIT] + self.exchange_time)
+                  / (weight + runs[_COMMIT]) / direct)
+        relay = (prior.relay * direct * weight + self.relay_time) / (weight + runs[_RECOVER]) / direct
+        return CostModel(direct, min(0.95, max(0.0, 1.0 - given)), ratio(prior.speculative, _SPECULATIVE),
+                         ratio(prior.recover, _RECOVER), commit, relay, prior.overhead)
 
     def _dispatch(self, w: _Worker) -> None:
-        """Give ``w`` the next chunk; every (workers + 1)-th chunk stays with the coordinator."""
+        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut): each goes the
+        way whose share (``CostModel.plan``) is furthest behind."""
         count = len(self.transactions)
-        if not self.parallel or not w.usable or self.next_dispatch >= count:
-            return
-        if self.chunks_cut % (len(self.workers) + 1) == len(self.workers):
-            self.chunks_cut += 1
-            self.next_dispatch = min(count, self.next_dispatch + self.chunk)  # the coordinator's share
-        start = self.next_dispatch
-        while start < count and self.transactions[start].type == DEPOSIT_TX_TYPE:
-            start += 1  # deposits run on the coordinator (they mint, and buy no gas)
-        if start >= count:
-            self.next_dispatch = count
-            return
-        stop = min(count, start + self.chunk)
+        while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
+            if self.next_dispatch <= self.position:  # the coordinator got here first: those are its own
+                self.assigned[_WAY_A] += self.position + 1 - self.next_dispatch
+                self.next_dispatch = self.position + 1
+                continue
+            start = self.next_dispatch
+            size = max(1, min(self.chunk, -(-(count - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
+            shares = self.engine.ways or self._costs().plan(len(self.workers), self.unrecovered, self.speculation)[:3]
+            if not self.speculation:
+                shares = (shares[0] + shares[2], shares[1], 0.0)
+            self.speculating = self.speculation and (shares[_WAY_C] > 0 or self.assigned[_WAY_C] > 0)
+            total = sum(self.assigned) + size
+            way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
+            if way == _WAY_C:
+                self._send_speculative(w, start, min(count, start + size))
+            else:
+                self.next_dispatch = min(count, start + size)
+                self.assigned[way] += self.next_dispatch - start
+                if way == _WAY_B:
+                    self._send_recover(w, start, self.next_dispatch)
+
+    def _send_recover(self, w: _Worker, start: int, stop: int) -> None:
+        """B: ``w`` recovers the senders of ``start..stop`` not known yet, for the coordinator."""
+        txs = [(index, tx.encode()) for index, tx in enumerate(self.transactions[start:stop], start)
+               if tx.type != DEPOSIT_TX_TYPE and getattr(tx, "_sender", None) is None]
+        if txs:
+            self._send(w, ("recover", self.block_id, txs), (start, stop, _WAY_B))
+
+    def _send_speculative(self, w: _Worker, start: int, stop: int) -> None:
+        """C: ``w`` runs ``start..stop`` speculatively (deposits stay with the coordinator: they mint,
+        and buy no gas)."""
+        count = len(self.transactions)
+        transactions = self.transactions
+        while start < count and transactions[start].type == DEPOSIT_TX_TYPE:
+            start += 1
         for index in range(start + 1, stop):
-            if self.transactions[index].type == DEPOSIT_TX_TYPE:
+            if transactions[index].type == DEPOSIT_TX_TYPE:
                 stop = index
                 break
+        stop = max(start, stop)
+        self.assigned[_WAY_A] += start - self.next_dispatch
+        self.assigned[_WAY_C] += stop - start
         self.next_dispatch = stop
-        self.chunks_cut += 1
-        commits, w.commits = w.commits, []
+        if start < stop:
+            commits, w.commits = w.commits, []
+            txs = [(tx.encode(), getattr(tx, "_sender", None)) for tx in transactions[start:stop]]
+            self._send(w, ("run", self.block_id, start, stop, commits, txs), (start, stop, _WAY_C))
+
+    def _send(self, w: _Worker, message: tuple, chunk: tuple) -> None:
         try:
-            w.connection.send(("run", self.block_id, start, stop, commits))
+            w.connection.send(message)
         except (OSError, ValueError):
-            self._lose(w, f"worker {w.number} could not be reached")
+            self._lose(w, f"worker {w.number} {'could not be reached' if w.alive() else 'died'}")
             return
         self.report.messages += 1
-        w.in_flight.append((start, stop))
+        w.in_flight.append(chunk)
 
-    def _receive(self, block: bool) -> None:
+    def _receive(self, timeout: float) -> int:
+        """Take in the workers' answers that arrive within ``timeout`` seconds; how many came."""
         connections = {w.connection: w for w in self.workers if w.in_flight}
         if not connections:
-            return
-        for connection in wait(list(connections), timeout=None if block else 0):
+            return 0
+        # (a plain select: ``multiprocessing.connection.wait`` builds a selector per call, too dear
+        # every few transactions)
+        by_fd = {connection.fileno(): connection for connection in connections}
+        ready = [by_fd[fd] for fd in select.select(list(by_fd), [], [], timeout)[0]]
+        for connection in ready:
             w = connections[connection]
+            clock = time.process_time()
             try:
                 message = connection.recv()
             except (EOFError, OSError):
@@ -486,11 +727,31 @@ class _BlockRun:
                 self._lose(w, f"worker {w.number} failed: {message[2].strip().splitlines()[-1]}")
                 continue
             w.in_flight.pop(0)
-            self.report.worker_cpu += message[3]
-            for index, outcome in message[2]:
-                self.speculative[index] = outcome
-                self.ran_by[index] = w
+            kind, _, found, cpu = message
+            self.report.worker_cpu += cpu
+            if kind == "senders":
+                self.times[_RECOVER] += cpu
+                self.runs[_RECOVER] += len(found)
+                transactions = self.transactions
+                for index, sender in found:
+                    tx = transactions[index]
+                    if sender is not None and tx._sender is None:
+                        object.__setattr__(tx, "_sender", sender)
+            elif self.speculation:
+                self.times[_SPECULATIVE] += cpu
+                self.runs[_SPECULATIVE] += len(found)
+                for index, outcome in found:
+                    if index >= self.position:  # (else the coordinator has run it already)
+                        self.speculative[index] = outcome
+                        self.ran_by[index] = w
             self._dispatch(w)
+            spent = time.process_time() - clock
+            self.messaging += spent
+            if kind == "senders":
+                self.relay_time += spent
+            else:
+                self.exchange_time += spent
+        return len(ready)
 
     def _lose(self, w: _Worker, reason: str) -> None:
         """A worker is out for this block: the rest runs on the coordinator, in order."""
@@ -501,10 +762,21 @@ class _BlockRun:
 
     def _give_up(self, reason: str) -> None:
         if self.parallel:
-            self.parallel = False
+            self.parallel = self.speculation = False
             self.report.reason = f"switched to sequential: {reason}"
+            self.speculative.clear()  # (outcomes not committed yet: run here too, as the rest)
             for w in self.workers:
                 w.cancelled.value = self.block_id
+
+    def _stop_speculating(self, reason: str) -> None:
+        """Conflicts: no more speculative runs in this block (those in flight stop, their outcomes
+        are dropped); workers still recover senders ahead (B), which conflicts cannot spoil."""
+        if self.speculation:
+            self.speculation = False
+            self.report.reason = f"speculation stopped: {reason}; senders still recovered in parallel"
+            self.speculative.clear()
+            for w in self.workers:
+                w.speculation_off.value = self.block_id
 
     # -- committing ---------------------------------------------------------------------
     def _commit(self, index: int) -> Optional[TransactionResult]:
@@ -537,9 +809,9 @@ class _BlockRun:
                 self._count(result)
                 return result
         self.report.reexecuted += 1  # its speculative run was wrong (or not possible) on the true state
-        if (self.parallel and self.speculated >= _CONFLICT_SAMPLE
+        if (self.speculation and self.speculated >= _CONFLICT_SAMPLE
                 and self.report.reexecuted > self.engine.conflict_limit * self.speculated):
-            self._give_up(f"conflict rate {self.report.reexecuted}/{self.speculated} re-executed; rest sequential")
+            self._stop_speculating(f"conflict rate {self.report.reexecuted}/{self.speculated} re-executed")
         return self._run_here(index)
 
     def _reads_hold(self, reads: dict) -> bool:
@@ -564,7 +836,8 @@ class _BlockRun:
         self.credits.clear()
 
     def _run_here(self, index: int) -> Optional[TransactionResult]:
-        """Run transaction ``index`` on the true state, exactly as the sequential executor does."""
+        """Run transaction ``index`` on the true state, exactly as the sequential executor does;
+        while workers run, its writes go to their views (``journal``)."""
         outcome = self.outcome
         self.report.coordinator_runs += 1
         state = self.state
@@ -577,10 +850,6 @@ class _BlockRun:
             outcome.skipped[index] = None  # does not fit (any more): not invalid
             return None
         try:
-            if self.parallel and (tx.to is None or state.get_code(tx.to)):
-                result = self._run_recorded(index, tx)  # (its writes may matter to the workers' views)
-                if result is not None:
-                    return result
             result = apply_transaction(state, env, tx, block_gas_used=outcome.gas_used,
                                        block_blob_gas_used=outcome.blob_gas_used)
         except InvalidTransaction as exc:
@@ -592,49 +861,13 @@ class _BlockRun:
             credit = base_fee_credit(env, result)
             if credit:
                 state.add_balance(self.recipient, credit)
-        if self.parallel:
-            self._tell_sender(index, tx)
+        if self.sharing and self.speculating:
+            written = journal.last_writes(state, self.skip_shared)
+            if written:
+                for w in self.workers:
+                    w.commits.append((index, written))
         self._count(result)
         return result
-
-    def _run_recorded(self, index: int, tx) -> Optional[TransactionResult]:
-        """A direct run that records its writes, applies them, and passes them to the workers
-        (a contract call or creation: what it wrote later transactions may read). None when the
-        transaction cannot be recorded (then it runs plainly). Raises ``InvalidTransaction``."""
-        outcome = self.outcome
-        state = self.state
-        recording = RecordingState(_TrueStateView(state))
-        try:
-            result = apply_transaction(recording, self.env, tx, block_gas_used=outcome.gas_used,
-                                       block_blob_gas_used=outcome.blob_gas_used)
-            if self.recipient is not None:
-                credit = base_fee_credit(self.env, result)
-                if credit:
-                    recording.add_balance(self.recipient, credit)
-            written, credits = recording.writes()
-        except Unparallelizable:
-            return None
-        apply_writes(state, written, recording.reads)
-        for address, amount in credits:
-            state.add_balance(address, amount)
-        state.begin_transaction()
-        if written:
-            for w in self.workers:
-                w.commits.append((index, written))
-        self._count(result)
-        return result
-
-    def _tell_sender(self, index: int, tx) -> None:
-        """After a direct run, tell the workers the sender's account as it is now: its next
-        transactions (the commonest dependency) then run on the right nonce and balance."""
-        sender = getattr(tx, "_sender", None)
-        state = self.state
-        if sender is None or not state.account_exists(sender):
-            return
-        written = [(sender, (state.get_nonce(sender), state.get_balance(sender), state.get_code_hash(sender)),
-                    None, False, None)]
-        for w in self.workers:
-            w.commits.append((index, written))
 
     def _count(self, result: TransactionResult) -> None:
         self.outcome.gas_used += result.gas_used
@@ -647,8 +880,32 @@ class _BlockRun:
         self.settle_credits()
 
     # -- ending -------------------------------------------------------------------------
+    def learn_costs(self) -> None:
+        """Fold this block's measurements into the engine's ``CostModel`` (at most half-way per
+        block, so one odd block, such as a worker's first, only nudges it)."""
+        costs = self.engine.costs
+        measured = self._costs()
+        runs = self.runs
+
+        def learn(name: str, samples: int) -> None:
+            if samples:
+                old = getattr(costs, name)
+                setattr(costs, name, old + (getattr(measured, name) - old) * min(0.5, samples / 256))
+
+        learn("direct", runs[_DIRECT] or runs[_GIVEN])
+        learn("recovery", min(runs[_DIRECT], runs[_GIVEN]))
+        learn("speculative", runs[_SPECULATIVE])
+        learn("recover", runs[_RECOVER])
+        learn("commit", runs[_COMMIT])
+        learn("relay", runs[_RECOVER])
+        if self.report.mode == "parallel" and not self.report.reason:
+            measured.overhead = self.overhead_time
+            learn("overhead", 128)
+
     def drain(self) -> None:
-        """Collect the answers still owed for this block so the next block starts clean."""
+        """Collect the answers still owed for this block so the next block starts clean,
+        and give the state its own class back."""
+        journal.release(self.state)
         pending = [w for w in self.workers if w.in_flight]
         if not pending:
             return
@@ -671,5 +928,5 @@ class _BlockRun:
             w.process.kill()
 
 
-__all__ = ["BlockOutcome", "BlockReport", "DEFAULT_CONFLICT_LIMIT", "DEFAULT_MIN_TRANSACTIONS", "ParallelEngine",
-           "TransactionNotIncludable", "base_state_spec"]
+__all__ = ["BlockOutcome", "BlockReport", "CostModel", "DEFAULT_CONFLICT_LIMIT", "DEFAULT_MIN_TRANSACTIONS",
+           "ParallelEngine", "TransactionNotIncludable", "base_state_spec"]

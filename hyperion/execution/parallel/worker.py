@@ -2,7 +2,7 @@
 
 A worker is started once (spawn or forkserver, never fork: py-lmdb breaks
 when a forked child reuses its parent's environment) and serves block after
-block. Per block it gets the environment, the transactions and where to
+block. Per block it gets the environment and where to
 read the pre-block state:
 
 - ``("metisdb", path, block_number)``: its own read-only LMDB environment on
@@ -28,6 +28,8 @@ from typing import Optional
 from hyperion.execution.parallel.recording import RecordingState, Unparallelizable, View
 from hyperion.execution.transaction import InvalidTransaction, TransactionResult, apply_transaction, base_fee_credit
 from hyperion.primitives.keccak import EMPTY_KECCAK
+from hyperion.primitives.logs import Log
+from hyperion.primitives.transactions import TransactionDecodeError, decode_transaction
 from hyperion.state.metisdb.codec import ABSENT_ACCOUNT as _ABSENT
 from hyperion.state.metisdb.codec import decode_record as _decode_record
 from hyperion.trie.codec import EMPTY_TRIE_ROOT
@@ -266,20 +268,22 @@ def run_transaction(view: View, env: BlockEnv, tx, base_fee_recipient: Optional[
 
 
 def result_fields(result: TransactionResult) -> tuple:
-    """What a receipt needs of a result (not the output), as a tuple."""
-    return (result.gas_used, result.success, result.logs, result.contract_address, result.error,
+    """What a receipt needs of a result (not the output), as plain tuples: a ``Log`` (a named
+    tuple) pickles and unpickles several times slower than the same fields bare."""
+    logs = tuple(tuple(log) for log in result.logs)
+    return (result.gas_used, result.success, logs, result.contract_address, result.error,
             result.blob_gas_used, result.gas_refunded, result.deposit_nonce)
 
 
 def result_from_fields(fields: tuple) -> TransactionResult:
     gas_used, success, logs, contract_address, error, blob_gas_used, gas_refunded, deposit_nonce = fields
-    return TransactionResult(gas_used, success, b"", logs, contract_address, error, blob_gas_used, gas_refunded,
-                             deposit_nonce)
+    return TransactionResult(gas_used, success, b"", [Log._make(log) for log in logs], contract_address, error,
+                             blob_gas_used, gas_refunded, deposit_nonce)
 
 
 class _Block:
     def __init__(self, message: tuple) -> None:
-        _, self.block_id, env_fields, hashes, self.transactions, self.base_fee_recipient, base_spec = message
+        _, self.block_id, env_fields, hashes, self.base_fee_recipient, base_spec = message
         self.env = make_env(env_fields, hashes)
         kind = base_spec[0]
         if kind == "metisdb":
@@ -294,11 +298,23 @@ class _Block:
         self.view.base.close()
 
 
-def serve(connection, cancelled) -> None:
+def decode(raw: bytes, sender: Optional[bytes]):
+    """A chunk's transaction from its bytes; ``sender`` is the coordinator's cached one, if any
+    (recovered, or set by the node for an impersonated account), kept as sequential execution would."""
+    tx = decode_transaction(raw)
+    if sender is not None:
+        object.__setattr__(tx, "_sender", sender)
+    return tx
+
+
+def serve(connection, cancelled, speculation_off, position) -> None:
     """The worker's loop: blocks and chunks until ``("stop",)`` or EOF.
 
     ``cancelled.value`` is the id of a block the coordinator gave up running in
-    parallel: the worker stops speculating on it between two transactions.
+    parallel: the worker stops working on it between two transactions;
+    ``speculation_off.value``, of a block whose speculative runs it stopped;
+    ``position.value``, the transaction the coordinator is at: work on those
+    before it is no longer of use, and is skipped.
     """
     block: Optional[_Block] = None
     while True:
@@ -318,20 +334,45 @@ def serve(connection, cancelled) -> None:
             except Exception as exc:
                 connection.send(("failed", message[1], f"{type(exc).__name__}: {exc}"))
             continue
+        if kind == "recover":
+            _, block_id, transactions = message
+            if block is None or block.block_id != block_id:
+                continue
+            cpu = time.process_time()
+            senders = []
+            for index, raw in transactions:
+                if cancelled.value == block_id:
+                    break
+                if index < position.value:
+                    continue
+                try:
+                    sender = decode_transaction(raw).sender
+                except Exception:  # (the coordinator recovers it itself, and fails as sequential execution does)
+                    sender = None
+                senders.append((index, sender))
+            connection.send(("senders", block_id, senders, time.process_time() - cpu))
+            continue
         if kind == "run":
-            _, block_id, start, stop, commits = message
+            _, block_id, start, stop, commits, transactions = message
             if block is None or block.block_id != block_id:
                 continue  # a chunk of a block this worker could not open (it said so)
+            cpu = time.process_time()
             view = block.view
             for index, written in commits:
                 view.learn(index, written)
             outcomes = []
-            cpu = time.process_time()
             try:
-                for index in range(start, stop):
-                    if cancelled.value == block_id:
+                for index, (raw, sender) in zip(range(start, stop), transactions):
+                    if cancelled.value == block_id or speculation_off.value == block_id:
                         break
-                    outcome = run_transaction(view, block.env, block.transactions[index], block.base_fee_recipient)
+                    if index < position.value:
+                        continue
+                    try:
+                        tx = decode(raw, sender)
+                    except TransactionDecodeError as exc:
+                        outcomes.append((index, (UNPARALLEL, f"not decodable here: {exc}")))
+                        continue
+                    outcome = run_transaction(view, block.env, tx, block.base_fee_recipient)
                     if outcome[0] == RAN and outcome[2]:
                         view.learn(index, outcome[2])
                     outcomes.append((index, outcome))
@@ -345,11 +386,12 @@ DEEP_STACK_BYTES = 512 * 1024 * 1024  # the EVM nests 1024 frames, each several 
 DEEP_RECURSION_LIMIT = 100_000
 
 
-def main(connection, cancelled) -> None:
+def main(connection, cancelled, speculation_off, position) -> None:
     """Process entry point (``multiprocessing`` target): ``serve`` on a thread with a deep stack."""
     sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
     threading.stack_size(DEEP_STACK_BYTES)
-    thread = threading.Thread(target=serve, args=(connection, cancelled), name="hyperion-exec", daemon=True)
+    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position),
+                              name="hyperion-exec", daemon=True)
     thread.start()
     thread.join()
     connection.close()

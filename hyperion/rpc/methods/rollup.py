@@ -4,7 +4,9 @@
   and the L1 blocks derivation has read;
 - ``optimism_outputAtBlock``: the output root of an L2 block with its parts
   (what the proposer posts and the challenger checks);
-- ``optimism_rollupConfig``: the rollup configuration the node runs.
+- ``optimism_rollupConfig``: the rollup configuration the node runs;
+- ``hyperion_getSignedBlock(block)``: a block's RLP with the sequencer's
+  signature over it (staked sequencer set; ``null`` when the node holds none).
 
 On a plain dev node (no rollup) they answer "method not available".
 """
@@ -16,7 +18,7 @@ from typing import Any
 from hyperion.rpc.dispatch import rpc_method
 from hyperion.rpc.errors import MethodNotFound
 from hyperion.rpc.formatting import d, q
-from hyperion.rpc.params import Param, block_number_or_tag
+from hyperion.rpc.params import Param, block_number_or_tag, block_spec
 
 
 def _rollup_chain(ctx, method: str) -> Any:
@@ -73,3 +75,20 @@ def output_at_block(ctx, spec: Any) -> dict:
 @rpc_method("optimism_rollupConfig", blocking=False)
 def rollup_config(ctx) -> dict:
     return _rollup_chain(ctx, "optimism_rollupConfig").rollup.to_dict()
+
+
+@rpc_method("hyperion_getSignedBlock", Param(block_spec))
+def get_signed_block(ctx, spec: Any) -> Any:
+    """``{number, hash, block (RLP), signature}`` of a block (by number, tag or hash); null if unknown.
+
+    The signature (65 bytes, r ‖ s ‖ v, over the EIP-712 ``SignedL2Block``
+    digest of SequencerStaking) is the one the sequencer made when it built
+    the block, kept by the node that built or imported it.
+    """
+    chain = _rollup_chain(ctx, "hyperion_getSignedBlock")
+    block = ctx.block_or_none(spec)
+    if block is None:
+        return None
+    signature = chain.signature(block.hash)
+    return {"number": q(block.number), "hash": d(block.hash), "block": d(block.encode()),
+            "signature": None if signature is None else d(signature)}

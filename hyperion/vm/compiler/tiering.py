@@ -32,6 +32,8 @@ from hyperion.vm.compiler.program import Program
 DEFAULT_THRESHOLD = 2
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 THRESHOLD_ENV = "HYPERION_VM_COMPILE_THRESHOLD"  # "never", or an integer
+BUDGET_ENV = "HYPERION_VM_COMPILE_BUDGET"  # "unlimited", or an integer >= 1 (Program.tx_budget)
+UNLIMITED = 1 << 62
 
 
 class CodeEntry:
@@ -47,19 +49,29 @@ class CodeEntry:
         self.program: Optional[Program] = None
 
 
-def _threshold_from_env() -> Optional[int]:
-    text = os.environ.get(THRESHOLD_ENV, "").strip().lower()
+def _int_from_env(name: str, default, minimum: int, words: tuple, word_value):
+    """``$name`` as an integer >= ``minimum``, or ``word_value`` for one of ``words`` (the first is
+    the one error messages name); ``default`` when unset."""
+    text = os.environ.get(name, "").strip().lower()
     if not text:
-        return DEFAULT_THRESHOLD
-    if text in ("never", "off", "none", "interpreter"):
-        return None
+        return default
+    if text in words:
+        return word_value
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"${THRESHOLD_ENV} must be 'never' or an integer >= 0, not {text!r}") from None
-    if value < 0:
-        raise ValueError(f"${THRESHOLD_ENV} must be >= 0")
+        raise ValueError(f"${name} must be '{words[0]}' or an integer >= {minimum}, not {text!r}") from None
+    if value < minimum:
+        raise ValueError(f"${name} must be >= {minimum}")
     return value
+
+
+def _threshold_from_env() -> Optional[int]:
+    return _int_from_env(THRESHOLD_ENV, DEFAULT_THRESHOLD, 0, ("never", "off", "none", "interpreter"), None)
+
+
+def _budget_from_env() -> Optional[int]:
+    return _int_from_env(BUDGET_ENV, None, 1, ("unlimited",), UNLIMITED)
 
 
 class Tiers:
@@ -67,6 +79,9 @@ class Tiers:
 
     def __init__(self) -> None:
         self.threshold: Optional[int] = _threshold_from_env()
+        budget = _budget_from_env()
+        if budget is not None:
+            Program.tx_budget = budget
         self.cache_bytes = DEFAULT_CACHE_BYTES
         self._lru: OrderedDict = OrderedDict()  # CodeEntry -> size
         self._bytes = 0

@@ -49,6 +49,8 @@ def chains():
 
     def make(workers: int) -> Chain:
         chain = Chain(config(workers))
+        if workers > 1:  # every block down the parallel path (the policy would keep these small ones sequential)
+            chain.executor.engine.min_transactions = 1
         made.append(chain)
         return chain
 
@@ -88,3 +90,30 @@ def test_a_parallel_node_imports_a_sequential_nodes_blocks(chains):
     imported = follower.import_block(block.encode())
     assert imported.hash == block.hash == follower.head().hash
     assert follower.executor.last_report.mode == "parallel"
+
+
+def test_followers_and_blocktest_execute_in_parallel_by_default_on_more_than_one_core(monkeypatch):
+    """Issue 14: a rollup follower and ``hyperion blocktest`` use the parallel executor by default
+    when the machine has more than one core (and the sequential one on a single core)."""
+    from hyperion.chain.genesis import ChainConfig as Config
+    from hyperion.rollup.config import L1BlockId, RollupConfig
+    from hyperion.rollup.engine import RollupChain
+    from hyperion.tools import blocktest
+
+    genesis = Config(chain_id=901, genesis_timestamp=0x100, dev_account_count=0).genesis_spec().to_dict()
+    rollup = RollupConfig(l2_genesis=genesis, genesis_l1=L1BlockId(5, b"\x05" * 32), l1_chain_id=31337,
+                          portal=b"\x50" * 20, batch_inbox=b"\x51" * 20, output_oracle=b"\x52" * 20,
+                          batcher=b"\x53" * 20, proposer=b"\x54" * 20)
+    for cores, parallel in ((2, True), (1, False)):
+        monkeypatch.setattr("os.cpu_count", lambda: cores)
+        follower = RollupChain(rollup)
+        try:
+            assert isinstance(follower.executor, ParallelExecutor) is parallel
+            assert follower.executor.engine.min_transactions > 1 if parallel else follower.executor is SEQUENTIAL
+        finally:
+            follower.close()
+        monkeypatch.setattr(blocktest, "_EXECUTORS", {})
+        executor = blocktest._executor(None)
+        assert isinstance(executor, ParallelExecutor) is parallel
+        if parallel:
+            executor.close()

@@ -9,6 +9,7 @@ delegated accounts, run on real worker processes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from hyperion.bench.workloads import mpef as W
 from hyperion.chain.executor import SEQUENTIAL, ExecutionOptions, ParallelExecutor, TransactionRejected
 from hyperion.execution.parallel import engine as engine_module
+from hyperion.primitives.secp256k1 import SECP256K1_N
+from hyperion.primitives.transactions import decode_transaction
 from hyperion.state.memory import MemoryState
 from hyperion.state.metisdb import MetisDB
 from hyperion.vm.environment import BlockEnv
@@ -36,6 +39,7 @@ def world():
 @pytest.fixture(scope="module")
 def executor():
     executor = ParallelExecutor(2, min_transactions=1)
+    executor.engine.patience = 30.0  # (always wait for a speculative chunk: the paths under test are taken)
     yield executor
     executor.close()
 
@@ -71,7 +75,11 @@ operation = st.one_of(
     st.tuples(st.just("create2"), st.integers(0, SENDERS - 1), st.integers(0, 2), st.booleans()),
     st.tuples(st.just("delegate"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS - 1)),
     st.tuples(st.just("call_eoa"), st.integers(0, SENDERS - 1), st.integers(0, SENDERS - 1)),
+    st.tuples(st.just("high_s"), st.integers(0, SENDERS - 1)),
 )
+# The shares of the engine's three ways (coordinator alone, sender recovered by a worker, speculative
+# run on a worker): None = the measured plan; the others make sure each way is taken.
+WAYS = st.sampled_from([None, (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.2, 0.4, 0.4)])
 
 
 def build(world, operations, fork: str) -> list:
@@ -101,32 +109,45 @@ def build(world, operations, fork: str) -> list:
             txs.append(W.delegate(world, sender, op[2], world.counter))
         elif kind == "call_eoa":
             txs.append(W.call(world, sender, world.senders[op[2]]))
+        elif kind == "high_s":  # an invalid signature (EIP-2): the block is rejected at it
+            tx = W.eth_transfer(world, sender, SHARED[0])
+            txs.append(dataclasses.replace(tx, s=SECP256K1_N - tx.s))
     return txs
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(operation, min_size=2, max_size=40), fork=st.sampled_from(["Prague", "Shanghai"]),
-       chunk=st.integers(1, 6), vault=st.booleans())
-def test_parallel_equals_sequential_on_random_blocks(world, executor, operations, fork, chunk, vault):
+       chunk=st.integers(1, 6), vault=st.booleans(), ways=WAYS, fresh=st.booleans())
+def test_parallel_equals_sequential_on_random_blocks(world, executor, operations, fork, chunk, vault, ways, fresh):
     txs = build(world, operations, fork)
     env = env_for(fork)
     options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT if vault else None)
     base = pre_state(world)
     executor.engine.chunk_size = chunk
+    executor.engine.ways = ways
     sequential = run(SEQUENTIAL, base.copy(), env, txs, options)
-    parallel = run(executor, base.copy(), env, txs, options)
+    if fresh:  # decoded afresh: no sender known (as on import), so workers recover them
+        txs = [decode_transaction(tx.encode()) for tx in txs]
+    try:
+        parallel = run(executor, base.copy(), env, txs, options)
+    finally:
+        executor.engine.ways = None
     assert parallel == sequential
     assert executor.last_report.mode == ("parallel" if txs else "sequential")
 
 
-def test_a_block_of_conflicts_is_still_exact_and_says_it_went_sequential(world, executor):
+def test_a_block_of_conflicts_is_still_exact_and_stops_speculating(world, executor):
     world.nonces = [0] * SENDERS
     txs = [W.call(world, i % SENDERS, world.counter) for i in range(40)]
     env = env_for("Prague")
     base = pre_state(world)
     executor.engine.chunk_size = 4
+    executor.engine.ways = (0.0, 0.0, 1.0)
     sequential = run(SEQUENTIAL, base.copy(), env, txs, ExecutionOptions())
-    assert run(executor, base.copy(), env, txs, ExecutionOptions()) == sequential
+    try:
+        assert run(executor, base.copy(), env, txs, ExecutionOptions()) == sequential
+    finally:
+        executor.engine.ways = None
     assert "conflict rate" in executor.last_report.reason
 
 
@@ -134,6 +155,7 @@ def test_the_hot_spots_do_not_conflict(executor):
     """Every transaction pays the coinbase and the fee vault, and credits one shared recipient
     (a plain transfer, and a token contract's account): none is re-executed."""
     world = W.make_world(48, tokens=1, pairs=1)
+    world.alloc[SHARED[0]] = (0, 1, b"", {})  # (it exists: creating it would be a real dependency)
     txs = [W.eth_transfer(world, i, SHARED[0]) if i % 2 else W.call(world, i, world.tokens[0], value=10**15,
                                                                        data=SHARED[1].rjust(32, b"\0") + bytes(32))
            for i in range(48)]
@@ -196,12 +218,12 @@ def test_a_worker_killed_mid_block_never_gives_a_wrong_result(executor):
     original = engine_module._BlockRun._receive
     killed = []
 
-    def kill_then_receive(self, block):
+    def kill_then_receive(self, timeout):
         if not killed and self.workers:
             victim = self.workers[0].process.pid
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
-        return original(self, block)
+        return original(self, timeout)
 
     engine_module._BlockRun._receive = kill_then_receive
     try:
@@ -215,3 +237,48 @@ def test_a_worker_killed_mid_block_never_gives_a_wrong_result(executor):
     again = run(executor, base.copy(), env, W.mixed_block(world, 80), ExecutionOptions())
     assert again == sequential
     assert executor.last_report.reason == "" and killed[0] not in executor.engine.worker_pids()
+
+
+def test_the_cost_model_picks_the_cheapest_mix_of_ways():
+    """Sender recovery dominates a light transaction: workers recover senders (B) and no speculation is
+    needed; heavy execution goes speculative (C); with every sender known, B is of no use."""
+    light = engine_module.CostModel(direct=100e-6, recovery=0.65, speculative=1.4, recover=0.8, commit=0.15)
+    a, b, c, time_ = light.plan(1)
+    assert b > 0.5 and c == 0 and time_ < 0.6
+    heavy = engine_module.CostModel(direct=600e-6, recovery=0.1, speculative=1.4, recover=0.15, commit=0.07)
+    assert heavy.plan(1)[2] > 0.3 and heavy.plan(1)[3] < 0.7
+    assert light.plan(1, unrecovered=0.0)[1] == 0
+    assert light.plan(1, speculation=False)[2] == 0
+
+
+def test_blocks_the_costs_say_do_not_pay_run_sequentially_and_are_retried_now_and_then(world):
+    executor = ParallelExecutor(2)  # default policy
+    try:
+        engine = executor.engine
+        engine.costs = engine_module.CostModel(direct=20e-6, overhead=5e-3)  # 5 ms to save 0.4 ms: no
+        reasons = []
+        for _ in range(engine_module.RETRY_AFTER):
+            world.nonces = [0] * SENDERS
+            txs = [W.eth_transfer(world, i % SENDERS, SHARED[0]) for i in range(20)]
+            executor.execute(pre_state(world), env_for("Prague"), txs, ExecutionOptions())
+            reasons.append(executor.last_report.reason)
+        assert all("not worth it" in reason for reason in reasons[:-1])
+        assert executor.last_report.mode == "parallel"  # the 16th runs in parallel, to measure again
+    finally:
+        executor.close()
+
+
+def test_blocks_run_sequentially_when_recent_parallel_blocks_did_not_pay(world):
+    """What the cost model misses is caught by what parallel blocks really cost (busiest process's CPU
+    time over the sequential estimate): above WORTH_IT, blocks run sequentially."""
+    executor = ParallelExecutor(2)  # default policy
+    try:
+        world.nonces = [0] * SENDERS
+        txs = [W.eth_transfer(world, i % SENDERS, SHARED[0]) for i in range(40)]
+        engine = executor.engine
+        engine.costs = engine_module.CostModel(direct=5e-3)  # (the estimate alone says: parallel)
+        engine.realized, engine._realized_blocks = 1.5, 2
+        executor.execute(pre_state(world), env_for("Prague"), txs, ExecutionOptions())
+        assert "not worth it: recent parallel blocks took 1.50" in executor.last_report.reason
+    finally:
+        executor.close()

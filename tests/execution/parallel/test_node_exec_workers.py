@@ -3,7 +3,8 @@
 Two real node processes with the same genesis get the same 40 transactions
 (ETH transfers from forty dev accounts) with automine off, then mine one block
 at the same timestamp: the blocks are identical, every receipt succeeded,
-and the parallel node says it executed the block in parallel.
+and the parallel node says how it executed the block (in parallel, or
+sequentially because its cost model says a block this light does not pay).
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ def test_a_parallel_node_builds_the_block_a_sequential_node_builds(nodes):
     assert blocks[0]["hash"] == blocks[1]["hash"]
     assert len(blocks[0]["transactions"]) == 40
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any("40 transactions executed parallel" in l for l in nodes[1].log):
+    while time.monotonic() < deadline and not any("40 transactions executed" in l for l in nodes[1].log):
         time.sleep(0.1)
-    executed = [line for line in nodes[1].log if "transactions executed" in line]
-    assert any("40 transactions executed parallel (0 re-executed" in line for line in executed), executed
+    executed = [line for line in nodes[1].log if "40 transactions executed" in line]
+    # Parallel, or sequential because the measured costs say a block this light does not pay
+    # (the chain tests force the parallel path and compare; here the node's own policy decides).
+    assert any("executed parallel (0 re-executed" in line or "executed sequential: not worth it" in line
+               for line in executed), executed

@@ -15,7 +15,8 @@ def _storage_layout(contract_set: str, name: str) -> dict:
 
 
 def test_the_rollup_sets_are_built():
-    assert artifact_names("l1") == ["BatchInbox", "OutputOracle", "Portal", "SequencerStaking", "StakeResolver", "ThresholdResolver"]
+    assert artifact_names("l1") == ["BatchInbox", "OutputOracle", "Portal", "SequencerStaking", "StakeResolver",
+                                    "StakedBatcherAuthority", "ThresholdResolver"]
     assert artifact_names("l2") == ["L1Block", "L2ToL1MessagePasser"]
 
 
