@@ -83,8 +83,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
     chain.add_argument("--exec-workers", type=positive_int, default=None, metavar="N",
                        help="processes that execute a block's transactions, in parallel (Block-STM) with "
-                            "results identical to sequential execution (default 1: sequential; on this "
-                            "project's 2-core reference machine parallel does not yet beat it, see "
+                            "results identical to sequential execution; with N > 1 a block runs in "
+                            "parallel only where the measured costs say it pays (default 1: sequential "
+                            "block building; followers of a rollup use the machine's cores; see "
                             "`hyperion bench mpef`)")
     chain.add_argument("--coinbase", type=_address, metavar="ADDR",
                        help="block producer address: gets priority fees and the producer share of inference "

@@ -90,60 +90,56 @@ def _contract(w3, address: str, option: str) -> str:
     return address
 
 
-def _stopper():
-    """A stop() that turns true on SIGINT/SIGTERM."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
-
-
-def run_attest(args: argparse.Namespace) -> int:
+def _prepare(args: argparse.Namespace, key: str, key_option: str, contract: str, contract_option: str):
+    """Logging, the signing account, web3 on the L1 and the checked contract address; all refused early."""
     from eth_account import Account
 
     from hyperion.cli.rollup_node import parse_key
-    from hyperion.sequencer.attestation import Attestor, StakeResolverClient, node_output_root
 
     configure_logging(args.log_level, "text")
     if args.interval <= 0:
         raise UsageError("--interval must be positive")
-    account = Account.from_key(parse_key(args.staking_key, "--staking-key"))
+    account = Account.from_key(parse_key(key, key_option))
     l1 = _l1(args.l1_rpc_url)
-    resolver = StakeResolverClient(l1, _contract(l1, args.resolver, "--resolver"), account)
+    return account, l1, _contract(l1, contract, contract_option)
+
+
+def _until_stopped(duty, interval: float) -> int:
+    """Run ``duty.run`` until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    duty.run(interval, stop.is_set)
+    return EXIT_OK
+
+
+def run_attest(args: argparse.Namespace) -> int:
+    from hyperion.sequencer.attestation import Attestor, StakeResolverClient, node_output_root
+
+    account, l1, address = _prepare(args, args.staking_key, "--staking-key", args.resolver, "--resolver")
+    resolver = StakeResolverClient(l1, address, account)
     attestor = Attestor(resolver, node_output_root(_node_rpc(rpc_url(args))))
     logging.getLogger("hyperion.sequencer.attestation").info(
         "attesting as %s on %s's disputes", account.address, resolver.view("oracle"))
     if args.once:
         attestor.tick()
         return EXIT_OK
-    stop = _stopper()
-    attestor.run(args.interval, stop.is_set)
-    return EXIT_OK
+    return _until_stopped(attestor, args.interval)
 
 
 def run_reward(args: argparse.Namespace) -> int:
-    from eth_account import Account
-
-    from hyperion.cli.rollup_node import parse_key
     from hyperion.sequencer.rewards import Rewarder
     from hyperion.sequencer.staking import SequencerStakingClient
 
-    configure_logging(args.log_level, "text")
-    if args.interval <= 0:
-        raise UsageError("--interval must be positive")
-    account = Account.from_key(parse_key(args.rewarder_key, "--rewarder-key"))
-    l1 = _l1(args.l1_rpc_url)
-    staking = SequencerStakingClient(l1, _contract(l1, args.staking, "--staking"), account)
-    rewarder = Rewarder(staking, _node_rpc(rpc_url(args)), args.epoch_length)
-    if args.once:
-        while rewarder.pay_next() is not None:
-            pass
-        for epoch in rewarder.paid:
-            builders = ", ".join(f"{b}: {n} blocks, {epoch.priority_fees_by_builder[b]} wei priority fees"
-                                 for b, n in sorted(epoch.blocks_by_builder.items()))
-            print(f"blocks {epoch.first}..{epoch.last}: {builders}; {epoch.transactions} transactions, "
-                  f"{epoch.base_fees} wei base fees to the vault")
-        return EXIT_OK
-    stop = _stopper()
-    rewarder.run(args.interval, stop.is_set)
+    account, l1, address = _prepare(args, args.rewarder_key, "--rewarder-key", args.staking, "--staking")
+    rewarder = Rewarder(SequencerStakingClient(l1, address, account), _node_rpc(rpc_url(args)), args.epoch_length)
+    if not args.once:
+        return _until_stopped(rewarder, args.interval)
+    while rewarder.pay_next() is not None:
+        pass
+    for epoch in rewarder.paid:
+        builders = ", ".join(f"{b}: {n} blocks, {epoch.priority_fees_by_builder[b]} wei priority fees"
+                             for b, n in sorted(epoch.blocks_by_builder.items()))
+        print(f"blocks {epoch.first}..{epoch.last}: {builders}; {epoch.transactions} transactions, "
+              f"{epoch.base_fees} wei base fees to the vault")
     return EXIT_OK

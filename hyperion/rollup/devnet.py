@@ -122,6 +122,11 @@ class NodeProcess:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 60.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several nodes then start side by side)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, **self.env)
         command = [sys.executable, "-m", "hyperion", "node", *self.args, "--data-dir", str(self.data_dir),
@@ -129,6 +134,8 @@ class NodeProcess:
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
         wait_for_rpc(self.url, self.process, timeout, f"the {self.name} (log: {self.log_path})")
 
     def kill(self) -> None:
@@ -340,11 +347,14 @@ class Devnet:
             port = options.follower_port if name == "follower" and options.follower_port else free_port()
         return NodeProcess(name, args, node_env, self.workdir, port)
 
+    def nodes(self) -> list[NodeProcess]:
+        """The L2 node processes this devnet started."""
+        return [node for node in (self.sequencer, self.follower) if node is not None]
+
     # -- stopping -------------------------------------------------------------------------------------------
     def stop(self) -> None:
-        for node in (self.follower, self.sequencer):
-            if node is not None:
-                node.stop()
+        for node in reversed(self.nodes()):
+            node.stop()
         if self.anvil is not None and self.anvil.poll() is None:
             self.anvil.terminate()
             try:

@@ -112,6 +112,7 @@ class RollupChain(Chain):
         self._check_system_contracts()
         self.genesis_origin = L1Info(rollup.genesis_l1.number, 0, 0, rollup.genesis_l1.hash, 0, bytes(32), 0)
         self.rollup_status = None  # set by the node: a callable giving optimism_syncStatus's details
+        self.share_transaction = None  # set by a sequencer of a set: passes an accepted raw tx on to its peers
         self.safe_number = self._read_number(_SAFE)
         self.finalized_number = min(self._read_number(_FINALIZED), self.safe_number)
         self._labels_lock = threading.Lock()
@@ -325,9 +326,12 @@ class RollupChain(Chain):
         return super().submit_transaction(tx)
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
-        if self.forward_url is None:
-            return super().send_raw_transaction(raw)
-        return forward_raw_transaction(self.forward_url, raw)
+        if self.forward_url is not None:
+            return forward_raw_transaction(self.forward_url, raw)
+        tx_hash = super().send_raw_transaction(raw)
+        if self.share_transaction is not None:
+            self.share_transaction(raw)
+        return tx_hash
 
 
 def forward_raw_transaction(url: str, raw: bytes, timeout: float = 10.0) -> bytes:

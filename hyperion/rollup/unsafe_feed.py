@@ -49,7 +49,9 @@ from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
 log = logging.getLogger("hyperion.rollup.unsafe")
 
 MAX_BLOCKS_PER_HEAD = 256
-FIRST_CONTACT_SECONDS = 10.0  # how long a sequencer waits for a peer's first answer before building without it
+FIRST_CONTACT_SECONDS = 10.0
+UNSIGNED_RETRIES = 5  # a block fetched between its building and its signing is asked for again shortly
+UNSIGNED_RETRY_SECONDS = 0.1  # how long a sequencer waits for a peer's first answer before building without it
 
 # (block, its signature) -> None when the block may be imported, else why not
 Verifier = Callable[[Block, bytes], Awaitable[Optional[str]]]
@@ -120,11 +122,16 @@ class UnsafeFeed:
             if self.verify is None:
                 raw = await self.rpc.call("debug_getRawBlock", hex(number))
             else:
-                signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
-                raw = signed.get("block") if isinstance(signed, dict) else None
-                signature = signed.get("signature") if isinstance(signed, dict) else None
-                if raw is not None and signature is None:
-                    log.debug("the sequencer's block %d is not signed yet", number)
+                for _attempt in range(UNSIGNED_RETRIES):  # the builder signs right after building
+                    signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+                    raw = signed.get("block") if isinstance(signed, dict) else None
+                    signature = signed.get("signature") if isinstance(signed, dict) else None
+                    if raw is None or signature is not None:
+                        break
+                    await asyncio.sleep(UNSIGNED_RETRY_SECONDS)
+                else:
+                    log.debug("the sequencer's block %d is not signed", number)
+                    self.peer_head = None  # a block we cannot take does not make the peer ahead of us
                     return
             if raw is None:
                 return

@@ -21,10 +21,10 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from web3 import Web3
 
-from hyperion.artifacts import load_artifact
 from hyperion.primitives.keccak import keccak256
 from hyperion.rollup.l1.clients import AWAITING_RESOLUTION, OutputOracleClient
-from hyperion.rollup.l1.transact import ContractReverted, Sender, call
+from hyperion.rollup.l1.transact import ContractReverted
+from hyperion.sequencer.staking import ContractClient, deploy_contract
 
 log = logging.getLogger("hyperion.sequencer.attestation")
 
@@ -59,35 +59,14 @@ def attestation_digest(l1_chain_id: int, resolver: str, step: FinalStep, propose
 
 def deploy_stake_resolver(w3: Web3, deployer: Any, owner: str, oracle: str, staking: str, slash_amount: int) -> str:
     """Deploy a StakeResolver; the oracle's owner still has to setResolver it, staking's owner setSlasher it."""
-    artifact = load_artifact("StakeResolver")
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    data = factory.constructor(Web3.to_checksum_address(owner), Web3.to_checksum_address(oracle),
-                               Web3.to_checksum_address(staking), slash_amount).data_in_transaction
-    receipt = Sender(w3, deployer).send({"to": None, "data": data})
-    if not receipt["contractAddress"]:
-        raise ContractReverted("deploying StakeResolver created no contract", receipt)
-    return Web3.to_checksum_address(receipt["contractAddress"])
+    return deploy_contract(w3, deployer, "StakeResolver", Web3.to_checksum_address(owner),
+                           Web3.to_checksum_address(oracle), Web3.to_checksum_address(staking), slash_amount)
 
 
-class StakeResolverClient:
-    """One account's view of a StakeResolver: views, and transactions signed by ``account`` (if given)."""
+class StakeResolverClient(ContractClient):
+    """StakeResolver from one account."""
 
-    def __init__(self, w3: Web3, address: str, account: Any = None) -> None:
-        self.w3 = w3
-        self.address = Web3.to_checksum_address(address)
-        self.contract = w3.eth.contract(address=self.address, abi=load_artifact("StakeResolver")["abi"])
-        self.sender: Optional[Sender] = Sender(w3, account) if account is not None else None
-
-    def as_account(self, account: Any) -> "StakeResolverClient":
-        return StakeResolverClient(self.w3, self.address, account)
-
-    def _send(self, function: Any) -> Any:
-        if self.sender is None:
-            raise ValueError("this client has no account to send transactions from: use as_account()")
-        return self.sender.transact(function)
-
-    def view(self, name: str, *args: Any) -> Any:
-        return call(getattr(self.contract.functions, name)(*args))
+    ARTIFACT = "StakeResolver"
 
     def oracle(self) -> OutputOracleClient:
         return OutputOracleClient(self.w3, self.view("oracle"))
@@ -122,8 +101,6 @@ class StakeResolverClient:
         ordered = [signature for _, signature in sorted(signatures, key=lambda item: int(item[0], 16))]
         return self._send(self.contract.functions.attestWithSignatures(dispute_id, proposer_wins, ordered))
 
-    def govern(self, name: str, *args: Any) -> Any:
-        return self._send(getattr(self.contract.functions, name)(*args))
 
 
 # -- the attestor ---------------------------------------------------------------------------------------

@@ -50,42 +50,59 @@ def block_digest(l1_chain_id: int, staking_address: str, l2_chain_id: int, numbe
     return keccak256(b"\x19\x01" + domain + signed)
 
 
-def deploy_sequencer_staking(w3: Web3, deployer: Any, config: StakingConfig) -> str:
-    artifact = load_artifact("SequencerStaking")
+def deploy_contract(w3: Web3, deployer: Any, name: str, *args: Any) -> str:
+    """Deploy the L1 artifact ``name`` with constructor ``args`` from ``deployer``; its address."""
+    artifact = load_artifact(name)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    args = (config.owner, config.l2_chain_id, config.min_lock, config.max_lock, config.exit_delay,
-            config.reward_per_block, config.equivocation_slash_bps, config.reporter_share_bps)
     receipt = Sender(w3, deployer).send({"to": None, "data": factory.constructor(*args).data_in_transaction})
     if not receipt["contractAddress"]:
-        raise ContractReverted("deploying SequencerStaking created no contract", receipt)
+        raise ContractReverted(f"deploying {name} created no contract", receipt)
     return Web3.to_checksum_address(receipt["contractAddress"])
 
 
-class SequencerStakingClient:
-    """One account's view of the contract: views, and transactions signed by ``account`` (if given)."""
+def deploy_sequencer_staking(w3: Web3, deployer: Any, config: StakingConfig) -> str:
+    return deploy_contract(w3, deployer, "SequencerStaking", config.owner, config.l2_chain_id, config.min_lock,
+                           config.max_lock, config.exit_delay, config.reward_per_block,
+                           config.equivocation_slash_bps, config.reporter_share_bps)
+
+
+class ContractClient:
+    """One account's view of an L1 contract (``ARTIFACT``): views, and transactions signed by ``account`` (if given)."""
+
+    ARTIFACT = ""
 
     def __init__(self, w3: Web3, address: str, account: Any = None) -> None:
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
-        self.contract = w3.eth.contract(address=self.address, abi=load_artifact("SequencerStaking")["abi"])
+        self.contract = w3.eth.contract(address=self.address, abi=load_artifact(self.ARTIFACT)["abi"])
         self.sender: Optional[Sender] = Sender(w3, account) if account is not None else None
 
-    def as_account(self, account: Any) -> "SequencerStakingClient":
-        return SequencerStakingClient(self.w3, self.address, account)
+    def as_account(self, account: Any):
+        return type(self)(self.w3, self.address, account)
 
     def _send(self, function: Any, value: int = 0) -> Any:
         if self.sender is None:
             raise ValueError("this client has no account to send transactions from: use as_account()")
         return self.sender.transact(function, value=value)
 
+    def view(self, name: str, *args: Any) -> Any:
+        return call(getattr(self.contract.functions, name)(*args))
+
+    def govern(self, name: str, *args: Any) -> Any:
+        """An owner-only setter (setRewarder, setSlasher, setSlashAmount, ...)."""
+        return self._send(getattr(self.contract.functions, name)(*args))
+
+
+class SequencerStakingClient(ContractClient):
+    """SequencerStaking from one account."""
+
+    ARTIFACT = "SequencerStaking"
+
     # -- views
     def active_set(self, block_identifier: Any = "latest") -> list[Stake]:
         """The staked set as of an L1 block (what the schedule of an epoch reads at its seed block)."""
         addresses, amounts = self.contract.functions.activeSet().call(block_identifier=block_identifier)
         return [Stake(bytes.fromhex(a[2:]), amount) for a, amount in zip(addresses, amounts)]
-
-    def view(self, name: str, *args: Any) -> Any:
-        return call(getattr(self.contract.functions, name)(*args))
 
     def block_digest(self, number: int, block_hash: bytes) -> bytes:
         return block_digest(self.w3.eth.chain_id, self.address, self.view("l2ChainId"), number, block_hash)
@@ -123,11 +140,6 @@ class SequencerStakingClient:
                            signature_b: bytes) -> Any:
         return self._send(self.contract.functions.proveEquivocation(number, hash_a, signature_a, hash_b,
                                                                     signature_b))
-
-    def govern(self, name: str, *args: Any) -> Any:
-        """An owner-only setter (setLockLimits, setExitDelay, setRewardPerBlock, setRewarder, ...)."""
-        return self._send(getattr(self.contract.functions, name)(*args))
-
 
 class SeedNotYetKnown(ValueError):
     """L1 has no block at or after the seed time yet (the epoch's schedule cannot be known yet), or none before."""

@@ -235,7 +235,7 @@ class ParallelEngine:
     speculatively and validated.
     """
 
-    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 60.0}
+    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 3600.0}  # (a check waits: no duplicate runs)
 
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
@@ -488,7 +488,7 @@ class _BlockRun:
         self.speculative: dict[int, tuple] = {}  # index -> a worker's outcome
         self.ran_by: dict[int, _Worker] = {}
         self.next_dispatch = 0
-        self.position = 0  # the transaction the coordinator commits or runs next
+        self.position = 0  # the coordinator has committed or run every transaction before this one
         self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
@@ -572,9 +572,6 @@ class _BlockRun:
         clock = time.process_time()
         positions = [w.position for w in self.workers]
         while index < count:
-            self.position = index
-            for shared in positions:
-                shared.value = index
             if index in self.speculative:
                 if stretch != _COMMIT:
                     clock, stretch = self._stretch_ends(stretch, clock), _COMMIT
@@ -598,6 +595,9 @@ class _BlockRun:
                 results.append(self._run_here(index))
             self.runs[stretch] += 1
             index += 1
+            self.position = index  # (everything before it is done: workers skip it)
+            for shared in positions:
+                shared.value = index
             if self.parallel and (index < overtaken or not index % 4):
                 self._receive(timeout=0)  # keep the workers fed
         self._stretch_ends(stretch, clock)
@@ -647,9 +647,9 @@ class _BlockRun:
         way whose share (``CostModel.plan``) is furthest behind."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
-            if self.next_dispatch <= self.position:  # the coordinator got here first: those are its own
-                self.assigned[_WAY_A] += self.position + 1 - self.next_dispatch
-                self.next_dispatch = self.position + 1
+            if self.next_dispatch < self.position:  # the coordinator got here first: those are its own
+                self.assigned[_WAY_A] += self.position - self.next_dispatch
+                self.next_dispatch = self.position
                 continue
             start = self.next_dispatch
             size = max(1, min(self.chunk, -(-(count - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)

@@ -142,7 +142,7 @@ def test_a_block_of_conflicts_is_still_exact_and_stops_speculating(world, execut
     env = env_for("Prague")
     base = pre_state(world)
     executor.engine.chunk_size = 4
-    executor.engine.ways = (0.0, 0.0, 1.0)
+    executor.engine.ways = (0.5, 0.0, 0.5)  # (chunks alternate: each worker chunk misses the coordinator's)
     sequential = run(SEQUENTIAL, base.copy(), env, txs, ExecutionOptions())
     try:
         assert run(executor, base.copy(), env, txs, ExecutionOptions()) == sequential
@@ -280,5 +280,21 @@ def test_blocks_run_sequentially_when_recent_parallel_blocks_did_not_pay(world):
         engine.realized, engine._realized_blocks = 1.5, 2
         executor.execute(pre_state(world), env_for("Prague"), txs, ExecutionOptions())
         assert "not worth it: recent parallel blocks took 1.50" in executor.last_report.reason
+    finally:
+        executor.close()
+
+
+def test_the_check_options_run_even_a_one_transaction_block_on_a_worker(world):
+    """``blocktest/statetest --parallel N`` (``ParallelEngine.CHECK``) must exercise the speculative path
+    for every transaction, the first of a block included (state tests are one-transaction blocks)."""
+    executor = ParallelExecutor(2, **engine_module.ParallelEngine.CHECK)
+    try:
+        world.nonces = [0] * SENDERS
+        txs = [W.eth_transfer(world, 0, SHARED[0])]
+        base = pre_state(world)
+        assert run(executor, base.copy(), env_for("Prague"), txs, ExecutionOptions()) == \
+            run(SEQUENTIAL, base.copy(), env_for("Prague"), txs, ExecutionOptions())
+        report = executor.last_report
+        assert report.mode == "parallel" and report.ways == (0, 0, 1) and report.coordinator_runs == 0
     finally:
         executor.close()
