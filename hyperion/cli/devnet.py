@@ -12,7 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, port, positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,13 +24,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workdir", type=Path, metavar="DIR",
                         help="data dirs, logs and rollup.json (default: a new temporary directory)")
-    parser.add_argument("--l1-port", type=int, default=8545, help="anvil's port (default 8545, 0 = any free)")
-    parser.add_argument("--sequencer-port", type=int, default=9545, help="sequencer RPC port (default 9545)")
-    parser.add_argument("--follower-port", type=int, default=9546, help="follower RPC port (default 9546)")
-    parser.add_argument("--l1-block-time", type=int, default=2, help="seconds per L1 block (default 2)")
-    parser.add_argument("--l2-block-time", type=int, default=1,
+    parser.add_argument("--l1-port", type=port, default=8545, help="anvil's port (default 8545, 0 = any free)")
+    parser.add_argument("--sequencer-port", type=port, default=9545, help="sequencer RPC port (default 9545)")
+    parser.add_argument("--follower-port", type=port, default=9546, help="follower RPC port (default 9546)")
+    parser.add_argument("--l1-block-time", type=positive_int, default=2, help="seconds per L1 block (default 2)")
+    parser.add_argument("--l2-block-time", type=positive_int, default=1,
                         help="seconds per L2 block (default 1; keep it below the L1 block time, as on mainnet)")
-    parser.add_argument("--chain-id", type=int, default=901, help="L2 chain id (default 901)")
+    parser.add_argument("--chain-id", type=positive_int, default=901, help="L2 chain id (default 901)")
     parser.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
                         help="how the batcher posts (default auto: blobs unless calldata is cheaper)")
     parser.add_argument("--no-follower", action="store_true", help="start only the sequencer(s)")

@@ -15,7 +15,6 @@ processes are local here.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -26,13 +25,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
 from hyperion.rollup.config import L1BlockId, RollupConfig
+from hyperion.web3tx import rpc as web3rpc
 
 log = logging.getLogger("hyperion.rollup.devnet")
 
@@ -59,13 +58,11 @@ def free_port() -> int:
 
 
 def rpc(url: str, method: str, *params, timeout: float = 30.0):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error'].get('message', answer['error'])}")
-    return answer["result"]
+    """One JSON-RPC call (web3.py's HTTPProvider); an error answer or an unreachable node raises RuntimeError."""
+    try:
+        return web3rpc.call(url, method, *params, timeout=timeout)
+    except (web3rpc.RpcError, web3rpc.Unavailable) as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def wait_for_rpc(url: str, process: Optional[subprocess.Popen], timeout: float, what: str) -> None:

@@ -33,12 +33,13 @@ only makes ``latest`` on the follower track the sequencer.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Awaitable, Callable, Optional
 
-import aiohttp
+from web3 import AsyncWeb3, WebSocketProvider
+from web3.exceptions import Web3Exception
+from websockets.exceptions import WebSocketException
 
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.errors import TxPoolError
@@ -93,19 +94,18 @@ class UnsafeFeed:
         return self.peer_head is not None and self.peer_head > number
 
     async def run(self) -> None:
-        """Follow the sequencer's heads until cancelled (the caller retries after an error)."""
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(self.ws_url, heartbeat=30) as ws:
-                await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
-                                              "params": ["newHeads"]}))
+        """Follow the sequencer's heads (web3.py's WebSocketProvider subscription) until cancelled; the
+        caller retries after an error."""
+        try:
+            async with AsyncWeb3(WebSocketProvider(self.ws_url, max_connection_retries=1)) as w3:
+                await w3.eth.subscribe("newHeads")
                 await self.catch_up()
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.TEXT:
-                        break
-                    payload = json.loads(message.data)
-                    head = (payload.get("params") or {}).get("result") or {}
-                    if "number" in head:
-                        await self.catch_up(int(head["number"], 16))
+                async for message in w3.socket.process_subscriptions():
+                    number = (message.get("result") or {}).get("number")
+                    if isinstance(number, int):
+                        await self.catch_up(number)
+        except (Web3Exception, WebSocketException) as exc:
+            raise L1Unavailable(f"the sequencer's WebSocket feed failed: {exc}") from None
         raise L1Unavailable("the sequencer's WebSocket feed closed")
 
     async def catch_up(self, target: Optional[int] = None) -> None:
@@ -242,7 +242,7 @@ async def follow(feed: UnsafeFeed, stopped) -> None:
             await feed.run()
         except asyncio.CancelledError:
             raise
-        except (aiohttp.ClientError, L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
+        except (L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
             log.debug("unsafe feed: %s; reconnecting", exc)
         except Exception:
             log.exception("unsafe feed failed; reconnecting")
