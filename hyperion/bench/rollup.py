@@ -16,7 +16,14 @@ In one run, on ETH transfers and on ERC-20 transfers:
    over CPU time, and the ratio to the sequencer's own rate); their final
    state roots must equal the sequencer's;
 4. **latency**: a devnet (anvil + sequencer + follower processes) times an
-   L2 transaction from submission to ``safe`` (median of ``--latency-samples``).
+   L2 transaction from submission to ``safe`` (median of ``--latency-samples``);
+5. **a rotating set**: a devnet with one sequencer, then one with three
+   staked, rotating sequencers (``hyperion devnet --sequencers 3``): the
+   block time seen at a node over ``--set-window`` seconds, the throughput of
+   a burst of ``--set-txs`` transfers sent to one node (wall time until all
+   are in blocks), and, for the set, the fail-over gap: seconds from the
+   slot of the first block after a kill -9 of the sequencer building (or
+   from the kill) to that block's arrival from a backup.
 
 The load average is printed before and after: the machine is shared, so
 compare ratios within one run. ``--json`` prints one JSON object instead.
@@ -86,6 +93,7 @@ class Result:
     derivations: list[Derivation] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
     latency_config: str = ""
+    sets: list = field(default_factory=list)  # SetRun: one sequencer, then a rotating set
     load_before: tuple = ()
     load_after: tuple = ()
     machine: dict = field(default_factory=dict)
@@ -238,7 +246,7 @@ def run(args: argparse.Namespace, on_progress: Optional[ProgressCallback] = None
     from hyperion.vm.precompiles.point_evaluation import trusted_setup
 
     quiet = args.json
-    steps = 5 + (1 if args.latency_samples else 0)
+    steps = 5 + (1 if args.latency_samples else 0) + (1 if args.set_window else 0)
 
     def step(done: int, what: str) -> None:
         if on_progress is not None:
@@ -355,6 +363,9 @@ def run(args: argparse.Namespace, on_progress: Optional[ProgressCallback] = None
     if args.latency_samples:
         step(5, "time to safe on a devnet")
         result.latency, result.latency_config = _latency(work / "devnet", args.latency_samples, quiet)
+    if args.set_window:
+        step(steps - 1, "one sequencer against a rotating set of three")
+        result.sets = _sequencer_sets(work / "sets", args.set_window, args.set_txs, quiet)
     result.load_after = os.getloadavg()
     shutil.rmtree(work, ignore_errors=True)
     return result
@@ -397,6 +408,123 @@ def _latency(workdir: Path, samples: int, quiet: bool) -> tuple[list[float], str
     return times, described
 
 
+# -- 5. one sequencer against a rotating set of three ---------------------------------------------
+
+
+@dataclass
+class SetRun:
+    """One devnet's sequencing as a user sees it: blocks and transactions arriving at a node."""
+
+    sequencers: int
+    window: float = 0.0
+    blocks: int = 0
+    txs: int = 0
+    tx_seconds: float = 0.0
+    failover_gap: Optional[float] = None  # seconds from the killed sequencer's slot (or the kill) to the next block
+
+    @property
+    def block_time(self) -> float:
+        return self.window / self.blocks if self.blocks else 0.0
+
+    @property
+    def tx_per_s(self) -> float:
+        return self.txs / self.tx_seconds if self.tx_seconds else 0.0
+
+
+def _sequencer_sets(workdir: Path, window: float, txs: int, quiet: bool) -> list[SetRun]:
+    from hyperion.rollup.devnet import Devnet, DevnetOptions
+    from hyperion.sequencer.devnet import SequencerSetDevnet, SequencerSetOptions
+
+    runs = []
+    for count in (1, 3):
+        options = DevnetOptions(workdir=workdir / f"set-{count}", l1_port=0, sequencer_port=0, follower_port=0,
+                                challenge=False, follower=False, seq_window_size=30, max_batch_delay=2.0)
+        net = Devnet(options) if count == 1 else SequencerSetDevnet(options, SequencerSetOptions(sequencers=count))
+        try:
+            net.start()
+            runs.append(_measure_set(net, count, window, txs, quiet))
+        finally:
+            net.stop()
+    return runs
+
+
+def _measure_set(net, count: int, window: float, txs: int, quiet: bool) -> SetRun:
+    from eth_account import Account
+
+    from hyperion.rollup.devnet import rpc
+
+    nodes = getattr(net, "sequencers", None) or [net.sequencer]
+    urls = [node.url for node in nodes]
+    measured = SetRun(count)
+
+    def head(url: str) -> int:
+        return int(rpc(url, "eth_blockNumber"), 16)
+
+    def caught_up() -> bool:  # every node holds the block of a second ago: no catching up inside the window
+        config = net.config
+        return min(head(url) for url in urls) >= (time.time() - 1 - config.genesis_timestamp) // config.block_time
+
+    deadline = time.monotonic() + 180
+    while not caught_up() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # block time: blocks arriving at the first node over the window
+    first, started = head(urls[0]), time.monotonic()
+    time.sleep(window)
+    measured.window, measured.blocks = time.monotonic() - started, head(urls[0]) - first
+    # throughput: a burst of transfers sent to the first node (a set passes them on), until all are in blocks
+    accounts = [Account.from_key(net.key(i)) for i in (8, 9)]
+    signed = []
+    for account in accounts:
+        nonce = int(rpc(urls[0], "eth_getTransactionCount", account.address, "pending"), 16)
+        for i in range(txs // len(accounts)):
+            tx = {"type": 2, "chainId": net.options.l2_chain_id, "nonce": nonce + i, "to": Account.create().address,
+                  "value": 1, "gas": 21000, "maxFeePerGas": 10 * GWEI, "maxPriorityFeePerGas": GWEI}
+            signed.append((account.address, nonce + i, "0x" + account.sign_transaction(tx).raw_transaction.hex()))
+    started = time.monotonic()
+    for _address, _nonce, raw in signed:
+        rpc(urls[0], "eth_sendRawTransaction", raw)
+    last_nonces = {address: nonce for address, nonce, _ in signed}
+    while any(int(rpc(urls[0], "eth_getTransactionCount", a, "latest"), 16) <= n for a, n in last_nonces.items()):
+        if time.monotonic() - started > 300:
+            raise RuntimeError("the benchmark's transactions were not all included within 300s")
+        time.sleep(0.05)
+    measured.txs, measured.tx_seconds = len(signed), time.monotonic() - started
+    _log(f"{count} sequencer(s): {measured.blocks} blocks in {measured.window:.1f}s, {measured.txs} txs in "
+         f"{measured.tx_seconds:.2f}s", quiet)
+    if count > 1:
+        measured.failover_gap = _failover_gap(net, urls)
+        _log(f"{count} sequencers: fail-over after kill -9 took {measured.failover_gap:.2f}s", quiet)
+    return measured
+
+
+def _failover_gap(net, urls: list[str]) -> float:
+    """kill -9 the sequencer that built the head; seconds until a live one's next block, from its slot or the
+    kill (whichever is later)."""
+    from hyperion.rollup.devnet import rpc
+
+    length = net.set_options.epoch_length
+    deadline = time.monotonic() + 60
+    while True:  # a head inside an epoch, so that the killed sequencer's next block is its own to build
+        block = rpc(urls[0], "eth_getBlockByNumber", "latest", False)
+        if int(block["number"], 16) % length < length - 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    builder = bytes.fromhex(block["miner"][2:])
+    victim = next(i for i in range(len(urls)) if net.sequencer_address(i) == builder)
+    live = [url for i, url in enumerate(urls) if i != victim]
+    net.sequencers[victim].kill()
+    killed_at = time.time()
+    last = max(int(rpc(url, "eth_blockNumber"), 16) for url in live)
+    while True:
+        if any(int(rpc(url, "eth_blockNumber"), 16) > last for url in live):
+            arrived = time.time()
+            break
+        if time.time() - killed_at > 120:
+            raise RuntimeError("no live sequencer built a block within 120s of the kill")
+        time.sleep(0.05)
+    return arrived - max(net.config.timestamp_of(last + 1), killed_at)
+
+
 def _safe_on(url: str, tx_hash: str) -> bool:
     from hyperion.rollup.devnet import rpc
 
@@ -435,6 +563,12 @@ def render(result: Result) -> str:
     if result.latency:
         lines.append(f"L2 tx -> safe: median {statistics.median(result.latency):.2f}s, min {min(result.latency):.2f}s, "
                      f"max {max(result.latency):.2f}s over {len(result.latency)} samples ({result.latency_config})")
+    for measured in result.sets:
+        gap = "" if measured.failover_gap is None else f"; fail-over after kill -9: {measured.failover_gap:.2f}s"
+        lines.append(f"{measured.sequencers} sequencer{'s, rotating' if measured.sequencers > 1 else ''}: block "
+                     f"time {measured.block_time:.2f}s ({measured.blocks} blocks in {measured.window:.1f}s), "
+                     f"{measured.tx_per_s:,.0f} tx/s ({measured.txs} transfers to one node, "
+                     f"{measured.tx_seconds:.2f}s wall until all are in blocks){gap}")
     lines.append(f"load average after: {' '.join(f'{x:.2f}' for x in result.load_after)}")
     return "\n".join(lines)
 
@@ -445,14 +579,23 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--block-txs", type=int, default=250, help="transactions per L2 block (default 250)")
     parser.add_argument("--latency-samples", type=int, default=5,
                         help="L2 tx -> safe samples on a devnet (default 5; 0 skips the devnet)")
+    parser.add_argument("--set-window", type=float, default=20.0, metavar="SECONDS",
+                        help="block time window of the one-sequencer / three-sequencer devnets (default 20; "
+                             "0 skips them)")
+    parser.add_argument("--set-txs", type=int, default=200, metavar="N",
+                        help="transfers of the throughput burst on those devnets (default 200)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.set_window < 0 or args.set_txs < 2:
+        parser.error("--set-window must be >= 0 and --set-txs >= 2")
     with Progress("bench rollup", animate=False) as bar:
         result = run(args, on_progress=bar.report)
     if args.json:
         data = asdict(result)
         for phase, raw in zip(result.phases, data["phases"]):
             raw["tx_per_s"] = phase.tx_per_s
+        for measured, raw in zip(result.sets, data["sets"]):
+            raw.update(block_time=measured.block_time, tx_per_s=measured.tx_per_s)
         print(json.dumps(data))
     else:
         print(render(result))

@@ -68,7 +68,11 @@ class BenchError(RuntimeError):
 
 
 class RpcClient:
-    """Minimal JSON-RPC client on one persistent HTTP connection (no client-side overhead to speak of)."""
+    """Minimal JSON-RPC client on one persistent HTTP connection (no client-side overhead to speak of).
+
+    Deliberately not web3.py: this is the load generator of a server benchmark on a 2-core machine,
+    so the client's CPU competes with the server under test and must stay as small as possible.
+    """
 
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         parsed = urlparse(url)

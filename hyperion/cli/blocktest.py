@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from hyperion.cli.common import EXIT_FAILURE, EXIT_OK, add_command, positive_int
+from hyperion.cli.fixtures import add_runner_options, fixture_files
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,24 +23,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="fixture file or folder")
     parser.add_argument("--fork", metavar="NAME",
                         help="run only tests of this network, or of transitions into this fork")
-    parser.add_argument("--json", action="store_true",
-                        help="one JSON object per test on stdout (the tally goes to stderr)")
-    parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
-                        help="worker processes (default 1)")
+    add_runner_options(parser, "test")
     parser.add_argument("--parallel", type=positive_int, default=None, metavar="N",
                         help="execute every block's transactions with the parallel executor on N worker "
                              "processes, small blocks included, to check it; 1: sequential (default: "
                              "parallel on the machine's cores where a block is big enough)")
-    parser.add_argument("--filter", metavar="SUBSTR",
-                        help="only tests whose 'file::name' contains SUBSTR")
-    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of crashes")
     parser.set_defaults(parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from hyperion.chain.schedule import UnsupportedFork, canonical_fork_name
     from hyperion.tools.blocktest import executor_tally, run_files
-    from hyperion.tools.statetest import NoFixturesFound, find_fixture_files
     from hyperion.tools.statetest_report import Reporter
 
     if args.fork is not None:
@@ -47,12 +41,7 @@ def run(args: argparse.Namespace) -> int:
             canonical_fork_name(args.fork)
         except UnsupportedFork as exc:
             args.parser.error(str(exc))
-    if args.parallel is not None and args.parallel > 1 and args.jobs > 1:
-        args.parser.error("--parallel N needs --jobs 1 (a job process cannot start worker processes)")
-    try:
-        files = find_fixture_files(args.paths)
-    except NoFixturesFound as exc:
-        args.parser.error(str(exc))
+    files = fixture_files(args)
     with Reporter(sys.stdout, sys.stderr, as_json=args.json, verbose=args.verbose,
                   total_files=len(files), title="blocktest") as reporter:
         for results in run_files(files, fork=args.fork, name_filter=args.filter, jobs=args.jobs,

@@ -60,6 +60,36 @@ def positive_int(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def parse_amount(text: str) -> int:
     """``"1.5eth"`` -> 1.5e18 wei; also ``metis``, ``gwei``, ``wei``; plain integers are wei."""
     raw = text.strip().lower().replace("_", "")
@@ -238,6 +268,38 @@ def add_command(commands: argparse._SubParsersAction, name: str, handler=None, *
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+def add_module_targets(commands: argparse._SubParsersAction, name: str, targets: dict[str, tuple[str, str]],
+                       **kwargs) -> None:
+    """A command group whose targets are modules with ``main(argv) -> int`` (``hyperion bench``,
+    ``hyperion fuzz``): ``targets`` maps a target to ``(module, help)``, and every argument after the
+    target goes to the module's own parser untouched."""
+    parser = add_command(commands, name, **kwargs)
+    subcommands = parser.add_subparsers(metavar="TARGET", required=True)
+    for target, (module_name, summary) in targets.items():
+        # No options of its own (no -h, an unusable prefix character): every argument
+        # after the target, --help included, goes to the module.
+        sub = add_command(subcommands, target, run_module_target, help=summary, add_help=False, prefix_chars="\0")
+        sub.add_argument("target_args", nargs=argparse.REMAINDER)
+        sub.set_defaults(module_name=module_name)
+
+
+def run_module_target(args: argparse.Namespace) -> int:
+    """Import the target's module (a usage error when it or a dependency is missing) and run its main."""
+    import importlib
+
+    try:
+        module = importlib.import_module(args.module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == args.module_name:
+            raise UsageError(f"{args.module_name} is not part of this installation") from None
+        raise UsageError(f"{args.module_name} needs {exc.name!r}, which is not installed "
+                         "(optional dependencies are listed in pyproject.toml)") from None
+    entry = getattr(module, "main", None)
+    if entry is None:
+        raise UsageError(f"{args.module_name} has no main(argv)")
+    return int(entry(list(args.target_args)) or 0)
 
 
 # -- logging ------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""``hyperion devnet``: anvil as L1, the rollup's L1 contracts, a sequencer and a follower; Ctrl-C stops all."""
+"""``hyperion devnet``: anvil as L1, the rollup's L1 contracts, a sequencer and a follower; Ctrl-C stops all.
+
+``--sequencers N`` (N > 1): a staked, rotating set of N sequencers instead of one (hyperion.sequencer.devnet).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, add_command
+from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, port, positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,16 +24,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workdir", type=Path, metavar="DIR",
                         help="data dirs, logs and rollup.json (default: a new temporary directory)")
-    parser.add_argument("--l1-port", type=int, default=8545, help="anvil's port (default 8545, 0 = any free)")
-    parser.add_argument("--sequencer-port", type=int, default=9545, help="sequencer RPC port (default 9545)")
-    parser.add_argument("--follower-port", type=int, default=9546, help="follower RPC port (default 9546)")
-    parser.add_argument("--l1-block-time", type=int, default=2, help="seconds per L1 block (default 2)")
-    parser.add_argument("--l2-block-time", type=int, default=1,
+    parser.add_argument("--l1-port", type=port, default=8545, help="anvil's port (default 8545, 0 = any free)")
+    parser.add_argument("--sequencer-port", type=port, default=9545, help="sequencer RPC port (default 9545)")
+    parser.add_argument("--follower-port", type=port, default=9546, help="follower RPC port (default 9546)")
+    parser.add_argument("--l1-block-time", type=positive_int, default=2, help="seconds per L1 block (default 2)")
+    parser.add_argument("--l2-block-time", type=positive_int, default=1,
                         help="seconds per L2 block (default 1; keep it below the L1 block time, as on mainnet)")
-    parser.add_argument("--chain-id", type=int, default=901, help="L2 chain id (default 901)")
+    parser.add_argument("--chain-id", type=positive_int, default=901, help="L2 chain id (default 901)")
     parser.add_argument("--data-availability", choices=("auto", "blobs", "calldata"), default="auto",
                         help="how the batcher posts (default auto: blobs unless calldata is cheaper)")
-    parser.add_argument("--no-follower", action="store_true", help="start only the sequencer")
+    parser.add_argument("--no-follower", action="store_true", help="start only the sequencer(s)")
+    parser.add_argument("--sequencers", type=int, default=1, metavar="N",
+                        help="N > 1: a staked set of N sequencers (unequal stakes in SequencerStaking on L1) that "
+                             "rotate by the L1 schedule and take over from each other (default 1)")
+    parser.add_argument("--epoch-length", type=int, default=8, metavar="BLOCKS",
+                        help="with --sequencers: L2 blocks per sequencer epoch (default 8)")
+    parser.add_argument("--takeover-seconds", type=int, default=4, metavar="T",
+                        help="with --sequencers: seconds a silent sequencer's block waits before its backup "
+                             "builds it (default 4)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
 
 
@@ -48,7 +59,22 @@ def run(args: argparse.Namespace) -> int:
                             l2_block_time=args.l2_block_time, l2_chain_id=args.chain_id,
                             data_availability=args.data_availability, follower=not args.no_follower,
                             log_level=args.log_level, l2_alloc=model_store_genesis())
-    devnet = Devnet(options)
+    if args.sequencers < 1:
+        raise UsageError("--sequencers must be at least 1")
+    if args.sequencers == 1:
+        devnet = Devnet(options)
+    else:
+        from hyperion.sequencer.devnet import SequencerSetDevnet, SequencerSetOptions
+        from hyperion.sequencer.schedule import ScheduleParams
+
+        set_options = SequencerSetOptions(sequencers=args.sequencers, epoch_length=args.epoch_length,
+                                          takeover_seconds=args.takeover_seconds)
+        try:
+            set_options.stake_amounts()
+            ScheduleParams(args.epoch_length, set_options.seed_lookback, args.takeover_seconds)
+        except ValueError as exc:  # ScheduleError is one
+            raise UsageError(str(exc)) from None
+        devnet = SequencerSetDevnet(options, set_options)
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -60,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         print(devnet.summary(), flush=True)
         print("\nRunning. Ctrl-C stops everything.", flush=True)
         while not stop.wait(1.0):
-            for node in (devnet.sequencer, devnet.follower):
-                if node is not None and node.process.poll() is not None:
+            for node in devnet.nodes():
+                if node.process.poll() is not None:
                     raise CommandFailed(f"the {node.name} exited (status {node.process.returncode}); "
                                         f"see {node.log_path}")
     finally:

@@ -12,38 +12,19 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, positive_int
+from hyperion.cli.common import (EXIT_OK, CommandFailed, UsageError, add_command, configure_logging, non_negative_int,
+                                 port, positive_int, positive_seconds)
+from hyperion.cli.serving import start_serving
 
 SHUTDOWN_CLOSE_SECONDS = 1.5  # SIGTERM to exit stays within 5 s: about 4 s for the server, this for the chain
 
 DEFAULT_DATA_DIR = Path.home() / ".hyperion" / "node"
 LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
 def _address(text: str) -> bytes:
@@ -53,16 +34,6 @@ def _address(text: str) -> bytes:
         value = b""
     if len(value) != 20:
         raise argparse.ArgumentTypeError(f"expected a 0x-prefixed 20-byte address, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
@@ -85,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     network = parser.add_argument_group("network")
     network.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    network.add_argument("--port", "-p", type=_port, default=8545,
+    network.add_argument("--port", "-p", type=port, default=8545,
                          help="port to listen on (default 8545; 0 picks a free port)")
     storage = parser.add_argument_group("storage")
     where = storage.add_mutually_exclusive_group()
@@ -96,18 +67,18 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="cache folder for AI model bytes read from chain data "
                               "(default <data-dir>/models; an --in-memory node keeps it in memory)")
     chain = parser.add_argument_group("chain")
-    chain.add_argument("--chain-id", type=_non_negative_int, metavar="ID", help="chain id (default 133717)")
+    chain.add_argument("--chain-id", type=non_negative_int, metavar="ID", help="chain id (default 133717)")
     chain.add_argument("--genesis", type=Path, metavar="FILE",
                        help="geth-style genesis JSON (config.chainId, alloc, gasLimit, baseFeePerGas, ...)")
-    chain.add_argument("--block-time", type=_positive_float, metavar="SECONDS",
+    chain.add_argument("--block-time", type=positive_seconds, metavar="SECONDS",
                        help="mine a block every SECONDS instead of one per transaction (automine)")
-    chain.add_argument("--gas-limit", type=_non_negative_int, metavar="GAS", help="block gas limit (default 30M)")
-    chain.add_argument("--timestamp", type=_non_negative_int, metavar="SECONDS",
+    chain.add_argument("--gas-limit", type=non_negative_int, metavar="GAS", help="block gas limit (default 30M)")
+    chain.add_argument("--timestamp", type=non_negative_int, metavar="SECONDS",
                        help="genesis timestamp of a new dev chain (default: now), as anvil's --timestamp")
-    chain.add_argument("--base-fee", type=_non_negative_int, metavar="WEI", help="genesis base fee (default 1 gwei)")
-    chain.add_argument("--accounts", "-a", type=_non_negative_int, metavar="N",
+    chain.add_argument("--base-fee", type=non_negative_int, metavar="WEI", help="genesis base fee (default 1 gwei)")
+    chain.add_argument("--accounts", "-a", type=non_negative_int, metavar="N",
                        help="number of funded dev accounts (default 10)")
-    chain.add_argument("--balance", type=_non_negative_int, metavar="ETH",
+    chain.add_argument("--balance", type=non_negative_int, metavar="ETH",
                        help="balance of each dev account in ether (default 10000)")
     chain.add_argument("--mnemonic", "-m", metavar="WORDS", help="BIP-39 mnemonic the dev accounts come from")
     chain.add_argument("--exec-workers", type=positive_int, default=None, metavar="N",
@@ -120,19 +91,19 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="block producer address: gets priority fees and the producer share of inference "
                             "fees (default: the mnemonic's account after the funded ones, printed at start)")
     limits = parser.add_argument_group("rpc limits (geth's names in brackets)")
-    limits.add_argument("--rpc-gas-cap", type=_non_negative_int, metavar="GAS",
+    limits.add_argument("--rpc-gas-cap", type=non_negative_int, metavar="GAS",
                         help="gas cap of eth_call, eth_estimateGas and traces; a larger gas is lowered to it "
                              "(default 50M) [--rpc.gascap]")
-    limits.add_argument("--rpc-evm-timeout", type=_positive_float, metavar="SECONDS",
+    limits.add_argument("--rpc-evm-timeout", type=positive_seconds, metavar="SECONDS",
                         help="an execution an RPC request starts is stopped after SECONDS (default 5) "
                              "[--rpc.evmtimeout]")
-    limits.add_argument("--rpc-request-timeout", type=_positive_float, metavar="SECONDS",
+    limits.add_argument("--rpc-request-timeout", type=positive_seconds, metavar="SECONDS",
                         help="a batch, log query or trace request is stopped after SECONDS (default 10)")
     vm = parser.add_argument_group("vm (MetisVM's compiled tier)")
     vm.add_argument("--vm-compile-threshold", type=_compile_threshold, default=-1, metavar="N|never",
                     help="compile a contract after it ran N times in the interpreter (0: always; never: "
                          "interpret only; default 2 or $HYPERION_VM_COMPILE_THRESHOLD)")
-    vm.add_argument("--vm-code-cache", type=_non_negative_int, metavar="MIB",
+    vm.add_argument("--vm-code-cache", type=non_negative_int, metavar="MIB",
                     help="compiled contracts kept, by code size (default 64)")
     agents = parser.add_argument_group("verifiable AI")
     agents.add_argument("--watch-key", type=_private_key, metavar="HEX", default=os.environ.get("HYPERION_WATCH_KEY"),
@@ -156,7 +127,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _compile_threshold(text: str) -> Optional[int]:
     if text.strip().lower() == "never":
         return None
-    return _non_negative_int(text)
+    return non_negative_int(text)
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -297,25 +268,8 @@ async def _serve(node: Any, args: argparse.Namespace, config: Any, data_dir: Opt
         _require_inference_jobs(chain)
     server = RpcServer(chain, args.host, args.port, call_timeout=config.rpc_evm_timeout,
                        request_timeout=args.rpc_request_timeout or max(10.0, 2 * config.rpc_evm_timeout))
-    if not args.no_explorer:
-        from hyperion.explorer import mount
-
-        mount(server)
-    await server.start()
-    if not args.silent:
-        accounts = config.dev_accounts()
-        print(banner(config, accounts, args.host, server.port, data_dir, chain.head().header.number))
-    if not args.silent and not args.no_explorer:
-        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
-    from hyperion.chain.activity import log_activity
-
-    log_activity(chain)
-    print(f"Listening on {args.host}:{server.port}", flush=True)
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = await start_serving(server, chain, args, banner=lambda port: banner(
+        config, config.dev_accounts(), args.host, port, data_dir, chain.head().header.number))
     watcher = None
     if args.watch_key:
         from hyperion.cli.ai import WatcherChild

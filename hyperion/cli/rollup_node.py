@@ -19,13 +19,13 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import socket
 import time
 from pathlib import Path
 from typing import Optional
 
 from hyperion.cli.common import EXIT_OK, CommandFailed, UsageError, configure_logging
+from hyperion.cli.serving import start_serving
 
 DEFAULT_ROLLUP_DIR = Path.home() / ".hyperion" / "rollup"
 
@@ -295,23 +295,13 @@ async def _serve(node, args: argparse.Namespace) -> None:
     from hyperion.rpc.server import RpcServer
 
     server = RpcServer(node.chain, args.host, args.port)
+    view = None
     if not args.no_explorer:
-        from hyperion.explorer import mount
         from hyperion.explorer.rollup_pages import rollup_view
 
-        mount(server, rollup_view(args.l1_rpc_url))
-    await server.start()
-    print(f"Hyperion rollup {args.role}: L2 chain {node.chain.chain_id}, L1 {args.l1_rpc_url}", flush=True)
-    if not args.no_explorer:
-        print(f"Explorer:  http://{args.host}:{server.port}/explorer/")
-    from hyperion.chain.activity import log_activity
-
-    log_activity(node.chain)
-    print(f"Listening on {args.host}:{server.port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        view = rollup_view(args.l1_rpc_url)
+    stop = await start_serving(server, node.chain, args, rollup_view=view, banner=lambda port: (
+        f"Hyperion rollup {args.role}: L2 chain {node.chain.chain_id}, L1 {args.l1_rpc_url}"))
     try:
         await stop.wait()
     finally:

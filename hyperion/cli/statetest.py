@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from hyperion.cli.common import EXIT_FAILURE, EXIT_OK, add_command, positive_int
+from hyperion.cli.fixtures import add_runner_options, fixture_files
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,24 +22,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="fixture file or folder")
     parser.add_argument("--fork", metavar="NAME",
                         help="run only this fork's posts (default: every supported fork)")
-    parser.add_argument("--json", action="store_true",
-                        help="one JSON object per case on stdout (the tally goes to stderr)")
-    parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
-                        help="worker processes (default 1)")
+    add_runner_options(parser, "case")
     parser.add_argument("--parallel", type=positive_int, default=1, metavar="N",
                         help="run each case as a one-transaction block through the parallel executor on N "
                              "worker processes, to check it (default 1: the plain state transition)")
-    parser.add_argument("--filter", metavar="SUBSTR",
-                        help="only tests whose 'file::name' contains SUBSTR")
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="show tracebacks of executor crashes")
     parser.add_argument("--list-forks", action="store_true",
                         help="list the supported forks (Frontier .. Osaka, BPO1..BPO5) and their aliases, and exit")
     parser.set_defaults(parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hyperion.tools.statetest import NoFixturesFound, find_fixture_files, run_files
+    from hyperion.tools.statetest import run_files
     from hyperion.tools.statetest_report import Reporter
     from hyperion.vm.forks import FORKS, UnknownFork, aliases_of, get_fork
 
@@ -49,18 +43,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.paths:
         args.parser.error("at least one PATH is required (or --list-forks)")
-    if args.parallel > 1 and args.jobs > 1:
-        args.parser.error("--parallel N needs --jobs 1 (a job process cannot start worker processes)")
     fork = None
     if args.fork is not None:
         try:
             fork = get_fork(args.fork)
         except UnknownFork as exc:
             args.parser.error(str(exc))
-    try:
-        files = find_fixture_files(args.paths)
-    except NoFixturesFound as exc:
-        args.parser.error(str(exc))
+    files = fixture_files(args)
     executor = None
     if args.parallel > 1:
         from hyperion.tools.statetest import ParallelCaseExecutor

@@ -14,20 +14,14 @@ from typing import Any, Optional
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-
-from hyperion.primitives.keccak import keccak256
-
-
-def abi_type(param: dict) -> str:
-    """The canonical type string of an ABI parameter (tuples spelled out)."""
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(abi_type(c) for c in param["components"]) + ")" + kind[5:]
-    return kind
+from eth_utils.abi import collapse_if_tuple as abi_type
+from eth_utils.abi import event_abi_to_log_topic, function_abi_to_4byte_selector
 
 
-def signature(entry: dict) -> str:
-    return f"{entry['name']}({','.join(abi_type(p) for p in entry.get('inputs', []))})"
+def _decode(params: list[dict], data: bytes) -> list[tuple[str, str, Any]]:
+    """``(name, type, readable value)`` of each parameter ABI-encoded in ``data``."""
+    values = abi_decode([abi_type(p) for p in params], data)
+    return [(p.get("name", ""), p["type"], plain(v, p)) for p, v in zip(params, values)]
 
 
 def plain(value: Any, param: Optional[dict] = None) -> Any:
@@ -55,7 +49,7 @@ class Function:
 
     @property
     def selector(self) -> bytes:
-        return keccak256(signature(self.entry).encode())[:4]
+        return function_abi_to_4byte_selector(self.entry)
 
     @property
     def is_view(self) -> bool:
@@ -65,14 +59,10 @@ class Function:
         return self.selector + abi_encode([abi_type(p) for p in self.entry["inputs"]], args)
 
     def decode_input(self, data: bytes) -> list[tuple[str, str, Any]]:
-        params = self.entry["inputs"]
-        values = abi_decode([abi_type(p) for p in params], data[4:])
-        return [(p.get("name", ""), p["type"], plain(v, p)) for p, v in zip(params, values)]
+        return _decode(self.entry["inputs"], data[4:])
 
     def decode_output(self, data: bytes) -> list[tuple[str, str, Any]]:
-        params = self.entry.get("outputs", [])
-        values = abi_decode([abi_type(p) for p in params], data)
-        return [(p.get("name", ""), p["type"], plain(v, p)) for p, v in zip(params, values)]
+        return _decode(self.entry.get("outputs", []), data)
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class Event:
 
     @property
     def topic(self) -> bytes:
-        return keccak256(signature(self.entry).encode())
+        return event_abi_to_log_topic(self.entry)
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         """Arguments by name; an indexed dynamic value is only its hash, shown as such."""

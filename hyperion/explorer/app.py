@@ -18,7 +18,7 @@ from aiohttp import web
 
 from hyperion.explorer import chain_pages, lazai_pages, rollup_pages
 from hyperion.explorer.rollup_pages import ROLLUP
-from hyperion.explorer.source import RpcFailure, Source
+from hyperion.explorer.source import RpcFailure, Source, SourceUnavailable
 from hyperion.explorer.views import NotFound, Page, Section, slug
 
 log = logging.getLogger("hyperion.explorer")
@@ -56,6 +56,8 @@ def _page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
         except (RpcFailure, ValueError, KeyError) as exc:
             message = exc.message if isinstance(exc, RpcFailure) else str(exc)
             return render(request, Page("Cannot show this", [Section("Error", "text", rows=message)]), 400)
+        except SourceUnavailable as exc:  # e.g. the rollup pages' L1 endpoint is down
+            return render(request, Page("Node unavailable", [Section("Error", "text", rows=str(exc))]), 503)
         except web.HTTPException:
             raise
         except Exception as exc:  # a page bug must not take the node down: log it, answer 500

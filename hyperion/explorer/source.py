@@ -3,50 +3,36 @@
 In the node the explorer hands each request to the RPC dispatcher in
 process (no socket, but the same methods, limits and execution budgets as
 any client); ``HttpSource`` reads another node over HTTP the same way. So
-every page shows exactly what a wallet or Otterscan would see.
+every page shows exactly what a wallet or Otterscan would see. Both are
+web3.py providers under ``hyperion.web3tx.rpc.AsyncRpc``, which hands the
+pages the answers as the node gave them.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Optional
 
-import orjson
+from web3.providers.async_base import AsyncJSONBaseProvider
 
 from hyperion.explorer.abis import Event, Function, KnownAbis
+from hyperion.web3tx.rpc import AsyncRpc, RpcError, Unavailable
 
+RpcFailure = RpcError  # a JSON-RPC error answer: ``code``, ``message`` and ``data`` as the node gave them
+SourceUnavailable = Unavailable  # the node could not be reached, or did not answer JSON-RPC
 
-class RpcFailure(Exception):
-    """A JSON-RPC error answer (code and message as the node gave them)."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
+HTTP_TIMEOUT = 15.0
 
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
-class Source:
+class Source(AsyncRpc):
     """JSON-RPC calls plus typed helpers for contract reads and event queries."""
 
-    def __init__(self, abis: KnownAbis) -> None:
+    def __init__(self, endpoint: str | AsyncJSONBaseProvider, abis: KnownAbis) -> None:
+        super().__init__(endpoint, timeout=HTTP_TIMEOUT)
         self.abis = abis
-        self._ids = itertools.count(1)
-
-    async def _send(self, body: bytes) -> bytes:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    async def call(self, method: str, *params: Any) -> Any:
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
-        answer = orjson.loads(await self._send(orjson.dumps(request)))
-        if "error" in answer:
-            error = answer["error"]
-            raise RpcFailure(error.get("code", -32603), error.get("message", ""), error.get("data"))
-        return answer.get("result")
 
     async def read(self, contract: bytes, function: str, *args: Any, block: str = "latest") -> Any:
         """A view of a known contract; one output comes back bare, several as a list."""
@@ -71,34 +57,23 @@ class Source:
         return decoded
 
 
+class _DispatcherProvider(AsyncJSONBaseProvider):
+    """A web3 provider answered by the node's dispatcher in process (the dispatcher's own limits apply)."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+
+    async def make_request(self, method: Any, params: Any) -> Any:
+        return self.decode_rpc_response(await self.dispatcher.handle_body(self.encode_rpc_request(method, params)))
+
+
 class DispatcherSource(Source):
     """The node's dispatcher, in process."""
 
     def __init__(self, dispatcher: Any, abis: KnownAbis) -> None:
-        super().__init__(abis)
-        self.dispatcher = dispatcher
-
-    async def _send(self, body: bytes) -> bytes:
-        return await self.dispatcher.handle_body(body)
+        super().__init__(_DispatcherProvider(dispatcher), abis)
 
 
 class HttpSource(Source):
     """Another node's JSON-RPC endpoint over HTTP."""
-
-    def __init__(self, url: str, abis: KnownAbis) -> None:
-        super().__init__(abis)
-        self.url = url
-        self._session = None
-
-    async def _send(self, body: bytes) -> bytes:
-        import aiohttp
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        async with self._session.post(self.url, data=body, headers={"Content-Type": "application/json"}) as resp:
-            return await resp.read()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

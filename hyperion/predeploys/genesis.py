@@ -20,6 +20,7 @@ import importlib
 from typing import Iterable
 
 from eth_abi import encode as abi_encode
+from eth_utils.abi import collapse_if_tuple
 
 from hyperion.artifacts import load_artifact
 from hyperion.chain.hdwallet import dev_accounts
@@ -33,18 +34,11 @@ class GenesisBuildError(ValueError):
     """A predeploy's constructor failed while the genesis alloc was being built."""
 
 
-def _abi_type(entry: dict) -> str:
-    kind = entry["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in entry["components"]) + ")" + kind[len("tuple"):]
-    return kind
-
-
 def initcode(entry: Predeploy) -> bytes:
     """The contract's creation code followed by its ABI-encoded constructor arguments."""
     artifact = load_artifact(entry.contract)
     constructor = next((e for e in artifact["abi"] if e["type"] == "constructor"), {"inputs": []})
-    types = [_abi_type(i) for i in constructor["inputs"]]
+    types = [collapse_if_tuple(i) for i in constructor["inputs"]]
     return artifact["bytecode"] + abi_encode(types, list(entry.args))
 
 

@@ -17,7 +17,8 @@
   whether the sender may post (``isAuthorizedBatcher``), and ignores the
   batch otherwise: what the inbox accepted is not enough, since the inbox's
   owner can re-point it. The L1-attributes deposit of each block records
-  the sender of the batch it came in.
+  its builder: the coinbase its batch entry names (a member of a set posts
+  another member's blocks when that one is down), else the batch's sender.
 - **Channel decoding** (``hyperion.rollup.channel``) refuses anything that is
   not a well-formed channel, with a log line.
 - **Batch queue**: entries must extend the safe head in order (an older one
@@ -225,9 +226,9 @@ def attributes(config: RollupConfig, parent: L2Ref, origin: L1Block, deposits: l
 
     ``deposits`` are the origin's user deposits; they go in only when the
     block starts the epoch. ``batcher`` (the L1-attributes deposit's batcher
-    field) is the sender of the batch the block comes in (the sequencer
-    building it: its own batcher); ``config.batcher`` for blocks derivation
-    fills itself.
+    field) is the block's builder: the coinbase its batch entry names, else
+    the sender of the batch it comes in (the sequencer building it: its own
+    batcher); ``config.batcher`` for blocks derivation fills itself.
     """
     new_epoch = origin.number != parent.origin_number
     sequence = 0 if new_epoch else parent.origin.sequence_number + 1
@@ -386,7 +387,10 @@ class DerivationPipeline:
                 log.warning("dropping batch 0x%s from L2 block %d on: %s", tx_hash.hex(), parent.number + 1, reason)
                 return
             deposits = await self.deposits_of(origin)
-            attrs = attributes(self.config, parent, origin, deposits, entry.transactions, entry, batcher=sender)
+            # the L1-info batcher is the block's builder: its coinbase when the entry names one (a member of a
+            # set may post another member's blocks when that one is down), else the batch's sender
+            attrs = attributes(self.config, parent, origin, deposits, entry.transactions, entry,
+                               batcher=entry.coinbase or sender)
             try:
                 self.apply(attrs, derived_from)
             except InvalidBlock as exc:

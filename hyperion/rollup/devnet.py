@@ -15,7 +15,6 @@ processes are local here.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -26,13 +25,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 from hyperion.chain.hdwallet import TEST_MNEMONIC, dev_accounts
 from hyperion.rollup.config import L1BlockId, RollupConfig
+from hyperion.web3tx import rpc as web3rpc
 
 log = logging.getLogger("hyperion.rollup.devnet")
 
@@ -59,13 +58,11 @@ def free_port() -> int:
 
 
 def rpc(url: str, method: str, *params, timeout: float = 30.0):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error'].get('message', answer['error'])}")
-    return answer["result"]
+    """One JSON-RPC call (web3.py's HTTPProvider); an error answer or an unreachable node raises RuntimeError."""
+    try:
+        return web3rpc.call(url, method, *params, timeout=timeout)
+    except (web3rpc.RpcError, web3rpc.Unavailable) as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def wait_for_rpc(url: str, process: Optional[subprocess.Popen], timeout: float, what: str) -> None:
@@ -125,6 +122,11 @@ class NodeProcess:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 60.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several nodes then start side by side)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, **self.env)
         command = [sys.executable, "-m", "hyperion", "node", *self.args, "--data-dir", str(self.data_dir),
@@ -132,6 +134,8 @@ class NodeProcess:
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
         wait_for_rpc(self.url, self.process, timeout, f"the {self.name} (log: {self.log_path})")
 
     def kill(self) -> None:
@@ -343,11 +347,14 @@ class Devnet:
             port = options.follower_port if name == "follower" and options.follower_port else free_port()
         return NodeProcess(name, args, node_env, self.workdir, port)
 
+    def nodes(self) -> list[NodeProcess]:
+        """The L2 node processes this devnet started."""
+        return [node for node in (self.sequencer, self.follower) if node is not None]
+
     # -- stopping -------------------------------------------------------------------------------------------
     def stop(self) -> None:
-        for node in (self.follower, self.sequencer):
-            if node is not None:
-                node.stop()
+        for node in reversed(self.nodes()):
+            node.stop()
         if self.anvil is not None and self.anvil.poll() is None:
             self.anvil.terminate()
             try:

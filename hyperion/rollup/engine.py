@@ -18,11 +18,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Optional
 
@@ -46,6 +43,7 @@ from hyperion.rollup.channel import BlockBatch
 from hyperion.rollup.config import L1BlockId, RollupConfig
 from hyperion.rollup.deposits import L1Info, parse_l1_info
 from hyperion.trie import ordered_trie_root
+from hyperion.web3tx import rpc as web3rpc
 
 log = logging.getLogger("hyperion.rollup.engine")
 
@@ -114,6 +112,7 @@ class RollupChain(Chain):
         self._check_system_contracts()
         self.genesis_origin = L1Info(rollup.genesis_l1.number, 0, 0, rollup.genesis_l1.hash, 0, bytes(32), 0)
         self.rollup_status = None  # set by the node: a callable giving optimism_syncStatus's details
+        self.share_transaction = None  # set by a sequencer of a set: passes an accepted raw tx on to its peers
         self.safe_number = self._read_number(_SAFE)
         self.finalized_number = min(self._read_number(_FINALIZED), self.safe_number)
         self._labels_lock = threading.Lock()
@@ -327,24 +326,22 @@ class RollupChain(Chain):
         return super().submit_transaction(tx)
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
-        if self.forward_url is None:
-            return super().send_raw_transaction(raw)
-        return forward_raw_transaction(self.forward_url, raw)
+        if self.forward_url is not None:
+            return forward_raw_transaction(self.forward_url, raw)
+        tx_hash = super().send_raw_transaction(raw)
+        if self.share_transaction is not None:
+            self.share_transaction(raw)
+        return tx_hash
 
 
 def forward_raw_transaction(url: str, raw: bytes, timeout: float = 10.0) -> bytes:
     """Send ``raw`` to the sequencer's JSON-RPC; its answer (hash or error) is the caller's."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",
-                       "params": ["0x" + raw.hex()]}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            reply = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        result = web3rpc.call(url, "eth_sendRawTransaction", "0x" + raw.hex(), timeout=timeout)
+    except web3rpc.Unavailable as exc:
         raise ForwardError(f"cannot reach the sequencer at {url}: {exc}") from None
-    if "error" in reply:
-        raise ForwardError(str(reply["error"].get("message", reply["error"])))
-    result = reply.get("result")
+    except web3rpc.RpcError as exc:
+        raise ForwardError(exc.message) from None
     if not isinstance(result, str):
-        raise ForwardError(f"the sequencer answered {reply!r}")
+        raise ForwardError(f"the sequencer answered {result!r}")
     return bytes.fromhex(result[2:])

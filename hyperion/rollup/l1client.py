@@ -1,10 +1,11 @@
 """An L1 endpoint as the rollup roles use it: JSON-RPC over HTTP, and blobs over the beacon API.
 
 ``L1Client`` speaks standard Ethereum JSON-RPC (any L1: anvil, geth,
-reth, a provider) through aiohttp, with JSON-RPC batches for catching up
-many blocks at once. Transient failures (connection refused, timeouts,
-5xx) raise ``L1Unavailable`` so callers retry; JSON-RPC errors raise
-``L1RpcError``.
+reth, a provider) through web3.py's ``AsyncHTTPProvider``
+(``hyperion.web3tx.rpc.AsyncRpc``: raw answers, JSON-RPC batches for catching
+up many blocks at once). Transient failures (connection refused, timeouts,
+HTTP errors, non-JSON answers) raise ``L1Unavailable`` so callers retry;
+JSON-RPC errors raise ``L1RpcError``.
 
 ``BeaconBlobSource`` reads blobs back with the beacon API's
 ``GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=...`` (what
@@ -19,7 +20,6 @@ source is not trusted.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -28,28 +28,21 @@ from typing import Any, Optional, Sequence
 import aiohttp
 
 from hyperion.rollup.blobs import MalformedBlobs, blob_versioned_hash
+from hyperion.web3tx.rpc import DEFAULT_TIMEOUT, AsyncRpc, RpcError, Unavailable
 
 log = logging.getLogger("hyperion.rollup.l1")
 
-DEFAULT_TIMEOUT = 20.0
 # the Prague/Osaka BLOB_BASE_FEE_UPDATE_FRACTION: only used to report the origin's blob fee to L2
 BLOB_BASE_FEE_UPDATE_FRACTION = 5007716
 MIN_BLOB_BASE_FEE = 1
 
 
-class L1Unavailable(Exception):
+class L1Unavailable(Unavailable):
     """The L1 endpoint could not be reached or answered with a server error: retry later."""
 
 
-class L1RpcError(Exception):
+class L1RpcError(RpcError):
     """The L1 endpoint answered a JSON-RPC error."""
-
-    def __init__(self, method: str, error: Any):
-        self.method = method
-        self.code = error.get("code") if isinstance(error, dict) else None
-        self.message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        self.data = error.get("data") if isinstance(error, dict) else None
-        super().__init__(f"{method}: {self.message}")
 
 
 def qty(value: Optional[str]) -> Optional[int]:
@@ -120,65 +113,11 @@ def parse_log(entry: dict) -> dict:
     }
 
 
-class L1Client:
+class L1Client(AsyncRpc):
     """JSON-RPC client of one L1 endpoint (create inside a running event loop; ``await close()``)."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT):
-        self.url = url
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: Optional[aiohttp.ClientSession] = None
-        self._ids = itertools.count(1)
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _post(self, body: Any) -> Any:
-        try:
-            async with self._http().post(self.url, json=body) as response:
-                if response.status >= 500:
-                    raise L1Unavailable(f"L1 endpoint answered HTTP {response.status}")
-                text = await response.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise L1Unavailable(f"L1 endpoint {self.url} unreachable: {exc!r}") from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise L1Unavailable(f"L1 endpoint answered non-JSON: {text[:200]!r}") from None
-
-    async def call(self, method: str, *params: Any) -> Any:
-        reply = await self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        if not isinstance(reply, dict):
-            raise L1Unavailable(f"{method}: malformed reply {str(reply)[:200]}")
-        if "error" in reply:
-            raise L1RpcError(method, reply["error"])
-        return reply.get("result")
-
-    async def batch(self, calls: Sequence[tuple[str, list]]) -> list[Any]:
-        """Several calls in one request; each result is the value or an ``L1RpcError`` (not raised)."""
-        if not calls:
-            return []
-        first = next(self._ids)
-        body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": list(p)} for i, (m, p) in enumerate(calls)]
-        for _ in range(len(calls) - 1):
-            next(self._ids)
-        reply = await self._post(body)
-        if not isinstance(reply, list):
-            raise L1Unavailable(f"batch of {len(calls)} calls: malformed reply {str(reply)[:200]}")
-        by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
-        results = []
-        for i, (method, _params) in enumerate(calls):
-            item = by_id.get(first + i)
-            if item is None:
-                raise L1Unavailable(f"batch reply lacks the answer to {method}")
-            results.append(L1RpcError(method, item["error"]) if "error" in item else item.get("result"))
-        return results
+    Unavailable = L1Unavailable
+    RpcError = L1RpcError
 
     # -- typed helpers --------------------------------------------------------------------
     async def chain_id(self) -> int:

@@ -7,6 +7,11 @@ next base fee plus the suggested tip, and twice the blob base fee for blobs.
 A blob transaction goes out in the EIP-4844 network form (blobs,
 commitments, proofs); an L1 that wants Osaka's cell proofs (EIP-7594) gets
 them on retry.
+
+Not ``hyperion.web3tx.Web3Sender``: the roles send from the node's event loop
+(this signer is async, over ``L1Client``), and they manage their own nonces,
+replacements and receipts across L1 reorgs, where Web3Sender sends one
+transaction at a time and blocks until it is mined.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Optional, Sequence
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi.grammar import parse as parse_abi_type
+from eth_utils import function_signature_to_4byte_selector
 
-from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import private_key_to_address
 from hyperion.primitives.transactions import FeeMarketTransaction
 from hyperion.rollup.l1.blobs import blob_transaction, make_sidecar
@@ -31,30 +37,11 @@ BLOB_TX_GAS = 100_000
 GAS_MARGIN = 1.25
 
 
-def selector(signature: str) -> bytes:
-    return keccak256(signature.encode())[:4]
-
-
 def call_data(signature: str, *args) -> bytes:
     """ABI-encode a call: ``call_data("challenge(uint256,bytes32)", 3, root)``."""
-    types = signature[signature.index("(") + 1:-1]
-    type_list = _split_types(types)
-    return selector(signature) + (abi_encode(type_list, list(args)) if type_list else b"")
-
-
-def _split_types(types: str) -> list[str]:
-    out, depth, current = [], 0, ""
-    for char in types:
-        if char == "," and depth == 0:
-            out.append(current)
-            current = ""
-            continue
-        depth += char == "("
-        depth -= char == ")"
-        current += char
-    if current:
-        out.append(current)
-    return out
+    params = signature[signature.index("("):]
+    types = [] if params == "()" else [t.to_type_str() for t in parse_abi_type(params).components]
+    return function_signature_to_4byte_selector(signature) + (abi_encode(types, list(args)) if types else b"")
 
 
 def decode_result(types: Sequence[str], raw: bytes):

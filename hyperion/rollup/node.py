@@ -37,6 +37,7 @@ from hyperion.rollup.engine import RollupChain
 from hyperion.rollup.l1client import BeaconBlobSource, L1Client, L1RpcError, L1Unavailable
 from hyperion.rollup.l1tx import L1Signer
 from hyperion.rollup.outputs import OracleView
+from hyperion.rollup.peers import TransactionSharing
 from hyperion.rollup.proposer import Proposer
 from hyperion.rollup.sequencer import Leadership, Sequencer
 from hyperion.rollup.unsafe_feed import UnsafeFeed, follow
@@ -93,6 +94,10 @@ class RollupNode:
             self.db.close()
             raise
         self.chain.rollup_status = self.status
+        self.sharing: Optional[TransactionSharing] = None
+        if options.role == "sequencer" and options.peers:  # a set: whoever builds next gets our transactions
+            self.sharing = TransactionSharing(options.peers)
+            self.chain.share_transaction = self.sharing.offer
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -121,6 +126,8 @@ class RollupNode:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=15)
+        if self.sharing is not None:
+            self.sharing.close()
         self.chain.close()
 
     def _cancel(self) -> None:

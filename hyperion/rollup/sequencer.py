@@ -147,6 +147,8 @@ class Sequencer:
                             len(deposits), origin.number)
                 self.omitted = [d.hash for d in deposits]
                 deposits = []
+        if chain.head().hash != parent.hash:  # a peer's block arrived while L1 was read: decide again
+            return None
         attrs = attributes(self.config, parent, origin, deposits, batcher=self.batcher)
         if self.coinbase is not None:
             attrs = dataclasses.replace(attrs, coinbase=self.coinbase)

@@ -33,12 +33,13 @@ only makes ``latest`` on the follower track the sequencer.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Awaitable, Callable, Optional
 
-import aiohttp
+from web3 import AsyncWeb3, WebSocketProvider
+from web3.exceptions import Web3Exception
+from websockets.exceptions import WebSocketException
 
 from hyperion.chain.blocks import Block, BlockDecodeError, decode_block
 from hyperion.chain.errors import TxPoolError
@@ -48,7 +49,9 @@ from hyperion.rollup.l1client import L1Client, L1RpcError, L1Unavailable
 log = logging.getLogger("hyperion.rollup.unsafe")
 
 MAX_BLOCKS_PER_HEAD = 256
-FIRST_CONTACT_SECONDS = 10.0  # how long a sequencer waits for a peer's first answer before building without it
+FIRST_CONTACT_SECONDS = 10.0
+UNSIGNED_RETRIES = 5  # a block fetched between its building and its signing is asked for again shortly
+UNSIGNED_RETRY_SECONDS = 0.1  # how long a sequencer waits for a peer's first answer before building without it
 
 # (block, its signature) -> None when the block may be imported, else why not
 Verifier = Callable[[Block, bytes], Awaitable[Optional[str]]]
@@ -91,19 +94,18 @@ class UnsafeFeed:
         return self.peer_head is not None and self.peer_head > number
 
     async def run(self) -> None:
-        """Follow the sequencer's heads until cancelled (the caller retries after an error)."""
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(self.ws_url, heartbeat=30) as ws:
-                await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
-                                              "params": ["newHeads"]}))
+        """Follow the sequencer's heads (web3.py's WebSocketProvider subscription) until cancelled; the
+        caller retries after an error."""
+        try:
+            async with AsyncWeb3(WebSocketProvider(self.ws_url, max_connection_retries=1)) as w3:
+                await w3.eth.subscribe("newHeads")
                 await self.catch_up()
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.TEXT:
-                        break
-                    payload = json.loads(message.data)
-                    head = (payload.get("params") or {}).get("result") or {}
-                    if "number" in head:
-                        await self.catch_up(int(head["number"], 16))
+                async for message in w3.socket.process_subscriptions():
+                    number = (message.get("result") or {}).get("number")
+                    if isinstance(number, int):
+                        await self.catch_up(number)
+        except (Web3Exception, WebSocketException) as exc:
+            raise L1Unavailable(f"the sequencer's WebSocket feed failed: {exc}") from None
         raise L1Unavailable("the sequencer's WebSocket feed closed")
 
     async def catch_up(self, target: Optional[int] = None) -> None:
@@ -120,11 +122,16 @@ class UnsafeFeed:
             if self.verify is None:
                 raw = await self.rpc.call("debug_getRawBlock", hex(number))
             else:
-                signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
-                raw = signed.get("block") if isinstance(signed, dict) else None
-                signature = signed.get("signature") if isinstance(signed, dict) else None
-                if raw is not None and signature is None:
-                    log.debug("the sequencer's block %d is not signed yet", number)
+                for _attempt in range(UNSIGNED_RETRIES):  # the builder signs right after building
+                    signed = await self.rpc.call("hyperion_getSignedBlock", hex(number))
+                    raw = signed.get("block") if isinstance(signed, dict) else None
+                    signature = signed.get("signature") if isinstance(signed, dict) else None
+                    if raw is None or signature is not None:
+                        break
+                    await asyncio.sleep(UNSIGNED_RETRY_SECONDS)
+                else:
+                    log.debug("the sequencer's block %d is not signed", number)
+                    self.peer_head = None  # a block we cannot take does not make the peer ahead of us
                     return
             if raw is None:
                 return
@@ -235,7 +242,7 @@ async def follow(feed: UnsafeFeed, stopped) -> None:
             await feed.run()
         except asyncio.CancelledError:
             raise
-        except (aiohttp.ClientError, L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
+        except (L1Unavailable, L1RpcError, OSError, asyncio.TimeoutError) as exc:
             log.debug("unsafe feed: %s; reconnecting", exc)
         except Exception:
             log.exception("unsafe feed failed; reconnecting")

@@ -44,7 +44,6 @@ class EpochAccount:
     blocks_by_builder: Counter = field(default_factory=Counter)          # coinbase -> blocks built
     priority_fees_by_builder: Counter = field(default_factory=Counter)   # coinbase -> wei of priority fees
     base_fees: int = 0                  # wei to the base-fee recipient
-    fees: int = 0                       # wei paid by the transactions in all (= base fees + priority fees)
     transactions: int = 0               # fee-paying transactions
 
     @property
@@ -75,7 +74,6 @@ def account_epoch(rpc: Rpc, first: int, last: int) -> EpochAccount:
             if price < base_fee:
                 raise ValueError(f"block {number}: a transaction priced {price} below the base fee {base_fee}")
             account.transactions += 1
-            account.fees += gas_used * price
             account.base_fees += gas_used * base_fee
             account.priority_fees_by_builder[builder] += gas_used * (price - base_fee)
     return account

@@ -326,6 +326,12 @@ def schema_difference(method: str, result: Any) -> Optional[str]:
 
 
 def post(url: str, body: str, timeout: float) -> str:
+    """POST the fixture's request bytes as they are and return the answer's text as it is.
+
+    Deliberately not web3.py: the suite's requests are exact bodies (ids, odd params, malformed
+    requests) and its answers are compared as sent, HTTP error statuses included; a JSON-RPC client
+    would re-encode both.
+    """
     request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

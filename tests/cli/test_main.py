@@ -74,7 +74,14 @@ def test_list_forks(capsys):
         (["statetest", "--jobs", "zero", "."], "expected a positive integer"),
         (["statetest", "--jobs", "0", "."], "expected a positive integer"),
         (["statetest", "/definitely/not/here"], "no such file or folder"),
+        (["statetest", "--parallel", "2", "--jobs", "2", "."], "--parallel N needs --jobs 1"),
+        (["blocktest", "--parallel", "2", "--jobs", "2", "."], "--parallel N needs --jobs 1"),
         (["bench"], "required: TARGET"),
+        (["fuzz"], "required: TARGET"),
+        (["node", "--port", "70000"], "port must be 0..65535"),
+        (["devnet", "--l1-port", "-1"], "port must be 0..65535"),
+        (["devnet", "--l2-block-time", "0"], "expected a positive integer"),
+        (["node", "--block-time", "0"], "expected a positive number of seconds"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -133,6 +140,14 @@ def test_bench_vm_is_dispatched_with_its_arguments(monkeypatch):
     monkeypatch.setitem(bench_cli.BENCH_TARGETS, "vm", ("fake_bench_vm", "test"))
     assert cli.main(["bench", "vm", "--help", "-n", "3"]) == 0
     assert seen == [["--help", "-n", "3"]]
+
+
+def test_fuzz_reports_a_missing_module_as_bench_does(monkeypatch, capsys):
+    from hyperion.cli import fuzz as fuzz_cli
+
+    monkeypatch.setitem(fuzz_cli.FUZZ_TARGETS, "vm", ("hyperion.fuzz.no_such_module", "test"))
+    assert cli.main(["fuzz", "vm"]) == 2
+    assert "hyperion.fuzz.no_such_module is not part of this installation" in capsys.readouterr().err
 
 
 def test_bench_reports_a_missing_module(monkeypatch, capsys):

@@ -235,7 +235,7 @@ class ParallelEngine:
     speculatively and validated.
     """
 
-    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 60.0}
+    CHECK = {"min_transactions": 1, "ways": (0.0, 0.0, 1.0), "patience": 3600.0}  # (a check waits: no duplicate runs)
 
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
