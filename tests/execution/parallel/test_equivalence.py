@@ -133,7 +133,8 @@ def test_parallel_equals_sequential_on_random_blocks(world, executor, operations
     finally:
         executor.engine.ways = None
     assert parallel == sequential
-    assert executor.last_report.mode == ("parallel" if txs else "sequential")
+    report = executor.last_report
+    assert report.mode == ("parallel" if txs else "sequential"), report.reason
 
 
 def test_a_block_of_conflicts_is_still_exact_and_stops_speculating(world, executor):
