@@ -21,6 +21,17 @@ from tests.tools.terminal import REPO, run_on_terminal
 ST_EXAMPLE = "ethereum-tests/GeneralStateTests/stExample"
 
 
+def read_all(fd: int) -> bytes:
+    """Everything written to the terminal so far: a pty hands it over in pieces, so one read may stop short."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_a_bar_is_drawn_on_a_terminal_and_print_goes_above_it():
     master, slave = pty.openpty()
     try:
@@ -31,7 +42,7 @@ def test_a_bar_is_drawn_on_a_terminal_and_print_goes_above_it():
                 bar.report(1, 3, "chunk 2")
                 bar.print("a line for the reader", terminal)
                 bar.advance()
-            drawn = os.read(master, 65536)
+            drawn = read_all(master)
     finally:
         os.close(master)
         os.close(slave)
