@@ -144,6 +144,27 @@ def test_a_stale_leaders_commit_is_refused(etcd):
     assert log.leader() is None
 
 
+async def tick(replica) -> None:
+    """The driver asks to build, then one HA round (health, lease, campaign)."""
+    await replica.may_build(replica.chain.head().number + 1, 0)
+    await replica._round(None)
+
+
+def build(replica, config, origin: int, nonce: int):
+    """A block with one transfer on the replica's head, from L1 origin ``origin``."""
+    chain = replica.chain
+    chain.submit_transaction(_transfer(nonce))
+    return chain.build_block(attributes(config, chain.head_ref(), _l1(origin), []), from_pool=True)
+
+
+def _close(ha: dict, chains: dict) -> None:
+    for replica in ha.values():
+        if replica.lease is not None:
+            replica.log.resign(replica.token, replica.lease)
+    for chain in chains.values():
+        chain.close()
+
+
 def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncommitted_ones(etcd):
     """Two in-process replicas (EtcdLeadership over RollupChain) on the real etcd cluster, driven step by step."""
     config = _config()
@@ -154,27 +175,18 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
         try:
             a, b = ha["a"], ha["b"]
 
-            async def tick(replica):  # the driver asks to build, then one HA round (health, lease, campaign)
-                await replica.may_build(replica.chain.head().number + 1, 0)
-                await replica._round(None)
-
-            def build(replica, origin, nonce):
-                chain = replica.chain
-                chain.submit_transaction(_transfer(nonce))
-                return chain.build_block(attributes(config, chain.head_ref(), _l1(origin), []), from_pool=True)
-
             await tick(a)
             assert a.is_leader() and not (await tick(b) or b.is_leader())
             assert b.chain.forward_url == "http://a.invalid:1" and a.chain.forward_url is None
             for origin in (6, 7):
                 assert await a.may_build(a.chain.head().number + 1, 0)
-                assert await a.built(build(a, origin, origin - 6))
+                assert await a.built(build(a, config, origin, origin - 6))
             assert not await b.may_build(1, 0)
             assert await b.catch_up() and b.chain.head().hash == a.chain.head().hash == a.committed.hash
             assert b.stats["applied"] == 2
 
             # a committed block that block import refuses is not applied (and b does not count as caught up)
-            good = build(a, 8, 2)
+            good = build(a, config, 8, 2)
             forged = Block(dataclasses.replace(good.header, state_root=b"\x66" * 32), good.transactions, [],
                            good.withdrawals)
             assert a.log.commit(a.token, a.committed, 3, forged.hash, forged.encode())
@@ -183,7 +195,7 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
 
             # a stale leader: its lease is gone (as after a stall longer than the TTL); its next commit is refused
             a.log.revoke(a.lease)
-            stale = build(a, 8, 2)
+            stale = build(a, config, 8, 2)
             assert a.is_leader(), "a still believes it leads"
             assert not await a.built(stale) and not a.is_leader() and a.stats["refused"] == 1
 
@@ -192,7 +204,7 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
             await tick(b)
             assert b.is_leader()
             assert await b.may_build(3, 0)
-            assert await b.built(build(b, 9, 2))
+            assert await b.built(build(b, config, 9, 2))
             # a kept its uncommitted block 3 (a leader killed before its commit): it drops it for b's
             assert a.chain.head().number == 3 and a.chain.head().hash != b.chain.head().hash
             assert await a.catch_up() and a.chain.head().hash == b.chain.head().hash
@@ -213,11 +225,7 @@ def test_replicas_apply_the_committed_chain_refuse_a_forged_block_and_drop_uncom
             await a._round(None)
             assert not a.is_leader() and a.log.leader() is None
         finally:
-            for replica in ha.values():
-                if replica.lease is not None:
-                    replica.log.resign(replica.token, replica.lease)
-            for chain in chains.values():
-                chain.close()
+            _close(ha, chains)
 
     asyncio.run(scenario())
 
@@ -232,22 +240,14 @@ def test_when_l1_replaces_committed_blocks_the_group_continues_from_l1(etcd):
         try:
             a, b = ha["a"], ha["b"]
 
-            async def tick(replica):
-                await replica.may_build(replica.chain.head().number + 1, 0)
-                await replica._round(None)
-
-            def build(replica, origin, nonce):
-                chain = replica.chain
-                chain.submit_transaction(_transfer(nonce))
-                return chain.build_block(attributes(config, chain.head_ref(), _l1(origin), []), from_pool=True)
-
             await tick(a)
             for origin in (6, 7, 8):
-                assert await a.may_build(a.chain.head().number + 1, 0) and await a.built(build(a, origin, origin - 6))
+                assert await a.may_build(a.chain.head().number + 1, 0)
+                assert await a.built(build(a, config, origin, origin - 6))
             assert await b.catch_up() and b.chain.head().hash == a.committed.hash
             # on b, derivation replaces block 2 with the block L1 says (another origin) and marks it safe
             b.chain.rollback_to(1)
-            derived = [build(b, 9, 1)]
+            derived = [build(b, config, 9, 1)]
             b.chain.mark_safe(2, L1BlockId(9, b"\x09" * 32))
             assert derived[0].hash != a.chain.block_by_number(2).hash
             assert await b.catch_up() and b.l1_overrides == a.committed, "b is caught up: L1's chain"
@@ -255,20 +255,16 @@ def test_when_l1_replaces_committed_blocks_the_group_continues_from_l1(etcd):
             await tick(b)
             assert b.is_leader()
             assert not await b.may_build(3, 0), "the group committed a block 3: b builds none until L1 decides it"
-            derived.append(build(b, 10, 2))
+            derived.append(build(b, config, 10, 2))
             b.chain.mark_safe(3, L1BlockId(10, b"\x0a" * 32))
             assert await b.may_build(4, 0)
-            assert await b.built(build(b, 11, 3))
+            assert await b.built(build(b, config, 11, 3))
             assert b.log.blocks(2, 3) == {2: derived[0].encode(), 3: derived[1].encode()}, "L1's blocks in etcd"
             # a still holds the replaced blocks 2, 3 (unsafe): it drops them and applies L1's and b's block 4
             assert await a.catch_up() and a.chain.head().hash == b.chain.head().hash
             assert [a.chain.block_by_number(n).hash for n in (2, 3)] == [d.hash for d in derived]
         finally:
-            for replica in ha.values():
-                if replica.lease is not None:
-                    replica.log.resign(replica.token, replica.lease)
-            for chain in chains.values():
-                chain.close()
+            _close(ha, chains)
 
     asyncio.run(scenario())
 
