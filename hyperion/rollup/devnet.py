@@ -183,6 +183,8 @@ class Devnet:
         return self.accounts[index][0]
 
     # -- starting -----------------------------------------------------------------------------------------
+    deploy_step = "deploying the L1 contracts"  # (what step 1 of ``start`` says)
+    node_start_timeout = 60.0  # seconds a node process may take to answer
     def start(self, on_progress: Optional[Callable[[int, int, str], None]] = None) -> "Devnet":
         """Start every process; ``on_progress(done, total, what)`` is told each step as it begins."""
         steps = 4 if self.options.follower else 3
@@ -195,20 +197,24 @@ class Devnet:
         try:
             step(0, "starting anvil (L1)")
             self.start_l1()
-            step(1, "deploying the L1 contracts")
+            step(1, self.deploy_step)
             self.deploy()
-            step(2, "starting the sequencer")
-            self.sequencer = self.make_sequencer()
-            self.sequencer.start()
+            self.start_sequencers(step)
             if self.options.follower:
                 step(3, "starting the follower")
                 self.follower = self.make_follower()
-                self.follower.start()
+                self.follower.start(self.node_start_timeout)
             step(steps, "running")
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_sequencers(self, step: Callable[[int, str], None]) -> None:
+        """Step 2 of ``start``: the sequencer (a sequencer set starts several)."""
+        step(2, "starting the sequencer")
+        self.sequencer = self.make_sequencer()
+        self.sequencer.start(self.node_start_timeout)
 
     def start_l1(self) -> None:
         binary = anvil_binary()

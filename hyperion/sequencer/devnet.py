@@ -62,36 +62,19 @@ class SequencerSetDevnet(Devnet):
     def sequencer_address(self, position: int) -> bytes:
         return self.address(self.sequencer_index(position))
 
-    def start(self, on_progress: Optional[Callable[[int, int, str], None]] = None) -> "SequencerSetDevnet":
-        steps = 4 if self.options.follower else 3
+    deploy_step = "deploying the L1 contracts and locking the stakes"
+    node_start_timeout = 120.0
 
-        def step(done: int, what: str) -> None:
-            if on_progress is not None:
-                on_progress(done, steps, what)
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            step(0, "starting anvil (L1)")
-            self.start_l1()
-            step(1, "deploying the L1 contracts and locking the stakes")
-            self.deploy()
-            step(2, f"starting {len(self.stakes)} sequencers")
-            ports = [self.options.sequencer_port or free_port()] + [free_port() for _ in self.stakes[1:]]
-            self.sequencers = [self.make_set_sequencer(i, ports) for i in range(len(self.stakes))]
-            self.sequencer = self.sequencers[0]
-            for node in self.sequencers:
-                node.launch()
-            for node in self.sequencers:
-                node.wait_ready(120)
-            if self.options.follower:
-                step(3, "starting the follower")
-                self.follower = self.make_follower()
-                self.follower.start(120)
-            step(steps, "running")
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def start_sequencers(self, step: Callable[[int, str], None]) -> None:
+        """Every member at once: each waits for the others' feeds, so none is waited for alone."""
+        step(2, f"starting {len(self.stakes)} sequencers")
+        ports = [self.options.sequencer_port or free_port()] + [free_port() for _ in self.stakes[1:]]
+        self.sequencers = [self.make_set_sequencer(i, ports) for i in range(len(self.stakes))]
+        self.sequencer = self.sequencers[0]
+        for node in self.sequencers:
+            node.launch()
+        for node in self.sequencers:
+            node.wait_ready(self.node_start_timeout)
 
     def deploy(self) -> None:
         """SequencerStaking and the stakes first, then the rollup (whose L2 genesis time comes last)."""
