@@ -34,7 +34,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from hyperion.vm.gas import STACK_LIMIT
+from hyperion.vm.exceptions import OutOfGas
+from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
 from hyperion.vm.instructions import memory as memory_instructions
 from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
 from hyperion.vm.template import WORD_BITS
@@ -477,8 +478,28 @@ class _Trace:
                     i += 2
                     continue
                 self.memory_known = size
+                if size <= MAX_MEMORY_END:
+                    self.emit(line)
+                    self.emit_expansion(size)
+                    i += 2
+                    continue
             self.emit(line)
             i += 1
+
+    def emit_expansion(self, end: int) -> None:
+        """``expand(f, end)`` for a constant ``end`` (under the check that memory is shorter), its
+        new size and cost computed here: the cost of the current size is the run time's part."""
+        words = (end + 31) >> 5
+        self.indent += 1
+        self.emit("mw = len(f_memory) + 31 >> 5")
+        self.emit(f"mg = f.gas - ({memory_cost(words << 5)} - mw * {MEMORY_WORD} - (mw * mw >> 9))")
+        self.emit("if mg < 0:")
+        self.emit("    raise OutOfGas()")
+        self.emit("f.gas = mg")
+        self.emit(f"f_memory.extend(bytes({words << 5} - len(f_memory)))")
+        self.indent -= 1
+        self.frame_attr("memory")
+        self.globals["OutOfGas"] = OutOfGas
 
     def probe(self, spec, pc: int) -> None:
         name = f"probe_{spec.name.lower()}"
