@@ -38,7 +38,17 @@ from hyperion.vm.exceptions import OutOfGas
 from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
 from hyperion.vm.instructions import memory as memory_instructions
 from hyperion.vm.memory import expand
-from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
+from hyperion.vm.opspec import (
+    ENDS_BLOCK,
+    ENDS_CHARGE,
+    IS_DUP,
+    IS_JUMP,
+    IS_JUMPDEST,
+    IS_JUMPI,
+    IS_PUSH,
+    IS_SWAP,
+    NEEDS_EXACT_GAS,
+)
 from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
@@ -47,6 +57,10 @@ INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
 # translation when the process makes it) this much.
 PARTIAL_COST = 128
 PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
+# A conditional jump whose fall-through reaches REVERT or INVALID within this many instructions, without
+# a branch, is a check (``require``, Vyper's overflow and call-success checks): the trace follows the jump.
+FAILURE_LOOKAHEAD = 64
+_FAILING_OPCODES = frozenset({0xFD, 0xFE})  # REVERT, INVALID
 _MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
 _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
 _READ_MEMORY = re.compile(r"([\w.]+) = read_memory\(f, (\d+|0x[0-9a-f]+), (\d+|0x[0-9a-f]+)\)")
@@ -462,6 +476,18 @@ class _Trace:
                     self.exit_to(dest)
                     break
                 test = cond.test if isinstance(cond, Cond) else self.load(cond)
+                if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
+                        and dest.value != self.entry and dest.value not in visited and self.cost < self.limit \
+                        and self.fails_soon(pc + 1):
+                    # ``require``/``assert``: the fall-through reverts; the trace follows the jump
+                    self.close_block()
+                    self.emit(f"if not ({test}):")
+                    self.indent += 1
+                    self.leave_at(pc + 1)
+                    self.indent -= 1
+                    pc = dest.value
+                    self.open_block(pc)
+                    continue
                 self.close_block()
                 self.emit(f"if {test}:")
                 self.indent += 1
@@ -488,6 +514,33 @@ class _Trace:
                 break
         self.close_block()
         return self.finish()
+
+    def fails_soon(self, pc: int) -> bool:
+        """Whether the code from ``pc`` ends in REVERT, INVALID or an undefined opcode within
+        ``FAILURE_LOOKAHEAD`` instructions without a branch (the failing side of a check);
+        ``PUSH dest; JUMP`` to a JUMPDEST is followed (a shared revert routine)."""
+        code, table = self.code, self.table
+        pushed = None
+        for _ in range(FAILURE_LOOKAHEAD):
+            if pc >= len(code):
+                return False  # STOP
+            opcode = code[pc]
+            spec = table[opcode]
+            if spec is None or opcode in _FAILING_OPCODES:
+                return True
+            flags = spec.flags
+            if flags & IS_JUMP and pushed is not None and self.t.is_jumpdest(pushed):
+                pc, pushed = pushed + 1, None
+                continue
+            if flags & (ENDS_BLOCK | IS_JUMP | IS_JUMPI):
+                return False
+            if flags & IS_PUSH:
+                pushed = int.from_bytes(code[pc + 1:pc + 1 + spec.arg], "big")
+                pc += 1 + spec.arg
+            else:
+                pushed = None
+                pc += 1
+        return False
 
     def emit_lines(self, lines: list[str], merge_charges: bool = True) -> None:
         """Emit a template's lines. A constant ``charge(f, C)`` joins the block's static gas (exact
