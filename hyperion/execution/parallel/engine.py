@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import atexit
 import collections
+import ctypes
 import dataclasses
 import multiprocessing
+import os
 import pickle
 import re
 import select
@@ -185,15 +187,73 @@ class BlockOutcome:
     skipped: dict[int, Optional[str]] = field(default_factory=dict)
 
 
+def cpu_plan(allowed: Sequence[int], here: Optional[int], workers: int) -> tuple[Optional[int], list[int]]:
+    """Where a block's processes run: ``(the coordinator's CPU, each worker's CPU)`` out of the
+    ``allowed`` CPUs, the coordinator staying on ``here`` (the CPU it is on) and the workers taking
+    the others in turn; ``(None, [-1, ...])`` (anywhere) when fewer than two CPUs are allowed."""
+    allowed = sorted(allowed)
+    if len(allowed) < 2:
+        return None, [-1] * workers
+    if here not in allowed:
+        here = allowed[0]
+    others = [cpu for cpu in allowed if cpu != here]
+    return here, [others[number % len(others)] for number in range(workers)]
+
+
+def _libc_getcpu():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = []
+    return function
+
+
+_SCHED_GETCPU = _libc_getcpu()
+
+
+def current_cpu() -> Optional[int]:
+    """The CPU the calling thread runs on (None where the C library cannot say)."""
+    if _SCHED_GETCPU is None:
+        return None
+    cpu = _SCHED_GETCPU()
+    return cpu if cpu >= 0 else None
+
+
+def place(workers: list) -> Optional[set]:
+    """Give the block's processes a core each (``cpu_plan``): the coordinator's thread is pinned,
+    for the block, to the CPU it is on, each worker to another. Without it Linux stacked them: a
+    process woken by a pipe write is placed on the writer's CPU (a "sync" wake-up, which expects
+    the writer to sleep; the coordinator does not), and on a machine whose other cores were busy
+    the two shared one core for whole blocks (a 1.5x block ran at 0.85x). Returns the coordinator
+    thread's previous CPU mask, to restore after the block, or None when nothing was pinned."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        allowed = set()
+    here, cpus = cpu_plan(allowed, current_cpu(), len(workers))
+    for w, cpu in zip(workers, cpus):
+        w.cpu.value = cpu
+    if here is None:
+        return None
+    try:
+        os.sched_setaffinity(0, {here})
+    except OSError:
+        return None
+    return allowed
+
+
 class _Worker:
     def __init__(self, context, number: int) -> None:
         self.number = number
         self.cancelled = context.RawValue("q", -1)  # the id of a block given up: stop its work
         self.speculation_off = context.RawValue("q", -1)  # ... of a block whose speculation stopped
         self.position = context.RawValue("q", 0)  # the transaction the coordinator is at: skip those before
+        self.cpu = context.RawValue("q", -1)  # the CPU to run the next block on (-1: any; see ``place``)
         self.connection, child = context.Pipe()
         self.process = context.Process(target=worker_module.main,
-                                       args=(child, self.cancelled, self.speculation_off, self.position),
+                                       args=(child, self.cancelled, self.speculation_off, self.position, self.cpu),
                                        name=f"hyperion-exec-{number}", daemon=True)
         self.process.start()
         child.close()
@@ -230,6 +290,8 @@ class ParallelEngine:
     for the coordinator alone, the first chunk goes to a worker too).
     ``patience``: seconds the coordinator waits for a speculative chunk before
     running it itself (None: a few transactions' measured time).
+    ``pin_cpus``: pin the coordinator's thread and each worker to a CPU of its own while a block
+    runs (``place``).
     ``CHECK`` are the options of ``blocktest``/``statetest --parallel N``: every
     block with transactions down the parallel path, every transaction run
     speculatively and validated.
@@ -240,7 +302,7 @@ class ParallelEngine:
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
                  start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None,
-                 patience: Optional[float] = None) -> None:
+                 patience: Optional[float] = None, pin_cpus: bool = True) -> None:
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.worker_count = workers
@@ -250,6 +312,7 @@ class ParallelEngine:
         self.start_method = start_method
         self.ways = ways
         self.patience = patience
+        self.pin_cpus = pin_cpus
         self.costs = CostModel()
         self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
         self._realized_blocks = 0
@@ -316,8 +379,10 @@ class ParallelEngine:
                 block.run()
         finally:
             block.drain()
+            if block.pinned is not None:
+                os.sched_setaffinity(0, block.pinned)
             report.coordinator_cpu = time.process_time() - cpu_start
-            report.ways = tuple(block.assigned)
+            report.ways = block.ways()
             block.learn_costs()
             self._realized(report)
             self.last_report = report
@@ -487,9 +552,11 @@ class _BlockRun:
         self.workers: list[_Worker] = []
         self.speculative: dict[int, tuple] = {}  # index -> a worker's outcome
         self.ran_by: dict[int, _Worker] = {}
-        self.next_dispatch = 0
+        self.next_dispatch = 0  # chunks are cut from the front up to here ...
+        self.back = len(transactions)  # ... and from the back down to here (``_dispatch``)
         self.position = 0  # the coordinator has committed or run every transaction before this one
         self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
+        self.shares = (1.0, 0.0, 0.0)  # the planned shares of the three ways (``run``)
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
         self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
@@ -507,6 +574,7 @@ class _BlockRun:
         self.relay_time = self.exchange_time = 0.0  # the coordinator's messages for B, for C
         self.messaging = self.messaging_mark = 0.0  # (their sum, and where the current stretch began)
         self.overhead_time = 0.0  # starting the block
+        self.pinned: Optional[set] = None  # the coordinator thread's CPU mask before ``place``
 
     # -- starting ----------------------------------------------------------------------
     def start(self) -> Optional[str]:
@@ -538,6 +606,8 @@ class _BlockRun:
             return f"workers could not start ({type(exc).__name__}: {exc})"
         finally:
             self.overhead_time -= time.process_time() - clock  # (starting processes is once, not per block)
+        if engine.pin_cpus:
+            self.pinned = place(workers)
         for w in workers:
             w.in_flight, w.commits, w.usable = [], [], True
             w.position.value = 0
@@ -562,6 +632,9 @@ class _BlockRun:
         ways = self.engine.ways
         if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
             self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
+        # (planned once per block, on the costs of recent blocks: this block's first measurements
+        # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
+        self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
         for w in self.workers:
             self._dispatch(w)
         transactions = self.transactions
@@ -604,6 +677,13 @@ class _BlockRun:
         self.settle_credits()
         self.state.begin_transaction()
 
+    def ways(self) -> tuple[int, int, int]:
+        """Transactions cut for each way (A, B, C); A is everything the workers were not given."""
+        _, recover, speculative = self.assigned
+        if self.report.mode != "parallel":
+            return (0, 0, 0)
+        return (len(self.transactions) - recover - speculative, recover, speculative)
+
     def _stretch_ends(self, stretch: int, clock: float) -> float:
         """Book the CPU time since ``clock`` to ``stretch``, less the messages handled meanwhile
         (booked to their way by ``_receive``). Timed by stretches, not per transaction: a CPU
@@ -643,43 +723,55 @@ class _BlockRun:
                          ratio(prior.recover, _RECOVER), commit, relay, prior.overhead)
 
     def _dispatch(self, w: _Worker) -> None:
-        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut): each goes the
-        way whose share (``CostModel.plan``) is furthest behind."""
-        count = len(self.transactions)
-        while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
+        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in the shares of
+        ``CostModel.plan``. Sender recovery (B) is cut from the back of the block, speculative runs
+        (C) from the front, just ahead of the coordinator: workers recover the end of the block while
+        the coordinator runs its start, and they meet where the work balances (the coordinator
+        recovers what no worker reached; neither does work the other has done, and the coordinator
+        never waits). Without B, chunks left to the coordinator alone (A) are cut between C chunks."""
+        while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < self.back:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own
                 self.assigned[_WAY_A] += self.position - self.next_dispatch
                 self.next_dispatch = self.position
                 continue
             start = self.next_dispatch
-            size = max(1, min(self.chunk, -(-(count - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
-            shares = self.engine.ways or self._costs().plan(len(self.workers), self.unrecovered, self.speculation)[:3]
+            size = max(1, min(self.chunk, -(-(self.back - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
+            shares = self.shares
             if not self.speculation:
                 shares = (shares[0] + shares[2], shares[1], 0.0)
             self.speculating = self.speculation and (shares[_WAY_C] > 0 or self.assigned[_WAY_C] > 0)
-            total = sum(self.assigned) + size
-            way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
-            if way == _WAY_C:
-                self._send_speculative(w, start, min(count, start + size))
+            if shares[_WAY_B] > 0 and self.unrecovered:
+                speculative = shares[_WAY_C] / (shares[_WAY_B] + shares[_WAY_C])
+                way = _WAY_C if speculative and self.assigned[_WAY_C] <= speculative * (
+                    self.assigned[_WAY_B] + self.assigned[_WAY_C]) else _WAY_B
             else:
-                self.next_dispatch = min(count, start + size)
-                self.assigned[way] += self.next_dispatch - start
-                if way == _WAY_B:
-                    self._send_recover(w, start, self.next_dispatch)
+                total = sum(self.assigned) + size
+                way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
+            if way == _WAY_C:
+                self._send_speculative(w, start, min(self.back, start + size))
+            elif way == _WAY_B:
+                stop = self.back
+                self.back = max(start, stop - self.chunk)
+                self.assigned[_WAY_B] += stop - self.back
+                self._send_recover(w, self.back, stop)
+            else:
+                self.next_dispatch = min(self.back, start + size)
+                self.assigned[_WAY_A] += self.next_dispatch - start
 
     def _send_recover(self, w: _Worker, start: int, stop: int) -> None:
-        """B: ``w`` recovers the senders of ``start..stop`` not known yet, for the coordinator."""
+        """B: ``w`` recovers the senders of ``start..stop`` not known yet, for the coordinator, last
+        first (the coordinator comes from the front: the worker stops where it meets it)."""
         txs = [(index, tx.encode()) for index, tx in enumerate(self.transactions[start:stop], start)
                if tx.type != DEPOSIT_TX_TYPE and getattr(tx, "_sender", None) is None]
         if txs:
+            txs.reverse()
             self._send(w, ("recover", self.block_id, txs), (start, stop, _WAY_B))
 
     def _send_speculative(self, w: _Worker, start: int, stop: int) -> None:
         """C: ``w`` runs ``start..stop`` speculatively (deposits stay with the coordinator: they mint,
         and buy no gas)."""
-        count = len(self.transactions)
         transactions = self.transactions
-        while start < count and transactions[start].type == DEPOSIT_TX_TYPE:
+        while start < self.back and transactions[start].type == DEPOSIT_TX_TYPE:
             start += 1
         for index in range(start + 1, stop):
             if transactions[index].type == DEPOSIT_TX_TYPE:
