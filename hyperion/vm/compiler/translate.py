@@ -49,7 +49,7 @@ from hyperion.vm.opspec import (
     IS_SWAP,
     NEEDS_EXACT_GAS,
 )
-from hyperion.vm.template import WORD_BITS
+from hyperion.vm.template import CHARGED, WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
 # What a trace's size limit counts: an instruction is 1, a program's first use of a partial evaluation
@@ -66,6 +66,9 @@ _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
 _READ_MEMORY = re.compile(r"([\w.]+) = read_memory\(f, (\d+|0x[0-9a-f]+), (\d+|0x[0-9a-f]+)\)")
 # a line whose effect depends on memory's size or the gas left: a pending growth can no longer grow
 _OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
+# ... except an inlined dynamic charge (template.CHARGED): it reads the gas only to fail out of gas, and
+# charging a growth before it instead of after changes nothing else (only its cost expression counts)
+_CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 
@@ -228,7 +231,7 @@ class _Trace:
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
-        if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(text):
+        if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(_CHARGE_LINE.sub("", text)):
             self.growth = None  # what this line does depends on memory's size or the gas left
         self.lines.append((self.indent, text))
 
