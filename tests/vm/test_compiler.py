@@ -508,3 +508,18 @@ def test_a_trace_the_compile_budget_cut_short_compiles_again_whole():
         Program.tx_budget = saved
     assert lengths[0] < lengths[-1] == 8 * 4 + 4  # cut at first, then the whole code in one trace
     assert not program.cut
+
+
+def test_a_slot_read_twice_in_a_trace_is_read_once_until_storage_may_change():
+    # SLOAD(1) twice, summed: the second is warm (100 gas) with the same value
+    code = assemble("6001" "54" "6001" "54" "01" "6002" "55", "00")
+    source = source_of(code)
+    assert source.count("get_storage") == 1 and "v_3 = v_2" not in source
+    # an SSTORE between the reads may change the slot: read again
+    written = assemble("6001" "54" "6007" "6001" "55" "6001" "54" "01" "6002" "55", "00")
+    assert source_of(written).count("get_storage") == 2
+    for program in (code, written):
+        for gas in range(21_000, 70_000, 211):  # out of gas on either read's charge, the stores' and after
+            assert agree(program, gas, storage={1: 5})[:4] == run_code(program, gas, "stepping", storage={1: 5})[:4]
+    for fork in (ISTANBUL, BERLIN):  # SLOAD's price before EIP-2929 is static, after it warm/cold
+        assert agree(code, 100_000, fork, storage={1: 5})[1]

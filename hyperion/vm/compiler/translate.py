@@ -36,7 +36,8 @@ from typing import Callable, Optional
 
 from hyperion.vm.exceptions import OutOfGas
 from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
-from hyperion.vm.instructions import memory as memory_instructions
+from hyperion.vm.gas import WARM_ACCESS
+from hyperion.vm.instructions import memory as memory_instructions, storage as storage_instructions
 from hyperion.vm.memory import expand
 from hyperion.vm.opspec import (
     ENDS_BLOCK,
@@ -71,6 +72,7 @@ _OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
 _CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
+_SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
 
 
 class Const:
@@ -228,6 +230,9 @@ class _Trace:
         self.growth: Optional[_Growth] = None  # the current block's last growth, while it may grow
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
+        # storage key (atom) -> the value an SLOAD of this trace read, while nothing since can have
+        # written storage (SSTORE, calls and creates end their charge block: ENDS_CHARGE)
+        self.slots: dict[str, object] = {}
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -609,6 +614,18 @@ class _Trace:
         operands = [self.pop() for _ in range(ins.pops)]
         self.note_height()
         fn = ins.fn
+        if spec.flags & ENDS_CHARGE:
+            self.slots = {}
+        slot = None
+        if fn in _SLOADS and isinstance(operands[0], (Const, Local)):
+            slot = self.load(operands[0])
+            known = self.slots.get(slot)
+            if known is not None:  # read earlier in this trace: the same value, and the slot is warm
+                if fn is _SLOADS[0]:
+                    self.block.gas += WARM_ACCESS  # EIP-2929: what a warm SLOAD charges
+                self.vs.append(known)
+                self.note_height()
+                return
         if fn is _MLOAD and isinstance(operands[0], Const) and operands[0].value in self.words:
             self.vs.append(self.words[operands[0].value])  # the word this trace stored there
             self.note_height()
@@ -671,6 +688,8 @@ class _Trace:
                 value = Local(name, ins.result_width(widths))
             if key is not None:
                 self.computed[key] = value
+            if slot is not None and isinstance(value, Local):
+                self.slots[slot] = value
             self.vs.append(value)
         else:
             function = self.t.function_name(ins)
