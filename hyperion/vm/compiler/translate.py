@@ -35,8 +35,7 @@ import re
 from typing import Callable, Optional
 
 from hyperion.vm.exceptions import OutOfGas
-from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
-from hyperion.vm.gas import WARM_ACCESS
+from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, WARM_ACCESS, memory_cost
 from hyperion.vm.instructions import memory as memory_instructions, storage as storage_instructions
 from hyperion.vm.memory import expand
 from hyperion.vm.opspec import (
