@@ -8,7 +8,9 @@ recent blocks, so the mix follows the workload):
 - A: the coordinator runs it alone, directly on the true state;
 - B: a worker recovers its senders ahead of time (secp256k1 recovery is most
   of a light transaction's cost and needs no speculation), then the
-  coordinator runs it directly; a sender not back in time is recovered here;
+  coordinator runs it directly; where the coordinator reaches a chunk whose
+  senders are not back yet, it takes the rest of that chunk over (the worker
+  skips it), so its share follows the processes' real speeds;
 - C: a worker runs it speculatively from its own view of the pre-block
   state and sends back per transaction what it read and what it wrote.
 
@@ -23,6 +25,10 @@ The coordinator does not idle behind a slow worker: after a few
 transactions' time it runs the chunk's transactions itself (what comes back
 later is used), and it tells the workers where it is so they skip work it
 has done.
+
+While a block runs, the coordinator's thread and each worker are pinned to a
+CPU of their own (``place``): Linux puts a process woken by a pipe write on
+the writer's CPU, and on a busy machine the two otherwise shared one core.
 
 The multi-version memory is split: the coordinator's true state holds
 every committed version; each worker keeps the latest version it knows per
@@ -82,7 +88,8 @@ WORTH_IT = 0.9  # run in parallel only when the estimate is below this share of 
 # The three ways a transaction can go (``CostModel.plan``), and the stretches of CPU time measured.
 _WAY_A, _WAY_B, _WAY_C = 0, 1, 2
 _DIRECT, _GIVEN, _COMMIT, _SPECULATIVE, _RECOVER = 0, 1, 2, 3, 4
-RETRY_AFTER = 16  # blocks declined as not worth it before one runs in parallel to measure the costs again
+RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again
+# (a parallel block that does not pay costs little: sender recovery never makes the coordinator wait)
 
 
 @dataclass
@@ -526,12 +533,12 @@ class _BlockRun:
     """The coordinator's side of one block.
 
     The block is cut into chunks in order, and each goes one of the three
-    ways of ``CostModel.plan`` (in the shares the costs measured so far give;
-    the first chunk stays with the coordinator, which runs it while the
-    workers take the block in, unless fixed ``ways`` give it no share): the
-    coordinator keeps it (A); a worker
-    recovers its senders ahead and the coordinator runs it (B: a sender not
-    back in time is recovered here, nothing waits for it); a worker runs it
+    ways of ``CostModel.plan`` (in the shares the engine's costs give at the
+    block's start; the first chunk stays with the coordinator, which runs it
+    while the workers take the block in, unless fixed ``ways`` give it no
+    share): the coordinator keeps it (A); a worker recovers its senders ahead
+    and the coordinator runs it (B: the coordinator takes over the rest of a
+    chunk it reaches first, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
     flight each. The coordinator commits in block order: a worker's validated
     outcome, or a direct run.
@@ -552,11 +559,11 @@ class _BlockRun:
         self.workers: list[_Worker] = []
         self.speculative: dict[int, tuple] = {}  # index -> a worker's outcome
         self.ran_by: dict[int, _Worker] = {}
-        self.next_dispatch = 0  # chunks are cut from the front up to here ...
-        self.back = len(transactions)  # ... and from the back down to here (``_dispatch``)
+        self.next_dispatch = 0
         self.position = 0  # the coordinator has committed or run every transaction before this one
         self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
         self.shares = (1.0, 0.0, 0.0)  # the planned shares of the three ways (``run``)
+        self.delivered = 0  # senders workers recovered before the coordinator reached them
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
         self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
@@ -641,6 +648,7 @@ class _BlockRun:
         results = self.outcome.results
         index = 0
         overtaken = 0  # up to here, in-flight speculative chunks are not waited for
+        claimed = 0  # up to here, the coordinator recovers the senders (the workers skip them)
         stretch = _DIRECT  # what the CPU time since ``clock`` is spent on
         clock = time.process_time()
         positions = [w.position for w in self.workers]
@@ -663,14 +671,25 @@ class _BlockRun:
                             continue
                         overtaken = chunk[1]
                 kind = _DIRECT if getattr(transactions[index], "_sender", None) is None else _GIVEN
+                if kind == _DIRECT and index >= claimed and self._recovering(index) is not None:
+                    self._receive(timeout=0)  # (it may be back already)
+                    chunk = self._recovering(index)
+                    if chunk is not None:
+                        # A worker has not recovered this sender yet: the rest of its chunk is the
+                        # coordinator's (the worker skips it and sends what it has), so no sender is
+                        # recovered twice and the coordinator's share follows the real speeds.
+                        claimed = chunk[1]
+                    elif getattr(transactions[index], "_sender", None) is not None:
+                        kind = _GIVEN
                 if stretch != kind:
                     clock, stretch = self._stretch_ends(stretch, clock), kind
                 results.append(self._run_here(index))
             self.runs[stretch] += 1
             index += 1
             self.position = index  # (everything before it is done: workers skip it)
+            skip = index if index >= claimed else claimed
             for shared in positions:
-                shared.value = index
+                shared.value = skip
             if self.parallel and (index < overtaken or not index % 4):
                 self._receive(timeout=0)  # keep the workers fed
         self._stretch_ends(stretch, clock)
@@ -678,11 +697,12 @@ class _BlockRun:
         self.state.begin_transaction()
 
     def ways(self) -> tuple[int, int, int]:
-        """Transactions cut for each way (A, B, C); A is everything the workers were not given."""
-        _, recover, speculative = self.assigned
+        """Transactions that went each way: (A) the coordinator alone, (B) its sender recovered by a
+        worker in time, (C) given to a worker to run speculatively."""
+        speculative = self.assigned[_WAY_C]
         if self.report.mode != "parallel":
             return (0, 0, 0)
-        return (len(self.transactions) - recover - speculative, recover, speculative)
+        return (len(self.transactions) - self.delivered - speculative, self.delivered, speculative)
 
     def _stretch_ends(self, stretch: int, clock: float) -> float:
         """Book the CPU time since ``clock`` to ``stretch``, less the messages handled meanwhile
@@ -692,6 +712,14 @@ class _BlockRun:
         self.times[stretch] += now - clock - (self.messaging - self.messaging_mark)
         self.messaging_mark = self.messaging
         return now
+
+    def _recovering(self, index: int) -> Optional[tuple]:
+        """The sender-recovery chunk a worker holds ``index`` in, if any."""
+        for w in self.workers:
+            for chunk in w.in_flight:
+                if chunk[2] == _WAY_B and chunk[0] <= index < chunk[1]:
+                    return chunk
+        return None
 
     def _in_flight(self, index: int) -> Optional[tuple]:
         """The speculative chunk a worker is running ``index`` in, if any."""
@@ -723,55 +751,50 @@ class _BlockRun:
                          ratio(prior.recover, _RECOVER), commit, relay, prior.overhead)
 
     def _dispatch(self, w: _Worker) -> None:
-        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in the shares of
-        ``CostModel.plan``. Sender recovery (B) is cut from the back of the block, speculative runs
-        (C) from the front, just ahead of the coordinator: workers recover the end of the block while
-        the coordinator runs its start, and they meet where the work balances (the coordinator
-        recovers what no worker reached; neither does work the other has done, and the coordinator
-        never waits). Without B, chunks left to the coordinator alone (A) are cut between C chunks."""
-        while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < self.back:
+        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in block order,
+        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk goes to
+        the workers, B or speculative (C): the coordinator's own share is what it reaches before a
+        worker recovered it, and it takes the rest of that chunk (``run``), so the share follows
+        the processes' real speed. Without B, chunks for the coordinator alone (A) are cut between
+        C chunks."""
+        count = len(self.transactions)
+        while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own
                 self.assigned[_WAY_A] += self.position - self.next_dispatch
                 self.next_dispatch = self.position
                 continue
             start = self.next_dispatch
-            size = max(1, min(self.chunk, -(-(self.back - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
+            size = max(1, min(self.chunk, -(-(count - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
             shares = self.shares
             if not self.speculation:
                 shares = (shares[0] + shares[2], shares[1], 0.0)
             self.speculating = self.speculation and (shares[_WAY_C] > 0 or self.assigned[_WAY_C] > 0)
             if shares[_WAY_B] > 0 and self.unrecovered:
-                speculative = shares[_WAY_C] / (shares[_WAY_B] + shares[_WAY_C])
-                way = _WAY_C if speculative and self.assigned[_WAY_C] <= speculative * (
-                    self.assigned[_WAY_B] + self.assigned[_WAY_C]) else _WAY_B
-            else:
-                total = sum(self.assigned) + size
-                way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
+                rest = shares[_WAY_B] + shares[_WAY_C]
+                shares = (0.0, shares[_WAY_B] / rest, shares[_WAY_C] / rest)
+            total = sum(self.assigned) + size
+            way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
             if way == _WAY_C:
-                self._send_speculative(w, start, min(self.back, start + size))
-            elif way == _WAY_B:
-                stop = self.back
-                self.back = max(start, stop - self.chunk)
-                self.assigned[_WAY_B] += stop - self.back
-                self._send_recover(w, self.back, stop)
+                self._send_speculative(w, start, min(count, start + size))
             else:
-                self.next_dispatch = min(self.back, start + size)
-                self.assigned[_WAY_A] += self.next_dispatch - start
+                self.next_dispatch = min(count, start + size)
+                self.assigned[way] += self.next_dispatch - start
+                if way == _WAY_B:
+                    self._send_recover(w, start, self.next_dispatch)
 
     def _send_recover(self, w: _Worker, start: int, stop: int) -> None:
-        """B: ``w`` recovers the senders of ``start..stop`` not known yet, for the coordinator, last
-        first (the coordinator comes from the front: the worker stops where it meets it)."""
+        """B: ``w`` recovers the senders of ``start..stop`` not known yet, for the coordinator."""
         txs = [(index, tx.encode()) for index, tx in enumerate(self.transactions[start:stop], start)
                if tx.type != DEPOSIT_TX_TYPE and getattr(tx, "_sender", None) is None]
         if txs:
-            txs.reverse()
             self._send(w, ("recover", self.block_id, txs), (start, stop, _WAY_B))
 
     def _send_speculative(self, w: _Worker, start: int, stop: int) -> None:
         """C: ``w`` runs ``start..stop`` speculatively (deposits stay with the coordinator: they mint,
         and buy no gas)."""
+        count = len(self.transactions)
         transactions = self.transactions
-        while start < self.back and transactions[start].type == DEPOSIT_TX_TYPE:
+        while start < count and transactions[start].type == DEPOSIT_TX_TYPE:
             start += 1
         for index in range(start + 1, stop):
             if transactions[index].type == DEPOSIT_TX_TYPE:
@@ -825,10 +848,12 @@ class _BlockRun:
                 self.times[_RECOVER] += cpu
                 self.runs[_RECOVER] += len(found)
                 transactions = self.transactions
+                position = self.position
                 for index, sender in found:
                     tx = transactions[index]
                     if sender is not None and tx._sender is None:
                         object.__setattr__(tx, "_sender", sender)
+                        self.delivered += index >= position
             elif self.speculation:
                 self.times[_SPECULATIVE] += cpu
                 self.runs[_SPECULATIVE] += len(found)
