@@ -435,14 +435,14 @@ def test_a_keccak256_of_a_constant_size_charges_with_its_block():
 def test_copy_and_log_helpers_are_part_of_their_instructions():
     table = table_for(PRAGUE)
     codecopy = table[0x39].instruction.handler_source()
-    assert "copy_to_memory(" not in codecopy and "padded_slice(f.code, offset, size)" in codecopy
+    assert "copy_to_memory(" not in codecopy and "f.code[offset:offset + size].ljust(size, b'\\x00')" in codecopy
     log2 = table[0xA2].instruction.handler_source()
     assert "emit_log(" not in log2 and "topic2.to_bytes(32, 'big')" in log2 and "charge(" not in log2
     # Vyper's selector table: CODECOPY of 2 constant bytes to a constant place, then a LOG of constants
     code = assemble("6002" "6005" "601e" "39", "6007" "6020" "6000" "a1", "00")
     source = source_of(code)
     assert "copy_to_memory(" not in source and "charge" not in source and "emit_log(" not in source
-    assert "f_memory[30:32] = padded_slice(f_code, 5, 2)" in source
+    assert "f_memory[30:32] = f_code[5:5 + 2].ljust(2, b'\\x00')" in source
     assert "bytes(f_memory[0:32])" in source  # the LOG's data: read_memory of constants is a slice
     for gas in range(21_000, 23_500, 7):
         assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4]
