@@ -465,9 +465,10 @@ class _BlockRun:
 
     The block is cut into chunks in order, and each goes one of the three
     ways of ``CostModel.plan`` (in the shares the engine's costs give at the
-    block's start; the first chunk stays with the coordinator, which runs it
-    while the workers take the block in, unless fixed ``ways`` give it no
-    share): the coordinator keeps it (A); a worker recovers its senders ahead
+    block's start; the first chunk, or with B the coordinator's whole share,
+    stays with the coordinator, which runs it while the workers take the block
+    in and get ahead, unless fixed ``ways`` give it no share): the coordinator
+    keeps it (A); a worker recovers its senders ahead
     and the coordinator runs it (B: the coordinator takes over the rest of a
     chunk it reaches first, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
@@ -565,11 +566,18 @@ class _BlockRun:
         transaction (the coordinator's share, or after a fallback), a direct run."""
         count = len(self.transactions)
         ways = self.engine.ways
-        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
-            self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
         # (planned once per block, on the costs of recent blocks: this block's first measurements
         # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
         self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
+        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
+            first = self.chunk
+            if self.shares[_WAY_B] > 0 and self.unrecovered:
+                # With B, the coordinator's planned share comes first: while it runs those alone,
+                # the workers recover ahead, and the lead lasts (it shrinks where the coordinator
+                # is faster with a sender given than a worker at recovering one; what a worker
+                # has not recovered in time, the coordinator takes over).
+                first = max(first, round(self.shares[_WAY_A] * count))
+            self.next_dispatch = self.assigned[_WAY_A] = min(count, first)
         if self.shares[_WAY_C] > 0:  # (workers' views need the coordinator's writes only for C)
             self.sharing = journal.capture_journals(self.state)
         for w in self.workers:
@@ -682,10 +690,10 @@ class _BlockRun:
 
     def _dispatch(self, w: _Worker) -> None:
         """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in block order,
-        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk goes to
-        the workers, B or speculative (C): the coordinator's own share is what it reaches before a
-        worker recovered it, and it takes the rest of that chunk (``run``), so the share follows
-        the processes' real speed. Without B, chunks for the coordinator alone (A) are cut between
+        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk after
+        the coordinator's planned share (``run``) goes to the workers, B or speculative (C); where
+        the coordinator reaches a B chunk before a worker recovered it, it takes the rest of that
+        chunk, so its share follows the processes' real speeds. Without B, chunks for the coordinator alone (A) are cut between
         C chunks."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
