@@ -693,8 +693,8 @@ class _BlockRun:
         in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk after
         the coordinator's planned share (``run``) goes to the workers, B or speculative (C); where
         the coordinator reaches a B chunk before a worker recovered it, it takes the rest of that
-        chunk, so its share follows the processes' real speeds. Without B, chunks for the coordinator alone (A) are cut between
-        C chunks."""
+        chunk, so its share follows the processes' real speeds. Without B, chunks for the
+        coordinator alone (A) are cut between C chunks."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own
