@@ -53,6 +53,7 @@ _ACCOUNT_CREATED = 7  # (op, address)
 _CODE = 8  # (op, account, old_code, old_code_hash, address)
 _ACCOUNT_DESTROYED = 9  # (op, address, account)
 _MARK_CREATED = 10  # (op, address)
+_WARM_ADDRESSES = 11  # (op, frozenset of the addresses that were cold)
 
 
 # Live tries may be shared by states used from different threads; root updates take turns.
@@ -294,6 +295,17 @@ class MemoryState:
         self._journal.append((_WARM_ADDRESS, address))
         return True
 
+    def warm_addresses(self, addresses: frozenset) -> None:
+        """Mark every address of ``addresses`` warm: one set operation and one journal entry
+        (a transaction's precompiles, instead of a call and an entry per address)."""
+        if type(addresses) is not frozenset:
+            addresses = frozenset(addresses)
+        warm = self._warm_addresses
+        cold = addresses.difference(warm) if warm else addresses
+        if cold:
+            warm.update(cold)
+            self._journal.append((_WARM_ADDRESSES, cold))
+
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
 
@@ -363,6 +375,8 @@ class MemoryState:
             elif op == _ACCOUNT_DESTROYED:
                 accounts[entry[1]] = entry[2]
                 self._mark_storage_dirty(entry[1], entry[2])
+            elif op == _WARM_ADDRESSES:
+                self._warm_addresses.difference_update(entry[1])
             else:  # _MARK_CREATED
                 self._created.discard(entry[1])
 
@@ -373,14 +387,22 @@ class MemoryState:
 
     # -- transaction lifecycle -------------------------------------------------------
     def begin_transaction(self) -> None:
-        """Reset transaction-scoped data and the journal."""
+        """Reset transaction-scoped data and the journal (a new list: the parallel executor may
+        keep the last one). ``end_transaction`` resets them too, so each container is replaced
+        only if something is in it."""
         self._journal = []
-        self._original_storage = {}
-        self._transient = {}
-        self._warm_addresses = set()
-        self._warm_slots = set()
-        self._created = set()
-        self._touched = set()
+        if self._original_storage:
+            self._original_storage = {}
+        if self._transient:
+            self._transient = {}
+        if self._warm_addresses:
+            self._warm_addresses = set()
+        if self._warm_slots:
+            self._warm_slots = set()
+        if self._created:
+            self._created = set()
+        if self._touched:
+            self._touched = set()
 
     def end_transaction(self) -> None:
         """Delete touched empty accounts (EIP-161), then clear transaction-scoped data."""
