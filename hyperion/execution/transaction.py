@@ -65,8 +65,9 @@ def _check(state, env: BlockEnv, tx, block_gas_used: int, block_blob_gas_used: i
         intrinsic, floor = validate_transaction_static(tx, fork)
     except InvalidTransactionError as exc:
         raise InvalidTransaction(str(exc)) from None
-    if tx.chain_id is not None and tx.chain_id != env.chain_id:
-        raise InvalidTransaction(f"invalid chain id: have {tx.chain_id}, want {env.chain_id}")
+    chain_id = tx.chain_id
+    if chain_id is not None and chain_id != env.chain_id:
+        raise InvalidTransaction(f"invalid chain id: have {chain_id}, want {env.chain_id}")
     if tx.gas > env.gas_limit - block_gas_used:
         raise InvalidTransaction(
             f"gas limit reached: tx gas {tx.gas} exceeds block gas available {env.gas_limit - block_gas_used}"
@@ -237,13 +238,13 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     success = status == SUCCESS
     if tracer is not None:
         tracer.on_end(output, used_after_refund, success)
-    return TransactionResult(
-        gas_used=used_after_refund,
-        success=success,
-        output=output,
-        logs=ctx.logs if success else [],  # (the context, and so its list, ends here)
-        contract_address=contract_address if (tx.to is None and success) else None,
-        error=None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),
-        blob_gas_used=blob_gas,
-        gas_refunded=refund,
+    return TransactionResult(  # positional: keywords cost more than a plain transfer's whole tail
+        used_after_refund,  # gas_used
+        success,
+        output,
+        ctx.logs if success else [],  # logs (the context, and so its list, ends here)
+        contract_address if (tx.to is None and success) else None,
+        None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),  # error
+        blob_gas,  # blob_gas_used
+        refund,  # gas_refunded
     )

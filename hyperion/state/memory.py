@@ -251,13 +251,20 @@ class MemoryState:
     def set_storage(self, address: bytes, key: int, value: int) -> None:
         """Creates the account if absent; a zero value deletes the slot."""
         account = self._accounts.get(address)
-        old = 0 if account is None else account.storage.get(key, 0)
-        if old == value:
-            return
-        account = self._writable(address)
-        slot = (address, key)
-        if slot not in self._original_storage:
-            self._original_storage[slot] = old
+        if account is None:
+            if not value:
+                return
+            old = 0
+            account = self._writable(address)
+        else:
+            old = account.storage.get(key, 0)
+            if old == value:
+                return
+            if self._owned is None:  # ``_writable``'s path for an account this state owns, written out
+                self._dirty_accounts.add(address)
+            else:
+                account = self._writable(address)
+        self._original_storage.setdefault((address, key), old)
         self._journal.append((_STORAGE, account, key, old, address))
         storage = account.storage
         if value:
