@@ -100,7 +100,7 @@ def message_call(f, rules: CallRules, kind: int, gas_requested: int, address: in
     """CALL, CALLCODE, DELEGATECALL and STATICCALL: price the call, run it, copy its output; 1 on success."""
     to = to_address(address)
     mem_end = _region_end(in_offset, in_size, out_offset, out_size)
-    mem_cost = expansion_cost(f, mem_end)
+    mem_cost = expansion_cost(f, mem_end) if mem_end > len(f.memory) else 0  # (most calls need no growth)
     st = f.state
     if rules.access_lists:
         extra = COLD_ACCOUNT_ACCESS if st.warm_address(to) else WARM_ACCESS
