@@ -163,7 +163,11 @@ class MemoryState:
 
     def set_balance(self, address: bytes, value: int) -> None:
         """Creates the account if absent."""
-        account = self._writable(address)
+        account = self._accounts.get(address)
+        if account is None or self._owned is not None:
+            account = self._writable(address)
+        else:  # ``_writable``'s path for an account this state owns: every transaction writes balances
+            self._dirty_accounts.add(address)
         self._journal.append((_BALANCE, account, account.balance, address))
         account.balance = value
 
@@ -260,7 +264,7 @@ class MemoryState:
             old = account.storage.get(key, 0)
             if old == value:
                 return
-            if self._owned is None:  # ``_writable``'s path for an account this state owns, written out
+            if self._owned is None:  # ``_writable``'s path for an account this state owns (as set_balance)
                 self._dirty_accounts.add(address)
             else:
                 account = self._writable(address)
