@@ -26,7 +26,7 @@ write. A plain ``MemoryState`` owns all of its records (``_owned is None``).
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import (
@@ -306,9 +306,10 @@ class MemoryState:
         self._journal.append((_WARM_ADDRESS, address))
         return True
 
-    def warm_addresses(self, addresses: frozenset) -> None:
+    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
         """Mark every address of ``addresses`` warm: one set operation and one journal entry
-        (a transaction's precompiles, instead of a call and an entry per address)."""
+        (a transaction's precompiles, instead of a call and an entry per address). A frozenset
+        is journaled as it is; anything else is copied into one first."""
         if type(addresses) is not frozenset:
             addresses = frozenset(addresses)
         warm = self._warm_addresses

@@ -37,9 +37,7 @@ def _run(f: Frame, ctx: TxContext, tracer) -> int:
     A code runs in the interpreter until it is hot, then compiled
     (``compiler.tiering``); a traced execution always runs in the interpreter.
     """
-    entry = ctx.analysis_cache.get(f.code)
-    if entry is None:
-        entry = _analysis.new_code_entry(ctx.analysis_cache, ctx.table, f.code)
+    entry = _analysis.code_entry(ctx, f.code)
     try:
         if tracer is None:
             program = TIERS.program_for(entry)
