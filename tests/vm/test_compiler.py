@@ -385,7 +385,8 @@ def test_a_worst_case_contract_cannot_stall_a_transaction_on_compiling():
         result = apply_transaction(state, env, tx)
         assert (result.gas_used, result.success, result.error) == (expected[0], expected[1], expected[3])
         program = next(p for p in TIERS.programs() if p.code == code)
-        spent = sum(trace.cost for pc, trace in program.traces.items() if pc not in before)
+        # traces new in this transaction (a trace cut short is compiled again later: a new object)
+        spent = sum(trace.cost for pc, trace in program.traces.items() if before.get(pc) is not trace)
         per_tx.append(spent)
         if not spent:
             break
@@ -413,3 +414,91 @@ def test_the_compile_budget_comes_from_the_environment(monkeypatch):
             Tiers().configure(tx_budget=0)
     finally:
         Program.tx_budget = saved
+
+
+# -- work inside traces: constant charges, inlined helpers, memory growth, checks --------------------
+
+def source_of(code: bytes, entries=(0,)) -> str:
+    table = table_for(PRAGUE)
+    return show(code, table, LazyCodeAnalysis(code, table), list(entries))
+
+
+def test_a_keccak256_of_a_constant_size_charges_with_its_block():
+    # KECCAK256_WORD is a module constant: with the size known, its word charge is static gas
+    code = assemble("6001" "6000" "52", "6040" "6000" "20" "6000" "55", "00")
+    source = source_of(code)
+    assert "keccak256(f_memory[0:64])" in source and "charge" not in source
+    for gas in range(21_000, 50_000, 37):
+        assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4]
+
+
+def test_copy_and_log_helpers_are_part_of_their_instructions():
+    table = table_for(PRAGUE)
+    codecopy = table[0x39].instruction.handler_source()
+    assert "copy_to_memory(" not in codecopy and "padded_slice(f.code, offset, size)" in codecopy
+    log2 = table[0xA2].instruction.handler_source()
+    assert "emit_log(" not in log2 and "topic2.to_bytes(32, 'big')" in log2 and "charge(" not in log2
+    # Vyper's selector table: CODECOPY of 2 constant bytes to a constant place, then a LOG of constants
+    code = assemble("6002" "6005" "601e" "39", "6007" "6020" "6000" "a1", "00")
+    source = source_of(code)
+    assert "copy_to_memory(" not in source and "charge" not in source and "emit_log(" not in source
+    assert "f_memory[30:32] = padded_slice(f_code, 5, 2)" in source
+    assert "bytes(f_memory[0:32])" in source  # the LOG's data: read_memory of constants is a slice
+    for gas in range(21_000, 23_500, 7):
+        assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4]
+
+
+def test_memory_grows_once_per_block_unless_something_looks_at_its_size():
+    # MSTOREs at 0x40, 0x80, 0xc0 and an MLOAD at 0x100: one growth to 0x120 at the first
+    grow = "602a" "6040" "52" "602b" "6080" "52" "602c" "60c0" "52" "610100" "51" "6000" "55"
+    code = assemble(grow, "00")
+    source = source_of(code)
+    assert source.count("f_memory.extend") == 1 and "if 288 > len(f_memory):" in source
+    # MSIZE between the stores sees memory as it is at that point: two growths
+    observed = assemble("602a" "6040" "52", "59" "6001" "55", "602b" "6080" "52", "00")
+    assert source_of(observed).count("f_memory.extend") == 2
+    for program in (code, observed):
+        for gas in range(21_000, 45_000, 29):  # out of gas before, between and after the growths
+            assert agree(program, gas)[:4] == run_code(program, gas, "stepping")[:4]
+
+
+def test_a_trace_follows_the_passing_side_of_a_check():
+    # require(calldata[0] != 0): JUMPI over PUSH0 PUSH0 REVERT; the stored value after it
+    code = assemble("6000" "35", "6009" "57", "5f" "5f" "fd", "5b" "6001" "6000" "55" "00")
+    source = source_of(code)
+    assert "if not (" in source and "return" in source.split("if not (")[1].split("\n")[1]
+    assert "op_sstore(f, 0, 1)" in source  # the passing side is in the trace
+    assert agree(code, 60_000, data=(1).to_bytes(32, "big"))[1]
+    assert not agree(code, 60_000, data=bytes(32))[1]
+
+
+def test_a_trace_the_compile_budget_cut_short_compiles_again_whole():
+    # CODECOPYs of distinct constant sizes: a partial evaluation each, so a small budget cuts the trace
+    code = assemble(*(f"60{size:02x}" "6000" "6000" "39" for size in range(1, 9)), "6001" "6000" "55", "00")
+    saved = Program.tx_budget
+    Program.tx_budget = 300
+    try:
+        TIERS.clear()
+        TIERS.threshold = 0
+        states = {}
+        for tier in (True, False):
+            states[tier] = MemoryState()
+            states[tier].set_account(SENDER, balance=10**20)
+            states[tier].set_account(CONTRACT, code=code)
+        env = BlockEnv(fork=PRAGUE, base_fee=1)
+        lengths = []
+        for nonce in range(6):
+            tx = FeeMarketTransaction(chain_id=1, nonce=nonce, max_priority_fee_per_gas=0, max_fee_per_gas=1,
+                                      gas=100_000, to=CONTRACT, value=0, data=b"", access_list=()).signed(KEY)
+            results = []
+            for tier in (True, False):  # compiled, then the interpreter on a state of its own
+                TIERS.enabled = tier
+                result = apply_transaction(states[tier], env, tx)
+                results.append((result.gas_used, result.success))
+            assert results[0] == results[1]
+            program = next(p for p in TIERS.programs() if p.code == code)
+            lengths.append(program.traces[0].instructions)
+    finally:
+        Program.tx_budget = saved
+    assert lengths[0] < lengths[-1] == 8 * 4 + 4  # cut at first, then the whole code in one trace
+    assert not program.cut

@@ -8,7 +8,9 @@ recent blocks, so the mix follows the workload):
 - A: the coordinator runs it alone, directly on the true state;
 - B: a worker recovers its senders ahead of time (secp256k1 recovery is most
   of a light transaction's cost and needs no speculation), then the
-  coordinator runs it directly; a sender not back in time is recovered here;
+  coordinator runs it directly; where the coordinator reaches a chunk whose
+  senders are not back yet, it takes the rest of that chunk over (the worker
+  skips it), so its share follows the processes' real speeds;
 - C: a worker runs it speculatively from its own view of the pre-block
   state and sends back per transaction what it read and what it wrote.
 
@@ -23,6 +25,10 @@ The coordinator does not idle behind a slow worker: after a few
 transactions' time it runs the chunk's transactions itself (what comes back
 later is used), and it tells the workers where it is so they skip work it
 has done.
+
+While a block runs, the coordinator's thread and each worker are pinned to a
+CPU of their own (``place``): Linux puts a process woken by a pipe write on
+the writer's CPU, and on a busy machine the two otherwise shared one core.
 
 The multi-version memory is split: the coordinator's true state holds
 every committed version; each worker keeps the latest version it knows per
@@ -53,8 +59,10 @@ from __future__ import annotations
 
 import atexit
 import collections
+import ctypes
 import dataclasses
 import multiprocessing
+import os
 import pickle
 import re
 import select
@@ -80,7 +88,8 @@ WORTH_IT = 0.9  # run in parallel only when the estimate is below this share of 
 # The three ways a transaction can go (``CostModel.plan``), and the stretches of CPU time measured.
 _WAY_A, _WAY_B, _WAY_C = 0, 1, 2
 _DIRECT, _GIVEN, _COMMIT, _SPECULATIVE, _RECOVER = 0, 1, 2, 3, 4
-RETRY_AFTER = 16  # blocks declined as not worth it before one runs in parallel to measure the costs again
+RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again
+# (a parallel block that does not pay costs little: sender recovery never makes the coordinator wait)
 
 
 @dataclass
@@ -185,15 +194,73 @@ class BlockOutcome:
     skipped: dict[int, Optional[str]] = field(default_factory=dict)
 
 
+def cpu_plan(allowed: Sequence[int], here: Optional[int], workers: int) -> tuple[Optional[int], list[int]]:
+    """Where a block's processes run: ``(the coordinator's CPU, each worker's CPU)`` out of the
+    ``allowed`` CPUs, the coordinator staying on ``here`` (the CPU it is on) and the workers taking
+    the others in turn; ``(None, [-1, ...])`` (anywhere) when fewer than two CPUs are allowed."""
+    allowed = sorted(allowed)
+    if len(allowed) < 2:
+        return None, [-1] * workers
+    if here not in allowed:
+        here = allowed[0]
+    others = [cpu for cpu in allowed if cpu != here]
+    return here, [others[number % len(others)] for number in range(workers)]
+
+
+def _libc_getcpu():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = []
+    return function
+
+
+_SCHED_GETCPU = _libc_getcpu()
+
+
+def current_cpu() -> Optional[int]:
+    """The CPU the calling thread runs on (None where the C library cannot say)."""
+    if _SCHED_GETCPU is None:
+        return None
+    cpu = _SCHED_GETCPU()
+    return cpu if cpu >= 0 else None
+
+
+def place(workers: list) -> Optional[set]:
+    """Give the block's processes a core each (``cpu_plan``): the coordinator's thread is pinned,
+    for the block, to the CPU it is on, each worker to another. Without it Linux stacked them: a
+    process woken by a pipe write is placed on the writer's CPU (a "sync" wake-up, which expects
+    the writer to sleep; the coordinator does not), and on a machine whose other cores were busy
+    the two shared one core for whole blocks (a 1.5x block ran at 0.85x). Returns the coordinator
+    thread's previous CPU mask, to restore after the block, or None when nothing was pinned."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        allowed = set()
+    here, cpus = cpu_plan(allowed, current_cpu(), len(workers))
+    for w, cpu in zip(workers, cpus):
+        w.cpu.value = cpu
+    if here is None:
+        return None
+    try:
+        os.sched_setaffinity(0, {here})
+    except OSError:
+        return None
+    return allowed
+
+
 class _Worker:
     def __init__(self, context, number: int) -> None:
         self.number = number
         self.cancelled = context.RawValue("q", -1)  # the id of a block given up: stop its work
         self.speculation_off = context.RawValue("q", -1)  # ... of a block whose speculation stopped
         self.position = context.RawValue("q", 0)  # the transaction the coordinator is at: skip those before
+        self.cpu = context.RawValue("q", -1)  # the CPU to run the next block on (-1: any; see ``place``)
         self.connection, child = context.Pipe()
         self.process = context.Process(target=worker_module.main,
-                                       args=(child, self.cancelled, self.speculation_off, self.position),
+                                       args=(child, self.cancelled, self.speculation_off, self.position, self.cpu),
                                        name=f"hyperion-exec-{number}", daemon=True)
         self.process.start()
         child.close()
@@ -230,6 +297,8 @@ class ParallelEngine:
     for the coordinator alone, the first chunk goes to a worker too).
     ``patience``: seconds the coordinator waits for a speculative chunk before
     running it itself (None: a few transactions' measured time).
+    ``pin_cpus``: pin the coordinator's thread and each worker to a CPU of its own while a block
+    runs (``place``).
     ``CHECK`` are the options of ``blocktest``/``statetest --parallel N``: every
     block with transactions down the parallel path, every transaction run
     speculatively and validated.
@@ -240,7 +309,7 @@ class ParallelEngine:
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
                  start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None,
-                 patience: Optional[float] = None) -> None:
+                 patience: Optional[float] = None, pin_cpus: bool = True) -> None:
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.worker_count = workers
@@ -250,6 +319,7 @@ class ParallelEngine:
         self.start_method = start_method
         self.ways = ways
         self.patience = patience
+        self.pin_cpus = pin_cpus
         self.costs = CostModel()
         self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
         self._realized_blocks = 0
@@ -316,8 +386,10 @@ class ParallelEngine:
                 block.run()
         finally:
             block.drain()
+            if block.pinned is not None:
+                os.sched_setaffinity(0, block.pinned)
             report.coordinator_cpu = time.process_time() - cpu_start
-            report.ways = tuple(block.assigned)
+            report.ways = block.ways()
             block.learn_costs()
             self._realized(report)
             self.last_report = report
@@ -461,12 +533,12 @@ class _BlockRun:
     """The coordinator's side of one block.
 
     The block is cut into chunks in order, and each goes one of the three
-    ways of ``CostModel.plan`` (in the shares the costs measured so far give;
-    the first chunk stays with the coordinator, which runs it while the
-    workers take the block in, unless fixed ``ways`` give it no share): the
-    coordinator keeps it (A); a worker
-    recovers its senders ahead and the coordinator runs it (B: a sender not
-    back in time is recovered here, nothing waits for it); a worker runs it
+    ways of ``CostModel.plan`` (in the shares the engine's costs give at the
+    block's start; the first chunk stays with the coordinator, which runs it
+    while the workers take the block in, unless fixed ``ways`` give it no
+    share): the coordinator keeps it (A); a worker recovers its senders ahead
+    and the coordinator runs it (B: the coordinator takes over the rest of a
+    chunk it reaches first, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
     flight each. The coordinator commits in block order: a worker's validated
     outcome, or a direct run.
@@ -490,6 +562,8 @@ class _BlockRun:
         self.next_dispatch = 0
         self.position = 0  # the coordinator has committed or run every transaction before this one
         self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
+        self.shares = (1.0, 0.0, 0.0)  # the planned shares of the three ways (``run``)
+        self.delivered = 0  # senders workers recovered before the coordinator reached them
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
         self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
@@ -507,6 +581,7 @@ class _BlockRun:
         self.relay_time = self.exchange_time = 0.0  # the coordinator's messages for B, for C
         self.messaging = self.messaging_mark = 0.0  # (their sum, and where the current stretch began)
         self.overhead_time = 0.0  # starting the block
+        self.pinned: Optional[set] = None  # the coordinator thread's CPU mask before ``place``
 
     # -- starting ----------------------------------------------------------------------
     def start(self) -> Optional[str]:
@@ -538,6 +613,8 @@ class _BlockRun:
             return f"workers could not start ({type(exc).__name__}: {exc})"
         finally:
             self.overhead_time -= time.process_time() - clock  # (starting processes is once, not per block)
+        if engine.pin_cpus:
+            self.pinned = place(workers)
         for w in workers:
             w.in_flight, w.commits, w.usable = [], [], True
             w.position.value = 0
@@ -562,12 +639,16 @@ class _BlockRun:
         ways = self.engine.ways
         if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
             self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
+        # (planned once per block, on the costs of recent blocks: this block's first measurements
+        # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
+        self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
         for w in self.workers:
             self._dispatch(w)
         transactions = self.transactions
         results = self.outcome.results
         index = 0
         overtaken = 0  # up to here, in-flight speculative chunks are not waited for
+        claimed = 0  # up to here, the coordinator recovers the senders (the workers skip them)
         stretch = _DIRECT  # what the CPU time since ``clock`` is spent on
         clock = time.process_time()
         positions = [w.position for w in self.workers]
@@ -590,19 +671,38 @@ class _BlockRun:
                             continue
                         overtaken = chunk[1]
                 kind = _DIRECT if getattr(transactions[index], "_sender", None) is None else _GIVEN
+                if kind == _DIRECT and index >= claimed and self._recovering(index) is not None:
+                    self._receive(timeout=0)  # (it may be back already)
+                    chunk = self._recovering(index)
+                    if chunk is not None:
+                        # A worker has not recovered this sender yet: the rest of its chunk is the
+                        # coordinator's (the worker skips it and sends what it has), so no sender is
+                        # recovered twice and the coordinator's share follows the real speeds.
+                        claimed = chunk[1]
+                    elif getattr(transactions[index], "_sender", None) is not None:
+                        kind = _GIVEN
                 if stretch != kind:
                     clock, stretch = self._stretch_ends(stretch, clock), kind
                 results.append(self._run_here(index))
             self.runs[stretch] += 1
             index += 1
             self.position = index  # (everything before it is done: workers skip it)
+            skip = index if index >= claimed else claimed
             for shared in positions:
-                shared.value = index
+                shared.value = skip
             if self.parallel and (index < overtaken or not index % 4):
                 self._receive(timeout=0)  # keep the workers fed
         self._stretch_ends(stretch, clock)
         self.settle_credits()
         self.state.begin_transaction()
+
+    def ways(self) -> tuple[int, int, int]:
+        """Transactions that went each way: (A) the coordinator alone, (B) its sender recovered by a
+        worker in time, (C) given to a worker to run speculatively."""
+        speculative = self.assigned[_WAY_C]
+        if self.report.mode != "parallel":
+            return (0, 0, 0)
+        return (len(self.transactions) - self.delivered - speculative, self.delivered, speculative)
 
     def _stretch_ends(self, stretch: int, clock: float) -> float:
         """Book the CPU time since ``clock`` to ``stretch``, less the messages handled meanwhile
@@ -612,6 +712,14 @@ class _BlockRun:
         self.times[stretch] += now - clock - (self.messaging - self.messaging_mark)
         self.messaging_mark = self.messaging
         return now
+
+    def _recovering(self, index: int) -> Optional[tuple]:
+        """The sender-recovery chunk a worker holds ``index`` in, if any."""
+        for w in self.workers:
+            for chunk in w.in_flight:
+                if chunk[2] == _WAY_B and chunk[0] <= index < chunk[1]:
+                    return chunk
+        return None
 
     def _in_flight(self, index: int) -> Optional[tuple]:
         """The speculative chunk a worker is running ``index`` in, if any."""
@@ -643,8 +751,12 @@ class _BlockRun:
                          ratio(prior.recover, _RECOVER), commit, relay, prior.overhead)
 
     def _dispatch(self, w: _Worker) -> None:
-        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut): each goes the
-        way whose share (``CostModel.plan``) is furthest behind."""
+        """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in block order,
+        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk goes to
+        the workers, B or speculative (C): the coordinator's own share is what it reaches before a
+        worker recovered it, and it takes the rest of that chunk (``run``), so the share follows
+        the processes' real speed. Without B, chunks for the coordinator alone (A) are cut between
+        C chunks."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own
@@ -653,10 +765,13 @@ class _BlockRun:
                 continue
             start = self.next_dispatch
             size = max(1, min(self.chunk, -(-(count - start) // (2 * (len(self.workers) + 1)))))  # (smaller at the end)
-            shares = self.engine.ways or self._costs().plan(len(self.workers), self.unrecovered, self.speculation)[:3]
+            shares = self.shares
             if not self.speculation:
                 shares = (shares[0] + shares[2], shares[1], 0.0)
             self.speculating = self.speculation and (shares[_WAY_C] > 0 or self.assigned[_WAY_C] > 0)
+            if shares[_WAY_B] > 0 and self.unrecovered:
+                rest = shares[_WAY_B] + shares[_WAY_C]
+                shares = (0.0, shares[_WAY_B] / rest, shares[_WAY_C] / rest)
             total = sum(self.assigned) + size
             way = max(range(3), key=lambda option: shares[option] * total - self.assigned[option])
             if way == _WAY_C:
@@ -733,10 +848,12 @@ class _BlockRun:
                 self.times[_RECOVER] += cpu
                 self.runs[_RECOVER] += len(found)
                 transactions = self.transactions
+                position = self.position
                 for index, sender in found:
                     tx = transactions[index]
                     if sender is not None and tx._sender is None:
                         object.__setattr__(tx, "_sender", sender)
+                        self.delivered += index >= position
             elif self.speculation:
                 self.times[_SPECULATIVE] += cpu
                 self.runs[_SPECULATIVE] += len(found)

@@ -19,6 +19,7 @@ the coordinator validates every read against the true state.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -307,16 +308,18 @@ def decode(raw: bytes, sender: Optional[bytes]):
     return tx
 
 
-def serve(connection, cancelled, speculation_off, position) -> None:
+def serve(connection, cancelled, speculation_off, position, placement=None) -> None:
     """The worker's loop: blocks and chunks until ``("stop",)`` or EOF.
 
     ``cancelled.value`` is the id of a block the coordinator gave up running in
     parallel: the worker stops working on it between two transactions;
     ``speculation_off.value``, of a block whose speculative runs it stopped;
     ``position.value``, the transaction the coordinator is at: work on those
-    before it is no longer of use, and is skipped.
+    before it is no longer of use, and is skipped; ``placement.value``, the CPU to
+    run the next block on (-1: any), read as each block arrives.
     """
     block: Optional[_Block] = None
+    anywhere = pinned = None
     while True:
         try:
             message = connection.recv()
@@ -326,6 +329,8 @@ def serve(connection, cancelled, speculation_off, position) -> None:
         if kind == "stop":
             break
         if kind == "block":
+            if placement is not None and placement.value != pinned:
+                anywhere, pinned = _pin(placement.value, anywhere), placement.value
             if block is not None:
                 block.close()
                 block = None
@@ -382,15 +387,26 @@ def serve(connection, cancelled, speculation_off, position) -> None:
             connection.send(("done", block_id, outcomes, time.process_time() - cpu))
 
 
+def _pin(cpu: int, anywhere: Optional[set]) -> Optional[set]:
+    """Run this thread on ``cpu`` (-1: on the CPUs it was first allowed); returns those."""
+    try:
+        if anywhere is None:
+            anywhere = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, anywhere if cpu < 0 else {cpu})
+    except (AttributeError, OSError):
+        pass
+    return anywhere
+
+
 DEEP_STACK_BYTES = 512 * 1024 * 1024  # the EVM nests 1024 frames, each several Python frames deep
 DEEP_RECURSION_LIMIT = 100_000
 
 
-def main(connection, cancelled, speculation_off, position) -> None:
+def main(connection, cancelled, speculation_off, position, placement) -> None:
     """Process entry point (``multiprocessing`` target): ``serve`` on a thread with a deep stack."""
     sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
     threading.stack_size(DEEP_STACK_BYTES)
-    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position),
+    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position, placement),
                               name="hyperion-exec", daemon=True)
     thread.start()
     thread.join()

@@ -64,7 +64,7 @@ class Program:
     tx_budget = TX_BUDGET
 
     __slots__ = ("code", "table", "analysis", "fns", "namespace", "translator", "n", "translated", "budget",
-                 "traces", "compile_seconds", "code_hash", "runs", "__weakref__")
+                 "traces", "compile_seconds", "code_hash", "runs", "cut", "retried", "__weakref__")
 
     def __init__(self, code: bytes, table: tuple, analysis) -> None:
         self.code = code
@@ -81,12 +81,16 @@ class Program:
         self.compile_seconds = 0.0
         self.code_hash = None
         self.runs = 0
+        self.cut: list[int] = []  # slots whose trace a transaction's compile budget cut short
+        self.retried: dict[int, int] = {}  # slot -> instructions of the last trace cut there
 
     def run(self, f) -> None:
         """Execute frame ``f`` to its end; raises Halt, Revert or an ExceptionalHalt like the interpreter."""
         fns = self.fns
         s = f.stack
         pc = self.n  # the continuation at pc 0
+        if self.cut:
+            self.retry_cut(f.ctx)
         while True:
             fn = fns[pc]
             if fn is None:
@@ -122,11 +126,34 @@ class Program:
                 return None
         fn = self.compile_trace(pc, limit)
         if ctx is not None:
-            ctx.compile_budget = limit - self.traces[pc].cost
+            trace = self.traces[pc]
+            ctx.compile_budget = limit - trace.cost
+            if trace.cost >= limit and trace.instructions > self.retried.get(index, 0):
+                self.cut.append(index)  # compiled again later: see retry_cut
+                self.retried[index] = trace.instructions
         fns[index] = fn
         if other is not None:
             fns[other] = fn
         return fn
+
+    def retry_cut(self, ctx) -> None:
+        """Empty the slots of traces the compile budget cut short, so that they compile again,
+        whole, when next entered: a trace that stops where a transaction's budget ran out costs
+        every later run a dispatch and a trace entry there. Done in a transaction that has not
+        compiled yet (its whole budget bounds the new trace as usual); the partial evaluations
+        the last try paid for are free now, so it goes further, and a slot is tried again only
+        while its trace grows (at most ``TRACE_LIMIT`` instructions)."""
+        if ctx.compile_budget is not None:
+            return
+        n = self.n
+        fns = self.fns
+        for index in self.cut:
+            pc = index if index < n else index - n
+            slots = (pc, n + pc) if pc < n and self.analysis.is_jumpdest(pc) else (index,)
+            for slot in slots:  # a JUMPDEST's trace fills its jump slot and its continuation slot
+                fns[slot] = None
+                self.retried[slot] = self.retried[index]
+        self.cut.clear()
 
     def compile_trace(self, pc: int, limit: Optional[int] = None) -> Callable:
         """Translate and load the trace at ``pc``, at most ``limit`` instructions long."""

@@ -34,9 +34,21 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from hyperion.vm.gas import STACK_LIMIT
+from hyperion.vm.exceptions import OutOfGas
+from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
 from hyperion.vm.instructions import memory as memory_instructions
-from hyperion.vm.opspec import ENDS_BLOCK, ENDS_CHARGE, IS_DUP, IS_JUMP, IS_JUMPI, IS_PUSH, IS_SWAP, NEEDS_EXACT_GAS
+from hyperion.vm.memory import expand
+from hyperion.vm.opspec import (
+    ENDS_BLOCK,
+    ENDS_CHARGE,
+    IS_DUP,
+    IS_JUMP,
+    IS_JUMPDEST,
+    IS_JUMPI,
+    IS_PUSH,
+    IS_SWAP,
+    NEEDS_EXACT_GAS,
+)
 from hyperion.vm.template import WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
@@ -45,8 +57,15 @@ INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
 # translation when the process makes it) this much.
 PARTIAL_COST = 128
 PARTIAL_STATEMENTS = 12  # larger templates are not specialized for constant inputs
+# A conditional jump whose fall-through reaches REVERT or INVALID within this many instructions, without
+# a branch, is a check (``require``, Vyper's overflow and call-success checks): the trace follows the jump.
+FAILURE_LOOKAHEAD = 64
+_FAILING_OPCODES = frozenset({0xFD, 0xFE})  # REVERT, INVALID
 _MEMORY_CHECK = re.compile(r"if (\d+|0x[0-9a-f]+) > len\(f_memory\):")
 _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
+_READ_MEMORY = re.compile(r"([\w.]+) = read_memory\(f, (\d+|0x[0-9a-f]+), (\d+|0x[0-9a-f]+)\)")
+# a line whose effect depends on memory's size or the gas left: a pending growth can no longer grow
+_OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 
@@ -102,6 +121,30 @@ class _Block:
         self.lines: list[tuple[int, str]] = []
         self.pc = pc  # where the block starts
         self.write_back = write_back  # the code that writes the virtual stack back to ``s`` at the start
+
+
+class _Growth:
+    """Memory growth to a constant size, inline: the cost of the size reached is computed here,
+    that of the current size at run time. ``end`` may still be raised (``_Trace.need_memory``)."""
+
+    __slots__ = ("indent", "end")
+
+    def __init__(self, indent: int, end: int) -> None:
+        self.indent = indent
+        self.end = end
+
+    def lines(self) -> list[tuple[int, str]]:
+        size = ((self.end + 31) >> 5) << 5
+        i = self.indent
+        return [
+            (i, f"if {size} > len(f_memory):"),
+            (i + 1, "mw = len(f_memory) + 31 >> 5"),
+            (i + 1, f"mg = f.gas - ({memory_cost(size)} - mw * {MEMORY_WORD} - (mw * mw >> 9))"),
+            (i + 1, "if mg < 0:"),
+            (i + 2, "raise OutOfGas()"),
+            (i + 1, "f.gas = mg"),
+            (i + 1, f"f_memory.extend(bytes({size} - len(f_memory)))"),
+        ]
 
 
 class TraceSource:
@@ -178,12 +221,15 @@ class _Trace:
         self.block: Optional[_Block] = None
         self.count = 0  # instructions translated
         self.cost = 0  # what the limit counts (see PARTIAL_COST)
-        self.memory_known = 0  # memory is at least this long from here on (see emit_lines)
+        self.memory_known = 0  # memory is at least this long from here on (see need_memory)
+        self.growth: Optional[_Growth] = None  # the current block's last growth, while it may grow
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
+        if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(text):
+            self.growth = None  # what this line does depends on memory's size or the gas left
         self.lines.append((self.indent, text))
 
     def open_block(self, pc: int) -> None:
@@ -194,9 +240,11 @@ class _Trace:
         self.lines, self.indent = lines, indent
         block = _Block(indent, self.pulled, len(self.vs) - self.pulled, pc, write_back)
         self.lines.append(block)
+        self.growth = None
         self.block = block
 
     def close_block(self) -> None:
+        self.growth = None
         block = self.block
         if block is None:
             return
@@ -428,6 +476,18 @@ class _Trace:
                     self.exit_to(dest)
                     break
                 test = cond.test if isinstance(cond, Cond) else self.load(cond)
+                if isinstance(dest, Const) and self.inline_jumps and self.t.is_jumpdest(dest.value) \
+                        and dest.value != self.entry and dest.value not in visited and self.cost < self.limit \
+                        and self.fails_soon(pc + 1):
+                    # ``require``/``assert``: the fall-through reverts; the trace follows the jump
+                    self.close_block()
+                    self.emit(f"if not ({test}):")
+                    self.indent += 1
+                    self.leave_at(pc + 1)
+                    self.indent -= 1
+                    pc = dest.value
+                    self.open_block(pc)
+                    continue
                 self.close_block()
                 self.emit(f"if {test}:")
                 self.indent += 1
@@ -455,12 +515,38 @@ class _Trace:
         self.close_block()
         return self.finish()
 
+    def fails_soon(self, pc: int) -> bool:
+        """Whether the code from ``pc`` ends in REVERT, INVALID or an undefined opcode within
+        ``FAILURE_LOOKAHEAD`` instructions without a branch (the failing side of a check);
+        ``PUSH dest; JUMP`` to a JUMPDEST is followed (a shared revert routine)."""
+        code, table = self.code, self.table
+        pushed = None
+        for _ in range(FAILURE_LOOKAHEAD):
+            if pc >= len(code):
+                return False  # STOP
+            opcode = code[pc]
+            spec = table[opcode]
+            if spec is None or opcode in _FAILING_OPCODES:
+                return True
+            flags = spec.flags
+            if flags & IS_JUMP and pushed is not None and self.t.is_jumpdest(pushed):
+                pc, pushed = pushed + 1, None
+                continue
+            if flags & (ENDS_BLOCK | IS_JUMP | IS_JUMPI):
+                return False
+            if flags & IS_PUSH:
+                pushed = int.from_bytes(code[pc + 1:pc + 1 + spec.arg], "big")
+                pc += 1 + spec.arg
+            else:
+                pushed = None
+                pc += 1
+        return False
+
     def emit_lines(self, lines: list[str], merge_charges: bool = True) -> None:
-        """Emit a template's lines, dropping memory checks this trace has already made: after
-        ``if C > len(f_memory): expand(f, C)`` memory is at least C bytes for the rest of the
-        trace (it never shrinks), so the same check for C or less is a no-op. A constant
-        ``charge(f, C)`` joins the block's static gas (exact for the reason block charging
-        is, unless the instruction reads the exact gas: ``merge_charges`` False)."""
+        """Emit a template's lines. A constant ``charge(f, C)`` joins the block's static gas (exact
+        for the reason block charging is, unless the instruction reads the exact gas:
+        ``merge_charges`` False). Memory growth to a constant size goes through ``need_memory``,
+        and ``X = read_memory(f, C, S)`` becomes a slice of memory made big enough there."""
         i = 0
         while i < len(lines):
             line = lines[i]
@@ -472,13 +558,43 @@ class _Trace:
                     continue
             match = _MEMORY_CHECK.fullmatch(line)
             if match and i + 1 < len(lines) and lines[i + 1].strip() == f"expand(f, {match.group(1)})":
-                size = int(match.group(1), 0)
-                if size <= self.memory_known:
-                    i += 2
-                    continue
-                self.memory_known = size
+                self.need_memory(int(match.group(1), 0))
+                i += 2
+                continue
+            read = _READ_MEMORY.fullmatch(line)
+            if read:
+                offset, size = int(read.group(2), 0), int(read.group(3), 0)
+                if not size:
+                    self.emit(f"{read.group(1)} = b''")
+                else:
+                    self.need_memory(offset + size)
+                    self.emit(f"{read.group(1)} = bytes({self.frame_attr('memory')}[{offset}:{offset + size}])")
+                i += 1
+                continue
             self.emit(line)
             i += 1
+
+    def need_memory(self, end: int) -> None:
+        """Make memory at least ``end`` bytes long here (charging the growth). After a growth,
+        memory is that long for the rest of the trace (it never shrinks), so a growth to no more
+        is dropped; a larger one raises the block's last growth if nothing since has looked at
+        memory's size or the gas (``_OBSERVES_MEMORY_OR_GAS``): the cost of growing in steps is the
+        cost of growing once to the largest size, and a growth that cannot be paid is out of gas
+        either way (the reason block charging is exact)."""
+        if end <= self.memory_known:
+            return
+        self.memory_known = end
+        if self.growth is not None:
+            self.growth.end = end
+            return
+        if end > MAX_MEMORY_END:
+            self.emit(f"expand(f, {end})")  # out of gas
+            self.globals["expand"] = expand
+            return
+        self.frame_attr("memory")
+        self.globals["OutOfGas"] = OutOfGas
+        self.growth = _Growth(self.indent, end)
+        self.lines.append(self.growth)
 
     def probe(self, spec, pc: int) -> None:
         name = f"probe_{spec.name.lower()}"
@@ -597,8 +713,8 @@ class _Trace:
         if self.uses_n:
             out.append(pad * body_indent + "n = len(s)")
         for item in self.lines:
-            if isinstance(item, _Block):
-                for indent, text in item.lines:
+            if isinstance(item, (_Block, _Growth)):
+                for indent, text in (item.lines if isinstance(item, _Block) else item.lines()):
                     out.append(pad * (indent - shift) + text)
             else:
                 indent, text = item

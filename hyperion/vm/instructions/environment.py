@@ -13,6 +13,7 @@ from hyperion.vm.exceptions import ReturnDataOutOfBounds
 from hyperion.vm.gas import COPY_WORD, KECCAK256_WORD
 from hyperion.vm.instructions.gas import charge, charge_access
 from hyperion.vm.memory import expand, padded_slice
+from hyperion.vm.template import inline_helper
 
 ADDRESS_MASK = (1 << 160) - 1
 EMPTY_KECCAK = 0xC5D2460186F7233C927E7DB2DCC703C0E500B653CA82273B7BFAD8045D85A470
@@ -24,6 +25,7 @@ def to_address(value: int) -> bytes:
     return (value & ADDRESS_MASK).to_bytes(20, "big")
 
 
+@inline_helper
 def copy_to_memory(f, source: bytes, dest: int, offset: int, size: int) -> None:
     """CALLDATACOPY & co.: ``size`` bytes of ``source`` from ``offset`` (zero-padded) to memory at ``dest``."""
     if size:

@@ -264,7 +264,7 @@ def test_blocks_the_costs_say_do_not_pay_run_sequentially_and_are_retried_now_an
             executor.execute(pre_state(world), env_for("Prague"), txs, ExecutionOptions())
             reasons.append(executor.last_report.reason)
         assert all("not worth it" in reason for reason in reasons[:-1])
-        assert executor.last_report.mode == "parallel"  # the 16th runs in parallel, to measure again
+        assert executor.last_report.mode == "parallel"  # the last runs in parallel, to measure again
     finally:
         executor.close()
 

@@ -1,0 +1,197 @@
+"""Where the block's work goes: a CPU per process, sender recovery from the back of the block."""
+
+from __future__ import annotations
+
+import os
+import time
+import types
+
+import pytest
+
+from hyperion.bench.workloads import mpef as W
+from hyperion.chain.executor import SEQUENTIAL, ExecutionOptions, ParallelExecutor
+from hyperion.execution.parallel import engine as engine_module
+from hyperion.primitives.transactions import decode_transaction
+from hyperion.state.memory import MemoryState
+from hyperion.vm.environment import BlockEnv
+from hyperion.vm.forks import get_fork
+
+
+def env() -> BlockEnv:
+    return BlockEnv(fork=get_fork("Prague"), chain_id=W.CHAIN_ID, coinbase=W.COINBASE, number=1,
+                    timestamp=1_700_000_000, gas_limit=30_000_000, base_fee=W.BASE_FEE)
+
+
+def test_the_coordinator_stays_on_its_cpu_and_each_worker_gets_another():
+    assert engine_module.cpu_plan([0, 1], 1, 1) == (1, [0])
+    assert engine_module.cpu_plan([0, 1, 2, 3], 2, 3) == (2, [0, 1, 3])
+    assert engine_module.cpu_plan([4, 6], 0, 1) == (4, [6])  # (not on an allowed CPU: the first one)
+    assert engine_module.cpu_plan([0, 1, 2], 0, 4) == (0, [1, 2, 1, 2])  # more workers than CPUs left
+    assert engine_module.cpu_plan([3], 3, 2) == (None, [-1, -1])  # one CPU: nothing to place
+
+
+def _thread_cpus(pid: int, tid: int) -> set[int]:
+    with open(f"/proc/{pid}/task/{tid}/status") as status:
+        listed = next(line for line in status if line.startswith("Cpus_allowed_list:")).split()[1]
+    cpus = set()
+    for part in listed.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_parallel_block_pins_coordinator_and_worker_to_different_cpus_and_restores_the_coordinator():
+    """Linux places a process woken by a pipe write on the writer's CPU; unpinned, the coordinator
+    and its worker shared one core for whole blocks on a busy machine."""
+    world = W.make_world(40, tokens=1, pairs=1)
+    txs = W.eth_transfers_block(world, 40)
+    state = MemoryState()
+    world.load_into(state)
+    before = os.sched_getaffinity(0)
+    during = []
+    original = engine_module._BlockRun.run
+
+    def run_and_look(self):
+        during.append(os.sched_getaffinity(0))
+        return original(self)
+
+    executor = ParallelExecutor(2, min_transactions=1)
+    engine_module._BlockRun.run = run_and_look
+    try:
+        executor.execute(state, env(), txs, ExecutionOptions())
+        assert executor.last_report.mode == "parallel", executor.last_report.reason
+        (pid,) = executor.engine.worker_pids()
+        (tid,) = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]  # the serving thread
+        worker_cpus = _thread_cpus(pid, tid)
+    finally:
+        engine_module._BlockRun.run = original
+        executor.close()
+    assert len(during[0]) == 1 and len(worker_cpus) == 1 and during[0] != worker_cpus
+    assert os.sched_getaffinity(0) == before
+
+
+class _Connection:
+    """A worker's end that takes messages and never answers."""
+
+    def __init__(self) -> None:
+        self.sent = []
+        self._read, self._write = os.pipe()
+
+    def send(self, message) -> None:
+        self.sent.append(message)
+
+    def fileno(self) -> int:
+        return self._read
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+class _Position:
+    """A worker's shared ``position``, keeping every value the coordinator writes."""
+
+    def __init__(self) -> None:
+        self.values = []
+
+    @property
+    def value(self) -> int:
+        return self.values[-1] if self.values else 0
+
+    @value.setter
+    def value(self, value: int) -> None:
+        self.values.append(value)
+
+
+def _block_run(txs, shares, state=None) -> tuple:
+    engine = engine_module.ParallelEngine(2, min_transactions=1, chunk_size=8, ways=shares)
+    block = engine_module._BlockRun(engine, state or MemoryState(), env(), txs, None, engine_module.BlockOutcome())
+    worker = types.SimpleNamespace(number=0, connection=_Connection(), in_flight=[], commits=[], usable=True,
+                                   alive=lambda: True, position=_Position())
+    block.workers, block.parallel, block.block_id, block.shares = [worker], True, 1, shares
+    block.report.mode = "parallel"
+    return block, worker
+
+
+def _fresh_transfers(count: int):
+    world = W.make_world(count, tokens=1, pairs=1)
+    txs = [decode_transaction(tx.encode()) for tx in W.eth_transfers_block(world, count)]  # (no sender known)
+    state = MemoryState()
+    world.load_into(state)
+    return txs, state
+
+
+def test_with_sender_recovery_in_the_plan_every_chunk_goes_to_a_worker_in_block_order():
+    txs, _ = _fresh_transfers(80)
+    block, worker = _block_run(txs, (0.3, 0.7, 0.0))  # (the coordinator's share is taken on the way)
+    try:
+        block._dispatch(worker)
+    finally:
+        worker.connection.close()
+    assert [message[0] for message in worker.connection.sent] == ["recover"] * block.DEPTH
+    assert [[index for index, _ in message[2]] for message in worker.connection.sent] == \
+        [list(range(0, 8)), list(range(8, 16)), list(range(16, 24))]
+
+
+def test_the_coordinator_takes_over_the_rest_of_a_chunk_it_reaches_before_the_worker():
+    """The worker never answers here: on reaching each chunk the coordinator tells the worker to skip
+    it up to its end (so no sender is recovered twice) and runs it alone, exactly as in sequence."""
+    txs, state = _fresh_transfers(80)
+    expected_state = state.copy()
+    expected = SEQUENTIAL.execute(expected_state, env(), [decode_transaction(tx.encode()) for tx in txs],
+                                  ExecutionOptions())
+    block, worker = _block_run(txs, (0.0, 1.0, 0.0), state)
+    try:
+        block.run()
+    finally:
+        worker.connection.close()
+    # (written after each transaction: the worker is told to skip up to the end of the chunk reached)
+    assert worker.position.values[:24] == [8] * 8 + [16] * 8 + [24] * 8
+    assert worker.position.values[-1] == 80
+    assert block.ways() == (80, 0, 0)  # (no sender came from the worker)
+    assert state.state_root() == expected_state.state_root()
+    assert [r.gas_used for r in block.outcome.results] == [r.gas_used for r in expected.receipts]
+
+
+def test_speculative_chunks_and_sender_recovery_are_cut_in_the_planned_shares():
+    txs, _ = _fresh_transfers(40)
+    block, worker = _block_run(txs, (0.0, 0.5, 0.5))
+    try:
+        block._dispatch(worker)
+    finally:
+        worker.connection.close()
+    assert [(message[0], message[2] if message[0] == "run" else message[2][0][0])
+            for message in worker.connection.sent] == [("recover", 0), ("run", 8), ("recover", 16)]
+
+
+def test_a_block_whose_senders_the_worker_recovers_is_exact(monkeypatch):
+    """The coordinator waits for the worker's senders here (it never does in earnest), so every
+    sender comes from the worker."""
+    world = W.make_world(64, tokens=1, pairs=1)
+    txs = W.token_transfers_block(world, 64)
+    base = MemoryState()
+    world.load_into(base)
+    options = ExecutionOptions(base_fee_recipient=W.FEE_VAULT)
+    sequential_state = base.copy()
+    sequential = SEQUENTIAL.execute(sequential_state, env(), txs, options)
+    recovering = engine_module._BlockRun._recovering
+
+    def wait_for_the_worker(self, index):
+        deadline = time.monotonic() + 60
+        while recovering(self, index) is not None and time.monotonic() < deadline:
+            self._receive(timeout=0.05)
+        return recovering(self, index)
+
+    monkeypatch.setattr(engine_module._BlockRun, "_recovering", wait_for_the_worker)
+    executor = ParallelExecutor(2, min_transactions=1, chunk_size=8, ways=(0.0, 1.0, 0.0))
+    try:
+        state = base.copy()
+        parallel = executor.execute(state, env(), [decode_transaction(tx.encode()) for tx in txs], options)
+        report = executor.last_report
+    finally:
+        executor.close()
+    assert state.state_root() == sequential_state.state_root()
+    assert [r.consensus_receipt().encode() for r in parallel.receipts] == \
+        [r.consensus_receipt().encode() for r in sequential.receipts]
+    assert report.mode == "parallel" and report.reason == "" and report.ways == (0, 64, 0)
