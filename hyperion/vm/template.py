@@ -315,6 +315,15 @@ class _Specialize(ast.NodeTransformer):
                     return ast.Constant(-node.operand.value)
         return node
 
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in ("max", "min") and not node.keywords \
+                and len(node.args) > 1 and node.func.id not in self.names \
+                and all(isinstance(a, ast.Constant) and _is_int(a.value) for a in node.args):
+            fold = max if node.func.id == "max" else min
+            return ast.copy_location(ast.Constant(fold(a.value for a in node.args)), node)
+        return node
+
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
         if isinstance(node.test, ast.Constant):

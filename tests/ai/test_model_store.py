@@ -50,7 +50,10 @@ class Chain:
 @pytest.fixture
 def chain():
     keys = {name: dev_key(f"store/{name}") for name in ("alice", "mallory")}
-    with InProcessNode(funded={address_of_key(k): 10**24 for k in keys.values()}) as node:
+    # The SDK reads a failed transaction's reason by replaying it with eth_call, under the node's EVM deadline
+    # (5 s of wall clock by default); a replay that runs out of it loses the reason these tests match, and
+    # a starved test process can take that long. The deadline is not what these tests are about.
+    with InProcessNode(funded={address_of_key(k): 10**24 for k in keys.values()}, rpc_evm_timeout=120.0) as node:
         yield Chain(node, keys)
 
 

@@ -52,7 +52,8 @@ class NodeProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> "NodeProcess":
+    def start(self, timeout: float = 180.0) -> "NodeProcess":
+        """Start the node; returns once it printed its port (``timeout``: minutes on a loaded machine)."""
         stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(self.args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr,
@@ -80,7 +81,7 @@ class NodeProcess:
             raise RpcFailure(answer["error"])
         return answer["result"]
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         if self.process is None:
             return 0
         if self.process.poll() is None:

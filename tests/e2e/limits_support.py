@@ -59,6 +59,7 @@ class LatencyProbe(threading.Thread):
         self.client = Client(port, timeout=30)
         self.method, self.params, self.interval = method, params, interval
         self.latencies: list[float] = []
+        self.sent: list[float] = []   # when each answered request was sent
         self.times: list[float] = []  # when each answer came
         self.failures: list[Any] = []
         self._stop_event = threading.Event()
@@ -80,8 +81,10 @@ class LatencyProbe(threading.Thread):
             except (OSError, http.client.HTTPException) as exc:
                 self.failures.append(repr(exc))
                 return
-            self.latencies.append(time.monotonic() - started)
-            self.times.append(time.monotonic())
+            answered = time.monotonic()
+            self.latencies.append(answered - started)
+            self.sent.append(started)
+            self.times.append(answered)
             self._stop_event.wait(self.interval)
 
     def stop(self) -> "LatencyProbe":
@@ -91,9 +94,11 @@ class LatencyProbe(threading.Thread):
         gc.unfreeze()
         return self
 
-    @property
-    def worst(self) -> float:
-        return max(self.latencies) if self.latencies else float("inf")
+    def within(self, window: tuple[float, float]) -> list[float]:
+        """Latencies of the requests sent and answered inside ``window`` (monotonic start, end)."""
+        start, end = window
+        return [latency for sent, latency, answered in zip(self.sent, self.latencies, self.times)
+                if sent >= start and answered <= end]
 
 
 def in_threads(count: int, work, *args) -> list:
@@ -124,6 +129,19 @@ def timed(work, *args) -> tuple[float, Any]:
     started = time.monotonic()
     result = work(*args)
     return time.monotonic() - started, result
+
+
+def stamped(work, *args) -> tuple[float, float, Any]:
+    """``work(*args)`` with when it started and when it returned (monotonic seconds)."""
+    started = time.monotonic()
+    result = work(*args)
+    return started, time.monotonic(), result
+
+
+def in_flight(stamps: list) -> tuple[float, float]:
+    """The window in which every one of the ``stamped`` results was in flight: last start, first answer."""
+    assert not any(isinstance(stamp, BaseException) for stamp in stamps), stamps
+    return max(stamp[0] for stamp in stamps), min(stamp[1] for stamp in stamps)
 
 
 def sigterm_exit_seconds(node: NodeProcess, limit: float = 5.0) -> tuple[float, Optional[int]]:

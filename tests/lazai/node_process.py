@@ -86,7 +86,10 @@ class LazaiNode:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a node could listen on 127.0.0.1:``port`` now (it binds with SO_REUSEADDR, as aiohttp does, so
+    the TIME_WAIT connections a node that just stopped left behind do not count)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -11,6 +11,8 @@ as real ``hyperion node`` processes.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
 from eth_account import Account
 
@@ -61,6 +63,16 @@ def _signer_of(net, signed: dict) -> bytes:
                           bytes.fromhex(signed["signature"][2:]))
 
 
+def _newest_signed(url: str, depth: int = 64) -> Optional[dict]:
+    """The newest of the node's ``depth`` latest blocks that carries a signature, or None."""
+    head = sync_status(url)["unsafe_l2"]["number"]
+    for number in range(head, max(head - depth, 0), -1):
+        block = _signed(url, number)
+        if block is not None and block["signature"] is not None:
+            return block
+    return None
+
+
 def _unsafe_counts(url: str) -> tuple[int, int]:
     status = sync_status(url)["hyperion"]
     return status.get("unsafe_imported", 0), status.get("unsafe_refused", 0)
@@ -92,10 +104,9 @@ def test_the_staked_sequencers_signed_blocks_are_followed_and_their_signatures_k
 
 def test_blocks_signed_by_an_unstaked_key_are_refused_by_a_follower(net):
     wait_until(lambda: _unsafe_counts(net.misled.url)[1] >= 3, 180, "the misled follower to refuse 3 blocks")
-    # the rogue's newest block it signed (blocks it derived from L1, or rebuilt at a height it had signed, are not)
-    rogue_head = sync_status(net.rogue.url)["unsafe_l2"]["number"]
-    signed = next(block for block in (_signed(net.rogue.url, n) for n in range(rogue_head, 0, -1))
-                  if block["signature"] is not None)
+    # the rogue's newest block it signed (blocks it derived from L1, or rebuilt at a height it had signed, are
+    # not: right after derivation replaced its blocks, none may be; the next new height it builds is signed)
+    signed = wait_until(lambda: _newest_signed(net.rogue.url), 120, "a block the rogue signed")
     assert _signer_of(net, signed) == net.address(ROGUE)
     # the rogue wrote its own batcher address into its block's L1-attributes deposit (derivation writes the sender)
     info = parse_l1_info(decode_block(bytes.fromhex(signed["block"][2:])).transactions[0])

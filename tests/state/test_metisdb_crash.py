@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 POOL = [(index * 7919 + 1).to_bytes(20, "big") for index in range(300)]
 SLOTS = range(8)
+KILL_PATIENCE = 120  # seconds a writer gets to reach its kill point (a few commits: milliseconds when quiet)
 
 
 def apply_block(state, number: int) -> None:
@@ -54,10 +56,38 @@ def run_writer(path: str, retention: str) -> None:
         db.commit(pending, number, [("blocks", number.to_bytes(8, "big"), b"block %d" % number)])
         print(f"done {number}", flush=True)
         number += 1
-        # A pause between blocks keeps the archive's history (which every reopen
-        # checks whole) growing by about a hundred blocks per life, however fast
-        # commits are; kills still land inside commits often.
+        # A pause between blocks: a kill may land there too, not only inside commits.
         time.sleep(0.001)
+
+
+def _kill_during_a_commit(writer: subprocess.Popen, blocks: int, delay: float) -> bytes:
+    """Let the writer commit ``blocks`` blocks, then SIGKILL it ``delay`` seconds after it starts the next.
+
+    Counted in the writer's own reports, not in time, so that every life makes
+    progress however slowly a loaded machine runs it (a kill at a random time
+    could land before the first commit of every life). A short ``delay`` lands
+    the kill inside the commit or just after it. Returns what was read.
+    """
+    read: list[bytes] = []
+    target = None  # the block at whose commit the kill comes
+    watchdog = threading.Timer(KILL_PATIENCE, writer.kill)  # a writer that stopped committing: fail, don't hang
+    watchdog.start()
+    try:
+        for line in iter(writer.stdout.readline, b""):
+            read.append(line)
+            if line.startswith(b"commit "):
+                number = int(line.split()[1])
+                target = number + blocks if target is None else target
+                if number == target:
+                    time.sleep(delay)
+                    break
+    finally:
+        watchdog.cancel()
+    assert read[:1] == [b"ready\n"], b"".join(read) + writer.stderr.read()[-2000:]
+    assert target is not None and read[-1] == b"commit %d\n" % target, (
+        f"the writer did not reach block {target} of this life in {KILL_PATIENCE} s: {read[-3:]}")
+    writer.send_signal(signal.SIGKILL)
+    return b"".join(read)
 
 
 def _crash_loop(tmp_path: Path, kills: int, retention: str, seed: int) -> int:
@@ -87,15 +117,10 @@ def _crash_loop(tmp_path: Path, kills: int, retention: str, seed: int) -> int:
             [sys.executable, __file__, str(path), retention],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env,
         )
-        # Kill at a random moment after the writer has opened the store, however
-        # long the interpreter took to start on a loaded machine.
-        first = writer.stdout.readline()
-        assert first == b"ready\n", first + writer.stderr.read()[-2000:]
-        time.sleep(rng.uniform(0.0, 0.6))
-        writer.send_signal(signal.SIGKILL)
+        read = _kill_during_a_commit(writer, rng.randrange(30), rng.uniform(0.0, 0.01))
         out, err = writer.communicate(timeout=30)
         assert writer.returncode == -signal.SIGKILL, err.decode()[-2000:]
-        lines = out.decode().split("\n")
+        lines = (read + out).decode().split("\n")
         reported = [int(line.split()[1]) for line in lines if line.startswith("done ")]
         if reported:
             last_reported = max(last_reported, reported[-1])

@@ -435,14 +435,14 @@ def test_a_keccak256_of_a_constant_size_charges_with_its_block():
 def test_copy_and_log_helpers_are_part_of_their_instructions():
     table = table_for(PRAGUE)
     codecopy = table[0x39].instruction.handler_source()
-    assert "copy_to_memory(" not in codecopy and "padded_slice(f.code, offset, size)" in codecopy
+    assert "copy_to_memory(" not in codecopy and "f.code[offset:offset + size].ljust(size, b'\\x00')" in codecopy
     log2 = table[0xA2].instruction.handler_source()
     assert "emit_log(" not in log2 and "topic2.to_bytes(32, 'big')" in log2 and "charge(" not in log2
     # Vyper's selector table: CODECOPY of 2 constant bytes to a constant place, then a LOG of constants
     code = assemble("6002" "6005" "601e" "39", "6007" "6020" "6000" "a1", "00")
     source = source_of(code)
     assert "copy_to_memory(" not in source and "charge" not in source and "emit_log(" not in source
-    assert "f_memory[30:32] = padded_slice(f_code, 5, 2)" in source
+    assert "f_memory[30:32] = f_code[5:5 + 2].ljust(2, b'\\x00')" in source
     assert "bytes(f_memory[0:32])" in source  # the LOG's data: read_memory of constants is a slice
     for gas in range(21_000, 23_500, 7):
         assert agree(code, gas)[:4] == run_code(code, gas, "stepping")[:4]
@@ -454,10 +454,16 @@ def test_memory_grows_once_per_block_unless_something_looks_at_its_size():
     code = assemble(grow, "00")
     source = source_of(code)
     assert source.count("f_memory.extend") == 1 and "if 288 > len(f_memory):" in source
+    # an SLOAD's charge between them reads the gas only to fail out of gas: still one growth
+    charged = assemble("602a" "6040" "52", "6001" "54" "6080" "52", "00")
+    assert source_of(charged).count("f_memory.extend") == 1
     # MSIZE between the stores sees memory as it is at that point: two growths
     observed = assemble("602a" "6040" "52", "59" "6001" "55", "602b" "6080" "52", "00")
     assert source_of(observed).count("f_memory.extend") == 2
-    for program in (code, observed):
+    # MCOPY of constants: its end (max(dest, source) + size) is folded, no growth left to check
+    mcopy = assemble("602a" "6080" "52", "6020" "6060" "6000" "5e", "00")
+    assert "max(" not in source_of(mcopy) and source_of(mcopy).count("f_memory.extend") == 1
+    for program in (code, charged, observed, mcopy):
         for gas in range(21_000, 45_000, 29):  # out of gas before, between and after the growths
             assert agree(program, gas)[:4] == run_code(program, gas, "stepping")[:4]
 
@@ -502,3 +508,18 @@ def test_a_trace_the_compile_budget_cut_short_compiles_again_whole():
         Program.tx_budget = saved
     assert lengths[0] < lengths[-1] == 8 * 4 + 4  # cut at first, then the whole code in one trace
     assert not program.cut
+
+
+def test_a_slot_read_twice_in_a_trace_is_read_once_until_storage_may_change():
+    # SLOAD(1) twice, summed: the second is warm (100 gas) with the same value
+    code = assemble("6001" "54" "6001" "54" "01" "6002" "55", "00")
+    source = source_of(code)
+    assert source.count("get_storage") == 1 and "v_3 = v_2" not in source
+    # an SSTORE between the reads may change the slot: read again
+    written = assemble("6001" "54" "6007" "6001" "55" "6001" "54" "01" "6002" "55", "00")
+    assert source_of(written).count("get_storage") == 2
+    for program in (code, written):
+        for gas in range(21_000, 70_000, 211):  # out of gas on either read's charge, the stores' and after
+            assert agree(program, gas, storage={1: 5})[:4] == run_code(program, gas, "stepping", storage={1: 5})[:4]
+    for fork in (ISTANBUL, BERLIN):  # SLOAD's price before EIP-2929 is static, after it warm/cold
+        assert agree(code, 100_000, fork, storage={1: 5})[1]

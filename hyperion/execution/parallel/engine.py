@@ -387,7 +387,10 @@ class ParallelEngine:
         finally:
             block.drain()
             if block.pinned is not None:
-                os.sched_setaffinity(0, block.pinned)
+                try:
+                    os.sched_setaffinity(0, block.pinned)
+                except OSError:  # (a CPU gone meanwhile: the thread keeps the one it is on)
+                    pass
             report.coordinator_cpu = time.process_time() - cpu_start
             report.ways = block.ways()
             block.learn_costs()
@@ -564,6 +567,7 @@ class _BlockRun:
         self.assigned = [0, 0, 0]  # transactions cut into chunks of each way (A, B, C)
         self.shares = (1.0, 0.0, 0.0)  # the planned shares of the three ways (``run``)
         self.delivered = 0  # senders workers recovered before the coordinator reached them
+        self._by_fd: Optional[dict] = None  # the workers by their connection's file descriptor
         self.speculated = 0  # speculative outcomes consumed (validated or not)
         self.applied = 0  # speculative outcomes committed
         self.credits: dict[bytes, int] = {}  # committed lazy credits not applied to the state yet
@@ -628,7 +632,6 @@ class _BlockRun:
             return "no worker could be reached"
         self.report.workers = len(self.workers) + 1
         self.parallel = True
-        self.sharing = journal.capture_journals(self.state)
         return None
 
     # -- the loop ----------------------------------------------------------------------
@@ -642,6 +645,8 @@ class _BlockRun:
         # (planned once per block, on the costs of recent blocks: this block's first measurements
         # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
         self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
+        if self.shares[_WAY_C] > 0:  # (workers' views need the coordinator's writes only for C)
+            self.sharing = journal.capture_journals(self.state)
         for w in self.workers:
             self._dispatch(w)
         transactions = self.transactions
@@ -690,7 +695,7 @@ class _BlockRun:
             skip = index if index >= claimed else claimed
             for shared in positions:
                 shared.value = skip
-            if self.parallel and (index < overtaken or not index % 4):
+            if self.parallel and (index < overtaken or not index % 8):
                 self._receive(timeout=0)  # keep the workers fed
         self._stretch_ends(stretch, clock)
         self.settle_credits()
@@ -820,15 +825,19 @@ class _BlockRun:
 
     def _receive(self, timeout: float) -> int:
         """Take in the workers' answers that arrive within ``timeout`` seconds; how many came."""
-        connections = {w.connection: w for w in self.workers if w.in_flight}
-        if not connections:
+        for w in self.workers:
+            if w.in_flight:
+                break
+        else:
             return 0
-        # (a plain select: ``multiprocessing.connection.wait`` builds a selector per call, too dear
-        # every few transactions)
-        by_fd = {connection.fileno(): connection for connection in connections}
-        ready = [by_fd[fd] for fd in select.select(list(by_fd), [], [], timeout)[0]]
-        for connection in ready:
-            w = connections[connection]
+        if self._by_fd is None:
+            self._by_fd = {w.connection.fileno(): w for w in self.workers}
+        # (a plain select on a kept list: ``multiprocessing.connection.wait`` builds a selector per
+        # call, too dear every few transactions; a worker with nothing in flight sends nothing)
+        ready = select.select(list(self._by_fd), [], [], timeout)[0]
+        for fd in ready:
+            w = self._by_fd[fd]
+            connection = w.connection
             clock = time.process_time()
             try:
                 message = connection.recv()
@@ -840,6 +849,8 @@ class _BlockRun:
                 continue
             if message[0] == "failed":
                 self._lose(w, f"worker {w.number} failed: {message[2].strip().splitlines()[-1]}")
+                continue
+            if not w.in_flight:  # (nothing asked of it in this block)
                 continue
             w.in_flight.pop(0)
             kind, _, found, cpu = message
@@ -875,6 +886,7 @@ class _BlockRun:
         w.usable = False
         w.in_flight = []
         self.workers = [other for other in self.workers if other is not w]
+        self._by_fd = None
         self._give_up(reason)
 
     def _give_up(self, reason: str) -> None:

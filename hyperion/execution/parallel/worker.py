@@ -20,6 +20,8 @@ the coordinator validates every read against the true state.
 from __future__ import annotations
 
 import os
+import pickle
+import queue
 import sys
 import threading
 import time
@@ -308,7 +310,37 @@ def decode(raw: bytes, sender: Optional[bytes]):
     return tx
 
 
-def serve(connection, cancelled, speculation_off, position, placement=None) -> None:
+class Inbox:
+    """Takes the coordinator's messages in as they arrive, on a thread of its own, whatever the
+    worker is doing. Without it a worker busy on a chunk left the next one in the pipe; a chunk or
+    an outcome bigger than the socket buffer (large calldata, logs, write sets) then had the
+    coordinator blocked sending the next chunk while the worker was blocked sending its outcome:
+    both waited forever."""
+
+    def __init__(self, connection) -> None:
+        self._messages: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._take_in, args=(connection,), name="hyperion-exec-inbox",
+                                        daemon=True)
+        self._thread.start()
+
+    def _take_in(self, connection) -> None:
+        while True:
+            try:
+                data = connection.recv_bytes()
+            except (EOFError, OSError):
+                self._messages.put(None)
+                return
+            self._messages.put(data)
+
+    def recv(self):
+        """The next message (raises EOFError once the coordinator's end is closed)."""
+        data = self._messages.get()
+        if data is None:
+            raise EOFError
+        return pickle.loads(data)
+
+
+def serve(connection, cancelled, speculation_off, position, placement=None, inbox=None) -> None:
     """The worker's loop: blocks and chunks until ``("stop",)`` or EOF.
 
     ``cancelled.value`` is the id of a block the coordinator gave up running in
@@ -316,13 +348,15 @@ def serve(connection, cancelled, speculation_off, position, placement=None) -> N
     ``speculation_off.value``, of a block whose speculative runs it stopped;
     ``position.value``, the transaction the coordinator is at: work on those
     before it is no longer of use, and is skipped; ``placement.value``, the CPU to
-    run the next block on (-1: any), read as each block arrives.
+    run the next block on (-1: any), read as each block arrives. Messages are
+    read from ``inbox`` (an ``Inbox``), or straight from ``connection``.
     """
     block: Optional[_Block] = None
     anywhere = pinned = None
+    source = inbox or connection
     while True:
         try:
-            message = connection.recv()
+            message = source.recv()
         except (EOFError, OSError):
             break
         kind = message[0]
@@ -405,8 +439,9 @@ DEEP_RECURSION_LIMIT = 100_000
 def main(connection, cancelled, speculation_off, position, placement) -> None:
     """Process entry point (``multiprocessing`` target): ``serve`` on a thread with a deep stack."""
     sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
+    inbox = Inbox(connection)  # (on a default stack: it only reads)
     threading.stack_size(DEEP_STACK_BYTES)
-    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position, placement),
+    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position, placement, inbox),
                               name="hyperion-exec", daemon=True)
     thread.start()
     thread.join()

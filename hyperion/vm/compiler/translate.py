@@ -35,8 +35,8 @@ import re
 from typing import Callable, Optional
 
 from hyperion.vm.exceptions import OutOfGas
-from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, memory_cost
-from hyperion.vm.instructions import memory as memory_instructions
+from hyperion.vm.gas import MAX_MEMORY_END, MEMORY_WORD, STACK_LIMIT, WARM_ACCESS, memory_cost
+from hyperion.vm.instructions import memory as memory_instructions, storage as storage_instructions
 from hyperion.vm.memory import expand
 from hyperion.vm.opspec import (
     ENDS_BLOCK,
@@ -49,7 +49,7 @@ from hyperion.vm.opspec import (
     IS_SWAP,
     NEEDS_EXACT_GAS,
 )
-from hyperion.vm.template import WORD_BITS
+from hyperion.vm.template import CHARGED, WORD_BITS
 
 INLINE_STATEMENTS = 6  # templates with more statements are called, not inlined
 # What a trace's size limit counts: an instruction is 1, a program's first use of a partial evaluation
@@ -66,8 +66,12 @@ _CONSTANT_CHARGE = re.compile(r"charge\(f, (\d+|0x[0-9a-f]+)\)")
 _READ_MEMORY = re.compile(r"([\w.]+) = read_memory\(f, (\d+|0x[0-9a-f]+), (\d+|0x[0-9a-f]+)\)")
 # a line whose effect depends on memory's size or the gas left: a pending growth can no longer grow
 _OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
+# ... except an inlined dynamic charge (template.CHARGED): it reads the gas only to fail out of gas, and
+# charging a growth before it instead of after changes nothing else (only its cost expression counts)
+_CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
+_SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
 
 
 class Const:
@@ -225,10 +229,13 @@ class _Trace:
         self.growth: Optional[_Growth] = None  # the current block's last growth, while it may grow
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
+        # storage key (atom) -> the value an SLOAD of this trace read, while nothing since can have
+        # written storage (SSTORE, calls and creates end their charge block: ENDS_CHARGE)
+        self.slots: dict[str, object] = {}
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
-        if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(text):
+        if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(_CHARGE_LINE.sub("", text)):
             self.growth = None  # what this line does depends on memory's size or the gas left
         self.lines.append((self.indent, text))
 
@@ -606,6 +613,18 @@ class _Trace:
         operands = [self.pop() for _ in range(ins.pops)]
         self.note_height()
         fn = ins.fn
+        if spec.flags & ENDS_CHARGE:
+            self.slots = {}
+        slot = None
+        if fn in _SLOADS and isinstance(operands[0], (Const, Local)):
+            slot = self.load(operands[0])
+            known = self.slots.get(slot)
+            if known is not None:  # read earlier in this trace: the same value, and the slot is warm
+                if fn is _SLOADS[0]:
+                    self.block.gas += WARM_ACCESS  # EIP-2929: what a warm SLOAD charges
+                self.vs.append(known)
+                self.note_height()
+                return
         if fn is _MLOAD and isinstance(operands[0], Const) and operands[0].value in self.words:
             self.vs.append(self.words[operands[0].value])  # the word this trace stored there
             self.note_height()
@@ -668,6 +687,8 @@ class _Trace:
                 value = Local(name, ins.result_width(widths))
             if key is not None:
                 self.computed[key] = value
+            if slot is not None and isinstance(value, Local):
+                self.slots[slot] = value
             self.vs.append(value)
         else:
             function = self.t.function_name(ins)

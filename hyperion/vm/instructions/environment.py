@@ -12,7 +12,7 @@ from hyperion.primitives.keccak import keccak256
 from hyperion.vm.exceptions import ReturnDataOutOfBounds
 from hyperion.vm.gas import COPY_WORD, KECCAK256_WORD
 from hyperion.vm.instructions.gas import charge, charge_access
-from hyperion.vm.memory import expand, padded_slice
+from hyperion.vm.memory import expand
 from hyperion.vm.template import inline_helper
 
 ADDRESS_MASK = (1 << 160) - 1
@@ -33,7 +33,7 @@ def copy_to_memory(f, source: bytes, dest: int, offset: int, size: int) -> None:
         end = dest + size
         if end > len(f.memory):
             expand(f, end)
-        f.memory[dest:end] = padded_slice(source, offset, size)
+        f.memory[dest:end] = source[offset:offset + size].ljust(size, b"\0")  # zero-padded past the end
 
 
 def keccak(f, offset, size):

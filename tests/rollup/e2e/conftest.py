@@ -29,6 +29,7 @@ def devnet(request, tmp_path_factory):
         pytest.skip("anvil is not installed (npm package @foundry-rs/anvil; scripts/setup-e2e.sh)")
     options = dict(BASE_OPTIONS, **getattr(request.module, "DEVNET", {}))
     net = Devnet(DevnetOptions(workdir=tmp_path_factory.mktemp("devnet"), **options))
+    net.node_start_timeout = 180.0  # a wait for an event; a starved machine took 45 s to start a node
     net.start()
     try:
         yield net

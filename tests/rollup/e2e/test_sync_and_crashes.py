@@ -124,7 +124,10 @@ def test_a_follower_from_nothing_reaches_the_head_and_survives_kill_9(devnet, se
 
 def test_a_sequencer_killed_with_kill_9_loses_no_batch_and_posts_none_twice(devnet, l1, sequencer, follower):
     sent = _transfer(sequencer, devnet.key(7), 5)
-    time.sleep(1.5)
+    # in blocks now, which the batcher may not have posted yet: what the kill must not lose (a transaction
+    # still in the pool may be lost; a loaded machine can take more than one block time to build its block)
+    for tx_hash in sent:
+        sequencer.eth.wait_for_transaction_receipt(tx_hash, timeout=90)
     devnet.sequencer.kill()
     devnet.sequencer.start()
     sent += _transfer(sequencer, devnet.key(6), 3)
