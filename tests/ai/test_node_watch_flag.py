@@ -139,7 +139,7 @@ def test_the_nodes_own_watcher_slashes_a_wrong_result(tmp_path):
             node.kill()
             status = node.wait()
     assert status == 0, log_path.read_text()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # ends when they are gone: long only on a starved machine
     while any(_alive(pid) for pid in watchers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in watchers), "the node left its watcher running"

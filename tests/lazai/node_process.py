@@ -79,7 +79,7 @@ class LazaiNode:
             return 0
         self.process.terminate()
         try:
-            return self.process.wait(timeout=20)
+            return self.process.wait(timeout=60)  # a clean exit took over 20 s on a starved machine
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()

@@ -193,28 +193,35 @@ def test_response_is_compact_json(dispatcher):
 
 def test_slow_call_times_out_without_blocking_others():
     import asyncio
+    import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     dispatcher = make_dispatcher(call_timeout=0.2)
     dispatcher.executor = ThreadPoolExecutor(2)
+    work_ended = threading.Event()
 
     def slow_call(*args, **kwargs):
-        time.sleep(0.6)
+        time.sleep(1.0)  # no check point: the deadline can only answer for it
+        work_ended.set()
         raise AssertionError("never reported")
 
     dispatcher.context.chain.call = slow_call
 
+    async def answered_while_it_runs(body: bytes) -> tuple[dict, bool]:
+        answer = await dispatcher.handle_body(body)
+        return orjson.loads(answer), not work_ended.is_set()
+
     async def scenario():
-        slow = dispatcher.handle_body(orjson.dumps(request("eth_call", {"to": "0x" + "11" * 20})))
-        quick = dispatcher.handle_body(orjson.dumps(request("eth_blockNumber", request_id=2)))
+        slow = answered_while_it_runs(orjson.dumps(request("eth_call", {"to": "0x" + "11" * 20})))
+        quick = answered_while_it_runs(orjson.dumps(request("eth_blockNumber", request_id=2)))
         return await asyncio.gather(slow, quick)
 
-    started = time.monotonic()
-    slow_answer, quick_answer = [orjson.loads(raw) for raw in asyncio.run(scenario())]
+    (slow_answer, slow_early), (quick_answer, quick_early) = asyncio.run(scenario())
     assert slow_answer["error"] == {"code": -32000, "message": "execution aborted (timeout = 0.2s)"}
     assert quick_answer["result"] == "0x0"
-    assert time.monotonic() - started < 0.55
+    # both answered before the stuck work ended: neither waited for it (events, not a time a loaded machine misses)
+    assert slow_early and quick_early
     dispatcher.executor.shutdown(wait=True)
 
 
@@ -248,7 +255,8 @@ def test_a_batch_runs_under_one_budget_and_each_execution_under_its_own():
     batch.insert(1, {"jsonrpc": "2.0", "method": "eth_chainId", "params": []})  # a notification: no answer
     started = time.monotonic()
     answers = call(dispatcher, batch)
-    assert time.monotonic() - started < 0.9
+    # answered near its 0.5 s budget (the answers below show the budget: without it all five run their 0.2 s)
+    assert time.monotonic() - started < 5.0
     assert [a["id"] for a in answers] == [0, 1, 2, 3, 4]
     assert answers[0]["error"] == {"code": -32000, "message": "execution aborted (timeout = 0.2s)"}
     assert answers[1]["error"]["message"] == "execution aborted (timeout = 0.2s)"
@@ -258,15 +266,21 @@ def test_a_batch_runs_under_one_budget_and_each_execution_under_its_own():
 
 
 def test_a_batch_stuck_outside_check_points_is_answered_at_its_deadline():
+    import threading
     import time
 
     dispatcher = _pooled(request_timeout=0.3)
-    dispatcher.context.chain.call = lambda *args, **kwargs: time.sleep(0.8)  # no check point at all
+    work_ended = threading.Event()
+
+    def stuck_call(*args, **kwargs):
+        time.sleep(1.5)  # no check point at all
+        work_ended.set()
+
+    dispatcher.context.chain.call = stuck_call
     batch = [request("eth_chainId", request_id=0), request("eth_call", {"to": "0x" + "11" * 20}, request_id=1),
              request("eth_chainId", request_id=2)]
-    started = time.monotonic()
     answers = call(dispatcher, batch)
-    assert time.monotonic() - started < 0.7
+    assert not work_ended.is_set(), "the batch's answer waited for the stuck call"
     assert answers[0]["result"] == "0x539"
     assert [a["error"]["code"] for a in answers[1:]] == [-32002, -32002]
     dispatcher.executor.shutdown(wait=True)

@@ -26,10 +26,6 @@ transactions' time it runs the chunk's transactions itself (what comes back
 later is used), and it tells the workers where it is so they skip work it
 has done.
 
-While a block runs, the coordinator's thread and each worker are pinned to a
-CPU of their own (``place``): Linux puts a process woken by a pipe write on
-the writer's CPU, and on a busy machine the two otherwise shared one core.
-
 The multi-version memory is split: the coordinator's true state holds
 every committed version; each worker keeps the latest version it knows per
 account and slot (its own speculative writes, the other workers' commits,
@@ -43,9 +39,10 @@ as deltas, not as read-then-write (``recording``), and added on commit.
 
 Fallbacks (``BlockReport.reason`` says which ran and why): a block under
 ``min_transactions``, one the measured costs say would not gain (``WORTH_IT``;
-every ``RETRY_AFTER``-th such block runs in parallel to measure again),
-pre-Byzantium receipts (a state root per transaction), a state the workers
-cannot read, or an environment that cannot be sent, run sequentially; a
+after ``RETRY_AFTER`` such blocks one runs in parallel to measure again, and
+later and later while those do not pay either), pre-Byzantium receipts (a
+state root per transaction), a state the workers cannot read, or an
+environment that cannot be sent, run sequentially; a
 block whose re-execution rate passes ``conflict_limit`` stops speculating
 (B goes on: conflicts cannot spoil a sender); a block whose worker died or
 failed switches to sequential for the rest. A transaction a speculative run
@@ -59,10 +56,8 @@ from __future__ import annotations
 
 import atexit
 import collections
-import ctypes
 import dataclasses
 import multiprocessing
-import os
 import pickle
 import re
 import select
@@ -88,8 +83,8 @@ WORTH_IT = 0.9  # run in parallel only when the estimate is below this share of 
 # The three ways a transaction can go (``CostModel.plan``), and the stretches of CPU time measured.
 _WAY_A, _WAY_B, _WAY_C = 0, 1, 2
 _DIRECT, _GIVEN, _COMMIT, _SPECULATIVE, _RECOVER = 0, 1, 2, 3, 4
-RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again
-# (a parallel block that does not pay costs little: sender recovery never makes the coordinator wait)
+RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again,
+RETRY_AFTER_MOST = 32  # doubled (up to this) each time such a retry does not pay either
 
 
 @dataclass
@@ -168,6 +163,7 @@ class BlockReport:
     coordinator_runs: int = 0  # transactions the coordinator ran itself (re-executions included)
     messages: int = 0  # coordinator <-> worker messages
     workers: int = 0
+    seconds: float = 0.0  # wall-clock seconds the block took
     coordinator_cpu: float = 0.0  # CPU seconds the coordinator's process spent on the block
     worker_cpu: float = 0.0  # CPU seconds the worker processes spent on the block's chunks, together
     ways: tuple = (0, 0, 0)  # transactions cut for each way of ``CostModel.plan`` (alone, B, C)
@@ -194,73 +190,15 @@ class BlockOutcome:
     skipped: dict[int, Optional[str]] = field(default_factory=dict)
 
 
-def cpu_plan(allowed: Sequence[int], here: Optional[int], workers: int) -> tuple[Optional[int], list[int]]:
-    """Where a block's processes run: ``(the coordinator's CPU, each worker's CPU)`` out of the
-    ``allowed`` CPUs, the coordinator staying on ``here`` (the CPU it is on) and the workers taking
-    the others in turn; ``(None, [-1, ...])`` (anywhere) when fewer than two CPUs are allowed."""
-    allowed = sorted(allowed)
-    if len(allowed) < 2:
-        return None, [-1] * workers
-    if here not in allowed:
-        here = allowed[0]
-    others = [cpu for cpu in allowed if cpu != here]
-    return here, [others[number % len(others)] for number in range(workers)]
-
-
-def _libc_getcpu():
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sched_getcpu
-    except (OSError, AttributeError):
-        return None
-    function.restype = ctypes.c_int
-    function.argtypes = []
-    return function
-
-
-_SCHED_GETCPU = _libc_getcpu()
-
-
-def current_cpu() -> Optional[int]:
-    """The CPU the calling thread runs on (None where the C library cannot say)."""
-    if _SCHED_GETCPU is None:
-        return None
-    cpu = _SCHED_GETCPU()
-    return cpu if cpu >= 0 else None
-
-
-def place(workers: list) -> Optional[set]:
-    """Give the block's processes a core each (``cpu_plan``): the coordinator's thread is pinned,
-    for the block, to the CPU it is on, each worker to another. Without it Linux stacked them: a
-    process woken by a pipe write is placed on the writer's CPU (a "sync" wake-up, which expects
-    the writer to sleep; the coordinator does not), and on a machine whose other cores were busy
-    the two shared one core for whole blocks (a 1.5x block ran at 0.85x). Returns the coordinator
-    thread's previous CPU mask, to restore after the block, or None when nothing was pinned."""
-    try:
-        allowed = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        allowed = set()
-    here, cpus = cpu_plan(allowed, current_cpu(), len(workers))
-    for w, cpu in zip(workers, cpus):
-        w.cpu.value = cpu
-    if here is None:
-        return None
-    try:
-        os.sched_setaffinity(0, {here})
-    except OSError:
-        return None
-    return allowed
-
-
 class _Worker:
     def __init__(self, context, number: int) -> None:
         self.number = number
         self.cancelled = context.RawValue("q", -1)  # the id of a block given up: stop its work
         self.speculation_off = context.RawValue("q", -1)  # ... of a block whose speculation stopped
         self.position = context.RawValue("q", 0)  # the transaction the coordinator is at: skip those before
-        self.cpu = context.RawValue("q", -1)  # the CPU to run the next block on (-1: any; see ``place``)
         self.connection, child = context.Pipe()
         self.process = context.Process(target=worker_module.main,
-                                       args=(child, self.cancelled, self.speculation_off, self.position, self.cpu),
+                                       args=(child, self.cancelled, self.speculation_off, self.position),
                                        name=f"hyperion-exec-{number}", daemon=True)
         self.process.start()
         child.close()
@@ -297,8 +235,6 @@ class ParallelEngine:
     for the coordinator alone, the first chunk goes to a worker too).
     ``patience``: seconds the coordinator waits for a speculative chunk before
     running it itself (None: a few transactions' measured time).
-    ``pin_cpus``: pin the coordinator's thread and each worker to a CPU of its own while a block
-    runs (``place``).
     ``CHECK`` are the options of ``blocktest``/``statetest --parallel N``: every
     block with transactions down the parallel path, every transaction run
     speculatively and validated.
@@ -309,7 +245,7 @@ class ParallelEngine:
     def __init__(self, workers: int, *, min_transactions: int = DEFAULT_MIN_TRANSACTIONS,
                  conflict_limit: float = DEFAULT_CONFLICT_LIMIT, chunk_size: Optional[int] = None,
                  start_method: str = "forkserver", ways: Optional[tuple[float, float, float]] = None,
-                 patience: Optional[float] = None, pin_cpus: bool = True) -> None:
+                 patience: Optional[float] = None) -> None:
         if type(workers) is not int or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.worker_count = workers
@@ -319,12 +255,13 @@ class ParallelEngine:
         self.start_method = start_method
         self.ways = ways
         self.patience = patience
-        self.pin_cpus = pin_cpus
         self.costs = CostModel()
         self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
         self._realized_blocks = 0
         self._expected: Optional[float] = None  # the sequential estimate of the block being run
-        self._declined = 0
+        self._declined = 0  # blocks declined since the last one run in parallel
+        self._retry_after = RETRY_AFTER
+        self._retrying = False  # the block being run was let through to measure again
         self._workers: list[_Worker] = []
         self._block_id = 0
         self.last_report: Optional[BlockReport] = None
@@ -369,7 +306,7 @@ class ParallelEngine:
         (a block being imported), or, with ``skip_invalid``, leaves it out and goes
         on (a block being built from candidates).
         """
-        cpu_start = time.process_time()
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
         outcome = BlockOutcome(gas_used=gas_used, blob_gas_used=blob_gas_used)
         report = outcome.report
         report.transactions = len(transactions)
@@ -386,12 +323,8 @@ class ParallelEngine:
                 block.run()
         finally:
             block.drain()
-            if block.pinned is not None:
-                try:
-                    os.sched_setaffinity(0, block.pinned)
-                except OSError:  # (a CPU gone meanwhile: the thread keeps the one it is on)
-                    pass
             report.coordinator_cpu = time.process_time() - cpu_start
+            report.seconds = time.perf_counter() - wall_start
             report.ways = block.ways()
             block.learn_costs()
             self._realized(report)
@@ -419,22 +352,30 @@ class ParallelEngine:
                 why = f"recent parallel blocks took {self.realized:.2f} of their sequential estimate"
             if why is not None:
                 self._declined += 1
-                if self._declined % RETRY_AFTER:  # (every RETRY_AFTER-th such block runs in parallel
-                    return f"not worth it: {why}"  # to measure again)
+                if self._declined < self._retry_after:  # (then one runs in parallel to measure again)
+                    return f"not worth it: {why}"
+                self._declined, self._retrying = 0, True
             self._expected = sequential
         return None
 
     def _realized(self, report: BlockReport) -> None:
-        """After a block that ran in parallel by the policy: the busiest process's CPU time over the
-        sequential estimate, averaged over recent blocks (``realized``). It catches what the cost
-        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure)."""
+        """After a block that ran in parallel by the policy: its wall-clock time (or the busiest
+        process's CPU time, if more) over the sequential estimate, averaged over recent blocks
+        (``realized``). It catches what the cost model misses: above ``WORTH_IT``, blocks run
+        sequentially (and now and then re-measure). Wall time, because the coordinator waiting
+        for a worker costs no CPU: speculation on light blocks whose senders were known took twice
+        the sequential time at 0.8-0.95 of the estimate in CPU time."""
         expected = self._expected
         if not expected or report.mode != "parallel" or report.reason:
             return
-        busiest = max(report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
+        busiest = max(report.seconds, report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
         ratio = busiest / expected
         self.realized = ratio if self.realized is None else (self.realized + ratio) / 2
         self._realized_blocks += 1
+        if self._retrying:  # (a retry that did not pay either: wait twice as long for the next)
+            self._retrying = False
+            self._retry_after = RETRY_AFTER if self.realized <= WORTH_IT else min(2 * self._retry_after,
+                                                                                   RETRY_AFTER_MOST)
 
 
 _ENGINES: "weakref.WeakSet[ParallelEngine]" = weakref.WeakSet()
@@ -537,9 +478,10 @@ class _BlockRun:
 
     The block is cut into chunks in order, and each goes one of the three
     ways of ``CostModel.plan`` (in the shares the engine's costs give at the
-    block's start; the first chunk stays with the coordinator, which runs it
-    while the workers take the block in, unless fixed ``ways`` give it no
-    share): the coordinator keeps it (A); a worker recovers its senders ahead
+    block's start; the first chunk, or with B the coordinator's whole share,
+    stays with the coordinator, which runs it while the workers take the block
+    in and get ahead, unless fixed ``ways`` give it no share): the coordinator
+    keeps it (A); a worker recovers its senders ahead
     and the coordinator runs it (B: the coordinator takes over the rest of a
     chunk it reaches first, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
@@ -585,7 +527,6 @@ class _BlockRun:
         self.relay_time = self.exchange_time = 0.0  # the coordinator's messages for B, for C
         self.messaging = self.messaging_mark = 0.0  # (their sum, and where the current stretch began)
         self.overhead_time = 0.0  # starting the block
-        self.pinned: Optional[set] = None  # the coordinator thread's CPU mask before ``place``
 
     # -- starting ----------------------------------------------------------------------
     def start(self) -> Optional[str]:
@@ -617,8 +558,6 @@ class _BlockRun:
             return f"workers could not start ({type(exc).__name__}: {exc})"
         finally:
             self.overhead_time -= time.process_time() - clock  # (starting processes is once, not per block)
-        if engine.pin_cpus:
-            self.pinned = place(workers)
         for w in workers:
             w.in_flight, w.commits, w.usable = [], [], True
             w.position.value = 0
@@ -640,11 +579,18 @@ class _BlockRun:
         transaction (the coordinator's share, or after a fallback), a direct run."""
         count = len(self.transactions)
         ways = self.engine.ways
-        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
-            self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
         # (planned once per block, on the costs of recent blocks: this block's first measurements
         # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
         self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
+        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
+            first = self.chunk
+            if self.shares[_WAY_B] > 0 and self.unrecovered:
+                # With B, the coordinator's planned share comes first: while it runs those alone,
+                # the workers recover ahead, and the lead lasts (it shrinks where the coordinator
+                # is faster with a sender given than a worker at recovering one; what a worker
+                # has not recovered in time, the coordinator takes over).
+                first = max(first, round(self.shares[_WAY_A] * count))
+            self.next_dispatch = self.assigned[_WAY_A] = min(count, first)
         if self.shares[_WAY_C] > 0:  # (workers' views need the coordinator's writes only for C)
             self.sharing = journal.capture_journals(self.state)
         for w in self.workers:
@@ -757,11 +703,11 @@ class _BlockRun:
 
     def _dispatch(self, w: _Worker) -> None:
         """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in block order,
-        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk goes to
-        the workers, B or speculative (C): the coordinator's own share is what it reaches before a
-        worker recovered it, and it takes the rest of that chunk (``run``), so the share follows
-        the processes' real speed. Without B, chunks for the coordinator alone (A) are cut between
-        C chunks."""
+        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk after
+        the coordinator's planned share (``run``) goes to the workers, B or speculative (C); where
+        the coordinator reaches a B chunk before a worker recovered it, it takes the rest of that
+        chunk, so its share follows the processes' real speeds. Without B, chunks for the
+        coordinator alone (A) are cut between C chunks."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own

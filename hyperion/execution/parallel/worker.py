@@ -19,7 +19,6 @@ the coordinator validates every read against the true state.
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
 import sys
@@ -319,9 +318,7 @@ class Inbox:
 
     def __init__(self, connection) -> None:
         self._messages: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._take_in, args=(connection,), name="hyperion-exec-inbox",
-                                        daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._take_in, args=(connection,), name="hyperion-exec-inbox", daemon=True).start()
 
     def _take_in(self, connection) -> None:
         while True:
@@ -340,31 +337,26 @@ class Inbox:
         return pickle.loads(data)
 
 
-def serve(connection, cancelled, speculation_off, position, placement=None, inbox=None) -> None:
+def serve(connection, inbox: Inbox, cancelled, speculation_off, position) -> None:
     """The worker's loop: blocks and chunks until ``("stop",)`` or EOF.
 
     ``cancelled.value`` is the id of a block the coordinator gave up running in
     parallel: the worker stops working on it between two transactions;
     ``speculation_off.value``, of a block whose speculative runs it stopped;
     ``position.value``, the transaction the coordinator is at: work on those
-    before it is no longer of use, and is skipped; ``placement.value``, the CPU to
-    run the next block on (-1: any), read as each block arrives. Messages are
-    read from ``inbox`` (an ``Inbox``), or straight from ``connection``.
+    before it is no longer of use, and is skipped. Messages come in through
+    ``inbox``; answers go out on ``connection``.
     """
     block: Optional[_Block] = None
-    anywhere = pinned = None
-    source = inbox or connection
     while True:
         try:
-            message = source.recv()
+            message = inbox.recv()
         except (EOFError, OSError):
             break
         kind = message[0]
         if kind == "stop":
             break
         if kind == "block":
-            if placement is not None and placement.value != pinned:
-                anywhere, pinned = _pin(placement.value, anywhere), placement.value
             if block is not None:
                 block.close()
                 block = None
@@ -421,27 +413,16 @@ def serve(connection, cancelled, speculation_off, position, placement=None, inbo
             connection.send(("done", block_id, outcomes, time.process_time() - cpu))
 
 
-def _pin(cpu: int, anywhere: Optional[set]) -> Optional[set]:
-    """Run this thread on ``cpu`` (-1: on the CPUs it was first allowed); returns those."""
-    try:
-        if anywhere is None:
-            anywhere = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, anywhere if cpu < 0 else {cpu})
-    except (AttributeError, OSError):
-        pass
-    return anywhere
-
-
 DEEP_STACK_BYTES = 512 * 1024 * 1024  # the EVM nests 1024 frames, each several Python frames deep
 DEEP_RECURSION_LIMIT = 100_000
 
 
-def main(connection, cancelled, speculation_off, position, placement) -> None:
+def main(connection, cancelled, speculation_off, position) -> None:
     """Process entry point (``multiprocessing`` target): ``serve`` on a thread with a deep stack."""
     sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
     inbox = Inbox(connection)  # (on a default stack: it only reads)
     threading.stack_size(DEEP_STACK_BYTES)
-    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position, placement, inbox),
+    thread = threading.Thread(target=serve, args=(connection, inbox, cancelled, speculation_off, position),
                               name="hyperion-exec", daemon=True)
     thread.start()
     thread.join()

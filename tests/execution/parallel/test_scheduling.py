@@ -1,4 +1,5 @@
-"""Where the block's work goes: a CPU per process, sender recovery from the back of the block."""
+"""How the coordinator shares a block out: chunks in block order, the chunks it reaches first, and
+messages that never deadlock."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import signal
 import threading
 import time
 import types
-
-import pytest
 
 from hyperion.bench.workloads import mpef as W
 from hyperion.chain.executor import SEQUENTIAL, ExecutionOptions, ParallelExecutor
@@ -23,54 +22,6 @@ from hyperion.vm.forks import get_fork
 def env() -> BlockEnv:
     return BlockEnv(fork=get_fork("Prague"), chain_id=W.CHAIN_ID, coinbase=W.COINBASE, number=1,
                     timestamp=1_700_000_000, gas_limit=30_000_000, base_fee=W.BASE_FEE)
-
-
-def test_the_coordinator_stays_on_its_cpu_and_each_worker_gets_another():
-    assert engine_module.cpu_plan([0, 1], 1, 1) == (1, [0])
-    assert engine_module.cpu_plan([0, 1, 2, 3], 2, 3) == (2, [0, 1, 3])
-    assert engine_module.cpu_plan([4, 6], 0, 1) == (4, [6])  # (not on an allowed CPU: the first one)
-    assert engine_module.cpu_plan([0, 1, 2], 0, 4) == (0, [1, 2, 1, 2])  # more workers than CPUs left
-    assert engine_module.cpu_plan([3], 3, 2) == (None, [-1, -1])  # one CPU: nothing to place
-
-
-def _thread_cpus(pid: int, tid: int) -> set[int]:
-    with open(f"/proc/{pid}/task/{tid}/status") as status:
-        listed = next(line for line in status if line.startswith("Cpus_allowed_list:")).split()[1]
-    cpus = set()
-    for part in listed.split(","):
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
-    return cpus
-
-
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
-def test_a_parallel_block_pins_coordinator_and_worker_to_different_cpus_and_restores_the_coordinator():
-    """Linux places a process woken by a pipe write on the writer's CPU; unpinned, the coordinator
-    and its worker shared one core for whole blocks on a busy machine."""
-    world = W.make_world(40, tokens=1, pairs=1)
-    txs = W.eth_transfers_block(world, 40)
-    state = MemoryState()
-    world.load_into(state)
-    before = os.sched_getaffinity(0)
-    during = []
-    original = engine_module._BlockRun.run
-
-    def run_and_look(self):
-        during.append(os.sched_getaffinity(0))
-        return original(self)
-
-    executor = ParallelExecutor(2, min_transactions=1)
-    engine_module._BlockRun.run = run_and_look
-    try:
-        executor.execute(state, env(), txs, ExecutionOptions())
-        assert executor.last_report.mode == "parallel", executor.last_report.reason
-        (pid,) = executor.engine.worker_pids()
-        pinned = [cpus for tid in os.listdir(f"/proc/{pid}/task") if len(cpus := _thread_cpus(pid, int(tid))) == 1]
-    finally:
-        engine_module._BlockRun.run = original
-        executor.close()
-    assert len(during[0]) == 1 and len(pinned) == 1 and during[0] != pinned[0]  # (the thread that executes)
-    assert os.sched_getaffinity(0) == before
 
 
 class _Connection:

@@ -114,8 +114,15 @@ def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_ag
     # both nodes notice, the batcher sends the batch again, and the blocks become safe again
     wait_until(lambda: "sending it again" in devnet.sequencer.log_text(), 60, "the batcher to re-post the batch")
     for node in (devnet.follower, devnet.sequencer):
-        wait_until(lambda: "L1 reorg" in node.log_text() or "no longer canonical" in node.log_text(), 60,
-                   f"the {node.name} to notice the reorg")
+        try:
+            wait_until(lambda: "L1 reorg" in node.log_text() or "no longer canonical" in node.log_text(), 120,
+                       f"the {node.name} to notice the reorg")
+        except AssertionError as exc:  # it failed twice under load, the cause unknown: say where the node stood
+            status = sync_status(node.url)["hyperion"]
+            tail = "\n".join([line for line in node.log_text().splitlines() if "level=INFO" not in line][-30:])
+            raise AssertionError(f"{exc}: reorg of depth {depth} from L1 block {l1_block}, L1 head now "
+                                 f"{l1.eth.block_number}; the node's L1 cursor {status.get('current_l1')}, its L1 head "
+                                 f"{status.get('head_l1')}; its last warnings:\n{tail}") from None
     target = sequencer.eth.block_number
     wait_safe(devnet.follower.url, target, timeout=150)
     wait_safe(devnet.sequencer.url, target, timeout=60)
