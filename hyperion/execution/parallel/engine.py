@@ -359,17 +359,18 @@ class ParallelEngine:
         return None
 
     def _realized(self, report: BlockReport) -> None:
-        """After a block that ran in parallel by the policy: its wall-clock time (or the busiest
-        process's CPU time, if more) over the sequential estimate, averaged over recent blocks
-        (``realized``). It catches what the cost model misses: above ``WORTH_IT``, blocks run
-        sequentially (and now and then re-measure). Wall time, because the coordinator waiting
-        for a worker costs no CPU: speculation on light blocks whose senders were known took twice
-        the sequential time at 0.8-0.95 of the estimate in CPU time."""
+        """After a block that ran in parallel by the policy: the busiest process's CPU time over the
+        sequential estimate, averaged over recent blocks (``realized``). It catches what the cost
+        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure).
+        A block whose wall-clock time passed the estimate counts as at least that: the coordinator
+        waiting for a worker costs no CPU (speculation on light blocks whose senders were known took
+        twice the sequential time at 0.8-0.95 of the estimate in CPU time). Wall time alone would
+        decline good blocks whenever the machine is busy for a moment."""
         expected = self._expected
         if not expected or report.mode != "parallel" or report.reason:
             return
-        busiest = max(report.seconds, report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
-        ratio = busiest / expected
+        busiest = max(report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
+        ratio = max(busiest, report.seconds * WORTH_IT) / expected  # (wall: above WORTH_IT when slower)
         self.realized = ratio if self.realized is None else (self.realized + ratio) / 2
         self._realized_blocks += 1
         if self._retrying:  # (a retry that did not pay either: wait twice as long for the next)
