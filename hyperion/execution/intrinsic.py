@@ -61,17 +61,18 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
     is not checked here; reading ``tx.sender`` does that.
     """
     tx_type = tx.type
-    if tx_type == DEPOSIT_TX_TYPE:  # executed by execution/deposit.py, never pooled or sent
-        raise InvalidTransactionError("transaction type not supported: deposit transactions only come from L1")
-    if tx_type == 1 and not fork.has_access_lists:
-        raise InvalidTransactionError(f"transaction type not supported: access-list transactions before Berlin ({fork.name})")
-    if tx_type == 2 and not fork.has_base_fee:
-        raise InvalidTransactionError(f"transaction type not supported: dynamic-fee transactions before London ({fork.name})")
-    if tx_type == 3 and not fork.has_blobs:
-        raise InvalidTransactionError(f"transaction type not supported: blob transactions before Cancun ({fork.name})")
-    if tx_type == 4 and not fork.has_set_code:
-        raise InvalidTransactionError(f"transaction type not supported: set-code transactions before Prague ({fork.name})")
-    if tx_type == 0 and tx.chain_id is not None and not fork.has_replay_protection:
+    if tx_type:  # typed (EIP-2718): each type from the fork that introduced it
+        if tx_type == DEPOSIT_TX_TYPE:  # executed by execution/deposit.py, never pooled or sent
+            raise InvalidTransactionError("transaction type not supported: deposit transactions only come from L1")
+        if tx_type == 1 and not fork.has_access_lists:
+            raise InvalidTransactionError(f"transaction type not supported: access-list transactions before Berlin ({fork.name})")
+        if tx_type == 2 and not fork.has_base_fee:
+            raise InvalidTransactionError(f"transaction type not supported: dynamic-fee transactions before London ({fork.name})")
+        if tx_type == 3 and not fork.has_blobs:
+            raise InvalidTransactionError(f"transaction type not supported: blob transactions before Cancun ({fork.name})")
+        if tx_type == 4 and not fork.has_set_code:
+            raise InvalidTransactionError(f"transaction type not supported: set-code transactions before Prague ({fork.name})")
+    elif not fork.has_replay_protection and tx.chain_id is not None:
         raise InvalidTransactionError(f"invalid sender: EIP-155 replay-protected transaction before Spurious Dragon ({fork.name})")
 
     if chain_id is not None and tx.chain_id is not None and tx.chain_id != chain_id:
@@ -84,15 +85,16 @@ def validate_transaction_static(tx, fork: Fork, chain_id: int | None = None) -> 
     if fork.tx_gas_limit_cap and tx.gas > fork.tx_gas_limit_cap:
         raise InvalidTransactionError(f"transaction gas limit too high (cap: {fork.tx_gas_limit_cap}, tx: {tx.gas})")
     max_fee = tx.max_fee_per_gas
+    max_priority_fee = tx.max_priority_fee_per_gas
     if max_fee >= UINT256_LIMIT:
         raise InvalidTransactionError("max fee per gas higher than 2^256-1")
-    if tx.max_priority_fee_per_gas >= UINT256_LIMIT:
+    if max_priority_fee >= UINT256_LIMIT:
         raise InvalidTransactionError("max priority fee per gas higher than 2^256-1")
     if tx.value >= UINT256_LIMIT:
         raise InvalidTransactionError("value higher than 2^256-1")
-    if tx.max_priority_fee_per_gas > max_fee:
+    if max_priority_fee > max_fee:
         raise InvalidTransactionError(
-            f"max priority fee per gas higher than max fee per gas: tip {tx.max_priority_fee_per_gas}, fee cap {max_fee}"
+            f"max priority fee per gas higher than max fee per gas: tip {max_priority_fee}, fee cap {max_fee}"
         )
     if tx.gas * max_fee >= UINT256_LIMIT:
         raise InvalidTransactionError("gas * max fee per gas overflows 256 bits")

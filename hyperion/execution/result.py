@@ -16,6 +16,8 @@ class InvalidTransaction(ValueError):
 
 @dataclass
 class TransactionResult:
+    """(``apply_transaction`` builds it positionally, the cheaper call: append new fields last.)"""
+
     gas_used: int
     success: bool
     output: bytes = b""

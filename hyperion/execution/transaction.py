@@ -11,14 +11,14 @@ accounts) is read from the ``Fork`` in the block environment.
 from __future__ import annotations
 
 from hyperion.execution.deposit import DEPOSIT_TX_TYPE, apply_deposit
-from hyperion.execution.intrinsic import InvalidTransactionError, intrinsic_gas, validate_transaction_static
+from hyperion.execution.intrinsic import InvalidTransactionError, validate_transaction_static
 from hyperion.execution.result import InvalidTransaction, TransactionResult
 from hyperion.primitives import rlp
 from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import InvalidSignature, recover_address
 from hyperion.vm import gas as G
 from hyperion.vm.environment import BlockEnv
-from hyperion.vm.frame import TxContext, fork_tables
+from hyperion.vm.frame import TxContext, precompile_addresses
 from hyperion.vm.instructions.system import ACCOUNTS_CREATED_ON_TOUCH, DELEGATION_PREFIX, delegation_target
 from hyperion.vm.interpreter import FAILED, RIPEMD160_ADDRESS, SUCCESS, execute_call, execute_create
 from hyperion.vm.tracing import error_text
@@ -54,14 +54,20 @@ def recover_sender(tx, fork) -> bytes:
 
 def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_blob_gas_used: int = 0):
     """Validity against block and state. Returns (sender, gas_price, intrinsic, floor, blob_gas)."""
+    return _check(state, env, tx, block_gas_used, block_blob_gas_used)[:5]
+
+
+def _check(state, env: BlockEnv, tx, block_gas_used: int, block_blob_gas_used: int):
+    """``check_transaction``, plus the sender's nonce and balance it read (so that
+    ``apply_transaction`` does not read them again)."""
     fork = env.fork
     try:
-        validate_transaction_static(tx, fork)
-        intrinsic, floor = intrinsic_gas(tx, fork)
+        intrinsic, floor = validate_transaction_static(tx, fork)
     except InvalidTransactionError as exc:
         raise InvalidTransaction(str(exc)) from None
-    if tx.chain_id is not None and tx.chain_id != env.chain_id:
-        raise InvalidTransaction(f"invalid chain id: have {tx.chain_id}, want {env.chain_id}")
+    chain_id = tx.chain_id
+    if chain_id is not None and chain_id != env.chain_id:
+        raise InvalidTransaction(f"invalid chain id: have {chain_id}, want {env.chain_id}")
     if tx.gas > env.gas_limit - block_gas_used:
         raise InvalidTransaction(
             f"gas limit reached: tx gas {tx.gas} exceeds block gas available {env.gas_limit - block_gas_used}"
@@ -121,7 +127,7 @@ def check_transaction(state, env: BlockEnv, tx, block_gas_used: int = 0, block_b
         raise InvalidTransaction(
             f"sender not an eoa: address {_hex(sender)}, codehash: {_hex(keccak256(code))}"
         )
-    return sender, tx.effective_gas_price(base_fee), intrinsic, floor, blob_gas
+    return sender, tx.effective_gas_price(base_fee), intrinsic, floor, blob_gas, nonce, balance
 
 
 def _apply_authorizations(state, env: BlockEnv, tx) -> int:
@@ -157,22 +163,20 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     if tx.type == DEPOSIT_TX_TYPE:
         return apply_deposit(state, env, tx, tracer=tracer, block_gas_used=block_gas_used)
     fork = env.fork
-    sender, gas_price, intrinsic, floor, blob_gas = check_transaction(
+    sender, gas_price, intrinsic, floor, blob_gas, nonce, balance = _check(
         state, env, tx, block_gas_used, block_blob_gas_used
     )
     state.begin_transaction()
 
     blob_fee = blob_gas * env.blob_gas_price() if blob_gas else 0
-    nonce = state.get_nonce(sender)
     state.set_nonce(sender, nonce + 1)
-    state.set_balance(sender, state.get_balance(sender) - tx.gas * gas_price - blob_fee)
+    state.set_balance(sender, balance - tx.gas * gas_price - blob_fee)
 
     ctx = TxContext(state, env, fork, sender, gas_price, tx.blob_versioned_hashes, tracer)
+    state.warm_addresses(precompile_addresses(fork))  # the fork's, even where a simulation moved one
     state.warm_address(sender)
     if fork.has_warm_coinbase:
         state.warm_address(env.coinbase)
-    for address in fork_tables(fork)[0]:  # the fork's precompiles are warm, even where a simulation moved one
-        state.warm_address(address)
     for address, keys in tx.access_list:
         state.warm_address(address)
         for key in keys:
@@ -226,20 +230,21 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         state.destroy_account(coinbase)  # EIP-161
     if ctx.ripemd_touched and status == SUCCESS:
         state.touch(RIPEMD160_ADDRESS)  # see interpreter.execute_call
-    for address in set(ctx.to_delete):
-        state.destroy_account(address)
+    if ctx.to_delete:
+        for address in set(ctx.to_delete):
+            state.destroy_account(address)
     state.end_transaction()
 
     success = status == SUCCESS
     if tracer is not None:
         tracer.on_end(output, used_after_refund, success)
-    return TransactionResult(
-        gas_used=used_after_refund,
-        success=success,
-        output=output,
-        logs=list(ctx.logs) if success else [],
-        contract_address=contract_address if (tx.to is None and success) else None,
-        error=None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),
-        blob_gas_used=blob_gas,
-        gas_refunded=refund,
+    return TransactionResult(  # positional: keywords cost more than a plain transfer's whole tail
+        used_after_refund,  # gas_used
+        success,
+        output,
+        ctx.logs if success else [],  # logs (the context, and so its list, ends here)
+        contract_address if (tx.to is None and success) else None,
+        None if success else ("execution reverted" if status == 0 else _failure_text(ctx.halt_reason)),  # error
+        blob_gas,  # blob_gas_used
+        refund,  # gas_refunded
     )

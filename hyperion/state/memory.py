@@ -26,7 +26,7 @@ write. A plain ``MemoryState`` owns all of its records (``_owned is None``).
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from hyperion.primitives.keccak import EMPTY_KECCAK, keccak256
 from hyperion.state.account import (
@@ -53,6 +53,7 @@ _ACCOUNT_CREATED = 7  # (op, address)
 _CODE = 8  # (op, account, old_code, old_code_hash, address)
 _ACCOUNT_DESTROYED = 9  # (op, address, account)
 _MARK_CREATED = 10  # (op, address)
+_WARM_ADDRESSES = 11  # (op, frozenset of the addresses that were cold)
 
 
 # Live tries may be shared by states used from different threads; root updates take turns.
@@ -162,7 +163,11 @@ class MemoryState:
 
     def set_balance(self, address: bytes, value: int) -> None:
         """Creates the account if absent."""
-        account = self._writable(address)
+        account = self._accounts.get(address)
+        if account is None or self._owned is not None:
+            account = self._writable(address)
+        else:  # ``_writable``'s path for an account this state owns: every transaction writes balances
+            self._dirty_accounts.add(address)
         self._journal.append((_BALANCE, account, account.balance, address))
         account.balance = value
 
@@ -250,13 +255,20 @@ class MemoryState:
     def set_storage(self, address: bytes, key: int, value: int) -> None:
         """Creates the account if absent; a zero value deletes the slot."""
         account = self._accounts.get(address)
-        old = 0 if account is None else account.storage.get(key, 0)
-        if old == value:
-            return
-        account = self._writable(address)
-        slot = (address, key)
-        if slot not in self._original_storage:
-            self._original_storage[slot] = old
+        if account is None:
+            if not value:
+                return
+            old = 0
+            account = self._writable(address)
+        else:
+            old = account.storage.get(key, 0)
+            if old == value:
+                return
+            if self._owned is None:  # ``_writable``'s path for an account this state owns (as set_balance)
+                self._dirty_accounts.add(address)
+            else:
+                account = self._writable(address)
+        self._original_storage.setdefault((address, key), old)
         self._journal.append((_STORAGE, account, key, old, address))
         storage = account.storage
         if value:
@@ -293,6 +305,18 @@ class MemoryState:
         self._warm_addresses.add(address)
         self._journal.append((_WARM_ADDRESS, address))
         return True
+
+    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
+        """Mark every address of ``addresses`` warm: one set operation and one journal entry
+        (a transaction's precompiles, instead of a call and an entry per address). A frozenset
+        is journaled as it is; anything else is copied into one first."""
+        if type(addresses) is not frozenset:
+            addresses = frozenset(addresses)
+        warm = self._warm_addresses
+        cold = addresses.difference(warm) if warm else addresses
+        if cold:
+            warm.update(cold)
+            self._journal.append((_WARM_ADDRESSES, cold))
 
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
@@ -363,6 +387,8 @@ class MemoryState:
             elif op == _ACCOUNT_DESTROYED:
                 accounts[entry[1]] = entry[2]
                 self._mark_storage_dirty(entry[1], entry[2])
+            elif op == _WARM_ADDRESSES:
+                self._warm_addresses.difference_update(entry[1])
             else:  # _MARK_CREATED
                 self._created.discard(entry[1])
 
@@ -373,14 +399,22 @@ class MemoryState:
 
     # -- transaction lifecycle -------------------------------------------------------
     def begin_transaction(self) -> None:
-        """Reset transaction-scoped data and the journal."""
+        """Reset transaction-scoped data and the journal (a new list: the parallel executor may
+        keep the last one). ``end_transaction`` resets them too, so each container is replaced
+        only if something is in it."""
         self._journal = []
-        self._original_storage = {}
-        self._transient = {}
-        self._warm_addresses = set()
-        self._warm_slots = set()
-        self._created = set()
-        self._touched = set()
+        if self._original_storage:
+            self._original_storage = {}
+        if self._transient:
+            self._transient = {}
+        if self._warm_addresses:
+            self._warm_addresses = set()
+        if self._warm_slots:
+            self._warm_slots = set()
+        if self._created:
+            self._created = set()
+        if self._touched:
+            self._touched = set()
 
     def end_transaction(self) -> None:
         """Delete touched empty accounts (EIP-161), then clear transaction-scoped data."""

@@ -34,6 +34,18 @@ def fork_tables(fork) -> tuple:
     return tables
 
 
+_PRECOMPILE_ADDRESSES: dict[int, frozenset] = {}  # id(fork's precompile table) -> its addresses
+
+
+def precompile_addresses(fork) -> frozenset:
+    """The addresses of ``fork``'s precompiles, warm at the start of every transaction (EIP-2929)."""
+    precompiles = fork_tables(fork)[0]
+    found = _PRECOMPILE_ADDRESSES.get(id(precompiles))  # (tables live as long as the process)
+    if found is None:
+        found = _PRECOMPILE_ADDRESSES[id(precompiles)] = frozenset(precompiles)
+    return found
+
+
 _ANALYSIS_CACHES: dict[int, dict] = {}
 
 

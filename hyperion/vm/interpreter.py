@@ -31,17 +31,13 @@ from hyperion.vm.precompiles.base import PrecompileError
 RIPEMD160_ADDRESS = (3).to_bytes(20, "big")
 
 
-def _run(f: Frame) -> int:
-    """Execute ``f.code``; return SUCCESS, REVERTED or FAILED.
+def _run(f: Frame, ctx: TxContext, tracer) -> int:
+    """Execute ``f.code`` (not empty) in transaction ``ctx``; return SUCCESS, REVERTED or FAILED.
 
     A code runs in the interpreter until it is hot, then compiled
     (``compiler.tiering``); a traced execution always runs in the interpreter.
     """
-    code = f.code
-    if not code:
-        return SUCCESS
-    entry = _analysis.code_entry(f.ctx, code)
-    tracer = f.ctx.tracer
+    entry = _analysis.code_entry(ctx, f.code)
     try:
         if tracer is None:
             program = TIERS.program_for(entry)
@@ -66,7 +62,7 @@ def _run(f: Frame) -> int:
     except ExceptionalHalt as exc:
         f.gas = 0
         f.output = b""
-        f.ctx.halt_reason = exc
+        ctx.halt_reason = exc
         if tracer is not None:
             tracer.on_fault(f, exc)
         return FAILED
@@ -107,11 +103,13 @@ def execute_call(
         status, gas_left, output = _run_precompile(precompile, data, gas, state)
         if status == FAILED:
             ctx.halt_reason = PrecompileFailure()
-    else:
+    elif code:
         f = Frame(ctx, address, caller, value, data, code, gas, depth, static)
-        status = _run(f)
+        status = _run(f, ctx, tracer)
         gas_left = f.gas
         output = f.output
+    else:  # no code: the call succeeds at once with all of its gas
+        status, gas_left, output = SUCCESS, gas, b""
 
     if accounts == ACCOUNTS_TOUCHED:
         # EIP-161: a call that succeeds touches its target; an empty touched
@@ -122,7 +120,13 @@ def execute_call(
             state.touch(address)
         if address == RIPEMD160_ADDRESS:
             ctx.ripemd_touched = True
-    _settle(ctx, status, snapshot, log_mark, refund_mark, delete_mark)
+    if status == SUCCESS:  # (_settle, written out: this is every call's path)
+        state.commit(snapshot)
+    else:
+        state.revert(snapshot)
+        del ctx.logs[log_mark:]
+        ctx.refund = refund_mark
+        del ctx.to_delete[delete_mark:]
     if tracer is not None:
         tracer.on_exit(status, gas_left, output, None)
     return status, gas_left, output
@@ -185,10 +189,13 @@ def execute_create(
         state.set_balance(caller, state.get_balance(caller) - value)
     state.set_balance(address, state.get_balance(address) + value)
 
-    f = Frame(ctx, address, caller, value, b"", initcode, gas, depth, False)
-    status = _run(f)
-    output = f.output
-    gas_left = f.gas
+    if initcode:
+        f = Frame(ctx, address, caller, value, b"", initcode, gas, depth, False)
+        status = _run(f, ctx, tracer)
+        output = f.output
+        gas_left = f.gas
+    else:
+        status, gas_left, output = SUCCESS, gas, b""
     if status == SUCCESS:
         deposit = CODE_DEPOSIT_BYTE * len(output)
         if (

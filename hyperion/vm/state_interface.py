@@ -13,7 +13,7 @@ transient storage and the warm access sets (EIP-2929/1153 semantics).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Iterable, Protocol
 
 
 class WorldState(Protocol):
@@ -72,6 +72,9 @@ class WorldState(Protocol):
     # -- EIP-2929 access sets (transaction scoped, journaled) -------------
     def warm_address(self, address: bytes) -> bool:
         """Mark the address warm; return True if it was cold before."""
+
+    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
+        """Mark every address warm at once (a transaction's precompiles); undone by a revert."""
 
     def is_warm_address(self, address: bytes) -> bool: ...
 

@@ -202,7 +202,7 @@ def test_a_long_initcode_that_stops_at_once_builds_one_chain(monkeypatch):
     ctx = TxContext(state, BlockEnv(fork=PRAGUE), PRAGUE, SENDER, 0)
     code = bytes(50_000)  # STOP, then 49,999 more STOPs that never run
     frame = Frame(ctx, CONTRACT, SENDER, 0, b"", code, 100, 0, False)
-    assert run_frame(frame) == SUCCESS
+    assert run_frame(frame, ctx, None) == SUCCESS
     analysis = ctx.analysis_cache[code].analysis
     assert isinstance(analysis, LazyCodeAnalysis)
     assert analysis.analysed == {0} and analysis._scanned == -1  # no jump: PUSH data never scanned

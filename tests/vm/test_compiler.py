@@ -515,11 +515,28 @@ def test_a_slot_read_twice_in_a_trace_is_read_once_until_storage_may_change():
     code = assemble("6001" "54" "6001" "54" "01" "6002" "55", "00")
     source = source_of(code)
     assert source.count("get_storage") == 1 and "v_3 = v_2" not in source
-    # an SSTORE between the reads may change the slot: read again
-    written = assemble("6001" "54" "6007" "6001" "55" "6001" "54" "01" "6002" "55", "00")
+    # an SSTORE to a slot not known at compile time between the reads may change it: read again
+    written = assemble("6001" "54" "6007" "6000" "35" "55" "6001" "54" "01" "6002" "55", "00")
     assert source_of(written).count("get_storage") == 2
-    for program in (code, written):
-        for gas in range(21_000, 70_000, 211):  # out of gas on either read's charge, the stores' and after
-            assert agree(program, gas, storage={1: 5})[:4] == run_code(program, gas, "stepping", storage={1: 5})[:4]
+    for program, data in ((code, b""), (written, bytes(32)), (written, (1).to_bytes(32, "big"))):
+        for gas in range(21_600, 70_000, 211):  # out of gas on either read's charge, the stores' and after
+            assert agree(program, gas, storage={1: 5}, data=data)[:4] == \
+                run_code(program, gas, "stepping", storage={1: 5}, data=data)[:4]
     for fork in (ISTANBUL, BERLIN):  # SLOAD's price before EIP-2929 is static, after it warm/cold
         assert agree(code, 100_000, fork, storage={1: 5})[1]
+
+
+def test_a_store_to_a_slot_the_trace_read_uses_what_it_read():
+    # x = SLOAD(1); SSTORE(1, x + calldata); SLOAD(1) again: the store neither reads nor warms the slot
+    # again, and the second read is the stored value
+    code = assemble("6001" "54" "6000" "35" "01" "6001" "55", "6001" "54" "6002" "55", "00")
+    source = source_of(code)
+    assert source.count("get_storage") == 1 and "warm_slot" in source and source.count("warm_slot") == 1
+    assert "op_sstore" in source  # the store to slot 2 (never read) is the template's call
+    for fork in (ISTANBUL, BERLIN, PRAGUE):  # net metering without and with cold slots
+        for original, add in ((5, 1), (5, 0), (0, 7), (5, M - 4)):  # reset, no-op, set, clear (refund)
+            data = add.to_bytes(32, "big")
+            for gas in range(22_300, 70_000, 1_013):  # out of gas at the sentry, the charge, or later
+                compiled = agree(code, gas, fork, storage={1: original}, data=data)
+                assert compiled[:4] == run_code(code, gas, "stepping", fork, storage={1: original},
+                                                data=data)[:4]

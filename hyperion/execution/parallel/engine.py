@@ -39,9 +39,10 @@ as deltas, not as read-then-write (``recording``), and added on commit.
 
 Fallbacks (``BlockReport.reason`` says which ran and why): a block under
 ``min_transactions``, one the measured costs say would not gain (``WORTH_IT``;
-every ``RETRY_AFTER``-th such block runs in parallel to measure again),
-pre-Byzantium receipts (a state root per transaction), a state the workers
-cannot read, or an environment that cannot be sent, run sequentially; a
+after ``RETRY_AFTER`` such blocks one runs in parallel to measure again, and
+later and later while those do not pay either), pre-Byzantium receipts (a
+state root per transaction), a state the workers cannot read, or an
+environment that cannot be sent, run sequentially; a
 block whose re-execution rate passes ``conflict_limit`` stops speculating
 (B goes on: conflicts cannot spoil a sender); a block whose worker died or
 failed switches to sequential for the rest. A transaction a speculative run
@@ -82,8 +83,8 @@ WORTH_IT = 0.9  # run in parallel only when the estimate is below this share of 
 # The three ways a transaction can go (``CostModel.plan``), and the stretches of CPU time measured.
 _WAY_A, _WAY_B, _WAY_C = 0, 1, 2
 _DIRECT, _GIVEN, _COMMIT, _SPECULATIVE, _RECOVER = 0, 1, 2, 3, 4
-RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again
-# (a parallel block that does not pay costs little: sender recovery never makes the coordinator wait)
+RETRY_AFTER = 4  # blocks declined as not worth it before one runs in parallel to measure the costs again,
+RETRY_AFTER_MOST = 32  # doubled (up to this) each time such a retry does not pay either
 
 
 @dataclass
@@ -162,6 +163,7 @@ class BlockReport:
     coordinator_runs: int = 0  # transactions the coordinator ran itself (re-executions included)
     messages: int = 0  # coordinator <-> worker messages
     workers: int = 0
+    seconds: float = 0.0  # wall-clock seconds the block took
     coordinator_cpu: float = 0.0  # CPU seconds the coordinator's process spent on the block
     worker_cpu: float = 0.0  # CPU seconds the worker processes spent on the block's chunks, together
     ways: tuple = (0, 0, 0)  # transactions cut for each way of ``CostModel.plan`` (alone, B, C)
@@ -257,7 +259,9 @@ class ParallelEngine:
         self.realized: Optional[float] = None  # see ``_realized`` (acted on from the second block measured)
         self._realized_blocks = 0
         self._expected: Optional[float] = None  # the sequential estimate of the block being run
-        self._declined = 0
+        self._declined = 0  # blocks declined since the last one run in parallel
+        self._retry_after = RETRY_AFTER
+        self._retrying = False  # the block being run was let through to measure again
         self._workers: list[_Worker] = []
         self._block_id = 0
         self.last_report: Optional[BlockReport] = None
@@ -302,7 +306,7 @@ class ParallelEngine:
         (a block being imported), or, with ``skip_invalid``, leaves it out and goes
         on (a block being built from candidates).
         """
-        cpu_start = time.process_time()
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
         outcome = BlockOutcome(gas_used=gas_used, blob_gas_used=blob_gas_used)
         report = outcome.report
         report.transactions = len(transactions)
@@ -320,6 +324,7 @@ class ParallelEngine:
         finally:
             block.drain()
             report.coordinator_cpu = time.process_time() - cpu_start
+            report.seconds = time.perf_counter() - wall_start
             report.ways = block.ways()
             block.learn_costs()
             self._realized(report)
@@ -347,22 +352,31 @@ class ParallelEngine:
                 why = f"recent parallel blocks took {self.realized:.2f} of their sequential estimate"
             if why is not None:
                 self._declined += 1
-                if self._declined % RETRY_AFTER:  # (every RETRY_AFTER-th such block runs in parallel
-                    return f"not worth it: {why}"  # to measure again)
+                if self._declined < self._retry_after:  # (then one runs in parallel to measure again)
+                    return f"not worth it: {why}"
+                self._declined, self._retrying = 0, True
             self._expected = sequential
         return None
 
     def _realized(self, report: BlockReport) -> None:
         """After a block that ran in parallel by the policy: the busiest process's CPU time over the
         sequential estimate, averaged over recent blocks (``realized``). It catches what the cost
-        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure)."""
+        model misses: above ``WORTH_IT``, blocks run sequentially (and now and then re-measure).
+        A block whose wall-clock time passed the estimate counts as at least that: the coordinator
+        waiting for a worker costs no CPU (speculation on light blocks whose senders were known took
+        twice the sequential time at 0.8-0.95 of the estimate in CPU time). Wall time alone would
+        decline good blocks whenever the machine is busy for a moment."""
         expected = self._expected
         if not expected or report.mode != "parallel" or report.reason:
             return
         busiest = max(report.coordinator_cpu, report.worker_cpu / max(1, report.workers - 1))
-        ratio = busiest / expected
+        ratio = max(busiest, report.seconds * WORTH_IT) / expected  # (wall: above WORTH_IT when slower)
         self.realized = ratio if self.realized is None else (self.realized + ratio) / 2
         self._realized_blocks += 1
+        if self._retrying:  # (a retry that did not pay either: wait twice as long for the next)
+            self._retrying = False
+            self._retry_after = RETRY_AFTER if self.realized <= WORTH_IT else min(2 * self._retry_after,
+                                                                                   RETRY_AFTER_MOST)
 
 
 _ENGINES: "weakref.WeakSet[ParallelEngine]" = weakref.WeakSet()
@@ -465,9 +479,10 @@ class _BlockRun:
 
     The block is cut into chunks in order, and each goes one of the three
     ways of ``CostModel.plan`` (in the shares the engine's costs give at the
-    block's start; the first chunk stays with the coordinator, which runs it
-    while the workers take the block in, unless fixed ``ways`` give it no
-    share): the coordinator keeps it (A); a worker recovers its senders ahead
+    block's start; the first chunk, or with B the coordinator's whole share,
+    stays with the coordinator, which runs it while the workers take the block
+    in and get ahead, unless fixed ``ways`` give it no share): the coordinator
+    keeps it (A); a worker recovers its senders ahead
     and the coordinator runs it (B: the coordinator takes over the rest of a
     chunk it reaches first, nothing waits for it); a worker runs it
     speculatively (C). Workers take their chunks in order, up to ``DEPTH`` in
@@ -565,11 +580,18 @@ class _BlockRun:
         transaction (the coordinator's share, or after a fallback), a direct run."""
         count = len(self.transactions)
         ways = self.engine.ways
-        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
-            self.next_dispatch = self.assigned[_WAY_A] = min(count, self.chunk)
         # (planned once per block, on the costs of recent blocks: this block's first measurements
         # are too few to plan by, and a plan that changes from chunk to chunk wastes the workers)
         self.shares = ways or self.engine.costs.plan(len(self.workers), self.unrecovered)[:3]
+        if ways is None or ways[_WAY_A] > 0:  # the first chunk is the coordinator's
+            first = self.chunk
+            if self.shares[_WAY_B] > 0 and self.unrecovered:
+                # With B, the coordinator's planned share comes first: while it runs those alone,
+                # the workers recover ahead, and the lead lasts (it shrinks where the coordinator
+                # is faster with a sender given than a worker at recovering one; what a worker
+                # has not recovered in time, the coordinator takes over).
+                first = max(first, round(self.shares[_WAY_A] * count))
+            self.next_dispatch = self.assigned[_WAY_A] = min(count, first)
         if self.shares[_WAY_C] > 0:  # (workers' views need the coordinator's writes only for C)
             self.sharing = journal.capture_journals(self.state)
         for w in self.workers:
@@ -682,11 +704,11 @@ class _BlockRun:
 
     def _dispatch(self, w: _Worker) -> None:
         """Cut chunks until ``w`` has ``DEPTH`` in flight (or the block is all cut), in block order,
-        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk goes to
-        the workers, B or speculative (C): the coordinator's own share is what it reaches before a
-        worker recovered it, and it takes the rest of that chunk (``run``), so the share follows
-        the processes' real speed. Without B, chunks for the coordinator alone (A) are cut between
-        C chunks."""
+        in the shares of ``CostModel.plan``. With sender recovery (B) in the plan, every chunk after
+        the coordinator's planned share (``run``) goes to the workers, B or speculative (C); where
+        the coordinator reaches a B chunk before a worker recovered it, it takes the rest of that
+        chunk, so its share follows the processes' real speeds. Without B, chunks for the
+        coordinator alone (A) are cut between C chunks."""
         count = len(self.transactions)
         while self.parallel and w.usable and len(w.in_flight) < self.DEPTH and self.next_dispatch < count:
             if self.next_dispatch < self.position:  # the coordinator got here first: those are its own

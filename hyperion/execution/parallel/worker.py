@@ -318,9 +318,7 @@ class Inbox:
 
     def __init__(self, connection) -> None:
         self._messages: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._take_in, args=(connection,), name="hyperion-exec-inbox",
-                                        daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._take_in, args=(connection,), name="hyperion-exec-inbox", daemon=True).start()
 
     def _take_in(self, connection) -> None:
         while True:
@@ -339,21 +337,20 @@ class Inbox:
         return pickle.loads(data)
 
 
-def serve(connection, cancelled, speculation_off, position, inbox=None) -> None:
+def serve(connection, inbox: Inbox, cancelled, speculation_off, position) -> None:
     """The worker's loop: blocks and chunks until ``("stop",)`` or EOF.
 
     ``cancelled.value`` is the id of a block the coordinator gave up running in
     parallel: the worker stops working on it between two transactions;
     ``speculation_off.value``, of a block whose speculative runs it stopped;
     ``position.value``, the transaction the coordinator is at: work on those
-    before it is no longer of use, and is skipped. Messages are read from
-    ``inbox`` (an ``Inbox``), or straight from ``connection``.
+    before it is no longer of use, and is skipped. Messages come in through
+    ``inbox``; answers go out on ``connection``.
     """
     block: Optional[_Block] = None
-    source = inbox or connection
     while True:
         try:
-            message = source.recv()
+            message = inbox.recv()
         except (EOFError, OSError):
             break
         kind = message[0]
@@ -425,7 +422,7 @@ def main(connection, cancelled, speculation_off, position) -> None:
     sys.setrecursionlimit(DEEP_RECURSION_LIMIT)
     inbox = Inbox(connection)  # (on a default stack: it only reads)
     threading.stack_size(DEEP_STACK_BYTES)
-    thread = threading.Thread(target=serve, args=(connection, cancelled, speculation_off, position, inbox),
+    thread = threading.Thread(target=serve, args=(connection, inbox, cancelled, speculation_off, position),
                               name="hyperion-exec", daemon=True)
     thread.start()
     thread.join()

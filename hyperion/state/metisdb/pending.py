@@ -238,7 +238,8 @@ class PendingState(MemoryState):
 
     def begin_transaction(self) -> None:
         super().begin_transaction()
-        self._destroyed_storage = {}
+        if self._destroyed_storage:
+            self._destroyed_storage = {}
 
     # -- overrides where MemoryState would walk every account --------------------------
     def accounts(self) -> Iterator[tuple[bytes, Account]]:

@@ -72,6 +72,7 @@ _CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 _SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
+_SSTORE = storage_instructions.sstore
 
 
 class Const:
@@ -613,6 +614,9 @@ class _Trace:
         operands = [self.pop() for _ in range(ins.pops)]
         self.note_height()
         fn = ins.fn
+        if fn is _SSTORE and isinstance(operands[0], (Const, Local)) and self.load(operands[0]) in self.slots:
+            if self.store_known(ins, operands, pc):
+                return
         if spec.flags & ENDS_CHARGE:
             self.slots = {}
         slot = None
@@ -701,6 +705,30 @@ class _Trace:
             self.emit(f"{name} = {call}")
             self.vs.append(Local(name, WORD_BITS))
         self.note_height()
+
+    def store_known(self, ins, operands: list, pc: int) -> bool:
+        """SSTORE to a slot this trace has read (``slots``): the template inline, with the slot's
+        current value the one read, and warm (the read warmed it), instead of asking the state
+        again. False (nothing emitted) where the template's lines are not the expected ones."""
+        key, new = operands
+        key_atom = self.load(key)
+        known = self.slots[key_atom]
+        if not self.adopt_globals(ins):
+            return False
+        suffix = f"{pc:x}"
+        lines, _, _ = ins.inline((key_atom, self.load(new)), suffix, self.frame_attr, pc)
+        state, key_text = rf"\(?state_{suffix}\)?", re.escape(key_atom)  # (_fill parenthesizes "9.")
+        read = re.compile(rf"current_{suffix} = {state}\.get_storage\(address_{suffix}, {key_text}\)")
+        warm = re.compile(rf"cost_{suffix} = \d+ if {state}\.warm_slot\(address_{suffix}, {key_text}\) else 0")
+        if sum(1 for line in lines if read.fullmatch(line)) != 1 or sum(1 for line in lines if warm.fullmatch(line)) > 1:
+            return False
+        lines = [f"current_{suffix} = {self.load(known)}" if read.fullmatch(line)
+                 else f"cost_{suffix} = 0" if warm.fullmatch(line) else line for line in lines]
+        self.emit_lines(lines, merge_charges=False)
+        # after it the slot holds the new value (a halt would have ended the trace)
+        self.slots = {key_atom: new} if isinstance(new, (Const, Local)) else {}
+        self.note_height()
+        return True
 
     def adopt_globals(self, ins) -> bool:
         """Make the names ``ins`` uses available to the trace; False on a clash (then call it)."""

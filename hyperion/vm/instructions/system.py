@@ -100,7 +100,7 @@ def message_call(f, rules: CallRules, kind: int, gas_requested: int, address: in
     """CALL, CALLCODE, DELEGATECALL and STATICCALL: price the call, run it, copy its output; 1 on success."""
     to = to_address(address)
     mem_end = _region_end(in_offset, in_size, out_offset, out_size)
-    mem_cost = expansion_cost(f, mem_end)
+    mem_cost = expansion_cost(f, mem_end) if mem_end > len(f.memory) else 0  # (most calls need no growth)
     st = f.state
     if rules.access_lists:
         extra = COLD_ACCOUNT_ACCESS if st.warm_address(to) else WARM_ACCESS
@@ -128,7 +128,9 @@ def message_call(f, rules: CallRules, kind: int, gas_requested: int, address: in
     if rules.gas_cap:
         if gas_left < extra + mem_cost:
             raise OutOfGas()
-        sub_gas = min(gas_requested, call_gas_cap(gas_left - mem_cost - extra))
+        cap = gas_left - mem_cost - extra
+        cap -= cap >> 6  # gas.call_gas_cap (EIP-150), written out on every call's path
+        sub_gas = gas_requested if gas_requested < cap else cap
     else:
         sub_gas = gas_requested  # before EIP-150 the caller must afford exactly what it asks
     gas_left -= extra + sub_gas
@@ -169,8 +171,10 @@ def message_call(f, rules: CallRules, kind: int, gas_requested: int, address: in
     f.gas += child_gas
     f.return_data = output
     if out_size and output:
-        n = min(out_size, len(output))
-        f.memory[out_offset : out_offset + n] = output[:n]
+        if len(output) <= out_size:
+            f.memory[out_offset : out_offset + len(output)] = output
+        else:
+            f.memory[out_offset : out_offset + out_size] = output[:out_size]
     return 1 if status == SUCCESS else 0
 
 

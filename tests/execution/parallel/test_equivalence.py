@@ -270,7 +270,7 @@ def test_blocks_the_costs_say_do_not_pay_run_sequentially_and_are_retried_now_an
 
 
 def test_blocks_run_sequentially_when_recent_parallel_blocks_did_not_pay(world):
-    """What the cost model misses is caught by what parallel blocks really cost (busiest process's CPU
+    """What the cost model misses is caught by what parallel blocks really cost (wall time, or busiest process's CPU
     time over the sequential estimate): above WORTH_IT, blocks run sequentially."""
     executor = ParallelExecutor(2)  # default policy
     try:
@@ -299,3 +299,27 @@ def test_the_check_options_run_even_a_one_transaction_block_on_a_worker(world):
         assert report.mode == "parallel" and report.ways == (0, 0, 1) and report.coordinator_runs == 0
     finally:
         executor.close()
+
+
+def test_a_block_let_through_to_measure_again_that_does_not_pay_doubles_the_wait_for_the_next():
+    engine = engine_module.ParallelEngine(2)
+    engine.costs = engine_module.CostModel(direct=20e-6, overhead=5e-3)  # (the estimate says: not worth it)
+    block = [W.eth_transfer(W.make_world(1), 0, SHARED[0])] * 20
+
+    def declined_before_a_retry() -> int:
+        declined = 0
+        while engine._why_sequential(None, block, False) is not None:
+            declined += 1
+        return declined
+
+    def measured(seconds: float) -> None:
+        engine._realized(engine_module.BlockReport("parallel", seconds=seconds, workers=2))
+
+    assert declined_before_a_retry() == engine_module.RETRY_AFTER - 1
+    measured(10.0)  # (far slower than sequential)
+    assert declined_before_a_retry() == 2 * engine_module.RETRY_AFTER - 1
+    measured(10.0)
+    assert declined_before_a_retry() == 4 * engine_module.RETRY_AFTER - 1
+    engine.realized = None
+    measured(1e-6)  # a retry that pays: back to the first interval
+    assert declined_before_a_retry() == engine_module.RETRY_AFTER - 1
