@@ -164,6 +164,10 @@ def test_three_sequencers_follow_the_schedule_every_node_computes_alike(net):
 def test_kill_9_of_the_active_sequencer_backup_takes_over_and_the_killed_one_rejoins(net):
     follower = net.follower.url
     names = {net.sequencer_address(i): i for i in range(3)}
+    # what is safe now must not move (read first: one request per block, seconds on a loaded machine, and the
+    # kill below must come within the epoch it aims at)
+    safe_before = _safe(follower)
+    safe_hashes = {n: _block(follower, n)["hash"] for n in range(1, safe_before + 1)}
     # kill the one that built an epoch's first block, at once: the next blocks of the epoch are its own
 
     def epoch_just_started():
@@ -176,8 +180,6 @@ def test_kill_9_of_the_active_sequencer_backup_takes_over_and_the_killed_one_rej
     victim = net.sequencers[victim_index]
     victim_address = net.sequencer_address(victim_index)
     live = [node.url for node in net.sequencers if node is not victim]
-    safe_before = _safe(follower)
-    safe_hashes = {n: _block(follower, n)["hash"] for n in range(1, safe_before + 1)}
     victim.kill()
     killed_at = time.time()
     last = max(_head(url) for url in live)
