@@ -476,6 +476,13 @@ def test_a_trace_follows_the_passing_side_of_a_check():
     assert "op_sstore(f, 0, 1)" in source  # the passing side is in the trace
     assert agree(code, 60_000, data=(1).to_bytes(32, "big"))[1]
     assert not agree(code, 60_000, data=bytes(32))[1]
+    # the failing side jumps to a shared revert routine (PUSH dest; JUMP), as Solidity's checks do
+    shared = assemble("6000" "35", "600b" "57", "6012" "56" "00" "00",
+                      "5b" "6001" "6000" "55" "00", "5b" "5f" "5f" "fd")
+    source = source_of(shared)
+    assert "if not (" in source and "op_sstore(f, 0, 1)" in source
+    assert agree(shared, 60_000, data=(1).to_bytes(32, "big"))[1]
+    assert not agree(shared, 60_000, data=bytes(32))[1]
 
 
 def test_a_trace_the_compile_budget_cut_short_compiles_again_whole():

@@ -232,7 +232,10 @@ def test_a_worker_killed_mid_block_never_gives_a_wrong_result(executor):
     finally:
         engine_module._BlockRun._receive = original
     assert parallel == sequential
-    assert "died" in executor.last_report.reason
+    # The loss reads "died" (its pipe ended) or "could not be reached" (a message to it failed; seen
+    # once at load 7); either way the block fell back to a result equal to sequential, as asserted above.
+    reason = executor.last_report.reason
+    assert any(lost in reason for lost in ("died", "could not be reached", "no worker could be reached")), reason
     # The next block gets a fresh worker and runs in parallel again.
     world.nonces = [0] * 80
     again = run(executor, base.copy(), env, W.mixed_block(world, 80), ExecutionOptions())
