@@ -12,6 +12,7 @@ import time
 import pytest
 
 from hyperion.rollup.devnet import anvil_binary, rpc
+from tests.rollup.e2e.devnet_cli import kill, start_devnet
 
 pytestmark = pytest.mark.e2e
 
@@ -33,21 +34,8 @@ def test_bad_sequencer_set_options_are_refused_before_anything_starts(tmp_path, 
 def test_devnet_with_three_sequencers_prints_every_url_and_stops_on_ctrl_c(tmp_path):
     if anvil_binary() is None:
         pytest.skip("anvil is not installed (scripts/setup-e2e.sh)")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hyperion", "devnet", "--sequencers", "3", "--workdir", str(tmp_path),
-         "--l1-port", "0", "--sequencer-port", "0", "--follower-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
+    process, text = start_devnet(tmp_path, "--sequencers", "3", timeout=300)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if line.startswith("Running."):
-                break
-        text = "".join(output)
         assert "Running." in text, text
         sequencers = re.findall(r"^L2 sequencer (\d) RPC:\s+(\S+) .* staker (0x[0-9a-f]{40}) .* stake (\d+) ETH", text,
                                 re.M)
@@ -73,6 +61,4 @@ def test_devnet_with_three_sequencers_prints_every_url_and_stops_on_ctrl_c(tmp_p
             with pytest.raises(Exception):
                 rpc(url, "eth_chainId", timeout=2)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill(process)

@@ -16,10 +16,7 @@ transaction-fee revenue; and the rewarder's printed account agrees.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from web3 import Web3
@@ -31,6 +28,7 @@ from hyperion.rollup.devnet import DEPLOYER, Devnet, DevnetOptions, anvil_binary
 from hyperion.sequencer.schedule import epoch_first_block, epoch_of
 from hyperion.sequencer.staking import SequencerStakingClient, StakingConfig, deploy_sequencer_staking
 from tests.rollup.e2e.conftest import BASE_OPTIONS, wait_safe, wait_until, web3_of
+from tests.sequencer.rewarder import reward_once
 
 pytestmark = pytest.mark.e2e
 
@@ -110,11 +108,7 @@ def test_rewards_and_the_fee_share_add_up_exactly_over_an_epoch(devnet):
     assert all(first <= r["blockNumber"] <= last for r in receipts), "the transactions spill over the epoch"
 
     # the rewarder pays every safe epoch on L1
-    done = subprocess.run(
-        [sys.executable, "-m", "hyperion", "sequencer", "reward", "--once", "--rpc-url", net.follower.url,
-         "--l1-rpc-url", net.l1_url, "--staking", staking.address, "--rewarder-key", "env:REWARDER_KEY",
-         "--epoch-length", str(EPOCH)], capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, REWARDER_KEY=net.key(REWARDER).hex()))
+    done = reward_once(net, staking.address, REWARDER, EPOCH)
     assert done.returncode == 0, done.stderr
     paid_through = staking.view("rewardedThrough")
     assert paid_through >= last and (paid_through + 1) % EPOCH == 0  # whole epochs only
@@ -123,11 +117,7 @@ def test_rewards_and_the_fee_share_add_up_exactly_over_an_epoch(devnet):
     assert staking.view("credit", builder) == paid_through * REWARD
     assert staking.view("rewardPool") == ETHER - paid_through * REWARD
     # paying again pays nothing: every block once
-    again = subprocess.run(
-        [sys.executable, "-m", "hyperion", "sequencer", "reward", "--once", "--rpc-url", net.follower.url,
-         "--l1-rpc-url", net.l1_url, "--staking", staking.address, "--rewarder-key", "env:REWARDER_KEY",
-         "--epoch-length", str(EPOCH)], capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, REWARDER_KEY=net.key(REWARDER).hex()))
+    again = reward_once(net, staking.address, REWARDER, EPOCH)
     assert again.returncode == 0, again.stderr
     assert staking.view("credit", builder) == staking.view("rewardedThrough") * REWARD
 

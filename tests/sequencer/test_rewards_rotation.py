@@ -15,9 +15,6 @@ vault's by exactly the base fees of all of them.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -29,6 +26,7 @@ from hyperion.rollup.devnet import DevnetOptions, anvil_binary
 from hyperion.sequencer.devnet import SequencerSetDevnet, SequencerSetOptions
 from hyperion.sequencer.staking import SequencerStakingClient
 from tests.rollup.e2e.conftest import BASE_OPTIONS, wait_safe, web3_of
+from tests.sequencer.rewarder import reward_once
 
 pytestmark = pytest.mark.e2e
 
@@ -80,11 +78,7 @@ def test_each_builder_is_paid_for_its_own_blocks_and_its_own_priority_fees(net):
         members[0].eth.wait_for_transaction_receipt(hashes[-1], timeout=120)
     wait_safe(net.follower.url, target, 180)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "hyperion", "sequencer", "reward", "--once", "--rpc-url", net.follower.url,
-         "--l1-rpc-url", net.l1_url, "--staking", net.staking, "--rewarder-key", "env:REWARDER_KEY",
-         "--epoch-length", str(EPOCH)], capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, REWARDER_KEY=net.key(REWARDER).hex()))
+    done = reward_once(net, net.staking, REWARDER, EPOCH)
     assert done.returncode == 0, done.stderr
     paid_through = staking.view("rewardedThrough")
     assert paid_through >= target and (paid_through + 1) % EPOCH == 0

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from hyperion.rollup.devnet import anvil_binary, rpc
+from tests.rollup.e2e.devnet_cli import kill, start_devnet
 
 pytestmark = pytest.mark.e2e
 
@@ -27,21 +25,8 @@ def _answers(url: str) -> bool:
 def test_devnet_starts_everything_prints_the_urls_and_stops_on_ctrl_c(tmp_path):
     if anvil_binary() is None:
         pytest.skip("anvil is not installed (scripts/setup-e2e.sh)")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hyperion", "devnet", "--workdir", str(tmp_path), "--l1-port", "0",
-         "--sequencer-port", "0", "--follower-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
+    process, text = start_devnet(tmp_path, timeout=120)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if line.startswith("Running."):
-                break
-        text = "".join(output)
         assert "Running." in text, text
         urls = dict(re.findall(r"^(L1 \(anvil\) RPC|L2 sequencer RPC|L2 follower RPC):\s+(\S+)", text, re.M))
         assert set(urls) == {"L1 (anvil) RPC", "L2 sequencer RPC", "L2 follower RPC"}, text
@@ -56,6 +41,4 @@ def test_devnet_starts_everything_prints_the_urls_and_stops_on_ctrl_c(tmp_path):
         for url in urls.values():
             assert not _answers(url), f"{url} still answers after Ctrl-C"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill(process)
