@@ -1,0 +1,88 @@
+"""Derivation's reset after an L1 reorg, in process, against an L1 whose blocks a test replaces.
+
+The end-to-end reorg tests (``tests/rollup/e2e``) drive the same code
+against anvil; here the orderings are forced: a reorg that takes back L1
+blocks L1 had called finalized.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hyperion.rollup.config import L1BlockId
+from hyperion.rollup.derivation import DerivationPipeline, attributes
+from hyperion.rollup.engine import RollupChain
+from hyperion.rollup.l1client import L1Block
+from tests.rollup.test_engine import _config
+
+
+class _ForkableL1:
+    """An L1 of numbered blocks 5 (the rollup's genesis L1 block) .. head; ``fork(n)`` replaces n.. by new blocks."""
+
+    def __init__(self, head: int):
+        self.by_number: dict[int, L1Block] = {}
+        self.finalized = None
+        self._extend(5, head, b"\x00")
+
+    def _extend(self, first: int, last: int, salt: bytes) -> None:
+        for number in range(first, last + 1):
+            parent = self.by_number[number - 1].hash if number > 5 else b"\x04" * 32
+            block_hash = b"\x05" * 32 if number == 5 else bytes([number]) * 31 + salt
+            self.by_number[number] = L1Block(number, block_hash, parent, 0x100, 7, bytes(32), None, 0)
+
+    def fork(self, first: int, salt: bytes) -> None:
+        self._extend(first, max(self.by_number), salt)
+
+    def id(self, number: int) -> L1BlockId:
+        return L1BlockId(number, self.by_number[number].hash)
+
+    async def block(self, number, full=False):
+        return self.by_number.get(number)
+
+    async def blocks(self, numbers, full=False):
+        return [self.by_number.get(n) for n in numbers]
+
+    async def batch(self, calls):
+        head = max(self.by_number)
+        finalized = None if self.finalized is None else {"number": hex(self.finalized)}
+        return [hex(head), finalized]
+
+
+def _derived_chain(l1: _ForkableL1, sources: dict[int, int]) -> RollupChain:
+    """L2 blocks 1..len(sources), each marked safe as derived from L1 block ``sources[n]``."""
+    config = _config()
+    chain = RollupChain(config)
+    for number in sorted(sources):
+        chain.build_block(attributes(config, chain.head_ref(), l1.by_number[6], []), from_pool=False)
+        chain.mark_safe(number, l1.id(sources[number]))
+    return chain
+
+
+def test_a_reorg_that_takes_back_finalized_l1_blocks_resets_below_the_finalized_l2_block():
+    # anvil calls finalized what is two blocks deep, so an anvil_reorg of depth 3 takes back "finalized" blocks
+    l1 = _ForkableL1(head=10)
+    chain = _derived_chain(l1, {1: 6, 2: 7, 3: 8, 4: 9})
+    chain.mark_finalized(3)
+    pipeline = DerivationPipeline(chain.rollup, chain, l1, None)
+    pipeline.traversal.reset(l1.id(10))
+
+    l1.fork(8, b"\x01")  # L1 blocks 8.. replaced: L2 blocks 3 and 4 were derived from blocks that are gone
+    asyncio.run(pipeline.reset())
+    # the newest L2 block derived from canonical L1 is 2: safe and finalized fall back to it, the cursor to L1 7
+    assert (chain.safe_number, chain.finalized_number) == (2, 2)
+    assert pipeline.traversal.cursor == l1.id(7) and pipeline.resets == 1
+    # and derivation goes on along the new L1 chain (a reset that stopped at the finalized block would leave the
+    # cursor on the old L1 block 8: every next block would raise L1Reorg again, forever)
+    block = asyncio.run(pipeline.traversal.next_block())
+    assert block == l1.by_number[8]
+
+
+def test_a_reorg_above_the_finalized_l2_block_keeps_it_finalized():
+    l1 = _ForkableL1(head=10)
+    chain = _derived_chain(l1, {1: 6, 2: 7, 3: 8, 4: 9})
+    chain.mark_finalized(2)
+    pipeline = DerivationPipeline(chain.rollup, chain, l1, None)
+    l1.fork(9, b"\x01")
+    asyncio.run(pipeline.reset())
+    assert (chain.safe_number, chain.finalized_number) == (3, 2)
+    assert pipeline.traversal.cursor == l1.id(8)
