@@ -2,17 +2,19 @@
 
 The end-to-end reorg tests (``tests/rollup/e2e``) drive the same code
 against anvil; here the orderings are forced: a reorg that takes back L1
-blocks L1 had called finalized.
+blocks L1 had called finalized, and an L1 that fails while the node resets.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from hyperion.rollup import node as rollup_node
 from hyperion.rollup.config import L1BlockId
-from hyperion.rollup.derivation import DerivationPipeline, attributes
+from hyperion.rollup.derivation import DerivationPipeline, L1Reorg, attributes
 from hyperion.rollup.engine import RollupChain
-from hyperion.rollup.l1client import L1Block
+from hyperion.rollup.l1client import L1Block, L1Unavailable
+from hyperion.rollup.node import RollupNode, RollupOptions
 from tests.rollup.test_engine import _config
 
 
@@ -86,3 +88,31 @@ def test_a_reorg_above_the_finalized_l2_block_keeps_it_finalized():
     asyncio.run(pipeline.reset())
     assert (chain.safe_number, chain.finalized_number) == (3, 2)
     assert pipeline.traversal.cursor == l1.id(8)
+
+
+def test_the_driver_survives_an_l1_failure_while_it_resets_after_a_reorg(monkeypatch):
+    """A reset that fails (L1 unreachable) is retried at the next reorg it meets; the role keeps running."""
+    monkeypatch.setattr(rollup_node, "RETRY_SECONDS", 0.0)
+    node = RollupNode(_config(), RollupOptions(role="follower", l1_rpc_url="http://127.0.0.1:9"))
+    resets = []
+
+    class _Pipeline:
+        async def reset(self):
+            resets.append(len(resets))
+            if len(resets) == 1:
+                raise L1Unavailable("connection refused")
+
+    steps = []
+
+    async def step():
+        steps.append(len(steps))
+        if len(steps) <= 2:
+            raise L1Reorg("L1 block 9's parent is not the L1 block 8 derivation read")
+        node._stop.set()
+
+    node.pipeline = _Pipeline()
+    try:
+        asyncio.run(node._loop_task("derivation", step, 0.0))
+    finally:
+        node.chain.close()
+    assert len(resets) == 2 and len(steps) == 3
