@@ -156,6 +156,13 @@ class Batcher:
         # an included post is only looked at again after an L1 reorg made derivation reset
         recheck = self.derivation.resets != self._resets_seen
         self._resets_seen = self.derivation.resets
+        if recheck and self.posts and self.posts[0].first > chain.safe_number + 1 and self._own(chain.safe_number + 1):
+            # the reorg took back batches of this batcher already dropped as settled (L1 had called their blocks
+            # finalized): their blocks go first, at the lowest nonce; re-sending the later posts' transactions
+            # would only leave them waiting behind the nonces the reorg freed
+            self._drop_from(0, f"an L1 reorg took back the batches of L2 blocks {chain.safe_number + 1}.."
+                               f"{self.posts[0].first - 1}")
+            return
         for index, post in enumerate(self.posts):
             if not self._still_ours(post):
                 self._drop_from(index, f"the sequencer's chain no longer holds the blocks of batch 0x{post.tx_hash.hex()}")
@@ -190,6 +197,10 @@ class Batcher:
         """Derived, and carried by a finalized L1 block: no reorg can take it back any more."""
         return (post.included_in is not None and finalized_l1 is not None and post.included_in <= finalized_l1
                 and self.chain.safe_number >= post.last and self._still_ours(post))
+
+    def _own(self, number: int) -> bool:
+        """Is L2 block ``number`` this batcher's to post (in a sequencer set: built by its node)?"""
+        return self.own is None or self.chain.block_by_number(number).header.coinbase == self.own
 
     def _still_ours(self, post: Post) -> bool:
         block = self.chain.block_by_number(post.last)

@@ -2,14 +2,17 @@
 
 The end-to-end reorg tests (``tests/rollup/e2e``) drive the same code
 against anvil; here the orderings are forced: a reorg that takes back L1
-blocks L1 had called finalized, and an L1 that fails while the node resets.
+blocks L1 had called finalized, an L1 that fails while the node resets,
+and a batcher whose settled batches a reorg took back.
 """
 
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 from hyperion.rollup import node as rollup_node
+from hyperion.rollup.batcher import Batcher, Post
 from hyperion.rollup.config import L1BlockId
 from hyperion.rollup.derivation import DerivationPipeline, L1Reorg, attributes
 from hyperion.rollup.engine import RollupChain
@@ -116,3 +119,48 @@ def test_the_driver_survives_an_l1_failure_while_it_resets_after_a_reorg(monkeyp
     finally:
         node.chain.close()
     assert len(resets) == 2 and len(steps) == 3
+
+
+class _BatcherL1:
+    """The L1 as the batcher's checks see it after the reorg: none of its transactions is there any more."""
+
+    def __init__(self):
+        self.sent: list[bytes] = []
+
+    async def call(self, method, *params):
+        assert method in ("eth_getTransactionReceipt", "eth_getTransactionByHash")
+        return None
+
+    async def send_raw_transaction(self, raw):
+        self.sent.append(raw)
+        return b"\x00" * 32
+
+
+def _batcher_after_a_reorg(safe_after: int):
+    """A batcher tracking one post (L2 blocks 4..6, nonce 1; the post of blocks 1..3, nonce 0, was dropped as
+    settled), after a reorg took both transactions back and derivation's reset put the safe head at ``safe_after``."""
+    l1 = _ForkableL1(head=12)
+    chain = _derived_chain(l1, {n: 6 + n // 4 for n in range(1, 7)})
+    derivation = SimpleNamespace(resets=0, traversal=SimpleNamespace(finalized=9, cursor=l1.id(9), head=12))
+    client = _BatcherL1()
+    batcher = Batcher(chain.rollup, chain, derivation, SimpleNamespace(client=client, address=b"\x53" * 20))
+    batcher.posts = [Post(1, b"\x02" * 32, 4, 6, chain.block_by_number(6).hash, b"raw of blocks 4..6", 0, 18,
+                          included_in=8)]
+    derivation.resets += 1  # the reorg
+    chain.demote_safe(safe_after)
+    asyncio.run(batcher.check_posts())
+    return batcher, client
+
+
+def test_after_a_reorg_took_back_settled_batches_the_batcher_posts_their_blocks_first():
+    batcher, client = _batcher_after_a_reorg(safe_after=0)
+    # blocks 1..3 are no longer on L1 and no tracked post covers them: re-sending nonce 1 alone would wait forever
+    # behind the freed nonce 0, and the next batch would start after block 6
+    assert client.sent == [] and batcher.posts == []
+    assert batcher.next_to_post() == 1
+
+
+def test_after_a_reorg_a_batch_that_follows_the_safe_head_is_sent_again_as_it_was():
+    batcher, client = _batcher_after_a_reorg(safe_after=3)
+    assert client.sent == [b"raw of blocks 4..6"] and len(batcher.posts) == 1
+    assert batcher.next_to_post() == 7
