@@ -278,7 +278,7 @@ class Batcher:
             return None
         if not self._due(first, head, len(data), limit * 0.8):
             return None
-        return await self._post(channel, data)
+        return await self._post(channel, data, chain.block_by_number(last).hash)
 
     async def _choose_calldata(self, data: bytes) -> bool:
         if self.mode != "auto":
@@ -287,7 +287,7 @@ class Batcher:
             return False
         return calldata_is_cheaper(data, *await self.signer.client.fees())
 
-    async def _post(self, channel: Channel, data: bytes) -> Post:
+    async def _post(self, channel: Channel, data: bytes, last_hash: bytes) -> Optional[Post]:
         signer = self.signer
         inbox = self.config.batch_inbox
         use_calldata = await self._choose_calldata(data)
@@ -305,8 +305,12 @@ class Batcher:
             tx_hash, raw = signer.blob_transaction(inbox, blobs, nonce, fees)
             blob_count = len(blobs)
         last_block = self.chain.block_by_number(channel.last_number)
-        post = Post(nonce, tx_hash, channel.first_number, channel.last_number, last_block.hash, raw, blob_count,
-                    len(data))
+        if last_block is None or last_block.hash != last_hash:
+            # the sequencer rolled these blocks back while L1 was asked for fees and the nonce (an L1 reorg)
+            log.info("not posting L2 blocks %d..%d: they changed while the batch was prepared",
+                     channel.first_number, channel.last_number)
+            return None
+        post = Post(nonce, tx_hash, channel.first_number, channel.last_number, last_hash, raw, blob_count, len(data))
         self.posts.append(post)
         self._save()  # write-ahead: a crash from here on re-sends this very transaction
         try:

@@ -164,3 +164,35 @@ def test_after_a_reorg_a_batch_that_follows_the_safe_head_is_sent_again_as_it_wa
     batcher, client = _batcher_after_a_reorg(safe_after=3)
     assert client.sent == [b"raw of blocks 4..6"] and len(batcher.posts) == 1
     assert batcher.next_to_post() == 7
+
+
+def test_the_batcher_does_not_post_blocks_the_sequencer_rolled_back_while_it_asked_l1_for_the_nonce():
+    # seen on a devnet after a reorg: the batch of blocks 1..3 was built, then the sequencer rolled block 3 back
+    # (its L1 origin was reorged away) while the batcher awaited L1; the post named a block that was gone
+    l1 = _ForkableL1(head=12)
+    chain = _derived_chain(l1, {1: 7, 2: 7, 3: 7})
+    chain.demote_safe(0)
+    sent = []
+
+    async def nonce(address, tag):
+        chain.rollback_to(2)
+        return 0
+
+    async def fees():
+        return 10**9, 10**9, 1
+
+    async def estimate(to, data):
+        return 100_000
+
+    async def send_raw_transaction(raw):
+        sent.append(raw)
+
+    client = SimpleNamespace(nonce=nonce, send_raw_transaction=send_raw_transaction, call=_BatcherL1().call)
+    signer = SimpleNamespace(client=client, address=b"\x53" * 20, chain_id=31337, key=b"\x01" * 32, _fees=fees,
+                             estimate=estimate)
+    derivation = SimpleNamespace(resets=0, traversal=SimpleNamespace(finalized=None, cursor=l1.id(9), head=12))
+    batcher = Batcher(chain.rollup, chain, derivation, signer, mode="calldata", max_delay=0.0)
+    assert asyncio.run(batcher.tick()) is None
+    assert sent == [] and batcher.posts == [] and batcher.next_to_post() == 1
+    post = asyncio.run(batcher.tick())  # the next tick posts what the chain holds now
+    assert (post.first, post.last, post.last_hash) == (1, 2, chain.block_by_number(2).hash) and len(sent) == 1
