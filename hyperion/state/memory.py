@@ -174,7 +174,13 @@ class MemoryState:
     def add_balance(self, address: bytes, amount: int) -> None:
         """Credit ``amount`` (creates the account if absent). A credit is a write that
         needs no read, which the parallel executor applies lazily (see execution/parallel)."""
-        self.set_balance(address, self.get_balance(address) + amount)
+        account = self._accounts.get(address)
+        if account is None or self._owned is not None:
+            self.set_balance(address, self.get_balance(address) + amount)
+        else:  # ``set_balance``'s path for an account this state owns (every transaction pays its fee)
+            self._dirty_accounts.add(address)
+            self._journal.append((_BALANCE, account, account.balance, address))
+            account.balance += amount
 
     def get_nonce(self, address: bytes) -> int:
         account = self._accounts.get(address)
@@ -318,6 +324,15 @@ class MemoryState:
             warm.update(cold)
             self._journal.append((_WARM_ADDRESSES, cold))
 
+    def warm_at_start(self, addresses: Iterable[bytes], *more: bytes) -> None:
+        """Make the addresses a transaction starts with warm (EIP-2929: its precompiles,
+        sender and recipient; EIP-3651: the coinbase), without journal entries: called
+        between ``begin_transaction`` and the transaction's first frame, these are never
+        undone (no revert reaches back before that frame's checkpoint)."""
+        warm = self._warm_addresses
+        warm.update(addresses)
+        warm.update(more)
+
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
 
@@ -399,10 +414,10 @@ class MemoryState:
 
     # -- transaction lifecycle -------------------------------------------------------
     def begin_transaction(self) -> None:
-        """Reset transaction-scoped data and the journal (a new list: the parallel executor may
-        keep the last one). ``end_transaction`` resets them too, so each container is replaced
-        only if something is in it."""
-        self._journal = []
+        """Reset transaction-scoped data and the journal. ``end_transaction`` resets them too,
+        so each container is replaced only if something is in it."""
+        if self._journal:
+            self._journal = []
         if self._original_storage:
             self._original_storage = {}
         if self._transient:
@@ -424,6 +439,7 @@ class MemoryState:
             if account is not None and account.is_empty():
                 del accounts[address]
                 self._mark_storage_dirty(address, account)
+        self._journal = []  # always a new list: the parallel executor may keep the last one
         self.begin_transaction()
 
     # -- tools: loading, inspecting, hashing -------------------------------------------
