@@ -96,8 +96,10 @@ class TxContext:
         self.fork = fork
         self.origin = origin
         self.gas_price = gas_price
-        self.blob_hashes = tuple(blob_hashes)
-        self.precompiles, self.table, self.analysis_cache, self.accounts = fork_tables(fork)
+        self.blob_hashes = blob_hashes if type(blob_hashes) is tuple else tuple(blob_hashes)
+        entry = _BY_ID.get(id(fork))  # (``fork_tables``'s first step, on every transaction's path)
+        tables = entry[1] if entry is not None and entry[0] is fork else fork_tables(fork)
+        self.precompiles, self.table, self.analysis_cache, self.accounts = tables
         if env.precompiles is not None:
             self.precompiles = env.precompiles
         self.logs: list = []
