@@ -415,21 +415,21 @@ class MemoryState:
     # -- transaction lifecycle -------------------------------------------------------
     def begin_transaction(self) -> None:
         """Reset transaction-scoped data and the journal. ``end_transaction`` resets them too,
-        so each container is replaced only if something is in it."""
+        so each container is emptied (in place: nothing else holds them) only if something is in it."""
         if self._journal:
             self._journal = []
         if self._original_storage:
-            self._original_storage = {}
+            self._original_storage.clear()
         if self._transient:
-            self._transient = {}
+            self._transient.clear()
         if self._warm_addresses:
-            self._warm_addresses = set()
+            self._warm_addresses.clear()
         if self._warm_slots:
-            self._warm_slots = set()
+            self._warm_slots.clear()
         if self._created:
-            self._created = set()
+            self._created.clear()
         if self._touched:
-            self._touched = set()
+            self._touched.clear()
 
     def end_transaction(self) -> None:
         """Delete touched empty accounts (EIP-161), then clear transaction-scoped data."""
