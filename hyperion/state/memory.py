@@ -53,7 +53,6 @@ _ACCOUNT_CREATED = 7  # (op, address)
 _CODE = 8  # (op, account, old_code, old_code_hash, address)
 _ACCOUNT_DESTROYED = 9  # (op, address, account)
 _MARK_CREATED = 10  # (op, address)
-_WARM_ADDRESSES = 11  # (op, frozenset of the addresses that were cold)
 
 
 # Live tries may be shared by states used from different threads; root updates take turns.
@@ -312,18 +311,6 @@ class MemoryState:
         self._journal.append((_WARM_ADDRESS, address))
         return True
 
-    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
-        """Mark every address of ``addresses`` warm: one set operation and one journal entry
-        (a transaction's precompiles, instead of a call and an entry per address). A frozenset
-        is journaled as it is; anything else is copied into one first."""
-        if type(addresses) is not frozenset:
-            addresses = frozenset(addresses)
-        warm = self._warm_addresses
-        cold = addresses.difference(warm) if warm else addresses
-        if cold:
-            warm.update(cold)
-            self._journal.append((_WARM_ADDRESSES, cold))
-
     def warm_at_start(self, addresses: Iterable[bytes], *more: bytes) -> None:
         """Make the addresses a transaction starts with warm (EIP-2929: its precompiles,
         sender and recipient; EIP-3651: the coinbase), without journal entries: called
@@ -402,8 +389,6 @@ class MemoryState:
             elif op == _ACCOUNT_DESTROYED:
                 accounts[entry[1]] = entry[2]
                 self._mark_storage_dirty(entry[1], entry[2])
-            elif op == _WARM_ADDRESSES:
-                self._warm_addresses.difference_update(entry[1])
             else:  # _MARK_CREATED
                 self._created.discard(entry[1])
 

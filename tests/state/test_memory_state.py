@@ -155,26 +155,9 @@ def test_warm_sets_report_cold_then_warm() -> None:
     assert state.warm_slot(ALICE, 1) is True
 
 
-def test_warm_addresses_warms_many_in_one_journal_step_and_reverts_only_those_it_warmed() -> None:
-    state = _fresh_state()
-    state.warm_address(ALICE)
-    snap = state.snapshot()
-    state.warm_addresses(frozenset({ALICE, BOB}))
-    state.warm_addresses([CAROL])  # any iterable
-    assert state.is_warm_address(ALICE) and state.is_warm_address(BOB) and state.is_warm_address(CAROL)
-    assert state.warm_address(BOB) is False
-    assert state.snapshot() == snap + 2  # one entry per call, none for an address already warm
-    state.warm_addresses(frozenset({ALICE, BOB}))
-    assert state.snapshot() == snap + 2
-    state.revert(snap)
-    assert state.is_warm_address(ALICE)  # warm before the snapshot
-    assert not state.is_warm_address(BOB) and not state.is_warm_address(CAROL)
-    assert state.warm_address(BOB) is True
-
-
 def test_begin_transaction_resets_a_transaction_that_never_ended() -> None:
     state = _fresh_state()
-    state.warm_addresses(frozenset({BOB}))
+    state.warm_address(BOB)
     state.warm_slot(ALICE, 1)
     state.set_storage(ALICE, 1, 11)
     state.set_transient(ALICE, 1, 2)
