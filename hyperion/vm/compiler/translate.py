@@ -73,6 +73,11 @@ _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 _SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
 _SSTORE = storage_instructions.sstore
+# A trace ends its frame by returning one of these instead of a pc (``Program.run``): cheaper than
+# raising Halt/Revert through the dispatcher into the caller. Halts in helpers still raise.
+HALTED = -1
+REVERTED_EXIT = -2
+_FRAME_ENDS = {"raise Halt()": f"return {HALTED}", "raise Revert()": f"return {REVERTED_EXIT}"}
 
 
 class Const:
@@ -416,7 +421,7 @@ class _Trace:
         while True:
             if pc >= n:
                 self.close_block()
-                self.emit("raise Halt()")  # running off the end is STOP
+                self.emit(f"return {HALTED}")  # running off the end is STOP
                 break
             if pc != self.entry and (pc in visited or self.cost >= self.limit):
                 self.close_block()
@@ -579,6 +584,9 @@ class _Trace:
                     self.emit(f"{read.group(1)} = bytes({self.frame_attr('memory')}[{offset}:{offset + size}])")
                 i += 1
                 continue
+            stripped = line.lstrip()
+            if stripped in _FRAME_ENDS:  # STOP, RETURN, REVERT: the frame ends
+                line = line[:len(line) - len(stripped)] + _FRAME_ENDS[stripped]
             self.emit(line)
             i += 1
 
