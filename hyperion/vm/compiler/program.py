@@ -38,7 +38,7 @@ from typing import Callable, Optional
 from hyperion.vm.compiler.translate import HALTED, TraceSource, Translator
 from hyperion.vm.exceptions import REVERTED, SUCCESS, Halt, InvalidJump, InvalidOpcode
 from hyperion.vm.stepping import halt_exactly, interpret_from
-from hyperion.vm.template import M
+from hyperion.vm.template import INLINE_GLOBALS, M
 
 TRACE_LIMIT = 1500  # instructions per trace
 BUDGET_PER_BYTE = 3  # translated instructions per byte of code before traces become single blocks
@@ -50,6 +50,7 @@ BASE_NAMESPACE = {
     "Halt": Halt,
     "InvalidJump": InvalidJump,
     "InvalidOpcode": InvalidOpcode,
+    **INLINE_GLOBALS,
 }
 
 
