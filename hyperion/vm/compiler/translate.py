@@ -69,6 +69,8 @@ _OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
 # ... except an inlined dynamic charge (template.CHARGED): it reads the gas only to fail out of gas, and
 # charging a growth before it instead of after changes nothing else (only its cost expression counts)
 _CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$")
+# ``C.to_bytes(N)`` of a constant C: the bytes, as a literal
+_CONSTANT_TO_BYTES = re.compile(r"(?<![\w.])(?:\((0x[0-9a-f]+|\d+)\)|(0x[0-9a-f]+))\.to_bytes\((\d+)\)")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 _SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
@@ -112,6 +114,18 @@ class Entry:
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
+
+
+def _constant_bytes(match: re.Match) -> str:
+    value = int(match.group(1) or match.group(2), 0)
+    size = int(match.group(3))
+    if value.bit_length() > 8 * size:
+        return match.group(0)  # it raises at run time
+    data = value.to_bytes(size, "big")
+    rest = data.lstrip(b"\0")
+    if len(rest) == size:
+        return repr(data)
+    return f"(b'\\0' * {size - len(rest)}{f' + {rest!r}' if rest else ''})"  # folded by Python's compiler
 
 
 def literal(value: int) -> str:
@@ -584,6 +598,8 @@ class _Trace:
                     self.emit(f"{read.group(1)} = bytes({self.frame_attr('memory')}[{offset}:{offset + size}])")
                 i += 1
                 continue
+            if ".to_bytes(" in line:
+                line = _CONSTANT_TO_BYTES.sub(_constant_bytes, line)
             stripped = line.lstrip()
             if stripped in _FRAME_ENDS:  # STOP, RETURN, REVERT: the frame ends
                 line = line[:len(line) - len(stripped)] + _FRAME_ENDS[stripped]
