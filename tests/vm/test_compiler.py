@@ -548,3 +548,33 @@ def test_a_store_to_a_slot_the_trace_read_uses_what_it_read():
                 compiled = agree(code, gas, fork, storage={1: original}, data=data)
                 assert compiled[:4] == run_code(code, gas, "stepping", fork, storage={1: original},
                                                 data=data)[:4]
+
+
+# -- frames that end by returning -----------------------------------------------------------
+
+def run_program(code: bytes, gas: int = 100_000):
+    """(what ``Program.run`` returned, the frame) for one frame of ``code`` run by its program."""
+    from hyperion.vm.frame import Frame, TxContext
+
+    table = table_for(PRAGUE)
+    program = Program(code, table, LazyCodeAnalysis(code, table))
+    state = MemoryState()
+    ctx = TxContext(state, BlockEnv(fork=PRAGUE, base_fee=1), PRAGUE, SENDER, 1)
+    frame = Frame(ctx, CONTRACT, SENDER, 0, b"", code, gas, 0, False)
+    return program.run(frame), frame
+
+
+def test_a_trace_ends_its_frame_by_returning_its_status():
+    from hyperion.vm.exceptions import REVERTED, SUCCESS, InvalidOpcode
+
+    stored = "602a" "6000" "52"  # MSTORE(0, 42)
+    for ending, status in (("00", SUCCESS), ("60206000f3", SUCCESS), ("60206000fd", REVERTED)):
+        code = assemble(stored, ending)
+        source = source_of(code)  # no Halt or Revert raised through the dispatcher
+        assert "raise Halt" not in source and "raise Revert" not in source and "return -" in source
+        result, frame = run_program(code)
+        assert result == status
+        assert frame.output == (b"" if ending == "00" else (42).to_bytes(32, "big"))
+        assert agree(code, 60_000)[1] == (status == SUCCESS)
+    with pytest.raises(InvalidOpcode):  # an exceptional halt still raises
+        run_program(assemble(stored, "fe"))
