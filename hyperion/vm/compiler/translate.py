@@ -182,7 +182,7 @@ class _Growth:
             (i + 1, "if mg < 0:"),
             (i + 2, "raise OutOfGas()"),
             (i + 1, "f.gas = mg"),
-            (i + 1, f"f_memory.extend(bytes({size} - len(f_memory)))"),
+            (i + 1, f"f_memory += b'\\0' * ({size} - len(f_memory))"),  # (cheaper than extend(bytes(...)))
         ]
 
 
