@@ -249,6 +249,12 @@ def test_the_lru_cache_is_bounded_by_code_size():
     tiers.program_for(entries[7])  # touched: now the most recent
     tiers.program_for(entries[0])  # compiles again, evicting the least recent (8)
     assert entries[8].program is None and entries[7].program is not None
+    tiers.program_for(entries[0])  # the most recent already
+    tiers.program_for(entries[1])  # evicts the least recent (9)
+    assert [e.program is not None for e in (entries[9], entries[7], entries[0], entries[1])] == [False, True, True, True]
+    tiers.program_for(entries[7])
+    tiers.program_for(entries[2])  # 0 is the least recent now
+    assert entries[0].program is None and entries[7].program is not None
 
 
 def test_threshold_counts_interpreted_runs():
