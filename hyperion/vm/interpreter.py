@@ -42,7 +42,7 @@ def _run(f: Frame, ctx: TxContext, tracer) -> int:
         if tracer is None:
             program = TIERS.program_for(entry)
             if program is not None:
-                program.run(f)  # ends with an exception, as the handlers do
+                return program.run(f)  # SUCCESS, REVERTED, or an exception as the handlers raise
             analysis = entry.analysis
             handlers = analysis.handlers
             f.jumpdests = analysis.jumpdests
