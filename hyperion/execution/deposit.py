@@ -94,17 +94,17 @@ def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int 
 
     state.set_nonce(sender, nonce + 1)
     ctx = TxContext(state, env, fork, sender, 0, (), tracer)
-    state.warm_address(sender)
+    to = tx.to
+    warm = [sender] if to is None else [sender, to]  # (a creation's new address is warmed below)
     if fork.has_warm_coinbase:
-        state.warm_address(env.coinbase)
-    for address in ctx.precompiles:
-        state.warm_address(address)
+        warm.append(env.coinbase)
+    state.warm_at_start(ctx.precompiles, *warm)
     intrinsic, floor = intrinsic_gas(tx, fork)
     gas = tx.gas - intrinsic
     if tracer is not None:
         tracer.on_start(tx.gas)
     contract_address = None
-    if tx.to is None:
+    if to is None:
         contract_address = keccak256(rlp.encode([sender, nonce]))[12:]
         state.warm_address(contract_address)
         if state.get_nonce(contract_address) or state.get_code(contract_address) or state.has_storage(contract_address):
@@ -112,8 +112,6 @@ def apply_deposit(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: int 
         else:
             status, gas_left, output = execute_create(ctx, sender, contract_address, tx.value, tx.data, gas, 0)
     else:
-        to = tx.to
-        state.warm_address(to)
         code = state.get_code(to)
         code_address, delegated = to, False
         if fork.has_set_code:  # EIP-7702: a deposit to a delegated account runs the delegate's code

@@ -167,16 +167,24 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         state, env, tx, block_gas_used, block_blob_gas_used
     )
     state.begin_transaction()
+    to = tx.to
+    # the fork's precompiles, even where a simulation moved one; the recipient (a creation
+    # warms its new address below); the coinbase from EIP-3651 on
+    if to is None:
+        if fork.has_warm_coinbase:
+            state.warm_at_start(precompile_addresses(fork), sender, env.coinbase)
+        else:
+            state.warm_at_start(precompile_addresses(fork), sender)
+    elif fork.has_warm_coinbase:
+        state.warm_at_start(precompile_addresses(fork), sender, to, env.coinbase)
+    else:
+        state.warm_at_start(precompile_addresses(fork), sender, to)
 
     blob_fee = blob_gas * env.blob_gas_price() if blob_gas else 0
     state.set_nonce(sender, nonce + 1)
     state.set_balance(sender, balance - tx.gas * gas_price - blob_fee)
 
     ctx = TxContext(state, env, fork, sender, gas_price, tx.blob_versioned_hashes, tracer)
-    state.warm_addresses(precompile_addresses(fork))  # the fork's, even where a simulation moved one
-    state.warm_address(sender)
-    if fork.has_warm_coinbase:
-        state.warm_address(env.coinbase)
     for address, keys in tx.access_list:
         state.warm_address(address)
         for key in keys:
@@ -186,7 +194,7 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     if tracer is not None:
         tracer.on_start(tx.gas)
     contract_address = None
-    if tx.to is None:
+    if to is None:
         contract_address = keccak256(rlp.encode([sender, nonce]))[12:]
         state.warm_address(contract_address)
         if (
@@ -200,8 +208,6 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
     else:
         if tx.type == 4:
             ctx.refund += _apply_authorizations(state, env, tx)
-        to = tx.to
-        state.warm_address(to)
         code = state.get_code(to)
         code_address = to
         delegated = False
@@ -217,9 +223,13 @@ def apply_transaction(state, env: BlockEnv, tx, *, tracer=None, block_gas_used: 
         )
 
     used = tx.gas - gas_left
-    refund = min(used // fork.max_refund_quotient, ctx.refund)
-    used_after_refund = max(used - refund, floor)
-    state.set_balance(sender, state.get_balance(sender) + (tx.gas - used_after_refund) * gas_price)
+    refund = used // fork.max_refund_quotient
+    if ctx.refund < refund:
+        refund = ctx.refund
+    used_after_refund = used - refund
+    if used_after_refund < floor:  # EIP-7623
+        used_after_refund = floor
+    state.add_balance(sender, (tx.gas - used_after_refund) * gas_price)  # (the sender exists: it was charged)
     fee = used_after_refund * (gas_price - (env.base_fee if fork.has_base_fee else 0))
     coinbase = env.coinbase
     if fee:

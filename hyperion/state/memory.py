@@ -53,7 +53,6 @@ _ACCOUNT_CREATED = 7  # (op, address)
 _CODE = 8  # (op, account, old_code, old_code_hash, address)
 _ACCOUNT_DESTROYED = 9  # (op, address, account)
 _MARK_CREATED = 10  # (op, address)
-_WARM_ADDRESSES = 11  # (op, frozenset of the addresses that were cold)
 
 
 # Live tries may be shared by states used from different threads; root updates take turns.
@@ -174,7 +173,13 @@ class MemoryState:
     def add_balance(self, address: bytes, amount: int) -> None:
         """Credit ``amount`` (creates the account if absent). A credit is a write that
         needs no read, which the parallel executor applies lazily (see execution/parallel)."""
-        self.set_balance(address, self.get_balance(address) + amount)
+        account = self._accounts.get(address)
+        if account is None or self._owned is not None:
+            self.set_balance(address, self.get_balance(address) + amount)
+        else:  # ``set_balance``'s path for an account this state owns (every transaction pays its fee)
+            self._dirty_accounts.add(address)
+            self._journal.append((_BALANCE, account, account.balance, address))
+            account.balance += amount
 
     def get_nonce(self, address: bytes) -> int:
         account = self._accounts.get(address)
@@ -306,17 +311,14 @@ class MemoryState:
         self._journal.append((_WARM_ADDRESS, address))
         return True
 
-    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
-        """Mark every address of ``addresses`` warm: one set operation and one journal entry
-        (a transaction's precompiles, instead of a call and an entry per address). A frozenset
-        is journaled as it is; anything else is copied into one first."""
-        if type(addresses) is not frozenset:
-            addresses = frozenset(addresses)
+    def warm_at_start(self, addresses: Iterable[bytes], *more: bytes) -> None:
+        """Make the addresses a transaction starts with warm (EIP-2929: its precompiles,
+        sender and recipient; EIP-3651: the coinbase), without journal entries: called
+        between ``begin_transaction`` and the transaction's first frame, these are never
+        undone (no revert reaches back before that frame's checkpoint)."""
         warm = self._warm_addresses
-        cold = addresses.difference(warm) if warm else addresses
-        if cold:
-            warm.update(cold)
-            self._journal.append((_WARM_ADDRESSES, cold))
+        warm.update(addresses)
+        warm.update(more)
 
     def is_warm_address(self, address: bytes) -> bool:
         return address in self._warm_addresses
@@ -387,8 +389,6 @@ class MemoryState:
             elif op == _ACCOUNT_DESTROYED:
                 accounts[entry[1]] = entry[2]
                 self._mark_storage_dirty(entry[1], entry[2])
-            elif op == _WARM_ADDRESSES:
-                self._warm_addresses.difference_update(entry[1])
             else:  # _MARK_CREATED
                 self._created.discard(entry[1])
 
@@ -399,22 +399,22 @@ class MemoryState:
 
     # -- transaction lifecycle -------------------------------------------------------
     def begin_transaction(self) -> None:
-        """Reset transaction-scoped data and the journal (a new list: the parallel executor may
-        keep the last one). ``end_transaction`` resets them too, so each container is replaced
-        only if something is in it."""
-        self._journal = []
+        """Reset transaction-scoped data and the journal. ``end_transaction`` resets them too,
+        so each container is emptied (in place: nothing else holds them) only if something is in it."""
+        if self._journal:
+            self._journal = []
         if self._original_storage:
-            self._original_storage = {}
+            self._original_storage.clear()
         if self._transient:
-            self._transient = {}
+            self._transient.clear()
         if self._warm_addresses:
-            self._warm_addresses = set()
+            self._warm_addresses.clear()
         if self._warm_slots:
-            self._warm_slots = set()
+            self._warm_slots.clear()
         if self._created:
-            self._created = set()
+            self._created.clear()
         if self._touched:
-            self._touched = set()
+            self._touched.clear()
 
     def end_transaction(self) -> None:
         """Delete touched empty accounts (EIP-161), then clear transaction-scoped data."""
@@ -424,6 +424,7 @@ class MemoryState:
             if account is not None and account.is_empty():
                 del accounts[address]
                 self._mark_storage_dirty(address, account)
+        self._journal = []  # always a new list: the parallel executor may keep the last one
         self.begin_transaction()
 
     # -- tools: loading, inspecting, hashing -------------------------------------------

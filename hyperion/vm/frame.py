@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 _FORK_TABLES: dict = {}  # Fork.cache_key -> tables (equal forks share them)
-_BY_ID: dict[int, tuple] = {}  # id(fork) -> (fork, tables): one int hash per transaction
+_BY_ID: dict[int, tuple] = {}  # id(fork) -> (fork, tables, precompile addresses): one int hash per transaction
 _MAX_BY_ID = 1024
 
 
@@ -30,20 +30,26 @@ def fork_tables(fork) -> tuple:
         tables = _FORK_TABLES[key] = (precompiles_for(fork), table, _analysis_cache_for(table), account_rule(fork))
     if len(_BY_ID) >= _MAX_BY_ID:
         _BY_ID.clear()
-    _BY_ID[id(fork)] = (fork, tables)  # holding the fork keeps its id from being reused
+    _BY_ID[id(fork)] = (fork, tables, _precompile_set(tables[0]))  # holding the fork keeps its id from being reused
     return tables
 
 
 _PRECOMPILE_ADDRESSES: dict[int, frozenset] = {}  # id(fork's precompile table) -> its addresses
 
 
-def precompile_addresses(fork) -> frozenset:
-    """The addresses of ``fork``'s precompiles, warm at the start of every transaction (EIP-2929)."""
-    precompiles = fork_tables(fork)[0]
+def _precompile_set(precompiles: dict) -> frozenset:
     found = _PRECOMPILE_ADDRESSES.get(id(precompiles))  # (tables live as long as the process)
     if found is None:
         found = _PRECOMPILE_ADDRESSES[id(precompiles)] = frozenset(precompiles)
     return found
+
+
+def precompile_addresses(fork) -> frozenset:
+    """The addresses of ``fork``'s precompiles, warm at the start of every transaction (EIP-2929)."""
+    entry = _BY_ID.get(id(fork))
+    if entry is not None and entry[0] is fork:
+        return entry[2]
+    return _precompile_set(fork_tables(fork)[0])
 
 
 _ANALYSIS_CACHES: dict[int, dict] = {}
@@ -90,8 +96,10 @@ class TxContext:
         self.fork = fork
         self.origin = origin
         self.gas_price = gas_price
-        self.blob_hashes = tuple(blob_hashes)
-        self.precompiles, self.table, self.analysis_cache, self.accounts = fork_tables(fork)
+        self.blob_hashes = blob_hashes if type(blob_hashes) is tuple else tuple(blob_hashes)
+        entry = _BY_ID.get(id(fork))  # (``fork_tables``'s first step, on every transaction's path)
+        tables = entry[1] if entry is not None and entry[0] is fork else fork_tables(fork)
+        self.precompiles, self.table, self.analysis_cache, self.accounts = tables
         if env.precompiles is not None:
             self.precompiles = env.precompiles
         self.logs: list = []

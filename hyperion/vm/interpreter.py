@@ -42,7 +42,7 @@ def _run(f: Frame, ctx: TxContext, tracer) -> int:
         if tracer is None:
             program = TIERS.program_for(entry)
             if program is not None:
-                program.run(f)  # ends with an exception, as the handlers do
+                return program.run(f)  # SUCCESS, REVERTED, or an exception as the handlers raise
             analysis = entry.analysis
             handlers = analysis.handlers
             f.jumpdests = analysis.jumpdests
@@ -115,8 +115,10 @@ def execute_call(
         # EIP-161: a call that succeeds touches its target; an empty touched
         # account is deleted at the end of the transaction. The touch of the
         # RIPEMD-160 precompile survives a failing call (a consensus quirk
-        # from mainnet block 2675119, kept by the execution specs).
-        if status == SUCCESS and state.account_exists(address) and state.is_empty(address):
+        # from mainnet block 2675119, kept by the execution specs). An account that ran its own
+        # code still has it (code goes only at the transaction's end): it cannot be empty.
+        if (status == SUCCESS and not (code and code_address == address) and state.account_exists(address)
+                and state.is_empty(address)):
             state.touch(address)
         if address == RIPEMD160_ADDRESS:
             ctx.ripemd_touched = True

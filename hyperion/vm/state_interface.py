@@ -73,8 +73,9 @@ class WorldState(Protocol):
     def warm_address(self, address: bytes) -> bool:
         """Mark the address warm; return True if it was cold before."""
 
-    def warm_addresses(self, addresses: Iterable[bytes]) -> None:
-        """Mark every address warm at once (a transaction's precompiles); undone by a revert."""
+    def warm_at_start(self, addresses: Iterable[bytes], *more: bytes) -> None:
+        """Make a transaction's starting access set warm (``addresses`` and ``more``), not
+        journaled: call it before the transaction's first frame, where no revert reaches."""
 
     def is_warm_address(self, address: bytes) -> bool: ...
 

@@ -531,10 +531,22 @@ class _Holes(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "wrap" and len(node.args) == 1:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "wrap" and len(node.args) == 1:
             return ast.BinOp(node.args[0], ast.BitAnd(), ast.Name("M", ast.Load()))
+        if isinstance(func, ast.Attribute) and func.attr in ("from_bytes", "to_bytes") and not node.keywords \
+                and len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value == "big":
+            # big-endian is the default byte order (Python 3.11); ``int.from_bytes`` is one global
+            # (a class attribute costs a lookup per call)
+            if func.attr == "from_bytes" and isinstance(func.value, ast.Name) and func.value.id == "int":
+                return ast.copy_location(ast.Call(ast.Name(INT_FROM_BYTES, ast.Load()), node.args[:1], []), node)
+            return ast.copy_location(ast.Call(func, node.args[:1], []), node)
         return node
 
+
+# The inline forms call ``int.from_bytes`` by this name: the compiler's traces have it as a global.
+INT_FROM_BYTES = "int_from_bytes"
+INLINE_GLOBALS = {INT_FROM_BYTES: int.from_bytes}
 
 _LONG_DECIMAL = re.compile(r"\b\d{8,}\b")
 
@@ -909,5 +921,5 @@ def bind(fn: Callable, **constants: Any) -> Instruction:
     return instruction
 
 
-__all__ = ["Instruction", "Template", "TemplateError", "bind", "inline_helper", "template_of", "width_of", "wrap", "M",
+__all__ = ["INLINE_GLOBALS", "Instruction", "Template", "TemplateError", "bind", "inline_helper", "template_of", "width_of", "wrap", "M",
            "INVARIANT_FRAME_ATTRIBUTES", "UNBOUNDED", "WORD_BITS"]

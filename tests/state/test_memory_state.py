@@ -155,26 +155,9 @@ def test_warm_sets_report_cold_then_warm() -> None:
     assert state.warm_slot(ALICE, 1) is True
 
 
-def test_warm_addresses_warms_many_in_one_journal_step_and_reverts_only_those_it_warmed() -> None:
-    state = _fresh_state()
-    state.warm_address(ALICE)
-    snap = state.snapshot()
-    state.warm_addresses(frozenset({ALICE, BOB}))
-    state.warm_addresses([CAROL])  # any iterable
-    assert state.is_warm_address(ALICE) and state.is_warm_address(BOB) and state.is_warm_address(CAROL)
-    assert state.warm_address(BOB) is False
-    assert state.snapshot() == snap + 2  # one entry per call, none for an address already warm
-    state.warm_addresses(frozenset({ALICE, BOB}))
-    assert state.snapshot() == snap + 2
-    state.revert(snap)
-    assert state.is_warm_address(ALICE)  # warm before the snapshot
-    assert not state.is_warm_address(BOB) and not state.is_warm_address(CAROL)
-    assert state.warm_address(BOB) is True
-
-
 def test_begin_transaction_resets_a_transaction_that_never_ended() -> None:
     state = _fresh_state()
-    state.warm_addresses(frozenset({BOB}))
+    state.warm_address(BOB)
     state.warm_slot(ALICE, 1)
     state.set_storage(ALICE, 1, 11)
     state.set_transient(ALICE, 1, 2)
@@ -186,6 +169,52 @@ def test_begin_transaction_resets_a_transaction_that_never_ended() -> None:
     assert not state.was_created(CAROL) and state.snapshot() == 0
     state.begin_transaction()  # nothing in use: still a clean transaction
     assert state.warm_address(BOB) is True and state.snapshot() == 1
+
+
+def test_warm_at_start_warms_without_journal_entries_and_ends_with_the_transaction() -> None:
+    state = _fresh_state()
+    state.warm_at_start(frozenset({ALICE}), BOB, CAROL)
+    assert state.snapshot() == 0  # nothing to undo: a transaction's first frame starts after it
+    assert all(state.is_warm_address(a) for a in (ALICE, BOB, CAROL))
+    assert state.warm_address(BOB) is False
+    snap = state.snapshot()
+    state.set_balance(BOB, 6)
+    state.revert(snap)
+    assert state.is_warm_address(ALICE) and state.is_warm_address(CAROL)
+    state.end_transaction()
+    state.begin_transaction()
+    assert not any(state.is_warm_address(a) for a in (ALICE, BOB, CAROL))
+
+
+def test_each_transaction_gets_a_new_journal_list() -> None:
+    """The parallel executor keeps the list a transaction ended with (execution/parallel/journal.py):
+    no later transaction may write into it, even one that ended with nothing in it."""
+    state = _fresh_state()
+    for writes in (1, 0):
+        if writes:
+            state.set_balance(BOB, 7)
+        kept = state._journal
+        state.end_transaction()
+        state.begin_transaction()
+        state.set_balance(BOB, 8)
+        assert len(kept) == writes
+        state.end_transaction()
+        state.begin_transaction()
+
+
+def test_add_balance_journals_and_leaves_a_shared_record_alone() -> None:
+    state = _fresh_state()
+    snap = state.snapshot()
+    state.add_balance(BOB, 7)
+    state.add_balance(CAROL, 3)  # absent: created
+    assert state.get_balance(BOB) == 12 and state.get_balance(CAROL) == 3
+    state.revert(snap)
+    assert state.get_balance(BOB) == 5 and not state.account_exists(CAROL)
+    shared = MemoryState()
+    shared.share_from(state)
+    shared.begin_transaction()
+    shared.add_balance(BOB, 1)
+    assert shared.get_balance(BOB) == 6 and state.get_balance(BOB) == 5
 
 
 # -- transaction scope -------------------------------------------------------------------------

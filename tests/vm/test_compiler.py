@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hyperion.execution.transaction import apply_transaction
+from hyperion.primitives.keccak import keccak256
 from hyperion.primitives.secp256k1 import private_key_to_address
 from hyperion.primitives.transactions import FeeMarketTransaction, LegacyTransaction
 from hyperion.state.memory import MemoryState
@@ -139,7 +140,8 @@ def test_static_jumps_are_fused_and_return_addresses_resolved():
     # PUSH ret, PUSH fn, JUMP; fn: JUMPDEST PUSH1 7 SWAP1 JUMP (return); ret: JUMPDEST PUSH0 SSTORE STOP
     code = assemble("600b" "6006" "56" "00", "5b" "6007" "9056", "5b" "5f" "55" "00")
     source = show(code, table_for(PRAGUE), LazyCodeAnalysis(code, table_for(PRAGUE)), [0])
-    assert "return" not in source  # one trace: the call and the return were followed at compile time
+    # one trace: the call and the return were followed at compile time (its only return ends the frame)
+    assert [line.strip() for line in source.splitlines() if "return" in line] == ["return -1"]
     assert agree(code, 100_000)[1]
 
 
@@ -247,6 +249,12 @@ def test_the_lru_cache_is_bounded_by_code_size():
     tiers.program_for(entries[7])  # touched: now the most recent
     tiers.program_for(entries[0])  # compiles again, evicting the least recent (8)
     assert entries[8].program is None and entries[7].program is not None
+    tiers.program_for(entries[0])  # the most recent already
+    tiers.program_for(entries[1])  # evicts the least recent (9)
+    assert [e.program is not None for e in (entries[9], entries[7], entries[0], entries[1])] == [False, True, True, True]
+    tiers.program_for(entries[7])
+    tiers.program_for(entries[2])  # 0 is the least recent now
+    assert entries[0].program is None and entries[7].program is not None
 
 
 def test_threshold_counts_interpreted_runs():
@@ -453,16 +461,16 @@ def test_memory_grows_once_per_block_unless_something_looks_at_its_size():
     grow = "602a" "6040" "52" "602b" "6080" "52" "602c" "60c0" "52" "610100" "51" "6000" "55"
     code = assemble(grow, "00")
     source = source_of(code)
-    assert source.count("f_memory.extend") == 1 and "if 288 > len(f_memory):" in source
+    assert source.count("f_memory += ") == 1 and "if 288 > len(f_memory):" in source
     # an SLOAD's charge between them reads the gas only to fail out of gas: still one growth
     charged = assemble("602a" "6040" "52", "6001" "54" "6080" "52", "00")
-    assert source_of(charged).count("f_memory.extend") == 1
+    assert source_of(charged).count("f_memory += ") == 1
     # MSIZE between the stores sees memory as it is at that point: two growths
     observed = assemble("602a" "6040" "52", "59" "6001" "55", "602b" "6080" "52", "00")
-    assert source_of(observed).count("f_memory.extend") == 2
+    assert source_of(observed).count("f_memory += ") == 2
     # MCOPY of constants: its end (max(dest, source) + size) is folded, no growth left to check
     mcopy = assemble("602a" "6080" "52", "6020" "6060" "6000" "5e", "00")
-    assert "max(" not in source_of(mcopy) and source_of(mcopy).count("f_memory.extend") == 1
+    assert "max(" not in source_of(mcopy) and source_of(mcopy).count("f_memory += ") == 1
     for program in (code, charged, observed, mcopy):
         for gas in range(21_000, 45_000, 29):  # out of gas before, between and after the growths
             assert agree(program, gas)[:4] == run_code(program, gas, "stepping")[:4]
@@ -547,3 +555,80 @@ def test_a_store_to_a_slot_the_trace_read_uses_what_it_read():
                 compiled = agree(code, gas, fork, storage={1: original}, data=data)
                 assert compiled[:4] == run_code(code, gas, "stepping", fork, storage={1: original},
                                                 data=data)[:4]
+
+
+# -- frames that end by returning; memory words kept pending ---------------------------------
+
+def run_program(code: bytes, gas: int = 100_000):
+    """(what ``Program.run`` returned, the frame) for one frame of ``code`` run by its program."""
+    from hyperion.vm.frame import Frame, TxContext
+
+    table = table_for(PRAGUE)
+    program = Program(code, table, LazyCodeAnalysis(code, table))
+    state = MemoryState()
+    ctx = TxContext(state, BlockEnv(fork=PRAGUE, base_fee=1), PRAGUE, SENDER, 1)
+    frame = Frame(ctx, CONTRACT, SENDER, 0, b"", code, gas, 0, False)
+    return program.run(frame), frame
+
+
+def test_a_trace_ends_its_frame_by_returning_its_status():
+    from hyperion.vm.exceptions import REVERTED, SUCCESS, InvalidOpcode
+
+    stored = "602a" "6000" "52"  # MSTORE(0, 42)
+    for ending, status in (("00", SUCCESS), ("60206000f3", SUCCESS), ("60206000fd", REVERTED)):
+        code = assemble(stored, ending)
+        source = source_of(code)  # no Halt or Revert raised through the dispatcher
+        assert "raise Halt" not in source and "raise Revert" not in source and "return -" in source
+        result, frame = run_program(code)
+        assert result == status
+        assert frame.output == (b"" if ending == "00" else (42).to_bytes(32, "big"))
+        assert agree(code, 60_000)[1] == (status == SUCCESS)
+    with pytest.raises(InvalidOpcode):  # an exceptional halt still raises
+        run_program(assemble(stored, "fe"))
+
+
+def straight_line(source: str) -> list[str]:
+    """The lines of a trace outside any branch (its exits and halts are in branches)."""
+    return [line.strip() for line in source.splitlines() if line.startswith("    ") and line[4] != " "]
+
+
+def test_words_stored_at_constant_offsets_reach_memory_only_where_something_may_see_them():
+    # Vyper's mapping read: MSTORE(0, slot), MSTORE(32, key), SLOAD(KECCAK256(0, 64)), then RETURN of
+    # a word stored last: on the straight line nothing is written to memory (the frame's memory dies
+    # with it), the hash is of the words' bytes, and the returned bytes are the word's
+    code = assemble("6001" "6000" "52", "6000" "35" "6020" "52", "6040" "6000" "20" "54",
+                    "6080" "52", "6020" "6080" "f3")
+    source = source_of(code)
+    assert not [line for line in straight_line(source) if line.startswith("f_memory[")]
+    assert "keccak256((" in source and "f.output = (v_" in source
+    key = (7).to_bytes(32, "big")
+    slot = int.from_bytes(keccak256((1).to_bytes(32, "big") + key), "big")
+    for gas in range(21_350, 26_000, 17):  # out of gas at every block, the halts write the words first
+        compiled = agree(code, gas, storage={slot: 99}, data=key)
+        assert compiled[:5] == run_code(code, gas, "stepping", storage={slot: 99}, data=key)[:5]
+    assert agree(code, 100_000, storage={slot: 99}, data=key)[4] == (99).to_bytes(32, "big")
+
+
+def test_pending_words_are_written_before_an_exit_a_call_or_an_overlapping_access():
+    word = "7f" + "a5" * 32
+    programs = [
+        # an exit to another trace (a JUMPI taken on calldata), whose MLOAD reads the word
+        assemble("602a" "6000" "52", "6000" "35" "6010" "57", "6007" "6000" "52", "5b" "6000" "51" "6000" "55" "00"),
+        # STATICCALL of the identity precompile with the word as input, its output read back
+        assemble(word, "6000" "52", "6020" "6020" "6020" "6000" "6004" "5a" "fa" "50", "6020" "51" "6000" "55" "00"),
+        # a word stored over part of another, MSTORE8 into one, MCOPY from them, CALLDATACOPY over one
+        assemble(word, "6000" "52", "6011" "6010" "52", "6001" "601f" "53", "6040" "6000" "6040" "5e",
+                 "6008" "6000" "6004" "37", "6080" "6000" "f3"),
+        # MSIZE and a dynamic MLOAD between the stores
+        assemble("6005" "6040" "52", "59" "6000" "55", "6000" "35" "51" "6001" "55", "6006" "6000" "52",
+                 "6060" "6000" "f3"),
+        # more words than are kept pending (the oldest are written)
+        assemble(*(f"60{i + 1:02x}" f"61{32 * i:04x}" "52" for i in range(12)), "610180" "6000" "f3"),
+        # a loop: the word stored by each iteration is written before it goes round again
+        assemble("6003", "5b", "80" "6000" "52", "6001" "90" "03", "80" "6002" "57", "6020" "6000" "f3"),
+    ]
+    for code in programs:
+        for data in (bytes(32), (1).to_bytes(32, "big"), bytes(range(64))):
+            assert agree(code, 200_000, data=data) == run_code(code, 200_000, "stepping", data=data)
+        for gas in range(21_000, 24_000, 23):
+            assert agree(code, gas)[:5] == run_code(code, gas, "stepping")[:5]

@@ -35,10 +35,10 @@ import time
 from functools import partial
 from typing import Callable, Optional
 
-from hyperion.vm.compiler.translate import TraceSource, Translator
-from hyperion.vm.exceptions import Halt, InvalidJump, InvalidOpcode
+from hyperion.vm.compiler.translate import HALTED, TraceSource, Translator
+from hyperion.vm.exceptions import REVERTED, SUCCESS, Halt, InvalidJump, InvalidOpcode
 from hyperion.vm.stepping import halt_exactly, interpret_from
-from hyperion.vm.template import M
+from hyperion.vm.template import INLINE_GLOBALS, M
 
 TRACE_LIMIT = 1500  # instructions per trace
 BUDGET_PER_BYTE = 3  # translated instructions per byte of code before traces become single blocks
@@ -50,6 +50,7 @@ BASE_NAMESPACE = {
     "Halt": Halt,
     "InvalidJump": InvalidJump,
     "InvalidOpcode": InvalidOpcode,
+    **INLINE_GLOBALS,
 }
 
 
@@ -84,8 +85,10 @@ class Program:
         self.cut: list[int] = []  # slots whose trace a transaction's compile budget cut short
         self.retried: dict[int, int] = {}  # slot -> instructions of the last trace cut there
 
-    def run(self, f) -> None:
-        """Execute frame ``f`` to its end; raises Halt, Revert or an ExceptionalHalt like the interpreter."""
+    def run(self, f) -> int:
+        """Execute frame ``f`` to its end: SUCCESS or REVERTED where a trace ends it (it returns
+        ``HALTED`` or ``REVERTED_EXIT`` instead of a pc), else it raises Halt, Revert or an
+        ExceptionalHalt like the interpreter (helpers, the interpreter hand-off)."""
         fns = self.fns
         s = f.stack
         pc = self.n  # the continuation at pc 0
@@ -98,6 +101,8 @@ class Program:
                 if fn is None:  # this transaction's compile budget is spent: the interpreter goes on
                     interpret_from(f, pc if pc < self.n else pc - self.n, self.analysis)
             pc = fn(f, s)
+            if pc < 0:
+                return SUCCESS if pc == HALTED else REVERTED
 
     def build(self, index: int, ctx=None) -> Optional[Callable]:
         """Compile (or find) the trace for dispatcher slot ``index`` and install it; None when

@@ -84,6 +84,7 @@ class Tiers:
             Program.tx_budget = budget
         self.cache_bytes = DEFAULT_CACHE_BYTES
         self._lru: OrderedDict = OrderedDict()  # CodeEntry -> size
+        self._recent: Optional[CodeEntry] = None  # the most recently used entry (the last of _lru)
         self._bytes = 0
         self._lock = threading.Lock()
         self.enabled = True  # False: interpret everything (the bench's interpreter column)
@@ -115,10 +116,12 @@ class Tiers:
         if not self.enabled:
             return None
         if program is not None:
-            try:
-                self._lru.move_to_end(entry)
-            except KeyError:  # evicted by another thread meanwhile
-                pass
+            if entry is not self._recent:  # (a contract called again and again: nothing to reorder)
+                try:
+                    self._lru.move_to_end(entry)
+                except KeyError:  # evicted by another thread meanwhile
+                    pass
+                self._recent = entry
             return program
         threshold = self.threshold
         if threshold is None or entry.runs < threshold:
@@ -134,6 +137,7 @@ class Tiers:
             if entry.program is None:
                 entry.program = program
                 self._lru[entry] = size
+                self._recent = entry
                 self._bytes += size
                 self.compiled += 1
                 self._evict()
@@ -143,6 +147,8 @@ class Tiers:
         lru = self._lru
         while self._bytes > self.cache_bytes and lru:
             entry, size = lru.popitem(last=False)
+            if entry is self._recent:
+                self._recent = None
             entry.program = None
             self._bytes -= size
             self.evicted += 1
@@ -152,6 +158,8 @@ class Tiers:
         with self._lock:
             for entry in entries:
                 size = self._lru.pop(entry, None)
+                if entry is self._recent:
+                    self._recent = None
                 if size is not None:
                     entry.program = None
                     self._bytes -= size
@@ -175,6 +183,7 @@ class Tiers:
             for entry in self._lru:
                 entry.program = None
             self._lru.clear()
+            self._recent = None
             self._bytes = 0
 
 

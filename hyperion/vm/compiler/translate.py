@@ -69,10 +69,26 @@ _OBSERVES_MEMORY_OR_GAS = re.compile(r"len\(f_memory\)|f\.gas|\bf\b(?!\.)")
 # ... except an inlined dynamic charge (template.CHARGED): it reads the gas only to fail out of gas, and
 # charging a growth before it instead of after changes nothing else (only its cost expression counts)
 _CHARGE_LINE = re.compile(rf"^{CHARGED}_\w+ = f\.gas - |^f\.gas = {CHARGED}_\w+$")
+# Memory words stored at constant offsets are kept pending (``_Trace.pending``) rather than written:
+_STORE_WORD = re.compile(r"f_memory\[(\d+|0x[0-9a-f]+):(\d+|0x[0-9a-f]+)\] = "
+                         r"(\(?(?:[A-Za-z_]\w*|\d+|0x[0-9a-f]+)\)?\.to_bytes\(32\))")
+_MEMORY_USE = re.compile(r"f_memory(?:\[(\d+|0x[0-9a-f]+):(\d+|0x[0-9a-f]+)\])?|\bf\.memory\b")
+_SIZE_ONLY = re.compile(r"len\(f_memory\)|f_memory\.extend\(")
+_PASSES_FRAME = re.compile(r"\bf\b(?!\.)")
+_MAIN = 2  # the indent of a trace's straight line (branches are deeper)
+# Words kept pending at most (each exit and block halt writes them all: this bounds the code it adds)
+PENDING_WORDS = 8
+# ``C.to_bytes(N)`` of a constant C: the bytes, as a literal
+_CONSTANT_TO_BYTES = re.compile(r"(?<![\w.])(?:\((0x[0-9a-f]+|\d+)\)|(0x[0-9a-f]+))\.to_bytes\((\d+)\)")
 _MSTORE = memory_instructions.mstore
 _MLOAD = memory_instructions.mload
 _SLOADS = (storage_instructions.sload, storage_instructions.sload_static)
 _SSTORE = storage_instructions.sstore
+# A trace ends its frame by returning one of these instead of a pc (``Program.run``): cheaper than
+# raising Halt/Revert through the dispatcher into the caller. Halts in helpers still raise.
+HALTED = -1
+REVERTED_EXIT = -2
+_FRAME_ENDS = {"raise Halt()": f"return {HALTED}", "raise Revert()": f"return {REVERTED_EXIT}"}
 
 
 class Const:
@@ -107,6 +123,24 @@ class Entry:
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
+
+
+def _is_growth(line: str, following: str) -> bool:
+    """``if C > len(f_memory):`` then ``expand(f, C)``: growth to a constant size (``need_memory``)."""
+    match = _MEMORY_CHECK.fullmatch(line)
+    return match is not None and following.strip() == f"expand(f, {match.group(1)})"
+
+
+def _constant_bytes(match: re.Match) -> str:
+    value = int(match.group(1) or match.group(2), 0)
+    size = int(match.group(3))
+    if value.bit_length() > 8 * size:
+        return match.group(0)  # it raises at run time
+    data = value.to_bytes(size, "big")
+    rest = data.lstrip(b"\0")
+    if len(rest) == size:
+        return repr(data)
+    return f"(b'\\0' * {size - len(rest)}{f' + {rest!r}' if rest else ''})"  # folded by Python's compiler
 
 
 def literal(value: int) -> str:
@@ -148,7 +182,7 @@ class _Growth:
             (i + 1, "if mg < 0:"),
             (i + 2, "raise OutOfGas()"),
             (i + 1, "f.gas = mg"),
-            (i + 1, f"f_memory.extend(bytes({size} - len(f_memory)))"),
+            (i + 1, f"f_memory += b'\\0' * ({size} - len(f_memory))"),  # (cheaper than extend(bytes(...)))
         ]
 
 
@@ -213,7 +247,7 @@ class _Trace:
         self.limit = limit
         self.inline_jumps = inline_jumps
         self.lines: list = []  # (indent, text) or _Block
-        self.indent = 2
+        self.indent = _MAIN
         self.vs: list = []  # the virtual stack above the entry's unread items, bottom first
         self.pulled = 0  # entry items brought into vs
         self.loaded: dict[int, Local] = {}  # depth -> local holding that entry item
@@ -229,6 +263,8 @@ class _Trace:
         self.memory_known = 0  # memory is at least this long from here on (see need_memory)
         self.growth: Optional[_Growth] = None  # the current block's last growth, while it may grow
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
+        # memory offset -> the 32 bytes (an expression) this trace stored there and has not written yet
+        self.pending: dict[int, str] = {}
         self.computed: dict[tuple, object] = {}  # (instruction, operand atoms) -> its value (CSE)
         # storage key (atom) -> the value an SLOAD of this trace read, while nothing since can have
         # written storage (SSTORE, calls and creates end their charge block: ENDS_CHARGE)
@@ -236,9 +272,81 @@ class _Trace:
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
+        if self.indent == _MAIN and (self.pending or "f_memory[" in text) and not text.startswith((" ", "#")):
+            text = self.memory_effects(text)
+            if text is None:
+                return
+        if ".to_bytes(" in text:
+            text = _CONSTANT_TO_BYTES.sub(_constant_bytes, text)
         if self.growth is not None and _OBSERVES_MEMORY_OR_GAS.search(_CHARGE_LINE.sub("", text)):
             self.growth = None  # what this line does depends on memory's size or the gas left
         self.lines.append((self.indent, text))
+
+    # -- memory words not written yet --------------------------------------------------
+    # A word stored at a constant offset (MSTORE, after its growth) is kept as an expression in
+    # ``pending``; a read of whole pending words uses the expressions, and the words are written
+    # where something else may see memory: before a line that reads or writes memory other than
+    # whole pending words, hands the frame to a helper or call, or leaves the straight line in
+    # a way that may need them (every exit to another trace, a block's halt, which runs per
+    # instruction from the block's start: the pending words of then go with its write-back). A
+    # frame that ends (STOP, RETURN, REVERT, or an exceptional halt) discards its memory, so a
+    # word nothing read by then is never written.
+    def memory_effects(self, text: str) -> Optional[str]:
+        """``text`` (a line of the straight line) with reads of pending words replaced by their
+        bytes, after writing the pending words it may see; None if it was a store kept pending."""
+        pending = self.pending
+        store = _STORE_WORD.fullmatch(text)
+        if store and int(store.group(2), 0) - int(store.group(1), 0) == 32 \
+                and int(store.group(2), 0) <= self.memory_known:
+            offset = int(store.group(1), 0)
+            self.write_words([at for at in pending if at != offset and at < offset + 32 and offset < at + 32])
+            if offset not in pending and len(pending) >= PENDING_WORDS:
+                self.write_words([next(iter(pending))])  # the oldest
+            pending[offset] = store.group(3)
+            return None
+        if _PASSES_FRAME.search(text):
+            self.write_words(list(pending))
+            return text
+        for use in _MEMORY_USE.finditer(_SIZE_ONLY.sub("", text)):
+            if use.group(1) is None:  # memory as a whole, or a region not known here
+                self.write_words(list(pending))
+                return text
+        out = []
+        last = 0
+        for use in _MEMORY_USE.finditer(text):
+            if use.group(1) is None:
+                continue  # its size
+            start, end = int(use.group(1), 0), int(use.group(2), 0)
+            words = [at for at in pending if at < end and start < at + 32]
+            after = text[use.end():].lstrip()
+            stored = after.startswith("=") and not after.startswith("==")
+            whole = list(range(start, end, 32)) if end - start == 32 * len(words) else None
+            if not stored and whole and whole == sorted(words):
+                begin, finish = use.start(), use.end()
+                if text[begin - 6:begin] == "bytes(" and text[finish:finish + 1] == ")" \
+                        and not re.match(r"\w", text[begin - 7:begin - 6]):
+                    begin, finish = begin - 6, finish + 1  # bytes of bytes: the bytes
+                out.append(text[last:begin])
+                out.append(pending[start] if len(whole) == 1 else f"({' + '.join(pending[at] for at in whole)})")
+                last = finish
+            else:
+                self.write_words(words)
+        out.append(text[last:])
+        return "".join(out)
+
+    def write_words(self, offsets: list) -> None:
+        """Write the pending words at ``offsets`` into memory here (in the straight line: no longer pending)."""
+        for offset in sorted(offsets):
+            self.lines.append((self.indent, self.word_store(offset)))
+            del self.pending[offset]
+
+    def word_store(self, offset: int) -> str:
+        return _CONSTANT_TO_BYTES.sub(_constant_bytes, f"f_memory[{offset}:{offset + 32}] = {self.pending[offset]}")
+
+    def write_back_memory(self) -> None:
+        """At an exit: write every pending word (they stay pending for the straight line)."""
+        for offset in sorted(self.pending):
+            self.lines.append((self.indent, self.word_store(offset)))
 
     def open_block(self, pc: int) -> None:
         lines, indent = self.lines, self.indent
@@ -336,7 +444,9 @@ class _Trace:
         return WORD_BITS
 
     def materialize(self) -> None:
-        """Write the virtual stack back to ``s`` (at an exit; vs itself is left as is)."""
+        """Write the virtual stack back to ``s`` and the pending memory words to memory (at an
+        exit; vs and pending are left as they are)."""
+        self.write_back_memory()
         vs = list(self.vs)
         c = self.pulled
         while vs and c:
@@ -416,7 +526,7 @@ class _Trace:
         while True:
             if pc >= n:
                 self.close_block()
-                self.emit("raise Halt()")  # running off the end is STOP
+                self.emit(f"return {HALTED}")  # running off the end is STOP
                 break
             if pc != self.entry and (pc in visited or self.cost >= self.limit):
                 self.close_block()
@@ -555,6 +665,10 @@ class _Trace:
         for the reason block charging is, unless the instruction reads the exact gas:
         ``merge_charges`` False). Memory growth to a constant size goes through ``need_memory``,
         and ``X = read_memory(f, C, S)`` becomes a slice of memory made big enough there."""
+        if self.pending and any(
+                line.startswith(" ") and (_PASSES_FRAME.search(line) or _MEMORY_USE.search(_SIZE_ONLY.sub("", line)))
+                and not (k and _is_growth(lines[k - 1], line)) for k, line in enumerate(lines)):
+            self.write_words(list(self.pending))  # a branch of the template may see memory
         i = 0
         while i < len(lines):
             line = lines[i]
@@ -564,8 +678,8 @@ class _Trace:
                     self.block.gas += int(charge.group(1), 0)
                     i += 1
                     continue
-            match = _MEMORY_CHECK.fullmatch(line)
-            if match and i + 1 < len(lines) and lines[i + 1].strip() == f"expand(f, {match.group(1)})":
+            if i + 1 < len(lines) and _is_growth(line, lines[i + 1]):
+                match = _MEMORY_CHECK.fullmatch(line)
                 self.need_memory(int(match.group(1), 0))
                 i += 2
                 continue
@@ -579,6 +693,9 @@ class _Trace:
                     self.emit(f"{read.group(1)} = bytes({self.frame_attr('memory')}[{offset}:{offset + size}])")
                 i += 1
                 continue
+            stripped = line.lstrip()
+            if stripped in _FRAME_ENDS:  # STOP, RETURN, REVERT: the frame ends
+                line = line[:len(line) - len(stripped)] + _FRAME_ENDS[stripped]
             self.emit(line)
             i += 1
 

@@ -1,6 +1,6 @@
-/* Keccak-256 of one message (see keccak.h). */
+/* Keccak-256 of one message (see keccak256.h). */
 
-#include "keccak.h"
+#include "keccak256.h"
 
 #define ROL64(value, shift) (((value) << (shift)) | ((value) >> (64 - (shift))))
 
@@ -133,7 +133,7 @@ PyObject *module_keccak256(PyObject *module, PyObject *argument)
     (void)module;
     uint8_t hash[32];
     if (PyBytes_CheckExact(argument)) { /* the common case: no buffer protocol round trip */
-        keccak256(bytes_data(argument), (size_t)PyBytes_GET_SIZE(argument), hash);
+        keccak256((const uint8_t *)PyBytes_AS_STRING(argument), (size_t)PyBytes_GET_SIZE(argument), hash);
     } else {
         Py_buffer view;
         if (PyObject_GetBuffer(argument, &view, PyBUF_SIMPLE) < 0)
