@@ -560,12 +560,12 @@ class ProgramGenerator:
         offsets = []
         for i in range(count):
             roll = rng.random()
-            if roll < 0.75 or not offsets:
+            if roll < 0.65 or not offsets:
                 at = base + 32 * i
-            elif roll < 0.85:
+            elif roll < 0.75:
                 at = rng.choice(offsets)  # the same word again
             else:
-                at = rng.choice(offsets) + rng.randrange(1, 32)  # across two words
+                at = max(0, rng.choice(offsets) + rng.choice((1, -1)) * rng.randrange(1, 32))  # across two words
             value = self.word() if rng.random() < 0.7 else None
             if value is None:
                 a.op(self.pick((CALLER, CALLVALUE, GAS, MSIZE, CALLDATASIZE)))  # not known when compiling
@@ -771,14 +771,13 @@ class ProgramGenerator:
         rng = self.rng
         key = rng.choice(STORAGE_KEYS)
         a.push(key)
-        a.op(SLOAD)
-        self.sink(a)
+        a.op(SLOAD)  # kept on the stack: the two reads are compared in the end
         roll = rng.random()
-        if roll < 0.35:  # SLOAD, SSTORE, SLOAD of the same slot
+        if roll < 0.3:  # SLOAD, SSTORE, SLOAD of the same slot
             self.push_word(a, rng.choice(STORAGE_VALUES))
             a.push(key)
             a.op(SSTORE)
-        elif roll < 0.5:  # of another slot, or of one known only at run time
+        elif roll < 0.42:  # of another slot, or of one known only at run time
             self.push_word(a, rng.choice(STORAGE_VALUES))
             if rng.random() < 0.5:
                 a.push(rng.choice(STORAGE_KEYS))
@@ -788,7 +787,7 @@ class ProgramGenerator:
                 a.push(rng.choice((1, 3, 255)))
                 a.op(AND)
             a.op(SSTORE)
-        elif roll < 0.65:  # transient storage is another store: the SLOAD still reads the slot
+        elif roll < 0.54:  # transient storage is another store: the SLOAD still reads the slot
             self.push_word(a, rng.choice(STORAGE_VALUES))
             a.push(key)
             a.op(TSTORE if TSTORE in self.defined else SSTORE)
@@ -796,7 +795,12 @@ class ProgramGenerator:
             self.code_writing_slot(a, key)
         a.push(key)
         a.op(SLOAD)
-        self.sink(a)
+        a.op(self.pick((SUB, XOR, EQ)))
+        if rng.random() < 0.7:  # where the outcome shows it
+            a.push(rng.choice(STORAGE_KEYS))
+            a.op(SSTORE)
+        else:
+            self.sink(a)
 
     def code_writing_slot(self, a: Assembler, key: int) -> None:
         """CREATE a contract whose code writes ``key`` (and may revert), then run it on this
