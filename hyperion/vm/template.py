@@ -501,6 +501,12 @@ def width_of(node: ast.expr, widths: dict[str, int]) -> int:
                 return left + node.right.value
             return UNBOUNDED
         return UNBOUNDED
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.Not):
+            return 1
+        if isinstance(node.op, ast.UAdd):
+            return width_of(node.operand, widths)
+        return UNBOUNDED  # -x and ~x of a word are negative (SMOD's and SDIV's results before their wrap)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == "wrap":
             return min(WORD_BITS, width_of(node.args[0], widths))
