@@ -156,6 +156,13 @@ class Batcher:
         # an included post is only looked at again after an L1 reorg made derivation reset
         recheck = self.derivation.resets != self._resets_seen
         self._resets_seen = self.derivation.resets
+        if recheck and self.posts and self.posts[0].first > chain.safe_number + 1 and self._own(chain.safe_number + 1):
+            # the reorg took back batches of this batcher already dropped as settled (L1 had called their blocks
+            # finalized): their blocks go first, at the lowest nonce; re-sending the later posts' transactions
+            # would only leave them waiting behind the nonces the reorg freed
+            self._drop_from(0, f"an L1 reorg took back the batches of L2 blocks {chain.safe_number + 1}.."
+                               f"{self.posts[0].first - 1}")
+            return
         for index, post in enumerate(self.posts):
             if not self._still_ours(post):
                 self._drop_from(index, f"the sequencer's chain no longer holds the blocks of batch 0x{post.tx_hash.hex()}")
@@ -190,6 +197,10 @@ class Batcher:
         """Derived, and carried by a finalized L1 block: no reorg can take it back any more."""
         return (post.included_in is not None and finalized_l1 is not None and post.included_in <= finalized_l1
                 and self.chain.safe_number >= post.last and self._still_ours(post))
+
+    def _own(self, number: int) -> bool:
+        """Is L2 block ``number`` this batcher's to post (in a sequencer set: built by its node)?"""
+        return self.own is None or self.chain.block_by_number(number).header.coinbase == self.own
 
     def _still_ours(self, post: Post) -> bool:
         block = self.chain.block_by_number(post.last)
@@ -267,7 +278,7 @@ class Batcher:
             return None
         if not self._due(first, head, len(data), limit * 0.8):
             return None
-        return await self._post(channel, data)
+        return await self._post(channel, data, chain.block_by_number(last).hash)
 
     async def _choose_calldata(self, data: bytes) -> bool:
         if self.mode != "auto":
@@ -276,7 +287,7 @@ class Batcher:
             return False
         return calldata_is_cheaper(data, *await self.signer.client.fees())
 
-    async def _post(self, channel: Channel, data: bytes) -> Post:
+    async def _post(self, channel: Channel, data: bytes, last_hash: bytes) -> Optional[Post]:
         signer = self.signer
         inbox = self.config.batch_inbox
         use_calldata = await self._choose_calldata(data)
@@ -294,8 +305,12 @@ class Batcher:
             tx_hash, raw = signer.blob_transaction(inbox, blobs, nonce, fees)
             blob_count = len(blobs)
         last_block = self.chain.block_by_number(channel.last_number)
-        post = Post(nonce, tx_hash, channel.first_number, channel.last_number, last_block.hash, raw, blob_count,
-                    len(data))
+        if last_block is None or last_block.hash != last_hash:
+            # the sequencer rolled these blocks back while L1 was asked for fees and the nonce (an L1 reorg)
+            log.info("not posting L2 blocks %d..%d: they changed while the batch was prepared",
+                     channel.first_number, channel.last_number)
+            return None
+        post = Post(nonce, tx_hash, channel.first_number, channel.last_number, last_hash, raw, blob_count, len(data))
         self.posts.append(post)
         self._save()  # write-ahead: a crash from here on re-sends this very transaction
         try:

@@ -480,12 +480,19 @@ class DerivationPipeline:
         Blocks above it stay, as unsafe blocks: when derivation reaches them
         again they are kept if L1 still says the same (the batch was re-posted)
         and replaced if it does not.
+
+        L1 always wins, even over its own word on finality: when the reorg
+        took back an L1 block that L1 had called finalized (anvil calls
+        finalized what is two blocks deep; on Ethereum it would take a third
+        of the stake slashed), the finalized L2 label falls back with the safe
+        head, with an error in the log. Stopping at the finalized block
+        instead would leave derivation on an L1 block that no longer exists,
+        resetting forever.
         """
         chain = self.chain
-        self.resets += 1
         number = chain.safe_number
         checked: dict[int, bytes] = {}
-        while number > chain.finalized_number:
+        while number > 0:
             source = chain.derived_from(number)
             if source is not None:
                 canonical = checked.get(source.number)
@@ -496,6 +503,11 @@ class DerivationPipeline:
                     break
             number -= 1
         cursor = chain.derived_from(number) or self.config.genesis_l1
+        self.resets += 1
+        if number < chain.finalized_number:
+            log.error("L1 reorg below finality: L1 took back blocks it had called finalized; the finalized L2 "
+                      "block falls back from %d to %d", chain.finalized_number, number)
+            chain.demote_finalized(number)
         if number < chain.safe_number:
             log.warning("L1 reorg: L2 blocks %d..%d are no longer safe; re-deriving from L1 block %d",
                         number + 1, chain.safe_number, cursor.number + 1)

@@ -180,6 +180,13 @@ class RollupChain(Chain):
                 self.db.chain_put(ROLLUP_TABLE, _SAFE, _number_key(number))
                 self.safe_number = number
 
+    def demote_finalized(self, number: int) -> None:
+        """L1 took back a block it had called finalized: blocks above ``number`` are no longer finalized."""
+        with self._lock:
+            if number < self.finalized_number:
+                self.db.chain_put(ROLLUP_TABLE, _FINALIZED, _number_key(number))
+                self.finalized_number = number
+
     def store_signature(self, block_hash: bytes, signature: bytes) -> None:
         """Keep the sequencer's signature over a block (the one this node built, or one it imported).
 

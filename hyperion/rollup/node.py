@@ -229,10 +229,12 @@ class RollupNode:
     async def _loop_task(self, name: str, step: Callable[[], Awaitable], pause: float) -> None:
         while not self._stop.is_set():
             try:
-                await step()
-            except L1Reorg as exc:
-                log.warning("%s: %s", name, exc)
-                await self.pipeline.reset()
+                try:
+                    await step()
+                except L1Reorg as exc:
+                    log.warning("%s: %s", name, exc)
+                    # a reset that fails (L1 unreachable) is retried: the next step meets the same reorg
+                    await self.pipeline.reset()
             except (L1Unavailable, L1RpcError) as exc:
                 log.warning("%s: L1 request failed: %s", name, exc)
                 await asyncio.sleep(RETRY_SECONDS)

@@ -129,7 +129,7 @@ def test_the_follower_derives_the_same_chain_from_blobs(devnet, sequencer, follo
     assert_same_chain(sequencer, follower, target)
     batcher = sync_status(devnet.sequencer.url)["hyperion"]["batcher"]
     assert batcher["blob_posts"] > 0 and batcher["calldata_posts"] == 0
-    assert sequencer.eth.get_block("safe")["number"] >= target
+    wait_safe(devnet.sequencer.url, target, timeout=60)  # the sequencer derives its own blocks from L1 too
     # finalized: derived from L1 blocks that L1 calls finalized (anvil: two blocks deep here)
     wait_until(lambda: follower.eth.get_block("finalized")["number"] >= target, 60, "the blocks to be finalized")
     assert follower.eth.get_block("finalized")["number"] <= safe_number(devnet.follower.url)

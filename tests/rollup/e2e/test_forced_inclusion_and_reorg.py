@@ -4,7 +4,9 @@ Done-when bullets covered here: a deposit omitted by the sequencer (test
 hook ``HYPERION_TEST_OMIT_DEPOSITS``) is force-included at the end of the
 sequencing window and the follower agrees; an L1 reorg (``anvil_reorg``)
 that drops a posted batch is survived by sequencer and follower, and the
-batch is posted again.
+batch is posted again; a reorg deeper than anvil's finality (two blocks)
+takes back a deposit and batches both nodes derived finalized blocks from,
+and both follow the new L1.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 import pytest
 from eth_account import Account
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from hyperion.rollup.channel import MalformedChannel, decode_channel
 from hyperion.rollup.devnet import BATCHER, rpc
@@ -104,9 +107,11 @@ def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_ag
     found = wait_until(lambda: (lambda b: b if b and b[2] > head else None)(_latest_batch(l1, devnet)), 60,
                        "a fresh batch on L1")
     l1_block, first, last = found
-    # both nodes have derived the batch (read past its L1 block), so both must notice that block go away
-    wait_safe(devnet.follower.url, last, timeout=60)
-    wait_safe(devnet.sequencer.url, last, timeout=60)
+    # both nodes have derived the batch and read its L1 block, so both must notice that block go away
+    for url in (devnet.follower.url, devnet.sequencer.url):
+        wait_safe(url, last, timeout=60)
+        wait_until(lambda: sync_status(url)["hyperion"]["current_l1"] >= l1_block, 60,
+                   f"{url} to read L1 block {l1_block}")
     depth = l1.eth.block_number - l1_block + 1
     dropped = l1.eth.get_block(l1_block)["hash"]
     rpc(devnet.l1_url, "anvil_reorg", depth, [])
@@ -129,3 +134,39 @@ def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_ag
     assert_same_chain(sequencer, follower, target)
     time.sleep(0.5)
     assert safe_number(devnet.follower.url) >= last
+
+
+def test_a_reorg_past_l1_finality_takes_back_a_deposit_and_derived_batches_and_both_nodes_follow_l1(
+        devnet, l1, sequencer, follower):
+    """anvil calls finalized what is two blocks deep: a deeper reorg takes back blocks both nodes derived
+    finalized L2 blocks from. L1 wins: the deposit it took back is gone from L2, the one it kept stays, and the
+    sequencer and the follower derive the same chain from the new L1 (before the fix they reset forever)."""
+    portal = PortalClient(l1, devnet.deployment.portal, Sender(l1, Account.from_key(devnet.key(8))))
+    kept, taken_back = Account.create().address, Account.create().address
+    kept_block = portal.deposit_transaction(kept, value=ETHER, gas_limit=100_000, mint=ETHER)["blockNumber"]
+    wait_until(lambda: l1.eth.block_number > kept_block, 30, "the next L1 block")
+    receipt = portal.deposit_transaction(taken_back, value=ETHER, gas_limit=100_000, mint=ETHER)
+    reorg_from = receipt["blockNumber"]
+    # both nodes hold the second deposit in a finalized L2 block (derived from an L1 block anvil calls finalized)
+    for node in (follower, sequencer):
+        wait_until(lambda: node.eth.get_balance(taken_back, "finalized") == ETHER, 150,
+                   f"the deposit to be finalized at {node.provider.endpoint_uri}")
+    assert l1.eth.get_block("finalized")["number"] >= reorg_from
+    unsafe_before = sequencer.eth.block_number
+    depth = l1.eth.block_number - reorg_from + 1
+    rpc(devnet.l1_url, "anvil_reorg", depth, [])
+    assert depth >= 3 and l1.eth.get_block(reorg_from)["hash"] != receipt["blockHash"]
+    with pytest.raises(TransactionNotFound):  # the reorg dropped the deposit's L1 transaction
+        l1.eth.get_transaction_receipt(receipt["transactionHash"])
+    # both nodes move on from the new L1 and agree
+    wait_safe(devnet.sequencer.url, unsafe_before + 5, timeout=150)
+    target = safe_number(devnet.sequencer.url)
+    wait_safe(devnet.follower.url, target, timeout=150)
+    assert_same_chain(sequencer, follower, target)
+    for node in (sequencer, follower):
+        assert node.eth.get_balance(taken_back, target) == 0  # L1 no longer has that deposit
+        assert node.eth.get_balance(kept, target) == ETHER    # and still has this one
+    # the safe chain stands on canonical L1 blocks
+    origin = sync_status(devnet.follower.url)["safe_l2"]["l1origin"]
+    assert l1.eth.get_block(origin["number"])["hash"].hex().removeprefix("0x") == origin["hash"].removeprefix("0x")
+    assert "L1 reorg below finality" in devnet.follower.log_text()
