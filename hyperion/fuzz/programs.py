@@ -194,7 +194,8 @@ class ProgramGenerator:
         kinds = [self.arithmetic, self.arithmetic, self.memory, self.memory, self.storage, self.reader, self.log,
                  self.branch, self.loop, self.stack_edge, self.transient, self.check_at_gas_edge]
         if calls and self.depth < 2:
-            kinds += [self.call, self.call, self.create]
+            kinds += [self.call, self.call, self.create, self.words_then_call]
+        kinds += [self.mapping_slot, self.pending_words, self.storage_reuse]
         if subroutine is not None:
             kinds.append(lambda a: self.gosub(a, subroutine))
         if rng.random() < 0.03:
@@ -539,6 +540,299 @@ class ProgramGenerator:
         for _ in range(statics):  # static gas after the check
             a.op(self.pick((GAS, MSIZE, CALLDATASIZE)) if rng.random() < 0.1 else PC, POP)
         a.label(skip)
+
+    # -- what compiled traces keep in locals (pending memory words, storage values read) --------
+    def word_offset(self) -> int:
+        """A constant memory offset for a word: mostly word-aligned and small, now and then
+        unaligned, or far enough that storing there grows memory at a cost."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.7:
+            return 32 * rng.randrange(12)
+        if roll < 0.9:
+            return rng.randrange(0, 384)
+        return rng.randrange(384, 20_000)
+
+    def store_words(self, a: Assembler, count: int, base: int) -> list:
+        """``count`` MSTOREs at constant offsets from ``base`` (consecutive words, now and then an
+        unaligned, repeated or overlapping one); their offsets."""
+        rng = self.rng
+        offsets = []
+        for i in range(count):
+            roll = rng.random()
+            if roll < 0.65 or not offsets:
+                at = base + 32 * i
+            elif roll < 0.75:
+                at = rng.choice(offsets)  # the same word again
+            else:
+                at = max(0, rng.choice(offsets) + rng.choice((1, -1)) * rng.randrange(1, 32))  # across two words
+            value = self.word() if rng.random() < 0.7 else None
+            if value is None:
+                a.op(self.pick((CALLER, CALLVALUE, GAS, MSIZE, CALLDATASIZE)))  # not known when compiling
+            else:
+                self.push_word(a, value)
+            a.push(at)
+            a.op(MSTORE)
+            offsets.append(at)
+        return offsets
+
+    def region(self, offsets: list) -> tuple:
+        """(offset, size) around stored words: whole words, part of one, across two, a zero size,
+        or beyond them."""
+        rng = self.rng
+        low, high = min(offsets), max(offsets) + 32
+        roll = rng.random()
+        if roll < 0.4:
+            first = rng.choice(offsets)
+            return first, 32 * rng.randrange(1, 1 + (high - first + 31) // 32)
+        if roll < 0.55:
+            return rng.choice(offsets), rng.randrange(1, 32)
+        if roll < 0.7:
+            return rng.choice(offsets) + rng.randrange(1, 32), rng.choice((32, 64))
+        if roll < 0.8:
+            return rng.randrange(low, high), 0
+        return max(0, low - rng.randrange(64)), high - low + rng.randrange(64)
+
+    def mapping_slot(self, a: Assembler) -> None:
+        """A Solidity/Vyper mapping access: the key and the slot number as words at constant offsets,
+        KECCAK256 of the 64 bytes, then SLOAD / SSTORE / an increment of that slot."""
+        rng = self.rng
+        base = self.word_offset()
+        if rng.random() < 0.5:
+            a.op(self.pick((CALLER, ORIGIN, ADDRESS)))
+        else:
+            self.push_word(a, self.word())
+        a.push(base)
+        a.op(MSTORE)
+        self.push_word(a, rng.randrange(8))
+        a.push(base + 32)
+        a.op(MSTORE)
+        a.push(64 if rng.random() < 0.9 else rng.choice((32, 63, 65)))
+        a.push(base)
+        a.op(KECCAK256)
+        roll = rng.random()
+        if roll < 0.4:  # balance[key] += x (read, add, store: a dirty slot)
+            a.op(DUP1, SLOAD)
+            self.push_word(a, rng.choice((1, 2, 2**256 - 1)))
+            a.op(ADD, SWAP1, SSTORE)
+        elif roll < 0.65:
+            a.op(SLOAD)
+            self.sink(a)
+        elif roll < 0.85:
+            self.push_word(a, rng.choice(STORAGE_VALUES))
+            a.op(SWAP1, SSTORE)
+        else:  # read twice, the second read reused
+            a.op(DUP1, SLOAD, SWAP1, SLOAD, ADD)
+            self.sink(a)
+
+    def pending_words(self, a: Assembler) -> None:
+        """Up to 12 words stored at constant offsets, now and then partly overwritten (MSTORE8,
+        MCOPY, CALLDATACOPY, RETURNDATACOPY, CODECOPY), then read as a whole, in part or across
+        words (MLOAD, KECCAK256, MSIZE, LOGn, RETURN, REVERT), or an exceptional halt in the same
+        block, or out of gas at the stores' growth."""
+        rng = self.rng
+        if rng.random() < 0.15:
+            self.out_of_gas_at_growth(a)
+            return
+        offsets = self.store_words(a, rng.choice((1, 2, 2, 3, 4, 6, 8, 9, 12)), self.word_offset())
+        if rng.random() < 0.3:  # overwrite part of them
+            kind = self.pick((MSTORE8, MCOPY, CALLDATACOPY, RETURNDATACOPY, CODECOPY))
+            at = rng.choice(offsets) + rng.choice((0, 0, 1, 31, 33))
+            if kind == MSTORE8:
+                self.push_word(a, self.word())
+                a.push(at)
+            else:
+                a.push(rng.choice((1, 32, 33, 64)))
+                a.push(0 if kind == RETURNDATACOPY else rng.choice((0, 3, 64)))
+                a.push(at)
+            a.op(kind)
+        offset, size = self.region(offsets)
+        roll = rng.random()
+        if roll < 0.3:
+            a.push(offset)
+            a.op(MLOAD)
+            self.sink(a)
+        elif roll < 0.5:
+            a.push(size)
+            a.push(offset)
+            a.op(KECCAK256)
+            self.sink(a)
+        elif roll < 0.6:
+            a.op(MSIZE)
+            self.sink(a)
+        elif roll < 0.75:
+            topics = rng.randrange(3)
+            for _ in range(topics):
+                self.push_word(a, self.word())
+            a.push(size)
+            a.push(offset)
+            a.op(LOG0 + topics)
+        elif roll < 0.9:  # RETURN or REVERT the region (on one side of a data-dependent branch)
+            skip = a.new_label()
+            if rng.random() < 0.7:
+                a.push(rng.randrange(32))
+                a.op(CALLDATALOAD)
+                if rng.random() < 0.5:
+                    a.op(ISZERO)
+                a.push_label(skip)
+                a.op(JUMPI)
+            a.push(size)
+            a.push(offset)
+            a.op(self.pick((RETURN, REVERT, REVERT)))
+            a.label(skip)
+        else:
+            self.exceptional_halt(a)
+
+    def exceptional_halt(self, a: Assembler) -> None:
+        """An exceptional halt in the current block: a bad jump, an underflow, INVALID, an undefined
+        opcode."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.3:
+            a.push(rng.randrange(1, 600))
+            a.op(JUMP)
+        elif roll < 0.5:
+            a.raw(bytes([SWAP1 + 15]))  # SWAP16: deeper than a generated stack mostly is
+        elif roll < 0.75:
+            a.op(INVALID)
+        else:
+            a.raw(bytes([rng.choice((0x0C, 0x21, 0xA5, 0xEF))]))
+
+    def out_of_gas_at_growth(self, a: Assembler) -> None:
+        """Gas burnt down to about what stores that grow memory need, then the stores: out of gas
+        exactly at a growth, or just after it, with words pending."""
+        rng = self.rng
+        top, done, skip = a.new_label(), a.new_label(), a.new_label()
+        base = 32 * rng.randrange(1, 64)
+        count = rng.randrange(1, 5)
+        words = (base + 32 * count + 31) // 32
+        need = 9 * count + 3 * words + words * words // 512  # the pushes, MSTOREs, growth from nothing
+        level = max(0, need + rng.randrange(-40, 20))
+        a.push(level + 6000)
+        a.op(GAS, GT)  # far above the level: skip the burn
+        a.push_label(skip)
+        a.op(JUMPI)
+        a.label(top)
+        a.push(level)
+        a.op(GAS, GT, ISZERO)
+        a.push_label(done)
+        a.op(JUMPI)
+        a.push_label(top)
+        a.op(JUMP)
+        a.label(done)
+        offsets = self.store_words(a, count, base)
+        a.push(32)
+        a.push(rng.choice(offsets))
+        a.op(self.pick((RETURN, REVERT, KECCAK256)))
+        a.op(POP)
+        a.label(skip)
+
+    def words_then_call(self, a: Assembler) -> None:
+        """Words stored where a call's arguments (or a create's init code) are read and its return
+        data is written, then the words read back."""
+        rng = self.rng
+        base = 32 * rng.randrange(8)
+        offsets = self.store_words(a, rng.randrange(1, 6), base)
+        if rng.random() < 0.2:
+            a.push(rng.randrange(1, 96))
+            a.push(rng.choice(offsets))
+            a.push(0)
+            a.op(CREATE)  # stored words as init code: runs whatever they decode to
+        else:
+            kind = self.pick((CALL, STATICCALL, DELEGATECALL, CALLCODE))
+            a.push(rng.choice((0, 1, 32, 64)))  # return size
+            a.push(rng.choice(offsets) + rng.choice((0, 0, 1, 16)))  # over the words
+            arg_offset, arg_size = self.region(offsets)
+            a.push(arg_size)
+            a.push(arg_offset)
+            if kind in (CALL, CALLCODE):
+                a.push(rng.choice((0, 0, 1)))
+            a.push(self.address())
+            if rng.random() < 0.6:
+                a.op(GAS)
+            else:
+                a.push(rng.choice((0, 2300, 30_000)))
+            a.op(kind)
+        self.sink(a)
+        offset, size = self.region(offsets)
+        if rng.random() < 0.5:
+            a.push(offset)
+            a.op(MLOAD)
+        else:
+            a.push(size)
+            a.push(offset)
+            a.op(KECCAK256)
+        self.sink(a)
+
+    def storage_reuse(self, a: Assembler) -> None:
+        """Two SLOADs of one slot with something between: an SSTORE of it or of another slot
+        (known or not when compiling), a TSTORE of it, or a DELEGATECALL/CALLCODE of created code
+        that writes it (and then maybe reverts)."""
+        rng = self.rng
+        key = rng.choice(STORAGE_KEYS)
+        a.push(key)
+        a.op(SLOAD)  # kept on the stack: the two reads are compared in the end
+        roll = rng.random()
+        if roll < 0.3:  # SLOAD, SSTORE, SLOAD of the same slot
+            self.push_word(a, rng.choice(STORAGE_VALUES))
+            a.push(key)
+            a.op(SSTORE)
+        elif roll < 0.42:  # of another slot, or of one known only at run time
+            self.push_word(a, rng.choice(STORAGE_VALUES))
+            if rng.random() < 0.5:
+                a.push(rng.choice(STORAGE_KEYS))
+            else:
+                a.push(rng.randrange(8))
+                a.op(CALLDATALOAD)
+                a.push(rng.choice((1, 3, 255)))
+                a.op(AND)
+            a.op(SSTORE)
+        elif roll < 0.54:  # transient storage is another store: the SLOAD still reads the slot
+            self.push_word(a, rng.choice(STORAGE_VALUES))
+            a.push(key)
+            a.op(TSTORE if TSTORE in self.defined else SSTORE)
+        elif self.depth < 2 and roll < 0.9:
+            self.code_writing_slot(a, key)
+        a.push(key)
+        a.op(SLOAD)
+        a.op(self.pick((SUB, XOR, EQ)))
+        if rng.random() < 0.7:  # where the outcome shows it
+            a.push(rng.choice(STORAGE_KEYS))
+            a.op(SSTORE)
+        else:
+            self.sink(a)
+
+    def code_writing_slot(self, a: Assembler, key: int) -> None:
+        """CREATE a contract whose code writes ``key`` (and may revert), then run it on this
+        contract's storage (DELEGATECALL or CALLCODE)."""
+        rng = self.rng
+        runtime = bytearray()
+        value = rng.choice(STORAGE_VALUES[1:])
+        for part in (value, key):
+            size = max(1, (part.bit_length() + 7) // 8)
+            runtime += bytes([PUSH1 + size - 1]) + part.to_bytes(size, "big")
+        runtime.append(SSTORE)
+        if rng.random() < 0.4:
+            runtime += bytes([PUSH1, 0, DUP1, REVERT if REVERT in self.defined else INVALID])
+        init = bytes([PUSH1, len(runtime), DUP1, PUSH1, 12, PUSH1, 0, CODECOPY, PUSH1, 0, RETURN, STOP]) + runtime
+        padded = init + b"\x00" * (-len(init) % 32)
+        for i in range(0, len(padded), 32):
+            a.push(int.from_bytes(padded[i:i + 32], "big"))
+            a.push(i)
+            a.op(MSTORE)
+        a.push(len(init))
+        a.push(0)
+        a.push(0)
+        a.op(CREATE)  # the address (0 if it failed: the call below then runs no code)
+        a.push(0)
+        a.op(DUP1, DUP1, DUP1)
+        kind = self.pick((DELEGATECALL, CALLCODE))
+        if kind == CALLCODE:
+            a.op(DUP1)  # value 0
+            a.op(SWAP1 + 4)  # the address above the zeros
+        else:
+            a.op(SWAP1 + 3)
+        a.op(GAS, kind, POP)
 
     def breakage(self, a: Assembler) -> None:
         rng = self.rng

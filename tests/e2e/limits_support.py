@@ -61,7 +61,7 @@ class LatencyProbe(threading.Thread):
         self.latencies: list[float] = []
         self.sent: list[float] = []   # when each answered request was sent
         self.times: list[float] = []  # when each answer came
-        self.failures: list[Any] = []
+        self.failures: list[tuple[float, float, Any]] = []  # (sent, failed, what) of each request not answered
         self._stop_event = threading.Event()
 
     def start(self) -> None:
@@ -77,10 +77,13 @@ class LatencyProbe(threading.Thread):
             try:
                 answer = self.client.request(self.method, *self.params)
                 if "error" in answer:
-                    self.failures.append(answer)
+                    self.failures.append((started, time.monotonic(), answer))
             except (OSError, http.client.HTTPException) as exc:
-                self.failures.append(repr(exc))
-                return
+                # keep probing on a new connection: the test judges each failure by when it happened
+                self.failures.append((started, time.monotonic(), repr(exc)))
+                self.client.close()
+                self._stop_event.wait(self.interval)
+                continue
             answered = time.monotonic()
             self.latencies.append(answered - started)
             self.sent.append(started)

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -66,8 +67,17 @@ def assert_kept_answering(probe: LatencyProbe, *windows: tuple[float, float], li
     hold at least MIN_ANSWERS answers. Their latencies also count the moments a
     loaded machine gave the node or this process no CPU (a median of 250 ms
     under low.sh at load 7), so only STRICT_LATENCY holds each to ``limit``.
+    A probe request left unanswered fails the test when it was pending during
+    a window; elsewhere (a setup step on a starved machine) only under
+    STRICT_LATENCY, else it is a warning.
     """
-    assert not probe.failures, probe.failures[:3]
+    overlapping = [f for f in probe.failures if any(f[0] < end and f[1] > start for start, end in windows)]
+    assert not overlapping, f"unanswered while the bad requests ran: {overlapping[:3]}"
+    elsewhere = [f for f in probe.failures if f not in overlapping]
+    if elsewhere:  # e.g. during a setup step (anvil_mine of 10,000 blocks) on a starved machine: not this test's claim
+        message = f"the probe went unanswered outside the windows: {elsewhere[:3]}"
+        assert not STRICT_LATENCY, message  # a machine of its own (CI): no request may go unanswered
+        warnings.warn(message)
     for window in windows:
         inside = sorted(probe.within(window))
         stats = (f"{len(inside)} answers in the {window[1] - window[0]:.2f} s window"
@@ -128,6 +138,20 @@ EVM_TIMEOUT = 3  # seconds: test 1's loops run this long, longer than a loaded m
 # The loops of tests 1 and 2 must end at their deadline, never by running out of gas, however fast the VM
 # gets (50M gas of the loop, the default cap, took 1.85 s on the compiled tier): a cap no loop reaches.
 GAS_CAP = 10**12
+
+
+def test_a_probe_request_left_unanswered_fails_the_check_when_it_was_pending_in_a_window(monkeypatch):
+    probe = LatencyProbe.__new__(LatencyProbe)
+    probe.sent, probe.times, probe.latencies = [10.0, 11.0, 12.0], [10.01, 11.01, 12.01], [0.01] * 3
+    probe.failures = [(13.0, 43.0, "TimeoutError('timed out')")]  # sent at 13 s, timed out 30 s later
+    with pytest.raises(AssertionError, match="unanswered while the bad requests ran"):
+        assert_kept_answering(probe, (9.0, 12.5), (40.0, 41.0))
+    monkeypatch.setattr(sys.modules[__name__], "STRICT_LATENCY", False)
+    with pytest.warns(UserWarning, match="outside the windows"):
+        assert_kept_answering(probe, (9.0, 12.5))
+    monkeypatch.setattr(sys.modules[__name__], "STRICT_LATENCY", True)
+    with pytest.raises(AssertionError, match="outside the windows"):
+        assert_kept_answering(probe, (9.0, 12.5))
 
 
 def test_1_endless_eth_call_is_capped_stopped_and_never_blocks_the_node(tmp_path, start):
