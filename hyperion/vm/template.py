@@ -420,9 +420,21 @@ CHARGED = "gas_after_charge"  # the local an inlined ``charge`` computes
 
 
 class _InlineCharge(ast.NodeTransformer):
-    """``charge(f, cost)`` -> ``gas_after_charge = f.gas - cost; if gas_after_charge < 0: raise
-    OutOfGas(); f.gas = gas_after_charge``: the helper's body, without a call per dynamic charge.
-    A constant ``cost`` stays a call: the compiler adds it to its block's static gas."""
+    """``charge(f, cost)`` -> ``charge``'s own body with ``cost`` in place and its local named
+    ``gas_after_charge``: no call per dynamic charge, and the rule stays written once (in
+    ``instructions/gas.py``). A constant ``cost`` stays a call: the compiler adds it to its
+    block's static gas."""
+
+    def __init__(self) -> None:
+        definition = _function_ast(charge)
+        self.params = [a.arg for a in definition.args.args]  # (f, cost)
+        self.statements = _without_docstring(definition.body)
+        self.renames = {name: CHARGED for name in _assigned_names(self.statements)}
+        uses = [n.id for st in self.statements for n in ast.walk(st) if isinstance(n, ast.Name)]
+        names = {n for n in uses if n not in self.params and n not in self.renames}
+        if len(self.renames) != 1 or uses.count(self.params[1]) != 1 or \
+                any(charge.__globals__.get(n) is not BASE_NAMESPACE.get(n) for n in names):
+            raise TemplateError("charge: one local, its cost read once, globals the templates share")
 
     def visit_Expr(self, node: ast.Expr) -> Any:
         call = node.value
@@ -430,14 +442,20 @@ class _InlineCharge(ast.NodeTransformer):
                 and len(call.args) == 2 and not call.keywords and isinstance(call.args[0], ast.Name)
                 and call.args[0].id == "f" and not isinstance(call.args[1], ast.Constant)):
             return node
-        return ast.parse(f"{CHARGED} = f.gas - ({ast.unparse(call.args[1])})\n"
-                         f"if {CHARGED} < 0:\n    raise OutOfGas()\nf.gas = {CHARGED}\n").body
+        # the cost is read once, where the call would evaluate it: an expression may stand for it
+        substitute = _Substitute(dict(zip(self.params, call.args)), self.renames)
+        return [substitute.visit(ast.parse(ast.unparse(st)).body[0]) for st in self.statements]
+
+
+@lru_cache(maxsize=None)
+def _charge_inliner() -> _InlineCharge:
+    return _InlineCharge()
 
 
 def _inline_charges(statements: list, namespace: dict) -> list:
     if namespace.get("charge") is not charge or CHARGED in _used_names(statements):
         return statements
-    module = _InlineCharge().visit(ast.Module(body=statements, type_ignores=[]))
+    module = _charge_inliner().visit(ast.Module(body=statements, type_ignores=[]))
     return ast.fix_missing_locations(module).body
 
 
@@ -483,6 +501,12 @@ def width_of(node: ast.expr, widths: dict[str, int]) -> int:
                 return left + node.right.value
             return UNBOUNDED
         return UNBOUNDED
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.Not):
+            return 1
+        if isinstance(node.op, ast.UAdd):
+            return width_of(node.operand, widths)
+        return UNBOUNDED  # -x and ~x of a word are negative (SMOD's and SDIV's results before their wrap)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == "wrap":
             return min(WORD_BITS, width_of(node.args[0], widths))

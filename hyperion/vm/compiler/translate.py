@@ -76,6 +76,8 @@ _MEMORY_USE = re.compile(r"f_memory(?:\[(\d+|0x[0-9a-f]+):(\d+|0x[0-9a-f]+)\])?|
 _SIZE_ONLY = re.compile(r"len\(f_memory\)|f_memory\.extend\(")
 _PASSES_FRAME = re.compile(r"\bf\b(?!\.)")
 _MAIN = 2  # the indent of a trace's straight line (branches are deeper)
+# a line that may grow memory other than through need_memory (or hands the frame to code that may)
+_MAY_GROW = re.compile(r"expand\(|f_memory\.extend|f_memory \+=|\bf\.memory\b|\bf\b(?!\.)")
 # Words kept pending at most (each exit and block halt writes them all: this bounds the code it adds)
 PENDING_WORDS = 8
 # ``C.to_bytes(N)`` of a constant C: the bytes, as a literal
@@ -150,11 +152,12 @@ def literal(value: int) -> str:
 class _Block:
     """A charge point: static gas and stack bounds of the code up to the next one."""
 
-    __slots__ = ("indent", "gas", "pulled", "height", "lines", "pc", "write_back")
+    __slots__ = ("indent", "gas", "pulled", "height", "lines", "pc", "write_back", "growths")
 
     def __init__(self, indent: int, pulled: int, height: int, pc: int, write_back: list[str]) -> None:
         self.indent = indent
         self.gas = 0
+        self.growths: list = []  # growths from a known size: their cost joins ``gas`` when the block closes
         self.pulled = pulled  # entry items read by the end of the block
         self.height = height  # highest stack height above the entry's
         self.lines: list[tuple[int, str]] = []
@@ -164,17 +167,29 @@ class _Block:
 
 class _Growth:
     """Memory growth to a constant size, inline: the cost of the size reached is computed here,
-    that of the current size at run time. ``end`` may still be raised (``_Trace.need_memory``)."""
+    that of the current size at run time. ``end`` may still be raised (``_Trace.need_memory``).
+    From a ``base`` size known at compile time (a frame's first trace) the whole cost is static
+    gas of the block (``cost``) and the growth a constant append."""
 
-    __slots__ = ("indent", "end")
+    __slots__ = ("indent", "end", "base")
 
-    def __init__(self, indent: int, end: int) -> None:
+    def __init__(self, indent: int, end: int, base: Optional[int] = None) -> None:
         self.indent = indent
         self.end = end
+        self.base = base
+
+    @property
+    def size(self) -> int:
+        return ((self.end + 31) >> 5) << 5
+
+    def cost(self) -> int:
+        return memory_cost(self.size) - memory_cost(self.base)
 
     def lines(self) -> list[tuple[int, str]]:
-        size = ((self.end + 31) >> 5) << 5
+        size = self.size
         i = self.indent
+        if self.base is not None:
+            return [(i, f"f_memory += b'\\0' * {size - self.base}")]
         return [
             (i, f"if {size} > len(f_memory):"),
             (i + 1, "mw = len(f_memory) + 31 >> 5"),
@@ -261,6 +276,9 @@ class _Trace:
         self.count = 0  # instructions translated
         self.cost = 0  # what the limit counts (see PARTIAL_COST)
         self.memory_known = 0  # memory is at least this long from here on (see need_memory)
+        # memory is exactly that long (rounded to words): in the trace that starts a frame (pc 0, not a
+        # JUMPDEST: no jump enters it), until something grows memory other than need_memory
+        self.exact_memory = entry == 0 and not translator.is_jumpdest(0)
         self.growth: Optional[_Growth] = None  # the current block's last growth, while it may grow
         self.words: dict[int, object] = {}  # memory offset -> the word this trace stored there
         # memory offset -> the 32 bytes (an expression) this trace stored there and has not written yet
@@ -272,6 +290,8 @@ class _Trace:
 
     # -- emission helpers -------------------------------------------------------------
     def emit(self, text: str) -> None:
+        if self.exact_memory and _MAY_GROW.search(text):
+            self.exact_memory = False
         if self.indent == _MAIN and (self.pending or "f_memory[" in text) and not text.startswith((" ", "#")):
             text = self.memory_effects(text)
             if text is None:
@@ -365,6 +385,7 @@ class _Trace:
         if block is None:
             return
         self.block = None
+        block.gas += sum(growth.cost() for growth in block.growths)
         i = block.indent
         failures = []
         if block.gas:
@@ -708,6 +729,7 @@ class _Trace:
         either way (the reason block charging is exact)."""
         if end <= self.memory_known:
             return
+        base = ((self.memory_known + 31) >> 5) << 5 if self.exact_memory else None
         self.memory_known = end
         if self.growth is not None:
             self.growth.end = end
@@ -718,7 +740,9 @@ class _Trace:
             return
         self.frame_attr("memory")
         self.globals["OutOfGas"] = OutOfGas
-        self.growth = _Growth(self.indent, end)
+        self.growth = _Growth(self.indent, end, base)
+        if base is not None:
+            self.block.growths.append(self.growth)
         self.lines.append(self.growth)
 
     def probe(self, spec, pc: int) -> None:

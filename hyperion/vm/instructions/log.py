@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hyperion.primitives.logs import Log
+from hyperion.primitives.logs import new_log
 from hyperion.vm.exceptions import WriteInStaticContext
 from hyperion.vm.gas import LOG_DATA
 from hyperion.vm.instructions.control_flow import read_memory
@@ -19,7 +19,7 @@ def emit_log(f, offset: int, size: int, topics: tuple) -> None:
     data = read_memory(f, offset, size)
     if f.static:
         raise WriteInStaticContext()
-    f.ctx.logs.append(Log(f.address, topics, data))
+    f.ctx.logs.append(new_log((f.address, topics, data)))
 
 
 def log0(f, offset, size):
