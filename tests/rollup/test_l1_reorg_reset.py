@@ -2,8 +2,9 @@
 
 The end-to-end reorg tests (``tests/rollup/e2e``) drive the same code
 against anvil; here the orderings are forced: a reorg that takes back L1
-blocks L1 had called finalized, an L1 that fails while the node resets,
-and a batcher whose settled batches a reorg took back.
+blocks L1 had called finalized, an L1 that fails while the node resets, a
+reorg that repeats at every step, a batcher whose settled batches a reorg
+took back, and blocks rolled back while the batcher prepares their batch.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class _ForkableL1:
 
     def __init__(self, head: int):
         self.by_number: dict[int, L1Block] = {}
-        self.finalized = None
         self._extend(5, head, b"\x00")
 
     def _extend(self, first: int, last: int, salt: bytes) -> None:
@@ -47,10 +47,8 @@ class _ForkableL1:
     async def blocks(self, numbers, full=False):
         return [self.by_number.get(n) for n in numbers]
 
-    async def batch(self, calls):
-        head = max(self.by_number)
-        finalized = None if self.finalized is None else {"number": hex(self.finalized)}
-        return [hex(head), finalized]
+    async def batch(self, calls):  # the traversal's refresh: the head, and no finalized block
+        return [hex(max(self.by_number)), None]
 
 
 def _derived_chain(l1: _ForkableL1, sources: dict[int, int]) -> RollupChain:
