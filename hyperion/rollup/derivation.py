@@ -46,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from hyperion.rollup.blobs import MalformedBlobs, decode_blobs
 from hyperion.rollup.channel import ORIGIN_CHECK_BYTES, BlockBatch, Channel, MalformedChannel, decode_channel
@@ -260,6 +260,8 @@ class DerivationPipeline:
         self.derived_blocks = 0
         self.derived_txs = 0
         self.resets = 0  # L1 reorgs handled (the batcher re-checks its posts after one)
+        # where the transactions of replaced unsafe blocks go (the sequencer sets its pool; a follower drops them)
+        self.offer_again: Optional[Callable[[list], None]] = None
         self.started = False
 
     # -- cursor ------------------------------------------------------------------------------
@@ -436,26 +438,35 @@ class DerivationPipeline:
             await asyncio.sleep(0)
 
     def apply(self, attrs: PayloadAttributes, derived_from: L1BlockId) -> None:
-        """Make ``attrs`` the next safe block: keep a matching unsafe block, else replace what is there."""
+        """Make ``attrs`` the next safe block: keep a matching unsafe block, else replace what is there.
+
+        The transactions of the unsafe blocks it replaces go to ``offer_again``
+        (the sequencer's pool: they were accepted, and L1 does not hold them).
+        """
         chain = self.chain
-        with chain.lock:
-            existing = chain.block_by_number(attrs.number)
-            if existing is not None:
-                if (_block_matches(existing, attrs, chain.config.coinbase)
-                        and _config_fields_match(existing.header, chain.config)):
-                    chain.mark_safe(attrs.number, derived_from)
-                    self._count(existing)
-                    return
-                log.warning("unsafe L2 block %d differs from what L1 derives: rolling back to %d",
-                            attrs.number, attrs.number - 1)
-                chain.rollback_to(attrs.number - 1)
-            if attrs.claim is not None:
-                block = chain.assemble_block(attrs)
-                chain.import_block(block)
-            else:
-                block = chain.build_block(attrs, from_pool=False)
-            chain.mark_safe(attrs.number, derived_from)
-            self._count(block)
+        dropped: list = []
+        try:
+            with chain.lock:
+                existing = chain.block_by_number(attrs.number)
+                if existing is not None:
+                    if (_block_matches(existing, attrs, chain.config.coinbase)
+                            and _config_fields_match(existing.header, chain.config)):
+                        chain.mark_safe(attrs.number, derived_from)
+                        self._count(existing)
+                        return
+                    log.warning("unsafe L2 block %d differs from what L1 derives: rolling back to %d",
+                                attrs.number, attrs.number - 1)
+                    dropped = chain.rollback_to(attrs.number - 1)
+                if attrs.claim is not None:
+                    block = chain.assemble_block(attrs)
+                    chain.import_block(block)
+                else:
+                    block = chain.build_block(attrs, from_pool=False)
+                chain.mark_safe(attrs.number, derived_from)
+                self._count(block)
+        finally:
+            if dropped and self.offer_again is not None:
+                self.offer_again(dropped)
 
     def _count(self, block) -> None:
         self.derived_blocks += 1

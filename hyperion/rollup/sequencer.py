@@ -102,6 +102,7 @@ class Sequencer:
         self.omitted: list = []  # hashes of deposits the test hook left out
         self.built_blocks = 0
         self.built_txs = 0
+        derivation.offer_again = self._offer_again  # blocks derivation replaces: their transactions come back
 
     def next_block_time(self) -> float:
         return self.config.timestamp_of(self.chain.head().number + 1)

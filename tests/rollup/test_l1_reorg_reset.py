@@ -227,3 +227,22 @@ def test_a_reorg_that_repeats_at_every_step_is_reset_at_most_once_a_poll(monkeyp
         node.chain.close()
     assert len(resets) == 3
     assert pauses.count(0.5) == 3  # one poll interval after each reset (the loop's own pause is 0)
+
+
+def test_when_derivation_replaces_the_sequencers_unsafe_block_its_transactions_go_back_to_the_pool():
+    # after an L1 reorg the sequencer's blocks may not come back from L1 (their batch was refused, or the window
+    # expired and derivation filled the slots): the users' transactions in them were accepted and are not on L1
+    from hyperion.rollup.sequencer import Sequencer
+    from tests.rollup.test_engine import _transfer
+
+    l1 = _ForkableL1(head=10)
+    chain = _derived_chain(l1, {})
+    pipeline = DerivationPipeline(chain.rollup, chain, l1, None)
+    Sequencer(chain.rollup, chain, pipeline)
+    chain.submit_transaction(_transfer(0))
+    sequenced = chain.build_block(attributes(chain.rollup, chain.head_ref(), l1.by_number[6], []), from_pool=True)
+    assert len(sequenced.transactions) == 2 and not chain.pool.pending_transactions()
+    # L1 derives block 1 without it (a block derivation fills itself)
+    pipeline.apply(attributes(chain.rollup, chain.ref(0), l1.by_number[6], []), l1.id(9))
+    assert chain.safe_number == 1 and len(chain.block_by_number(1).transactions) == 1
+    assert [tx.hash for tx in chain.pool.pending_transactions()] == [sequenced.transactions[1].hash]
