@@ -23,7 +23,8 @@ from hyperion.rollup.channel import MalformedChannel, decode_channel
 from hyperion.rollup.devnet import BATCHER, rpc
 from hyperion.rollup.l1.clients import PortalClient
 from hyperion.rollup.l1.transact import Sender
-from tests.rollup.e2e.conftest import assert_same_chain, safe_number, sync_status, wait_safe, wait_until, web3_of
+from tests.rollup.e2e.conftest import (assert_same_chain, derived_receipt, safe_number, sync_status, wait_safe,
+                                       wait_until, web3_of)
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +52,13 @@ def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, seque
     deposit_block = portal.deposit_transaction(fresh, value=ETHER, gas_limit=100_000, mint=ETHER)["blockNumber"]
     omitted = wait_until(lambda: sync_status(devnet.sequencer.url)["hyperion"]["sequencer"]["omitted_deposits"], 60,
                          "the sequencer to leave the deposit out (test hook)")
+    # a transfer the sequencer takes now goes into a block built on the censored one, which derivation will
+    # replace: the sequencer must not lose it with that block
+    user = Account.from_key(devnet.key(9))
+    transfer = sequencer.eth.send_raw_transaction(user.sign_transaction(dict(
+        to=Account.create().address, value=12345, gas=21000, chainId=sequencer.eth.chain_id,
+        nonce=sequencer.eth.get_transaction_count(user.address, "pending"), maxFeePerGas=10 * 10**9,
+        maxPriorityFeePerGas=10**9)).raw_transaction)
     window = devnet.config.seq_window_size
     for node in (follower, sequencer):
         wait_until(lambda: node.eth.get_balance(fresh) == ETHER, 150, "the deposit to be force-included")
@@ -70,6 +78,8 @@ def test_an_omitted_deposit_is_force_included_after_the_window(devnet, l1, seque
     target = safe_number(devnet.follower.url)
     wait_safe(devnet.sequencer.url, target)
     assert_same_chain(sequencer, follower, target)
+    receipt = derived_receipt(follower, transfer, timeout=150)
+    assert receipt["status"] == 1 and receipt["blockNumber"] > forced_block  # sequenced again after the forced blocks
 
 
 def test_a_follower_on_the_unsafe_feed_tracks_the_sequencer_and_l1_wins(devnet, sequencer, follower, feed_follower):
