@@ -235,6 +235,9 @@ class RollupNode:
                     log.warning("%s: %s", name, exc)
                     # a reset that fails (L1 unreachable) is retried: the next step meets the same reorg
                     await self.pipeline.reset()
+                    # a reorg that no reset can mend (the rollup's own L1 genesis block gone) repeats at every
+                    # step: at most one a poll, not a busy loop filling the log
+                    await asyncio.sleep(max(pause, self.options.poll_interval))
             except (L1Unavailable, L1RpcError) as exc:
                 log.warning("%s: L1 request failed: %s", name, exc)
                 await asyncio.sleep(RETRY_SECONDS)

@@ -196,3 +196,36 @@ def test_the_batcher_does_not_post_blocks_the_sequencer_rolled_back_while_it_ask
     assert sent == [] and batcher.posts == [] and batcher.next_to_post() == 1
     post = asyncio.run(batcher.tick())  # the next tick posts what the chain holds now
     assert (post.first, post.last, post.last_hash) == (1, 2, chain.block_by_number(2).hash) and len(sent) == 1
+
+
+def test_a_reorg_that_repeats_at_every_step_is_reset_at_most_once_a_poll(monkeypatch):
+    """The sequencer's role loop has no pause: a reorg no reset can mend (the rollup's L1 genesis block gone) made
+    it reset as fast as the CPU allowed (57,262 times in 150 s), each with two log lines."""
+    node = RollupNode(_config(), RollupOptions(role="sequencer", l1_rpc_url="http://127.0.0.1:9", poll_interval=0.5))
+    pauses = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds):
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(rollup_node.asyncio, "sleep", sleep)
+    resets = []
+
+    class _Pipeline:
+        async def reset(self):
+            resets.append(len(resets))
+
+    async def step():
+        if len(resets) == 3:
+            node._stop.set()
+            return
+        raise L1Reorg("L1 block 9's parent is not the L1 block 8 derivation read")
+
+    node.pipeline = _Pipeline()
+    try:
+        asyncio.run(node._loop_task("sequencer", step, 0.0))
+    finally:
+        node.chain.close()
+    assert len(resets) == 3
+    assert pauses.count(0.5) == 3  # one poll interval after each reset (the loop's own pause is 0)

@@ -151,10 +151,10 @@ def test_an_l1_reorg_dropping_a_posted_batch_is_survived_and_the_batch_posted_ag
 
 
 def test_a_reorg_past_l1_finality_takes_back_a_deposit_and_derived_batches_and_both_nodes_follow_l1(
-        devnet, l1, sequencer, follower):
+        devnet, l1, sequencer, follower, feed_follower):
     """anvil calls finalized what is two blocks deep: a deeper reorg takes back blocks both nodes derived
     finalized L2 blocks from. L1 wins: the deposit it took back is gone from L2, the one it kept stays, and the
-    sequencer and the follower derive the same chain from the new L1 (before the fix they reset forever)."""
+    sequencer and its followers derive the same chain from the new L1 (before the fix they reset forever)."""
     portal = PortalClient(l1, devnet.deployment.portal, Sender(l1, Account.from_key(devnet.key(8))))
     kept, taken_back = Account.create().address, Account.create().address
     kept_block = portal.deposit_transaction(kept, value=ETHER, gas_limit=100_000, mint=ETHER)["blockNumber"]
@@ -176,7 +176,10 @@ def test_a_reorg_past_l1_finality_takes_back_a_deposit_and_derived_batches_and_b
     target = safe_number(devnet.sequencer.url)
     wait_safe(devnet.follower.url, target, timeout=150)
     assert_same_chain(sequencer, follower, target)
-    for node in (sequencer, follower):
+    fed = web3_of(feed_follower.url)  # it had imported the sequencer's unsafe blocks on the old L1 too
+    wait_safe(feed_follower.url, target, timeout=150)
+    assert_same_chain(sequencer, fed, target)
+    for node in (sequencer, follower, fed):
         assert node.eth.get_balance(taken_back, target) == 0  # L1 no longer has that deposit
         assert node.eth.get_balance(kept, target) == ETHER    # and still has this one
     # the safe chain stands on canonical L1 blocks
