@@ -8,7 +8,11 @@ precompiles, to empty accounts), creates whose init code returns, reverts
 or fails, forward branches, counted loops, calls of a shared "subroutine"
 through a pushed return address, dynamic jumps from calldata, the gas
 edges (GAS, tight gas limits, memory growth, a dynamic charge and a check
-other than gas at a random gas level) and stack underflow and overflow.
+other than gas at a random gas level) and stack underflow and overflow,
+and what compiled traces keep in locals: words stored at constant offsets
+(mapping keys, many words, overlapping ones) read back whole, in part or
+by calls, overwritten, or abandoned by a halt; a slot read twice around a
+write (SSTORE, TSTORE, a callee run on this storage).
 Most snippets leave the stack as they found it, so programs run
 long enough to reach their later parts; a few break things on purpose
 (invalid jumps, undefined opcodes, raw random bytes).
