@@ -8,7 +8,11 @@ precompiles, to empty accounts), creates whose init code returns, reverts
 or fails, forward branches, counted loops, calls of a shared "subroutine"
 through a pushed return address, dynamic jumps from calldata, the gas
 edges (GAS, tight gas limits, memory growth, a dynamic charge and a check
-other than gas at a random gas level) and stack underflow and overflow.
+other than gas at a random gas level) and stack underflow and overflow,
+and what compiled traces keep in locals: words stored at constant offsets
+(mapping keys, many words, overlapping ones) read back whole, in part or
+by calls, overwritten, or abandoned by a halt; a slot read twice around a
+write (SSTORE, TSTORE, a callee run on this storage).
 Most snippets leave the stack as they found it, so programs run
 long enough to reach their later parts; a few break things on purpose
 (invalid jumps, undefined opcodes, raw random bytes).
@@ -487,6 +491,23 @@ class ProgramGenerator:
             for _ in range(rng.randrange(1, 6)):
                 a.op(POP)
 
+    @staticmethod
+    def burn_gas_to(a: Assembler, level: int, skip: str, top: str, done: str) -> None:
+        """Burn gas down to about ``level`` (a loop, 36 gas a round) and go on at ``done``; with
+        more than 6000 gas above it, jump to ``skip`` instead (the loop stays bounded)."""
+        a.push(level + 6000)
+        a.op(GAS, GT)
+        a.push_label(skip)
+        a.op(JUMPI)
+        a.label(top)  # while gas > level
+        a.push(level)
+        a.op(GAS, GT, ISZERO)
+        a.push_label(done)
+        a.op(JUMPI)
+        a.push_label(top)
+        a.op(JUMP)
+        a.label(done)
+
     def check_at_gas_edge(self, a: Assembler) -> None:
         """A dynamic charge, then an instruction that halts on a check other than gas (return data
         out of bounds; a write, in a static call), then static gas, entered with just about the gas
@@ -502,18 +523,7 @@ class ProgramGenerator:
         per_word = 6 if rng.random() < 0.5 else 3
         need = 9 + per_word * words + 3 + 10 + 1  # the charge's pushes, KECCAK/COPY; the check's pushes
         level = max(0, need + rng.randrange(-40, 5 * statics + 40))
-        a.push(level + 6000)
-        a.op(GAS, GT)  # far above the level: skip it all (the loop below is bounded by 6000 gas)
-        a.push_label(skip)
-        a.op(JUMPI)
-        a.label(top)  # while gas > level: loop (36 gas a round)
-        a.push(level)
-        a.op(GAS, GT, ISZERO)
-        a.push_label(done)
-        a.op(JUMPI)
-        a.push_label(top)
-        a.op(JUMP)
-        a.label(done)
+        self.burn_gas_to(a, level, skip, top, done)
         if per_word == 6:
             a.push(32 * words)
             a.push(0)
@@ -708,18 +718,7 @@ class ProgramGenerator:
         words = (base + 32 * count + 31) // 32
         need = 9 * count + 3 * words + words * words // 512  # the pushes, MSTOREs, growth from nothing
         level = max(0, need + rng.randrange(-40, 20))
-        a.push(level + 6000)
-        a.op(GAS, GT)  # far above the level: skip the burn
-        a.push_label(skip)
-        a.op(JUMPI)
-        a.label(top)
-        a.push(level)
-        a.op(GAS, GT, ISZERO)
-        a.push_label(done)
-        a.op(JUMPI)
-        a.push_label(top)
-        a.op(JUMP)
-        a.label(done)
+        self.burn_gas_to(a, level, skip, top, done)
         offsets = self.store_words(a, count, base)
         a.push(32)
         a.push(rng.choice(offsets))

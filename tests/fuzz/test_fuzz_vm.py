@@ -9,11 +9,13 @@ reproduce it while the bug is there and agree once it is gone.
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
 import pytest
 
+from hyperion.fuzz import programs
 from hyperion.fuzz import vm as fuzz_vm
 from hyperion.fuzz.programs import Assembler
 from hyperion.vm import template
@@ -159,8 +161,6 @@ def test_blockhash_reads_the_same_on_metisvm_and_pyrevm():
 
 # -- what the compiled tier keeps in locals: pending memory words, storage values read -------------
 
-from hyperion.fuzz import programs  # noqa: E402
-
 NEW_KINDS = ("mapping_slot", "pending_words", "words_then_call", "storage_reuse")
 
 
@@ -180,7 +180,7 @@ def _ops(code: bytes) -> list:
 
 
 def _snippet(kind: str, seed: int) -> list:
-    generator = programs.ProgramGenerator(__import__("random").Random(seed), (fuzz_vm.CONTRACT_B,))
+    generator = programs.ProgramGenerator(random.Random(seed), (fuzz_vm.CONTRACT_B,))
     generator.depth = 1  # as inside ``snippet``
     a = Assembler()
     getattr(generator, kind)(a)

@@ -654,10 +654,9 @@ def test_a_frames_first_trace_knows_memory_s_size_and_charges_its_growth_as_stat
 def test_a_negative_result_of_a_constant_signed_dividend_is_masked():
     # SMOD(-(2**255 - 1), calldata): with the dividend known, the partial evaluation's result is
     # wrap(-r); -r is negative, so its mask stays (fuzz seed 6002 case 7058: a negative word reached
-    # MSTORE). Stored, returned and summed, against the interpreter
+    # MSTORE). Stored in a slot and returned, against the interpreter
     minus = "7f8000000000000000000000000000000000000000000000000000000000000001"
     code = assemble("6000" "35", minus, "07", "80" "6000" "55", "6000" "52", "6020" "6000" "f3")
     assert "& M" in source_of(code).split("SMOD")[1]
     for divisor in (3, 2**255 + 7, 2**256 - 1, 0, 1):
-        compiled = agree(code, 100_000, data=divisor.to_bytes(32, "big"))
-        assert compiled[1] and int.from_bytes(compiled[4], "big") < 2**256
+        assert agree(code, 100_000, data=divisor.to_bytes(32, "big"))[1]
